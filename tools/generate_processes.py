@@ -521,6 +521,19 @@ def _clean(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def _collinear_overlap(p, q, r, t) -> bool:
+    """Do two axis-parallel segments run along each other for some length?"""
+    if p[0] == q[0] == r[0] == t[0]:
+        lo1, hi1 = sorted((p[1], q[1]))
+        lo2, hi2 = sorted((r[1], t[1]))
+        return min(hi1, hi2) - max(lo1, lo2) > 0
+    if p[1] == q[1] == r[1] == t[1]:
+        lo1, hi1 = sorted((p[0], q[0]))
+        lo2, hi2 = sorted((r[0], t[0]))
+        return min(hi1, hi2) - max(lo1, lo2) > 0
+    return False
+
+
 def _length(points: list[tuple[int, int]]) -> int:
     return sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in itertools.pairwise(points))
 
@@ -598,7 +611,19 @@ def layout(model: Model) -> Layout:
         return False
 
     waypoints: dict[str, list[tuple[int, int]]] = {}
-    for flow in model.flows:
+    routed: list[tuple[Flow, tuple[int, int], tuple[int, int]]] = []
+
+    def overlaps(flow: Flow, points: list[tuple[int, int]]) -> bool:
+        """True when a segment runs along an already routed edge of another source and target."""
+        for p, q in itertools.pairwise(points):
+            for other, r, t in routed:
+                if other.source == flow.source or other.target == flow.target:
+                    continue
+                if _collinear_overlap(p, q, r, t):
+                    return True
+        return False
+
+    def candidates(flow: Flow, offsets: tuple[int, ...]) -> list[list[tuple[int, int]]]:
         s, t = model.nodes[flow.source], model.nodes[flow.target]
         sx, sy, sw, sh = bounds[s.id]
         tx, ty, tw, th = bounds[t.id]
@@ -611,33 +636,47 @@ def layout(model: Model) -> Layout:
             cands.append([down, (scx, tcy), left])
             for ch in channels:
                 if ch > sy + sh:
-                    cands.append([down, (scx, ch), (gap_x(b - 1), ch), (gap_x(b - 1), tcy), left])
-        elif a < b and flow.id not in back:
+                    for off in offsets:
+                        gx = gap_x(b - 1) + off
+                        cands.append([down, (scx, ch), (gx, ch), (gx, tcy), left])
+            return cands
+        if a < b and flow.id not in back:
             if scy == tcy:
                 cands.append([right, left])
-            for c in range(a, b):
-                cands.append([right, (gap_x(c), scy), (gap_x(c), tcy), left])
             if s.type.endswith("Gateway") and scy != tcy:
                 exit_y = sy + sh if tcy > scy else sy
                 cands.append([(scx, exit_y), (scx, tcy), left])
             if t.type.endswith("Gateway") and scy != tcy:
                 entry_y = ty if scy < tcy else ty + th
                 cands.append([right, (tcx, scy), (tcx, entry_y)])
+            for c in range(a, b):
+                for off in offsets:
+                    cands.append([right, (gap_x(c) + off, scy), (gap_x(c) + off, tcy), left])
         for ch in channels:
-            if s.type != "boundaryEvent":
-                cands.append([right, (gap_x(a), scy), (gap_x(a), ch), (gap_x(b - 1), ch), (gap_x(b - 1), tcy), left])
+            for off in offsets:
+                g1, g2 = gap_x(a) + off, gap_x(b - 1) + off
+                cands.append([right, (g1, scy), (g1, ch), (g2, ch), (g2, tcy), left])
+        return cands
+
+    for flow in model.flows:
+        skip = {flow.source, flow.target}
         best = None
-        for cand in cands:
-            pts = _clean(cand)
-            if collides(pts, {s.id, t.id}):
-                continue
-            key = (len(pts), _length(pts))
-            if best is None or key < best[0]:
-                best = (key, pts)
+        # tiers: centred gap lines without shared runs; shifted gap lines; finally shared runs allowed
+        for offsets, allow_overlap in (((0,), False), ((0, -8, 8, -16, 16), False), ((0,), True)):
+            for cand in candidates(flow, offsets):
+                pts = _clean(cand)
+                if collides(pts, skip) or (not allow_overlap and overlaps(flow, pts)):
+                    continue
+                key = (len(pts), _length(pts))
+                if best is None or key < best[0]:
+                    best = (key, pts)
+            if best is not None:
+                break
         if best is None:
             # cannot happen while channels stay free; keep a valid (if crossing) route
-            best = (None, _clean(cands[-1]))
+            best = (None, _clean(candidates(flow, (0,))[-1]))
         waypoints[flow.id] = best[1]
+        routed.extend((flow, p, q) for p, q in itertools.pairwise(best[1]))
     return Layout(bounds, waypoints, col)
 
 

@@ -1,0 +1,69 @@
+"""Tongban 通办: BPMN-driven case handling for an administrative service center."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, jsonify
+from sqlalchemy import event, text
+
+from . import config
+from .errors import register_error_handlers
+from .extensions import TongbanApi, db, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=os.environ.get("TONGBAN_LOG_LEVEL", "INFO"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
+    api = TongbanApi(app)
+    with app.app_context():
+        _tune_sqlite()
+    register_error_handlers(app)
+    _register_blueprints(api)
+    _register_health(app)
+
+    from .cli import register as register_cli
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(api: TongbanApi) -> None:
+    from .definitions.views import blp as definitions
+    from .forms.views import blp as forms
+    from .instances.views import blp as instances
+    from .messages.views import blp as messages
+    from .people.views import blp as people
+    from .tasks.views import blp as tasks
+
+    for blueprint in (definitions, instances, tasks, messages, forms, people):
+        api.register_blueprint(blueprint)
+
+
+def _tune_sqlite() -> None:
+    """WAL and a busy timeout let readers and one writer share the embedded database."""
+    if db.engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(db.engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        db.session.execute(text("SELECT 1"))
+        return jsonify({"status": "ok", "database": db.engine.dialect.name})

@@ -1,0 +1,43 @@
+"""Configuration from environment variables (see README.md, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        (ROOT / "instance").mkdir(exist_ok=True)
+        return f"sqlite:///{ROOT / 'instance' / 'tongban.db'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def from_environment() -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": _database_url(),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": int(os.environ.get("TONGBAN_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
+        "PROCESSES_DIR": os.environ.get("TONGBAN_PROCESSES_DIR", str(ROOT / "processes")),
+        "FORMS_DIR": os.environ.get("TONGBAN_FORMS_DIR", str(ROOT / "forms")),
+        "SCHEDULER_ENABLED": os.environ.get("TONGBAN_SCHEDULER", "on") != "off",
+        "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
+        "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
+        "API_TITLE": "Tongban 通办 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_REDOC_PATH": "/redoc",
+        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        "JSON_AS_ASCII": False,
+    }

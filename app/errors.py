@@ -1,0 +1,100 @@
+"""API errors: types the services raise, one handler that turns them into `{code, message, details}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details if details is not None else {}
+        if code:
+            self.code = code
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class Invalid(ApiError):
+    status, code = 422, "invalid"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    return {"code": code, "message": message, "details": details if details is not None else {}}
+
+
+_HTTP_MESSAGES = {
+    400: "请求格式错误 (bad request)",
+    401: "未登录或令牌无效 (authentication required)",
+    403: "无权执行此操作 (forbidden)",
+    404: "资源不存在 (not found)",
+    405: "不支持的请求方法 (method not allowed)",
+    413: "上传文件过大 (payload too large)",
+    415: "不支持的内容类型 (unsupported media type)",
+    422: "请求数据无效 (invalid request data)",
+}
+
+
+def http_error_response(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+    details = {}
+    data = getattr(exc, "data", None) or {}
+    if isinstance(data, dict) and data.get("messages"):
+        details = data["messages"]
+        code = "invalid"
+    message = _HTTP_MESSAGES.get(exc.code or 500, exc.description or code)
+    response = jsonify(error_body(code, message, details))
+    response.status_code = exc.code or 500
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        response = jsonify(error_body(exc.code, exc.message, exc.details))
+        response.status_code = exc.status
+        return response
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc):
+        response = jsonify(error_body("conflict", "数据已被他人修改，请刷新后重试 (concurrent update)", {}))
+        response.status_code = 409
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return http_error_response(exc)
+        log.exception("unhandled error")
+        response = jsonify(error_body("internal_error", "服务器内部错误 (internal error)", {}))
+        response.status_code = 500
+        return response

@@ -1,0 +1,84 @@
+"""/api/v1/forms: the JSON Schema forms of user tasks."""
+
+from __future__ import annotations
+
+import json
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..errors import BadRequest, Invalid
+from ..extensions import db
+from ..people.auth import current_user, require
+from ..schemas import LocalDateTime
+from . import service
+from .models import Form
+
+blp = Blueprint("forms", __name__, url_prefix="/api/v1/forms", description="任务表单（JSON Schema）")
+
+
+class FormSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    schema = fields.Dict()
+    deployed_at = LocalDateTime()
+    deployed_by = fields.String(allow_none=True)
+
+
+class FormSummarySchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    deployed_at = LocalDateTime()
+    deployed_by = fields.String(allow_none=True)
+
+
+class FormListSchema(Schema):
+    items = fields.List(fields.Nested(FormSummarySchema))
+    total = fields.Integer()
+
+
+@blp.route("")
+class Forms(MethodView):
+    @blp.response(200, FormListSchema)
+    @require()
+    def get(self):
+        """The latest version of every form."""
+        newest = db.select(Form.key, db.func.max(Form.version).label("v")).group_by(Form.key).subquery()
+        items = list(db.session.scalars(db.select(Form).join(
+            newest, (Form.key == newest.c.key) & (Form.version == newest.c.v)).order_by(Form.key)))
+        return {"items": items, "total": len(items)}
+
+    @blp.response(201, FormListSchema)
+    @require("analyst", "ops")
+    def post(self):
+        """Deploy forms: multipart field `file` (repeatable, `<key>.json`)."""
+        files = request.files.getlist("file")
+        if not files:
+            raise BadRequest("请在 multipart 字段 file 中上传 JSON Schema 表单", {"field": "file"})
+        deployed = []
+        try:
+            for upload in files:
+                name = upload.filename or ""
+                if not name.endswith(".json"):
+                    raise Invalid("表单文件名须为 <表单键>.json", {"file": name})
+                try:
+                    schema = json.loads(upload.read().decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    raise Invalid(f"表单文件不是有效 JSON: {exc}", {"file": name}) from None
+                form, _ = service.deploy(name[:-5], schema, current_user().username, filename=name)
+                deployed.append(form)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return {"items": deployed, "total": len(deployed)}
+
+
+@blp.route("/<path:key>")
+class OneForm(MethodView):
+    @blp.response(200, FormSchema)
+    def get(self, key):
+        """A form's latest version (public: applicants and the workbench render it)."""
+        return service.get_latest_or_404(key)

@@ -1,0 +1,93 @@
+"""Starting, reading, listing and cancelling cases."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+
+from ..clock import app_clock, now
+from ..definitions import service as definitions
+from ..definitions.models import ProcessDefinition
+from ..engine.case import Case
+from ..engine.errors import CaseFailed
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..messages.models import MessageSubscription
+from ..tasks.models import UserTask
+from ..timers.models import Timer
+from . import runtime
+from .models import ProcessInstance
+
+
+def case_failed(exc: CaseFailed) -> Invalid:
+    return Invalid(f"流程执行出错: {exc.message}", {"element": exc.element}, code="case_failed")
+
+
+def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
+          actor: str | None) -> ProcessInstance:
+    if definition.kind != "bpmn":
+        raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
+    process = definitions.compiled(definition)
+    try:
+        case = Case.start(process, data, app_clock(current_app._get_current_object()))
+    except CaseFailed as exc:
+        raise case_failed(exc) from None
+    at = now()
+    instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
+                               business_key=business_key, state="running", data={}, engine_state="",
+                               started_by=actor, started_at=at, updated_at=at)
+    runtime.save(instance, case, actor=actor, action="instance.started",
+                 details={"data": data, "business_key": business_key, "version": definition.version})
+    return instance
+
+
+def get_or_404(instance_id: str) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"办件 {instance_id} 不存在", {"instance_id": instance_id})
+    return instance
+
+
+def open_tasks(instance_id: str) -> list[UserTask]:
+    return list(db.session.scalars(db.select(UserTask).where(
+        UserTask.instance_id == instance_id, UserTask.state == "open").order_by(UserTask.created_at)))
+
+
+def waiting_timers(instance_id: str) -> list[Timer]:
+    return list(db.session.scalars(db.select(Timer).where(
+        Timer.instance_id == instance_id, Timer.state == "waiting").order_by(Timer.due_at)))
+
+
+def waiting_messages(instance_id: str) -> list[MessageSubscription]:
+    return list(db.session.scalars(db.select(MessageSubscription).where(
+        MessageSubscription.instance_id == instance_id)))
+
+
+def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
+           started_by: str | None = None, limit: int = 50, offset: int = 0):
+    query = db.select(ProcessInstance)
+    if key:
+        query = query.where(ProcessInstance.process_key == key)
+    if state:
+        query = query.where(ProcessInstance.state == state)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if started_by:
+        query = query.where(ProcessInstance.started_by == started_by)
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    items = list(db.session.scalars(
+        query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id).limit(limit).offset(offset)))
+    return items, total
+
+
+def cancel(instance: ProcessInstance, actor: str | None, reason: str | None) -> ProcessInstance:
+    if instance.state in ("completed", "cancelled"):
+        raise Conflict(f"办件已{'办结' if instance.state == 'completed' else '撤销'}，不能撤销",
+                       {"instance_id": instance.id, "state": instance.state})
+    case = runtime.load(instance)
+    case.cancel()
+    instance.state = "cancelled"
+    runtime.save(instance, case, actor=actor, action="instance.cancelled", details={"reason": reason})
+    return instance

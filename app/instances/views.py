@@ -1,0 +1,157 @@
+"""/api/v1/instances: start cases, read one (data, open tasks, timers, audit), list, cancel."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..audit import service as audit
+from ..definitions import service as definitions
+from ..people.auth import current_user, require
+from ..schemas import LocalDateTime, PageArgs
+from ..tasks.views import TaskSchema
+from . import service
+from .models import STATES
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="办件（流程实例）")
+
+
+class StartSchema(Schema):
+    data = fields.Dict(load_default=dict, metadata={"description": "the case's initial data"})
+    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    version = fields.Integer(load_default=None, allow_none=True,
+                             metadata={"description": "start this version instead of the latest"})
+
+
+class InstanceSchema(Schema):
+    id = fields.String()
+    process_key = fields.String()
+    definition_id = fields.Integer()
+    business_key = fields.String(allow_none=True)
+    state = fields.String()
+    data = fields.Dict()
+    error = fields.String(allow_none=True)
+    started_by = fields.String(allow_none=True)
+    started_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    ended_at = LocalDateTime(allow_none=True)
+    version = fields.Integer()
+
+
+class TimerSchema(Schema):
+    id = fields.Integer()
+    element_id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    due_at = LocalDateTime()
+    state = fields.String()
+
+
+class MessageWaitSchema(Schema):
+    element_id = fields.String()
+    name = fields.String()
+
+
+class AuditSchema(Schema):
+    id = fields.Integer()
+    at = LocalDateTime()
+    actor = fields.String(allow_none=True)
+    action = fields.String()
+    task_id = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class InstanceDetailSchema(InstanceSchema):
+    definition_version = fields.Integer()
+    tasks = fields.List(fields.Nested(TaskSchema))
+    timers = fields.List(fields.Nested(TimerSchema))
+    messages = fields.List(fields.Nested(MessageWaitSchema))
+
+
+class InstanceListArgs(PageArgs):
+    key = fields.String()
+    state = fields.String(validate=validate.OneOf(STATES))
+    business_key = fields.String()
+    started_by = fields.String()
+
+
+class InstanceListSchema(Schema):
+    items = fields.List(fields.Nested(InstanceSchema))
+    total = fields.Integer()
+
+
+class CancelSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class AuditListSchema(Schema):
+    items = fields.List(fields.Nested(AuditSchema))
+
+
+def _detail(instance):
+    from ..definitions.models import ProcessDefinition
+    from ..extensions import db
+
+    definition = db.session.get(ProcessDefinition, instance.definition_id)
+    return {**{name: getattr(instance, name) for name in InstanceSchema().fields}, "definition_version": definition.version,
+            "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
+            "messages": service.waiting_messages(instance.id)}
+
+
+@blp.route("/process-definitions/<key>/instances")
+class StartInstance(MethodView):
+    @blp.arguments(StartSchema)
+    @blp.response(201, InstanceDetailSchema)
+    @require("clerk", "supervisor", "ops")
+    def post(self, body, key):
+        """Start a case of the latest version of a definition (or of `version`)."""
+        definition = (definitions.get_version_or_404(key, body["version"]) if body.get("version")
+                      else definitions.get_latest_or_404(key))
+        instance = service.start(definition, body["data"], body.get("business_key"), current_user().username)
+        return _detail(instance)
+
+
+@blp.route("/instances")
+class Instances(MethodView):
+    @blp.arguments(InstanceListArgs, location="query")
+    @blp.response(200, InstanceListSchema)
+    @require()
+    def get(self, args):
+        """Cases, newest first, filtered by key, state, business key or starter."""
+        items, total = service.search(key=args.get("key"), state=args.get("state"),
+                                      business_key=args.get("business_key"), started_by=args.get("started_by"),
+                                      limit=args["limit"], offset=args["offset"])
+        return {"items": items, "total": total}
+
+
+@blp.route("/instances/<instance_id>")
+class Instance(MethodView):
+    @blp.response(200, InstanceDetailSchema)
+    @require()
+    def get(self, instance_id):
+        """One case: state, data, open tasks, waiting timers and messages."""
+        return _detail(service.get_or_404(instance_id))
+
+
+@blp.route("/instances/<instance_id>/cancel")
+class CancelInstance(MethodView):
+    @blp.arguments(CancelSchema)
+    @blp.response(200, InstanceDetailSchema)
+    @require("supervisor", "ops")
+    def post(self, body, instance_id):
+        """Cancel a running case: its open tasks and timers are cancelled too."""
+        instance = service.cancel(service.get_or_404(instance_id), current_user().username, body.get("reason"))
+        return _detail(instance)
+
+
+@blp.route("/instances/<instance_id>/audit")
+class InstanceAudit(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, AuditListSchema)
+    @require()
+    def get(self, args, instance_id):
+        """The case's audit trail: engine steps and user actions, oldest first."""
+        service.get_or_404(instance_id)
+        return {"items": audit.for_instance(instance_id, limit=args["limit"], offset=args["offset"])}

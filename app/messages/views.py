@@ -1,0 +1,37 @@
+"""/api/v1/messages: deliver a BPMN message to the cases waiting for it."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..people.auth import current_user, require
+from . import service
+
+blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN 消息（如上级机关批复）")
+
+
+class MessageSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    business_key = fields.String(load_default=None, allow_none=True)
+    instance_id = fields.String(load_default=None, allow_none=True)
+    data = fields.Dict(load_default=dict, metadata={"description": "merged into the case data"})
+    all = fields.Boolean(load_default=False, metadata={"description": "deliver to every waiting case"})
+
+
+class DeliveredSchema(Schema):
+    delivered_to = fields.List(fields.String())
+
+
+@blp.route("")
+class Messages(MethodView):
+    @blp.arguments(MessageSchema)
+    @blp.response(200, DeliveredSchema)
+    @require("clerk", "supervisor", "ops")
+    def post(self, body):
+        """Correlate by business key or case id; 404 when no case waits for the message."""
+        delivered = service.deliver(body["name"], business_key=body.get("business_key"),
+                                    instance_id=body.get("instance_id"), data=body["data"],
+                                    actor=current_user().username, all_matches=body["all"])
+        return {"delivered_to": delivered}

@@ -1,0 +1,83 @@
+"""Departments, windows, posts, users and their API tokens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models_base import UtcDateTime
+
+ROLES = ("clerk", "supervisor", "analyst", "ops", "admin")
+
+
+class Department(db.Model):
+    __tablename__ = "department"
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    short: Mapped[str] = mapped_column(sa.String(50))
+    letters: Mapped[str | None] = mapped_column(sa.String(4))
+
+
+class Window(db.Model):
+    __tablename__ = "window"
+    no: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    department_code: Mapped[str | None] = mapped_column(sa.ForeignKey("department.code"))
+
+
+class Post(db.Model):
+    """A post (岗位): what a BPMN lane is named after; tasks are routed to posts."""
+
+    __tablename__ = "post"
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    department_code: Mapped[str | None] = mapped_column(sa.ForeignKey("department.code"))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="window_a")
+    backup_name: Mapped[str | None] = mapped_column(sa.ForeignKey("post.name"))
+
+
+user_post = sa.Table(
+    "user_post",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("post_name", sa.ForeignKey("post.name", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class User(db.Model):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    roles_text: Mapped[str] = mapped_column("roles", sa.String(200), default="")
+    window_no: Mapped[int | None] = mapped_column(sa.ForeignKey("window.no"))
+    active: Mapped[bool] = mapped_column(default=True)
+    posts: Mapped[list[Post]] = relationship(secondary=user_post, lazy="selectin")
+
+    @property
+    def roles(self) -> list[str]:
+        return [r for r in self.roles_text.split(",") if r]
+
+    @roles.setter
+    def roles(self, value: list[str]) -> None:
+        self.roles_text = ",".join(sorted(set(value)))
+
+    @property
+    def post_names(self) -> list[str]:
+        return sorted(p.name for p in self.posts)
+
+    def has_role(self, *roles: str) -> bool:
+        mine = set(self.roles)
+        return "admin" in mine or bool(mine.intersection(roles))
+
+
+class ApiToken(db.Model):
+    """Bearer tokens, stored as SHA-256 hashes only."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[object] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(default=False)

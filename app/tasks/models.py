@@ -1,0 +1,39 @@
+"""User tasks as rows: lists are index lookups, never scans of serialized workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..models_base import UtcDateTime
+
+STATES = ("open", "completed", "cancelled")
+
+
+class UserTask(db.Model):
+    __tablename__ = "user_task"
+    __table_args__ = (
+        sa.Index("ix_user_task_post_state", "post", "state", "priority", "created_at"),
+        sa.Index("ix_user_task_assignee_state", "assignee", "state"),
+        sa.Index("ix_user_task_instance_state", "instance_id", "state"),
+        sa.Index("ix_user_task_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"))
+    process_key: Mapped[str] = mapped_column(sa.String(200))
+    element_id: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    post: Mapped[str | None] = mapped_column(sa.String(100))
+    assignee: Mapped[str | None] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(20), default="open")
+    form_key: Mapped[str | None] = mapped_column(sa.String(200))
+    priority: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_by: Mapped[str | None] = mapped_column(sa.String(64))

@@ -1,0 +1,136 @@
+"""Finding, claiming and completing user tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..audit import service as audit
+from ..audit.service import data_changes
+from ..clock import now
+from ..engine.errors import CaseFailed, TaskNotReady
+from ..errors import Conflict, Forbidden, NotFound
+from ..extensions import db
+from ..forms import service as forms
+from ..instances import runtime
+from ..instances.models import ProcessInstance
+from ..instances.service import case_failed
+from ..people.models import User
+from .models import UserTask
+
+
+def get_or_404(task_id: str) -> UserTask:
+    task = db.session.get(UserTask, task_id)
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在", {"task_id": task_id})
+    return task
+
+
+def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
+           state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
+           process_key: str | None = None, limit: int = 50, offset: int = 0):
+    query = db.select(UserTask)
+    if post:
+        query = query.where(UserTask.post == post)
+    if assignee:
+        query = query.where(UserTask.assignee == assignee)
+    if instance:
+        query = query.where(UserTask.instance_id == instance)
+    if state:
+        query = query.where(UserTask.state == state)
+    if due_before:
+        query = query.where(UserTask.due_at < due_before)
+    if due_after:
+        query = query.where(UserTask.due_at >= due_after)
+    if process_key:
+        query = query.where(UserTask.process_key == process_key)
+    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None))
+    items = list(db.session.scalars(query.order_by(
+        UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
+        .limit(limit).offset(offset)))
+    return items, total
+
+
+def _check_may_work_on(task: UserTask, user: User) -> None:
+    if user.has_role("admin"):
+        return
+    if not user.has_role("clerk", "supervisor"):
+        raise Forbidden("只有窗口工作人员可以办理任务", {"your_roles": user.roles})
+    if task.post is not None and task.post not in user.post_names:
+        raise Forbidden(f"您不在岗位「{task.post}」，不能办理此任务", {"post": task.post, "your_posts": user.post_names})
+
+
+def _check_open(task: UserTask) -> None:
+    if task.state != "open":
+        raise Conflict(f"任务已{'完成' if task.state == 'completed' else '取消'}", {"task_id": task.id, "state": task.state})
+
+
+def claim(task: UserTask, user: User) -> UserTask:
+    _check_may_work_on(task, user)
+    _check_open(task)
+    result = db.session.execute(
+        sa.update(UserTask)
+        .where(UserTask.id == task.id, UserTask.state == "open",
+               sa.or_(UserTask.assignee.is_(None), UserTask.assignee == user.username))
+        .values(assignee=user.username, claimed_at=now()))
+    if result.rowcount != 1:
+        db.session.rollback()
+        current = db.session.get(UserTask, task.id)
+        _check_open(current)
+        raise Conflict(f"任务已被 {current.assignee} 认领", {"task_id": task.id, "assignee": current.assignee})
+    audit.record("task.claimed", actor=user.username, instance_id=task.instance_id, task_id=task.id,
+                 element_id=task.element_id)
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
+def unclaim(task: UserTask, user: User) -> UserTask:
+    _check_open(task)
+    if task.assignee is None:
+        return task
+    if task.assignee != user.username and not user.has_role("supervisor", "admin"):
+        raise Conflict(f"任务由 {task.assignee} 认领，您不能释放", {"task_id": task.id, "assignee": task.assignee})
+    result = db.session.execute(sa.update(UserTask).where(UserTask.id == task.id, UserTask.state == "open",
+                                                          UserTask.assignee == task.assignee)
+                                .values(assignee=None, claimed_at=None))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("任务状态已变化，请刷新后重试", {"task_id": task.id})
+    audit.record("task.unclaimed", actor=user.username, instance_id=task.instance_id, task_id=task.id,
+                 element_id=task.element_id, details={"previous_assignee": task.assignee})
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
+def complete(task: UserTask, user: User, data: dict[str, Any]) -> UserTask:
+    _check_may_work_on(task, user)
+    _check_open(task)
+    if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
+        raise Conflict(f"任务已被 {task.assignee} 认领", {"task_id": task.id, "assignee": task.assignee})
+    forms.validate_submission(task.form_key, data)
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance.state != "running":
+        raise Conflict("办件不在办理中", {"instance_id": instance.id, "state": instance.state})
+    case = runtime.load(instance)
+    before = case.data()
+    try:
+        case.complete(task.id, data)
+    except TaskNotReady:
+        runtime.forget(instance.id)
+        raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
+    except CaseFailed as exc:
+        runtime.forget(instance.id)
+        raise case_failed(exc) from None
+    details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}
+    if user.has_role("admin") and task.post not in user.post_names:
+        details["as_admin"] = True
+    if task.assignee is None:
+        task.assignee = user.username
+    runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
+                 details=details, completed_task_id=task.id)
+    db.session.refresh(task)
+    return task

@@ -1,0 +1,108 @@
+"""/api/v1/tasks: list by post/assignee/case/state/due date, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..forms import service as forms
+from ..people.auth import current_user, require
+from ..schemas import LocalDateTime, PageArgs
+from . import service
+from .models import STATES
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务：按岗位分派，认领、释放、办理")
+
+
+class TaskSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    element_id = fields.String()
+    post = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    state = fields.String()
+    due_at = LocalDateTime(allow_none=True)
+    instance_id = fields.String()
+    process_key = fields.String()
+    form_key = fields.String(allow_none=True)
+    priority = fields.Integer()
+    created_at = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True, metadata={"description": "the task's JSON Schema form"})
+
+
+class TaskListArgs(PageArgs):
+    post = fields.String()
+    assignee = fields.String()
+    instance = fields.String()
+    state = fields.String(load_default="open", validate=validate.OneOf(STATES))
+    due_before = LocalDateTime()
+    due_after = LocalDateTime()
+    key = fields.String(metadata={"description": "process definition key"})
+
+
+class TaskListSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema))
+    total = fields.Integer()
+
+
+class CompleteSchema(Schema):
+    data = fields.Dict(load_default=dict)
+
+
+@blp.route("")
+class Tasks(MethodView):
+    @blp.arguments(TaskListArgs, location="query")
+    @blp.response(200, TaskListSchema)
+    @require()
+    def get(self, args):
+        """Tasks with counts; green-channel first, then by due date."""
+        items, total = service.search(post=args.get("post"), assignee=args.get("assignee"),
+                                      instance=args.get("instance"), state=args.get("state"),
+                                      due_before=args.get("due_before"), due_after=args.get("due_after"),
+                                      process_key=args.get("key"), limit=args["limit"], offset=args["offset"])
+        return {"items": items, "total": total}
+
+
+@blp.route("/<task_id>")
+class Task(MethodView):
+    @blp.response(200, TaskDetailSchema)
+    @require()
+    def get(self, task_id):
+        """One task with its form."""
+        task = service.get_or_404(task_id)
+        form = forms.latest(task.form_key) if task.form_key else None
+        return {**{name: getattr(task, name) for name in TaskSchema().fields}, "form": form.schema if form else None}
+
+
+@blp.route("/<task_id>/claim")
+class Claim(MethodView):
+    @blp.response(200, TaskSchema)
+    @require()
+    def post(self, task_id):
+        """Take the task; 409 when someone else holds it."""
+        return service.claim(service.get_or_404(task_id), current_user())
+
+
+@blp.route("/<task_id>/unclaim")
+class Unclaim(MethodView):
+    @blp.response(200, TaskSchema)
+    @require()
+    def post(self, task_id):
+        """Give the task back to its post."""
+        return service.unclaim(service.get_or_404(task_id), current_user())
+
+
+@blp.route("/<task_id>/complete")
+class Complete(MethodView):
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, TaskSchema)
+    @require()
+    def post(self, body, task_id):
+        """Complete with form data (validated against the task's form: 422 lists every field error)."""
+        return service.complete(service.get_or_404(task_id), current_user(), body["data"])

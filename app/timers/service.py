@@ -1,0 +1,87 @@
+"""Firing due timers: an indexed query on due time, each case in its own transaction, each timer once.
+
+On PostgreSQL several server processes may run this at once: `FOR UPDATE SKIP LOCKED` hands each due timer
+row to one of them, and the case row's version check stops a second writer on the same case.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from ..audit import service as audit
+from ..clock import now
+from ..engine.errors import CaseFailed
+from ..errors import Conflict
+from ..extensions import db
+from ..instances import runtime
+from ..instances.models import ProcessInstance
+from .models import Timer
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+RETRY_DELAY = timedelta(seconds=10)
+
+
+def _next_due(at):
+    query = (db.select(Timer).where(Timer.state == "waiting", Timer.due_at <= at)
+             .order_by(Timer.due_at, Timer.id).limit(1))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalar(query)
+
+
+def fire_due(limit: int = 100) -> int:
+    """Fire up to `limit` due timers; returns how many cases were advanced."""
+    advanced = 0
+    skipped: set[int] = set()
+    for _ in range(limit):
+        at = now()
+        timer = _next_due(at)
+        if timer is None or timer.id in skipped:
+            db.session.rollback()
+            break
+        try:
+            _fire(timer)
+            advanced += 1
+        except Conflict:
+            skipped.add(timer.id)  # another writer changed the case meanwhile; its next pass sees the new state
+        except CaseFailed as exc:
+            db.session.rollback()
+            _record_failure(timer.id, exc)
+        except Exception as exc:  # keep the scheduler alive; the timer is retried and then marked failed
+            log.exception("timer %s failed", timer.id)
+            db.session.rollback()
+            _record_failure(timer.id, exc)
+    return advanced
+
+
+def _fire(timer: Timer) -> None:
+    instance = db.session.get(ProcessInstance, timer.instance_id)
+    if instance is None or instance.state != "running":
+        timer.state = "cancelled"
+        db.session.commit()
+        return
+    case = runtime.load(instance)
+    case.fire_timers()
+    runtime.save(instance, case, actor=None, action="timer.fired", task_id=timer.task_id,
+                 details={"element": timer.element_id, "name": timer.name, "due_at": timer.due_at.isoformat()})
+
+
+def _record_failure(timer_id: int, exc: Exception) -> None:
+    timer = db.session.get(Timer, timer_id)
+    if timer is None:
+        return
+    message = getattr(exc, "message", None) or str(exc)
+    timer.attempts += 1
+    timer.last_error = message
+    if timer.attempts >= MAX_ATTEMPTS:
+        timer.state = "failed"
+        instance = db.session.get(ProcessInstance, timer.instance_id)
+        if instance is not None:
+            instance.error = f"定时器 {timer.name} 触发失败: {message}"
+        audit.record("timer.failed", actor=None, instance_id=timer.instance_id, task_id=timer.task_id,
+                     element_id=timer.element_id, details={"error": message, "attempts": timer.attempts})
+    else:
+        timer.due_at = now() + RETRY_DELAY
+    db.session.commit()
