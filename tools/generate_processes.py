@@ -549,7 +549,12 @@ def layout(model: Model) -> Layout:
     for node in model.nodes.values():
         if node.attached_to:
             continue
+        # follow the first placed predecessor in the same lane, so a branch stays on its track
         r = node.hint
+        for f in model.flows:
+            if f.target == node.id and f.source in row and model.nodes[f.source].lane == node.lane:
+                r = max(r, row[f.source])
+                break
         while (node.lane, r, col[node.id]) in taken:
             r += 1
         taken.add((node.lane, r, col[node.id]))
