@@ -364,12 +364,8 @@ class _Builder:
         co_codes = [c for c in self.matter.get("co_departments") or [] if c != self.dept["code"]]
         if not co_codes:
             raise GenerationError(f"{self.matter['code']}: a joint matter needs co_departments")
-        # two accepted paths (at once, or after supplement) merge before the parallel split:
-        # a parallel gateway with two incoming flows would wait for both
-        self.acceptance("merge_accepted")
-        merge = self.gateway("merge_accepted", "", self.window())
+        self.acceptance("fork_joint")
         fork = self.gateway("fork_joint", "会办分发", self.window(), parallel=True)
-        m.flow(merge, fork, default=True)
         review = self.task("review", "牵头审核", self.review_lane(), "review")
         join = self.gateway("join_joint", "会办汇总", self.approve(), parallel=True)
         m.flow(fork, review)
@@ -413,9 +409,30 @@ class _Builder:
         self.timer(first_review, self.durations["first_review"], "初审")
 
 
+def _explicit_merges(model: Model) -> None:
+    """Put an exclusive merge gateway before every task or event with several incoming flows, and
+    before a parallel split with several: a parallel gateway with two incoming flows would wait for
+    both, and modelers' linters flag implicit joins (bpmnlint fake-join)."""
+    for node in list(model.nodes.values()):
+        incoming = [f for f in model.flows if f.target == node.id]
+        if len(incoming) < 2 or node.type == "exclusiveGateway":
+            continue
+        if node.type == "parallelGateway" and len([f for f in model.flows if f.source == node.id]) < 2:
+            continue  # a parallel join: waiting for every branch is what it is for
+        merge = model.add(Node(f"merge_{node.id}", "exclusiveGateway", "", node.lane, hint=node.hint))
+        for flow in incoming:
+            flow.target = merge
+            flow.id = f"Flow_{flow.source}_to_{merge}"
+            source = model.nodes[flow.source]
+            if source.default == f"Flow_{flow.source}_to_{node.id}":
+                source.default = flow.id
+        model.flow(merge, node.id, default=True)
+
+
 def build_model(matter: dict, hall: dict) -> Model:
     """The flow graph (nodes, flows, lanes) of one matter."""
     model = _Builder(matter, hall).build()
+    _explicit_merges(model)
     ids = set(model.nodes)
     for flow in model.flows:
         if flow.source not in ids or flow.target not in ids:

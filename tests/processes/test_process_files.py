@@ -183,6 +183,13 @@ def check_semantics(path: Path, posts: set[str]) -> None:
             cond = flow.find("bpmn:conditionExpression", NS)
             assert cond is not None and cond.text, f"{path.name}: {flow.get('id')} has no condition"
             compile(cond.text, flow.get("id"), "eval")
+    # joins are explicit: only gateways have several incoming flows (bpmnlint fake-join)
+    incoming: dict[str, int] = {}
+    for flow in flows.values():
+        incoming[flow.get("targetRef")] = incoming.get(flow.get("targetRef"), 0) + 1
+    for el in process:
+        if el.get("id") in incoming and not etree.QName(el).localname.endswith("Gateway"):
+            assert incoming[el.get("id")] == 1, f"{path.name}: implicit join at {el.get('id')}"
     for task in process.iterfind("bpmn:userTask", NS):
         assert task.get(CAMUNDA_FORM_KEY), f"{path.name}: {task.get('id')} has no formKey"
     for boundary in process.iterfind("bpmn:boundaryEvent", NS):
