@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 from sqlalchemy import event, text
 
 from . import config
@@ -48,12 +48,22 @@ def _register_blueprints(api: TongbanApi) -> None:
 
 
 def _tune_sqlite() -> None:
-    """WAL and a busy timeout let readers and one writer share the embedded database."""
+    """WAL and a busy timeout let readers and one writer share the embedded database.
+
+    Writing requests (and the scheduler) take SQLite's write lock when their transaction begins, so that
+    writers queue instead of failing on a stale snapshot; GET requests read without it.
+    """
     if db.engine.dialect.name != "sqlite":
         return
 
+    @event.listens_for(db.engine, "begin")
+    def _begin(connection):
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
     @event.listens_for(db.engine, "connect")
     def _pragmas(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # transactions are begun by the hook above
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

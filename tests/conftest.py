@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ class FakeClock:
         return self.current
 
     def set(self, moment: datetime) -> None:
-        self.current = moment.astimezone(timezone.utc)
+        self.current = moment.astimezone(UTC)
 
 
 def _database(tmp_root: Path):
@@ -98,7 +98,7 @@ def _empty_tables() -> None:
 
 @pytest.fixture()
 def clock(app):
-    fake = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc))  # 09:00 in Shanghai, a Wednesday
+    fake = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # 09:00 in Shanghai, a Wednesday
     app.config["CLOCK"] = fake
     yield fake
     app.config["CLOCK"] = None

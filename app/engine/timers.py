@@ -8,7 +8,7 @@ engine (see `script.py`) and accept bare ISO 8601 values as literals.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -51,7 +51,7 @@ def _as_utc(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:  # a local time without offset means China Standard Time here
         value = value.replace(tzinfo=timezone(timedelta(hours=8)))
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 class ClockedTimeDate(TimeDateEventDefinition):
@@ -169,7 +169,7 @@ def check_expression(timer: TimerEventDefinition, element: str, filename: str | 
                 filename=filename, element=element) from None
         return
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if isinstance(timer, CycleTimerEventDefinition):
             parse_cycle(literal, now)
         elif literal.upper().startswith("P"):

@@ -76,7 +76,7 @@ def search(*, key: str | None = None, state: str | None = None, business_key: st
         query = query.where(ProcessInstance.business_key == business_key)
     if started_by:
         query = query.where(ProcessInstance.started_by == started_by)
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))
     items = list(db.session.scalars(
         query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id).limit(limit).offset(offset)))
     return items, total

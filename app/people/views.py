@@ -8,8 +8,8 @@ from marshmallow import Schema, fields, validate
 
 from ..extensions import db
 from ..people.models import ROLES
-from .auth import current_user, issue_token, require
 from . import service
+from .auth import current_user, issue_token, require
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色与访问令牌")
 

@@ -46,7 +46,7 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         query = query.where(UserTask.due_at >= due_after)
     if process_key:
         query = query.where(UserTask.process_key == process_key)
-    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None))
+    total = db.session.scalar(db.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     items = list(db.session.scalars(query.order_by(
         UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
         .limit(limit).offset(offset)))

@@ -1,0 +1,134 @@
+"""BPMN timers: boundary (both kinds) and intermediate catch, fired from the due-time table as the clock moves."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from app.extensions import db
+from app.timers import service as timers
+from app.timers.models import Timer
+from tests.conftest import FIXTURES, deploy
+
+
+def _start(client, people, key):
+    response = client.post(f"/api/v1/process-definitions/{key}/instances", json={}, headers=people.auth("clerk"))
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def _get(client, people, case_id):
+    return client.get(f"/api/v1/instances/{case_id}", headers=people.auth("clerk")).json
+
+
+def _to_approval(client, people):
+    deploy(client, people, "two_step.bpmn")
+    case = _start(client, people, "two_step")
+    task = case["tasks"][0]["id"]
+    client.post(f"/api/v1/tasks/{task}/complete", json={"data": {"applicant": "甲", "materials_complete": True}},
+                headers=people.auth("clerk"))
+    return case
+
+
+def test_non_interrupting_boundary_escalates_and_the_step_stays(client, people, clock):
+    case = _to_approval(client, people)
+    clock.advance(minutes=59)
+    assert timers.fire_due() == 0
+    assert [t["element_id"] for t in _get(client, people, case["id"])["tasks"]] == ["approve"]
+
+    clock.advance(minutes=1, seconds=1)
+    assert timers.fire_due() == 1
+    detail = _get(client, people, case["id"])
+    assert sorted(t["element_id"] for t in detail["tasks"]) == ["approve", "escalate"]
+    assert detail["timers"] == []
+    escalation = [t for t in detail["tasks"] if t["element_id"] == "escalate"][0]
+    assert escalation["post"] == "测试督查岗"
+    fired = db.session.scalars(db.select(Timer).where(Timer.instance_id == case["id"])).all()
+    assert [(t.state, t.element_id) for t in fired] == [("fired", "approve_overdue")]
+    assert timers.fire_due() == 0  # fired exactly once
+
+
+def test_completing_the_step_cancels_its_timer(client, people, clock):
+    case = _to_approval(client, people)
+    approve = _get(client, people, case["id"])["tasks"][0]["id"]
+    done = client.post(f"/api/v1/tasks/{approve}/complete", json={"data": {"decision": "grant"}},
+                       headers=people.auth("approver"))
+    assert done.status_code == 200, done.json
+    detail = _get(client, people, case["id"])
+    assert detail["state"] == "completed" and detail["ended_at"] is not None
+    clock.advance(hours=2)
+    assert timers.fire_due() == 0
+    states = db.session.scalars(db.select(Timer.state).where(Timer.instance_id == case["id"])).all()
+    assert states == ["cancelled"]
+
+
+def test_intermediate_catch_then_interrupting_boundary(client, people, clock):
+    deploy(client, people, "waits.bpmn")
+    case = _start(client, people, "waits")
+    detail = _get(client, people, case["id"])
+    assert detail["tasks"] == [] and detail["timers"][0]["element_id"] == "pause"
+    assert detail["timers"][0]["due_at"] == "2026-11-25T09:05:00+08:00"  # shown in Shanghai time
+
+    clock.advance(minutes=5)
+    assert timers.fire_due() == 1
+    detail = _get(client, people, case["id"])
+    assert [t["element_id"] for t in detail["tasks"]] == ["work"]
+
+    clock.advance(days=1, seconds=1)
+    assert timers.fire_due() == 1
+    detail = _get(client, people, case["id"])
+    assert [t["element_id"] for t in detail["tasks"]] == ["late"]  # interrupting: "work" was cancelled
+    cancelled = client.get("/api/v1/tasks", query_string={"instance": case["id"], "state": "cancelled"},
+                           headers=people.auth("clerk")).json
+    assert [t["element_id"] for t in cancelled["items"]] == ["work"]
+
+
+def test_timers_of_many_cases_fire_in_one_pass(client, people, clock):
+    deploy(client, people, "waits.bpmn")
+    ids = [_start(client, people, "waits")["id"] for _ in range(5)]
+    clock.advance(minutes=6)
+    assert timers.fire_due() == 5
+    for case_id in ids:
+        assert [t["element_id"] for t in _get(client, people, case_id)["tasks"]] == ["work"]
+
+
+def test_cancelled_case_leaves_no_waiting_timer(client, people, clock):
+    deploy(client, people, "waits.bpmn")
+    case = _start(client, people, "waits")
+    cancelled = client.post(f"/api/v1/instances/{case['id']}/cancel", json={"reason": "申请人撤回"},
+                            headers=people.auth("boss"))
+    assert cancelled.status_code == 200 and cancelled.json["state"] == "cancelled"
+    clock.advance(hours=1)
+    assert timers.fire_due() == 0
+    again = client.post(f"/api/v1/instances/{case['id']}/cancel", json={}, headers=people.auth("boss"))
+    assert again.status_code == 409
+
+
+def test_scheduler_fires_within_a_second_on_the_real_clock(app, client, people):
+    """The one test on the wall clock: APScheduler polls the due-time table twice a second."""
+    from app.timers import scheduler
+
+    app.config["CLOCK"] = None
+    one_second = (FIXTURES / "waits.bpmn").read_bytes().replace(b'"PT5M"', b"PT1S")
+    upload = client.post("/api/v1/process-definitions", data={"file": [(io.BytesIO(one_second), "waits.bpmn")]},
+                         headers=people.auth("analyst"), content_type="multipart/form-data")
+    assert upload.status_code == 201
+    case = _start(client, people, "waits")
+    row_id, due = db.session.execute(db.select(Timer.id, Timer.due_at).where(Timer.instance_id == case["id"])).one()
+    db.session.rollback()  # end our read so the scheduler's thread can write (SQLite)
+
+    sched = scheduler.start(app)
+    try:
+        deadline = time.monotonic() + 5
+        current = None
+        while time.monotonic() < deadline:
+            current = db.session.get(Timer, row_id)
+            if current.state == "fired":
+                break
+            db.session.rollback()
+            time.sleep(0.05)
+    finally:
+        sched.shutdown(wait=True)
+    assert current is not None and current.state == "fired"
+    assert (current.fired_at - due).total_seconds() < 1.0
+    assert [t["element_id"] for t in _get(client, people, case["id"])["tasks"]] == ["work"]
