@@ -42,8 +42,9 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .messages.views import blp as messages
     from .people.views import blp as people
     from .tasks.views import blp as tasks
+    from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, forms, people):
+    for blueprint in (definitions, instances, tasks, messages, timers, forms, people):
         api.register_blueprint(blueprint)
 
 

@@ -106,7 +106,7 @@ def unclaim(task: UserTask, user: User) -> UserTask:
     return task
 
 
-def complete(task: UserTask, user: User, data: dict[str, Any]) -> UserTask:
+def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[UserTask, ProcessInstance, list[UserTask]]:
     _check_may_work_on(task, user)
     _check_open(task)
     if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
@@ -132,5 +132,6 @@ def complete(task: UserTask, user: User, data: dict[str, Any]) -> UserTask:
         task.assignee = user.username
     runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
                  details=details, completed_task_id=task.id)
-    db.session.refresh(task)
-    return task
+    next_tasks = list(db.session.scalars(db.select(UserTask).where(
+        UserTask.instance_id == instance.id, UserTask.state == "open").order_by(UserTask.created_at)))
+    return task, instance, next_tasks

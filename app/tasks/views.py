@@ -32,6 +32,11 @@ class TaskSchema(Schema):
     completed_by = fields.String(allow_none=True)
 
 
+class CompletedSchema(TaskSchema):
+    next_tasks = fields.List(fields.Nested(TaskSchema), metadata={"description": "the case's open tasks now"})
+    instance_state = fields.String()
+
+
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(allow_none=True, metadata={"description": "the task's JSON Schema form"})
 
@@ -101,8 +106,13 @@ class Unclaim(MethodView):
 @blp.route("/<task_id>/complete")
 class Complete(MethodView):
     @blp.arguments(CompleteSchema)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, CompletedSchema)
     @require()
     def post(self, body, task_id):
-        """Complete with form data (validated against the task's form: 422 lists every field error)."""
-        return service.complete(service.get_or_404(task_id), current_user(), body["data"])
+        """Complete with form data (validated against the task's form: 422 lists every field error).
+
+        The answer also carries the case's open tasks after this step, so a workbench can go on without a new query.
+        """
+        task, instance, next_tasks = service.complete(service.get_or_404(task_id), current_user(), body["data"])
+        return {**{name: getattr(task, name) for name in TaskSchema().fields}, "next_tasks": next_tasks,
+                "instance_state": instance.state}
