@@ -92,7 +92,7 @@ def _empty_tables() -> None:
             db.session.execute(table.delete())
     db.session.commit()
     definitions._compiled.clear()
-    forms._validators.clear()
+    forms.forget_cached()
     runtime.cache.clear()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from ..clock import now
 from ..extensions import db
 from .models import AuditEntry
@@ -13,6 +15,18 @@ def record(action: str, *, actor: str | None, instance_id: str | None = None, ta
            element_id: str | None = None, details: dict[str, Any] | None = None) -> None:
     db.session.add(AuditEntry(instance_id=instance_id, task_id=task_id, element_id=element_id, at=now(),
                               actor=actor, action=action, details=details or {}))
+
+
+def entry(action: str, *, actor: str | None, instance_id: str | None = None, task_id: str | None = None,
+          element_id: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"instance_id": instance_id, "task_id": task_id, "element_id": element_id, "at": now(),
+            "actor": actor, "action": action, "details": details or {}}
+
+
+def record_many(entries: list[dict[str, Any]]) -> None:
+    """Append several entries in one statement (an engine run can take many steps)."""
+    if entries:
+        db.session.execute(sa.insert(AuditEntry), entries)
 
 
 def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

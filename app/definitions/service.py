@@ -131,6 +131,12 @@ def _store(key, name, kind, filename, content: bytes, checksum, actor, depends_o
     return definition, True
 
 
+def compiled_by_id(definition_id: int) -> CompiledProcess:
+    """Like `compiled`, without touching the database when the version is already in memory."""
+    process = _compiled.get(definition_id)
+    return process if process is not None else compiled(db.session.get(ProcessDefinition, definition_id))
+
+
 def compiled(definition: ProcessDefinition) -> CompiledProcess:
     """The parsed spec of one version: built once per process, then served from memory."""
     process = _compiled.get(definition.id)

@@ -69,6 +69,7 @@ class Case:
         self.process = process
         self.workflow = workflow
         self.steps: list[Step] = []
+        self.baseline: Snapshot | None = None  # the state last written; set by the service layer
 
     # --- creating and restoring -------------------------------------------------------------------
     @classmethod

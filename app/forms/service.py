@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,10 @@ from ..extensions import db
 from .models import Form
 
 _validators: dict[int, Draft202012Validator] = {}
+# The latest version of each form key, remembered briefly: completing a task then costs no query for its form.
+# Another process's deployment is seen within LATEST_TTL seconds.
+_latest: dict[str, tuple[float, int | None, int | None]] = {}
+LATEST_TTL = 5.0
 
 
 def _checksum(schema: dict) -> str:
@@ -50,6 +55,7 @@ def deploy(key: str, schema: Any, actor: str | None, filename: str | None = None
                 deployed_at=now(), deployed_by=actor)
     db.session.add(form)
     db.session.flush()
+    _latest.pop(key, None)
     return form, True
 
 
@@ -73,16 +79,38 @@ def _validator(form: Form) -> Draft202012Validator:
     return validator
 
 
+def _validator_for_key(form_key: str) -> tuple[Draft202012Validator | None, int | None]:
+    cached = _latest.get(form_key)
+    if cached and cached[0] > time.monotonic() and (cached[1] is None or cached[1] in _validators):
+        return (_validators[cached[1]] if cached[1] is not None else None), cached[2]
+    form = latest(form_key)
+    _latest[form_key] = (time.monotonic() + LATEST_TTL, form.id if form else None, form.version if form else None)
+    return (_validator(form) if form else None), (form.version if form else None)
+
+
+def forget_cached() -> None:
+    _validators.clear()
+    _latest.clear()
+
+
 def validate_submission(form_key: str | None, data: dict[str, Any]) -> None:
     """Raise 422 with every field error when data does not satisfy the task's form."""
-    form = latest(form_key) if form_key else None
-    if form is None:
+    if not form_key:
         return
-    errors = sorted(_validator(form).iter_errors(data), key=lambda e: list(e.absolute_path))
+    validator, version = _validator_for_key(form_key)
+    if validator is None:
+        return
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        fields = [{"field": "/".join(str(p) for p in e.absolute_path) or "", "message": _message(e, form.schema)}
-                  for e in errors]
-        raise Invalid("表单数据不符合要求", {"form": form.key, "version": form.version, "errors": fields})
+        fields = [{"field": _field(e), "message": _message(e, validator.schema)} for e in errors]
+        raise Invalid("表单数据不符合要求", {"form": form_key, "version": version, "errors": fields})
+
+
+def _field(error) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required" and "'" in error.message:
+        path.append(error.message.split("'")[1])  # name the missing field itself
+    return "/".join(path)
 
 
 def _message(error, schema: dict) -> str:

@@ -11,13 +11,13 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
-from ..definitions.models import ProcessDefinition
 from ..engine.case import Case, Snapshot
 from ..errors import Conflict
 from ..extensions import db
@@ -59,8 +59,9 @@ def load(instance: ProcessInstance) -> Case:
     clock = app_clock(current_app._get_current_object())
     case = cache.take(instance.id, instance.version)
     if case is None:
-        process = definitions.compiled(db.session.get(ProcessDefinition, instance.definition_id))
+        process = definitions.compiled_by_id(instance.definition_id)
         case = Case.load(process, instance.engine_state, clock)
+        case.baseline = case.snapshot()  # what the rows of this version say
     else:
         case.set_clock(clock)
     case.steps.clear()
@@ -70,9 +71,14 @@ def load(instance: ProcessInstance) -> Case:
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
          completed_task_id: str | None = None) -> Snapshot:
-    """Write everything the case's new state implies and commit; 409 if another writer got there first."""
+    """Write everything the case's new state implies and commit; 409 if another writer got there first.
+
+    What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
+    step reads nothing back from the task, timer and subscription tables: it only writes the differences.
+    """
     at = now()
     snap = case.snapshot()
+    before = case.baseline or Snapshot(state="running", data={})
     new = instance.version is None
     try:
         if instance.state != "cancelled":
@@ -86,13 +92,14 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         if new:
             db.session.add(instance)
             db.session.flush()
-        _sync_tasks(instance, snap, at, actor, completed_task_id, new)
-        _sync_timers(instance, snap, at, new)
-        _sync_subscriptions(instance, snap, new)
-        for step in case.steps:
-            audit.record("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
-                         details={"name": step.name, "type": step.kind})
-        audit.record(action, actor=actor, instance_id=instance.id, task_id=task_id, details=details or {})
+        _sync_tasks(instance, before, snap, at, actor, completed_task_id)
+        _sync_timers(instance, before, snap, at)
+        _sync_subscriptions(instance, before, snap)
+        audit.record_many([
+            *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
+                          details={"name": step.name, "type": step.kind}) for step in case.steps),
+            audit.entry(action, actor=actor, instance_id=instance.id, task_id=task_id, details=details or {}),
+        ])
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -100,30 +107,32 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
     except Exception:
         db.session.rollback()
         raise
+    case.baseline = snap
     cache.put(instance.id, instance.version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
     case.steps.clear()
     return snap
 
 
-def _sync_tasks(instance, snap: Snapshot, at: datetime, actor, completed_task_id, new: bool) -> None:
-    existing = {t.id: t for t in db.session.scalars(
-        db.select(UserTask).where(UserTask.instance_id == instance.id, UserTask.state == "open"))} \
-        if not new else {}
+def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor, completed_task_id) -> None:
+    was_open = {t.id for t in before.user_tasks}
+    now_open = {t.id for t in snap.user_tasks}
     boundary_due = _boundary_due(snap, instance)
-    for open_task in snap.user_tasks:
-        if open_task.id in existing:
-            existing.pop(open_task.id)
-            continue
-        db.session.add(UserTask(
-            id=open_task.id, instance_id=instance.id, process_key=instance.process_key,
-            element_id=open_task.element_id, name=open_task.name, post=open_task.post, state="open",
-            form_key=open_task.form_key, created_at=at, due_at=boundary_due.get(open_task.element_id),
-            priority=_priority(instance)))
-    for gone in existing.values():
-        gone.state = "completed" if gone.id == completed_task_id else "cancelled"
-        gone.completed_at = at
-        if gone.id == completed_task_id:
-            gone.completed_by = actor
+    new_rows = [
+        {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
+         "name": t.name, "post": t.post, "state": "open", "form_key": t.form_key, "created_at": at,
+         "due_at": boundary_due.get(t.element_id), "priority": _priority(instance)}
+        for t in snap.user_tasks if t.id not in was_open]
+    if new_rows:
+        db.session.execute(sa.insert(UserTask), new_rows)
+    gone = was_open - now_open
+    if completed_task_id in gone:
+        gone.discard(completed_task_id)
+        db.session.execute(sa.update(UserTask).where(UserTask.id == completed_task_id, UserTask.state == "open")
+                           .values(state="completed", completed_at=at, completed_by=actor,
+                                   assignee=sa.func.coalesce(UserTask.assignee, actor)))
+    if gone:
+        db.session.execute(sa.update(UserTask).where(UserTask.id.in_(gone), UserTask.state == "open")
+                           .values(state="cancelled", completed_at=at))
 
 
 def _priority(instance: ProcessInstance) -> int:
@@ -132,7 +141,7 @@ def _priority(instance: ProcessInstance) -> int:
 
 def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
     """A task's due date: the earliest timer on its boundary (the escalation deadline), when it has one."""
-    process = definitions.compiled(db.session.get(ProcessDefinition, instance.definition_id))
+    process = definitions.compiled_by_id(instance.definition_id)
     due: dict[str, datetime] = {}
     for timer in snap.timers:
         attached = process.boundary_of.get(timer.element_id)
@@ -141,36 +150,37 @@ def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
     return due
 
 
-def _sync_timers(instance, snap: Snapshot, at: datetime, new: bool) -> None:
-    existing = {t.task_id: t for t in db.session.scalars(
-        db.select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting"))} \
-        if not new else {}
+def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime) -> None:
+    was = {t.task_id: t for t in before.timers}
+    new_rows = []
     for waiting in snap.timers:
-        row = existing.pop(waiting.task_id, None)
-        if row is None:
-            db.session.add(Timer(instance_id=instance.id, task_id=waiting.task_id, element_id=waiting.element_id,
-                                 name=waiting.name, kind=waiting.kind, due_at=waiting.due_at, state="waiting",
-                                 created_at=at))
-        elif row.due_at != waiting.due_at:  # a cycle moved on to its next firing
-            row.due_at = waiting.due_at
-            row.fired_at = at
-    for gone in existing.values():
-        fired = gone.due_at <= at
-        gone.state = "fired" if fired else "cancelled"
-        gone.fired_at = at if fired else None
+        old = was.pop(waiting.task_id, None)
+        if old is None:
+            new_rows.append({"instance_id": instance.id, "task_id": waiting.task_id, "element_id": waiting.element_id,
+                             "name": waiting.name, "kind": waiting.kind, "due_at": waiting.due_at,
+                             "state": "waiting", "created_at": at, "attempts": 0})
+        elif old.due_at != waiting.due_at:  # a cycle moved on to its next firing
+            db.session.execute(sa.update(Timer).where(Timer.instance_id == instance.id,
+                                                      Timer.task_id == waiting.task_id, Timer.state == "waiting")
+                               .values(due_at=waiting.due_at, fired_at=at))
+    if new_rows:
+        db.session.execute(sa.insert(Timer), new_rows)
+    if was:
+        waiting_rows = (Timer.instance_id == instance.id) & Timer.task_id.in_(list(was)) & (Timer.state == "waiting")
+        db.session.execute(sa.update(Timer).where(waiting_rows, Timer.due_at <= at).values(state="fired", fired_at=at))
+        db.session.execute(sa.update(Timer).where(waiting_rows, Timer.due_at > at).values(state="cancelled"))
 
 
-def _sync_subscriptions(instance, snap: Snapshot, new: bool) -> None:
-    existing = {s.task_id: s for s in db.session.scalars(
-        db.select(MessageSubscription).where(MessageSubscription.instance_id == instance.id))} \
-        if not new else {}
-    for waiting in snap.messages:
-        if existing.pop(waiting.task_id, None) is None:
-            db.session.add(MessageSubscription(instance_id=instance.id, task_id=waiting.task_id,
-                                               element_id=waiting.element_id, name=waiting.name,
-                                               business_key=instance.business_key))
-    for gone in existing.values():
-        db.session.delete(gone)
+def _sync_subscriptions(instance, before: Snapshot, snap: Snapshot) -> None:
+    was = {m.task_id for m in before.messages}
+    now_waiting = {m.task_id for m in snap.messages}
+    new_rows = [{"instance_id": instance.id, "task_id": m.task_id, "element_id": m.element_id, "name": m.name,
+                 "business_key": instance.business_key} for m in snap.messages if m.task_id not in was]
+    if new_rows:
+        db.session.execute(sa.insert(MessageSubscription), new_rows)
+    if was - now_waiting:
+        db.session.execute(sa.delete(MessageSubscription).where(
+            MessageSubscription.instance_id == instance.id, MessageSubscription.task_id.in_(was - now_waiting)))
 
 
 def forget(instance_id: str) -> None:

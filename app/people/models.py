@@ -52,7 +52,7 @@ class User(db.Model):
     roles_text: Mapped[str] = mapped_column("roles", sa.String(200), default="")
     window_no: Mapped[int | None] = mapped_column(sa.ForeignKey("window.no"))
     active: Mapped[bool] = mapped_column(default=True)
-    posts: Mapped[list[Post]] = relationship(secondary=user_post, lazy="selectin")
+    posts: Mapped[list[Post]] = relationship(secondary=user_post, lazy="select")  # only permission checks need them
 
     @property
     def roles(self) -> list[str]:
