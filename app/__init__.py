@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(api: TongbanApi) -> None:
+    from .calendar.views import blp as calendar
     from .definitions.views import blp as definitions
     from .forms.views import blp as forms
     from .instances.views import blp as instances
@@ -44,7 +45,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .tasks.views import blp as tasks
     from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, timers, forms, people):
+    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, calendar):
         api.register_blueprint(blueprint)
 
 

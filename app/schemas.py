@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from .clock import SHANGHAI, as_utc
@@ -20,6 +22,22 @@ class LocalDateTime(fields.DateTime):
         if result.tzinfo is None:
             result = result.replace(tzinfo=SHANGHAI)
         return as_utc(result)
+
+
+def attributes(obj, schema: type[Schema]) -> dict:
+    """The object's attributes that a response schema shows (by the class's declared fields: no instance)."""
+    return {name: getattr(obj, name) for name in schema._declared_fields}
+
+
+class IsoDate(fields.Date):
+    """A calendar date written exactly YYYY-MM-DD (no `20261010`, no times); errors in Chinese."""
+
+    default_error_messages = {"invalid": "日期格式错误，应为 YYYY-MM-DD（例如 2026-10-10）"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class QuerySchema(Schema):
