@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from ..clock import now
 from ..extensions import db
 from .models import AuditEntry
@@ -26,7 +24,7 @@ def entry(action: str, *, actor: str | None, instance_id: str | None = None, tas
 def record_many(entries: list[dict[str, Any]]) -> None:
     """Append several entries in one statement (an engine run can take many steps)."""
     if entries:
-        db.session.execute(sa.insert(AuditEntry), entries)
+        db.session.connection().execute(AuditEntry.__table__.insert(), entries)
 
 
 def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,24 @@ class _WorkflowCache:
 
 
 cache = _WorkflowCache()
+# Rows a step writes go through Core statements on the session's connection: same transaction, no ORM cost.
+_TASKS = UserTask.__table__
+_TIMERS = Timer.__table__
+_SUBSCRIPTIONS = MessageSubscription.__table__
+
+
+def _core(statement, rows=None) -> None:
+    db.session.connection().execute(statement, rows) if rows is not None else \
+        db.session.connection().execute(statement)
+
+
+@dataclass
+class Saved:
+    """What a save wrote: the case's snapshot and the task and timer rows it added."""
+
+    snapshot: Snapshot
+    new_tasks: list[dict] = field(default_factory=list)
+    new_timers: list[dict] = field(default_factory=list)
 
 
 def load(instance: ProcessInstance) -> Case:
@@ -70,7 +89,7 @@ def load(instance: ProcessInstance) -> Case:
 
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
-         completed_task_id: str | None = None) -> Snapshot:
+         completed_task_id: str | None = None) -> Saved:
     """Write everything the case's new state implies and commit; 409 if another writer got there first.
 
     What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
@@ -92,8 +111,8 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         if new:
             db.session.add(instance)
             db.session.flush()
-        _sync_tasks(instance, before, snap, at, actor, completed_task_id)
-        _sync_timers(instance, before, snap, at)
+        saved = Saved(snap, _sync_tasks(instance, before, snap, at, actor, completed_task_id),
+                      _sync_timers(instance, before, snap, at))
         _sync_subscriptions(instance, before, snap)
         audit.record_many([
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
@@ -110,29 +129,31 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
     case.baseline = snap
     cache.put(instance.id, instance.version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
     case.steps.clear()
-    return snap
+    return saved
 
 
-def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor, completed_task_id) -> None:
+def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor, completed_task_id) -> list[dict]:
     was_open = {t.id for t in before.user_tasks}
     now_open = {t.id for t in snap.user_tasks}
     boundary_due = _boundary_due(snap, instance)
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
          "name": t.name, "post": t.post, "state": "open", "form_key": t.form_key, "created_at": at,
-         "due_at": boundary_due.get(t.element_id), "priority": _priority(instance)}
+         "due_at": boundary_due.get(t.element_id), "priority": _priority(instance), "assignee": None,
+         "completed_at": None, "completed_by": None}
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:
-        db.session.execute(sa.insert(UserTask), new_rows)
+        _core(_TASKS.insert(), new_rows)
     gone = was_open - now_open
     if completed_task_id in gone:
         gone.discard(completed_task_id)
-        db.session.execute(sa.update(UserTask).where(UserTask.id == completed_task_id, UserTask.state == "open")
-                           .values(state="completed", completed_at=at, completed_by=actor,
-                                   assignee=sa.func.coalesce(UserTask.assignee, actor)))
+        _core(_TASKS.update().where(_TASKS.c.id == completed_task_id, _TASKS.c.state == "open")
+              .values(state="completed", completed_at=at, completed_by=actor,
+                      assignee=sa.func.coalesce(_TASKS.c.assignee, actor)))
     if gone:
-        db.session.execute(sa.update(UserTask).where(UserTask.id.in_(gone), UserTask.state == "open")
-                           .values(state="cancelled", completed_at=at))
+        _core(_TASKS.update().where(_TASKS.c.id.in_(gone), _TASKS.c.state == "open")
+              .values(state="cancelled", completed_at=at))
+    return new_rows
 
 
 def _priority(instance: ProcessInstance) -> int:
@@ -150,7 +171,7 @@ def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
     return due
 
 
-def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime) -> None:
+def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime) -> list[dict]:
     was = {t.task_id: t for t in before.timers}
     new_rows = []
     for waiting in snap.timers:
@@ -160,15 +181,15 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime) -> No
                              "name": waiting.name, "kind": waiting.kind, "due_at": waiting.due_at,
                              "state": "waiting", "created_at": at, "attempts": 0})
         elif old.due_at != waiting.due_at:  # a cycle moved on to its next firing
-            db.session.execute(sa.update(Timer).where(Timer.instance_id == instance.id,
-                                                      Timer.task_id == waiting.task_id, Timer.state == "waiting")
-                               .values(due_at=waiting.due_at, fired_at=at))
+            _core(_TIMERS.update().where(_TIMERS.c.instance_id == instance.id, _TIMERS.c.task_id == waiting.task_id,
+                                         _TIMERS.c.state == "waiting").values(due_at=waiting.due_at, fired_at=at))
     if new_rows:
-        db.session.execute(sa.insert(Timer), new_rows)
+        _core(_TIMERS.insert(), new_rows)
     if was:
-        waiting_rows = (Timer.instance_id == instance.id) & Timer.task_id.in_(list(was)) & (Timer.state == "waiting")
-        db.session.execute(sa.update(Timer).where(waiting_rows, Timer.due_at <= at).values(state="fired", fired_at=at))
-        db.session.execute(sa.update(Timer).where(waiting_rows, Timer.due_at > at).values(state="cancelled"))
+        rows = (_TIMERS.c.instance_id == instance.id) & _TIMERS.c.task_id.in_(list(was)) & (_TIMERS.c.state == "waiting")
+        _core(_TIMERS.update().where(rows, _TIMERS.c.due_at <= at).values(state="fired", fired_at=at))
+        _core(_TIMERS.update().where(rows, _TIMERS.c.due_at > at).values(state="cancelled"))
+    return new_rows
 
 
 def _sync_subscriptions(instance, before: Snapshot, snap: Snapshot) -> None:
@@ -177,10 +198,10 @@ def _sync_subscriptions(instance, before: Snapshot, snap: Snapshot) -> None:
     new_rows = [{"instance_id": instance.id, "task_id": m.task_id, "element_id": m.element_id, "name": m.name,
                  "business_key": instance.business_key} for m in snap.messages if m.task_id not in was]
     if new_rows:
-        db.session.execute(sa.insert(MessageSubscription), new_rows)
+        _core(_SUBSCRIPTIONS.insert(), new_rows)
     if was - now_waiting:
-        db.session.execute(sa.delete(MessageSubscription).where(
-            MessageSubscription.instance_id == instance.id, MessageSubscription.task_id.in_(was - now_waiting)))
+        _core(_SUBSCRIPTIONS.delete().where(_SUBSCRIPTIONS.c.instance_id == instance.id,
+                                            _SUBSCRIPTIONS.c.task_id.in_(was - now_waiting)))
 
 
 def forget(instance_id: str) -> None:

@@ -26,7 +26,7 @@ def case_failed(exc: CaseFailed) -> Invalid:
 
 
 def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
-          actor: str | None) -> ProcessInstance:
+          actor: str | None) -> tuple[ProcessInstance, runtime.Saved]:
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
     process = definitions.compiled(definition)
@@ -38,9 +38,9 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
                                business_key=business_key, state="running", data={}, engine_state="",
                                started_by=actor, started_at=at, updated_at=at)
-    runtime.save(instance, case, actor=actor, action="instance.started",
-                 details={"data": data, "business_key": business_key, "version": definition.version})
-    return instance
+    saved = runtime.save(instance, case, actor=actor, action="instance.started",
+                         details={"data": data, "business_key": business_key, "version": definition.version})
+    return instance, saved
 
 
 def get_or_404(instance_id: str) -> ProcessInstance:

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from ..audit import service as audit
 from ..definitions import service as definitions
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs
+from ..schemas import LocalDateTime, PageArgs, attributes
 from ..tasks.views import TaskSchema
 from . import service
 from .models import STATES
@@ -90,13 +90,17 @@ class AuditListSchema(Schema):
     items = fields.List(fields.Nested(AuditSchema))
 
 
-def _detail(instance):
+def _detail(instance, saved=None):
+    """A case with its open tasks, timers and awaited messages: read back, or straight from what was just written."""
     from ..definitions.models import ProcessDefinition
     from ..extensions import db
 
     definition = db.session.get(ProcessDefinition, instance.definition_id)
-    return {**{name: getattr(instance, name) for name in InstanceSchema().fields}, "definition_version": definition.version,
-            "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
+    head = {**attributes(instance, InstanceSchema), "definition_version": definition.version}
+    if saved is not None:
+        return {**head, "tasks": saved.new_tasks, "timers": saved.new_timers,
+                "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages]}
+    return {**head, "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
             "messages": service.waiting_messages(instance.id)}
 
 
@@ -109,8 +113,8 @@ class StartInstance(MethodView):
         """Start a case of the latest version of a definition (or of `version`)."""
         definition = (definitions.get_version_or_404(key, body["version"]) if body.get("version")
                       else definitions.get_latest_or_404(key))
-        instance = service.start(definition, body["data"], body.get("business_key"), current_user().username)
-        return _detail(instance)
+        instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username)
+        return _detail(instance, saved)
 
 
 @blp.route("/instances")

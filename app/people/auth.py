@@ -7,6 +7,7 @@ import secrets
 from functools import wraps
 
 from flask import request
+from sqlalchemy.orm import joinedload
 
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
@@ -40,9 +41,9 @@ def current_user() -> User:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("缺少访问令牌 (missing bearer token)")
         row = db.session.execute(
-            db.select(User).join(ApiToken, ApiToken.user_id == User.id)
+            db.select(User).join(ApiToken, ApiToken.user_id == User.id).options(joinedload(User.posts))
             .where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked.is_(False))
-        ).scalar_one_or_none()
+        ).unique().scalar_one_or_none()
         if row is None or not row.active:
             raise Unauthorized("访问令牌无效 (invalid token)")
         request.environ["tongban.user"] = user = row

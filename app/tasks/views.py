@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from ..forms import service as forms
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs
+from ..schemas import LocalDateTime, PageArgs, attributes
 from . import service
 from .models import STATES
 
@@ -82,7 +82,7 @@ class Task(MethodView):
         """One task with its form."""
         task = service.get_or_404(task_id)
         form = forms.latest(task.form_key) if task.form_key else None
-        return {**{name: getattr(task, name) for name in TaskSchema().fields}, "form": form.schema if form else None}
+        return {**attributes(task, TaskSchema), "form": form.schema if form else None}
 
 
 @blp.route("/<task_id>/claim")
@@ -114,5 +114,5 @@ class Complete(MethodView):
         The answer also carries the case's open tasks after this step, so a workbench can go on without a new query.
         """
         task, instance, next_tasks = service.complete(service.get_or_404(task_id), current_user(), body["data"])
-        return {**{name: getattr(task, name) for name in TaskSchema().fields}, "next_tasks": next_tasks,
+        return {**attributes(task, TaskSchema), "next_tasks": next_tasks,
                 "instance_state": instance.state}
