@@ -40,12 +40,13 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .definitions.views import blp as definitions
     from .forms.views import blp as forms
     from .instances.views import blp as instances
+    from .matters.views import blp as matters
     from .messages.views import blp as messages
     from .people.views import blp as people
     from .tasks.views import blp as tasks
     from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, calendar):
+    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, matters, calendar):
         api.register_blueprint(blueprint)
 
 

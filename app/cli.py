@@ -15,6 +15,7 @@ def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: boo
     """Seed the hall, deploy forms and processes, make sure the admin has a token. Idempotent."""
     from .definitions import service as definitions
     from .forms import service as forms
+    from .matters import service as matters
     from .people import service as people
 
     summary: dict = {}
@@ -29,6 +30,7 @@ def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: boo
         summary["forms"] = sum(1 for _, created in forms.deploy_directory(forms_dir) if created)
     if load_processes and processes.exists():
         summary["definitions"] = sum(1 for _, created in definitions.deploy_directory(processes) if created)
+        summary["matters"] = sum(1 for _, created in matters.deploy_directory(processes) if created)
     db.session.commit()
     return summary
 
@@ -49,13 +51,17 @@ def register(app: Flask) -> None:
     @app.cli.command("deploy")
     @click.argument("folder", type=click.Path(exists=True, file_okay=False))
     def deploy_command(folder: str) -> None:
-        """Deploy every BPMN/DMN file of a folder (new versions only where content changed)."""
+        """Deploy every BPMN/DMN file of a folder and load its matter records (*.yaml), where content changed."""
         from .definitions import service as definitions
+        from .matters import service as matters
 
         results = definitions.deploy_directory(folder, actor="cli")
+        loaded = matters.deploy_directory(folder, actor="cli")
         db.session.commit()
         for definition, created in results:
             click.echo(f"{'new' if created else 'same'} {definition.key} v{definition.version}")
+        for matter, created in loaded:
+            click.echo(f"{'new' if created else 'same'} matter {matter.code}")
 
     @app.cli.command("fire-timers")
     def fire_timers_command() -> None:

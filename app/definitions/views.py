@@ -9,8 +9,9 @@ from marshmallow import Schema, fields
 
 from ..errors import BadRequest
 from ..extensions import db
+from ..matters import service as matters
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs
+from ..schemas import LocalDateTime, PageArgs, attributes
 from . import service
 
 blp = Blueprint("process-definitions", __name__, url_prefix="/api/v1/process-definitions",
@@ -34,8 +35,20 @@ class DeployedSchema(DefinitionSchema):
     created = fields.Boolean(metadata={"description": "false when the same content was already the latest version"})
 
 
+class DeployedMatterSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    process_key = fields.String()
+    filename = fields.String()
+    checksum = fields.String()
+    updated_at = LocalDateTime()
+    created = fields.Boolean(metadata={"description": "false when the record was already the same"})
+
+
 class DeployResultSchema(Schema):
     items = fields.List(fields.Nested(DeployedSchema))
+    matters = fields.List(fields.Nested(DeployedMatterSchema),
+                          metadata={"description": "matter records (.yaml) uploaded beside the diagrams"})
 
 
 class DefinitionListArgs(PageArgs):
@@ -58,7 +71,11 @@ class VersionArgs(Schema):
 
 
 def _as_dict(definition, **extra):
-    return {**{c: getattr(definition, c) for c in DefinitionSchema().fields}, **extra}
+    return {**attributes(definition, DefinitionSchema), **extra}
+
+
+def _matter_dict(matter, **extra):
+    return {**{c: getattr(matter, c) for c in DeployedMatterSchema().fields if c != "created"}, **extra}
 
 
 @blp.route("")
@@ -76,27 +93,34 @@ class Definitions(MethodView):
     @blp.alt_response(200, schema=DeployResultSchema, description="nothing new: same content as the latest version")
     @require("analyst", "ops")
     def post(self):
-        """Deploy one or more BPMN/DMN files (multipart field `file`, repeatable).
+        """Deploy one or more BPMN/DMN files, and matter records (.yaml), in multipart field `file` (repeatable).
 
         Each executable process becomes version n+1 of its key when its content changed; the same content
-        again answers 200 with the existing version. Nothing is stored if any file is invalid.
+        again answers 200 with the existing version. A matter's yaml (processes/<dept>/<code>.yaml) updates
+        its record in the matter guide unless unchanged. Nothing is stored if any file is invalid.
         """
         files = request.files.getlist("file")
         if not files:
             raise BadRequest("请在 multipart 字段 file 中上传 BPMN 或 DMN 文件", {"field": "file"})
         user = current_user()
         results = []
-        # DMN first so that diagrams in the same upload can call their decisions.
-        ordered = sorted(files, key=lambda f: not (f.filename or "").lower().endswith(".dmn"))
+        matter_results = []
+        # DMN first so that diagrams in the same upload can call their decisions; matter records last.
+        ordered = sorted(files, key=lambda f: (matters.is_matter_file(f.filename),
+                                               not (f.filename or "").lower().endswith(".dmn")))
         try:
             for upload in ordered:
-                results.extend(service.deploy(upload.filename or "upload.bpmn", upload.read(), user.username))
+                if matters.is_matter_file(upload.filename):
+                    matter_results.append(matters.deploy(upload.filename, upload.read(), user.username))
+                else:
+                    results.extend(service.deploy(upload.filename or "upload.bpmn", upload.read(), user.username))
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
-        created = any(c for _, c in results)
-        return {"items": [_as_dict(d, created=c) for d, c in results]}, 201 if created else 200
+        created = any(c for _, c in results) or any(c for _, c in matter_results)
+        return {"items": [_as_dict(d, created=c) for d, c in results],
+                "matters": [_matter_dict(m, created=c) for m, c in matter_results]}, 201 if created else 200
 
 
 @blp.route("/<key>")

@@ -1,0 +1,320 @@
+"""The matter catalog: validating and loading processes/<dept>/<code>.yaml, and the public guide's queries.
+
+A matter's yaml is its public record (九公开). It is loaded on deploy (bootstrap, `flask deploy`, and the
+deploy API beside the diagrams); a file whose content did not change is not rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from ..clock import now
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..people.models import Department
+from .models import KIND_NAMES, KINDS, TYPES, Matter
+
+REGION = "32021300"
+CODE_RE = re.compile(r"^(\d{8})([A-Z]{2})-([A-Z]{2})-(\d{4})$")
+YAML_SUFFIXES = (".yaml", ".yml")
+NOT_MATTERS = {"hall.yaml", "hall.yml"}  # the hall lives beside the department folders
+
+# field -> (type, required); the types a yaml value may have
+_STR, _INT, _BOOL, _LIST, _DICT = str, int, bool, list, dict
+FIELDS: dict[str, tuple[type, bool]] = {
+    "code": (_STR, True), "name": (_STR, True), "type": (_STR, True), "department": (_STR, True),
+    "kind": (_STR, True), "co_departments": (_LIST, False), "higher_authority": (_STR, False),
+    "statutory_days": (_INT, True), "promised_days": (_INT, True), "acceptance_conditions": (_STR, True),
+    "materials": (_LIST, True), "fee_charged": (_BOOL, False), "fee_basis": (_STR, True),
+    "fee_standard": (_STR, True), "result": (_DICT, True), "legal_basis": (_LIST, True),
+    "procedure": (_LIST, True), "special_procedures": (_LIST, False), "place": (_STR, False),
+    "hours": (_STR, False), "visits": (_INT, False), "consultation": (_STR, False),
+    "complaint": (_STR, False), "online": (_BOOL, False), "green_channel": (_BOOL, False),
+}
+_TYPE_NAMES = {_STR: "文本", _INT: "整数", _BOOL: "布尔值 (true/false)", _LIST: "列表", _DICT: "对象"}
+
+
+def is_matter_file(filename: str | None) -> bool:
+    name = PurePosixPath((filename or "").replace("\\", "/")).name.lower()
+    return name.endswith(YAML_SUFFIXES) and name not in NOT_MATTERS
+
+
+def process_key_for(code: str) -> str:
+    """The BPMN process id of a matter: `matter_` + code with `-` turned into `_`."""
+    return "matter_" + code.replace("-", "_")
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.items.append({"field": field, "message": message})
+
+
+def _plain(value: Any) -> Any:
+    """YAML may hold dates; the record is stored as JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def parse(filename: str, content: bytes) -> dict[str, Any]:
+    """The yaml's mapping, or 422 naming the file (and the line for syntax errors)."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _invalid(filename, None, f"事项文件 {filename} 不是 UTF-8 编码") from None
+    try:
+        record = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        details = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise _invalid(filename, None, f"事项文件 {filename} 不是有效的 YAML: {problem}", **details) from None
+    if not isinstance(record, dict):
+        raise _invalid(filename, None, f"事项文件 {filename} 的内容必须是键值对象 (a YAML mapping)")
+    return _plain(record)
+
+
+def _invalid(filename: str, field: str | None, message: str, errors: list | None = None, **extra) -> Invalid:
+    details = {"file": filename, "field": field, **extra}
+    if errors is not None:
+        details["errors"] = errors
+    return Invalid(message, details, code="invalid_matter")
+
+
+def validate(filename: str, record: dict[str, Any]) -> None:
+    """Check a matter's record; 422 with every problem, the first one named in message and `field`."""
+    problems = _Problems()
+    for field, (kind, required) in FIELDS.items():
+        value = record.get(field)
+        if value is None:
+            if required:
+                problems.add(field, f"缺少必填字段 {field}")
+            continue
+        if not _is(value, kind):
+            problems.add(field, f"字段 {field} 应为{_TYPE_NAMES[kind]}")
+        elif kind is _STR and required and not value.strip():
+            problems.add(field, f"字段 {field} 不能为空")
+        elif kind is _INT and value < 0:
+            problems.add(field, f"字段 {field} 不能为负数")
+    valid = {f for f in FIELDS if f in record and record[f] is not None
+             and not any(p["field"] == f for p in problems.items)}
+    _check_identity(filename, record, valid, problems)
+    _check_kind(record, valid, problems)
+    _check_lists(record, valid, problems)
+    if problems.items:
+        first = problems.items[0]
+        more = f"（另有 {len(problems.items) - 1} 处问题）" if len(problems.items) > 1 else ""
+        raise _invalid(filename, first["field"], f"事项文件 {filename}: {first['message']}{more}", problems.items)
+
+
+def _departments() -> dict[str, Department]:
+    return {d.code: d for d in db.session.scalars(db.select(Department))}
+
+
+def _check_identity(filename: str, record: dict, valid: set[str], problems: _Problems) -> None:
+    if "type" in valid and record["type"] not in TYPES:
+        problems.add("type", f"事项类型 {record['type']} 无效，应为 {'、'.join(TYPES)} 之一")
+    if "kind" in valid and record["kind"] not in KINDS:
+        problems.add("kind", f"办件类型 {record['kind']} 无效，应为 {'/'.join(KINDS)} 之一"
+                             f"（{'、'.join(KIND_NAMES.values())}）")
+    departments = _departments()  # checked against the hall only once it is seeded
+    if "department" in valid and departments and record["department"] not in departments:
+        problems.add("department", f"实施部门 {record['department']} 不在大厅部门之列 (hall.yaml)")
+    path = PurePosixPath(filename.replace("\\", "/"))
+    if "code" in valid:
+        code = record["code"]
+        match = CODE_RE.match(code)
+        if match is None:
+            problems.add("code", f"事项编码 {code} 格式应为 {REGION}XX-类型-四位序号，如 {REGION}FG-BA-0001")
+        else:
+            region, letters, type_letters, _ = match.groups()
+            if region != REGION:
+                problems.add("code", f"事项编码 {code} 的区划代码应为 {REGION}")
+            if "type" in valid and TYPES.get(record["type"]) not in (None, type_letters):
+                problems.add("code", f"事项编码 {code} 的类型字母 {type_letters} 与事项类型 {record['type']}"
+                                     f"（{TYPES[record['type']]}）不符")
+            department = departments.get(record.get("department"))
+            if department is not None and department.letters and department.letters != letters:
+                problems.add("code", f"事项编码 {code} 的部门字母 {letters} 与实施部门 {department.name}"
+                                     f"（{department.letters}）不符")
+        if path.stem != code:
+            problems.add("code", f"文件名 {path.name} 与事项编码 {code} 不一致（应为 {code}{path.suffix}）")
+    if "department" in valid and len(path.parts) > 1 and path.parent.name != record["department"]:
+        problems.add("department", f"文件位于 {path.parent.name}/ 目录，但实施部门为 {record['department']}")
+    if {"statutory_days", "promised_days"} <= valid and record["promised_days"] > record["statutory_days"]:
+        problems.add("promised_days", f"承诺时限 {record['promised_days']} 天不能超过法定时限 "
+                                      f"{record['statutory_days']} 天")
+
+
+def _check_kind(record: dict, valid: set[str], problems: _Problems) -> None:
+    kind = record.get("kind")
+    co = record.get("co_departments") if "co_departments" in valid else []
+    if kind == "joint" and not co:
+        problems.add("co_departments", "联办件 (joint) 须列出协办部门 co_departments")
+    if co:
+        departments = _departments()
+        for i, code in enumerate(co):
+            field = f"co_departments[{i}]"
+            if not _text(code):
+                problems.add(field, f"{field} 应为部门编码")
+            elif code == record.get("department"):
+                problems.add(field, f"协办部门 {code} 不能是实施部门本身")
+            elif departments and code not in departments:
+                problems.add(field, f"协办部门 {code} 不在大厅部门之列 (hall.yaml)")
+        if len(set(map(str, co))) != len(co):
+            problems.add("co_departments", "协办部门重复")
+        if kind in KINDS and kind != "joint":
+            problems.add("co_departments", f"只有联办件 (joint) 才有协办部门，本事项为 {kind}")
+    if kind == "reported" and not _text(record.get("higher_authority")):
+        problems.add("higher_authority", "上报件 (reported) 须写明上级机关 higher_authority")
+
+
+def _check_lists(record: dict, valid: set[str], problems: _Problems) -> None:
+    if "materials" in valid:
+        if not record["materials"]:
+            problems.add("materials", "申报材料 materials 至少一项")
+        for i, item in enumerate(record["materials"]):
+            field = f"materials[{i}]"
+            if not isinstance(item, dict):
+                problems.add(field, f"{field} 应为对象 (name, originals, copies, required, source, note)")
+                continue
+            if not _text(item.get("name")):
+                problems.add(f"{field}.name", f"{field} 缺少材料名称 name")
+            for count in ("originals", "copies"):
+                if item.get(count) is not None and (not _is(item[count], _INT) or item[count] < 0):
+                    problems.add(f"{field}.{count}", f"{field}.{count} 应为非负整数")
+            if item.get("required") is not None and not isinstance(item["required"], bool | str):
+                problems.add(f"{field}.required", f"{field}.required 应为 true/false")
+    if "result" in valid and not _text(record["result"].get("name")):
+        problems.add("result.name", "办理结果 result 须有名称 name")
+    for field in ("legal_basis", "procedure"):
+        if field in valid:
+            if not record[field]:
+                problems.add(field, f"{field} 至少一项")
+            for i, item in enumerate(record[field]):
+                if not _text(item):
+                    problems.add(f"{field}[{i}]", f"{field}[{i}] 应为非空文本")
+    if "special_procedures" in valid:
+        for i, item in enumerate(record["special_procedures"]):
+            field = f"special_procedures[{i}]"
+            if not isinstance(item, dict) or not _text(item.get("name")):
+                problems.add(field, f"{field} 应为带名称 name 的对象，如 {{name: 现场勘察, max_days: 5}}")
+            elif item.get("max_days") is not None and (not _is(item["max_days"], _INT) or item["max_days"] < 0):
+                problems.add(f"{field}.max_days", f"{field}.max_days 应为非负整数")
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+def _checksum(record: dict) -> str:
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bool]:
+    """Validate and store one matter yaml; returns (matter, created_or_changed). Same content: not rewritten."""
+    record = parse(filename, content)
+    validate(filename, record)
+    checksum = _checksum(record)
+    matter = db.session.get(Matter, record["code"])
+    if matter is not None and matter.checksum == checksum:
+        return matter, False
+    at = now()
+    if matter is None:
+        matter = Matter(code=record["code"], created_at=at)
+        db.session.add(matter)
+    for field in FIELDS:
+        if field in ("code", "department"):
+            continue
+        setattr(matter, field, record.get(field))
+    matter.department_code = record["department"]
+    for field, default in (("co_departments", []), ("special_procedures", []), ("fee_charged", False),
+                           ("online", False), ("green_channel", False)):
+        if getattr(matter, field) is None:
+            setattr(matter, field, default)
+    matter.process_key = process_key_for(record["code"])
+    matter.record = record
+    matter.filename = filename
+    matter.checksum = checksum
+    matter.updated_at = at
+    matter.updated_by = actor
+    db.session.flush()
+    return matter, True
+
+
+def deploy_directory(directory: str | Path, actor: str | None = "system") -> list[tuple[Matter, bool]]:
+    """Load every matter yaml under a folder (processes/<dept>/<code>.yaml; hall.yaml is skipped)."""
+    root = Path(directory)
+    paths = sorted(p for suffix in YAML_SUFFIXES for p in root.rglob(f"*{suffix}"))
+    return [deploy(p.relative_to(root).as_posix(), p.read_bytes(), actor)
+            for p in paths if is_matter_file(p.name)]
+
+
+# ----------------------------------------------------------------------------------------- public guide
+
+def get_or_404(code: str) -> Matter:
+    matter = db.session.get(Matter, code)
+    if matter is None:
+        raise NotFound(f"事项 {code} 不存在", {"code": code})
+    return matter
+
+
+def search(*, department: str | None = None, kind: str | None = None, keyword: str | None = None,
+           type_: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Matter], int]:
+    query = db.select(Matter)
+    if department:
+        query = query.where(Matter.department_code == department)
+    if kind:
+        query = query.where(Matter.kind == kind)
+    if type_:
+        query = query.where(Matter.type == type_)
+    if keyword and keyword.strip():
+        word = keyword.strip()
+        query = query.where(Matter.name.icontains(word, autoescape=True)
+                            | Matter.code.icontains(word, autoescape=True))
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    items = list(db.session.scalars(query.order_by(Matter.code).limit(limit).offset(offset)))
+    return items, total
+
+
+def department_names() -> dict[str, str]:
+    return {d.code: d.name for d in db.session.scalars(db.select(Department))}
+
+
+def handling_body(matter: Matter, names: dict[str, str]) -> dict[str, Any]:
+    """办事主体: the implementing department; co-departments of a joint matter; a reported matter's decider."""
+    lead = names.get(matter.department_code, matter.department_code)
+    co = [{"code": c, "name": names.get(c, c)} for c in matter.co_departments or []]
+    if matter.kind == "joint" and co:
+        text = f"{lead}（牵头）会同{'、'.join(c['name'] for c in co)}联合办理"
+    elif matter.kind == "reported" and matter.higher_authority:
+        text = f"{lead}受理并初审，报{matter.higher_authority}决定"
+    else:
+        text = lead
+    return {"department": matter.department_code, "department_name": lead, "co_departments": co,
+            "higher_authority": matter.higher_authority, "text": text}

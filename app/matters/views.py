@@ -1,0 +1,124 @@
+"""/api/v1/matters: the public matter guide (办事指南) with the nine disclosures (九公开). No token needed."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..definitions import service as definitions
+from ..schemas import LocalDateTime, PageArgs
+from . import service
+from .models import KIND_NAMES, KINDS, TYPES
+
+blp = Blueprint("matters", __name__, url_prefix="/api/v1/matters",
+                description="办事指南：事项目录与九公开（无需令牌）")
+
+
+class MatterListArgs(PageArgs):
+    department = fields.String(metadata={"description": "implementing department code, e.g. fgj"})
+    kind = fields.String(validate=validate.OneOf(KINDS), metadata={"description": " | ".join(KINDS)})
+    type = fields.String(validate=validate.OneOf(list(TYPES)), metadata={"description": "事项类型, e.g. 行政许可"})
+    keyword = fields.String(metadata={"description": "contained in the name or the code"})
+
+
+class MatterItemSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    department = fields.String()
+    department_name = fields.String(allow_none=True)
+    kind = fields.String()
+    kind_name = fields.String()
+    promised_days = fields.Integer()
+    statutory_days = fields.Integer()
+    fee_charged = fields.Boolean()
+    online = fields.Boolean()
+    green_channel = fields.Boolean()
+    process_key = fields.String()
+
+
+class MatterListSchema(Schema):
+    items = fields.List(fields.Nested(MatterItemSchema))
+    total = fields.Integer()
+
+
+class DepartmentRefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class HandlingBodySchema(Schema):
+    department = fields.String()
+    department_name = fields.String()
+    co_departments = fields.List(fields.Nested(DepartmentRefSchema))
+    higher_authority = fields.String(allow_none=True)
+    text = fields.String(metadata={"description": "办事主体, as the public reads it"})
+
+
+class ProcessRefSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    deployed_at = LocalDateTime()
+
+
+class MatterDetailSchema(MatterItemSchema):
+    # the nine disclosures (九公开)
+    handling_body = fields.Nested(HandlingBodySchema, metadata={"description": "办事主体"})
+    procedure = fields.List(fields.String(), metadata={"description": "办理程序"})
+    legal_basis = fields.List(fields.String(), metadata={"description": "办理依据"})
+    materials = fields.List(fields.Dict(), metadata={"description": "申报材料"})
+    promised_days = fields.Integer(metadata={"description": "承诺时限（工作日）"})
+    fee_basis = fields.String(metadata={"description": "收费依据"})
+    fee_standard = fields.String(metadata={"description": "收费标准"})
+    result = fields.Dict(metadata={"description": "办理结果"})
+    acceptance_conditions = fields.String(metadata={"description": "受理条件"})
+    # the rest of the record
+    co_departments = fields.List(fields.String())
+    higher_authority = fields.String(allow_none=True)
+    special_procedures = fields.List(fields.Dict(), metadata={"description": "特别程序（不计入办理时限）"})
+    place = fields.String(allow_none=True)
+    hours = fields.String(allow_none=True)
+    visits = fields.Integer(allow_none=True)
+    consultation = fields.String(allow_none=True)
+    complaint = fields.String(allow_none=True)
+    extra = fields.Dict(metadata={"description": "fields of the record beyond the catalog format"})
+    process = fields.Nested(ProcessRefSchema, allow_none=True,
+                            metadata={"description": "the latest deployed version of the matter's diagram"})
+    updated_at = LocalDateTime()
+
+
+def _item(matter, names: dict[str, str]) -> dict:
+    return {**{name: getattr(matter, name) for name in MatterItemSchema().fields
+               if name not in ("department", "department_name", "kind_name")},
+            "department": matter.department_code, "department_name": names.get(matter.department_code),
+            "kind_name": KIND_NAMES.get(matter.kind, matter.kind)}
+
+
+@blp.route("")
+class Matters(MethodView):
+    @blp.arguments(MatterListArgs, location="query")
+    @blp.response(200, MatterListSchema)
+    def get(self, args):
+        """The catalog: filter by department, kind, type or keyword (name or code)."""
+        items, total = service.search(department=args.get("department"), kind=args.get("kind"),
+                                      type_=args.get("type"), keyword=args.get("keyword"),
+                                      limit=args["limit"], offset=args["offset"])
+        names = service.department_names()
+        return {"items": [_item(m, names) for m in items], "total": total}
+
+
+@blp.route("/<code>")
+class Matter(MethodView):
+    @blp.response(200, MatterDetailSchema)
+    def get(self, code):
+        """One matter's guide: the nine disclosures and the rest of its record."""
+        matter = service.get_or_404(code)
+        names = service.department_names()
+        detail = {name: getattr(matter, name) for name in MatterDetailSchema().fields if hasattr(matter, name)}
+        definition = definitions.latest(matter.process_key)
+        known = set(service.FIELDS)
+        return {**detail, **_item(matter, names), "handling_body": service.handling_body(matter, names),
+                "extra": {k: v for k, v in (matter.record or {}).items() if k not in known},
+                "process": definition if definition is not None and definition.kind == "bpmn" else None}

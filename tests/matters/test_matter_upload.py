@@ -1,0 +1,172 @@
+"""Loading matter records: uploaded beside the diagrams, validated, not rewritten when unchanged."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import yaml
+
+from app.errors import Invalid
+from app.extensions import db
+from tests.matters.conftest import PROCESSES
+
+CODE = "32021300FG-BA-0001"
+YAML_BYTES = (PROCESSES / "fgj" / f"{CODE}.yaml").read_bytes()
+BPMN_BYTES = (PROCESSES / "fgj" / f"{CODE}.bpmn").read_bytes()
+RECORD = yaml.safe_load(YAML_BYTES)
+
+
+def _dump(record: dict) -> bytes:
+    return yaml.safe_dump(record, allow_unicode=True, sort_keys=False).encode()
+
+
+def _upload(client, people, *files: tuple[str, bytes], as_user: str = "analyst"):
+    return client.post("/api/v1/process-definitions", data={"file": [(io.BytesIO(c), n) for n, c in files]},
+                       headers=people.auth(as_user), content_type="multipart/form-data")
+
+
+def _guide(client, code: str = CODE):
+    return client.get(f"/api/v1/matters/{code}")
+
+
+def test_diagram_and_record_are_uploaded_together(client, people):
+    response = _upload(client, people, (f"{CODE}.bpmn", BPMN_BYTES), (f"{CODE}.yaml", YAML_BYTES))
+    assert response.status_code == 201, response.json
+    assert [(d["key"], d["version"]) for d in response.json["items"]] == [("matter_32021300FG_BA_0001", 1)]
+    [matter] = response.json["matters"]
+    assert (matter["code"], matter["name"], matter["created"]) == (CODE, "企业投资项目备案", True)
+    assert matter["process_key"] == "matter_32021300FG_BA_0001"
+
+    guide = _guide(client).json
+    assert guide["name"] == "企业投资项目备案" and guide["promised_days"] == 3
+    assert guide["process"]["version"] == 1
+    assert client.get("/api/v1/matters").json["total"] == 1
+
+
+def test_a_record_alone_and_unchanged_content_is_not_rewritten(client, people):
+    first = _upload(client, people, (f"{CODE}.yaml", YAML_BYTES))
+    assert first.status_code == 201 and first.json["items"] == []
+    assert _guide(client).json["process"] is None  # no diagram deployed yet
+    stamp = _guide(client).json["updated_at"]
+
+    again = _upload(client, people, (f"{CODE}.yml", YAML_BYTES))
+    assert again.status_code == 200 and again.json["matters"][0]["created"] is False
+    commented = _upload(client, people, (f"{CODE}.yaml", b"# reformatted, same content\n" + _dump(RECORD)))
+    assert commented.status_code == 200 and commented.json["matters"][0]["created"] is False
+    assert _guide(client).json["updated_at"] == stamp
+
+    changed = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "promised_days": 2})))
+    assert changed.status_code == 201 and changed.json["matters"][0]["created"] is True
+    assert _guide(client).json["promised_days"] == 2
+    listed = client.get("/api/v1/matters", query_string={"keyword": "备案"}).json
+    assert listed["total"] == 1
+
+
+def test_extra_fields_are_kept_in_the_record(client, people):
+    response = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "online_depth": "全程网办",
+                                                                 "effective_from": "2026-01-01"})))
+    assert response.status_code == 201
+    assert _guide(client).json["extra"] == {"online_depth": "全程网办", "effective_from": "2026-01-01"}
+
+
+def test_invalid_record_is_422_naming_file_and_field_and_nothing_is_stored(client, people):
+    broken = {k: v for k, v in RECORD.items() if k != "acceptance_conditions"}
+    response = _upload(client, people, (f"{CODE}.bpmn", BPMN_BYTES), (f"{CODE}.yaml", _dump(broken)))
+    assert response.status_code == 422
+    body = response.json
+    assert body["code"] == "invalid_matter"
+    assert body["details"]["file"] == f"{CODE}.yaml" and body["details"]["field"] == "acceptance_conditions"
+    assert f"{CODE}.yaml" in body["message"] and "acceptance_conditions" in body["message"]
+    # the diagram of the same upload was not stored either
+    assert client.get("/api/v1/process-definitions", headers=people.auth("clerk")).json["total"] == 0
+    assert client.get("/api/v1/matters").json["total"] == 0
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"kind": "urgent"}, "kind"),
+    ({"type": "行政审批"}, "type"),
+    ({"promised_days": "五天"}, "promised_days"),
+    ({"promised_days": True}, "promised_days"),
+    ({"promised_days": 30}, "promised_days"),
+    ({"kind": "joint"}, "co_departments"),
+    ({"kind": "reported"}, "higher_authority"),
+    ({"co_departments": ["hbj"]}, "co_departments"),
+    ({"materials": []}, "materials"),
+    ({"materials": [{"originals": 1}]}, "materials[0].name"),
+    ({"materials": [{"name": "申请表", "copies": -1}]}, "materials[0].copies"),
+    ({"result": {"type": "批文"}}, "result.name"),
+    ({"legal_basis": "《条例》"}, "legal_basis"),
+    ({"procedure": ["受理", ""]}, "procedure[1]"),
+    ({"special_procedures": [{"max_days": 5}]}, "special_procedures[0]"),
+    ({"online": "是"}, "online"),
+    ({"code": "32021300FG-BA-1"}, "code"),
+    ({"code": "32021300FG-BA-0002"}, "code"),   # not the file's name
+    ({"type": "行政许可"}, "code"),               # BA in the code, XK by the type
+    ({"name": "  "}, "name"),
+])
+def test_each_kind_of_mistake_names_its_field(client, people, change, field):
+    response = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, **change})))
+    assert response.status_code == 422, response.json
+    assert response.json["code"] == "invalid_matter"
+    assert response.json["details"]["field"] == field, response.json
+    assert response.json["details"]["file"] == f"{CODE}.yaml"
+    assert all(set(e) == {"field", "message"} for e in response.json["details"]["errors"])
+
+
+def test_every_problem_is_listed(client, people):
+    broken = {**RECORD, "kind": "urgent", "statutory_days": -1}
+    del broken["name"]
+    response = _upload(client, people, (f"{CODE}.yaml", _dump(broken)))
+    fields = [e["field"] for e in response.json["details"]["errors"]]
+    assert fields == ["name", "statutory_days", "kind"]
+    assert "另有 2 处问题" in response.json["message"]
+
+
+def test_yaml_syntax_error_gives_the_line(client, people):
+    response = _upload(client, people, (f"{CODE}.yaml", b"code: 32021300FG-BA-0001\nname: [unclosed\n"))
+    assert response.status_code == 422
+    assert response.json["code"] == "invalid_matter"
+    assert response.json["details"]["file"] == f"{CODE}.yaml" and response.json["details"]["line"] >= 2
+    not_a_mapping = _upload(client, people, (f"{CODE}.yaml", b"- just\n- a list\n"))
+    assert not_a_mapping.status_code == 422 and "YAML mapping" in not_a_mapping.json["message"]
+
+
+def test_departments_are_checked_once_the_hall_is_seeded(client, people):
+    from app.people import service as hall
+
+    hall.load_hall(PROCESSES / "hall.yaml")
+    db.session.commit()
+    unknown = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "department": "xyz"})))
+    assert unknown.status_code == 422 and unknown.json["details"]["field"] == "department"
+    co = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "kind": "joint", "co_departments": ["nope"]})))
+    assert co.json["details"]["field"] == "co_departments[0]"
+    letters = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "department": "hbj"})))
+    assert letters.json["details"]["field"] == "code" and "HB" in letters.json["message"]
+    ok = _upload(client, people, (f"{CODE}.yaml", YAML_BYTES))
+    assert ok.status_code == 201
+    assert client.get("/api/v1/matters").json["items"][0]["department_name"] == "区发改局"
+
+
+def test_only_analysts_and_ops_upload(client, people):
+    assert _upload(client, people, (f"{CODE}.yaml", YAML_BYTES), as_user="clerk").status_code == 403
+    assert _upload(client, people, (f"{CODE}.yaml", YAML_BYTES), as_user="ops").status_code == 201
+
+
+def test_folder_deploy_names_the_file_and_checks_the_folder(ctx, tmp_path):
+    from app.matters import service
+
+    (tmp_path / "hall.yaml").write_text("departments: []\n", encoding="utf-8")  # skipped: not a matter
+    (tmp_path / "fgj").mkdir()
+    (tmp_path / "fgj" / f"{CODE}.yaml").write_bytes(YAML_BYTES)
+    loaded = service.deploy_directory(tmp_path)
+    assert [(m.code, created, m.filename) for m, created in loaded] == [(CODE, True, f"fgj/{CODE}.yaml")]
+    assert [created for _, created in service.deploy_directory(tmp_path)] == [False]
+
+    (tmp_path / "hbj").mkdir()
+    other = {**RECORD, "code": "32021300FG-BA-0002"}
+    (tmp_path / "hbj" / "32021300FG-BA-0002.yaml").write_bytes(_dump(other))
+    with pytest.raises(Invalid) as caught:
+        service.deploy_directory(tmp_path)
+    assert caught.value.details["file"] == "hbj/32021300FG-BA-0002.yaml"
+    assert caught.value.details["field"] == "department"
