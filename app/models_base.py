@@ -30,6 +30,11 @@ class UtcDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def row_dict(obj, exclude: tuple[str, ...] = ()) -> dict:
+    """A model object's column values as a plain dict: still readable after the session commits."""
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key not in exclude}
+
+
 def utcnow() -> datetime:
     from .clock import now
     return now()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
@@ -71,6 +73,7 @@ class Saved:
     snapshot: Snapshot
     new_tasks: list[dict] = field(default_factory=list)
     new_timers: list[dict] = field(default_factory=list)
+    extra: Any = None
 
 
 def load(instance: ProcessInstance) -> Case:
@@ -89,13 +92,16 @@ def load(instance: ProcessInstance) -> Case:
 
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
-         completed_task_id: str | None = None) -> Saved:
+         completed_task_id: str | None = None, before_commit: Callable[[], Any] | None = None) -> Saved:
     """Write everything the case's new state implies and commit; 409 if another writer got there first.
 
     What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
     step reads nothing back from the task, timer and subscription tables: it only writes the differences.
+    `before_commit` may read what the step wrote (its result lands in `Saved.extra`), saving a read after
+    the commit.
     """
     at = now()
+    instance_key = instance.id
     snap = case.snapshot()
     before = case.baseline or Snapshot(state="running", data={})
     new = instance.version is None
@@ -110,7 +116,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             instance.ended_at = at
         if new:
             db.session.add(instance)
-            db.session.flush()
+        db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, before, snap, at, actor, completed_task_id),
                       _sync_timers(instance, before, snap, at))
         _sync_subscriptions(instance, before, snap)
@@ -119,15 +125,18 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
                           details={"name": step.name, "type": step.kind}) for step in case.steps),
             audit.entry(action, actor=actor, instance_id=instance.id, task_id=task_id, details=details or {}),
         ])
+        if before_commit is not None:
+            saved.extra = before_commit()
+        instance_id, version = instance.id, instance.version
         db.session.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         db.session.rollback()
-        raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance.id}) from None
+        raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_key}) from None
     except Exception:
         db.session.rollback()
         raise
     case.baseline = snap
-    cache.put(instance.id, instance.version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
+    cache.put(instance_id, version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
     case.steps.clear()
     return saved
 

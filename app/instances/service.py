@@ -15,6 +15,7 @@ from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..messages.models import MessageSubscription
+from ..models_base import row_dict
 from ..tasks.models import UserTask
 from ..timers.models import Timer
 from . import runtime
@@ -38,8 +39,11 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
                                business_key=business_key, state="running", data={}, engine_state="",
                                started_by=actor, started_at=at, updated_at=at)
+    version = definition.version
     saved = runtime.save(instance, case, actor=actor, action="instance.started",
-                         details={"data": data, "business_key": business_key, "version": definition.version})
+                         details={"data": data, "business_key": business_key, "version": version},
+                         before_commit=lambda: {**row_dict(instance, exclude=("engine_state",)),
+                                                "definition_version": version})
     return instance, saved
 
 

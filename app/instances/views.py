@@ -95,11 +95,11 @@ def _detail(instance, saved=None):
     from ..definitions.models import ProcessDefinition
     from ..extensions import db
 
+    if saved is not None:
+        return {**saved.extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
+                "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages]}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     head = {**attributes(instance, InstanceSchema), "definition_version": definition.version}
-    if saved is not None:
-        return {**head, "tasks": saved.new_tasks, "timers": saved.new_timers,
-                "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages]}
     return {**head, "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
             "messages": service.waiting_messages(instance.id)}
 

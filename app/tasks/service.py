@@ -17,6 +17,7 @@ from ..forms import service as forms
 from ..instances import runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
+from ..models_base import row_dict
 from ..people.models import User
 from .models import UserTask
 
@@ -106,7 +107,8 @@ def unclaim(task: UserTask, user: User) -> UserTask:
     return task
 
 
-def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[UserTask, ProcessInstance, list[UserTask]]:
+def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[dict, str, list[dict]]:
+    """Complete a task; returns it, the case's state after the step, and the case's open tasks now."""
     _check_may_work_on(task, user)
     _check_open(task)
     if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
@@ -128,10 +130,16 @@ def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[UserTask
     details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}
     if user.has_role("admin") and task.post not in user.post_names:
         details["as_admin"] = True
-    if task.assignee is None:
-        task.assignee = user.username
-    runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
-                 details=details, completed_task_id=task.id)
-    next_tasks = list(db.session.scalars(db.select(UserTask).where(
-        UserTask.instance_id == instance.id, UserTask.state == "open").order_by(UserTask.created_at)))
-    return task, instance, next_tasks
+    def rows_after():
+        """The completed task and the case's open tasks, read inside the step's transaction."""
+        rows = list(db.session.scalars(db.select(UserTask).where(
+            UserTask.instance_id == instance.id, sa.or_(UserTask.state == "open", UserTask.id == task.id))
+            .order_by(UserTask.created_at).execution_options(populate_existing=True)))
+        return [row_dict(r) for r in rows], instance.state  # plain values: they outlive the commit
+
+    task_id = task.id
+    saved = runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
+                         details=details, completed_task_id=task.id, before_commit=rows_after)
+    rows, state = saved.extra
+    done = next(r for r in rows if r["id"] == task_id)
+    return done, state, [r for r in rows if r["id"] != task_id]

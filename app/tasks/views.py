@@ -113,6 +113,5 @@ class Complete(MethodView):
 
         The answer also carries the case's open tasks after this step, so a workbench can go on without a new query.
         """
-        task, instance, next_tasks = service.complete(service.get_or_404(task_id), current_user(), body["data"])
-        return {**attributes(task, TaskSchema), "next_tasks": next_tasks,
-                "instance_state": instance.state}
+        task, state, next_tasks = service.complete(service.get_or_404(task_id), current_user(), body["data"])
+        return {**task, "next_tasks": next_tasks, "instance_state": state}
