@@ -15,6 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
+from .history import prune_finished_history
 from .script import Clock, ClockedScriptEngine, system_clock
 from .state import dump_state, load_state
 from .timers import timer_due, waiting_timer_tasks
@@ -197,6 +198,7 @@ class Case:
             if spec.bpmn_id:
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
         self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
+        prune_finished_history(self.workflow)
 
     @staticmethod
     def _run(action) -> None:
