@@ -1,0 +1,49 @@
+"""Timer values as Camunda Modeler writes them: an absolute date, and a repeating cycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.engine.timers import is_iso_literal, parse_cycle
+from app.timers import service as timers
+from tests.conftest import deploy
+
+
+@pytest.mark.parametrize("text", ["PT5M", "P3D", "P1Y2M", "R3/PT1H", "R/P1D", "2026-12-01T09:00:00+08:00",
+                                  "2026-12-01", "PT0.5S"])
+def test_bare_iso_values_are_literals(text):
+    assert is_iso_literal(text)
+
+
+@pytest.mark.parametrize("text", ['"PT5M"', "due_in", "timedelta(days=1)", "P", "PT"])
+def test_expressions_are_not_literals(text):
+    assert not is_iso_literal(text)
+
+
+def test_cycle_forms():
+    now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    assert parse_cycle("R3/PT1H", now)[0] == 3
+    cycles, first, period = parse_cycle("R/2026-11-26T09:00:00+08:00/P1D", now)
+    assert cycles == -1 and first == datetime(2026, 11, 26, 1, 0, tzinfo=UTC) and period.days == 1
+
+
+def test_time_date_then_a_two_time_cycle(client, people, clock):
+    deploy(client, people, "reminders.bpmn")
+    case = client.post("/api/v1/process-definitions/reminders/instances", json={}, headers=people.auth("clerk")).json
+    assert case["timers"][0]["due_at"] == "2026-12-01T09:00:00+08:00"
+
+    clock.set(datetime(2026, 12, 1, 1, 0, 1, tzinfo=UTC))
+    assert timers.fire_due() == 1
+
+    def open_tasks():
+        return client.get("/api/v1/tasks", query_string={"instance": case["id"]}, headers=people.auth("clerk")).json
+
+    assert [t["element_id"] for t in open_tasks()["items"]] == ["work"]
+    for hour in (1, 2):
+        clock.advance(hours=1)
+        assert timers.fire_due() == 1
+        assert sorted(t["element_id"] for t in open_tasks()["items"]).count("reminder") == hour
+    clock.advance(hours=1)
+    assert timers.fire_due() == 0  # R2: two reminders, then the cycle is spent
