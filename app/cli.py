@@ -15,6 +15,7 @@ def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: boo
     """Seed the hall, deploy forms and processes, make sure the admin has a token. Idempotent."""
     from .definitions import service as definitions
     from .forms import service as forms
+    from .instances import service as instances
     from .matters import service as matters
     from .people import service as people
 
@@ -28,10 +29,13 @@ def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: boo
     forms_dir = Path(app.config["FORMS_DIR"])
     if forms_dir.exists():
         summary["forms"] = sum(1 for _, created in forms.deploy_directory(forms_dir) if created)
+    deployed = []
     if load_processes and processes.exists():
-        summary["definitions"] = sum(1 for _, created in definitions.deploy_directory(processes) if created)
+        deployed = definitions.deploy_directory(processes)
+        summary["definitions"] = sum(1 for _, created in deployed if created)
         summary["matters"] = sum(1 for _, created in matters.deploy_directory(processes) if created)
     db.session.commit()
+    instances.arm_timer_starts(deployed)
     return summary
 
 
@@ -53,11 +57,13 @@ def register(app: Flask) -> None:
     def deploy_command(folder: str) -> None:
         """Deploy every BPMN/DMN file of a folder and load its matter records (*.yaml), where content changed."""
         from .definitions import service as definitions
+        from .instances import service as instances
         from .matters import service as matters
 
         results = definitions.deploy_directory(folder, actor="cli")
         loaded = matters.deploy_directory(folder, actor="cli")
         db.session.commit()
+        instances.arm_timer_starts(results)
         for definition, created in results:
             click.echo(f"{'new' if created else 'same'} {definition.key} v{definition.version}")
         for matter, created in loaded:

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..matters import service as matters
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
+from ..instances import service as instances
 from . import service
 
 blp = Blueprint("process-definitions", __name__, url_prefix="/api/v1/process-definitions",
@@ -118,6 +119,7 @@ class Definitions(MethodView):
         except Exception:
             db.session.rollback()
             raise
+        instances.arm_timer_starts(results)
         created = any(c for _, c in results) or any(c for _, c in matter_results)
         return {"items": [_as_dict(d, created=c) for d, c in results],
                 "matters": [_matter_dict(m, created=c) for m, c in matter_results]}, 201 if created else 200

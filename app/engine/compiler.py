@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -106,7 +107,7 @@ def _compiled(root, process_id, process_name, spec, subprocess_specs, filename) 
         install_clocked_timers(each, filename)
         messages |= _use_plain_messages(each)
     for task_spec in spec.task_specs.values():
-        if type(task_spec).__name__ == "StartEvent" and "Timer" in type(task_spec.event_definition).__name__:
+        if type(task_spec).__name__ == "StartEvent" and isinstance(task_spec.event_definition, TimerEventDefinition):
             timer_start = True
     user_tasks = {}
     for node in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):

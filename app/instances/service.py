@@ -95,3 +95,28 @@ def cancel(instance: ProcessInstance, actor: str | None, reason: str | None) -> 
     instance.state = "cancelled"
     runtime.save(instance, case, actor=actor, action="instance.cancelled", details={"reason": reason})
     return instance
+
+
+TIMER_START_ACTOR = "timer-start"
+
+
+def arm_timer_starts(deployed: list[tuple[ProcessDefinition, bool]]) -> list[ProcessInstance]:
+    """A new version whose process starts on a timer gets a case waiting on that timer.
+
+    The cases of older versions that are still waiting on their start timer are cancelled, so a hot
+    deployment neither loses the start timer nor fires it twice.
+    """
+    armed = []
+    for definition, created in deployed:
+        if not (created and definition.timer_start and definition.kind == "bpmn"):
+            continue
+        waiting = db.session.scalars(
+            db.select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
+            .where(ProcessInstance.process_key == definition.key, ProcessInstance.state == "running",
+                   ProcessInstance.definition_id != definition.id, ProcessInstance.started_by == TIMER_START_ACTOR,
+                   Timer.kind == "start", Timer.state == "waiting")).unique().all()
+        for old in waiting:
+            cancel(old, TIMER_START_ACTOR, f"新版本 v{definition.version} 已部署，由其定时启动")
+        instance, _ = start(definition, {}, None, TIMER_START_ACTOR)
+        armed.append(instance)
+    return armed

@@ -47,3 +47,26 @@ def test_time_date_then_a_two_time_cycle(client, people, clock):
         assert sorted(t["element_id"] for t in open_tasks()["items"]).count("reminder") == hour
     clock.advance(hours=1)
     assert timers.fire_due() == 0  # R2: two reminders, then the cycle is spent
+
+
+def test_timer_start_event_is_armed_on_deploy_and_rearmed_once_by_a_new_version(client, people, clock):
+    from tests.conftest import FIXTURES
+
+    first = deploy(client, people, "nightly.bpmn")
+    assert first.status_code == 201
+    cases = client.get("/api/v1/instances", query_string={"key": "nightly"}, headers=people.auth("clerk")).json
+    assert cases["total"] == 1 and cases["items"][0]["started_by"] == "timer-start"
+    first_case = cases["items"][0]["id"]
+
+    changed = (FIXTURES / "nightly.bpmn").read_bytes().replace("每晚八点".encode(), "每晚八点整".encode())
+    import io
+
+    second = client.post("/api/v1/process-definitions", data={"file": [(io.BytesIO(changed), "nightly.bpmn")]},
+                         headers=people.auth("analyst"), content_type="multipart/form-data")
+    assert second.status_code == 201
+    cases = client.get("/api/v1/instances", query_string={"key": "nightly"}, headers=people.auth("clerk")).json
+    states = {c["id"]: c["state"] for c in cases["items"]}
+    assert states[first_case] == "cancelled" and list(states.values()).count("running") == 1
+
+    clock.set(datetime(2026, 11, 25, 12, 0, 1, tzinfo=UTC))
+    assert timers.fire_due() == 1  # only the newest version's start timer fires
