@@ -9,10 +9,10 @@ from marshmallow import Schema, fields
 
 from ..errors import BadRequest
 from ..extensions import db
+from ..instances import service as instances
 from ..matters import service as matters
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
-from ..instances import service as instances
 from . import service
 
 blp = Blueprint("process-definitions", __name__, url_prefix="/api/v1/process-definitions",
