@@ -105,7 +105,7 @@ def _deploy_dmn(filename: str, content: bytes, actor: str | None) -> list[tuple[
         raise Invalid("DMN 文件中没有决策 (no decision element)", {"file": filename}, code="invalid_definition")
     try:
         from SpiffWorkflow.camunda.parser import CamundaParser
-        CamundaParser().add_dmn_xml(tree, filename=filename)
+        CamundaParser().add_dmn_xml(tree.getroot(), filename=filename)
     except Exception as exc:  # the DMN parser raises several exception types
         raise Invalid(f"DMN 无法解析: {exc}", {"file": filename}, code="invalid_definition") from None
     checksum = _checksum(content)

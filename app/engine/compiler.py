@@ -81,7 +81,7 @@ def compile_bpmn(content: bytes, filename: str, dmn_files: list[tuple[str, bytes
     try:
         parser.add_bpmn_xml(tree, filename=filename)
         for dmn_name, dmn_content in dmn_files:
-            parser.add_dmn_xml(parse_xml(dmn_content, dmn_name), filename=dmn_name)
+            parser.add_dmn_xml(parse_xml(dmn_content, dmn_name).getroot(), filename=dmn_name)
         processes = []
         for process_id, process_name in executable_process_ids(content, filename):
             spec = parser.get_spec(process_id)

@@ -120,3 +120,17 @@ def test_spec_is_parsed_once_per_version(client, people, monkeypatch):
         assert client.post("/api/v1/process-definitions/two_step/instances", json={},
                            headers=people.auth("clerk")).status_code == 201
     assert len(calls) == 1
+
+
+def test_dmn_and_a_diagram_that_calls_it(client, people):
+    response = deploy(client, people, "fee_case.bpmn", "fee.dmn")
+    assert response.status_code == 201, response.json
+    kinds = {item["key"]: item["kind"] for item in response.json["items"]}
+    assert kinds == {"fee_level": "dmn", "fee_case": "bpmn"}
+    for area, expected in ((30, "小额"), (250, "大额")):
+        case = client.post("/api/v1/process-definitions/fee_case/instances", json={"data": {"area": area}},
+                           headers=people.auth("clerk")).json
+        assert case["data"]["fee"] == expected
+    cannot_start = client.post("/api/v1/process-definitions/fee_level/instances", json={},
+                               headers=people.auth("clerk"))
+    assert cannot_start.status_code == 422
