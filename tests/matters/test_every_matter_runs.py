@@ -1,0 +1,229 @@
+"""Every one of the hall's 90 matters runs through the HTTP API to each of its possible ends.
+
+One app and one database for the module (the `hall` fixture deploys the hall, forms/ and processes/ once).
+Each case is started by the department's window clerk; every task is claimed and completed by the clerk
+holding its post in hall.yaml, with data valid for its form; the end reached is read from the audit trail.
+The last test drives one whole case, deployed by upload, through a real HTTP server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.matters.conftest import HALL, PROCESSES, catalog, seed_hall
+
+MATTERS = catalog()
+DEPARTMENTS = {d["code"]: d for d in HALL["departments"]}
+ENDS = {"granted": "end_granted", "refused": "end_refused", "not_accepted": "end_not_accepted",
+        "supplemented": "end_granted", "approved": "end_higher_approved", "rejected": "end_higher_rejected",
+        "supplemented_approved": "end_higher_approved", "supplement_refused": "end_not_accepted"}
+SCENARIOS = {
+    "immediate": ("granted", "refused", "not_accepted", "supplemented"),
+    "promised": ("granted", "refused", "not_accepted", "supplemented"),
+    "joint": ("granted", "refused", "not_accepted", "supplemented"),
+    "reported": ("approved", "rejected", "not_accepted", "supplemented_approved"),
+}
+STANDARD_STEPS = {"accept", "supplement_notice", "supplement_check", "not_accepted", "review", "first_review",
+                  "decide", "deliver", "deliver_refusal", "forward", "inform"}
+CASES = [(m, s) for m in MATTERS for s in SCENARIOS[m["kind"]]]
+# one matter per kind also checks that a supplement can still end as not accepted
+CASES += [(next(m for m in MATTERS if m["kind"] == kind), "supplement_refused") for kind in SCENARIOS]
+
+
+def _id(case) -> str:
+    matter, scenario = case
+    return f"{matter['code']}-{scenario}"
+
+
+def short(code: str) -> str:
+    return DEPARTMENTS[code]["short"]
+
+
+def form_data(form_key: str, matter: dict, scenario: str, data: dict) -> dict:
+    """Valid submissions for each form, steering the case to the scenario's end."""
+    missing = [m["name"] for m in matter["materials"]][:2]
+    if form_key == "accept":
+        if scenario.startswith("supplement"):
+            return {"outcome": "supplement", "missing_materials": missing}
+        if scenario == "not_accepted":
+            return {"outcome": "not_accepted", "reasons": "申请事项不属于本机关职权范围，请向有关行政机关申请。"}
+        return {"outcome": "accept", "receipt_no": "SJ-0001",
+                "materials": [{"name": m["name"], "received": True, "originals": m.get("originals", 0),
+                               "copies": m.get("copies", 0)} for m in matter["materials"]]}
+    if form_key == "supplement_notice":
+        return {"missing_materials": data["missing_materials"], "method": "sms", "notice_no": "BZ-0001"}
+    if form_key == "supplement_check":
+        if scenario == "supplement_refused":
+            return {"outcome": "not_accepted", "reasons": "申请人逾期未补正全部材料。"}
+        return {"outcome": "complete", "received_materials": data["missing_materials"]}
+    if form_key == "not_accepted":
+        return {"reasons": data.get("reasons") or "不符合受理条件。", "notice_no": "BY-0001"}
+    if form_key == "review":
+        refuse = scenario in ("refused", "rejected")
+        return {"opinion": "经审核，申请材料不符合法定条件。" if refuse else "经审核，申请材料齐全，符合法定条件。",
+                "recommendation": "refuse" if refuse else "grant"}
+    if form_key == "co_opinion":
+        return {"opinion": "同意，请牵头部门依法办理。", "agree": True}
+    if form_key == "decide":
+        if scenario == "refused":
+            return {"decision": "refuse", "reasons": "申请人不具备法定条件，依法不予许可。",
+                    "remedy": "可在六十日内申请行政复议，或在六个月内提起行政诉讼。"}
+        return {"decision": "grant", "opinion": "准予。", "result_no": "ZZ-0001"}
+    if form_key == "deliver":
+        return {"method": "on_site", "receipt_no": "SD-0001"}
+    if form_key == "forward":
+        return {"forwarded_to": matter["higher_authority"], "opinion": "初审同意，报请审批。"}
+    if form_key == "inform":
+        return {"higher_decision": data["higher_decision"], "method": "sms"}
+    if form_key == "site_survey":
+        return {"findings": "现场与申报材料一致。", "conclusion": "pass", "surveyors": ["甲", "乙"]}
+    if form_key == "expert_review":
+        return {"opinion": "专家组同意通过。", "conclusion": "pass", "experts": ["专家甲", "专家乙", "专家丙"]}
+    if form_key == "inspection":
+        return {"result": "检验合格。", "conclusion": "pass"}
+    if form_key == "hearing":
+        return {"record": "听证笔录已存档。", "conclusion": "pass"}
+    if form_key == "special_procedure":
+        return {"result": "已完成。", "conclusion": "pass"}
+    raise AssertionError(f"no test data for form {form_key}")
+
+
+class Api:
+    """The calls a case needs, over the Flask test client or a real HTTP server."""
+
+    def __init__(self, hall, client=None, base: str | None = None) -> None:
+        self.hall, self.client, self.base = hall, client, base
+        self.http = requests.Session() if base else None
+
+    def call(self, method: str, path: str, user: str, json=None, params=None) -> tuple[int, dict]:
+        headers = self.hall.auth(user)
+        if self.http is not None:
+            response = self.http.request(method, f"{self.base}/api/v1{path}", headers=headers, json=json,
+                                         params=params, timeout=30)
+            return response.status_code, response.json()
+        response = self.client.open(f"/api/v1{path}", method=method, headers=headers, json=json,
+                                    query_string=params)
+        return response.status_code, response.json
+
+
+def run_case(api: Api, matter: dict, scenario: str) -> dict:
+    """Drive one case from start to its end; returns what happened."""
+    window_clerk = api.hall.holder(f"{short(matter['department'])}受理A岗")
+    key = "matter_" + matter["code"].replace("-", "_")
+    business_key = f"{matter['code']}/{scenario}"
+    status, case = api.call("POST", f"/process-definitions/{key}/instances", window_clerk,
+                            json={"business_key": business_key, "data": {"applicant": "无锡某某有限公司"}})
+    assert status == 201, case
+    done: list[tuple[str, str, str]] = []  # (element id, post, who)
+    messages = 0
+    for _ in range(40):
+        if case["state"] != "running":
+            break
+        if not case["tasks"]:
+            assert [m["name"] for m in case["messages"]] == ["higher_authority_reply"], case
+            decision = "rejected" if scenario == "rejected" else "approved"
+            status, body = api.call("POST", "/messages", window_clerk, json={
+                "name": "higher_authority_reply", "business_key": business_key,
+                "data": {"higher_decision": decision, "higher_opinion": f"{matter['higher_authority']}批复"}})
+            assert status == 200 and body["delivered_to"] == [case["id"]], body
+            messages += 1
+        for task in case["tasks"]:
+            assert not task["element_id"].startswith("supervise_"), task  # no escalation in a prompt case
+            clerk = api.hall.holder(task["post"])
+            status, claimed = api.call("POST", f"/tasks/{task['id']}/claim", clerk)
+            assert status == 200 and claimed["assignee"] == clerk, (task, claimed)
+            data = form_data(task["form_key"], matter, scenario, case["data"])
+            status, completed = api.call("POST", f"/tasks/{task['id']}/complete", clerk, json={"data": data})
+            assert status == 200 and completed["state"] == "completed", (task, completed)
+            done.append((task["element_id"], task["post"], clerk))
+        status, case = api.call("GET", f"/instances/{case['id']}", window_clerk)
+        assert status == 200, case
+    assert case["state"] == "completed", case
+    assert case["tasks"] == [] and case["messages"] == []
+    status, trail = api.call("GET", f"/instances/{case['id']}/audit", window_clerk, params={"limit": 500})
+    assert status == 200
+    ends = [e["element_id"] for e in trail["items"]
+            if e["action"] == "engine.step" and (e["element_id"] or "").startswith("end_")]
+    return {"case": case, "done": done, "ends": ends, "messages": messages}
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_matter_runs_to_its_end(hall, guide, case):
+    matter, scenario = case
+    result = run_case(Api(hall, client=guide), matter, scenario)
+    assert result["ends"] == [ENDS[scenario]]
+    steps = [element for element, _, _ in result["done"]]
+    lead = short(matter["department"])
+    assert steps[0] == "accept"
+    assert all(post.startswith(lead) or element.startswith("co_opinion_") for element, post, _ in result["done"])
+    data = result["case"]["data"]
+
+    if scenario.startswith("supplement"):
+        assert steps[1:3] == ["supplement_notice", "supplement_check"]
+        assert data["missing_materials"] == [m["name"] for m in matter["materials"]][:2]
+    if scenario in ("not_accepted", "supplement_refused"):
+        assert steps[-1] == "not_accepted" and data["reasons"]
+        return
+
+    accepted = steps[steps.index("supplement_check") + 1:] if scenario.startswith("supplement") else steps[1:]
+    special = [s for s in accepted if s not in STANDARD_STEPS and not s.startswith("co_opinion_")]
+    assert len(special) == len(matter["special_procedures"]), (special, matter["special_procedures"])
+    posts = {element: post for element, post, _ in result["done"]}
+
+    if matter["kind"] == "immediate":
+        assert accepted == ["decide"] and posts["decide"] == f"{lead}受理A岗"
+        assert data["decision"] == ("refuse" if scenario == "refused" else "grant")
+    elif matter["kind"] in ("promised", "joint"):
+        co = {f"co_opinion_{c}" for c in matter["co_departments"]}
+        assert {s for s in accepted if s.startswith("co_opinion_")} == co
+        for c in matter["co_departments"]:
+            assert posts[f"co_opinion_{c}"] == f"{short(c)}审核岗"
+        assert posts["review"] == f"{lead}审核岗" and posts["decide"] == f"{lead}审批岗"
+        assert accepted[-1] == ("deliver_refusal" if scenario == "refused" else "deliver")
+        assert accepted.index("decide") > max(accepted.index(s) for s in ["review", *co, *special])
+    else:  # reported: first review, special procedures, forward, the higher authority's reply, inform
+        assert accepted[0] == "first_review" and accepted[-2:] == ["forward", "inform"]
+        assert result["messages"] == 1
+        assert data["higher_decision"] == ("rejected" if scenario == "rejected" else "approved")
+        assert data["forwarded_to"] == matter["higher_authority"]
+
+
+def test_every_matter_and_kind_is_covered():
+    assert len(MATTERS) == 90
+    assert {m["kind"] for m in MATTERS} == set(SCENARIOS)
+    assert any(m["special_procedures"] for m in MATTERS)
+    assert any(m["kind"] == "reported" and m["special_procedures"] for m in MATTERS)
+    assert any(m["kind"] == "joint" and m["special_procedures"] for m in MATTERS)
+
+
+def _find(code: str) -> tuple[dict, Path]:
+    matter = next(m for m in MATTERS if m["code"] == code)
+    return matter, PROCESSES / matter["department"]
+
+
+def test_one_whole_case_over_real_http(app, live_server):
+    """Upload a joint matter's diagram and record over HTTP, read its guide without a token, run a case."""
+    hall = seed_hall(app, load_processes=False)  # `live_server` emptied the tables: hall and forms only
+    matter, folder = _find("32021300FG-XK-0004")  # joint (环保局, 财政局) with an expert review
+    http = requests.Session()
+    analyst = next(u["username"] for u in HALL["users"] if "analyst" in u["roles"])
+    files = [("file", (f"{matter['code']}{suffix}", (folder / f"{matter['code']}{suffix}").read_bytes()))
+             for suffix in (".bpmn", ".yaml")]
+    deployed = http.post(f"{live_server}/api/v1/process-definitions", files=files, headers=hall.auth(analyst),
+                         timeout=30)
+    assert deployed.status_code == 201, deployed.text
+    assert [m["code"] for m in deployed.json()["matters"]] == [matter["code"]]
+
+    guide = http.get(f"{live_server}/api/v1/matters/{matter['code']}", timeout=10)
+    assert guide.status_code == 200
+    assert guide.json()["process"]["version"] == 1
+    assert [c["code"] for c in guide.json()["handling_body"]["co_departments"]] == ["hbj", "czj"]
+
+    result = run_case(Api(hall, base=live_server), matter, "granted")
+    assert result["ends"] == ["end_granted"]
+    steps = [s for s, _, _ in result["done"]]
+    assert steps[0] == "accept" and steps[4:] == ["expert_review", "decide", "deliver"]
+    assert sorted(steps[1:4]) == ["co_opinion_czj", "co_opinion_hbj", "review"]  # in parallel
