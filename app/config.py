@@ -29,6 +29,7 @@ def from_environment() -> dict:
         "FORMS_DIR": os.environ.get("TONGBAN_FORMS_DIR", str(ROOT / "forms")),
         "SCHEDULER_ENABLED": os.environ.get("TONGBAN_SCHEDULER", "on") != "off",
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
+        "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
         "API_TITLE": "Tongban 通办 API",
         "API_VERSION": "v1",

@@ -25,6 +25,7 @@ from ..engine.case import Case, Snapshot
 from ..errors import Conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
+from ..people import service as people
 from ..tasks.models import UserTask
 from ..timers.models import Timer
 from .models import ProcessInstance
@@ -145,12 +146,14 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
     was_open = {t.id for t in before.user_tasks}
     now_open = {t.id for t in snap.user_tasks}
     boundary_due = _boundary_due(snap, instance)
+    opened = [t for t in snap.user_tasks if t.id not in was_open]
+    today = people.routing(at) if opened else None  # AB岗: a post whose holders are all away sends to its backup
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
-         "name": t.name, "post": t.post, "state": "open", "form_key": t.form_key, "created_at": at,
-         "due_at": boundary_due.get(t.element_id), "priority": _priority(instance), "assignee": None,
-         "completed_at": None, "completed_by": None}
-        for t in snap.user_tasks if t.id not in was_open]
+         "name": t.name, "post": today.route(t.post), "home_post": t.post, "state": "open", "form_key": t.form_key,
+         "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": _priority(instance),
+         "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None, "completed_by": None}
+        for t in opened]
     if new_rows:
         _core(_TASKS.insert(), new_rows)
     gone = was_open - now_open

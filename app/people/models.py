@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -81,3 +83,28 @@ class ApiToken(db.Model):
     label: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[object] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class Absence(db.Model):
+    """A clerk away for a date range (Asia/Shanghai dates, both ends included); `ended_at` ends it early.
+
+    While it is in effect the clerk's claimed tasks are released, and posts whose every holder is away send their
+    tasks to their backup post (see people.service.apply_absences).
+    """
+
+    __tablename__ = "absence"
+    __table_args__ = (
+        sa.Index("ix_absence_user_dates", "user_id", "start_date", "end_date"),
+        sa.Index("ix_absence_dates", "start_date", "end_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"))
+    start_date: Mapped[dt.date] = mapped_column(sa.Date)
+    end_date: Mapped[dt.date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    ended_by: Mapped[str | None] = mapped_column(sa.String(64))
+    user: Mapped[User] = relationship(lazy="joined")

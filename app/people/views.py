@@ -1,4 +1,4 @@
-"""/api/v1/users and /api/v1/me: who is who, and API tokens."""
+"""/api/v1/users, /me, /posts and /absences: who is who, API tokens, posts with their holders, absences."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from marshmallow import Schema, fields, validate
 
 from ..extensions import db
 from ..people.models import ROLES
+from ..schemas import IsoDate, LocalDateTime, PageArgs, QuerySchema
 from . import service
 from .auth import current_user, issue_token, require
 
-blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色与访问令牌")
+blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色、访问令牌、岗位与请假（AB岗）")
 
 
 class UserSchema(Schema):
@@ -71,3 +72,116 @@ class Tokens(MethodView):
         token = issue_token(user, label=body.get("label"))
         db.session.commit()
         return {"token": token, "username": user.username}
+
+
+class PostArgs(QuerySchema):
+    department = fields.String(metadata={"description": "department code"})
+    kind = fields.String(validate=validate.OneOf(("window_a", "window_b", "review", "approve", "supervise")))
+
+
+class HolderSchema(Schema):
+    username = fields.String()
+    name = fields.String()
+    window = fields.Integer(allow_none=True)
+    absent = fields.Boolean(metadata={"description": "away today"})
+
+
+class PostSchema(Schema):
+    name = fields.String()
+    kind = fields.String()
+    department = fields.String(allow_none=True)
+    department_name = fields.String(allow_none=True)
+    backup = fields.String(allow_none=True, metadata={"description": "the backup post (B岗)"})
+    backup_for = fields.List(fields.String(), metadata={"description": "posts this one backs up"})
+    holders = fields.List(fields.Nested(HolderSchema))
+    routed_to = fields.String(allow_none=True, metadata={"description": "the backup taking this post's tasks today"})
+    open_tasks = fields.Integer()
+    claimed_tasks = fields.Integer()
+    unclaimed_tasks = fields.Integer()
+
+
+class PostListSchema(Schema):
+    items = fields.List(fields.Nested(PostSchema))
+
+
+class AbsenceBodySchema(Schema):
+    username = fields.String(required=True)
+    start = IsoDate(required=True)
+    end = IsoDate(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error="请填写请假事由（500字以内）"))
+
+
+class AbsenceArgs(PageArgs):
+    username = fields.String()
+    active_on = IsoDate(metadata={"description": "only absences in effect on this date"})
+
+
+class AbsenceSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    start = fields.Date()
+    end = fields.Date()
+    reason = fields.String()
+    created_by = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    ended_at = LocalDateTime(allow_none=True)
+    ended_by = fields.String(allow_none=True)
+    in_effect = fields.Boolean(metadata={"description": "the clerk is away today"})
+
+
+class MovedSchema(Schema):
+    released = fields.Integer()
+    diverted = fields.Integer()
+    returned = fields.Integer()
+    given_back = fields.Integer()
+
+
+class AbsenceChangeSchema(AbsenceSchema):
+    tasks_moved = fields.Nested(MovedSchema, metadata={"description": "task rows rerouted by this change"})
+
+
+class AbsenceListSchema(Schema):
+    items = fields.List(fields.Nested(AbsenceSchema))
+    total = fields.Integer()
+
+
+@blp.route("/posts")
+class Posts(MethodView):
+    @blp.arguments(PostArgs, location="query")
+    @blp.response(200, PostListSchema)
+    @require()
+    def get(self, args):
+        """Posts with their holders (and who is away today), backup post and open-task counts."""
+        return {"items": service.list_posts(args.get("department"), args.get("kind"))}
+
+
+@blp.route("/absences")
+class Absences(MethodView):
+    @blp.arguments(AbsenceArgs, location="query")
+    @blp.response(200, AbsenceListSchema)
+    @require("supervisor")
+    def get(self, args):
+        """Absences, latest first; `active_on` keeps those in effect on a date."""
+        items, total = service.list_absences(args.get("username"), args.get("active_on"), args["limit"],
+                                             args["offset"])
+        return {"items": items, "total": total}
+
+    @blp.arguments(AbsenceBodySchema)
+    @blp.response(201, AbsenceChangeSchema)
+    @require("supervisor")
+    def post(self, body):
+        """Mark a clerk away (supervisor): their tasks go to colleagues or the backup post. Overlap: 409."""
+        absence, moved = service.create_absence(body["username"], body["start"], body["end"], body["reason"],
+                                                current_user().username)
+        return {**absence, "tasks_moved": moved}
+
+
+@blp.route("/absences/<int:absence_id>")
+class AbsenceItem(MethodView):
+    @blp.response(200, AbsenceChangeSchema)
+    @require("supervisor")
+    def delete(self, absence_id):
+        """End an absence now (or cancel one not begun): the clerk's tasks come back to them."""
+        absence, moved = service.end_absence(service.get_absence_or_404(absence_id), current_user().username)
+        return {**absence, "tasks_moved": moved}

@@ -20,6 +20,8 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_assignee_state", "assignee", "state"),
         sa.Index("ix_user_task_instance_state", "instance_id", "state"),
         sa.Index("ix_user_task_state_due", "state", "due_at"),
+        sa.Index("ix_user_task_home_post_state", "home_post", "state"),
+        sa.Index("ix_user_task_return_to", "return_to"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -27,7 +29,8 @@ class UserTask(db.Model):
     process_key: Mapped[str] = mapped_column(sa.String(200))
     element_id: Mapped[str] = mapped_column(sa.String(200))
     name: Mapped[str] = mapped_column(sa.String(300))
-    post: Mapped[str | None] = mapped_column(sa.String(100))
+    post: Mapped[str | None] = mapped_column(sa.String(100))  # where the task is routed now (lists use this)
+    home_post: Mapped[str | None] = mapped_column(sa.String(100))  # the lane's post; `post` differs while diverted
     assignee: Mapped[str | None] = mapped_column(sa.String(64))
     state: Mapped[str] = mapped_column(sa.String(20), default="open")
     form_key: Mapped[str | None] = mapped_column(sa.String(200))
@@ -37,3 +40,5 @@ class UserTask(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    # the clerk this task goes back to when they return from an absence (their released claim, or the owner's step)
+    return_to: Mapped[str | None] = mapped_column(sa.String(64))

@@ -11,14 +11,15 @@ from ..audit import service as audit
 from ..audit.service import data_changes
 from ..clock import now
 from ..engine.errors import CaseFailed, TaskNotReady
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
 from ..instances import runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import row_dict
-from ..people.models import User
+from ..people import service as people
+from ..people.models import Post, User
 from .models import UserTask
 
 
@@ -59,7 +60,7 @@ def _check_may_work_on(task: UserTask, user: User) -> None:
         return
     if not user.has_role("clerk", "supervisor"):
         raise Forbidden("只有窗口工作人员可以办理任务", {"your_roles": user.roles})
-    if task.post is not None and task.post not in user.post_names:
+    if task.post is not None and task.post not in user.post_names and task.home_post not in user.post_names:
         raise Forbidden(f"您不在岗位「{task.post}」，不能办理此任务", {"post": task.post, "your_posts": user.post_names})
 
 
@@ -75,7 +76,7 @@ def claim(task: UserTask, user: User) -> UserTask:
         sa.update(UserTask)
         .where(UserTask.id == task.id, UserTask.state == "open",
                sa.or_(UserTask.assignee.is_(None), UserTask.assignee == user.username))
-        .values(assignee=user.username, claimed_at=now()))
+        .values(assignee=user.username, claimed_at=now(), return_to=None))
     if result.rowcount != 1:
         db.session.rollback()
         current = db.session.get(UserTask, task.id)
@@ -143,3 +144,52 @@ def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[dict, st
     rows, state = saved.extra
     done = next(r for r in rows if r["id"] == task_id)
     return done, state, [r for r in rows if r["id"] != task_id]
+
+
+def reassign(task: UserTask, actor: User, reason: str, *, username: str | None = None,
+             post: str | None = None) -> UserTask:
+    """A supervisor gives a task to a clerk of its post (or its backup post), or moves it to one of those posts.
+
+    To a clerk: the task is claimed for them, at the post they hold. To a post: it waits there unclaimed, and that
+    post becomes its home post (absence routing will not move it back).
+    """
+    _check_open(task)
+    if (username is None) == (post is None):
+        raise Invalid("请指定改派给哪位工作人员（username）或哪个岗位（post），二者选一", {"username": username, "post": post})
+    home = task.home_post or task.post
+    backup = db.session.scalar(db.select(Post.backup_name).where(Post.name == home)) if home else None
+    allowed = [p for p in (home, backup) if p]
+    where = f"岗位「{home}」" + (f"或其备岗「{backup}」" if backup else "")
+    if username is not None:
+        user = db.session.scalar(db.select(User).filter_by(username=username))
+        if user is None or not user.active:
+            raise Invalid(f"用户 {username} 不存在或已停用", {"username": username})
+        target = people.post_for(user, home) if home else task.post
+        if home and target is None:
+            raise Invalid(f"{user.name}（{username}）不在{where}，不能把任务「{task.name}」改派给他/她",
+                          {"username": username, "post": home, "backup": backup, "user_posts": user.post_names})
+        if not home and not user.has_role("clerk", "supervisor"):
+            raise Invalid(f"{user.name}（{username}）不是窗口工作人员，不能接收任务", {"username": username})
+        if people.routing().is_absent(username):
+            raise Invalid(f"{user.name}（{username}）今天请假，不能改派给他/她", {"username": username})
+        values = {"assignee": username, "claimed_at": now(), "post": target, "return_to": None}
+    else:
+        if db.session.get(Post, post) is None:
+            raise Invalid(f"岗位 {post} 不存在", {"post": post})
+        if post not in allowed:
+            raise Invalid(f"任务「{task.name}」属于{where}，只能改派到这些岗位", {"post": post, "allowed": allowed})
+        values = {"assignee": None, "claimed_at": None, "post": post, "home_post": post, "return_to": None}
+    previous = {"post": task.post, "assignee": task.assignee}
+    result = db.session.execute(sa.update(UserTask).where(
+        UserTask.id == task.id, UserTask.state == "open", UserTask.post == task.post,
+        UserTask.assignee.is_(None) if task.assignee is None else UserTask.assignee == task.assignee).values(**values))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("任务状态已变化，请刷新后重试", {"task_id": task.id})
+    audit.record("task.reassigned", actor=actor.username, instance_id=task.instance_id, task_id=task.id,
+                 element_id=task.element_id, details={
+                     "reason": reason, "from_post": previous["post"], "from_assignee": previous["assignee"],
+                     "to_post": values["post"], "to_assignee": values["assignee"]})
+    db.session.commit()
+    db.session.refresh(task)
+    return task

@@ -19,7 +19,8 @@ class TaskSchema(Schema):
     id = fields.String()
     name = fields.String()
     element_id = fields.String()
-    post = fields.String(allow_none=True)
+    post = fields.String(allow_none=True, metadata={"description": "where the task is routed now"})
+    home_post = fields.String(allow_none=True, metadata={"description": "its lane's post (differs while diverted)"})
     assignee = fields.String(allow_none=True)
     state = fields.String()
     due_at = LocalDateTime(allow_none=True)
@@ -58,6 +59,12 @@ class TaskListSchema(Schema):
 
 class CompleteSchema(Schema):
     data = fields.Dict(load_default=dict)
+
+
+class ReassignSchema(Schema):
+    username = fields.String(load_default=None, allow_none=True, metadata={"description": "a clerk of the post"})
+    post = fields.String(load_default=None, allow_none=True, metadata={"description": "the post or its backup"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error="请填写改派理由（500字以内）"))
 
 
 @blp.route("")
@@ -115,3 +122,14 @@ class Complete(MethodView):
         """
         task, state, next_tasks = service.complete(service.get_or_404(task_id), current_user(), body["data"])
         return {**task, "next_tasks": next_tasks, "instance_state": state}
+
+
+@blp.route("/<task_id>/reassign")
+class Reassign(MethodView):
+    @blp.arguments(ReassignSchema)
+    @blp.response(200, TaskSchema)
+    @require("supervisor")
+    def post(self, body, task_id):
+        """Give the task to a clerk of its post or backup post, or move it to one of those posts (supervisor)."""
+        return service.reassign(service.get_or_404(task_id), current_user(), body["reason"],
+                                username=body.get("username"), post=body.get("post"))

@@ -1,4 +1,5 @@
-"""APScheduler drives timer firing: a short-interval job that asks the indexed due-time table."""
+"""APScheduler drives timer firing (a short-interval job on the indexed due-time table) and, more slowly,
+the routing of tasks by absences."""
 
 from __future__ import annotations
 
@@ -23,8 +24,23 @@ def start(app: Flask) -> BackgroundScheduler:
             finally:
                 db.session.remove()
 
+    def route_by_absences() -> None:
+        """Absences begin and end with the date: bring task routing in line (people.service.apply_absences)."""
+        from ..people import service as people
+
+        with app.app_context():
+            try:
+                people.apply_absences()
+            except Exception:  # keep the scheduler alive; the next pass tries again
+                log.exception("applying absences failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
     scheduler.add_job(tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], id="fire_due_timers",
                       max_instances=1, coalesce=True)
+    scheduler.add_job(route_by_absences, "interval", seconds=app.config.get("ABSENCE_INTERVAL_SECONDS", 60),
+                      id="apply_absences", max_instances=1, coalesce=True)
     scheduler.start()
     app.extensions["tongban_scheduler"] = scheduler
     log.info("timer scheduler started")
