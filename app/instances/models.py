@@ -30,6 +30,9 @@ class ProcessInstance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # 首问负责制: the clerk who accepted the case, and the window post where they did it
+    owner: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    owner_post: Mapped[str | None] = mapped_column(sa.String(100))
 
     # Optimistic locking: every UPDATE checks the version it read; a concurrent writer loses with 409.
     __mapper_args__ = {"version_id_col": version}

@@ -115,6 +115,8 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         instance.updated_at = at
         if instance.state in ("completed", "cancelled") and instance.ended_at is None:
             instance.ended_at = at
+        owner_taken = completed_task_id is not None and instance.owner is None and \
+            _take_ownership(instance, before, completed_task_id, actor)
         if new:
             db.session.add(instance)
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
@@ -125,6 +127,8 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
                           details={"name": step.name, "type": step.kind}) for step in case.steps),
             audit.entry(action, actor=actor, instance_id=instance.id, task_id=task_id, details=details or {}),
+            *([audit.entry("instance.owner", actor=actor, instance_id=instance.id, task_id=completed_task_id,
+                           details={"owner": instance.owner, "post": instance.owner_post})] if owner_taken else []),
         ])
         if before_commit is not None:
             saved.extra = before_commit()
@@ -155,6 +159,7 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
          "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None, "completed_by": None}
         for t in opened]
     if new_rows:
+        audit.record_many(_assign_to_owner(instance, new_rows, today, at))
         _core(_TASKS.insert(), new_rows)
     gone = was_open - now_open
     if completed_task_id in gone:
@@ -166,6 +171,39 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
         _core(_TASKS.update().where(_TASKS.c.id.in_(gone), _TASKS.c.state == "open")
               .values(state="cancelled", completed_at=at))
     return new_rows
+
+
+def _take_ownership(instance, before: Snapshot, completed_task_id: str, actor: str | None) -> bool:
+    """首问负责制: whoever completes the case's first window task (the acceptance) owns the case."""
+    done = next((t for t in before.user_tasks if t.id == completed_task_id), None)
+    with db.session.no_autoflush:  # the case row is written once, with its owner, by the flush that follows
+        if done is None or not people.may_own(actor, done.post):
+            return False
+    instance.owner, instance.owner_post = actor, done.post
+    return True
+
+
+def _assign_to_owner(instance, rows: list[dict], today, at: datetime) -> list[dict]:
+    """New steps back at the owner's window post (supplement check, delivery...) are the owner's by default.
+
+    While the owner is away they wait at the post (or its backup) and are kept for the owner (`return_to`).
+    """
+    mine = [row for row in rows if instance.owner and row["home_post"] == instance.owner_post]
+    if not mine:
+        return []
+    if today.is_absent(instance.owner):
+        for row in mine:
+            row["return_to"] = instance.owner
+        return []
+    user = people.active_user(instance.owner)
+    post = people.post_for(user, instance.owner_post) if user is not None else None
+    if post is None:  # the owner no longer holds the post or its backup: the step waits at its post
+        return []
+    for row in mine:
+        row.update(assignee=instance.owner, claimed_at=at, post=post)
+    return [audit.entry("task.assigned", actor=None, instance_id=instance.id, task_id=row["id"],
+                        element_id=row["element_id"], details={"assignee": instance.owner, "cause": "owner"})
+            for row in mine]
 
 
 def _priority(instance: ProcessInstance) -> int:

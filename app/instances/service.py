@@ -70,8 +70,10 @@ def waiting_messages(instance_id: str) -> list[MessageSubscription]:
 
 
 def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
-           started_by: str | None = None, limit: int = 50, offset: int = 0):
+           started_by: str | None = None, owner: str | None = None, limit: int = 50, offset: int = 0):
     query = db.select(ProcessInstance)
+    if owner:
+        query = query.where(ProcessInstance.owner == owner)
     if key:
         query = query.where(ProcessInstance.process_key == key)
     if state:

@@ -37,6 +37,8 @@ class InstanceSchema(Schema):
     updated_at = LocalDateTime()
     ended_at = LocalDateTime(allow_none=True)
     version = fields.Integer()
+    owner = fields.String(allow_none=True, metadata={"description": "首问负责人: the clerk who accepted the case"})
+    owner_post = fields.String(allow_none=True, metadata={"description": "the window post where they accepted it"})
 
 
 class TimerSchema(Schema):
@@ -75,6 +77,7 @@ class InstanceListArgs(PageArgs):
     state = fields.String(validate=validate.OneOf(STATES))
     business_key = fields.String()
     started_by = fields.String()
+    owner = fields.String(metadata={"description": "the owner's username, or `me`"})
 
 
 class InstanceListSchema(Schema):
@@ -123,10 +126,11 @@ class Instances(MethodView):
     @blp.response(200, InstanceListSchema)
     @require()
     def get(self, args):
-        """Cases, newest first, filtered by key, state, business key or starter."""
+        """Cases, newest first, filtered by key, state, business key, starter or owner (`owner=me`: mine)."""
+        owner = current_user().username if args.get("owner") == "me" else args.get("owner")
         items, total = service.search(key=args.get("key"), state=args.get("state"),
                                       business_key=args.get("business_key"), started_by=args.get("started_by"),
-                                      limit=args["limit"], offset=args["offset"])
+                                      owner=owner, limit=args["limit"], offset=args["offset"])
         return {"items": items, "total": total}
 
 

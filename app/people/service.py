@@ -196,6 +196,19 @@ def post_for(user: User, home_post: str | None, backups: dict[str, str | None] |
     return backup if backup in held else None
 
 
+def may_own(username: str | None, post_name: str | None) -> bool:
+    """首问负责制: completing a task of a window post makes a clerk of that post (or its backup) the case's owner."""
+    post = db.session.get(Post, post_name) if username and post_name else None
+    if post is None or post.kind not in ("window_a", "window_b"):
+        return False
+    user = active_user(username)
+    return user is not None and post_for(user, post.name, {post.name: post.backup_name}) is not None
+
+
+def active_user(username: str) -> User | None:
+    return db.session.scalar(db.select(User).filter_by(username=username, active=True))
+
+
 def _move(row, cause: str, actor: str | None, entries: list, **values) -> bool:
     """Update one open task unless someone changed it meanwhile; audit the move."""
     result = db.session.execute(sa.update(UserTask).where(

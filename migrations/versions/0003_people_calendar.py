@@ -52,8 +52,18 @@ def upgrade():
         batch_op.create_index('ix_user_task_return_to', ['return_to'], unique=False)
     op.execute("UPDATE user_task SET home_post = post")
 
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('owner', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('owner_post', sa.String(length=100), nullable=True))
+        batch_op.create_index(batch_op.f('ix_process_instance_owner'), ['owner'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_process_instance_owner'))
+        batch_op.drop_column('owner_post')
+        batch_op.drop_column('owner')
+
     with op.batch_alter_table('user_task', schema=None) as batch_op:
         batch_op.drop_index('ix_user_task_return_to')
         batch_op.drop_index('ix_user_task_home_post_state')
