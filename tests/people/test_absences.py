@@ -155,3 +155,33 @@ def test_an_ended_absence_no_longer_blocks_the_dates(client, hall):
     planned = absent(client, people, "clerk", "2026-12-07", "2026-12-11").json
     assert client.delete(f"/api/v1/absences/{planned['id']}", headers=people.auth("boss")).status_code == 200
     assert absent(client, people, "clerk", "2026-12-08", "2026-12-09").status_code == 201
+
+
+def test_the_scheduler_applies_absences_as_the_date_changes(app, client, hall, clock):
+    """The server's scheduler runs apply_absences periodically (every 60 s by default; faster here)."""
+    import time
+
+    from app.tasks.models import UserTask
+    from app.timers import scheduler
+
+    people = hall
+    task_id = first_task(client, people, start(client, people))["id"]
+    for username in ("clerk", "clerk2"):
+        absent(client, people, username, "2026-11-26", "2026-11-26")
+    clock.set(_at(26))  # nobody has called apply_absences: the scheduler must notice the new day
+    db.session.rollback()
+    interval = app.config["ABSENCE_INTERVAL_SECONDS"]
+    app.config["ABSENCE_INTERVAL_SECONDS"] = 0.1
+    sched = scheduler.start(app)
+    try:
+        deadline, post = time.monotonic() + 5, None
+        while time.monotonic() < deadline:
+            post = db.session.get(UserTask, task_id).post
+            db.session.rollback()
+            if post == "测试受理B岗":
+                break
+            time.sleep(0.05)
+    finally:
+        sched.shutdown(wait=True)
+        app.config["ABSENCE_INTERVAL_SECONDS"] = interval
+    assert post == "测试受理B岗"
