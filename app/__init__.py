@@ -27,12 +27,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite()
     register_error_handlers(app)
+    _load_models()
     _register_blueprints(api)
     _register_health(app)
 
     from .cli import register as register_cli
     register_cli(app)
     return app
+
+
+def _load_models() -> None:
+    """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
+    from .supervision import models as _supervision  # noqa: F401
 
 
 def _register_blueprints(api: TongbanApi) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +33,21 @@ class ProcessInstance(db.Model):
     # 首问负责制: the clerk who accepted the case, and the window post where they did it
     owner: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     owner_post: Mapped[str | None] = mapped_column(sa.String(100))
+    # The case clock and supervision (see app/supervision): filled for cases of a catalogued matter.
+    matter_code: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    department_code: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    window_no: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # the acceptor's window
+    green_channel: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    received_on: Mapped[date | None] = mapped_column(sa.Date)  # 收件 date in Asia/Shanghai: the clock starts here
+    promised_days: Mapped[int | None] = mapped_column(sa.Integer)  # the limit this case runs under
+    paused_days: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    due_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(30), index=True)
+    working_days_used: Mapped[int | None] = mapped_column(sa.Integer)
+    on_time: Mapped[bool | None] = mapped_column(sa.Boolean)
+    light: Mapped[str | None] = mapped_column(sa.String(10), index=True)  # green | yellow | red; None once closed
+    supplement_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     # Optimistic locking: every UPDATE checks the version it read; a concurrent writer loses with 409.
     __mapper_args__ = {"version_id_col": version}

@@ -40,5 +40,6 @@ class UserTask(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    light: Mapped[str | None] = mapped_column(sa.String(10))  # the step's supervision light while open
     # the clerk this task goes back to when they return from an absence (their released claim, or the owner's step)
     return_to: Mapped[str | None] = mapped_column(sa.String(64))
