@@ -10,7 +10,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .compiler import CompiledProcess
@@ -186,7 +186,7 @@ class Case:
     def _ready_user_task(self, task_id: str):
         try:
             task = self.workflow.get_task_from_id(UUID(task_id))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, TaskNotFoundException):  # unknown, or finished and forgotten
             task = None
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(task_id)

@@ -44,3 +44,16 @@ def test_pruning_keeps_waiting_timers_and_parallel_branches():
     assert [t.element_id for t in snap.timers] == ["approve_overdue"]
     restored = Case.load(process, case.dump())
     assert [t.element_id for t in restored.snapshot().timers] == ["approve_overdue"]
+
+
+def test_completing_a_forgotten_task_is_not_ready():
+    import pytest
+
+    from app.engine.errors import TaskNotReady
+
+    case = _loop_case()
+    first = case.open_user_tasks()[0].id
+    for _ in range(3):
+        case.complete(case.open_user_tasks()[0].id, {"more": True})
+    with pytest.raises(TaskNotReady):
+        case.complete(first, {"more": True})
