@@ -35,6 +35,14 @@ def row_dict(obj, exclude: tuple[str, ...] = ()) -> dict:
     return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key not in exclude}
 
 
+def paged(query, *order_by, limit: int, offset: int) -> tuple[list, int]:
+    """One page of a select's rows in the given order, and how many rows there are in all."""
+    from .extensions import db
+
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return list(db.session.scalars(query.order_by(*order_by).limit(limit).offset(offset))), total
+
+
 def utcnow() -> datetime:
     from .clock import now
     return now()

@@ -13,6 +13,7 @@ from ..engine.compiler import CompiledProcess, compile_bpmn, sniff_kind
 from ..engine.errors import DefinitionError
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..models_base import paged
 from .models import ProcessDefinition
 
 _compiled: dict[int, CompiledProcess] = {}
@@ -62,9 +63,7 @@ def list_latest(kind: str | None = None, search: str | None = None, limit: int =
     if search:
         like = f"%{search}%"
         query = query.where(ProcessDefinition.key.ilike(like) | ProcessDefinition.name.ilike(like))
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    items = list(db.session.scalars(query.order_by(ProcessDefinition.key).limit(limit).offset(offset)))
-    return items, total
+    return paged(query, ProcessDefinition.key, limit=limit, offset=offset)
 
 
 def _latest_dmn() -> list[ProcessDefinition]:

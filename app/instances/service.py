@@ -15,7 +15,7 @@ from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..messages.models import MessageSubscription
-from ..models_base import row_dict
+from ..models_base import paged, row_dict
 from ..tasks.models import UserTask
 from ..timers.models import Timer
 from . import runtime
@@ -82,10 +82,7 @@ def search(*, key: str | None = None, state: str | None = None, business_key: st
         query = query.where(ProcessInstance.business_key == business_key)
     if started_by:
         query = query.where(ProcessInstance.started_by == started_by)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))
-    items = list(db.session.scalars(
-        query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id).limit(limit).offset(offset)))
-    return items, total
+    return paged(query, ProcessInstance.started_at.desc(), ProcessInstance.id, limit=limit, offset=offset)
 
 
 def cancel(instance: ProcessInstance, actor: str | None, reason: str | None) -> ProcessInstance:

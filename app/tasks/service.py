@@ -17,7 +17,7 @@ from ..forms import service as forms
 from ..instances import runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
-from ..models_base import row_dict
+from ..models_base import paged, row_dict
 from ..people import service as people
 from ..people.models import Post, User
 from .models import UserTask
@@ -48,11 +48,8 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         query = query.where(UserTask.due_at >= due_after)
     if process_key:
         query = query.where(UserTask.process_key == process_key)
-    total = db.session.scalar(db.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    items = list(db.session.scalars(query.order_by(
-        UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
-        .limit(limit).offset(offset)))
-    return items, total
+    return paged(query, UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at,
+                 UserTask.id, limit=limit, offset=offset)
 
 
 def _check_may_work_on(task: UserTask, user: User) -> None:

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..extensions import db
+from ..models_base import paged
 from ..people.auth import require
 from ..schemas import LocalDateTime, PageArgs
 from . import service
@@ -55,9 +56,8 @@ class Timers(MethodView):
             query = query.where(Timer.due_at < args["due_before"])
         if args.get("instance"):
             query = query.where(Timer.instance_id == args["instance"])
-        total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-        items = db.session.scalars(query.order_by(Timer.due_at, Timer.id).limit(args["limit"]).offset(args["offset"]))
-        return {"items": list(items), "total": total}
+        items, total = paged(query, Timer.due_at, Timer.id, limit=args["limit"], offset=args["offset"])
+        return {"items": items, "total": total}
 
 
 @blp.route("/fire-due")
