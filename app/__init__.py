@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
-from flask import Flask, has_request_context, jsonify, request
+from flask import Flask, has_request_context, jsonify, request, send_from_directory
 from sqlalchemy import event, text
 
 from . import config
@@ -30,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _load_models()
     _register_blueprints(api)
     _register_health(app)
+    _register_docs_assets(app)
 
     from .cli import register as register_cli
     register_cli(app)
@@ -79,6 +81,17 @@ def _tune_sqlite() -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def _register_docs_assets(app: Flask) -> None:
+    """Swagger UI's scripts come from an installed package, not a CDN: the hall's network may be closed."""
+    import flask_swagger_ui
+
+    assets = Path(flask_swagger_ui.__file__).parent / "dist"
+
+    @app.get("/api/docs-assets/<path:filename>")
+    def docs_assets(filename: str):
+        return send_from_directory(assets, filename, max_age=86400)
 
 
 def _register_health(app: Flask) -> None:

@@ -37,8 +37,6 @@ def from_environment() -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        "OPENAPI_REDOC_PATH": "/redoc",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs-assets/",  # served from the flask-swagger-ui package: works offline
         "JSON_AS_ASCII": False,
     }

@@ -79,3 +79,12 @@ def test_whole_case_over_http(live_server, people, clock):
     assert call("POST", "/process-definitions/two_step/instances", "clerk", data="not json",
                 headers={"Content-Type": "application/json"}).status_code in (400, 422)
     assert http.get(f"{api}/no-such-thing", timeout=5).json()["code"] == "not_found"
+
+
+def test_api_docs_work_without_a_network(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and b"/api/docs-assets/swagger-ui-bundle.js" in page.data
+    bundle = client.get("/api/docs-assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.data) > 100_000
+    spec = client.get("/api/openapi.json").json
+    assert spec["info"]["title"].startswith("Tongban")
