@@ -78,10 +78,25 @@ def _record_failure(timer_id: int, exc: Exception) -> None:
     if timer.attempts >= MAX_ATTEMPTS:
         timer.state = "failed"
         instance = db.session.get(ProcessInstance, timer.instance_id)
-        if instance is not None:
+        if instance is not None:  # an incident: the case waits for ops to look (see retry)
+            instance.state = "error"
             instance.error = f"定时器 {timer.name} 触发失败: {message}"
         audit.record("timer.failed", actor=None, instance_id=timer.instance_id, task_id=timer.task_id,
                      element_id=timer.element_id, details={"error": message, "attempts": timer.attempts})
     else:
         timer.due_at = now() + RETRY_DELAY
     db.session.commit()
+
+
+def retry(timer: Timer, actor: str | None) -> Timer:
+    """Give a failed timer (an incident) another three attempts, due now; its case runs again."""
+    if timer.state != "failed":
+        raise Conflict("只有失败的定时器可以重试", {"timer_id": timer.id, "state": timer.state})
+    instance = db.session.get(ProcessInstance, timer.instance_id)
+    timer.state, timer.attempts, timer.due_at = "waiting", 0, now()
+    if instance is not None and instance.state == "error":
+        instance.state, instance.error = "running", None
+    audit.record("timer.retried", actor=actor, instance_id=timer.instance_id, task_id=timer.task_id,
+                 element_id=timer.element_id, details={"last_error": timer.last_error})
+    db.session.commit()
+    return timer

@@ -6,9 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..errors import NotFound
 from ..extensions import db
 from ..models_base import paged
-from ..people.auth import require
+from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs
 from . import service
 from .models import STATES, Timer
@@ -67,3 +68,15 @@ class FireDue(MethodView):
     def post(self):
         """Fire the timers due now, without waiting for the scheduler's next pass."""
         return {"advanced": service.fire_due()}
+
+
+@blp.route("/<int:timer_id>/retry")
+class Retry(MethodView):
+    @blp.response(200, TimerRowSchema)
+    @require("ops")
+    def post(self, timer_id):
+        """Retry a failed timer: due now, three more attempts; its case leaves the error state."""
+        timer = db.session.get(Timer, timer_id)
+        if timer is None:
+            raise NotFound(f"定时器 {timer_id} 不存在", {"timer_id": timer_id})
+        return service.retry(timer, current_user().username)

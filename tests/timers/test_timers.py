@@ -132,3 +132,21 @@ def test_scheduler_fires_within_a_second_on_the_real_clock(app, client, people):
     assert current is not None and current.state == "fired"
     assert (current.fired_at - due).total_seconds() < 1.0
     assert [t["element_id"] for t in _get(client, people, case["id"])["tasks"]] == ["work"]
+
+
+def test_a_failing_timer_is_retried_then_becomes_an_incident_ops_can_retry(client, people, clock):
+    deploy(client, people, "broken_after_wait.bpmn")
+    case = _start(client, people, "broken_after_wait")
+    clock.advance(minutes=5)
+    for _attempt in range(3):
+        assert timers.fire_due() == 0
+        clock.advance(seconds=11)
+    detail = _get(client, people, case["id"])
+    assert detail["state"] == "error" and "division by zero" in detail["error"]
+    failed = client.get("/api/v1/timers", query_string={"state": "failed"}, headers=people.auth("ops")).json
+    assert failed["total"] == 1 and failed["items"][0]["attempts"] == 3
+    retried = client.post(f"/api/v1/timers/{failed['items'][0]['id']}/retry", headers=people.auth("ops"))
+    assert retried.status_code == 200 and retried.json["state"] == "waiting"
+    assert _get(client, people, case["id"])["state"] == "running"
+    again = client.post(f"/api/v1/timers/{failed['items'][0]['id']}/retry", headers=people.auth("ops"))
+    assert again.status_code == 409
