@@ -51,10 +51,11 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .matters.views import blp as matters
     from .messages.views import blp as messages
     from .people.views import blp as people
+    from .statistics.views import blp as statistics
     from .tasks.views import blp as tasks
     from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, matters, calendar):
+    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, matters, calendar, statistics):
         api.register_blueprint(blueprint)
 
 

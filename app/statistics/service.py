@@ -1,0 +1,493 @@
+"""Statistics for the center's reports: cases received in a period, grouped by window, department or matter.
+
+Every figure is counted over the cases **received** (收件, `received_on`, Asia/Shanghai) in the period:
+
+* `received` all of them; `completed` those in state completed; `open` running (or stopped by an error);
+  `cancelled` withdrawn.
+* `on_time` completed cases the clock found on time; `on_time_rate` = on_time / completed cases with a clock verdict,
+  in percent (null when none completed).
+* `avg_working_days` and `p90_working_days`: working days used by the completed cases. p90 is the nearest rank:
+  the ⌈0.9·n⌉-th smallest value.
+* `overdue` = completed late (on_time false) + open with a red light.
+* `supplements` = the sum of supplement notices (补正告知); `refusals` outcome refused (不予许可); `not_accepted`
+  outcome not_accepted (不予受理); `green_channel` cases on the green channel.
+* `daily_traffic` = received / working days of the period up to today (the working-day calendar); a window whose
+  traffic is below `merge_below` is a `merge_candidate`.
+* `grade` from the on-time rate: 优秀 / 良好 / 合格 at or above the configured thresholds, else 不合格; null when no
+  completed case has a verdict.
+
+The counts are SQL aggregates grouped by the key; p90 reads only (key, working days) of the completed cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import os
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..calendar.service import check_year, workday_calendar
+from ..clock import SHANGHAI, now
+from ..definitions.models import ProcessDefinition
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..instances.models import ProcessInstance as PI
+from ..matters.models import KIND_NAMES, KINDS, Matter
+from ..people.models import Department, Window
+from . import models as _indexes  # noqa: F401  (the indexes belong to the metadata)
+
+log = logging.getLogger(__name__)
+
+GRADES = ("优秀", "良好", "合格")  # at or above their threshold; below the last one: 不合格
+FAIL_GRADE = "不合格"
+DEFAULT_GRADE_THRESHOLDS = (98.0, 95.0, 90.0)  # on-time rate in percent
+DEFAULT_MERGE_BELOW = 2.0  # cases per working day
+DEFAULT_SPEED_UP_GOAL = 30.0  # percent: the seed's goal for process re-engineering
+
+OPEN_STATES = ("running", "error")
+
+
+# -- settings ----------------------------------------------------------------------------------------------------
+def _env_numbers(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        values = tuple(float(part) for part in text.split(","))
+        if len(values) != len(default):
+            raise ValueError(text)
+        return values
+    except ValueError:
+        log.warning("%s=%r is not %d comma-separated numbers; using %s", name, text, len(default), default)
+        return default
+
+
+def grade_thresholds() -> tuple[float, float, float]:
+    """(优秀, 良好, 合格) minimum on-time rates in percent: app.config STATISTICS_GRADE_THRESHOLDS, else the
+    environment's TONGBAN_GRADE_THRESHOLDS ("98,95,90"), else 98, 95, 90."""
+    values = current_app.config.get("STATISTICS_GRADE_THRESHOLDS") or _env_numbers(
+        "TONGBAN_GRADE_THRESHOLDS", DEFAULT_GRADE_THRESHOLDS)
+    values = tuple(float(v) for v in values)
+    if len(values) != 3 or not 100 >= values[0] >= values[1] >= values[2] >= 0:
+        log.warning("grade thresholds %r are not three falling percentages; using %s", values,
+                    DEFAULT_GRADE_THRESHOLDS)
+        return DEFAULT_GRADE_THRESHOLDS
+    return values
+
+
+def default_merge_below() -> float:
+    value = current_app.config.get("STATISTICS_MERGE_BELOW")
+    if value is None:
+        value = _env_numbers("TONGBAN_MERGE_BELOW", (DEFAULT_MERGE_BELOW,))[0]
+    return float(value)
+
+
+def speed_up_goal() -> float:
+    value = current_app.config.get("STATISTICS_SPEED_UP_GOAL")
+    if value is None:
+        value = _env_numbers("TONGBAN_SPEED_UP_GOAL", (DEFAULT_SPEED_UP_GOAL,))[0]
+    return float(value)
+
+
+def grade(rate: float | None, thresholds: tuple[float, float, float]) -> str | None:
+    if rate is None:
+        return None
+    for name, minimum in zip(GRADES, thresholds, strict=True):
+        if rate >= minimum:
+            return name
+    return FAIL_GRADE
+
+
+def thresholds_listing(thresholds: tuple[float, float, float]) -> list[dict]:
+    return [{"grade": name, "min_on_time_rate": minimum} for name, minimum in zip(GRADES, thresholds, strict=True)] \
+        + [{"grade": FAIL_GRADE, "min_on_time_rate": 0.0}]
+
+
+# -- the period --------------------------------------------------------------------------------------------------
+def today() -> dt.date:
+    return now().astimezone(SHANGHAI).date()
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date | None
+    end: dt.date | None
+
+    def where(self) -> list:
+        conditions = []
+        if self.start is not None:
+            conditions.append(PI.received_on >= self.start)
+        if self.end is not None:
+            conditions.append(PI.received_on <= self.end)
+        return conditions
+
+
+def check_period(start: dt.date | None, end: dt.date | None) -> None:
+    for day in (start, end):
+        if day is not None:
+            check_year(day.year)
+    if start is not None and end is not None and start > end:
+        raise Invalid(f"开始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}",
+                      {"from": start.isoformat(), "to": end.isoformat()})
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def month_period(start: dt.date | None, end: dt.date | None) -> Period:
+    """The period asked for. Left out: `from` is the first day of the current month (of `to`'s month when only
+    `to` is given), `to` the last day of the current month (of `from`'s month when `from` is later)."""
+    check_period(start, end)
+    this_month = today().replace(day=1)
+    if start is None:
+        start = this_month if end is None or end >= this_month else end.replace(day=1)
+    if end is None:
+        end = max(_month_end(this_month), _month_end(start))
+    return Period(start, end)
+
+
+def working_days(period: Period) -> tuple[int, int]:
+    """(working days in the period, working days in it up to today): the latter divides the traffic."""
+    calendar = workday_calendar()
+    before = period.start - dt.timedelta(days=1)
+    total = calendar.working_days_between(before, period.end)
+    elapsed = calendar.working_days_between(before, min(period.end, today()))
+    return total, elapsed
+
+
+# -- the aggregates ----------------------------------------------------------------------------------------------
+def _count(condition) -> sa.ColumnElement:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+_COMPLETED = PI.state == "completed"
+_OPEN = PI.state.in_(OPEN_STATES)
+
+_COLUMNS = {
+    "received": sa.func.count(),
+    "completed": _count(_COMPLETED),
+    "open": _count(_OPEN),
+    "cancelled": _count(PI.state == "cancelled"),
+    "judged": _count(_COMPLETED & PI.on_time.is_not(None)),
+    "on_time": _count(_COMPLETED & PI.on_time.is_(True)),
+    "late": _count(_COMPLETED & PI.on_time.is_(False)),
+    "open_red": _count(_OPEN & (PI.light == "red")),
+    "avg_working_days": sa.func.avg(sa.case((_COMPLETED, PI.working_days_used), else_=None)),
+    "supplements": sa.func.coalesce(sa.func.sum(PI.supplement_count), 0),
+    "refusals": _count(PI.outcome == "refused"),
+    "not_accepted": _count(PI.outcome == "not_accepted"),
+    "green_channel": _count(PI.green_channel.is_(True)),
+}
+
+
+def _elapsed_hours() -> sa.ColumnElement:
+    """ended_at − started_at in hours, in the database's own date arithmetic."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.extract("epoch", PI.ended_at - PI.started_at) / 3600.0
+    return (sa.func.julianday(PI.ended_at) - sa.func.julianday(PI.started_at)) * 24.0
+
+
+def _from(query, join: str | None):
+    if join == "matter":
+        return query.select_from(PI).outerjoin(Matter, Matter.code == PI.matter_code)
+    return query
+
+
+def aggregate(key, where: list, *, join: str | None = None, elapsed: bool = False) -> dict:
+    """Raw figures per value of `key` (one GROUP BY), with each group's sorted working days for the p90.
+
+    `key` None: one group for all the cases, under the key None.
+    """
+    columns = dict(_COLUMNS)
+    if elapsed:
+        columns["avg_elapsed_hours"] = sa.func.avg(
+            sa.case((_COMPLETED & PI.ended_at.is_not(None), _elapsed_hours()), else_=None))
+    labelled = [column.label(name) for name, column in columns.items()]
+    key_column = (sa.null() if key is None else key).label("key")
+    query = _from(sa.select(key_column, *labelled), join).where(*where)
+    if key is not None:
+        query = query.group_by(key)
+    groups = {}
+    for row in db.session.execute(query).mappings():
+        figures = dict(row)
+        if figures["received"] == 0:  # no GROUP BY over no rows
+            continue
+        figures["days"] = []
+        groups[figures.pop("key")] = figures
+    days_query = _from(sa.select(key_column, PI.working_days_used), join).where(
+        *where, _COMPLETED, PI.working_days_used.is_not(None)).order_by(sa.text("1"), PI.working_days_used)
+    for group, rows in itertools.groupby(db.session.execute(days_query), key=lambda r: r[0]):
+        if group in groups:
+            groups[group]["days"] = [days for _, days in rows]
+    return groups
+
+
+def p90(values: list[int]) -> int | None:
+    """Nearest rank: the ⌈0.9·n⌉-th smallest value (values sorted)."""
+    if not values:
+        return None
+    return values[(9 * len(values) + 9) // 10 - 1]
+
+
+def _rounded(value, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def figures(raw: dict | None, *, traffic_days: int, thresholds, merge_below: float | None = None) -> dict:
+    """The published figures of one group (zeros when it received no case)."""
+    raw = raw or {}
+    count = {name: int(raw.get(name) or 0) for name in (
+        "received", "completed", "open", "cancelled", "judged", "on_time", "late", "open_red", "supplements",
+        "refusals", "not_accepted", "green_channel")}
+    rate = 100.0 * count["on_time"] / count["judged"] if count["judged"] else None
+    traffic = count["received"] / traffic_days if traffic_days else None
+    result = {
+        "received": count["received"],
+        "completed": count["completed"],
+        "open": count["open"],
+        "cancelled": count["cancelled"],
+        "on_time": count["on_time"],
+        "on_time_rate": _rounded(rate),
+        "avg_working_days": _rounded(raw.get("avg_working_days")),
+        "p90_working_days": p90(raw.get("days") or []),
+        "overdue": count["late"] + count["open_red"],
+        "supplements": count["supplements"],
+        "refusals": count["refusals"],
+        "not_accepted": count["not_accepted"],
+        "green_channel": count["green_channel"],
+        "daily_traffic": _rounded(traffic),
+        "grade": grade(rate, thresholds),
+    }
+    if merge_below is not None:
+        result["merge_candidate"] = traffic is not None and traffic < merge_below
+    return result
+
+
+def _header(period: Period, thresholds) -> tuple[dict, int]:
+    total, elapsed = working_days(period)
+    return {"from": period.start, "to": period.end, "working_days": total, "traffic_working_days": elapsed,
+            "grade_thresholds": thresholds_listing(thresholds)}, elapsed
+
+
+# -- the reports -------------------------------------------------------------------------------------------------
+def _department_names() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Department.code, Department.name)).all())
+
+
+def _check_department(code: str | None, names: dict[str, str]) -> None:
+    if code is not None and code not in names:
+        raise NotFound(f"部门 {code} 不存在", {"department": code})
+
+
+def windows(start: dt.date | None, end: dt.date | None, merge_below: float | None = None,
+            department: str | None = None) -> dict:
+    """Every window (with no cases too), by number; cases without a window under `unassigned`."""
+    period = month_period(start, end)
+    thresholds = grade_thresholds()
+    merge_below = default_merge_below() if merge_below is None else merge_below
+    names = _department_names()
+    _check_department(department, names)
+    header, traffic_days = _header(period, thresholds)
+    where = period.where()
+    rows = sa.select(Window.no, Window.name, Window.department_code).order_by(Window.no)
+    if department is not None:
+        rows = rows.where(Window.department_code == department)
+        where.append(PI.department_code == department)
+    groups = aggregate(PI.window_no, where)
+    items = []
+    for no, name, code in db.session.execute(rows):
+        item = {"no": no, "name": name, "department": code, "department_name": names.get(code)}
+        item.update(figures(groups.pop(no, None), traffic_days=traffic_days, thresholds=thresholds,
+                            merge_below=merge_below))
+        items.append(item)
+    unassigned = _merge_raw(groups.values())  # no window, or a window no longer in the hall
+    return {**header, "merge_below": merge_below, "items": items,
+            "merge_candidates": [item["no"] for item in items if item["merge_candidate"]],
+            "unassigned": figures(unassigned, traffic_days=traffic_days, thresholds=thresholds)}
+
+
+def _merge_raw(groups) -> dict | None:
+    """Several groups' raw figures as one (sums, the average weighted by its cases, the days merged)."""
+    groups = list(groups)
+    if not groups:
+        return None
+    if len(groups) == 1:
+        return groups[0]
+    merged = {name: sum(int(g[name]) for g in groups) for name in _COLUMNS if name != "avg_working_days"}
+    days = sorted(itertools.chain.from_iterable(g["days"] for g in groups))
+    merged["days"] = days
+    merged["avg_working_days"] = sum(days) / len(days) if days else None
+    return merged
+
+
+def departments(start: dt.date | None, end: dt.date | None) -> dict:
+    """Every department (with no cases too), by code; cases without a department under `unassigned`."""
+    period = month_period(start, end)
+    thresholds = grade_thresholds()
+    header, traffic_days = _header(period, thresholds)
+    groups = aggregate(PI.department_code, period.where())
+    items = []
+    for code, name in db.session.execute(sa.select(Department.code, Department.name).order_by(Department.code)):
+        item = {"code": code, "name": name}
+        item.update(figures(groups.pop(code, None), traffic_days=traffic_days, thresholds=thresholds))
+        items.append(item)
+    return {**header, "items": items,
+            "unassigned": figures(_merge_raw(groups.values()), traffic_days=traffic_days, thresholds=thresholds)}
+
+
+def matters(start: dt.date | None, end: dt.date | None, department: str | None = None,
+            kind: str | None = None) -> dict:
+    """Every catalogued matter (with no cases too), by code, with its name and kind."""
+    period = month_period(start, end)
+    thresholds = grade_thresholds()
+    names = _department_names()
+    _check_department(department, names)
+    header, traffic_days = _header(period, thresholds)
+    where = period.where()
+    listing = sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code).order_by(Matter.code)
+    catalogued = sa.select(Matter.code)
+    if department is not None:
+        listing = listing.where(Matter.department_code == department)
+        catalogued = catalogued.where(Matter.department_code == department)
+    if kind is not None:
+        listing = listing.where(Matter.kind == kind)
+        catalogued = catalogued.where(Matter.kind == kind)
+    if department is not None or kind is not None:
+        where.append(PI.matter_code.in_(catalogued))
+    groups = aggregate(PI.matter_code, where)
+    items = []
+    for code, name, matter_kind, matter_department in db.session.execute(listing):
+        item = {"code": code, "name": name, "kind": matter_kind, "kind_name": KIND_NAMES.get(matter_kind),
+                "department": matter_department, "department_name": names.get(matter_department)}
+        item.update(figures(groups.pop(code, None), traffic_days=traffic_days, thresholds=thresholds))
+        items.append(item)
+    for code in sorted(groups, key=lambda c: (c is None, c or "")):  # cases of matters not (or no longer) listed
+        item = {"code": code, "name": None, "kind": None, "kind_name": None, "department": None,
+                "department_name": None}
+        item.update(figures(groups[code], traffic_days=traffic_days, thresholds=thresholds))
+        items.append(item)
+    return {**header, "items": items}
+
+
+def summary(start: dt.date | None, end: dt.date | None) -> dict:
+    """The whole center over the period, by kind of matter, and its green-channel cases."""
+    period = month_period(start, end)
+    thresholds = grade_thresholds()
+    header, traffic_days = _header(period, thresholds)
+    where = period.where()
+
+    def publish(raw):
+        return figures(raw, traffic_days=traffic_days, thresholds=thresholds)
+
+    center = aggregate(None, where).get(None)
+    kinds = aggregate(Matter.kind, where, join="matter")
+    by_kind = [{"kind": kind, "kind_name": KIND_NAMES[kind], **publish(kinds.pop(kind, None))} for kind in KINDS]
+    if kinds:  # cases of a matter not in the catalog
+        by_kind.append({"kind": None, "kind_name": "未登记事项", **publish(_merge_raw(kinds.values()))})
+    green = aggregate(None, [*where, PI.green_channel.is_(True)]).get(None)
+    return {**header, **publish(center), "by_kind": by_kind, "green_channel_figures": publish(green)}
+
+
+# -- two versions of a matter's process --------------------------------------------------------------------------
+def _version_figures(version: ProcessDefinition, raw: dict | None, thresholds) -> dict:
+    raw = raw or {}
+    judged, on_time = int(raw.get("judged") or 0), int(raw.get("on_time") or 0)
+    rate = 100.0 * on_time / judged if judged else None
+    return {
+        "version": version.version,
+        "definition_id": version.id,
+        "deployed_at": version.deployed_at,
+        "cases": int(raw.get("received") or 0),
+        "completed": int(raw.get("completed") or 0),
+        "on_time": on_time,
+        "on_time_rate": _rounded(rate),
+        "grade": grade(rate, thresholds),
+        "avg_working_days": _rounded(raw.get("avg_working_days")),
+        "p90_working_days": p90(raw.get("days") or []),
+        "avg_elapsed_hours": _rounded(raw.get("avg_elapsed_hours")),
+    }
+
+
+def _speed_up(base: dict | None, compare: dict | None, name: str) -> float | None:
+    """(base − compare) / base in percent, from the unrounded averages; None when either is missing or base is 0."""
+    if base is None or compare is None or base.get(name) is None or compare.get(name) is None:
+        return None
+    before, after = float(base[name]), float(compare[name])
+    if before <= 0:
+        return None
+    return 100.0 * (before - after) / before
+
+
+def _pick(by_number: dict[int, dict], base: int | None, compare: int | None) -> tuple[int | None, int | None]:
+    """The versions to compare: as given; else `compare` is the latest version with completed cases (after `base`
+    when that is given) and `base` the latest one with completed cases before `compare`."""
+    for number in (base, compare):
+        if number is not None and number not in by_number:
+            raise NotFound(f"版本 {number} 不存在", {"version": number, "versions": sorted(by_number)})
+    if base is not None and base == compare:
+        raise Invalid("对比的两个版本不能相同", {"base": base, "compare": compare})
+    done = sorted((n for n, v in by_number.items() if v["completed"]), reverse=True)
+    if compare is None:
+        later = [n for n in done if base is None or n > base]
+        compare = later[0] if later else None
+    if base is None:
+        earlier = [n for n in done if compare is None or n < compare]
+        base = earlier[0] if earlier else None
+    return base, compare
+
+
+def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | None = None,
+             compare: int | None = None) -> dict:
+    """Cases of a matter per version of its process, and the speed-up of `compare` over `base`.
+
+    The period is open where a bound is left out (all the matter's cases by default).
+    """
+    check_period(start, end)
+    matter = db.session.get(Matter, code)
+    if matter is None:
+        raise NotFound(f"事项 {code} 不存在", {"code": code})
+    thresholds = grade_thresholds()
+    goal = speed_up_goal()
+    definitions = list(db.session.scalars(
+        sa.select(ProcessDefinition).where(ProcessDefinition.key == matter.process_key,
+                                           ProcessDefinition.kind == "bpmn")
+        .order_by(ProcessDefinition.version)))
+    where = [*Period(start, end).where(), PI.matter_code == code,
+             PI.definition_id.in_([d.id for d in definitions])]
+    groups = aggregate(PI.definition_id, where, elapsed=True)
+    listed = [_version_figures(d, groups.get(d.id), thresholds) for d in definitions]
+    by_number = {v["version"]: v for v in listed}
+    raw = {d.version: groups.get(d.id) for d in definitions}
+    base, compare = _pick(by_number, base, compare)
+
+    days = _speed_up(raw.get(base), raw.get(compare), "avg_working_days")
+    hours = _speed_up(raw.get(base), raw.get(compare), "avg_elapsed_hours")
+    basis, achieved = ("working_days", days) if days is not None else \
+        ("elapsed_hours", hours) if hours is not None else (None, None)
+    if base is None or compare is None:
+        note = "有办结件的版本不足两个，无法对比"
+    elif achieved is None:
+        note = "所选版本缺少办结件，无法计算提速"
+    elif basis == "elapsed_hours":
+        note = "基准版本平均用时为 0 个工作日，按平均耗时（小时）计算提速"
+    else:
+        note = None
+    return {
+        "matter": {"code": matter.code, "name": matter.name, "kind": matter.kind,
+                   "kind_name": KIND_NAMES.get(matter.kind), "department": matter.department_code,
+                   "process_key": matter.process_key},
+        "from": start, "to": end,
+        "versions": listed,
+        "base": by_number.get(base), "compare": by_number.get(compare),
+        "speed_up_percent": _rounded(days),
+        "elapsed_speed_up_percent": _rounded(hours),
+        "goal_percent": goal,
+        "goal_basis": basis,
+        "goal_met": None if achieved is None else achieved >= goal,
+        "note": note,
+    }

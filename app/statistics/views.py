@@ -1,0 +1,249 @@
+"""/api/v1/statistics: the center's report figures per window, department, matter and process version."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..errors import Invalid
+from ..matters.models import KINDS
+from ..people.auth import require
+from ..schemas import IsoDate, LocalDateTime, QuerySchema
+from . import service
+
+blp = Blueprint("statistics", __name__, url_prefix="/api/v1/statistics",
+                description="统计报表：窗口、部门、事项的收件、办结、按时办结率、超期、窗口流量与流程版本对比")
+
+ROLES = ("supervisor", "ops")  # and admin; checked before the query, so a clerk gets 403 whatever it asks
+
+_FIELD_LABELS = {"from": "开始日期 from", "to": "结束日期 to", "merge_below": "合并阈值 merge_below",
+                 "base": "基准版本 base", "compare": "对比版本 compare", "department": "部门 department",
+                 "kind": "办件类型 kind"}
+
+
+class StatisticsArgs(QuerySchema):
+    """A period of received cases (收件日期), both ends included. Bad input: 422 with a Chinese message."""
+
+    start = IsoDate(data_key="from", load_default=None,
+                    metadata={"description": "first day (收件日期), YYYY-MM-DD; default: the current month's first"})
+    end = IsoDate(data_key="to", load_default=None,
+                  metadata={"description": "last day, YYYY-MM-DD; default: the current month's last"})
+
+    @validates_schema
+    def _period(self, data, **kwargs):
+        start, end = data.get("start"), data.get("end")
+        if start is not None and end is not None and start > end:
+            raise ValidationError(f"开始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}", "_period")
+
+    def handle_error(self, error, data, *, many, **kwargs):
+        messages = error.normalized_messages()
+        parts = []
+        for field, problems in messages.items():
+            text = "；".join(problems) if isinstance(problems, list) else str(problems)
+            parts.append(text if field in ("_period", "_schema") else f"{_FIELD_LABELS.get(field, field)}：{text}")
+        raise Invalid("；".join(parts) or "查询参数无效", messages)
+
+
+class WindowArgs(StatisticsArgs):
+    merge_below = fields.Float(
+        load_default=None, validate=validate.Range(min=0, max=10000, error="应在 0 到 10000 之间"),
+        error_messages={"invalid": "应为数字（每个工作日的件数）"},
+        metadata={"description": "a window below this many cases per working day is a merge candidate "
+                                 "(default 2.0, or TONGBAN_MERGE_BELOW)"})
+    department = fields.String(load_default=None, metadata={"description": "only the windows of this department"})
+
+
+class MatterArgs(StatisticsArgs):
+    department = fields.String(load_default=None, metadata={"description": "implementing department code, e.g. fgj"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS, error="应为 " + " | ".join(KINDS)),
+                         metadata={"description": " | ".join(KINDS)})
+
+
+class VersionArgs(StatisticsArgs):
+    start = IsoDate(data_key="from", load_default=None,
+                    metadata={"description": "first day (收件日期), YYYY-MM-DD; default: no lower bound"})
+    end = IsoDate(data_key="to", load_default=None, metadata={"description": "last day; default: no upper bound"})
+    base = fields.Integer(load_default=None, validate=validate.Range(min=1, error="版本号应为正整数"),
+                          error_messages={"invalid": "版本号应为正整数"},
+                          metadata={"description": "the version compared against; default: see compare"})
+    compare = fields.Integer(load_default=None, validate=validate.Range(min=1, error="版本号应为正整数"),
+                             error_messages={"invalid": "版本号应为正整数"},
+                             metadata={"description": "the newer version; default: the latest version with "
+                                                      "completed cases, base the one before it with completed cases"})
+
+
+# -- responses -----------------------------------------------------------------------------------------------------
+class GradeThresholdSchema(Schema):
+    grade = fields.String(metadata={"description": "优秀 | 良好 | 合格 | 不合格"})
+    min_on_time_rate = fields.Float(metadata={"description": "percent"})
+
+
+class FiguresSchema(Schema):
+    received = fields.Integer(metadata={"description": "cases received (收件) in the period"})
+    completed = fields.Integer(metadata={"description": "of those, completed (办结)"})
+    open = fields.Integer(metadata={"description": "still running (or stopped by an error)"})
+    cancelled = fields.Integer(metadata={"description": "withdrawn (撤销)"})
+    on_time = fields.Integer(metadata={"description": "completed on time (按时办结)"})
+    on_time_rate = fields.Float(allow_none=True, metadata={
+        "description": "percent: on_time / completed cases with a clock verdict; null when none"})
+    avg_working_days = fields.Float(allow_none=True, metadata={"description": "completed cases' working days used"})
+    p90_working_days = fields.Integer(allow_none=True, metadata={
+        "description": "90th percentile (nearest rank) of the completed cases' working days"})
+    overdue = fields.Integer(metadata={"description": "completed late + open with a red light (超期)"})
+    supplements = fields.Integer(metadata={"description": "supplement notices (补正告知), summed"})
+    refusals = fields.Integer(metadata={"description": "outcome refused (不予许可)"})
+    not_accepted = fields.Integer(metadata={"description": "outcome not_accepted (不予受理)"})
+    green_channel = fields.Integer(metadata={"description": "green-channel cases (绿色通道)"})
+    daily_traffic = fields.Float(allow_none=True, metadata={
+        "description": "received / working days of the period up to today; null when none has begun"})
+    grade = fields.String(allow_none=True, metadata={"description": "优秀 | 良好 | 合格 | 不合格 from on_time_rate"})
+
+
+class PeriodSchema(Schema):
+    start = fields.Date(data_key="from", attribute="from")
+    end = fields.Date(data_key="to", attribute="to")
+    working_days = fields.Integer(metadata={"description": "working days in the period"})
+    traffic_working_days = fields.Integer(metadata={
+        "description": "working days of the period up to today: what daily_traffic divides by"})
+    grade_thresholds = fields.List(fields.Nested(GradeThresholdSchema))
+
+
+class WindowFiguresSchema(FiguresSchema):
+    no = fields.Integer()
+    name = fields.String()
+    department = fields.String(allow_none=True)
+    department_name = fields.String(allow_none=True)
+    merge_candidate = fields.Boolean(metadata={"description": "daily_traffic below merge_below (可考虑合并)"})
+
+
+class WindowReportSchema(PeriodSchema):
+    merge_below = fields.Float()
+    items = fields.List(fields.Nested(WindowFiguresSchema), metadata={"description": "every window, by number"})
+    merge_candidates = fields.List(fields.Integer(), metadata={"description": "numbers of the merge candidates"})
+    unassigned = fields.Nested(FiguresSchema, metadata={"description": "cases without a (known) window"})
+
+
+class DepartmentFiguresSchema(FiguresSchema):
+    code = fields.String()
+    name = fields.String()
+
+
+class DepartmentReportSchema(PeriodSchema):
+    items = fields.List(fields.Nested(DepartmentFiguresSchema), metadata={"description": "every department"})
+    unassigned = fields.Nested(FiguresSchema, metadata={"description": "cases without a (known) department"})
+
+
+class MatterFiguresSchema(FiguresSchema):
+    code = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    kind = fields.String(allow_none=True)
+    kind_name = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    department_name = fields.String(allow_none=True)
+
+
+class MatterReportSchema(PeriodSchema):
+    items = fields.List(fields.Nested(MatterFiguresSchema), metadata={
+        "description": "every catalogued matter by code, then codes with cases but no catalog entry (name null)"})
+
+
+class KindFiguresSchema(FiguresSchema):
+    kind = fields.String(allow_none=True)
+    kind_name = fields.String()
+
+
+class SummarySchema(PeriodSchema, FiguresSchema):
+    by_kind = fields.List(fields.Nested(KindFiguresSchema), metadata={"description": "即办件, 承诺件, 联办件, 上报件"})
+    green_channel_figures = fields.Nested(FiguresSchema, metadata={"description": "the green-channel cases only"})
+
+
+class MatterRefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    kind_name = fields.String(allow_none=True)
+    department = fields.String()
+    process_key = fields.String()
+
+
+class VersionFiguresSchema(Schema):
+    version = fields.Integer()
+    definition_id = fields.Integer()
+    deployed_at = LocalDateTime()
+    cases = fields.Integer(metadata={"description": "cases received on this version in the period"})
+    completed = fields.Integer()
+    on_time = fields.Integer()
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "percent"})
+    grade = fields.String(allow_none=True)
+    avg_working_days = fields.Float(allow_none=True)
+    p90_working_days = fields.Integer(allow_none=True)
+    avg_elapsed_hours = fields.Float(allow_none=True, metadata={"description": "ended_at − started_at, completed"})
+
+
+class VersionComparisonSchema(Schema):
+    matter = fields.Nested(MatterRefSchema)
+    start = fields.Date(data_key="from", attribute="from", allow_none=True)
+    end = fields.Date(data_key="to", attribute="to", allow_none=True)
+    versions = fields.List(fields.Nested(VersionFiguresSchema), metadata={"description": "every deployed version"})
+    base = fields.Nested(VersionFiguresSchema, allow_none=True)
+    compare = fields.Nested(VersionFiguresSchema, allow_none=True)
+    speed_up_percent = fields.Float(allow_none=True, metadata={
+        "description": "(base avg working days − compare's) / base's, percent"})
+    elapsed_speed_up_percent = fields.Float(allow_none=True, metadata={"description": "the same on elapsed hours"})
+    goal_percent = fields.Float(metadata={"description": "the 30% goal of process re-engineering"})
+    goal_basis = fields.String(allow_none=True, metadata={
+        "description": "working_days, or elapsed_hours when the base version averages 0 working days"})
+    goal_met = fields.Boolean(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+# -- routes --------------------------------------------------------------------------------------------------------
+@blp.route("/windows")
+class Windows(MethodView):
+    @require(*ROLES)
+    @blp.arguments(WindowArgs, location="query")
+    @blp.response(200, WindowReportSchema)
+    def get(self, args):
+        """Per window (all of them): received, completed, on-time rate, working days, overdue, traffic, grade."""
+        return service.windows(args["start"], args["end"], args["merge_below"], args["department"])
+
+
+@blp.route("/departments")
+class Departments(MethodView):
+    @require(*ROLES)
+    @blp.arguments(StatisticsArgs, location="query")
+    @blp.response(200, DepartmentReportSchema)
+    def get(self, args):
+        """Per department (all of them): the same figures."""
+        return service.departments(args["start"], args["end"])
+
+
+@blp.route("/matters")
+class Matters(MethodView):
+    @require(*ROLES)
+    @blp.arguments(MatterArgs, location="query")
+    @blp.response(200, MatterReportSchema)
+    def get(self, args):
+        """Per matter (the whole catalog, or one department's or kind's): the same figures, with name and kind."""
+        return service.matters(args["start"], args["end"], args["department"], args["kind"])
+
+
+@blp.route("/summary")
+class Summary(MethodView):
+    @require(*ROLES)
+    @blp.arguments(StatisticsArgs, location="query")
+    @blp.response(200, SummarySchema)
+    def get(self, args):
+        """The whole center over the period, by kind of matter, and the green channel."""
+        return service.summary(args["start"], args["end"])
+
+
+@blp.route("/matters/<code>/versions")
+class MatterVersions(MethodView):
+    @require(*ROLES)
+    @blp.arguments(VersionArgs, location="query")
+    @blp.response(200, VersionComparisonSchema)
+    def get(self, args, code):
+        """A matter's cases per process version, and the speed-up of one version over another (goal: 30%)."""
+        return service.versions(code, args["start"], args["end"], args["base"], args["compare"])
