@@ -52,10 +52,12 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .messages.views import blp as messages
     from .people.views import blp as people
     from .statistics.views import blp as statistics
+    from .supervision.views import blp as supervision
     from .tasks.views import blp as tasks
     from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, matters, calendar, statistics):
+    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, matters, calendar, statistics,
+                      supervision):
         api.register_blueprint(blueprint)
 
 

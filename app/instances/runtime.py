@@ -26,6 +26,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
 from ..people import service as people
+from ..supervision import clock
 from ..tasks.models import UserTask
 from ..timers.models import Timer
 from .models import ProcessInstance
@@ -119,6 +120,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             _take_ownership(instance, before, completed_task_id, actor)
         if new:
             db.session.add(instance)
+        clock.on_step(instance, before, snap, case.steps, at, completed_task_id)  # the case clock (办件计时)
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, before, snap, at, actor, completed_task_id),
                       _sync_timers(instance, before, snap, at))
@@ -207,7 +209,8 @@ def _assign_to_owner(instance, rows: list[dict], today, at: datetime) -> list[di
 
 
 def _priority(instance: ProcessInstance) -> int:
-    return 1 if (instance.data or {}).get("green_channel") else 0
+    """Green-channel cases (major projects, set by the case clock at start) come first in task lists."""
+    return 1 if instance.green_channel else 0
 
 
 def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:

@@ -39,6 +39,20 @@ class InstanceSchema(Schema):
     version = fields.Integer()
     owner = fields.String(allow_none=True, metadata={"description": "首问负责人: the clerk who accepted the case"})
     owner_post = fields.String(allow_none=True, metadata={"description": "the window post where they accepted it"})
+    # the case clock (app/supervision): filled for cases of a catalogued matter
+    matter_code = fields.String(allow_none=True, metadata={"description": "the matter (事项) whose case this is"})
+    department_code = fields.String(allow_none=True)
+    window_no = fields.Integer(allow_none=True, metadata={"description": "the owner's window"})
+    green_channel = fields.Boolean(metadata={"description": "绿色通道: its own shorter limit, first in task lists"})
+    received_on = fields.Date(allow_none=True, metadata={"description": "收件 date (Asia/Shanghai): the clock starts"})
+    promised_days = fields.Integer(allow_none=True, metadata={"description": "the limit, in working days"})
+    paused_days = fields.Integer(metadata={"description": "working days the clock stood still (supplement, Art. 45)"})
+    due_date = fields.Date(allow_none=True, metadata={"description": "add_working_days(received_on, promised + paused)"})
+    light = fields.String(allow_none=True, metadata={"description": "green | yellow | red while open; null once closed"})
+    outcome = fields.String(allow_none=True, metadata={
+        "description": "granted | refused | not_accepted | higher_approved | higher_rejected | cancelled | completed"})
+    working_days_used = fields.Integer(allow_none=True)
+    on_time = fields.Boolean(allow_none=True)
 
 
 class TimerSchema(Schema):

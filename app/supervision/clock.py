@@ -1,0 +1,227 @@
+"""The case clock (办件计时): a matter case's due date, its pauses, and how it ended.
+
+`runtime.save` calls `on_step` once per step, before the case row is written, so everything here lands in the
+same UPDATE (or INSERT) of the row, in the same transaction as the step. For cases that are not a catalogued
+matter's it returns at once: the matter lookup is done once per definition version and kept in memory.
+
+* Start: a case of a matter's diagram gets `matter_code`, `department_code`, `green_channel` (asked for in the
+  case data and allowed by the matter), `received_on` (today in Asia/Shanghai), `promised_days` (the matter's;
+  green channel: `max(1, floor(promised × TONGBAN_GREEN_CHANNEL_RATIO))`, 0 stays 0) and
+  `due_date = add_working_days(received_on, promised_days + paused_days)`.
+* Pause: while a supplement check (the case waits for the applicant) or a special-procedure task (Art. 45:
+  site survey, expert review, inspection, hearing...) is open. Resume when none is open any more:
+  `paused_days += working_days_between(pause date, resume date)` and the due date moves.
+* Stop: `outcome` from the end event reached (or `cancelled`), `working_days_used`, `on_time`, `light = None`.
+
+Every start, pause, resume and stop is a `clock_event` row with the due date it leaves.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..calendar import service as calendar
+from ..clock import SHANGHAI, as_utc
+from ..definitions import service as definitions
+from ..extensions import db
+from .models import ClockEvent
+
+# form key -> what the pause is for (a task's form key is its camunda:formKey, or its id without one)
+SUPPLEMENT = "supplement_check"
+SPECIAL_PROCEDURES = {"site_survey": "现场勘察", "expert_review": "专家评审", "inspection": "检验检测",
+                      "hearing": "听证", "special_procedure": "特别程序"}
+PAUSING = {SUPPLEMENT, *SPECIAL_PROCEDURES}
+OUTCOMES = {"end_granted": "granted", "end_refused": "refused", "end_not_accepted": "not_accepted",
+            "end_higher_approved": "higher_approved", "end_higher_rejected": "higher_rejected"}
+OUTCOME_NAMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级准予",
+                 "higher_rejected": "上级不予批准", "cancelled": "撤销", "completed": "办结"}
+_TTL_SECONDS = 300.0  # other server processes may change a matter's record: look again now and then
+
+
+@dataclass(frozen=True)
+class MatterInfo:
+    """What the clock and supervision need of a matter, kept in memory per definition version."""
+
+    code: str
+    name: str
+    kind: str
+    department_code: str
+    supervise_post: str | None  # the department's {short}督查岗
+    promised_days: int
+    green_channel: bool
+
+
+_cache: dict[int, tuple[object, int, float, MatterInfo | None]] = {}
+_generation = 0
+_lock = threading.Lock()
+
+
+def forget_matters() -> None:
+    """A matter record changed: look matters up again (called by the matter catalog on every change)."""
+    global _generation
+    with _lock:
+        _generation += 1
+        _cache.clear()
+
+
+def matter_for(definition_id: int, process_key: str) -> MatterInfo | None:
+    """The matter whose diagram this definition version is, or None; one query per version, then from memory.
+
+    The entry is tied to the compiled process object, so a version compiled anew (another database in tests,
+    a cleared cache) is looked up again.
+    """
+    process = definitions.compiled_by_id(definition_id)
+    entry = _cache.get(definition_id)
+    moment = time.monotonic()
+    if entry is not None and entry[0] is process and entry[1] == _generation and entry[2] > moment:
+        return entry[3]
+    generation = _generation
+    info = _lookup(process_key)
+    with _lock:
+        if generation == _generation:
+            _cache[definition_id] = (process, generation, moment + _TTL_SECONDS, info)
+    return info
+
+
+def _lookup(process_key: str) -> MatterInfo | None:
+    from ..matters.models import Matter
+    from ..people.models import Post
+
+    with db.session.no_autoflush:
+        row = db.session.execute(
+            sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code, Matter.promised_days,
+                      Matter.green_channel, Post.name)
+            .outerjoin(Post, sa.and_(Post.department_code == Matter.department_code, Post.kind == "supervise"))
+            .where(Matter.process_key == process_key).order_by(Matter.code).limit(1)).first()
+    if row is None:
+        return None
+    code, name, kind, department, promised, green, post = row
+    return MatterInfo(code, name, kind, department, post, promised or 0, bool(green))
+
+
+# -- settings ----------------------------------------------------------------------------------------------------
+def green_channel_days(promised: int) -> int:
+    """A green-channel case's own, shorter limit: a share of the promised days, at least one (0 stays 0)."""
+    if promised <= 0:
+        return 0
+    ratio = float(current_app.config.get("GREEN_CHANNEL_RATIO", 0.5))
+    return max(1, min(promised, math.floor(promised * ratio)))
+
+
+def local_date(at: datetime) -> date:
+    return as_utc(at).astimezone(SHANGHAI).date()
+
+
+def due_date(received_on: date, promised_days: int, paused_days: int, cal=None) -> date:
+    cal = cal or calendar.workday_calendar()
+    return cal.add_working_days(received_on, promised_days + paused_days).date
+
+
+# -- the hook ----------------------------------------------------------------------------------------------------
+def on_step(instance, before, snap, steps, at: datetime, completed_task_id: str | None = None) -> None:
+    """Bring the case's clock up to date with this step (called by runtime.save before the row is written).
+
+    Cost: nothing for cases that are not a matter's; for a matter's case, queries only when the clock starts,
+    pauses, resumes or stops, or when its owner is first known.
+    """
+    if instance.version is None:  # a new case
+        matter = matter_for(instance.definition_id, instance.process_key)
+        if matter is None:
+            return
+        _start(instance, matter, snap, at)
+    if instance.matter_code is None:
+        return
+    if completed_task_id is not None:
+        _completed(instance, before, completed_task_id)
+    if instance.owner and instance.window_no is None and sa.inspect(instance).attrs.owner.history.added:
+        _window_of_owner(instance)
+    pausing = [t for t in snap.user_tasks if t.form_key in PAUSING] if instance.state == "running" else []
+    if pausing and instance.paused_since is None:
+        _pause(instance, pausing[0], at)
+    elif not pausing and instance.paused_since is not None:
+        _resume(instance, before, at)
+    if instance.state in ("completed", "cancelled") and instance.outcome is None:
+        _stop(instance, steps, at)
+
+
+def _event(instance, at: datetime, kind: str, *, reason: str | None = None, element_id: str | None = None,
+           working_days: int | None = None) -> None:
+    db.session.add(ClockEvent(instance_id=instance.id, at=at, kind=kind, reason=reason, element_id=element_id,
+                              working_days=working_days, due_date=instance.due_date))
+
+
+def _start(instance, matter: MatterInfo, snap, at: datetime) -> None:
+    wanted = bool((snap.data or {}).get("green_channel"))
+    instance.matter_code = matter.code
+    instance.department_code = matter.department_code
+    instance.green_channel = wanted and matter.green_channel
+    instance.received_on = local_date(at)
+    instance.promised_days = green_channel_days(matter.promised_days) if instance.green_channel \
+        else matter.promised_days
+    instance.paused_days = 0
+    instance.supplement_count = 0
+    instance.due_date = due_date(instance.received_on, instance.promised_days, 0)
+    instance.light = "green"  # a case never starts yellow (see supervision.service.case_light)
+    reason = f"收件，承诺时限 {instance.promised_days} 个工作日"
+    if instance.green_channel:
+        reason += f"（绿色通道，原 {matter.promised_days} 个工作日）"
+    elif wanted:
+        reason += "（该事项未开通绿色通道，按承诺时限计）"
+    _event(instance, at, "start", reason=reason)
+
+
+def _completed(instance, before, task_id: str) -> None:
+    done = next((t for t in before.user_tasks if t.id == task_id), None)
+    if done is not None and (done.form_key == "supplement_notice" or done.element_id == "supplement_notice"):
+        instance.supplement_count = (instance.supplement_count or 0) + 1
+
+
+def _window_of_owner(instance) -> None:
+    from ..people.models import User
+
+    with db.session.no_autoflush:
+        instance.window_no = db.session.scalar(sa.select(User.window_no).where(User.username == instance.owner))
+
+
+def _pause(instance, task, at: datetime) -> None:
+    instance.paused_since = at
+    what = "补正" if task.form_key == SUPPLEMENT else f"特别程序（{SPECIAL_PROCEDURES[task.form_key]}）"
+    _event(instance, at, "pause", reason=f"{what}：{task.name}"[:200], element_id=task.element_id)
+
+
+def _resume(instance, before, at: datetime) -> None:
+    cal = calendar.workday_calendar()
+    days = cal.working_days_between(local_date(instance.paused_since), local_date(at))
+    instance.paused_days = (instance.paused_days or 0) + days
+    instance.paused_since = None
+    instance.due_date = due_date(instance.received_on, instance.promised_days, instance.paused_days, cal)
+    ended = next((t for t in before.user_tasks if t.form_key in PAUSING), None)
+    reason = f"恢复计时，暂停 {days} 个工作日" + (f"（{ended.name}）" if ended else "")
+    _event(instance, at, "resume", reason=reason[:200], element_id=ended.element_id if ended else None,
+           working_days=days)
+
+
+def _stop(instance, steps, at: datetime) -> None:
+    if instance.state == "cancelled":
+        outcome = "cancelled"
+        element = None
+    else:
+        ends = [s.element_id for s in steps if s.element_id in OUTCOMES]
+        element = ends[-1] if ends else None
+        outcome = OUTCOMES[element] if element else "completed"
+    closed = local_date(at)
+    cal = calendar.workday_calendar()
+    instance.outcome = outcome
+    instance.working_days_used = max(0, cal.working_days_between(instance.received_on, closed)
+                                     - (instance.paused_days or 0))
+    instance.on_time = closed <= instance.due_date
+    instance.light = None
+    _event(instance, at, "stop", reason=f"办结：{OUTCOME_NAMES[outcome]}", element_id=element,
+           working_days=instance.working_days_used)

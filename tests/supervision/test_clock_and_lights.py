@@ -1,0 +1,184 @@
+"""The case clock with the real hall and catalog: due dates across the 2026 National Day holiday and into 2027
+(a year chinesecalendar does not know), pauses, the green channel.
+
+One database for the module (the `hall` fixture); each test starts its own cases and looks only at them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from app.extensions import db
+from tests.supervision.conftest import ACCEPT, DELIVER, GRANT, HALL, REVIEW, SHORT, SITE_SURVEY, shanghai
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _working_days_after(start: date, holidays: set[date], workdays: set[date], count: int) -> list[date]:
+    """Counted by hand: weekdays, minus the holidays, plus the adjusted working days (调休)."""
+    days, day = [], start
+    while len(days) < count:
+        day += timedelta(days=1)
+        if (day.weekday() < 5 and day not in holidays) or day in workdays:
+            days.append(day)
+    return days
+
+
+def _window_of(username: str) -> int | None:
+    return next(u.get("window") for u in HALL["users"] if u["username"] == username)
+
+
+def test_a_promised_case_over_a_weekend_to_its_end(desk, clock):
+    """Received Friday 2026-11-27 with 5 working days: due Friday 2026-12-04; closed late on 12-07."""
+    matter = next(m for m in desk.matters(kind="promised", promised_days=5, green_channel=False)
+                  if not m.special_procedures)
+    clock.set(shanghai(2026, 11, 27))
+    case = desk.start(matter)
+    assert (case["matter_code"], case["department_code"]) == (matter.code, matter.department_code)
+    assert (case["received_on"], case["promised_days"], case["due_date"]) == ("2026-11-27", 5, "2026-12-04")
+    assert case["light"] == "green" and case["green_channel"] is False and case["window_no"] is None
+    cid = case["id"]
+    clerk = desk.complete(cid, "accept", ACCEPT)["completed_by"]
+    detail = desk.case(cid)
+    assert detail["owner"] == clerk and detail["window_no"] == _window_of(clerk) is not None
+    clock.set(shanghai(2026, 12, 7))
+    for element, data in (("review", REVIEW), ("decide", GRANT), ("deliver", DELIVER)):
+        desk.complete(cid, element, data)
+    final = desk.case(cid)
+    assert (final["outcome"], final["working_days_used"], final["on_time"], final["light"]) == ("granted", 6, False,
+                                                                                                None)
+    history = desk.clock_of(cid)
+    assert history["state"] == "stopped" and [e["kind"] for e in history["events"]] == ["start", "stop"]
+    assert history["events"][-1]["working_days"] == 6 and history["events"][-1]["element_id"] == "end_granted"
+
+
+NATIONAL_DAY_2026 = {_day("2026-10-01") + timedelta(days=i) for i in range(7)}
+ADJUSTED_2026 = {_day("2026-09-20"), _day("2026-10-10")}
+
+
+def test_b_a_case_across_the_2026_national_day_holiday(desk, clock):
+    """Received Tuesday 2026-09-29: 10-01..10-07 are off, Saturday 10-10 is a working day (调休)."""
+    matter = next(m for m in desk.matters(kind="promised", promised_days=5) if not m.special_procedures)
+    clock.set(shanghai(2026, 9, 29))
+    case = desk.start(matter)
+    expected = _working_days_after(_day("2026-09-29"), NATIONAL_DAY_2026, ADJUSTED_2026, 5)
+    assert expected == [_day(d) for d in ("2026-09-30", "2026-10-08", "2026-10-09", "2026-10-10", "2026-10-12")]
+    assert case["due_date"] == "2026-10-12"
+    assert desk.clock_of(case["id"])["provisional"] is False
+
+
+def test_c_a_case_received_2026_12_20_is_due_in_january_2027_by_the_fallback_calendar(desk, clock):
+    """20 working days from Sunday 2026-12-20: 2027 is not in chinesecalendar, the fallback decides (元旦 off)."""
+    matter = next(m for m in desk.matters(kind="promised", promised_days=20))
+    clock.set(shanghai(2026, 12, 20))
+    case = desk.start(matter)
+    expected = _working_days_after(_day("2026-12-20"), {_day("2027-01-01")}, set(), 20)[-1]
+    assert case["due_date"] == expected.isoformat() == "2027-01-18"
+    cid = case["id"]
+    clock_view = desk.clock_of(cid)
+    assert clock_view["provisional"] is True and clock_view["fallback_years"] == [2027]
+    assert "2027年" in clock_view["note"] and clock_view["working_days_left"] == 20
+
+    desk.ok("POST", f"/instances/{cid}/cancel", desk.ops, json={"reason": "测试结束"})
+
+
+def test_d_supplement_and_site_survey_pauses_move_the_due_date(desk, clock):
+    matter = next(m for m in desk.matters(kind="promised", promised_days=5)
+                  if [p["name"] for p in m.special_procedures] == ["现场勘察"])
+    clock.set(shanghai(2026, 11, 30))  # Monday
+    case = desk.start(matter)
+    cid = case["id"]
+    assert case["due_date"] == "2026-12-07"
+    missing = [m["name"] for m in matter.materials][:2]
+    desk.complete(cid, "accept", {"outcome": "supplement", "missing_materials": missing})
+    assert desk.clock_of(cid)["state"] == "running"  # the notice is the center's work: the clock runs
+    desk.complete(cid, "supplement_notice", {"missing_materials": missing, "method": "sms", "notice_no": "BZ-1"})
+    paused = desk.clock_of(cid)
+    assert paused["state"] == "paused" and paused["supplement_count"] == 1 and paused["paused_since"]
+
+    clock.set(shanghai(2026, 12, 3))  # Thursday: the applicant brings the materials
+    desk.complete(cid, "supplement_check", {"outcome": "complete", "received_materials": missing})
+    resumed = desk.clock_of(cid)
+    assert (resumed["state"], resumed["paused_days"], resumed["due_date"]) == ("running", 3, "2026-12-10")
+    desk.complete(cid, "review", REVIEW)
+    assert desk.clock_of(cid)["state"] == "paused"  # the site survey (Art. 45) does not count
+
+    clock.set(shanghai(2026, 12, 11))  # Friday: past 2026-12-10, but the clock stood still
+    desk.complete(cid, "site_survey", SITE_SURVEY)
+    after = desk.clock_of(cid)
+    assert (after["paused_days"], after["due_date"]) == (9, "2026-12-18")  # 3 + 6 (12-04, 07, 08, 09, 10, 11)
+    assert desk.case(cid)["due_date"] == "2026-12-18"
+
+    desk.complete(cid, "decide", GRANT)
+    desk.complete(cid, "deliver", DELIVER)
+    final = desk.clock_of(cid)
+    assert (final["state"], final["outcome"], final["on_time"], final["working_days_used"]) == (
+        "stopped", "granted", True, 0)  # every working day of the case was a pause
+    events = [(e["kind"], e["element_id"], e["working_days"], e["due_date"]) for e in final["events"]]
+    assert events == [
+        ("start", None, None, "2026-12-07"),
+        ("pause", "supplement_check", None, "2026-12-07"),
+        ("resume", "supplement_check", 3, "2026-12-10"),
+        ("pause", "site_survey", None, "2026-12-10"),
+        ("resume", "site_survey", 6, "2026-12-18"),
+        ("stop", "end_granted", 0, "2026-12-18"),
+    ]
+    assert final["events"][1]["reason"].startswith("补正") and "现场勘察" in final["events"][3]["reason"]
+    assert final["supplement_count"] == 1
+
+
+def test_e_green_channel_cases_get_a_shorter_limit_and_come_first(desk, clock):
+    green = next(m for m in desk.matters(kind="promised", green_channel=True) if m.promised_days >= 4)
+    plain = next(m for m in desk.matters(kind="promised", green_channel=False, department_code=green.department_code))
+    clock.set(shanghai(2026, 11, 25))  # Wednesday
+    ordinary = desk.start(green)
+    clock.set(shanghai(2026, 11, 25, 9, 5))
+    major = desk.start(green, {"green_channel": True})
+    refused = desk.start(plain, {"green_channel": True})  # the matter has no green channel
+    limit = max(1, green.promised_days // 2)
+    assert (major["green_channel"], major["promised_days"]) == (True, limit)
+    assert major["due_date"] == _working_days_after(_day("2026-11-25"), set(), set(), limit)[-1].isoformat()
+    assert (ordinary["green_channel"], ordinary["promised_days"]) == (False, green.promised_days)
+    assert (refused["green_channel"], refused["promised_days"]) == (False, plain.promised_days)
+    assert "绿色通道" in desk.clock_of(major["id"])["events"][0]["reason"]
+
+    post = f"{SHORT[green.department_code]}受理A岗"
+    listed = desk.ok("GET", "/tasks", desk.ops, params={"post": post, "limit": 500})["items"]
+    assert listed[0]["instance_id"] == major["id"] and listed[0]["priority"] == 1
+    order = [t["instance_id"] for t in listed]
+    assert order.index(major["id"]) < order.index(ordinary["id"])
+    for case in (ordinary, major, refused):
+        desk.ok("POST", f"/instances/{case['id']}/cancel", desk.ops, json={"reason": "测试结束"})
+
+
+def test_a_case_of_no_matter_has_no_clock_and_costs_no_matter_lookup(app, desk, clock):
+    from sqlalchemy import event
+
+    analyst = next(u["username"] for u in HALL["users"] if "analyst" in u["roles"])
+    with open("tests/fixtures/two_step.bpmn", "rb") as handle:
+        response = desk.client.post("/api/v1/process-definitions", data={"file": [(handle, "two_step.bpmn")]},
+                                    headers=desk.hall.auth(analyst), content_type="multipart/form-data")
+    assert response.status_code in (200, 201), response.json
+    clerk = desk.hall.holder("城管局受理A岗")
+    first = desk.ok("POST", "/process-definitions/two_step/instances", clerk, json={"data": {}}, status=201)
+    assert first["matter_code"] is None and first["due_date"] is None and first["light"] is None
+    assert desk.clock_of(first["id"])["state"] == "none"
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        second = desk.ok("POST", "/process-definitions/two_step/instances", clerk, json={"data": {}}, status=201)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    lookups = [s for s in statements if any(t in s.lower() for t in ("from matter", "join matter", "clock_event"))]
+    assert statements and lookups == []
+    for case in (first, second):
+        desk.ok("POST", f"/instances/{case['id']}/cancel", desk.ops, json={"reason": "测试结束"})
