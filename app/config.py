@@ -33,6 +33,9 @@ def from_environment() -> dict:
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
+        "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),
+        "YELLOW_RATIO": float(os.environ.get("TONGBAN_YELLOW_RATIO", "0.2")),
+        "SUPERVISION_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_SUPERVISION_POLL_SECONDS", "60")),
         "API_TITLE": "Tongban 通办 API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -158,6 +158,7 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
          "name": t.name, "post": today.route(t.post), "home_post": t.post, "state": "open", "form_key": t.form_key,
          "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": _priority(instance),
+         "light": "green" if t.element_id in boundary_due else None,
          "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None, "completed_by": None}
         for t in opened]
     if new_rows:

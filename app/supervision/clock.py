@@ -11,7 +11,8 @@ matter's it returns at once: the matter lookup is done once per definition versi
 * Pause: while a supplement check (the case waits for the applicant) or a special-procedure task (Art. 45:
   site survey, expert review, inspection, hearing...) is open. Resume when none is open any more:
   `paused_days += working_days_between(pause date, resume date)` and the due date moves.
-* Stop: `outcome` from the end event reached (or `cancelled`), `working_days_used`, `on_time`, `light = None`.
+* Stop: `outcome` from the end event reached (or `cancelled`), `working_days_used`, `on_time`, `light = None`;
+  the case's open warnings close (a refusal without reasons stays open until a supervisor closes it).
 
 Every start, pause, resume and stop is a `clock_event` row with the due date it leaves.
 """
@@ -27,11 +28,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from ..audit import service as audit
 from ..calendar import service as calendar
 from ..clock import SHANGHAI, as_utc
 from ..definitions import service as definitions
 from ..extensions import db
-from .models import ClockEvent
+from .models import ClockEvent, SupervisionWarning
 
 # form key -> what the pause is for (a task's form key is its camunda:formKey, or its id without one)
 SUPPLEMENT = "supplement_check"
@@ -42,6 +44,8 @@ OUTCOMES = {"end_granted": "granted", "end_refused": "refused", "end_not_accepte
             "end_higher_approved": "higher_approved", "end_higher_rejected": "higher_rejected"}
 OUTCOME_NAMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级准予",
                  "higher_rejected": "上级不予批准", "cancelled": "撤销", "completed": "办结"}
+# warnings that describe the case's state: they close when the case closes (a broken rule stays until handled)
+CLOSE_WITH_CASE = ("case_yellow", "case_red", "step_yellow", "step_red", "late_first_review")
 _TTL_SECONDS = 300.0  # other server processes may change a matter's record: look again now and then
 
 
@@ -129,7 +133,7 @@ def on_step(instance, before, snap, steps, at: datetime, completed_task_id: str 
     """Bring the case's clock up to date with this step (called by runtime.save before the row is written).
 
     Cost: nothing for cases that are not a matter's; for a matter's case, queries only when the clock starts,
-    pauses, resumes or stops, or when its owner is first known.
+    pauses, resumes or stops, when its owner is first known, or when a refusal is flagged.
     """
     if instance.version is None:  # a new case
         matter = matter_for(instance.definition_id, instance.process_key)
@@ -139,7 +143,7 @@ def on_step(instance, before, snap, steps, at: datetime, completed_task_id: str 
     if instance.matter_code is None:
         return
     if completed_task_id is not None:
-        _completed(instance, before, completed_task_id)
+        _completed(instance, before, snap, completed_task_id, at)
     if instance.owner and instance.window_no is None and sa.inspect(instance).attrs.owner.history.added:
         _window_of_owner(instance)
     pausing = [t for t in snap.user_tasks if t.form_key in PAUSING] if instance.state == "running" else []
@@ -177,10 +181,32 @@ def _start(instance, matter: MatterInfo, snap, at: datetime) -> None:
     _event(instance, at, "start", reason=reason)
 
 
-def _completed(instance, before, task_id: str) -> None:
+def _completed(instance, before, snap, task_id: str, at: datetime) -> None:
     done = next((t for t in before.user_tasks if t.id == task_id), None)
-    if done is not None and (done.form_key == "supplement_notice" or done.element_id == "supplement_notice"):
+    if done is None:
+        return
+    if done.form_key == "supplement_notice" or done.element_id == "supplement_notice":
         instance.supplement_count = (instance.supplement_count or 0) + 1
+    if done.element_id == "decide" or done.form_key == "decide":
+        data = snap.data or {}
+        reasons = data.get("reasons")
+        if data.get("decision") == "refuse" and not (isinstance(reasons, str) and reasons.strip()):
+            _refusal_without_reasons(instance, done, at)
+
+
+def _refusal_without_reasons(instance, task, at: datetime) -> None:
+    """Art. 38: a refusal must state its reasons. Flagged red, to the department's supervisor, at once."""
+    from . import service
+
+    matter = matter_for(instance.definition_id, instance.process_key)
+    warning = SupervisionWarning(
+        instance_id=instance.id, task_id=task.id, kind="refusal_without_reasons", level="red",
+        department_code=instance.department_code, post=matter.supervise_post if matter else None,
+        message=service.refusal_message(matter.name if matter else instance.matter_code, instance),
+        raised_at=at, state="open")
+    db.session.add(warning)
+    audit.record("supervision.warning", actor=None, instance_id=instance.id, task_id=task.id,
+                 element_id=task.element_id, details=service.warning_details(warning))
 
 
 def _window_of_owner(instance) -> None:
@@ -225,3 +251,8 @@ def _stop(instance, steps, at: datetime) -> None:
     instance.light = None
     _event(instance, at, "stop", reason=f"办结：{OUTCOME_NAMES[outcome]}", element_id=element,
            working_days=instance.working_days_used)
+    db.session.connection().execute(
+        sa.update(SupervisionWarning)
+        .where(SupervisionWarning.instance_id == instance.id, SupervisionWarning.state == "open",
+               SupervisionWarning.kind.in_(CLOSE_WITH_CASE))
+        .values(state="closed", closed_at=at, note=f"办件已{'撤销' if outcome == 'cancelled' else '办结'}"))

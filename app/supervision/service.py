@@ -1,15 +1,351 @@
-"""Electronic supervision (电子监察) and the case clock's view."""
+"""Electronic supervision (电子监察): lights of cases and steps, warnings, and the sweep that raises them.
+
+Lights
+* A case (of a matter, clock running): red when today (Asia/Shanghai) is after its due date; yellow when the
+  working days left (`working_days_between(today, due_date)`) are at most
+  `max(TONGBAN_YELLOW_DAYS, ceil(TONGBAN_YELLOW_RATIO × promised_days))`, capped at `promised_days − 1` so that
+  no case starts yellow; else green. A paused case keeps its light: its clock is stopped.
+* A step (an open user task with a deadline, `due_at` = its boundary timer): red from its deadline on; yellow in
+  the last `TONGBAN_YELLOW_RATIO` of its span (created → deadline), or when at most `TONGBAN_YELLOW_DAYS` working
+  days are left before the deadline's date (capped like a case's, by the step's own span in working days).
+
+The sweep (`sweep(now)`, every `TONGBAN_SUPERVISION_POLL_SECONDS` in the server's scheduler) reads only what can
+change, through indexes: running cases by `light`/`due_date`, open tasks by `(state, due_at)`, open first
+reviews of reported cases, open warnings by `state`. A change to yellow or red raises one warning (kind
+`case_yellow`/`case_red`/`step_yellow`/`step_red`), to the department's `{short}督查岗`, and an audit entry
+`supervision.warning`; the row's light is updated with a guarded UPDATE, so two sweeping processes never raise
+the same warning twice. A light going back closes the warnings above it. The same sweep raises
+`late_first_review` (Art. 43) and closes warnings whose case or step is over.
+"""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
 
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit import service as audit
 from ..calendar import service as calendar
-from ..clock import now
+from ..clock import SHANGHAI, as_utc, now
+from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..instances.models import ProcessInstance
-from .clock import local_date
-from .models import ClockEvent
+from ..models_base import paged
+from ..tasks.models import UserTask
+from .clock import CLOSE_WITH_CASE, local_date
+from .models import ClockEvent, SupervisionWarning
+
+LEVELS = ("yellow", "red")
+KINDS = ("case_yellow", "case_red", "step_yellow", "step_red", "refusal_without_reasons", "late_first_review")
+KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（超期）", "step_yellow": "环节黄灯预警",
+              "step_red": "环节红灯（超期）", "refusal_without_reasons": "不予许可未说明理由",
+              "late_first_review": "上报件初审超期"}
+_RANK = {None: 0, "green": 0, "yellow": 1, "red": 2}
+FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
+_SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
+
+
+@dataclass(frozen=True)
+class Settings:
+    yellow_days: int
+    yellow_ratio: float
+
+
+def settings() -> Settings:
+    config = current_app.config
+    return Settings(int(config.get("YELLOW_DAYS", 1)), float(config.get("YELLOW_RATIO", 0.2)))
+
+
+# -- lights ------------------------------------------------------------------------------------------------------
+def yellow_threshold(promised_days: int, s: Settings) -> int:
+    """Working days left at (or under) which a case is yellow; never the whole limit (a case starts green)."""
+    return min(max(s.yellow_days, math.ceil(s.yellow_ratio * promised_days)), promised_days - 1)
+
+
+def case_light(today: date, due: date, promised_days: int, cal, s: Settings) -> str:
+    if today > due:
+        return "red"
+    if cal.working_days_between(today, due) <= yellow_threshold(promised_days or 0, s):
+        return "yellow"
+    return "green"
+
+
+def step_light(at: datetime, created_at: datetime, due_at: datetime, cal, s: Settings) -> str:
+    at, created_at, due_at = as_utc(at), as_utc(created_at), as_utc(due_at)
+    if at >= due_at:
+        return "red"
+    if due_at - at <= (due_at - created_at) * s.yellow_ratio:
+        return "yellow"
+    due_day = local_date(due_at)
+    span_days = cal.working_days_between(local_date(created_at), due_day)
+    if cal.working_days_between(local_date(at), due_day) <= min(s.yellow_days, span_days - 1):
+        return "yellow"
+    return "green"
+
+
+# -- messages ----------------------------------------------------------------------------------------------------
+def _case_name(business_key: str | None, instance_id: str) -> str:
+    return f"办件 {business_key}" if business_key else f"办件 {instance_id[:8]}"
+
+
+def case_message(level: str, matter_name: str | None, business_key: str | None, instance_id: str, due: date,
+                 left: int) -> str:
+    head = f"事项「{matter_name}」{_case_name(business_key, instance_id)}"
+    if level == "red":
+        return f"{head}已超过承诺办结期限（应于 {due.isoformat()} 前办结），已升级至督查岗督办"
+    return f"{head}即将到期：剩余 {left} 个工作日，应于 {due.isoformat()} 前办结"
+
+
+def step_message(level: str, matter_name: str | None, business_key: str | None, instance_id: str, task_name: str,
+                 due_at: datetime, case_due: date | None) -> str:
+    head = (f"事项「{matter_name}」" if matter_name else "") + _case_name(business_key, instance_id)
+    deadline = as_utc(due_at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    tail = f"（办件应于 {case_due.isoformat()} 前办结）" if case_due else ""
+    state = "已超期" if level == "red" else "即将超期"
+    return f"{head}的环节「{task_name}」{state}，环节期限 {deadline}{tail}"
+
+
+def refusal_message(matter_name: str | None, instance) -> str:
+    due = f"，办件应于 {instance.due_date.isoformat()} 前办结" if instance.due_date else ""
+    return (f"事项「{matter_name}」{_case_name(instance.business_key, instance.id)}作出不予许可决定但未说明理由"
+            f"（《行政许可法》第三十八条）{due}")
+
+
+def late_review_message(matter_name: str | None, business_key: str | None, instance_id: str, received: date,
+                        deadline: date, due: date | None) -> str:
+    tail = f"，办件应于 {due.isoformat()} 前办结" if due else ""
+    return (f"上报件事项「{matter_name}」{_case_name(business_key, instance_id)}于 {received.isoformat()} 收件，"
+            f"初审超过 {FIRST_REVIEW_DAYS} 个工作日仍未完成（应于 {deadline.isoformat()} 前初审并上报，"
+            f"《行政许可法》第四十三条）{tail}")
+
+
+def warning_details(warning: SupervisionWarning) -> dict:
+    return {"warning_id": warning.id, "kind": warning.kind, "level": warning.level, "post": warning.post,
+            "department": warning.department_code, "message": warning.message}
+
+
+# -- the sweep ---------------------------------------------------------------------------------------------------
+class _Context:
+    """What one sweep shares: the time, the calendar, settings, matter names and supervisors' posts."""
+
+    def __init__(self, at: datetime) -> None:
+        from ..matters.models import Matter
+        from ..people.models import Post
+
+        self.at = as_utc(at)
+        self.today = local_date(self.at)
+        self.cal = calendar.workday_calendar()
+        self.settings = settings()
+        self._names: dict[str, str] | None = None
+        self._posts: dict[str | None, str] | None = None
+        self._matter, self._post = Matter, Post
+        self.counts = {"case_lights": 0, "step_lights": 0, "raised": 0, "closed": 0}
+        self.raised: list[SupervisionWarning] = []
+
+    def matter_name(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        if self._names is None:
+            self._names = dict(db.session.execute(sa.select(self._matter.code, self._matter.name)).all())
+        return self._names.get(code, code)
+
+    def supervise_post(self, department: str | None) -> str | None:
+        """The department's {short}督查岗; the center's own (no department) for cases of no department."""
+        if self._posts is None:
+            self._posts = {}
+            for name, dept in db.session.execute(
+                    sa.select(self._post.name, self._post.department_code).where(self._post.kind == "supervise")
+                    .order_by(self._post.name)).all():
+                self._posts.setdefault(dept, name)
+        return self._posts.get(department)
+
+    def raise_warning(self, *, instance_id: str, kind: str, level: str, department: str | None, message: str,
+                      task_id: str | None = None) -> SupervisionWarning:
+        warning = SupervisionWarning(instance_id=instance_id, task_id=task_id, kind=kind, level=level,
+                                     department_code=department, post=self.supervise_post(department),
+                                     message=message, raised_at=self.at, state="open")
+        db.session.add(warning)
+        self.raised.append(warning)
+        self.counts["raised"] += 1
+        return warning
+
+    def close(self, condition, note: str) -> None:
+        result = db.session.execute(sa.update(SupervisionWarning).where(SupervisionWarning.state == "open", condition)
+                                    .values(state="closed", closed_at=self.at, note=note)
+                                    .execution_options(synchronize_session=False))
+        self.counts["closed"] += result.rowcount or 0
+
+
+def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
+    """Bring lights in line with the time and raise or close warnings; returns what it did."""
+    ctx = _Context(at or now())
+    if db.engine.dialect.name == "postgresql" and not db.session.scalar(
+            sa.select(sa.func.pg_try_advisory_xact_lock(_SWEEP_LOCK))):
+        db.session.rollback()
+        return {**ctx.counts, "skipped": 1}
+    _tidy(ctx)
+    _case_lights(ctx)
+    _step_lights(ctx)
+    _late_first_reviews(ctx)
+    if ctx.raised:
+        db.session.flush()
+        audit.record_many([audit.entry("supervision.warning", actor=None, instance_id=w.instance_id,
+                                       task_id=w.task_id, details={**warning_details(w),
+                                                                   "escalated": w.level == "red"})
+                           for w in ctx.raised])
+    if commit:
+        db.session.commit()
+    return ctx.counts
+
+
+def _tidy(ctx: _Context) -> None:
+    """Close warnings whose case is over, and step warnings whose step is done."""
+    over = sa.select(ProcessInstance.id).where(ProcessInstance.id == SupervisionWarning.instance_id,
+                                               ProcessInstance.state != "running")
+    ctx.close(SupervisionWarning.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
+    done = sa.select(UserTask.id).where(UserTask.id == SupervisionWarning.task_id, UserTask.state != "open")
+    ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red")) & done.exists(), "环节已办理")
+
+
+def _case_lights(ctx: _Context) -> None:
+    from ..matters.models import Matter
+
+    pi = ProcessInstance
+    longest = db.session.scalar(sa.select(sa.func.max(Matter.promised_days))) or 0
+    widest = max(ctx.settings.yellow_days, math.ceil(ctx.settings.yellow_ratio * longest))
+    horizon = ctx.cal.add_working_days(ctx.today, widest + 1).date  # beyond it every case is green
+    rows = db.session.execute(
+        sa.select(pi.id, pi.light, pi.due_date, pi.promised_days, pi.matter_code, pi.department_code,
+                  pi.business_key)
+        .where(pi.state == "running", pi.due_date.is_not(None), pi.paused_since.is_(None),
+               sa.or_(sa.and_(sa.or_(pi.light.is_(None), pi.light == "green"), pi.due_date <= horizon),
+                      pi.light == "yellow",
+                      sa.and_(pi.light == "red", pi.due_date >= ctx.today)))).all()
+    for instance_id, old, due, promised, matter, department, business_key in rows:
+        new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
+        if new == (old or "green"):
+            continue
+        changed = db.session.execute(
+            sa.update(pi).where(pi.id == instance_id, pi.state == "running", pi.paused_since.is_(None),
+                                pi.light.is_(None) if old is None else pi.light == old)
+            .values(light=new).execution_options(synchronize_session=False))
+        if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
+            continue
+        ctx.counts["case_lights"] += 1
+        ctx.close((SupervisionWarning.instance_id == instance_id)
+                  & SupervisionWarning.kind.in_([f"case_{level}" for level in LEVELS if level != new]),
+                  "已升级为红灯" if new == "red" else "灯色已恢复")
+        if new in LEVELS:
+            left = ctx.cal.working_days_between(ctx.today, due)
+            ctx.raise_warning(instance_id=instance_id, kind=f"case_{new}", level=new, department=department,
+                              message=case_message(new, ctx.matter_name(matter), business_key, instance_id, due,
+                                                   left))
+
+
+def _step_lights(ctx: _Context) -> None:
+    t, pi = UserTask, ProcessInstance
+    rows = db.session.execute(
+        sa.select(t.id, t.light, t.name, t.created_at, t.due_at, t.instance_id, pi.matter_code, pi.department_code,
+                  pi.business_key, pi.due_date)
+        .join(pi, pi.id == t.instance_id)
+        .where(t.state == "open", t.due_at.is_not(None),
+               sa.or_(sa.and_(t.due_at <= ctx.at, sa.or_(t.light.is_(None), t.light != "red")),
+                      sa.and_(t.due_at > ctx.at, sa.or_(t.light.is_(None), t.light == "green"))))).all()
+    for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
+        new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
+        if new == old:
+            continue
+        changed = db.session.execute(
+            sa.update(t).where(t.id == task_id, t.state == "open", t.light.is_(None) if old is None else t.light == old)
+            .values(light=new).execution_options(synchronize_session=False))
+        if changed.rowcount != 1:
+            continue
+        ctx.counts["step_lights"] += 1
+        if new not in LEVELS:
+            continue
+        if new == "red":
+            ctx.close((SupervisionWarning.task_id == task_id) & (SupervisionWarning.kind == "step_yellow"),
+                      "已升级为红灯")
+        ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind=f"step_{new}", level=new,
+                          department=department,
+                          message=step_message(new, ctx.matter_name(matter), business_key, instance_id, name,
+                                               due_at, case_due))
+
+
+def _late_first_reviews(ctx: _Context) -> None:
+    """Art. 43: a reported case's first review still open 20 working days (plus pauses) after receipt."""
+    t, pi, w = UserTask, ProcessInstance, SupervisionWarning
+    flagged = sa.select(w.id).where(w.instance_id == pi.id, w.kind == "late_first_review", w.state == "open")
+    rows = db.session.execute(
+        sa.select(pi.id, pi.received_on, pi.paused_days, pi.matter_code, pi.department_code, pi.business_key,
+                  pi.due_date, t.id)
+        .join(pi, pi.id == t.instance_id)
+        .where(t.state == "open", t.element_id == "first_review", pi.state == "running",
+               pi.received_on.is_not(None), pi.received_on < ctx.today, ~flagged.exists())).all()
+    for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
+        deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date
+        if ctx.today <= deadline:
+            continue
+        ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind="late_first_review", level="red",
+                          department=department,
+                          message=late_review_message(ctx.matter_name(matter), business_key, instance_id, received,
+                                                      deadline, due))
+
+
+# -- the API's queries -------------------------------------------------------------------------------------------
+def search(*, state: str | None = "open", level: str | None = None, kind: str | None = None,
+           department: str | None = None, instance: str | None = None, post: str | None = None,
+           limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    w = SupervisionWarning
+    query = sa.select(w)
+    for column, value in ((w.state, state), (w.level, level), (w.kind, kind), (w.department_code, department),
+                          (w.instance_id, instance), (w.post, post)):
+        if value:
+            query = query.where(column == value)
+    items, total = paged(query, w.raised_at.desc(), w.id.desc(), limit=limit, offset=offset)
+    cases = {}
+    if items:
+        cases = {row.id: row for row in db.session.execute(
+            sa.select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.matter_code,
+                      ProcessInstance.due_date, ProcessInstance.light)
+            .where(ProcessInstance.id.in_({i.instance_id for i in items})))}
+    return [warning_view(item, cases.get(item.instance_id)) for item in items], total
+
+
+def warning_view(warning: SupervisionWarning, case=None) -> dict:
+    return {**{c.key: getattr(warning, c.key) for c in SupervisionWarning.__table__.columns},
+            "kind_name": KIND_NAMES.get(warning.kind, warning.kind),
+            "business_key": case.business_key if case else None, "matter_code": case.matter_code if case else None,
+            "due_date": case.due_date if case else None, "case_light": case.light if case else None}
+
+
+def get_or_404(warning_id: int) -> SupervisionWarning:
+    warning = db.session.get(SupervisionWarning, warning_id)
+    if warning is None:
+        raise NotFound(f"预警 {warning_id} 不存在", {"warning_id": warning_id})
+    return warning
+
+
+def close(warning: SupervisionWarning, actor: str, note: str) -> dict:
+    """A supervisor closes a warning with a note (handled, explained...)."""
+    if warning.state != "open":
+        raise Conflict(f"预警已于 {as_utc(warning.closed_at).astimezone(SHANGHAI):%Y-%m-%d %H:%M} 关闭",
+                       {"warning_id": warning.id, "state": warning.state, "closed_by": warning.closed_by})
+    at = now()
+    result = db.session.execute(sa.update(SupervisionWarning).where(
+        SupervisionWarning.id == warning.id, SupervisionWarning.state == "open")
+        .values(state="closed", closed_at=at, closed_by=actor, note=note))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("预警已被关闭，请刷新后重试", {"warning_id": warning.id})
+    audit.record("supervision.warning_closed", actor=actor, instance_id=warning.instance_id, task_id=warning.task_id,
+                 details={"warning_id": warning.id, "kind": warning.kind, "level": warning.level, "note": note})
+    db.session.commit()
+    db.session.refresh(warning)
+    return warning_view(warning)
 
 
 def clock_view(instance: ProcessInstance) -> dict:

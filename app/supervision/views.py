@@ -1,17 +1,57 @@
-"""/api/v1/instances/{id}/clock: the case clock."""
+"""/api/v1/supervision/warnings and /api/v1/instances/{id}/clock: electronic supervision and the case clock."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from ..instances import service as instances
-from ..people.auth import require
-from ..schemas import LocalDateTime
+from ..people.auth import current_user, require
+from ..schemas import LocalDateTime, PageArgs
 from . import service
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/v1", description="电子监察：办件计时、红黄灯预警与督办")
+
+
+class WarningArgs(PageArgs):
+    state = fields.String(load_default="open", validate=validate.OneOf(("open", "closed", "all")),
+                          metadata={"description": "open (default), closed or all"})
+    level = fields.String(validate=validate.OneOf(service.LEVELS))
+    kind = fields.String(validate=validate.OneOf(service.KINDS))
+    department = fields.String(metadata={"description": "department code, e.g. cgj"})
+    instance = fields.String(metadata={"description": "case id"})
+    post = fields.String(metadata={"description": "the supervisor post it is escalated to, e.g. 城管局督查岗"})
+
+
+class WarningSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.String()
+    task_id = fields.String(allow_none=True)
+    kind = fields.String()
+    kind_name = fields.String()
+    level = fields.String()
+    department_code = fields.String(allow_none=True)
+    post = fields.String(allow_none=True)
+    message = fields.String()
+    raised_at = LocalDateTime()
+    state = fields.String()
+    closed_at = LocalDateTime(allow_none=True)
+    closed_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    business_key = fields.String(allow_none=True)
+    matter_code = fields.String(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    case_light = fields.String(allow_none=True)
+
+
+class WarningListSchema(Schema):
+    items = fields.List(fields.Nested(WarningSchema))
+    total = fields.Integer()
+
+
+class CloseSchema(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000, error="请填写处理说明（2000字以内）"))
 
 
 class ClockEventSchema(Schema):
@@ -47,6 +87,30 @@ class ClockSchema(Schema):
     fallback_years = fields.List(fields.Integer())
     note = fields.String(allow_none=True)
     events = fields.List(fields.Nested(ClockEventSchema))
+
+
+@blp.route("/supervision/warnings")
+class Warnings(MethodView):
+    @blp.arguments(WarningArgs, location="query")
+    @blp.response(200, WarningListSchema)
+    @require("supervisor", "ops")
+    def get(self, args):
+        """Supervision warnings, newest first: open ones unless `state` says otherwise."""
+        items, total = service.search(
+            state=None if args["state"] == "all" else args["state"], level=args.get("level"), kind=args.get("kind"),
+            department=args.get("department"), instance=args.get("instance"), post=args.get("post"),
+            limit=args["limit"], offset=args["offset"])
+        return {"items": items, "total": total}
+
+
+@blp.route("/supervision/warnings/<int:warning_id>/close")
+class CloseWarning(MethodView):
+    @blp.arguments(CloseSchema)
+    @blp.response(200, WarningSchema)
+    @require("supervisor")
+    def post(self, body, warning_id):
+        """Close a warning with a note (a supervisor, after handling it)."""
+        return service.close(service.get_or_404(warning_id), current_user().username, body["note"])
 
 
 @blp.route("/instances/<instance_id>/clock")

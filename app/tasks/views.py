@@ -24,6 +24,7 @@ class TaskSchema(Schema):
     assignee = fields.String(allow_none=True)
     state = fields.String()
     due_at = LocalDateTime(allow_none=True)
+    light = fields.String(allow_none=True, metadata={"description": "supervision light of the step: green | yellow | red"})
     instance_id = fields.String()
     process_key = fields.String()
     form_key = fields.String(allow_none=True)

@@ -1,5 +1,5 @@
-"""The case clock with the real hall and catalog: due dates across the 2026 National Day holiday and into 2027
-(a year chinesecalendar does not know), pauses, the green channel.
+"""The case clock and the lights, with the real hall and catalog, as the clock moves across a weekend,
+the 2026 National Day holiday and into 2027 (a year chinesecalendar does not know).
 
 One database for the module (the `hall` fixture); each test starts its own cases and looks only at them.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.extensions import db
-from tests.supervision.conftest import ACCEPT, DELIVER, GRANT, HALL, REVIEW, SHORT, SITE_SURVEY, shanghai
+from tests.supervision.conftest import ACCEPT, DELIVER, GRANT, HALL, REVIEW, SHORT, SITE_SURVEY, shanghai, supervisor_of
 
 
 def _day(text: str) -> date:
@@ -30,25 +30,97 @@ def _window_of(username: str) -> int | None:
     return next(u.get("window") for u in HALL["users"] if u["username"] == username)
 
 
-def test_a_promised_case_over_a_weekend_to_its_end(desk, clock):
-    """Received Friday 2026-11-27 with 5 working days: due Friday 2026-12-04; closed late on 12-07."""
+def _kinds(warnings: list[dict]) -> list[str]:
+    return sorted(w["kind"] for w in warnings)
+
+
+def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_once(desk, clock):
+    """Received Friday 2026-11-27 with 5 working days: due Friday 2026-12-04, the weekend skipped."""
     matter = next(m for m in desk.matters(kind="promised", promised_days=5, green_channel=False)
                   if not m.special_procedures)
+    supervise_post = f"{SHORT[matter.department_code]}督查岗"
     clock.set(shanghai(2026, 11, 27))
     case = desk.start(matter)
     assert (case["matter_code"], case["department_code"]) == (matter.code, matter.department_code)
     assert (case["received_on"], case["promised_days"], case["due_date"]) == ("2026-11-27", 5, "2026-12-04")
     assert case["light"] == "green" and case["green_channel"] is False and case["window_no"] is None
     cid = case["id"]
-    clerk = desk.complete(cid, "accept", ACCEPT)["completed_by"]
+
+    accepted = desk.complete(cid, "accept", ACCEPT)
+    clerk = accepted["completed_by"]
     detail = desk.case(cid)
     assert detail["owner"] == clerk and detail["window_no"] == _window_of(clerk) is not None
+    review = desk.task(cid, "review")
+    assert review["light"] == "green" and review["due_at"].startswith("2026-11-30T09:00")  # P3D
+
+    clock.set(shanghai(2026, 11, 28))  # Saturday: nothing is close yet
+    desk.sweep()
+    assert desk.warnings(instance=cid) == []
+
+    clock.set(shanghai(2026, 11, 29, 20))  # Sunday evening: the review is in the last 20% of its span
+    desk.sweep()
+    [step] = desk.warnings(instance=cid)
+    assert (step["kind"], step["level"], step["task_id"], step["post"]) == ("step_yellow", "yellow", review["id"],
+                                                                            supervise_post)
+    assert desk.task(cid, "review")["light"] == "yellow" and desk.case(cid)["light"] == "green"
+
+    clock.set(shanghai(2026, 11, 30, 10))  # Monday, past the review's deadline
+    desk.sweep()
+    [step] = desk.warnings(instance=cid)
+    assert (step["kind"], step["level"]) == ("step_red", "red") and "已超期" in step["message"]
+    closed = desk.warnings(instance=cid, state="closed")
+    assert [(w["kind"], w["note"]) for w in closed] == [("step_yellow", "已升级为红灯")]
+
+    desk.complete(cid, "review", REVIEW)  # the step is done: its warning closes at the next sweep
+    desk.sweep()
+    assert desk.warnings(instance=cid) == []
+
+    clock.set(shanghai(2026, 12, 2))  # Wednesday: two working days left (Thu, Fri), the case is still green
+    desk.sweep()
+    assert desk.case(cid)["light"] == "green"
+
+    clock.set(shanghai(2026, 12, 3))  # Thursday: one working day left
+    desk.sweep()
+    assert desk.case(cid)["light"] == "yellow"
+    open_now = desk.warnings(instance=cid)
+    assert _kinds(open_now) == ["case_yellow", "step_red"]  # and the decision (P2D from Monday) is overdue
+    yellow = next(w for w in open_now if w["kind"] == "case_yellow")
+    assert yellow["post"] == supervise_post and yellow["department_code"] == matter.department_code
+    assert matter.name in yellow["message"] and case["business_key"] in yellow["message"]
+    assert "2026-12-04" in yellow["message"] and "剩余 1 个工作日" in yellow["message"]
+    assert desk.sweep()["raised"] == 0  # once: no duplicates while open
+    assert len(desk.warnings(instance=cid)) == 2
+
+    clock.set(shanghai(2026, 12, 5))  # Saturday, after the due date: red, escalated to the department's supervisor
+    desk.sweep()
+    desk.sweep()
+    assert desk.case(cid)["light"] == "red"
+    supervisor = supervisor_of(matter.department_code)
+    reds = desk.warnings(supervisor, instance=cid, level="red", kind="case_red")
+    assert len(reds) == 1
+    red = reds[0]
+    assert (red["post"], red["department_code"], red["due_date"], red["case_light"]) == (
+        supervise_post, matter.department_code, "2026-12-04", "red")
+    assert "已超过承诺办结期限" in red["message"] and "2026-12-04" in red["message"]
+    assert red["id"] in [w["id"] for w in desk.warnings(supervisor, post=supervise_post)]
+    assert red["id"] in [w["id"] for w in desk.warnings(supervisor, department=matter.department_code)]
+    assert ("case_yellow", "已升级为红灯") in [(w["kind"], w["note"]) for w in desk.warnings(instance=cid, state="closed")]
+    trail = desk.ok("GET", f"/instances/{cid}/audit", desk.ops, params={"limit": 500})["items"]
+    raised = [e["details"] for e in trail if e["action"] == "supervision.warning"]
+    assert [d["kind"] for d in raised] == ["step_yellow", "step_red", "step_yellow", "case_yellow", "step_red",
+                                           "case_red"]
+    assert raised[-1]["escalated"] is True and raised[-1]["post"] == supervise_post
+
+    # (g) the case closes on Monday 2026-12-07: late, six working days used; every warning of it closes
     clock.set(shanghai(2026, 12, 7))
-    for element, data in (("review", REVIEW), ("decide", GRANT), ("deliver", DELIVER)):
-        desk.complete(cid, element, data)
+    desk.complete(cid, "decide", GRANT)
+    done = desk.complete(cid, "deliver", DELIVER)
+    assert done["instance_state"] == "completed"
     final = desk.case(cid)
     assert (final["outcome"], final["working_days_used"], final["on_time"], final["light"]) == ("granted", 6, False,
                                                                                                 None)
+    assert desk.warnings(instance=cid) == []
+    assert {w["note"] for w in desk.warnings(instance=cid, state="closed") if w["kind"] == "case_red"} == {"办件已办结"}
     history = desk.clock_of(cid)
     assert history["state"] == "stopped" and [e["kind"] for e in history["events"]] == ["start", "stop"]
     assert history["events"][-1]["working_days"] == 6 and history["events"][-1]["element_id"] == "end_granted"
@@ -66,7 +138,31 @@ def test_b_a_case_across_the_2026_national_day_holiday(desk, clock):
     expected = _working_days_after(_day("2026-09-29"), NATIONAL_DAY_2026, ADJUSTED_2026, 5)
     assert expected == [_day(d) for d in ("2026-09-30", "2026-10-08", "2026-10-09", "2026-10-10", "2026-10-12")]
     assert case["due_date"] == "2026-10-12"
-    assert desk.clock_of(case["id"])["provisional"] is False
+    cid = case["id"]
+
+    def case_warnings():
+        return [w for w in desk.warnings(instance=cid) if w["kind"].startswith("case_")]
+
+    clock.set(shanghai(2026, 10, 5))  # in the holiday: seven calendar days gone, one working day used
+    desk.sweep()
+    assert desk.case(cid)["light"] == "green"
+    clock.set(shanghai(2026, 10, 9))  # Friday: 10-10 and 10-12 still to go
+    desk.sweep()
+    assert desk.case(cid)["light"] == "green" and case_warnings() == []
+    clock.set(shanghai(2026, 10, 10))  # the working Saturday: one working day left
+    desk.sweep()
+    assert desk.case(cid)["light"] == "yellow"
+    assert [w["kind"] for w in case_warnings()] == ["case_yellow"]
+    clock.set(shanghai(2026, 10, 11))  # Sunday: still one working day left, nothing new
+    assert desk.sweep()["raised"] == 0
+    clock.set(shanghai(2026, 10, 12, 17))  # the due date itself: still yellow
+    desk.sweep()
+    assert desk.case(cid)["light"] == "yellow"
+    clock.set(shanghai(2026, 10, 13))
+    desk.sweep()
+    assert desk.case(cid)["light"] == "red"
+    assert [w["kind"] for w in case_warnings()] == ["case_red"]
+    assert desk.clock_of(cid)["provisional"] is False
 
 
 def test_c_a_case_received_2026_12_20_is_due_in_january_2027_by_the_fallback_calendar(desk, clock):
@@ -81,7 +177,18 @@ def test_c_a_case_received_2026_12_20_is_due_in_january_2027_by_the_fallback_cal
     assert clock_view["provisional"] is True and clock_view["fallback_years"] == [2027]
     assert "2027年" in clock_view["note"] and clock_view["working_days_left"] == 20
 
-    desk.ok("POST", f"/instances/{cid}/cancel", desk.ops, json={"reason": "测试结束"})
+    # yellow at 20% of the limit: four working days left (2027-01-12: 13, 14, 15, 18)
+    clock.set(shanghai(2027, 1, 11))
+    desk.sweep()
+    assert desk.case(cid)["light"] == "green"
+    clock.set(shanghai(2027, 1, 12))
+    desk.sweep()
+    assert desk.case(cid)["light"] == "yellow"
+    clock.set(shanghai(2027, 1, 19))
+    desk.sweep()
+    assert desk.case(cid)["light"] == "red"
+    assert [w["kind"] for w in desk.warnings(instance=cid)] == ["case_red"]
+    assert desk.clock_of(cid)["working_days_left"] == -1
 
 
 def test_d_supplement_and_site_survey_pauses_move_the_due_date(desk, clock):
@@ -99,13 +206,17 @@ def test_d_supplement_and_site_survey_pauses_move_the_due_date(desk, clock):
     assert paused["state"] == "paused" and paused["supplement_count"] == 1 and paused["paused_since"]
 
     clock.set(shanghai(2026, 12, 3))  # Thursday: the applicant brings the materials
+    desk.sweep()
     desk.complete(cid, "supplement_check", {"outcome": "complete", "received_materials": missing})
     resumed = desk.clock_of(cid)
     assert (resumed["state"], resumed["paused_days"], resumed["due_date"]) == ("running", 3, "2026-12-10")
     desk.complete(cid, "review", REVIEW)
     assert desk.clock_of(cid)["state"] == "paused"  # the site survey (Art. 45) does not count
 
-    clock.set(shanghai(2026, 12, 11))  # Friday: past 2026-12-10, but the clock stood still
+    clock.set(shanghai(2026, 12, 11))  # Friday: past 2026-12-10, but the clock stands still
+    desk.sweep()
+    assert desk.case(cid)["light"] == "green"
+    assert [w for w in desk.warnings(instance=cid) if w["kind"].startswith("case_")] == []
     desk.complete(cid, "site_survey", SITE_SURVEY)
     after = desk.clock_of(cid)
     assert (after["paused_days"], after["due_date"]) == (9, "2026-12-18")  # 3 + 6 (12-04, 07, 08, 09, 10, 11)
@@ -151,6 +262,39 @@ def test_e_green_channel_cases_get_a_shorter_limit_and_come_first(desk, clock):
     assert order.index(major["id"]) < order.index(ordinary["id"])
     for case in (ordinary, major, refused):
         desk.ok("POST", f"/instances/{case['id']}/cancel", desk.ops, json={"reason": "测试结束"})
+
+
+def test_f_late_first_review_of_a_reported_case_then_cancelled(desk, clock):
+    """Art. 43: the first review of a 上报件 within 20 working days; cancelling closes the warnings (g)."""
+    matter = desk.matters(kind="reported")[0]
+    clock.set(shanghai(2026, 11, 30))
+    case = desk.start(matter)
+    cid = case["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    desk.task(cid, "first_review")
+
+    def late():
+        return [w for w in desk.warnings(instance=cid) if w["kind"] == "late_first_review"]
+
+    clock.set(shanghai(2026, 12, 28))  # the 20th working day after 11-30
+    desk.sweep()
+    assert late() == []
+    clock.set(shanghai(2026, 12, 29))
+    desk.sweep()
+    desk.sweep()
+    [warning] = late()
+    assert (warning["level"], warning["post"]) == ("red", f"{SHORT[matter.department_code]}督查岗")
+    assert "初审超过 20 个工作日" in warning["message"] and "第四十三条" in warning["message"]
+    assert "2026-12-28" in warning["message"] and matter.name in warning["message"]
+
+    supervisor = supervisor_of(matter.department_code)
+    desk.ok("POST", f"/instances/{cid}/cancel", supervisor, json={"reason": "申请人撤回申请"})
+    final = desk.case(cid)
+    assert (final["state"], final["outcome"], final["light"]) == ("cancelled", "cancelled", None)
+    assert final["on_time"] is False and final["working_days_used"] == 21
+    assert desk.warnings(instance=cid) == []
+    assert {w["note"] for w in desk.warnings(instance=cid, state="closed")} == {"办件已撤销"}
+    assert desk.clock_of(cid)["events"][-1]["reason"] == "办结：撤销"
 
 
 def test_a_case_of_no_matter_has_no_clock_and_costs_no_matter_lookup(app, desk, clock):
