@@ -88,7 +88,7 @@ def step_light(at: datetime, created_at: datetime, due_at: datetime, cal, s: Set
 
 # -- messages ----------------------------------------------------------------------------------------------------
 def _case_name(business_key: str | None, instance_id: str) -> str:
-    return f"办件 {business_key}" if business_key else f"办件 {instance_id[:8]}"
+    return f"办件 {business_key or instance_id[:8]} "
 
 
 def case_message(level: str, matter_name: str | None, business_key: str | None, instance_id: str, due: date,
