@@ -43,7 +43,7 @@ KINDS = ("case_yellow", "case_red", "step_yellow", "step_red", "refusal_without_
 KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（超期）", "step_yellow": "环节黄灯预警",
               "step_red": "环节红灯（超期）", "refusal_without_reasons": "不予许可未说明理由",
               "late_first_review": "上报件初审超期"}
-_RANK = {None: 0, "green": 0, "yellow": 1, "red": 2}
+OPEN_STATES = ("running", "error")  # a case stopped by a timer incident is still open, and still late
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
 
@@ -204,7 +204,7 @@ def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
 def _tidy(ctx: _Context) -> None:
     """Close warnings whose case is over, and step warnings whose step is done."""
     over = sa.select(ProcessInstance.id).where(ProcessInstance.id == SupervisionWarning.instance_id,
-                                               ProcessInstance.state != "running")
+                                               ProcessInstance.state.in_(("completed", "cancelled")))
     ctx.close(SupervisionWarning.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
     done = sa.select(UserTask.id).where(UserTask.id == SupervisionWarning.task_id, UserTask.state != "open")
     ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red")) & done.exists(), "环节已办理")
@@ -220,7 +220,7 @@ def _case_lights(ctx: _Context) -> None:
     rows = db.session.execute(
         sa.select(pi.id, pi.light, pi.due_date, pi.promised_days, pi.matter_code, pi.department_code,
                   pi.business_key)
-        .where(pi.state == "running", pi.due_date.is_not(None), pi.paused_since.is_(None),
+        .where(pi.state.in_(OPEN_STATES), pi.due_date.is_not(None), pi.paused_since.is_(None),
                sa.or_(sa.and_(sa.or_(pi.light.is_(None), pi.light == "green"), pi.due_date <= horizon),
                       pi.light == "yellow",
                       sa.and_(pi.light == "red", pi.due_date >= ctx.today)))).all()
@@ -229,7 +229,7 @@ def _case_lights(ctx: _Context) -> None:
         if new == (old or "green"):
             continue
         changed = db.session.execute(
-            sa.update(pi).where(pi.id == instance_id, pi.state == "running", pi.paused_since.is_(None),
+            sa.update(pi).where(pi.id == instance_id, pi.state.in_(OPEN_STATES), pi.paused_since.is_(None),
                                 pi.light.is_(None) if old is None else pi.light == old)
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
