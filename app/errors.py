@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -88,6 +89,17 @@ def register_error_handlers(app: Flask) -> None:
     def _stale(exc):
         response = jsonify(error_body("conflict", "数据已被他人修改，请刷新后重试 (concurrent update)", {}))
         response.status_code = 409
+        return response
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(exc):
+        # A value the database cannot hold (a number past 64 bits, say) is the caller's mistake, not ours.
+        from .extensions import db
+
+        db.session.rollback()
+        response = jsonify(error_body("invalid", "数值超出允许范围 (a value is out of range)", {}))
+        response.status_code = 422
         return response
 
     @app.errorhandler(Exception)

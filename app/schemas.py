@@ -45,9 +45,12 @@ class QuerySchema(Schema):
         unknown = EXCLUDE
 
 
+MAX_OFFSET = 10_000_000  # far past any real list; keeps numbers inside what the databases can bind
+
+
 class PageArgs(QuerySchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class ErrorSchema(Schema):

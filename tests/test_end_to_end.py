@@ -88,3 +88,17 @@ def test_api_docs_work_without_a_network(client):
     assert bundle.status_code == 200 and len(bundle.data) > 100_000
     spec = client.get("/api/openapi.json").json
     assert spec["info"]["title"].startswith("Tongban")
+
+
+def test_numbers_out_of_range_are_422_not_500(client, people):
+    from tests.conftest import deploy
+
+    deploy(client, people, "two_step.bpmn")
+    auth = people.auth("admin")
+    assert client.get("/api/v1/instances", query_string={"offset": 10**30}, headers=auth).status_code == 422
+    assert client.get("/api/v1/process-definitions/two_step", query_string={"version": 10**20},
+                      headers=auth).status_code == 422
+    bad_window = client.post("/api/v1/users", json={"username": "x1", "name": "某", "window": 2.5e-42}, headers=auth)
+    assert bad_window.status_code == 422
+    unknown_window = client.post("/api/v1/users", json={"username": "x1", "name": "某", "window": 99}, headers=auth)
+    assert unknown_window.status_code == 422 and unknown_window.json["details"] == {"window": 99}

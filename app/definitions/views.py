@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from ..errors import BadRequest
 from ..extensions import db
@@ -68,7 +68,8 @@ class DefinitionDetailSchema(DefinitionSchema):
 
 
 class VersionArgs(Schema):
-    version = fields.Integer(metadata={"description": "a given version instead of the latest"})
+    version = fields.Integer(validate=validate.Range(min=1, max=1_000_000),
+                             metadata={"description": "a given version instead of the latest"})
 
 
 def _as_dict(definition, **extra):

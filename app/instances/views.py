@@ -20,7 +20,7 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="办件
 class StartSchema(Schema):
     data = fields.Dict(load_default=dict, metadata={"description": "the case's initial data"})
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    version = fields.Integer(load_default=None, allow_none=True,
+    version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000),
                              metadata={"description": "start this version instead of the latest"})
 
 

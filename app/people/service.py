@@ -47,6 +47,8 @@ def upsert_user(username: str, name: str, roles: list[str], posts: list[str] = (
     bad = [r for r in roles if r not in ROLES]
     if bad:
         raise Invalid(f"未知角色: {', '.join(bad)}", {"roles": bad, "allowed": list(ROLES)})
+    if window is not None and db.session.get(Window, window) is None:
+        raise Invalid(f"窗口 {window} 不存在", {"window": window})
     user = db.session.scalar(db.select(User).filter_by(username=username))
     if user is None:
         user = User(username=username, name=name)

@@ -20,7 +20,8 @@ class UserSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
     posts = fields.List(fields.String(), load_default=list, attribute="post_names")
-    window = fields.Integer(load_default=None, allow_none=True, attribute="window_no")
+    window = fields.Integer(load_default=None, allow_none=True, attribute="window_no", strict=True,
+                            validate=validate.Range(min=1, max=1000))
 
 
 class TokenRequestSchema(Schema):

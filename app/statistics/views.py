@@ -64,10 +64,10 @@ class VersionArgs(StatisticsArgs):
     start = IsoDate(data_key="from", load_default=None,
                     metadata={"description": "first day (收件日期), YYYY-MM-DD; default: no lower bound"})
     end = IsoDate(data_key="to", load_default=None, metadata={"description": "last day; default: no upper bound"})
-    base = fields.Integer(load_default=None, validate=validate.Range(min=1, error="版本号应为正整数"),
+    base = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1_000_000, error="版本号应为 1 至 1000000 的整数"),
                           error_messages={"invalid": "版本号应为正整数"},
                           metadata={"description": "the version compared against; default: see compare"})
-    compare = fields.Integer(load_default=None, validate=validate.Range(min=1, error="版本号应为正整数"),
+    compare = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1_000_000, error="版本号应为 1 至 1000000 的整数"),
                              error_messages={"invalid": "版本号应为正整数"},
                              metadata={"description": "the newer version; default: the latest version with "
                                                       "completed cases, base the one before it with completed cases"})
