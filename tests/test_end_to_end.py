@@ -102,3 +102,10 @@ def test_numbers_out_of_range_are_422_not_500(client, people):
     assert bad_window.status_code == 422
     unknown_window = client.post("/api/v1/users", json={"username": "x1", "name": "某", "window": 99}, headers=auth)
     assert unknown_window.status_code == 422 and unknown_window.json["details"] == {"window": 99}
+
+
+def test_an_admin_cannot_demote_themselves(client, people):
+    response = client.post("/api/v1/users", json={"username": "admin", "name": "管理员", "roles": []},
+                           headers=people.auth("admin"))
+    assert response.status_code == 409
+    assert client.get("/api/v1/me", headers=people.auth("admin")).json["roles"] == ["admin"]

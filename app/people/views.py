@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..errors import Conflict
 from ..extensions import db
 from ..people.models import ROLES
 from ..schemas import IsoDate, LocalDateTime, PageArgs, QuerySchema
@@ -55,7 +56,9 @@ class Users(MethodView):
     @blp.response(201, UserSchema)
     @require("admin")
     def post(self, body):
-        """Create or update a user (admin)."""
+        """Create or update a user (admin). An admin cannot take the admin role from themselves."""
+        if body["username"] == current_user().username and "admin" not in body["roles"]:
+            raise Conflict("不能取消自己的管理员角色（请由另一位管理员操作）", {"username": body["username"]})
         user = service.upsert_user(body["username"], body["name"], body["roles"], body["post_names"],
                                    body.get("window_no"))
         db.session.commit()
