@@ -16,10 +16,10 @@ from .extensions import TongbanApi, db, migrate
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.json.ensure_ascii = False
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
-    app.json.ensure_ascii = False
     logging.basicConfig(level=os.environ.get("TONGBAN_LOG_LEVEL", "INFO"))
 
     db.init_app(app)

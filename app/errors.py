@@ -102,6 +102,17 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = 422
         return response
 
+    @app.errorhandler(UnicodeEncodeError)
+    @app.errorhandler(RecursionError)
+    def _unstorable(exc):
+        # Text with lone surrogates, or JSON nested thousands deep: refused, nothing stored.
+        from .extensions import db
+
+        db.session.rollback()
+        response = jsonify(error_body("invalid", "请求包含无法保存的内容（无效字符或嵌套过深）", {}))
+        response.status_code = 422
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
         if isinstance(exc, HTTPException):

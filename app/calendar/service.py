@@ -97,6 +97,7 @@ def add_working_days(start: dt.date, days: int) -> dict:
     """The `days`-th working day after `start` (day 0: `start` itself if it is a working day, else the next one)."""
     if not 0 <= days <= MAX_DAYS:
         raise Invalid(f"工作日数应在 0 到 {MAX_DAYS} 之间", {"days": days})
+    check_year(start.year)
     result = workday_calendar().add_working_days(start, days)
     check_year(result.date.year)
     return {"date": result.date, "from": start, "days": days, "provisional": result.provisional,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..blueprint import Blueprint
 from ..people.auth import current_user, require
 from ..schemas import IsoDate, LocalDateTime, QuerySchema
 from . import service

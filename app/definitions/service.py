@@ -6,7 +6,9 @@ import hashlib
 import threading
 from pathlib import Path
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..clock import now
 from ..engine.compiler import CompiledProcess, compile_bpmn, sniff_kind
@@ -18,6 +20,17 @@ from .models import ProcessDefinition
 
 _compiled: dict[int, CompiledProcess] = {}
 _compile_lock = threading.Lock()
+_PENDING = "tongban.compiled_pending"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_compiled(session) -> None:
+    _compiled.update(session.info.pop(_PENDING, {}))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_compiled(session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _invalid(exc: DefinitionError) -> Invalid:
@@ -61,8 +74,8 @@ def list_latest(kind: str | None = None, search: str | None = None, limit: int =
     if kind:
         query = query.where(ProcessDefinition.kind == kind)
     if search:
-        like = f"%{search}%"
-        query = query.where(ProcessDefinition.key.ilike(like) | ProcessDefinition.name.ilike(like))
+        query = query.where(ProcessDefinition.key.icontains(search, autoescape=True)
+                            | ProcessDefinition.name.icontains(search, autoescape=True))
     return paged(query, ProcessDefinition.key, limit=limit, offset=offset)
 
 
@@ -86,8 +99,8 @@ def deploy(filename: str, content: bytes, actor: str | None) -> list[tuple[Proce
     for process in processes:
         definition, created = _store(process.key, process.name, "bpmn", filename, content, checksum, actor,
                                      depends_on=[d.id for d in dmn], timer_start=process.timer_start)
-        if created:
-            _compiled[definition.id] = process
+        if created:  # cached once the upload commits: a rolled-back id may be reused by another definition
+            db.session.info.setdefault(_PENDING, {})[definition.id] = process
         results.append((definition, created))
     return results
 
@@ -119,7 +132,7 @@ def _store(key, name, kind, filename, content: bytes, checksum, actor, depends_o
         return current, False
     definition = ProcessDefinition(
         key=key, version=(current.version + 1) if current else 1, kind=kind, name=name, filename=filename,
-        content=content.decode("utf-8"), checksum=checksum, depends_on=list(depends_on),
+        content=_as_text(content, filename), checksum=checksum, depends_on=list(depends_on),
         timer_start=timer_start, deployed_at=now(), deployed_by=actor)
     db.session.add(definition)
     try:
@@ -128,6 +141,18 @@ def _store(key, name, kind, filename, content: bytes, checksum, actor, depends_o
         db.session.rollback()
         raise Conflict(f"流程定义 {key} 正在被同时部署，请重试", {"key": key}) from None
     return definition, True
+
+
+def _as_text(content: bytes, filename: str) -> str:
+    """The file as text; a document in another encoding (GBK, say) is stored re-serialized, without its declaration."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        from lxml import etree
+
+        from ..engine.xml import parse_xml
+
+        return etree.tostring(parse_xml(content, filename).getroot(), encoding="unicode")
 
 
 def compiled_by_id(definition_id: int) -> CompiledProcess:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..blueprint import Blueprint
 from ..errors import BadRequest
 from ..extensions import db
 from ..instances import service as instances

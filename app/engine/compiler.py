@@ -65,6 +65,9 @@ def executable_process_ids(content: bytes, filename: str) -> list[tuple[str, str
     tree = parse_xml(content, filename)
     found = []
     for process in tree.getroot().iterfind(f"{{{BPMN_NS}}}process"):
+        if not process.get("id"):
+            raise DefinitionError("流程缺少 id 属性 (bpmn:process without an id)", filename=filename,
+                                  line=process.sourceline)
         if process.get("isExecutable", "true").lower() == "true":
             found.append((process.get("id"), process.get("name") or process.get("id")))
     return found
@@ -166,8 +169,10 @@ def _check_outgoing_flows(root, filename: str) -> None:
     for process in root.iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction"):
         sources = {flow.get("sourceRef") for flow in process.iterfind(f"{{{BPMN_NS}}}sequenceFlow")}
         for node in process:
+            if not isinstance(node.tag, str):  # comments and processing instructions
+                continue
             local = etree.QName(node).localname
-            if not isinstance(node.tag, str) or local in _NO_OUTGOING_OK:
+            if local in _NO_OUTGOING_OK:
                 continue
             is_flow_node = (local.endswith("Task") or local.endswith("Gateway") or local in (
                 "task", "subProcess", "callActivity", "transaction", "startEvent", "intermediateCatchEvent",

@@ -6,9 +6,9 @@ import json
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from ..blueprint import Blueprint
 from ..errors import BadRequest, Invalid
 from ..extensions import db
 from ..people.auth import current_user, require

@@ -76,6 +76,7 @@ class Saved:
     new_tasks: list[dict] = field(default_factory=list)
     new_timers: list[dict] = field(default_factory=list)
     extra: Any = None
+    written: tuple = ()  # (instance id, its new version, the case) for the cache once committed
 
 
 def load(instance: ProcessInstance) -> Case:
@@ -94,13 +95,14 @@ def load(instance: ProcessInstance) -> Case:
 
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
-         completed_task_id: str | None = None, before_commit: Callable[[], Any] | None = None) -> Saved:
+         completed_task_id: str | None = None, before_commit: Callable[[], Any] | None = None,
+         commit: bool = True) -> Saved:
     """Write everything the case's new state implies and commit; 409 if another writer got there first.
 
     What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
     step reads nothing back from the task, timer and subscription tables: it only writes the differences.
     `before_commit` may read what the step wrote (its result lands in `Saved.extra`), saving a read after
-    the commit.
+    the commit. With `commit=False` the caller commits several cases at once with `commit_all`.
     """
     at = now()
     instance_key = instance.id
@@ -134,18 +136,37 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         ])
         if before_commit is not None:
             saved.extra = before_commit()
-        instance_id, version = instance.id, instance.version
-        db.session.commit()
+        saved.written = (instance.id, instance.version, case)
+        if commit:
+            db.session.commit()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
         raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_key}) from None
     except Exception:
         db.session.rollback()
         raise
-    case.baseline = snap
+    if commit:
+        _remember(saved)
+    return saved
+
+
+def commit_all(saves: list[Saved]) -> None:
+    """Commit the steps of several cases saved with `commit=False`: all of them or, on error, none."""
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    for saved in saves:
+        _remember(saved)
+
+
+def _remember(saved: Saved) -> None:
+    """After the commit: the case's new baseline, and its live workflow back in the cache at its new version."""
+    instance_id, version, case = saved.written
+    case.baseline = saved.snapshot
     cache.put(instance_id, version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
     case.steps.clear()
-    return saved
 
 
 def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor, completed_task_id) -> list[dict]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from flask import current_app
 
+from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
@@ -20,6 +22,8 @@ from ..tasks.models import UserTask
 from ..timers.models import Timer
 from . import runtime
 from .models import ProcessInstance
+
+log = logging.getLogger(__name__)
 
 
 def case_failed(exc: CaseFailed) -> Invalid:
@@ -114,8 +118,16 @@ def arm_timer_starts(deployed: list[tuple[ProcessDefinition, bool]]) -> list[Pro
             .where(ProcessInstance.process_key == definition.key, ProcessInstance.state == "running",
                    ProcessInstance.definition_id != definition.id, ProcessInstance.started_by == TIMER_START_ACTOR,
                    Timer.kind == "start", Timer.state == "waiting")).unique().all()
-        for old in waiting:
-            cancel(old, TIMER_START_ACTOR, f"新版本 v{definition.version} 已部署，由其定时启动")
-        instance, _ = start(definition, {}, None, TIMER_START_ACTOR)
+        try:
+            for old in waiting:
+                cancel(old, TIMER_START_ACTOR, f"新版本 v{definition.version} 已部署，由其定时启动")
+            instance, _ = start(definition, {}, None, TIMER_START_ACTOR)
+        except Exception as exc:  # the deployment itself stands; the failure is on record for ops
+            db.session.rollback()
+            log.exception("arming the start timer of %s v%s failed", definition.key, definition.version)
+            audit.record("definition.timer_start_failed", actor=TIMER_START_ACTOR, element_id=definition.key,
+                         details={"version": definition.version, "error": str(exc)})
+            db.session.commit()
+            continue
         armed.append(instance)
     return armed

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..audit import service as audit
+from ..blueprint import Blueprint
 from ..definitions import service as definitions
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes

@@ -159,7 +159,7 @@ def _check_identity(filename: str, record: dict, valid: set[str], problems: _Pro
             if "type" in valid and TYPES.get(record["type"]) not in (None, type_letters):
                 problems.add("code", f"事项编码 {code} 的类型字母 {type_letters} 与事项类型 {record['type']}"
                                      f"（{TYPES[record['type']]}）不符")
-            department = departments.get(record.get("department"))
+            department = departments.get(record["department"]) if "department" in valid else None
             if department is not None and department.letters and department.letters != letters:
                 problems.add("code", f"事项编码 {code} 的部门字母 {letters} 与实施部门 {department.name}"
                                      f"（{department.letters}）不符")

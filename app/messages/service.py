@@ -28,7 +28,8 @@ def deliver(name: str, *, business_key: str | None, instance_id: str | None, dat
     if not targets:
         raise NotFound(f"没有办件在等待消息 {name}", {"name": name, "business_key": business_key,
                                                      "instance_id": instance_id})
-    delivered = []
+    # Every matching case takes its step in one transaction: if one fails, none has moved.
+    delivered, saves = [], []
     for target in targets:
         instance = db.session.get(ProcessInstance, target)
         if instance is None or instance.state != "running":
@@ -38,9 +39,10 @@ def deliver(name: str, *, business_key: str | None, instance_id: str | None, dat
             if not case.deliver_message(name, data):
                 continue
         except CaseFailed as exc:
-            runtime.forget(instance.id)
+            db.session.rollback()
             raise case_failed(exc) from None
-        runtime.save(instance, case, actor=actor, action="message.delivered",
-                     details={"name": name, "data": data})
-        delivered.append(instance.id)
+        saves.append(runtime.save(instance, case, actor=actor, action="message.delivered",
+                                  details={"name": name, "data": data}, commit=False))
+        delivered.append(target)
+    runtime.commit_all(saves)
     return delivered

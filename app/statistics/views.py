@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..blueprint import Blueprint
 from ..errors import Invalid
 from ..matters.models import KINDS
 from ..people.auth import require

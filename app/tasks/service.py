@@ -115,14 +115,25 @@ def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[dict, st
     instance = db.session.get(ProcessInstance, task.instance_id)
     if instance.state != "running":
         raise Conflict("办件不在办理中", {"instance_id": instance.id, "state": instance.state})
+    if not user.has_role("admin"):
+        # Take the task inside this transaction: a colleague's claim that slipped in since it was read wins.
+        taken = db.session.execute(
+            sa.update(UserTask).where(UserTask.id == task.id, UserTask.state == "open",
+                                      sa.or_(UserTask.assignee.is_(None), UserTask.assignee == user.username))
+            .values(assignee=user.username).execution_options(synchronize_session=False))
+        if taken.rowcount != 1:
+            db.session.rollback()
+            raise Conflict("任务刚被他人认领或已办理，请刷新后重试", {"task_id": task.id})
     case = runtime.load(instance)
     before = case.data()
     try:
         case.complete(task.id, data)
     except TaskNotReady:
+        db.session.rollback()
         runtime.forget(instance.id)
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
     except CaseFailed as exc:
+        db.session.rollback()
         runtime.forget(instance.id)
         raise case_failed(exc) from None
     details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}

@@ -24,10 +24,12 @@ RETRY_DELAY = timedelta(seconds=10)
 
 
 def _next_due(at):
-    query = (db.select(Timer).where(Timer.state == "waiting", Timer.due_at <= at)
+    # Timers of a case in error (an incident) wait until ops retry it; they are not lost meanwhile.
+    query = (db.select(Timer).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+             .where(Timer.state == "waiting", Timer.due_at <= at, ProcessInstance.state == "running")
              .order_by(Timer.due_at, Timer.id).limit(1))
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=Timer)
     return db.session.scalar(query)
 
 
