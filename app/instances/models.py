@@ -25,7 +25,7 @@ class ProcessInstance(db.Model):
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     engine_state: Mapped[str] = mapped_column(sa.Text)
     error: Mapped[str | None] = mapped_column(sa.Text)
-    started_by: Mapped[str | None] = mapped_column(sa.String(64))
+    started_by: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

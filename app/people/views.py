@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from ..blueprint import Blueprint
 from ..errors import Conflict
@@ -50,7 +51,7 @@ class Users(MethodView):
     def get(self):
         """All users with their roles and posts."""
         from .models import User
-        return list(db.session.scalars(db.select(User).order_by(User.username)))
+        return list(db.session.scalars(db.select(User).options(selectinload(User.posts)).order_by(User.username)))
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)

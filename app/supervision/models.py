@@ -35,6 +35,7 @@ class SupervisionWarning(db.Model):
         sa.Index("ix_supervision_warning_state_level", "state", "level"),
         sa.Index("ix_supervision_warning_instance", "instance_id"),
         sa.Index("ix_supervision_warning_department", "department_code", "state"),
+        sa.Index("ix_supervision_warning_post_state", "post", "state", "raised_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
