@@ -67,3 +67,10 @@ def test_a_start_date_past_year_9999_is_422(client, people):
     response = client.get("/api/v1/calendar/add-working-days", query_string={"from": "9999-12-30", "days": 5},
                           headers=people.auth("clerk"))
     assert response.status_code == 422
+
+
+def test_anonymous_callers_get_401_before_their_body_is_read(client):
+    response = client.post("/api/v1/process-definitions/two_step/instances", json={"data": [1]})
+    assert response.status_code == 401
+    listing = client.get("/api/v1/tasks", query_string={"state": "weird"})
+    assert listing.status_code == 401

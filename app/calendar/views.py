@@ -67,9 +67,9 @@ class YearSchema(Schema):
 
 @blp.route("/add-working-days")
 class AddWorkingDays(MethodView):
+    @require()
     @blp.arguments(AddWorkingDaysArgs, location="query")
     @blp.response(200, AddWorkingDaysSchema)
-    @require()
     def get(self, args):
         """The N-th working day after a date; years not yet published fall back to the statutory rule."""
         return service.add_working_days(args["start"], args["days"])
@@ -77,24 +77,24 @@ class AddWorkingDays(MethodView):
 
 @blp.route("/days/<day>")
 class Day(MethodView):
-    @blp.response(200, DaySchema)
     @require()
+    @blp.response(200, DaySchema)
     def get(self, day):
         """An administrator's entry for one date (404 when there is none)."""
         return service.get_day_or_404(service.parse_date(day))
 
+    @require("admin")
     @blp.arguments(DayBodySchema)
     @blp.response(200, DaySchema)
     @blp.alt_response(201, schema=DaySchema, description="entered")
-    @require("admin")
     def put(self, body, day):
         """Enter a holiday or working day (admin). Same kind again: 200; another kind: 409 (DELETE first)."""
         row, created = service.set_day(service.parse_date(day), body["kind"], body.get("name"),
                                        current_user().username)
         return row, 201 if created else 200
 
-    @blp.response(204)
     @require("admin")
+    @blp.response(204)
     def delete(self, day):
         """Remove an entry (admin); the day then counts as chinesecalendar or the fallback rule says."""
         service.delete_day(service.parse_date(day), current_user().username)
@@ -102,15 +102,15 @@ class Day(MethodView):
 
 @blp.route("/years/<year>")
 class Year(MethodView):
-    @blp.response(200, YearSchema)
     @require()
+    @blp.response(200, YearSchema)
     def get(self, year):
         """A year's holidays and adjusted working days with their source, and its number of working days."""
         return service.year_listing(service.parse_year(year))
 
+    @require("admin")
     @blp.arguments(YearBodySchema)
     @blp.response(200, YearSchema)
-    @require("admin")
     def put(self, body, year):
         """Mark a year as fully entered (admin): its days then come from the entries only, not provisional."""
         return service.set_year_complete(service.parse_year(year), body["complete"], current_user().username)

@@ -82,18 +82,18 @@ def _matter_dict(matter, **extra):
 
 @blp.route("")
 class Definitions(MethodView):
+    @require()
     @blp.arguments(DefinitionListArgs, location="query")
     @blp.response(200, DefinitionListSchema)
-    @require()
     def get(self, args):
         """The latest version of every definition."""
         items, total = service.list_latest(kind=args.get("kind"), search=args.get("q"),
                                            limit=args["limit"], offset=args["offset"])
         return {"items": items, "total": total}
 
+    @require("analyst", "ops")
     @blp.response(201, DeployResultSchema)
     @blp.alt_response(200, schema=DeployResultSchema, description="nothing new: same content as the latest version")
-    @require("analyst", "ops")
     def post(self):
         """Deploy one or more BPMN/DMN files, and matter records (.yaml), in multipart field `file` (repeatable).
 
@@ -128,9 +128,9 @@ class Definitions(MethodView):
 
 @blp.route("/<key>")
 class Definition(MethodView):
+    @require()
     @blp.arguments(VersionArgs, location="query")
     @blp.response(200, DefinitionDetailSchema)
-    @require()
     def get(self, args, key):
         """One definition (latest version unless `version` is given), with all its versions."""
         definition = (service.get_version_or_404(key, args["version"]) if args.get("version")
@@ -145,8 +145,8 @@ class Definition(MethodView):
 
 @blp.route("/<key>/xml")
 class DefinitionXml(MethodView):
-    @blp.arguments(VersionArgs, location="query")
     @require()
+    @blp.arguments(VersionArgs, location="query")
     def get(self, args, key):
         """The BPMN/DMN XML of a version, for a modeler."""
         definition = (service.get_version_or_404(key, args["version"]) if args.get("version")

@@ -41,8 +41,8 @@ class FormListSchema(Schema):
 
 @blp.route("")
 class Forms(MethodView):
-    @blp.response(200, FormListSchema)
     @require()
+    @blp.response(200, FormListSchema)
     def get(self):
         """The latest version of every form."""
         newest = db.select(Form.key, db.func.max(Form.version).label("v")).group_by(Form.key).subquery()
@@ -50,8 +50,8 @@ class Forms(MethodView):
             newest, (Form.key == newest.c.key) & (Form.version == newest.c.v)).order_by(Form.key)))
         return {"items": items, "total": len(items)}
 
-    @blp.response(201, FormListSchema)
     @require("analyst", "ops")
+    @blp.response(201, FormListSchema)
     def post(self):
         """Deploy forms: multipart field `file` (repeatable, `<key>.json`)."""
         files = request.files.getlist("file")

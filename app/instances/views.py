@@ -123,9 +123,9 @@ def _detail(instance, saved=None):
 
 @blp.route("/process-definitions/<key>/instances")
 class StartInstance(MethodView):
+    @require("clerk", "supervisor", "ops")
     @blp.arguments(StartSchema)
     @blp.response(201, InstanceDetailSchema)
-    @require("clerk", "supervisor", "ops")
     def post(self, body, key):
         """Start a case of the latest version of a definition (or of `version`)."""
         definition = (definitions.get_version_or_404(key, body["version"]) if body.get("version")
@@ -136,9 +136,9 @@ class StartInstance(MethodView):
 
 @blp.route("/instances")
 class Instances(MethodView):
+    @require()
     @blp.arguments(InstanceListArgs, location="query")
     @blp.response(200, InstanceListSchema)
-    @require()
     def get(self, args):
         """Cases, newest first, filtered by key, state, business key, starter or owner (`owner=me`: mine)."""
         owner = current_user().username if args.get("owner") == "me" else args.get("owner")
@@ -150,8 +150,8 @@ class Instances(MethodView):
 
 @blp.route("/instances/<instance_id>")
 class Instance(MethodView):
-    @blp.response(200, InstanceDetailSchema)
     @require()
+    @blp.response(200, InstanceDetailSchema)
     def get(self, instance_id):
         """One case: state, data, open tasks, waiting timers and messages."""
         return _detail(service.get_or_404(instance_id))
@@ -159,9 +159,9 @@ class Instance(MethodView):
 
 @blp.route("/instances/<instance_id>/cancel")
 class CancelInstance(MethodView):
+    @require("supervisor", "ops")
     @blp.arguments(CancelSchema)
     @blp.response(200, InstanceDetailSchema)
-    @require("supervisor", "ops")
     def post(self, body, instance_id):
         """Cancel a running case: its open tasks and timers are cancelled too."""
         instance = service.cancel(service.get_or_404(instance_id), current_user().username, body.get("reason"))
@@ -170,9 +170,9 @@ class CancelInstance(MethodView):
 
 @blp.route("/instances/<instance_id>/audit")
 class InstanceAudit(MethodView):
+    @require()
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, AuditListSchema)
-    @require()
     def get(self, args, instance_id):
         """The case's audit trail: engine steps and user actions, oldest first."""
         service.get_or_404(instance_id)

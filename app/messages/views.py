@@ -26,9 +26,9 @@ class DeliveredSchema(Schema):
 
 @blp.route("")
 class Messages(MethodView):
+    @require("clerk", "supervisor", "ops")
     @blp.arguments(MessageSchema)
     @blp.response(200, DeliveredSchema)
-    @require("clerk", "supervisor", "ops")
     def post(self, body):
         """Correlate by business key or case id; 404 when no case waits for the message."""
         delivered = service.deliver(body["name"], business_key=body.get("business_key"),

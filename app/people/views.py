@@ -37,8 +37,8 @@ class TokenSchema(Schema):
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.response(200, UserSchema)
     @require()
+    @blp.response(200, UserSchema)
     def get(self):
         """The user behind the token."""
         return current_user()
@@ -46,16 +46,16 @@ class Me(MethodView):
 
 @blp.route("/users")
 class Users(MethodView):
-    @blp.response(200, UserSchema(many=True))
     @require("supervisor", "ops")
+    @blp.response(200, UserSchema(many=True))
     def get(self):
         """All users with their roles and posts."""
         from .models import User
         return list(db.session.scalars(db.select(User).options(selectinload(User.posts)).order_by(User.username)))
 
+    @require("admin")
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
-    @require("admin")
     def post(self, body):
         """Create or update a user (admin). An admin cannot take the admin role from themselves."""
         if body["username"] == current_user().username and "admin" not in body["roles"]:
@@ -68,9 +68,9 @@ class Users(MethodView):
 
 @blp.route("/users/<username>/tokens")
 class Tokens(MethodView):
+    @require("admin")
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)
-    @require("admin")
     def post(self, body, username):
         """Issue a bearer token for a user (admin)."""
         user = service.get_user_or_404(username)
@@ -153,9 +153,9 @@ class AbsenceListSchema(Schema):
 
 @blp.route("/posts")
 class Posts(MethodView):
+    @require()
     @blp.arguments(PostArgs, location="query")
     @blp.response(200, PostListSchema)
-    @require()
     def get(self, args):
         """Posts with their holders (and who is away today), backup post and open-task counts."""
         return {"items": service.list_posts(args.get("department"), args.get("kind"))}
@@ -163,18 +163,18 @@ class Posts(MethodView):
 
 @blp.route("/absences")
 class Absences(MethodView):
+    @require("supervisor")
     @blp.arguments(AbsenceArgs, location="query")
     @blp.response(200, AbsenceListSchema)
-    @require("supervisor")
     def get(self, args):
         """Absences, latest first; `active_on` keeps those in effect on a date."""
         items, total = service.list_absences(args.get("username"), args.get("active_on"), args["limit"],
                                              args["offset"])
         return {"items": items, "total": total}
 
+    @require("supervisor")
     @blp.arguments(AbsenceBodySchema)
     @blp.response(201, AbsenceChangeSchema)
-    @require("supervisor")
     def post(self, body):
         """Mark a clerk away (supervisor): their tasks go to colleagues or the backup post. Overlap: 409."""
         absence, moved = service.create_absence(body["username"], body["start"], body["end"], body["reason"],
@@ -184,8 +184,8 @@ class Absences(MethodView):
 
 @blp.route("/absences/<int:absence_id>")
 class AbsenceItem(MethodView):
-    @blp.response(200, AbsenceChangeSchema)
     @require("supervisor")
+    @blp.response(200, AbsenceChangeSchema)
     def delete(self, absence_id):
         """End an absence now (or cancel one not begun): the clerk's tasks come back to them."""
         absence, moved = service.end_absence(service.get_absence_or_404(absence_id), current_user().username)

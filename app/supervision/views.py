@@ -91,9 +91,9 @@ class ClockSchema(Schema):
 
 @blp.route("/supervision/warnings")
 class Warnings(MethodView):
+    @require("supervisor", "ops")
     @blp.arguments(WarningArgs, location="query")
     @blp.response(200, WarningListSchema)
-    @require("supervisor", "ops")
     def get(self, args):
         """Supervision warnings, newest first: open ones unless `state` says otherwise."""
         items, total = service.search(
@@ -105,9 +105,9 @@ class Warnings(MethodView):
 
 @blp.route("/supervision/warnings/<int:warning_id>/close")
 class CloseWarning(MethodView):
+    @require("supervisor")
     @blp.arguments(CloseSchema)
     @blp.response(200, WarningSchema)
-    @require("supervisor")
     def post(self, body, warning_id):
         """Close a warning with a note (a supervisor, after handling it)."""
         return service.close(service.get_or_404(warning_id), current_user().username, body["note"])
@@ -115,8 +115,8 @@ class CloseWarning(MethodView):
 
 @blp.route("/instances/<instance_id>/clock")
 class InstanceClock(MethodView):
-    @blp.response(200, ClockSchema)
     @require()
+    @blp.response(200, ClockSchema)
     def get(self, instance_id):
         """The case clock: received, limit, pauses, due date, light, and its history (start/pause/resume/stop)."""
         return service.clock_view(instances.get_or_404(instance_id))

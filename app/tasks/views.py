@@ -70,9 +70,9 @@ class ReassignSchema(Schema):
 
 @blp.route("")
 class Tasks(MethodView):
+    @require()
     @blp.arguments(TaskListArgs, location="query")
     @blp.response(200, TaskListSchema)
-    @require()
     def get(self, args):
         """Tasks with counts; green-channel first, then by due date."""
         items, total = service.search(post=args.get("post"), assignee=args.get("assignee"),
@@ -84,8 +84,8 @@ class Tasks(MethodView):
 
 @blp.route("/<task_id>")
 class Task(MethodView):
-    @blp.response(200, TaskDetailSchema)
     @require()
+    @blp.response(200, TaskDetailSchema)
     def get(self, task_id):
         """One task with its form."""
         task = service.get_or_404(task_id)
@@ -95,8 +95,8 @@ class Task(MethodView):
 
 @blp.route("/<task_id>/claim")
 class Claim(MethodView):
-    @blp.response(200, TaskSchema)
     @require()
+    @blp.response(200, TaskSchema)
     def post(self, task_id):
         """Take the task; 409 when someone else holds it."""
         return service.claim(service.get_or_404(task_id), current_user())
@@ -104,8 +104,8 @@ class Claim(MethodView):
 
 @blp.route("/<task_id>/unclaim")
 class Unclaim(MethodView):
-    @blp.response(200, TaskSchema)
     @require()
+    @blp.response(200, TaskSchema)
     def post(self, task_id):
         """Give the task back to its post."""
         return service.unclaim(service.get_or_404(task_id), current_user())
@@ -113,9 +113,9 @@ class Unclaim(MethodView):
 
 @blp.route("/<task_id>/complete")
 class Complete(MethodView):
+    @require()
     @blp.arguments(CompleteSchema)
     @blp.response(200, CompletedSchema)
-    @require()
     def post(self, body, task_id):
         """Complete with form data (validated against the task's form: 422 lists every field error).
 
@@ -127,9 +127,9 @@ class Complete(MethodView):
 
 @blp.route("/<task_id>/reassign")
 class Reassign(MethodView):
+    @require("supervisor")
     @blp.arguments(ReassignSchema)
     @blp.response(200, TaskSchema)
-    @require("supervisor")
     def post(self, body, task_id):
         """Give the task to a clerk of its post or backup post, or move it to one of those posts (supervisor)."""
         return service.reassign(service.get_or_404(task_id), current_user(), body["reason"],

@@ -47,9 +47,9 @@ class FiredSchema(Schema):
 
 @blp.route("")
 class Timers(MethodView):
+    @require("supervisor", "ops")
     @blp.arguments(TimerListArgs, location="query")
     @blp.response(200, TimerListSchema)
-    @require("supervisor", "ops")
     def get(self, args):
         """Timers by state and due time (failed ones are the incidents to look at)."""
         query = db.select(Timer).where(Timer.state == args["state"])
@@ -63,8 +63,8 @@ class Timers(MethodView):
 
 @blp.route("/fire-due")
 class FireDue(MethodView):
-    @blp.response(200, FiredSchema)
     @require("ops")
+    @blp.response(200, FiredSchema)
     def post(self):
         """Fire the timers due now, without waiting for the scheduler's next pass."""
         return {"advanced": service.fire_due()}
@@ -72,8 +72,8 @@ class FireDue(MethodView):
 
 @blp.route("/<int:timer_id>/retry")
 class Retry(MethodView):
-    @blp.response(200, TimerRowSchema)
     @require("ops")
+    @blp.response(200, TimerRowSchema)
     def post(self, timer_id):
         """Retry a failed timer: due now, three more attempts; its case leaves the error state."""
         timer = db.session.get(Timer, timer_id)
