@@ -27,6 +27,7 @@ from ..extensions import db
 from ..messages.models import MessageSubscription
 from ..people import service as people
 from ..supervision import clock
+from ..supervision.service import watch_from as supervision_watch_from
 from ..tasks.models import UserTask
 from ..timers.models import Timer
 from .models import ProcessInstance
@@ -180,6 +181,7 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
          "name": t.name, "post": today.route(t.post), "home_post": t.post, "state": "open", "form_key": t.form_key,
          "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": _priority(instance),
          "light": "green" if t.element_id in boundary_due else None,
+         "watch_from": supervision_watch_from(at, boundary_due.get(t.element_id)),
          "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None, "completed_by": None}
         for t in opened]
     if new_rows:

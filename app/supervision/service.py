@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -84,6 +84,20 @@ def step_light(at: datetime, created_at: datetime, due_at: datetime, cal, s: Set
     if cal.working_days_between(local_date(at), due_day) <= min(s.yellow_days, span_days - 1):
         return "yellow"
     return "green"
+
+
+def watch_from(created_at: datetime, due_at: datetime | None, s: Settings | None = None) -> datetime | None:
+    """The earliest moment a step created now can turn yellow, so the sweep can leave it alone until then.
+
+    Conservative: the last `yellow_ratio` of its span, or `yellow_days` working days with room for the longest
+    run of holidays (Spring Festival) and weekends.
+    """
+    if due_at is None:
+        return None
+    s = s or settings()
+    created_at, due_at = as_utc(created_at), as_utc(due_at)
+    lookahead = timedelta(days=7 * (s.yellow_days + 1) + 10)
+    return due_at - max((due_at - created_at) * s.yellow_ratio, lookahead)
 
 
 # -- messages ----------------------------------------------------------------------------------------------------
@@ -253,7 +267,8 @@ def _step_lights(ctx: _Context) -> None:
         .join(pi, pi.id == t.instance_id)
         .where(t.state == "open", t.due_at.is_not(None),
                sa.or_(sa.and_(t.due_at <= ctx.at, sa.or_(t.light.is_(None), t.light != "red")),
-                      sa.and_(t.due_at > ctx.at, sa.or_(t.light.is_(None), t.light == "green"))))).all()
+                      sa.and_(t.due_at > ctx.at, sa.or_(t.light.is_(None), t.light == "green"),
+                              sa.or_(t.watch_from.is_(None), t.watch_from <= ctx.at))))).all()
     for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
         new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
         if new == old:

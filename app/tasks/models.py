@@ -20,6 +20,7 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_assignee_state", "assignee", "state"),
         sa.Index("ix_user_task_instance_state", "instance_id", "state"),
         sa.Index("ix_user_task_state_due", "state", "due_at"),
+        sa.Index("ix_user_task_state_watch", "state", "watch_from"),
         sa.Index("ix_user_task_home_post_state", "home_post", "state"),
         sa.Index("ix_user_task_return_to", "return_to"),
     )
@@ -41,5 +42,7 @@ class UserTask(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))
     light: Mapped[str | None] = mapped_column(sa.String(10))  # the step's supervision light while open
+    # From when the supervision sweep needs to look at a green step: it cannot turn yellow before this.
+    watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the clerk this task goes back to when they return from an absence (their released claim, or the owner's step)
     return_to: Mapped[str | None] = mapped_column(sa.String(64))
