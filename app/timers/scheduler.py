@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def start(app: Flask) -> BackgroundScheduler:
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a tick twice a second is not news
     scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
 
     def tick() -> None:
