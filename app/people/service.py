@@ -70,6 +70,10 @@ def load_hall(path: str | Path) -> dict[str, int]:
         db.session.add(row)
     db.session.flush()
     for win in hall.get("windows", []):
+        number = win["no"] if "no" in win else win.get(False)  # a bare `no:` key is the boolean false in YAML 1.1
+        if not isinstance(number, int):
+            raise Invalid("hall.yaml 中窗口缺少编号 no", {"window": win.get("name")})
+        win = {**win, "no": number}
         row = db.session.get(Window, win["no"]) or Window(no=win["no"])
         row.name, row.department_code = win["name"], win.get("department")
         db.session.add(row)
