@@ -91,27 +91,23 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = 409
         return response
 
-    @app.errorhandler(DataError)
-    @app.errorhandler(OverflowError)
-    def _out_of_range(exc):
-        # A value the database cannot hold (a number past 64 bits, say) is the caller's mistake, not ours.
-        from .extensions import db
+    def refused(message: str):
+        def handler(exc):
+            from .extensions import db
 
-        db.session.rollback()
-        response = jsonify(error_body("invalid", "数值超出允许范围 (a value is out of range)", {}))
-        response.status_code = 422
-        return response
+            db.session.rollback()
+            response = jsonify(error_body("invalid", message, {}))
+            response.status_code = 422
+            return response
 
-    @app.errorhandler(UnicodeEncodeError)
-    @app.errorhandler(RecursionError)
-    def _unstorable(exc):
-        # Text with lone surrogates, or JSON nested thousands deep: refused, nothing stored.
-        from .extensions import db
+        return handler
 
-        db.session.rollback()
-        response = jsonify(error_body("invalid", "请求包含无法保存的内容（无效字符或嵌套过深）", {}))
-        response.status_code = 422
-        return response
+    # What the database cannot hold (a number past 64 bits, text with lone surrogates, JSON nested thousands
+    # deep) is the caller's mistake: refused, nothing stored.
+    for kind in (DataError, OverflowError):
+        app.register_error_handler(kind, refused("数值超出允许范围 (a value is out of range)"))
+    for kind in (UnicodeEncodeError, RecursionError):
+        app.register_error_handler(kind, refused("请求包含无法保存的内容（无效字符或嵌套过深）"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -18,45 +18,30 @@ def start(app: Flask) -> BackgroundScheduler:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a tick twice a second is not news
     scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
 
-    def tick() -> None:
-        with app.app_context():
-            try:
-                service.fire_due()
-            finally:
-                db.session.remove()
+    def job(name: str, work):
+        """A periodic job in an app context that survives its own failures (the next pass tries again)."""
 
-    def route_by_absences() -> None:
-        """Absences begin and end with the date: bring task routing in line (people.service.apply_absences)."""
-        from ..people import service as people
+        def run() -> None:
+            with app.app_context():
+                try:
+                    work()
+                except Exception:
+                    log.exception("%s failed", name)
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
 
-        with app.app_context():
-            try:
-                people.apply_absences()
-            except Exception:  # keep the scheduler alive; the next pass tries again
-                log.exception("applying absences failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
+        return run
 
-    def supervise() -> None:
-        """Lights change with the time: the supervision sweep (supervision.service.sweep)."""
-        from ..supervision import service as supervision
+    from ..people import service as people
+    from ..supervision import service as supervision
 
-        with app.app_context():
-            try:
-                supervision.sweep()
-            except Exception:  # keep the scheduler alive; the next pass tries again
-                log.exception("supervision sweep failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    scheduler.add_job(tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], id="fire_due_timers",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(route_by_absences, "interval", seconds=app.config.get("ABSENCE_INTERVAL_SECONDS", 60),
-                      id="apply_absences", max_instances=1, coalesce=True)
-    scheduler.add_job(supervise, "interval", seconds=app.config.get("SUPERVISION_INTERVAL_SECONDS", 60),
-                      id="supervision_sweep", max_instances=1, coalesce=True)
+    # Due BPMN timers; absences begin and end with the date (AB岗 routing); lights change with the time.
+    jobs = [("fire_due_timers", service.fire_due, app.config["SCHEDULER_INTERVAL_SECONDS"]),
+            ("apply_absences", people.apply_absences, app.config.get("ABSENCE_INTERVAL_SECONDS", 60)),
+            ("supervision_sweep", supervision.sweep, app.config.get("SUPERVISION_INTERVAL_SECONDS", 60))]
+    for name, work, seconds in jobs:
+        scheduler.add_job(job(name, work), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
     scheduler.start()
     app.extensions["tongban_scheduler"] = scheduler
     log.info("timer scheduler started")
