@@ -82,6 +82,7 @@ def _empty_tables() -> None:
     from app.definitions import service as definitions
     from app.forms import service as forms
     from app.instances import runtime
+    from app.people.service import forget_routing
 
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
@@ -93,6 +94,7 @@ def _empty_tables() -> None:
     db.session.commit()
     definitions._compiled.clear()
     forms.forget_cached()
+    forget_routing()
     runtime.cache.clear()
 
 

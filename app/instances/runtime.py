@@ -175,7 +175,7 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
     now_open = {t.id for t in snap.user_tasks}
     boundary_due = _boundary_due(snap, instance)
     opened = [t for t in snap.user_tasks if t.id not in was_open]
-    today = people.routing(at) if opened else None  # AB岗: a post whose holders are all away sends to its backup
+    today = people.cached_routing(at) if opened else None  # AB岗: a post whose holders are all away sends to its backup
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
          "name": t.name, "post": today.route(t.post), "home_post": t.post, "state": "open", "form_key": t.form_key,

@@ -10,6 +10,7 @@ and remembers the clerk (`return_to`); when they are back it is theirs again, un
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ def upsert_user(username: str, name: str, roles: list[str], posts: list[str] = (
     user.window_no = window
     user.posts = ensure_posts(list(posts))
     db.session.flush()
+    forget_routing()
     return user
 
 
@@ -190,6 +192,28 @@ def routing(at: dt.datetime | None = None) -> Routing:
     return Routing(day, absent, {home: backup for home, backup in backups.items() if backup in staffed})
 
 
+# Today's routing, remembered briefly for the hot path (every step that opens tasks asks for it). Changes made
+# here are seen at once (forget_routing); another server process's changes within ROUTING_TTL seconds, and the
+# absence job (every minute) moves any task that went the old way.
+_routing_cache: dict[dt.date, tuple[float, Routing]] = {}
+ROUTING_TTL = 5.0
+
+
+def cached_routing(at: dt.datetime | None = None) -> Routing:
+    day = local_day(at)
+    cached = _routing_cache.get(day)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    result = routing(at)
+    _routing_cache.clear()
+    _routing_cache[day] = (time.monotonic() + ROUTING_TTL, result)
+    return result
+
+
+def forget_routing() -> None:
+    _routing_cache.clear()
+
+
 def post_for(user: User, home_post: str | None, backups: dict[str, str | None] | None = None) -> str | None:
     """Where a task of `home_post` sits when `user` works on it: the home post, else its backup; None if neither."""
     if home_post is None:
@@ -212,7 +236,17 @@ def may_own(username: str | None, post_name: str | None) -> bool:
 
 
 def active_user(username: str) -> User | None:
+    caller = _caller()
+    if caller is not None and caller.username == username:  # usually the one acting: already loaded, with posts
+        return caller if caller.active else None
     return db.session.scalar(db.select(User).filter_by(username=username, active=True))
+
+
+def _caller() -> User | None:
+    """The user behind this request's token, if the request has already authenticated."""
+    from flask import has_request_context, request
+
+    return request.environ.get("tongban.user") if has_request_context() else None
 
 
 def _move(row, cause: str, actor: str | None, entries: list, **values) -> bool:
@@ -342,6 +376,7 @@ def create_absence(username: str, start: dt.date, end: dt.date, reason: str, act
                                                           "reason": reason})
     moved = apply_absences(actor=actor, commit=False)
     db.session.commit()
+    forget_routing()
     return absence_view(absence), moved
 
 
@@ -360,4 +395,5 @@ def end_absence(absence: Absence, actor: str) -> tuple[dict, dict]:
     db.session.flush()
     moved = apply_absences(actor=actor, commit=False)
     db.session.commit()
+    forget_routing()
     return absence_view(absence), moved

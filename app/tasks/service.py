@@ -17,7 +17,7 @@ from ..forms import service as forms
 from ..instances import runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
-from ..models_base import paged, row_dict
+from ..models_base import paged
 from ..people import service as people
 from ..people.models import Post, User
 from .models import UserTask
@@ -141,10 +141,11 @@ def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[dict, st
         details["as_admin"] = True
     def rows_after():
         """The completed task and the case's open tasks, read inside the step's transaction."""
-        rows = list(db.session.scalars(db.select(UserTask).where(
-            UserTask.instance_id == instance.id, sa.or_(UserTask.state == "open", UserTask.id == task.id))
-            .order_by(UserTask.created_at).execution_options(populate_existing=True)))
-        return [row_dict(r) for r in rows], instance.state  # plain values: they outlive the commit
+        table = UserTask.__table__
+        rows = db.session.connection().execute(sa.select(table).where(
+            table.c.instance_id == instance.id, sa.or_(table.c.state == "open", table.c.id == task.id))
+            .order_by(table.c.created_at)).mappings()
+        return [dict(r) for r in rows], instance.state  # plain values: they outlive the commit
 
     task_id = task.id
     saved = runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
