@@ -82,6 +82,7 @@ def _empty_tables() -> None:
     from app.definitions import service as definitions
     from app.forms import service as forms
     from app.instances import runtime
+    from app.people.auth import forget_principals
     from app.people.service import forget_routing
 
     tables = [t for t in reversed(db.metadata.sorted_tables)]
@@ -95,6 +96,7 @@ def _empty_tables() -> None:
     definitions._compiled.clear()
     forms.forget_cached()
     forget_routing()
+    forget_principals()
     runtime.cache.clear()
 
 

@@ -23,7 +23,7 @@ from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..tasks.models import UserTask
-from .auth import issue_token
+from .auth import forget_principals, issue_token
 from .models import ROLES, Absence, Department, Post, User, Window, user_post
 
 
@@ -60,6 +60,7 @@ def upsert_user(username: str, name: str, roles: list[str], posts: list[str] = (
     user.posts = ensure_posts(list(posts))
     db.session.flush()
     forget_routing()
+    forget_principals()  # roles and posts of callers are kept briefly by the token check
     return user
 
 
@@ -105,6 +106,7 @@ def ensure_admin(token: str | None) -> tuple[User, str]:
         db.session.flush()
     elif "admin" not in admin.roles:
         admin.roles = [*admin.roles, "admin"]
+        forget_principals()
     return admin, issue_token(admin, label="bootstrap", token=token)
 
 
@@ -236,17 +238,13 @@ def may_own(username: str | None, post_name: str | None) -> bool:
 
 
 def active_user(username: str) -> User | None:
-    caller = _caller()
-    if caller is not None and caller.username == username:  # usually the one acting: already loaded, with posts
-        return caller if caller.active else None
-    return db.session.scalar(db.select(User).filter_by(username=username, active=True))
-
-
-def _caller() -> User | None:
-    """The user behind this request's token, if the request has already authenticated."""
+    """An active user by name; remembered for the rest of the request (a step may ask twice)."""
     from flask import has_request_context, request
 
-    return request.environ.get("tongban.user") if has_request_context() else None
+    memo = request.environ.setdefault("tongban.users", {}) if has_request_context() else {}
+    if username not in memo:
+        memo[username] = db.session.scalar(db.select(User).filter_by(username=username, active=True))
+    return memo[username]
 
 
 def _move(row, cause: str, actor: str | None, entries: list, **values) -> bool:

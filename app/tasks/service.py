@@ -19,6 +19,7 @@ from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import paged
 from ..people import service as people
+from ..people.auth import Principal
 from ..people.models import Post, User
 from .models import UserTask
 
@@ -52,7 +53,7 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
                  UserTask.id, limit=limit, offset=offset)
 
 
-def _check_may_work_on(task: UserTask, user: User) -> None:
+def _check_may_work_on(task: UserTask, user: Principal) -> None:
     if user.has_role("admin"):
         return
     if not user.has_role("clerk", "supervisor"):
@@ -66,7 +67,7 @@ def _check_open(task: UserTask) -> None:
         raise Conflict(f"任务已{'完成' if task.state == 'completed' else '取消'}", {"task_id": task.id, "state": task.state})
 
 
-def claim(task: UserTask, user: User) -> UserTask:
+def claim(task: UserTask, user: Principal) -> UserTask:
     _check_may_work_on(task, user)
     _check_open(task)
     result = db.session.execute(
@@ -86,7 +87,7 @@ def claim(task: UserTask, user: User) -> UserTask:
     return task
 
 
-def unclaim(task: UserTask, user: User) -> UserTask:
+def unclaim(task: UserTask, user: Principal) -> UserTask:
     _check_open(task)
     if task.assignee is None:
         return task
@@ -105,7 +106,7 @@ def unclaim(task: UserTask, user: User) -> UserTask:
     return task
 
 
-def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[dict, str, list[dict]]:
+def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dict, str, list[dict]]:
     """Complete a task; returns it, the case's state after the step, and the case's open tasks now."""
     _check_may_work_on(task, user)
     _check_open(task)
@@ -155,7 +156,7 @@ def complete(task: UserTask, user: User, data: dict[str, Any]) -> tuple[dict, st
     return done, state, [r for r in rows if r["id"] != task_id]
 
 
-def reassign(task: UserTask, actor: User, reason: str, *, username: str | None = None,
+def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | None = None,
              post: str | None = None) -> UserTask:
     """A supervisor gives a task to a clerk of its post (or its backup post), or moves it to one of those posts.
 
