@@ -82,8 +82,8 @@ def _empty_tables() -> None:
     from app.definitions import service as definitions
     from app.forms import service as forms
     from app.instances import runtime
+    from app.people.absences import forget_routing
     from app.people.auth import forget_principals
-    from app.people.service import forget_routing
 
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":

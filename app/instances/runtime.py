@@ -25,7 +25,7 @@ from ..engine.case import Case, Snapshot
 from ..errors import Conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
-from ..people import service as people
+from ..people import absences as people
 from ..supervision import clock
 from ..supervision.service import watch_from as supervision_watch_from
 from ..tasks.models import UserTask

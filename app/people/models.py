@@ -89,7 +89,7 @@ class Absence(db.Model):
     """A clerk away for a date range (Asia/Shanghai dates, both ends included); `ended_at` ends it early.
 
     While it is in effect the clerk's claimed tasks are released, and posts whose every holder is away send their
-    tasks to their backup post (see people.service.apply_absences).
+    tasks to their backup post (see people.absences.apply_absences).
     """
 
     __tablename__ = "absence"

@@ -11,7 +11,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..people.models import ROLES
 from ..schemas import IsoDate, LocalDateTime, PageArgs, QuerySchema
-from . import service
+from . import absences, service
 from .auth import current_user, issue_token, require
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色、访问令牌、岗位与请假（AB岗）")
@@ -168,7 +168,7 @@ class Absences(MethodView):
     @blp.response(200, AbsenceListSchema)
     def get(self, args):
         """Absences, latest first; `active_on` keeps those in effect on a date."""
-        items, total = service.list_absences(args.get("username"), args.get("active_on"), args["limit"],
+        items, total = absences.list_absences(args.get("username"), args.get("active_on"), args["limit"],
                                              args["offset"])
         return {"items": items, "total": total}
 
@@ -177,7 +177,7 @@ class Absences(MethodView):
     @blp.response(201, AbsenceChangeSchema)
     def post(self, body):
         """Mark a clerk away (supervisor): their tasks go to colleagues or the backup post. Overlap: 409."""
-        absence, moved = service.create_absence(body["username"], body["start"], body["end"], body["reason"],
+        absence, moved = absences.create_absence(body["username"], body["start"], body["end"], body["reason"],
                                                 current_user().username)
         return {**absence, "tasks_moved": moved}
 
@@ -188,5 +188,5 @@ class AbsenceItem(MethodView):
     @blp.response(200, AbsenceChangeSchema)
     def delete(self, absence_id):
         """End an absence now (or cancel one not begun): the clerk's tasks come back to them."""
-        absence, moved = service.end_absence(service.get_absence_or_404(absence_id), current_user().username)
+        absence, moved = absences.end_absence(absences.get_absence_or_404(absence_id), current_user().username)
         return {**absence, "tasks_moved": moved}

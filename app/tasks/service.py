@@ -18,7 +18,7 @@ from ..instances import runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import paged
-from ..people import service as people
+from ..people import absences as people
 from ..people.auth import Principal
 from ..people.models import Post, User
 from .models import UserTask

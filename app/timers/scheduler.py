@@ -33,7 +33,7 @@ def start(app: Flask) -> BackgroundScheduler:
 
         return run
 
-    from ..people import service as people
+    from ..people import absences as people
     from ..supervision import service as supervision
 
     # Due BPMN timers; absences begin and end with the date (AB岗 routing); lights change with the time.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from app.audit.models import AuditEntry
 from app.extensions import db
-from app.people import service as people_service
+from app.people import absences as people_service
 from app.people.models import Absence
 from tests.people.conftest import absent, first_task, start, task
 

@@ -6,7 +6,7 @@ from sqlalchemy import event
 
 from app.audit.models import AuditEntry
 from app.extensions import db
-from app.people import service as people_service
+from app.people import absences as people_service
 from tests.people.conftest import absent, first_task, start, task
 
 
