@@ -6,13 +6,15 @@ import hashlib
 import threading
 from pathlib import Path
 
+from lxml import etree
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..clock import now
-from ..engine.compiler import CompiledProcess, compile_bpmn, sniff_kind
+from ..engine.compiler import CompiledProcess, compile_bpmn, compile_document, dmn_decisions, document_kind
 from ..engine.errors import DefinitionError
+from ..engine.xml import parse_xml
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models_base import paged
@@ -87,17 +89,21 @@ def _latest_dmn() -> list[ProcessDefinition]:
 def deploy(filename: str, content: bytes, actor: str | None) -> list[tuple[ProcessDefinition, bool]]:
     """Validate and store one file; returns each (definition, created). Same content again is not a new version."""
     try:
-        kind = sniff_kind(content, filename)
+        tree = parse_xml(content, filename)  # once: kind, validation, compilation and stored text all use it
+        kind = document_kind(tree, filename)
         if kind == "dmn":
-            return _deploy_dmn(filename, content, actor)
-        dmn = _latest_dmn()
-        processes = compile_bpmn(content, filename, [(d.filename, d.content.encode()) for d in dmn])
+            decisions, processes, dmn = dmn_decisions(tree, filename), [], []
+        else:
+            dmn = _latest_dmn()
+            processes = compile_document(tree, filename, [(d.filename, d.content.encode()) for d in dmn])
     except DefinitionError as exc:
         raise _invalid(exc) from None
+    text, checksum = _as_text(content, tree), _checksum(content)
+    if kind == "dmn":
+        return [_store(key, name, "dmn", filename, text, checksum, actor) for key, name in decisions]
     results = []
-    checksum = _checksum(content)
     for process in processes:
-        definition, created = _store(process.key, process.name, "bpmn", filename, content, checksum, actor,
+        definition, created = _store(process.key, process.name, "bpmn", filename, text, checksum, actor,
                                      depends_on=[d.id for d in dmn], timer_start=process.timer_start)
         if created:  # cached once the upload commits: a rolled-back id may be reused by another definition
             db.session.info.setdefault(_PENDING, {})[definition.id] = process
@@ -105,26 +111,7 @@ def deploy(filename: str, content: bytes, actor: str | None) -> list[tuple[Proce
     return results
 
 
-def _deploy_dmn(filename: str, content: bytes, actor: str | None) -> list[tuple[ProcessDefinition, bool]]:
-    from lxml import etree
-
-    from ..engine.xml import parse_xml
-
-    tree = parse_xml(content, filename)
-    decisions = [(el.get("id"), el.get("name") or el.get("id"))
-                 for el in tree.getroot() if isinstance(el.tag, str) and etree.QName(el).localname == "decision"]
-    if not decisions:
-        raise Invalid("DMN 文件中没有决策 (no decision element)", {"file": filename}, code="invalid_definition")
-    try:
-        from SpiffWorkflow.camunda.parser import CamundaParser
-        CamundaParser().add_dmn_xml(tree.getroot(), filename=filename)
-    except Exception as exc:  # the DMN parser raises several exception types
-        raise Invalid(f"DMN 无法解析: {exc}", {"file": filename}, code="invalid_definition") from None
-    checksum = _checksum(content)
-    return [_store(key, name, "dmn", filename, content, checksum, actor) for key, name in decisions]
-
-
-def _store(key, name, kind, filename, content: bytes, checksum, actor, depends_on=(), timer_start=False):
+def _store(key, name, kind, filename, text: str, checksum, actor, depends_on=(), timer_start=False):
     current = latest(key)
     if current is not None and current.kind != kind:
         raise Conflict(f"标识 {key} 已被 {current.kind.upper()} 定义使用", {"key": key})
@@ -132,7 +119,7 @@ def _store(key, name, kind, filename, content: bytes, checksum, actor, depends_o
         return current, False
     definition = ProcessDefinition(
         key=key, version=(current.version + 1) if current else 1, kind=kind, name=name, filename=filename,
-        content=_as_text(content, filename), checksum=checksum, depends_on=list(depends_on),
+        content=text, checksum=checksum, depends_on=list(depends_on),
         timer_start=timer_start, deployed_at=now(), deployed_by=actor)
     db.session.add(definition)
     try:
@@ -143,16 +130,12 @@ def _store(key, name, kind, filename, content: bytes, checksum, actor, depends_o
     return definition, True
 
 
-def _as_text(content: bytes, filename: str) -> str:
+def _as_text(content: bytes, tree) -> str:
     """The file as text; a document in another encoding (GBK, say) is stored re-serialized, without its declaration."""
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
-        from lxml import etree
-
-        from ..engine.xml import parse_xml
-
-        return etree.tostring(parse_xml(content, filename).getroot(), encoding="unicode")
+        return etree.tostring(tree.getroot(), encoding="unicode")
 
 
 def compiled_by_id(definition_id: int) -> CompiledProcess:

@@ -49,9 +49,9 @@ class CompiledProcess:
     boundary_of: dict[str, str] = field(default_factory=dict)  # boundary event id -> the task it is attached to
 
 
-def sniff_kind(content: bytes, filename: str) -> str:
+def document_kind(tree: etree._ElementTree, filename: str) -> str:
     """'bpmn' or 'dmn', from the root element's namespace."""
-    root = parse_xml(content, filename).getroot()
+    root = tree.getroot()
     namespace = etree.QName(root).namespace
     if namespace == BPMN_NS and etree.QName(root).localname == "definitions":
         return "bpmn"
@@ -61,10 +61,23 @@ def sniff_kind(content: bytes, filename: str) -> str:
                           filename=filename)
 
 
-def executable_process_ids(content: bytes, filename: str) -> list[tuple[str, str]]:
-    tree = parse_xml(content, filename)
+def dmn_decisions(tree: etree._ElementTree, filename: str) -> list[tuple[str, str]]:
+    """The (id, name) of each decision of a DMN file, after SpiffWorkflow's DMN parser has accepted it."""
+    root = tree.getroot()
+    decisions = [(el.get("id"), el.get("name") or el.get("id"))
+                 for el in root if isinstance(el.tag, str) and etree.QName(el).localname == "decision"]
+    if not decisions:
+        raise DefinitionError("DMN 文件中没有决策 (no decision element)", filename=filename)
+    try:
+        CamundaParser().add_dmn_xml(root, filename=filename)
+    except Exception as exc:  # the DMN parser raises several exception types
+        raise DefinitionError(f"DMN 无法解析: {exc}", filename=filename) from None
+    return decisions
+
+
+def _executable_processes(root, filename: str) -> list[tuple[str, str]]:
     found = []
-    for process in tree.getroot().iterfind(f"{{{BPMN_NS}}}process"):
+    for process in root.iterfind(f"{{{BPMN_NS}}}process"):
         if not process.get("id"):
             raise DefinitionError("流程缺少 id 属性 (bpmn:process without an id)", filename=filename,
                                   line=process.sourceline)
@@ -75,7 +88,12 @@ def executable_process_ids(content: bytes, filename: str) -> list[tuple[str, str
 
 def compile_bpmn(content: bytes, filename: str, dmn_files: list[tuple[str, bytes]] = ()) -> list[CompiledProcess]:
     """Validate a BPMN file (schema, structure, timers) and compile each of its executable processes."""
-    tree = parse_xml(content, filename)
+    return compile_document(parse_xml(content, filename), filename, dmn_files)
+
+
+def compile_document(tree: etree._ElementTree, filename: str,
+                     dmn_files: list[tuple[str, bytes]] = ()) -> list[CompiledProcess]:
+    """`compile_bpmn` for a document already parsed (with `xml.parse_xml`)."""
     root = tree.getroot()
     if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
         raise DefinitionError("不是 BPMN 2.0 文件 (root element is not bpmn:definitions)", filename=filename)
@@ -86,7 +104,7 @@ def compile_bpmn(content: bytes, filename: str, dmn_files: list[tuple[str, bytes
         for dmn_name, dmn_content in dmn_files:
             parser.add_dmn_xml(parse_xml(dmn_content, dmn_name).getroot(), filename=dmn_name)
         processes = []
-        for process_id, process_name in executable_process_ids(content, filename):
+        for process_id, process_name in _executable_processes(root, filename):
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
             processes.append(_compiled(root, process_id, process_name, spec, subprocess_specs, filename))

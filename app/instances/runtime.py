@@ -81,7 +81,10 @@ class Saved:
 
 
 def load(instance: ProcessInstance) -> Case:
-    """The live case of a row: from the cache when it holds this very version, else deserialized."""
+    """The live case of a row: from the cache when it holds this very version, else deserialized.
+
+    The cache entry is taken out: a case whose step fails is simply never put back (see `save`).
+    """
     clock = app_clock(current_app._get_current_object())
     case = cache.take(instance.id, instance.version)
     if case is None:
@@ -279,8 +282,3 @@ def _sync_subscriptions(instance, before: Snapshot, snap: Snapshot) -> None:
     if was - now_waiting:
         _core(_SUBSCRIPTIONS.delete().where(_SUBSCRIPTIONS.c.instance_id == instance.id,
                                             _SUBSCRIPTIONS.c.task_id.in_(was - now_waiting)))
-
-
-def forget(instance_id: str) -> None:
-    """Drop a cached workflow whose changes were not committed."""
-    cache.take(instance_id, -1)

@@ -131,11 +131,9 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
         case.complete(task.id, data)
     except TaskNotReady:
         db.session.rollback()
-        runtime.forget(instance.id)
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
     except CaseFailed as exc:
         db.session.rollback()
-        runtime.forget(instance.id)
         raise case_failed(exc) from None
     details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}
     if user.has_role("admin") and task.post not in user.post_names:
