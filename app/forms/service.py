@@ -59,6 +59,17 @@ def deploy(key: str, schema: Any, actor: str | None, filename: str | None = None
     return form, True
 
 
+def deploy_file(name: str, content: bytes, actor: str | None) -> tuple[Form, bool]:
+    """One uploaded `<key>.json` file (the form key is the file name without `.json`)."""
+    if not name.endswith(".json"):
+        raise Invalid("表单文件名须为 <表单键>.json", {"file": name})
+    try:
+        schema = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"表单文件不是有效 JSON: {exc}", {"file": name}) from None
+    return deploy(name.rsplit("/", 1)[-1][:-5], schema, actor, filename=name)
+
+
 def deploy_directory(directory: str | Path, actor: str | None = "system") -> list[tuple[Form, bool]]:
     results = []
     for path in sorted(Path(directory).rglob("*.json")):
