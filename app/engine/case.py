@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import EventSubprocess
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -169,7 +170,7 @@ class Case:
         return True
 
     def deliver_signal(self, name: str, payload: dict[str, Any] | None = None) -> bool:
-        if not any(m.name == name and m.kind == "signal" for m in self.waiting_messages()):
+        if self._waiting_definition(name, SignalEventDefinition) is None:
             return False
         event = BpmnEvent(SignalEventDefinition(name), payload=dict(payload or {}))
         self._run(lambda: self.workflow.catch(event))
@@ -239,21 +240,35 @@ class Case:
 
     def waiting_messages(self) -> list[WaitingMessage]:
         result = []
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            for inner in _definitions_of(definition):
-                if isinstance(inner, MessageEventDefinition):
-                    result.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, inner.name, "message"))
-                elif isinstance(inner, SignalEventDefinition):
-                    result.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, inner.name, "signal"))
+        for task_id, element_id, inner in self._catching():
+            if isinstance(inner, MessageEventDefinition):
+                result.append(WaitingMessage(task_id, element_id, inner.name, "message"))
+            elif isinstance(inner, SignalEventDefinition):
+                result.append(WaitingMessage(task_id, element_id, inner.name, "signal"))
         return result
+
+    def _catching(self):
+        """(task id, element, event definition) of everything that would catch an event now.
+
+        Waiting tasks, and the start events of the process's message and signal event subprocesses, which
+        SpiffWorkflow keeps as triggers of the process rather than as waiting tasks.
+        """
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            for inner in _definitions_of(getattr(task.task_spec, "event_definition", None)):
+                yield str(task.id), task.task_spec.bpmn_id, inner
+        if self.workflow.is_completed():
+            return
+        for name in getattr(self.workflow.spec.start, "trigger_specs", ()):
+            sub_spec = self.workflow.subprocess_specs.get(name)
+            for start in getattr(sub_spec, "bpmn_start_events", ()) if sub_spec is not None else ():
+                for inner in _definitions_of(start.event_definition):
+                    yield str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner
 
     # --- internals --------------------------------------------------------------------------------
     def _waiting_definition(self, name: str, kind: type):
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            for inner in _definitions_of(getattr(task.task_spec, "event_definition", None)):
-                if isinstance(inner, kind) and inner.name == name:
-                    return inner
+        for _, _, inner in self._catching():
+            if isinstance(inner, kind) and inner.name == name:
+                return inner
         return None
 
     def _anything_open(self) -> bool:
@@ -280,8 +295,45 @@ class Case:
             if spec.bpmn_id:
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
         self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
+        if self._retire_idle_event_subprocesses():
+            self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
         self._collect_events()
         prune_finished_history(self.workflow)
+
+    def _retire_idle_event_subprocesses(self) -> bool:
+        """When a (sub)process has nothing left to do but wait in event subprocesses' start events, it ends.
+
+        BPMN ends a process when its last token is consumed; an event subprocess that never started does not
+        hold it open. SpiffWorkflow runs a timer event subprocess as a parallel branch, so its end join would
+        wait for the timer; those branches are cancelled here and the join looked at again.
+        """
+        retired = False
+        for workflow in [self.workflow, *self.workflow.subprocesses.values()]:
+            idle, busy, joins = [], False, []
+            for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
+                                           skip_subprocesses=True):
+                if isinstance(task.task_spec, EventSubprocess) and self._idle(task):
+                    idle.append(task)
+                elif isinstance(task.task_spec, _EndJoin) and task.state == TaskState.WAITING:
+                    joins.append(task)
+                else:
+                    busy = True
+                    break
+            if busy or not idle or not joins:
+                continue
+            for task in idle:
+                task.cancel()
+            for join in joins:
+                join.task_spec._update(join)
+            retired = True
+        return retired
+
+    def _idle(self, task) -> bool:
+        subprocess = self.workflow.subprocesses.get(task.id)
+        if subprocess is None:
+            return False
+        open_tasks = subprocess.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+        return all(isinstance(t.task_spec, StartEvent) and t.state == TaskState.WAITING for t in open_tasks)
 
     def _collect_events(self) -> None:
         for event in self.workflow.get_events():

@@ -146,6 +146,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
     timer_start = False
     specs = [spec, *(s for s in subprocess_specs.values() if s is not None)]
     for each in specs:
+        _connect_run_time_links(each)
         for task_spec in each.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
             for timer in timers_of(definition) if definition is not None else ():
@@ -157,7 +158,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                 start_signals |= {d.name for d in _definitions(definition) if isinstance(d, SignalEventDefinition)}
                 timer_start = timer_start or isinstance(definition, TimerEventDefinition)
             if isinstance(task_spec, ResolvedCallActivity) and task_spec.spec not in subprocess_specs:
-                called.add(task_spec.spec)
+                called.add(task_spec.called_element)
             if hasattr(task_spec, "dmnEngine"):
                 decisions.add(getattr(task_spec.dmnEngine.decision_table, "id", "") or "")
             if isinstance(task_spec, HumanTaskMixin) and task_spec.bpmn_id:
@@ -168,6 +169,34 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
                            frozenset(d for d in decisions if d))
+
+
+def _connect_run_time_links(spec) -> None:
+    """Make now the links SpiffWorkflow makes in a shared spec at run time, so a fresh parse has them too.
+
+    Message/signal event subprocesses are linked to their process now, not when a case first triggers one.
+
+    SpiffWorkflow connects such a subprocess to the start and end of its process the first time an event
+    triggers it, changing the shared spec at run time; a spec parsed afresh (another worker, a restart)
+    would then refuse to run a case that was triggered elsewhere. The inputs are set, not the start's
+    outputs, so the subprocess still waits for its event.
+    """
+    start = spec.start
+    for name in getattr(start, "trigger_specs", ()):
+        task_spec = spec.task_specs.get(name)
+        if task_spec is None:
+            continue
+        if start not in task_spec.inputs:
+            task_spec.inputs = [*task_spec.inputs, start]
+        if spec.end not in task_spec.outputs:
+            task_spec.connect(spec.end)
+    # Loops and multi-instance tasks hear of a finished iteration through an event SpiffWorkflow connects
+    # when the first iteration starts; connected here, a case restored from storage hears it as well.
+    for task_spec in spec.task_specs.values():
+        merge = getattr(task_spec, "merge_child", None)
+        child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
+        if merge is not None and child is not None and not child.completed_event.is_connected(merge):
+            child.completed_event.connect(merge)
 
 
 def _definitions(definition):

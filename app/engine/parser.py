@@ -16,6 +16,12 @@ from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
     BoundaryEventParser,
     EndEventParser,
     IntermediateCatchEventParser,
@@ -24,12 +30,14 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     SendTaskParser,
     StartEventParser,
 )
-from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    CallActivity,
     EndEvent,
+    EventSubprocess,
     ExclusiveGateway,
     InclusiveGateway,
     IntermediateCatchEvent,
@@ -51,7 +59,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .expressions import python_expression
-from .specs import HumanTaskInfo, ManualUserTask, ResolvedCallActivity, UserTask, VariableMapping
+from .specs import EventSubprocessStart, HumanTaskInfo, ManualUserTask, ResolvedCallActivity, UserTask, VariableMapping
 from .timers import timer_definition
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -94,6 +102,17 @@ class TongbanEventParsing(CamundaEventDefinitionParser):
 
 class StartParser(TongbanEventParsing, StartEventParser):
     def create_task(self):
+        parent = self.node.getparent()
+        if parent is not None and parent.get("triggeredByEvent") == "true":
+            # An event subprocess also starts on an error or escalation, which SpiffWorkflow's start parser skips.
+            self.spec_class = EventSubprocessStart
+            definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+                                                    CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                    ESCALATION_EVENT_XPATH])
+            task = self._create_task(definition)
+            task.interrupting = self.node.get("isInterrupting", "true") == "true"
+            self.spec.start.connect(task)
+            return task
         return StartEventParser.create_task(self)
 
 
@@ -182,6 +201,15 @@ class DecisionTaskParser(BusinessRuleTaskParser):
         return ref
 
 
+class EmbeddedSubprocessParser(CamundaTaskParser):
+    """An embedded subprocess, or an event subprocess (`triggeredByEvent`), which Camunda's parser misses."""
+
+    def create_task(self):
+        subworkflow_spec = SubprocessParser.get_subprocess_spec(self)
+        spec_class = EventSubprocess if self.node.get("triggeredByEvent") == "true" else self.spec_class
+        return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
+
+
 class CallParser(CamundaTaskParser):
     def create_task(self):
         camunda = f"{{{CAMUNDA_MODEL_NS}}}"
@@ -199,8 +227,9 @@ class CallParser(CamundaTaskParser):
             version = int(text)
         if binding == "versionTag":
             self.raise_validation_exception("不支持 calledElementBinding=versionTag (version tags are not kept)")
-        return ResolvedCallActivity(self.spec, self.bpmn_id, called, binding=binding, version=version,
-                                    inputs=self._mappings("in"), outputs=self._mappings("out"),
+        spec_key = called if binding == "latest" else f"{called}@v{version}" if version else f"{called}@{binding}"
+        return ResolvedCallActivity(self.spec, self.bpmn_id, spec_key, called, binding=binding, version=version,
+                                    variables_in=self._mappings("in"), variables_out=self._mappings("out"),
                                     **self.bpmn_attributes)
 
     def _mappings(self, direction: str) -> tuple[VariableMapping, ...]:
@@ -238,6 +267,7 @@ class TongbanParser(CamundaParser):
         full_tag("inclusiveGateway"): (GatewayParser, InclusiveGateway),
         full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
         full_tag("callActivity"): (CallParser, ResolvedCallActivity),
+        full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
     }
 
     def __init__(self, validator=None) -> None:

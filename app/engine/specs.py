@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+from SpiffWorkflow.util.task import TaskState
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,21 @@ class ResolvedCallActivity(CallActivity):
     """A call activity whose process is found when the case reaches it (by key, with Camunda's binding).
 
     Processes of the same file are known at parse time; any other is resolved through the workflow's
-    resolver (see `case.TongbanWorkflow.resolve_call`), which pins the version it found for the case.
+    resolver (see `workflow.TongbanWorkflow.resolve_call`), which pins the version it found for the case.
+    `spec` (the key of the called spec in the workflow) is the called element for the latest version and
+    names the binding otherwise (`key@v3`, `key@deployment`), so two bindings of one process never mix.
     """
 
-    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, binding: str = "latest", version: int | None = None,
-                 inputs: tuple[VariableMapping, ...] = (), outputs: tuple[VariableMapping, ...] = (),
+    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, called_element: str | None = None,
+                 binding: str = "latest", version: int | None = None,
+                 variables_in: tuple[VariableMapping, ...] = (), variables_out: tuple[VariableMapping, ...] = (),
                  **kwargs) -> None:
         super().__init__(wf_spec, bpmn_id, subworkflow_spec, **kwargs)
+        self.called_element = called_element or subworkflow_spec
         self.binding = binding
         self.version = version
-        self.inputs = inputs
-        self.outputs = outputs
+        self.variables_in = variables_in
+        self.variables_out = variables_out
 
     def start_workflow(self, my_task):
         top = my_task.workflow.top_workflow
@@ -85,16 +90,16 @@ class ResolvedCallActivity(CallActivity):
         super().start_workflow(my_task)
 
     def copy_data(self, my_task, subworkflow):
-        if not self.inputs:
+        if not self.variables_in:
             return super().copy_data(my_task, subworkflow)
         start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
-        start.set_data(**_mapped(my_task, self.inputs, my_task.data))
+        start.set_data(**_mapped(my_task, self.variables_in, my_task.data))
 
     def update_data(self, my_task, subworkflow):
-        if not self.outputs:
+        if not self.variables_out:
             return super().update_data(my_task, subworkflow)
         source = subworkflow.last_task.data if subworkflow.last_task is not None else subworkflow.data
-        my_task.data.update(_mapped(my_task, self.outputs, source))
+        my_task.data.update(_mapped(my_task, self.variables_out, source))
 
 
 def _mapped(my_task, mappings: tuple[VariableMapping, ...], source: dict[str, Any]) -> dict[str, Any]:
@@ -108,3 +113,27 @@ def _mapped(my_task, mappings: tuple[VariableMapping, ...], source: dict[str, An
         elif mapping.source in source:
             result[mapping.target or mapping.source] = source[mapping.source]
     return result
+
+
+class EventSubprocessStart(StartEvent):
+    """The start event of an event subprocess; an interrupting one ends the rest of the enclosing process.
+
+    SpiffWorkflow runs every event subprocess as if it were non-interrupting (`isInterrupting` is not read);
+    BPMN says an interrupting one cancels the activities of the (sub)process it belongs to when it starts.
+    """
+
+    def __init__(self, wf_spec, bpmn_id, event_definition, interrupting: bool = True, **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, event_definition, **kwargs)
+        self.interrupting = interrupting
+
+    def _run_hook(self, my_task):
+        result = super()._run_hook(my_task)
+        if self.interrupting and my_task.workflow.parent_task_id is not None:
+            top = my_task.workflow.top_workflow
+            holder = top.get_task_from_id(my_task.workflow.parent_task_id)
+            for task in holder.workflow.get_tasks(skip_subprocesses=True):
+                frontier = not task.has_state(TaskState.FINISHED_MASK) and (
+                    task.parent is None or task.parent.has_state(TaskState.FINISHED_MASK))
+                if frontier and task is not holder:
+                    task.cancel()
+        return result

@@ -29,13 +29,14 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from .specs import ManualUserTask, ResolvedCallActivity, UserTask
+from .specs import EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
 from .timers import ClockedCycle, ClockedDuration, ClockedTimeDate
 from .workflow import TongbanWorkflow
 
@@ -163,6 +164,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[UserTask] = UserTaskConverter
     config[ManualUserTask] = BpmnTaskSpecConverter
     config[ResolvedCallActivity] = SubWorkflowSpecConverter
+    config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))
 
 

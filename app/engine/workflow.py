@@ -29,7 +29,7 @@ class TongbanWorkflow(BpmnWorkflow):
     def resolve_call(self, call_spec) -> None:
         if self.resolver is None:
             raise LookupError("no resolver")
-        ref, process = self.resolver.resolve(call_spec.spec, call_spec.binding, call_spec.version)
+        ref, process = self.resolver.resolve(call_spec.called_element, call_spec.binding, call_spec.version)
         self.bind(call_spec.spec, ref, process)
 
     def bind(self, name: str, ref: Any, process) -> None:
