@@ -193,9 +193,11 @@ class Case:
         return snap
 
     def data(self) -> dict[str, Any]:
-        if self.workflow.is_completed():
-            return dict(self.workflow.data)
         last = self.workflow.last_task
+        if self.workflow.is_completed():
+            # an end event merges every branch into the workflow's data; a path that ended without one
+            # (an implicit end, a terminate) left its data on the last task
+            return {**(last.data if last is not None else {}), **self.workflow.data}
         if last is not None:
             return dict(last.data)
         return dict(self.workflow.task_tree.data)

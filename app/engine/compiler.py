@@ -111,6 +111,7 @@ def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tu
     root = tree.getroot()
     if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
         raise DefinitionError("不是 BPMN 2.0 文件 (root element is not bpmn:definitions)", filename=filename)
+    _refuse_unsupported(root, filename)
     parser = TongbanParser(validator=_VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename=filename)
@@ -134,6 +135,25 @@ def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tu
     if not processes:
         raise DefinitionError("文件中没有可执行的流程 (no process with isExecutable=\"true\")", filename=filename)
     return processes
+
+
+# What SpiffWorkflow 3.2 cannot execute, with the reason given to the analyst (docs/bpmn-support.md).
+_UNSUPPORTED = {
+    "compensateEventDefinition": "不支持补偿事件：SpiffWorkflow 3.2 不能执行补偿 (compensation is not supported)",
+    "complexGateway": "不支持复杂网关 (complexGateway is not supported by SpiffWorkflow 3.2)",
+    "linkEventDefinition": "不支持链接事件 (link events are not supported by SpiffWorkflow 3.2)",
+}
+
+
+def _refuse_unsupported(root, filename: str) -> None:
+    for node in root.iter():
+        if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
+            continue
+        reason = _UNSUPPORTED.get(etree.QName(node).localname)
+        if reason is not None:
+            holder = node if node.get("id") and not etree.QName(node).localname.endswith("Definition") \
+                else node.getparent()
+            raise DefinitionError(reason, filename=filename, line=node.sourceline, element=holder.get("id"))
 
 
 def _compiled(process_id, process_name, spec, subprocess_specs, filename, expression_check) -> CompiledProcess:
