@@ -266,6 +266,15 @@ class Case:
                 for inner in _definitions_of(start.event_definition):
                     yield str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner
 
+    def inline_form(self, task_id: str) -> dict | None:
+        """The form a user task declares in the diagram itself (Camunda's generated form), if any."""
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            return None
+        info = getattr(task.task_spec, "human", None) if task is not None else None
+        return info.inline_form if info is not None else None
+
     # --- internals --------------------------------------------------------------------------------
     def _waiting_definition(self, name: str, kind: type):
         for _, _, inner in self._catching():

@@ -40,6 +40,7 @@ class UserTaskMeta:
     documentation: str | None = None
     candidate_groups: tuple[str, ...] = ()
     properties: dict = field(default_factory=dict)
+    inline_form: dict | None = None
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                 info = task_spec.human
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, info.post(task_spec.lane),
-                    info.form_key, info.documentation, info.candidate_groups, dict(info.properties))
+                    info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
                            frozenset(d for d in decisions if d))

@@ -14,6 +14,8 @@ points (`OVERRIDE_PARSER_CLASSES` and the parser methods its task and event pars
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CONDITIONAL_EVENT_XPATH,
@@ -179,8 +181,41 @@ class HumanTaskParsing:
 
 class HumanUserTaskParser(HumanTaskParsing, UserTaskParser):
     def create_task(self):
-        return self.spec_class(self.spec, self.bpmn_id, form=self.get_form(), human=self.human_info(),
-                               **self.bpmn_attributes)
+        form = self.get_form()
+        human = self.human_info()
+        if form.fields:  # Camunda's generated form: the diagram itself says what the task takes
+            human = replace(human, form_key=None, inline_form=form_schema(form))
+        return self.spec_class(self.spec, self.bpmn_id, form=form, human=human, **self.bpmn_attributes)
+
+
+_FIELD_TYPES = {"string": {"type": "string"}, "textarea": {"type": "string"}, "long": {"type": "integer"},
+                "integer": {"type": "integer"}, "double": {"type": "number"}, "number": {"type": "number"},
+                "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
+_LIMITS = {"minlength": "minLength", "maxlength": "maxLength", "min": "minimum", "max": "maximum"}
+
+
+def form_schema(form) -> dict:
+    """The JSON Schema of a Camunda generated form: field types, labels, enum values and validations."""
+    properties, required = {}, []
+    for item in form.fields:
+        schema = dict(_FIELD_TYPES.get(item.type or "string", {}))
+        if item.type == "enum":
+            schema = {"type": "string", "enum": [option.id for option in item.options]}
+        if item.label:
+            schema["title"] = item.label
+        for validation in item.validation:
+            if validation.name == "required":
+                required.append(item.id)
+            elif validation.name in _LIMITS and validation.config not in (None, ""):
+                try:
+                    schema[_LIMITS[validation.name]] = float(validation.config) if "." in validation.config \
+                        else int(validation.config)
+                except ValueError:
+                    continue
+            elif validation.name == "readonly":
+                schema["readOnly"] = True
+        properties[item.id] = schema
+    return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
 class HumanManualTaskParser(HumanTaskParsing, CamundaTaskParser):

@@ -26,6 +26,7 @@ class HumanTaskInfo:
     due_date: str | None = None
     documentation: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    inline_form: dict | None = None  # a JSON Schema built from Camunda's generated form (camunda:formData)
 
     def post(self, lane: str | None) -> str | None:
         """The post a task waits at: its first candidate group, else its lane."""

@@ -117,6 +117,15 @@ def validate_submission(form_key: str | None, data: dict[str, Any]) -> None:
         raise Invalid("表单数据不符合要求", {"form": form_key, "version": version, "errors": fields})
 
 
+def validate_against(schema: dict, data: dict[str, Any], name: str) -> None:
+    """Like `validate_submission`, for a form the diagram declares itself."""
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        fields = [{"field": _field(e), "message": _message(e, schema)} for e in errors]
+        raise Invalid("表单数据不符合要求", {"form": name, "errors": fields})
+
+
 def _field(error) -> str:
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required" and "'" in error.message:
