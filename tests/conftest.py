@@ -133,13 +133,20 @@ class People:
 
 @pytest.fixture()
 def people(ctx) -> People:
+    """A small hall: department `tst` (测试局) with its posts and clerks, and a second department `oth` (其他局)
+    with a clerk and a supervisor, plus 中心督查, analyst, ops and admin."""
     from app.people import service
     from app.people.auth import issue_token
-    from app.people.models import Post
+    from app.people.models import Department, Post
 
-    for name, kind in (("测试受理岗", "window_a"), ("测试受理B岗", "window_b"), ("测试审批岗", "approve"),
-                       ("测试督查岗", "supervise")):
-        db.session.add(Post(name=name, kind=kind))
+    db.session.add_all([Department(code="tst", name="测试局", short="测试局", letters="TS"),
+                        Department(code="oth", name="其他局", short="其他局", letters="QT")])
+    db.session.flush()
+    for name, kind, department in (("测试受理岗", "window_a", "tst"), ("测试受理B岗", "window_b", "tst"),
+                                   ("测试审批岗", "approve", "tst"), ("测试督查岗", "supervise", "tst"),
+                                   ("其他受理岗", "window_a", "oth"), ("其他督查岗", "supervise", "oth"),
+                                   ("中心督查岗", "supervise", None)):
+        db.session.add(Post(name=name, kind=kind, department_code=department))
     db.session.flush()
     db.session.get(Post, "测试受理岗").backup_name = "测试受理B岗"
     users = {
@@ -147,6 +154,9 @@ def people(ctx) -> People:
         "clerk2": ("窗口乙", ["clerk"], ["测试受理岗"]),
         "approver": ("审批人", ["clerk"], ["测试审批岗"]),
         "boss": ("督查员", ["supervisor"], ["测试督查岗"]),
+        "other": ("他局窗口", ["clerk"], ["其他受理岗"]),
+        "otherboss": ("他局督查", ["supervisor"], ["其他督查岗"]),
+        "center": ("中心督查", ["center_supervisor"], ["中心督查岗"]),
         "analyst": ("分析员", ["analyst"], []),
         "ops": ("运维", ["ops"], []),
         "admin": ("管理员", ["admin"], []),

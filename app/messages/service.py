@@ -14,8 +14,12 @@ from .models import MessageSubscription
 
 
 def deliver(name: str, *, business_key: str | None, instance_id: str | None, data: dict[str, Any],
-            actor: str | None, all_matches: bool = False) -> list[str]:
-    """Deliver to the waiting cases that match; returns their ids. 404 when nobody waits for it."""
+            actor: str | None, all_matches: bool = False, scope=None) -> list[str]:
+    """Deliver to the waiting cases that match; returns their ids. 404 when nobody waits for it.
+
+    `scope`: the condition of the cases the caller may see (people.access.case_scope); others are not matched,
+    so another department's case answers 404 like a case that waits for nothing.
+    """
     if not business_key and not instance_id and not all_matches:
         raise Invalid("请指定 business_key 或 instance_id 来关联消息，或设置 all=true",
                       {"fields": ["business_key", "instance_id"]})
@@ -24,6 +28,8 @@ def deliver(name: str, *, business_key: str | None, instance_id: str | None, dat
         query = query.where(MessageSubscription.business_key == business_key)
     if instance_id:
         query = query.where(MessageSubscription.instance_id == instance_id)
+    if scope is not None:
+        query = query.join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id).where(scope)
     targets = list(db.session.scalars(query.order_by(MessageSubscription.instance_id)))
     if not targets:
         raise NotFound(f"没有办件在等待消息 {name}", {"name": name, "business_key": business_key,

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..blueprint import Blueprint
+from ..people import access
 from ..people.auth import current_user, require
 from . import service
 
@@ -30,8 +31,9 @@ class Messages(MethodView):
     @blp.arguments(MessageSchema)
     @blp.response(200, DeliveredSchema)
     def post(self, body):
-        """Correlate by business key or case id; 404 when no case waits for the message."""
+        """Correlate by business key or case id; 404 when no case the caller may see waits for the message."""
+        user = current_user()
         delivered = service.deliver(body["name"], business_key=body.get("business_key"),
                                     instance_id=body.get("instance_id"), data=body["data"],
-                                    actor=current_user().username, all_matches=body["all"])
+                                    actor=user.username, all_matches=body["all"], scope=access.case_scope(user))
         return {"delivered_to": delivered}
