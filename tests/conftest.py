@@ -133,18 +133,21 @@ class People:
 
 @pytest.fixture()
 def people(ctx) -> People:
-    """A small hall: department `tst` (测试局) with its posts and clerks, and a second department `oth` (其他局)
-    with a clerk and a supervisor, plus 中心督查, analyst, ops and admin."""
+    """A small hall: the hall's ten departments; 发改局 (fgj) has the test posts and their clerks, 卫生局 (wsj) a
+    clerk and a supervisor of its own; plus 中心督查, analyst, ops and admin."""
+    import yaml
+
     from app.people import service
     from app.people.auth import issue_token
     from app.people.models import Department, Post
 
-    db.session.add_all([Department(code="tst", name="测试局", short="测试局", letters="TS"),
-                        Department(code="oth", name="其他局", short="其他局", letters="QT")])
+    hall = yaml.safe_load((ROOT / "processes" / "hall.yaml").read_text(encoding="utf-8"))
+    for d in hall["departments"]:
+        db.session.add(Department(code=d["code"], name=d["name"], short=d["short"], letters=d.get("letters")))
     db.session.flush()
-    for name, kind, department in (("测试受理岗", "window_a", "tst"), ("测试受理B岗", "window_b", "tst"),
-                                   ("测试审批岗", "approve", "tst"), ("测试督查岗", "supervise", "tst"),
-                                   ("其他受理岗", "window_a", "oth"), ("其他督查岗", "supervise", "oth"),
+    for name, kind, department in (("测试受理岗", "window_a", "fgj"), ("测试受理B岗", "window_b", "fgj"),
+                                   ("测试审批岗", "approve", "fgj"), ("测试督查岗", "supervise", "fgj"),
+                                   ("其他受理岗", "window_a", "wsj"), ("其他督查岗", "supervise", "wsj"),
                                    ("中心督查岗", "supervise", None)):
         db.session.add(Post(name=name, kind=kind, department_code=department))
     db.session.flush()

@@ -146,7 +146,8 @@ def require(*roles: str):
                 raise Forbidden("当前角色无权执行此操作", {"required_roles": list(roles), "your_roles": user.roles})
             return view(*args, **kwargs)
 
-        wrapper._tongban_roles = roles  # read by the OpenAPI post-processing (401/403 responses, security)
+        # for the OpenAPI document (extensions.document_errors): this operation needs a token
+        wrapper.__dict__.setdefault("_apidoc", {})["tongban_roles"] = list(roles)
         return wrapper
 
     return decorator
