@@ -37,11 +37,12 @@ def test_a_new_token_ends_after_the_default_ttl(client, people, clock, app):
 
 
 def test_the_ttl_is_configurable(client, people, clock, app):
+    saved = app.config["TOKEN_TTL_DAYS"]
     app.config["TOKEN_TTL_DAYS"] = 7
     try:
         issued = issue(client, people)
     finally:
-        app.config.pop("TOKEN_TTL_DAYS")
+        app.config["TOKEN_TTL_DAYS"] = saved
     assert dt.datetime.fromisoformat(issued["expires_at"]) - clock() == dt.timedelta(days=7)
 
 
