@@ -200,7 +200,7 @@ def _message(error, schema: dict) -> str:
         "uniqueItems": lambda: f"{title}中有重复项",
         "minProperties": lambda: f"{title}至少填写 {value} 项",
         "maxProperties": lambda: f"{title}最多填写 {value} 项",
-        "additionalProperties": lambda: f"{title}含有表单未定义的字段：" + "、".join(
+        "additionalProperties": lambda: f"{title}含有未定义的字段：" + "、".join(
             sorted(set(error.instance) - set(sub.get("properties", {}))) if isinstance(error.instance, dict) else []),
         "dependentRequired": lambda: f"{title}填写不完整（缺少相关联的必填项）",
         "oneOf": lambda: f"{title}不符合任何一种允许的填写方式",
