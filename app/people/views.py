@@ -24,6 +24,10 @@ class UserSchema(Schema):
     posts = fields.List(fields.String(), load_default=list, attribute="post_names")
     window = fields.Integer(load_default=None, allow_none=True, attribute="window_no", strict=True,
                             validate=validate.Range(min=1, max=1000))
+    departments = fields.Function(
+        lambda who: list(getattr(who, "departments", None) or getattr(who, "department_codes", None) or []),
+        dump_only=True, metadata={"description": "whose cases they see: their window's department, else their posts' "
+                                                 "(backup posts not counted); see the README's security section"})
 
 
 class TokenRequestSchema(Schema):

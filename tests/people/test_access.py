@@ -280,3 +280,11 @@ def test_form_errors_are_chinese_and_name_the_field(client, hall):
     messages = {e["field"]: e["message"] for e in response.json["details"]["errors"]}
     assert all("is not" not in m and "'" not in m for m in messages.values()), messages
     assert any("是/否" in m for m in messages.values()), messages
+
+
+def test_me_says_whose_cases_one_sees(client, hall):
+    assert call(client, hall, "GET", "/me", "clerk").json["departments"] == ["fgj"]
+    assert call(client, hall, "GET", "/me", "otherboss").json["departments"] == ["wsj"]
+    assert call(client, hall, "GET", "/me", "center").json["departments"] == []
+    users = {u["username"]: u for u in call(client, hall, "GET", "/users", "admin").json}
+    assert users["approver"]["departments"] == ["fgj"] and users["analyst"]["departments"] == []
