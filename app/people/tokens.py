@@ -8,7 +8,7 @@ from ..audit import service as audit
 from ..clock import as_utc, now
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
-from .auth import Principal, default_expiry, forget_token, issue_token
+from .auth import Principal, default_expiry, forget_token, hash_token, issue_token
 from .models import ApiToken, User
 
 MAX_LIFETIME = dt.timedelta(days=3660)  # ten years: far enough, and inside what every database stores
@@ -57,8 +57,6 @@ def expiry(expires_in: int | None, expires_at: dt.datetime | None, *, never: boo
 def issue(user: User, label: str | None, expires_at: dt.datetime | None, actor: str) -> tuple[str, ApiToken]:
     secret = issue_token(user, label=label, expires_at=expires_at)
     db.session.flush()
-    from .auth import hash_token
-
     row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=hash_token(secret)))
     audit.record("token.issued", actor=actor, details={"username": user.username, "token_id": row.id,
                                                        "label": label, "expires_at": _iso(expires_at)})
