@@ -47,10 +47,12 @@ def register(app: Flask) -> None:
         summary = bootstrap(current_app, admin_token=admin_token)
         token = summary.pop("admin_token")
         click.echo(f"bootstrap: {summary}")
-        if os.environ.get("TONGBAN_ADMIN_TOKEN"):
+        if admin_token or os.environ.get("TONGBAN_ADMIN_TOKEN"):
             click.echo("admin token: (from TONGBAN_ADMIN_TOKEN)")
-        else:
+        elif token:  # printed only when minted now: the admin had no valid token
             click.echo(f"admin token: {token}")
+        else:
+            click.echo("admin token: (unchanged; the admin already has a valid token)")
 
     @app.cli.command("deploy")
     @click.argument("folder", type=click.Path(exists=True, file_okay=False))

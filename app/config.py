@@ -31,6 +31,7 @@ def from_environment() -> dict:
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
         "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
+        "TOKEN_TTL_DAYS": float(os.environ.get("TONGBAN_TOKEN_TTL_DAYS", "90")),  # 0: tokens do not expire
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
         "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),

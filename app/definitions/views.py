@@ -73,6 +73,12 @@ class VersionArgs(Schema):
                              metadata={"description": "a given version instead of the latest"})
 
 
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                            "description": "BPMN (.bpmn), DMN (.dmn) and matter (.yaml) files; repeat the field"}}}}}}
+
+
 def _as_dict(definition, **extra):
     return {**attributes(definition, DefinitionSchema), **extra}
 
@@ -93,6 +99,7 @@ class Definitions(MethodView):
         return {"items": items, "total": total}
 
     @require("analyst", "ops")
+    @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(201, DeployResultSchema)
     @blp.alt_response(200, schema=DeployResultSchema, description="nothing new: same content as the latest version")
     def post(self):

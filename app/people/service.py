@@ -86,8 +86,13 @@ def load_hall(path: str | Path) -> dict[str, int]:
             "posts": len(posts), "users": len(hall.get("users", []))}
 
 
-def ensure_admin(token: str | None) -> tuple[User, str]:
-    """The admin user and a token for it: the given one (TONGBAN_ADMIN_TOKEN) or a new one."""
+def ensure_admin(token: str | None) -> tuple[User, str | None]:
+    """The admin user, and the token minted for it now, if any.
+
+    A given token (TONGBAN_ADMIN_TOKEN) is registered without an expiry (it is the operator's to rotate) and
+    returned; one already registered is left as it is, so a revoked one stays revoked. Without one, a new token
+    is minted only when the admin has no token that is still valid: a restart does not mint another.
+    """
     admin = db.session.scalar(db.select(User).filter_by(username="admin"))
     if admin is None:
         admin = User(username="admin", name="系统管理员")
@@ -97,7 +102,13 @@ def ensure_admin(token: str | None) -> tuple[User, str]:
     elif "admin" not in admin.roles:
         admin.roles = [*admin.roles, "admin"]
         forget_principals()
-    return admin, issue_token(admin, label="bootstrap", token=token)
+    if token:
+        return admin, issue_token(admin, label="TONGBAN_ADMIN_TOKEN", token=token, expires_at=None)
+    from .tokens import has_valid_token
+
+    if has_valid_token(admin):
+        return admin, None
+    return admin, issue_token(admin, label="bootstrap")
 
 
 # -- posts -------------------------------------------------------------------------------------------------------

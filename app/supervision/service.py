@@ -313,9 +313,10 @@ def _late_first_reviews(ctx: _Context) -> None:
 # -- the API's queries -------------------------------------------------------------------------------------------
 def search(*, state: str | None = "open", level: str | None = None, kind: str | None = None,
            department: str | None = None, instance: str | None = None, post: str | None = None,
-           limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+           scope=None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    """`scope`: the condition of the warnings the caller may see (people.access.warning_scope), None for all."""
     w = SupervisionWarning
-    query = sa.select(w)
+    query = sa.select(w) if scope is None else sa.select(w).where(scope)
     for column, value in ((w.state, state), (w.level, level), (w.kind, kind), (w.department_code, department),
                           (w.instance_id, instance), (w.post, post)):
         if value:
