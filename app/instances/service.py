@@ -34,6 +34,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
           actor: str | None) -> tuple[ProcessInstance, runtime.Saved]:
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
+    definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     process = definitions.compiled(definition)
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()))
