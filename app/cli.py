@@ -89,7 +89,7 @@ def _run_deploy(paths: tuple[str, ...], *, dry_run: bool, changelog: str | None,
 
         if not isinstance(exc, ApiError):
             raise
-        errors = exc.details.get("errors") if isinstance(exc.details, dict) else None
+        errors = exc.details.get("problems") if isinstance(exc.details, dict) else None
         for finding in errors or [{"message": exc.message, **(exc.details or {})}]:
             click.echo(_line(finding), err=True)
         click.echo(f"refused: {len(errors or [1])} problem(s); nothing deployed", err=True)

@@ -30,6 +30,7 @@ def from_environment() -> dict:
         "SCHEDULER_ENABLED": os.environ.get("TONGBAN_SCHEDULER", "on") != "off",
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
         "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
+        "METRICS_TOKEN": os.environ.get("TONGBAN_METRICS_TOKEN") or None,
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),

@@ -137,11 +137,13 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
 
 
 def refused(outcome: Outcome) -> Invalid:
+    """The 422 of a refused upload: the first problem as message and details (as a single-file error always
+    was), and every problem of every file in `details.problems`."""
     errors = outcome.errors
     first = errors[0]
     more = f"（另有 {len(errors) - 1} 处问题）" if len(errors) > 1 else ""
     details = {k: v for k, v in first.items() if k not in ("message", "code")}
-    details["errors"] = errors
+    details["problems"] = errors
     return Invalid(f"{first['message']}{more}", details, code=first.get("code") or "invalid_definition")
 
 

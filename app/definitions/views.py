@@ -166,7 +166,7 @@ class Definitions(MethodView):
         Each executable process becomes version n+1 of its key when its content changed; the same content
         again answers 200 with the existing version. A matter's yaml (processes/<dept>/<code>.yaml) updates
         its record in the matter guide unless unchanged. Nothing is stored if any file is invalid: 422 with
-        every problem (file, line, element) in `details.errors`. Every lane and `camunda:candidateGroups` must
+        every problem (file, line, element) in `details.problems`. Every lane and `camunda:candidateGroups` must
         name an existing post, unless `unknown_posts=allow` (then a warning). Form field `changelog` is kept in
         the deployment history. `dry_run=true` checks everything, reports per file and stores nothing.
         """
