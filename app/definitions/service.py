@@ -28,13 +28,15 @@ _PENDING = "tongban.compiled_pending"
 
 @event.listens_for(Session, "after_commit")
 def _keep_compiled(session) -> None:
-    if session.in_nested_transaction() or session.in_transaction():  # a savepoint released: not yet committed
+    if session.in_nested_transaction():  # a savepoint released (flows.deploy): not committed yet
         return
     _compiled.update(session.info.pop(_PENDING, {}))
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_compiled(session) -> None:
+    if session.in_nested_transaction():  # a refused file's savepoint: the upload as a whole is rolled back too
+        return
     session.info.pop(_PENDING, None)
 
 
