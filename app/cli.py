@@ -178,6 +178,7 @@ def register(app: Flask) -> None:
     @click.option("--all-versions", is_flag=True, help="every version, not only the current one")
     def list_command(kind, all_versions) -> None:
         """The current version of every definition (key, version, state, deployed by and when)."""
+        from .clock import SHANGHAI
         from .definitions import service
         from .definitions.models import ProcessDefinition
 
@@ -190,7 +191,7 @@ def register(app: Flask) -> None:
             items, _ = service.list_latest(kind=kind, limit=100_000)
         for d in items:
             click.echo(f"{d.key}\tv{d.version}\t{d.state}\t{d.kind}\t{d.deployed_by or '-'}\t"
-                       f"{d.deployed_at.isoformat()}\t{d.name}")
+                       f"{d.deployed_at.astimezone(SHANGHAI).isoformat(timespec='seconds')}\t{d.name}")
 
     @processes.command("diff")
     @click.argument("key")

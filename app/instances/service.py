@@ -116,7 +116,8 @@ def arm_timer_starts(deployed: list[tuple[ProcessDefinition, bool]]) -> list[Pro
             continue
         waiting = db.session.scalars(
             db.select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
-            .where(ProcessInstance.process_key == definition.key, ProcessInstance.state == "running",
+            .where(ProcessInstance.process_key == definition.key,
+                   ProcessInstance.state.in_(("running", "suspended")),  # suspended: with its version (ops)
                    ProcessInstance.definition_id != definition.id, ProcessInstance.started_by == TIMER_START_ACTOR,
                    Timer.kind == "start", Timer.state == "waiting")).unique().all()
         try:

@@ -41,6 +41,12 @@ class ContextFilter(logging.Filter):
         return True
 
 
+def json_formatter() -> JsonFormatter:
+    """The JSON line format (also gunicorn's own log, through tools/gunicorn-logging.json)."""
+    return JsonFormatter("%(time)s %(levelname)s %(name)s %(message)s %(request_id)s %(user)s %(case_id)s",
+                         rename_fields={"levelname": "level", "name": "logger"}, json_ensure_ascii=False)
+
+
 def configure(level: str = "INFO", fmt: str = "json", spiff_level: str = "WARNING") -> None:
     """Install one handler on the root logger (once per process: create_app may run more than once)."""
     root = logging.getLogger()
@@ -54,9 +60,7 @@ def configure(level: str = "INFO", fmt: str = "json", spiff_level: str = "WARNIN
         handler.setFormatter(logging.Formatter("%(time)s %(levelname)s %(name)s [%(request_id)s %(user)s "
                                                "%(case_id)s] %(message)s"))
     else:
-        handler.setFormatter(JsonFormatter("%(time)s %(levelname)s %(name)s %(message)s %(request_id)s %(user)s "
-                                           "%(case_id)s", rename_fields={"levelname": "level", "name": "logger"},
-                                           json_ensure_ascii=False))
+        handler.setFormatter(json_formatter())
     root.addHandler(handler)
     root.setLevel(level)
     for name in SPIFF_LOGGERS:
