@@ -135,7 +135,15 @@ def register(app: Flask) -> None:
     @click.option("--admin-token", envvar="TONGBAN_ADMIN_TOKEN", default=None)
     def bootstrap_command(admin_token: str | None) -> None:
         """Seed the hall, forms/ and processes/ where new or changed since the last bootstrap; print the admin token."""
-        summary = bootstrap(current_app, admin_token=admin_token)
+        from .errors import ApiError
+
+        try:
+            summary = bootstrap(current_app, admin_token=admin_token)
+        except ApiError as exc:  # a shipped file refused: one line per problem, not a traceback
+            problems = exc.details.get("problems") if isinstance(exc.details, dict) else None
+            for finding in problems or [{"message": exc.message, **(exc.details if isinstance(exc.details, dict) else {})}]:
+                click.echo(_line(finding), err=True)
+            sys.exit(EXIT_INVALID)
         token = summary.pop("admin_token")
         click.echo(f"bootstrap: {summary}")
         if os.environ.get("TONGBAN_ADMIN_TOKEN"):

@@ -103,3 +103,13 @@ def test_a_database_seeded_before_seeds_were_remembered_is_not_redeployed(ctx, s
     summary = _restart(ctx)
     assert summary["definitions"] == 0
     assert _versions(client, admin) == [(2, "admin"), (1, "system")]
+
+
+def test_a_broken_shipped_file_stops_bootstrap_with_one_line_per_problem(ctx, shipped):
+    (shipped / "fgj" / "broken.bpmn").write_bytes(b"<bpmn:definitions xmlns:bpmn='x'>\n<oops>\n")
+    result = ctx.test_cli_runner().invoke(args=["bootstrap", "--admin-token", "tb_test_admin_token"])
+    assert result.exit_code == 1
+    assert any(line.startswith("fgj/broken.bpmn:") for line in result.output.splitlines()), result.output
+    from app.definitions.models import ProcessDefinition
+
+    assert db.session.scalar(db.select(db.func.count()).select_from(ProcessDefinition)) == 0
