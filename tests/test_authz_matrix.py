@@ -184,6 +184,29 @@ MATRIX = {
         row(403, boss=OK, otherboss=404, center=OK, ops=OK, admin=OK),
         lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/cancel", {"json": {"reason": "测试"}})),
     ("POST", "/api/v1/messages"): (row(404, analyst=403, clerk=OK, boss=OK, center=OK, ops=OK, admin=OK), _message),
+    # processes' lifecycle (ops), history and diff (anyone signed in)
+    ("POST", "/api/v1/process-definitions/<key>/suspend"): (
+        row(403, ops=OK, admin=OK), fixed("/api/v1/process-definitions/two_step/suspend", json={"reason": "检修"})),
+    ("POST", "/api/v1/process-definitions/<key>/activate"): (
+        row(403, ops=OK, admin=OK), fixed("/api/v1/process-definitions/two_step/activate", json={})),
+    ("POST", "/api/v1/process-definitions/<key>/versions/<int:version>/withdraw"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/process-definitions/two_step/versions/99/withdraw", json={})),
+    ("GET", "/api/v1/process-definitions/<key>/history"): (
+        ANY_USER, fixed("/api/v1/process-definitions/two_step/history")),
+    ("GET", "/api/v1/process-definitions/<key>/diff"): (
+        ANY_USER, fixed("/api/v1/process-definitions/two_step/diff", query_string={"from": 1, "to": 1})),
+    # operations: readiness and metrics are for the platform, incidents for ops and supervisors
+    ("GET", "/readyz"): (PUBLIC, fixed("/readyz")),
+    ("GET", "/metrics"): (PUBLIC, fixed("/metrics")),
+    ("GET", "/api/v1/incidents"): (SUPERVISORS_OPS, fixed("/api/v1/incidents")),
+    ("GET", "/api/v1/incidents/<incident_id>"): (
+        row(403, boss=404, otherboss=404, center=404, ops=404, admin=404), fixed("/api/v1/incidents/timer-999999")),
+    ("POST", "/api/v1/incidents/<incident_id>/retry"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/incidents/timer-999999/retry")),
+    ("POST", "/api/v1/incidents/<incident_id>/resolve"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/incidents/timer-999999/resolve", json={"note": "已处理"})),
+    ("POST", "/api/v1/posts"): (ADMIN_ONLY, lambda scene, user: (
+        "/api/v1/posts", {"json": {"name": f"矩阵测试岗{next(scene.serial)}", "kind": "window_a"}})),
     ("POST", "/api/v1/signals"): (row(403, center=OK, ops=OK, admin=OK),
                                   lambda scene, user: ("/api/v1/signals", {"json": {"name": "matrix_signal"}})),
     # tasks

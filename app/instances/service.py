@@ -35,6 +35,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     """Start a case; with `event` (a message or signal), its start event catches it first."""
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
+    definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     process = definitions.compiled(definition)
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
@@ -142,7 +143,8 @@ def arm_timer_starts(deployed: list[tuple[ProcessDefinition, bool]]) -> list[Pro
             continue
         waiting = db.session.scalars(
             db.select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
-            .where(ProcessInstance.process_key == definition.key, ProcessInstance.state == "running",
+            .where(ProcessInstance.process_key == definition.key,
+                   ProcessInstance.state.in_(("running", "suspended")),  # suspended: with its version (ops)
                    ProcessInstance.definition_id != definition.id, ProcessInstance.started_by == TIMER_START_ACTOR,
                    Timer.kind == "start", Timer.state == "waiting")).unique().all()
         try:

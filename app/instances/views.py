@@ -133,9 +133,11 @@ class StartInstance(MethodView):
     @blp.arguments(StartSchema)
     @blp.response(201, InstanceDetailSchema)
     def post(self, body, key):
-        """Start a case of the latest version of a definition (or of `version`)."""
-        definition = (definitions.get_version_or_404(key, body["version"]) if body.get("version")
-                      else definitions.get_latest_or_404(key))
+        """Start a case of the current version of a definition (newest not withdrawn), or of `version`.
+
+        409 when that version is suspended or withdrawn, with the reason.
+        """
+        definition = definitions.startable(key, body.get("version"))
         instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username)
         return _detail(instance, saved)
 

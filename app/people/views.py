@@ -146,9 +146,12 @@ class MyToken(MethodView):
         return tokens.revoke(tokens.get_for_or_404(service.get_user_or_404(caller.username), token_id), caller)
 
 
+POST_KINDS = ("window_a", "window_b", "review", "approve", "supervise")
+
+
 class PostArgs(QuerySchema):
     department = fields.String(metadata={"description": "department code"})
-    kind = fields.String(validate=validate.OneOf(("window_a", "window_b", "review", "approve", "supervise")))
+    kind = fields.String(validate=validate.OneOf(POST_KINDS))
 
 
 class HolderSchema(Schema):
@@ -170,6 +173,13 @@ class PostSchema(Schema):
     open_tasks = fields.Integer()
     claimed_tasks = fields.Integer()
     unclaimed_tasks = fields.Integer()
+
+
+class NewPostSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    department = fields.String(load_default=None, allow_none=True, metadata={"description": "department code"})
+    kind = fields.String(required=True, validate=validate.OneOf(POST_KINDS))
+    backup = fields.String(load_default=None, allow_none=True, metadata={"description": "the backup post (B岗)"})
 
 
 class PostListSchema(Schema):
@@ -226,6 +236,15 @@ class Posts(MethodView):
     def get(self, args):
         """Posts with their holders (and who is away today), backup post and open-task counts."""
         return {"items": service.list_posts(args.get("department"), args.get("kind"))}
+
+    @require("admin")
+    @blp.arguments(NewPostSchema)
+    @blp.response(201, PostSchema)
+    def post(self, body):
+        """Create a post (admin): what a lane or candidate group names; deploy refuses diagrams naming no post."""
+        name = service.create_post(body["name"], body.get("department"), body["kind"], body.get("backup"))
+        db.session.commit()
+        return next(p for p in service.list_posts() if p["name"] == name)
 
 
 @blp.route("/absences")

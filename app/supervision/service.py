@@ -43,7 +43,7 @@ KINDS = ("case_yellow", "case_red", "step_yellow", "step_red", "refusal_without_
 KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（超期）", "step_yellow": "环节黄灯预警",
               "step_red": "环节红灯（超期）", "refusal_without_reasons": "不予许可未说明理由",
               "late_first_review": "上报件初审超期"}
-OPEN_STATES = ("running", "error")  # a case stopped by a timer incident is still open, and still late
+OPEN_STATES = ("running", "error", "suspended")  # a case stopped by an incident or by ops is still open, and still late
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
 
