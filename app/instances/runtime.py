@@ -14,15 +14,15 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from flask import current_app, has_request_context
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..engine.case import Case, Snapshot
-from ..errors import Conflict
+from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
 from ..people import absences as people
@@ -78,6 +78,46 @@ class Saved:
     new_timers: list[dict] = field(default_factory=list)
     extra: Any = None
     written: tuple = ()  # (instance id, its new version, the case) for the cache once committed
+
+
+# -- races: one lock order (the case row first), lock conflicts as 409 -------------------------------------------
+def lock(instance_id: str) -> ProcessInstance | None:
+    """The case row, fresh and write-locked for this transaction, before any task, timer or subscription row of it.
+
+    Every writer of a case takes its row first (complete, cancel, timer, message), so two writers queue on the
+    case row instead of deadlocking on each other's task and timer rows. A request waits at most
+    LOCK_TIMEOUT_MS behind another writer (a long timer step) and then answers 409 busy; the scheduler never
+    waits here, it skips locked cases (timers.service). On SQLite the writing transaction already holds the
+    database's write lock (BEGIN IMMEDIATE), so a plain read is as good.
+    """
+    query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id) \
+        .execution_options(populate_existing=True)
+    try:
+        if db.engine.dialect.name == "postgresql":
+            if has_request_context():
+                timeout = f"{int(current_app.config['LOCK_TIMEOUT_MS'])}ms"
+                db.session.execute(sa.select(sa.func.set_config("lock_timeout", timeout, True)))
+            query = query.with_for_update()
+        return db.session.scalar(query)
+    except OperationalError as exc:
+        if not is_lock_conflict(exc):
+            raise
+        db.session.rollback()
+        raise Busy(details={"instance_id": instance_id}) from None
+
+
+def _conflict(exc: Exception, instance_id: str) -> Exception | None:
+    """What a failed write means to the caller: a lost version check or a lock conflict is a 409, else None.
+
+    A violated constraint (IntegrityError) is not a race here (every row a step writes is keyed by the case,
+    which the caller holds): it is a bug and surfaces as a logged 500.
+    """
+    if isinstance(exc, StaleDataError):
+        return Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_id})
+    if is_lock_conflict(exc):
+        return Busy(details={"instance_id": instance_id})
+    return None
+# -- end races ---------------------------------------------------------------------------------------------------
 
 
 def load(instance: ProcessInstance) -> Case:
@@ -143,11 +183,11 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         saved.written = (instance.id, instance.version, case)
         if commit:
             db.session.commit()
-    except (StaleDataError, IntegrityError):
+    except Exception as exc:
         db.session.rollback()
-        raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_key}) from None
-    except Exception:
-        db.session.rollback()
+        mapped = _conflict(exc, instance_key)
+        if mapped is not None:
+            raise mapped from None
         raise
     if commit:
         _remember(saved)
@@ -158,8 +198,11 @@ def commit_all(saves: list[Saved]) -> None:
     """Commit the steps of several cases saved with `commit=False`: all of them or, on error, none."""
     try:
         db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
+        mapped = _conflict(exc, saves[0].written[0] if saves else "")
+        if mapped is not None:
+            raise mapped from None
         raise
     for saved in saves:
         _remember(saved)

@@ -8,7 +8,6 @@ from ..engine.errors import CaseFailed
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..instances import runtime
-from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from .models import MessageSubscription
 
@@ -30,8 +29,8 @@ def deliver(name: str, *, business_key: str | None, instance_id: str | None, dat
                                                      "instance_id": instance_id})
     # Every matching case takes its step in one transaction: if one fails, none has moved.
     delivered, saves = [], []
-    for target in targets:
-        instance = db.session.get(ProcessInstance, target)
+    for target in targets:  # locked in id order, the case rows before their subscription and task rows
+        instance = runtime.lock(target)
         if instance is None or instance.state != "running":
             continue
         case = runtime.load(instance)
