@@ -1,6 +1,6 @@
 """Loading and saving cases: the engine state, task rows, timers, subscriptions and audit in one transaction.
 
-Live workflows are cached per process by (instance id, row version); a cache entry is taken out while a
+Live workflows are cached per app (app.extensions) by (instance id, row version); a cache entry is taken out while a
 request works on it, so two threads never share one workflow object, and it is put back only after a commit.
 """
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
+from ..caches import app_cache
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..engine.case import Case, Snapshot
@@ -57,7 +58,11 @@ class _WorkflowCache:
             self._items.clear()
 
 
-cache = _WorkflowCache()
+def _cache() -> _WorkflowCache:
+    """This app's live workflows (app.extensions: a fresh app starts with none)."""
+    return app_cache("runtime.workflows", _WorkflowCache)
+
+
 # Rows a step writes go through Core statements on the session's connection: same transaction, no ORM cost.
 _TASKS = UserTask.__table__
 _TIMERS = Timer.__table__
@@ -126,7 +131,7 @@ def load(instance: ProcessInstance) -> Case:
     The cache entry is taken out: a case whose step fails is simply never put back (see `save`).
     """
     clock = app_clock(current_app._get_current_object())
-    case = cache.take(instance.id, instance.version)
+    case = _cache().take(instance.id, instance.version)
     if case is None:
         process = definitions.compiled_by_id(instance.definition_id)
         case = Case.load(process, instance.engine_state, clock)
@@ -212,7 +217,7 @@ def _remember(saved: Saved) -> None:
     """After the commit: the case's new baseline, and its live workflow back in the cache at its new version."""
     instance_id, version, case = saved.written
     case.baseline = saved.snapshot
-    cache.put(instance_id, version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
+    _cache().put(instance_id, version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
     case.steps.clear()
 
 

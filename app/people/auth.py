@@ -11,6 +11,7 @@ from functools import wraps
 from flask import request
 from sqlalchemy.orm import joinedload
 
+from ..caches import app_cache
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
 from .models import ApiToken, User
@@ -32,7 +33,7 @@ def issue_token(user: User, label: str | None = None, token: str | None = None) 
     hashed = hash_token(token)
     if db.session.scalar(db.select(ApiToken).filter_by(token_hash=hashed)) is None:
         db.session.add(ApiToken(user_id=user.id, token_hash=hashed, label=label, created_at=now()))
-    _principals.pop(hashed, None)
+    _principals().pop(hashed, None)
     return token
 
 
@@ -54,12 +55,15 @@ class Principal:
 
 # token hash -> (expiry, principal). This process forgets at once when people change (forget_principals);
 # other server processes see a changed user or a revoked token within PRINCIPAL_TTL seconds.
-_principals: dict[str, tuple[float, Principal]] = {}
+def _principals() -> dict[str, tuple[float, Principal]]:
+    return app_cache("auth.principals", dict)  # per app (app.extensions): a fresh app starts clean
+
+
 PRINCIPAL_TTL = 5.0
 
 
 def forget_principals() -> None:
-    _principals.clear()
+    _principals().clear()
 
 
 def _load_principal(token_hash: str) -> Principal | None:
@@ -80,15 +84,15 @@ def current_user() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("缺少访问令牌 (missing bearer token)")
         token_hash = hash_token(token.strip())
-        cached = _principals.get(token_hash)
+        cached = _principals().get(token_hash)
         if cached is not None and cached[0] > time.monotonic():
             user = cached[1]
         else:
             user = _load_principal(token_hash)
             if user is None:
-                _principals.pop(token_hash, None)
+                _principals().pop(token_hash, None)
                 raise Unauthorized("访问令牌无效 (invalid token)")
-            _principals[token_hash] = (time.monotonic() + PRINCIPAL_TTL, user)
+            _principals()[token_hash] = (time.monotonic() + PRINCIPAL_TTL, user)
         request.environ["tongban.user"] = user
     return user
 
