@@ -111,6 +111,8 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         response = jsonify(error_body(exc.code, exc.message, exc.details))
         response.status_code = exc.status
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(StaleDataError)
