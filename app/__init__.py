@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, send_from_directory
+from flask import Flask, current_app, has_request_context, request, send_from_directory
 from sqlalchemy import event
 
 from . import config
@@ -65,14 +65,24 @@ def _register_blueprints(api: TongbanApi) -> None:
         api.register_blueprint(blueprint)
 
 
+_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
+
+
 def _tune_sqlite() -> None:
     """WAL and a busy timeout let readers and one writer share the embedded database.
 
     Writing requests (and the scheduler) take SQLite's write lock when their transaction begins, so that
     writers queue instead of failing on a stale snapshot; GET requests read without it.
+
+    `synchronous=FULL` (the default, SQLITE_SYNCHRONOUS): every commit syncs the WAL before it returns, so a
+    write the API has acknowledged survives a power loss or an OS crash, not only a crash of the server
+    process (NORMAL's guarantee: with NORMAL the last commits before a power cut may roll back).
     """
     if db.engine.dialect.name != "sqlite":
         return
+    synchronous = current_app.config.get("SQLITE_SYNCHRONOUS", "FULL")
+    if synchronous not in _SYNCHRONOUS:
+        raise ValueError(f"TONGBAN_SQLITE_SYNCHRONOUS must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
 
     @event.listens_for(db.engine, "begin")
     def _begin(connection):
@@ -84,7 +94,7 @@ def _tune_sqlite() -> None:
         dbapi_connection.isolation_level = None  # transactions are begun by the hook above
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()

@@ -33,6 +33,10 @@ def from_environment() -> dict:
         "METRICS_TOKEN": os.environ.get("TONGBAN_METRICS_TOKEN") or None,
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
         "TOKEN_TTL_DAYS": float(os.environ.get("TONGBAN_TOKEN_TTL_DAYS", "90")),  # 0: tokens do not expire
+        # how long a request waits for a case another writer holds (PostgreSQL) before answering 409 busy
+        "LOCK_TIMEOUT_MS": int(os.environ.get("TONGBAN_LOCK_TIMEOUT_MS", "3000")),
+        # SQLite: FULL syncs the WAL at every commit, so an acknowledged write survives a power loss (README)
+        "SQLITE_SYNCHRONOUS": os.environ.get("TONGBAN_SQLITE_SYNCHRONOUS", "FULL").upper(),
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
         "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +49,34 @@ class Invalid(ApiError):
     status, code = 422, "invalid"
 
 
+BUSY_MESSAGE = "办件正忙，请稍后重试 (the case is busy, retry)"
+
+
+class Busy(Conflict):
+    """Another writer holds the case (a long timer step, a lock wait that timed out, a deadlock victim): retry.
+
+    A Conflict, so the scheduler skips the case for this pass as it does for a lost version check.
+    """
+
+    code = "busy"
+
+    def __init__(self, message: str = BUSY_MESSAGE, details: Any = None) -> None:
+        super().__init__(message, details)
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available (NOWAIT, lock_timeout)
+_LOCK_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """A database error that says "someone else holds this right now", not "this request is wrong"."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _LOCK_SQLSTATES:
+        return True
+    text = str(orig).lower()  # SQLite: its busy timeout ran out behind another writer
+    return "database is locked" in text or "database is busy" in text
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict:
     return {"code": code, "message": message, "details": details if details is not None else {}}
 
@@ -83,12 +111,31 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         response = jsonify(error_body(exc.code, exc.message, exc.details))
         response.status_code = exc.status
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(StaleDataError)
     def _stale(exc):
+        from .extensions import db
+
+        db.session.rollback()
         response = jsonify(error_body("conflict", "数据已被他人修改，请刷新后重试 (concurrent update)", {}))
         response.status_code = 409
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _operational(exc: OperationalError):
+        # A lock conflict is a race the caller can retry; any other operational error is ours (500, logged).
+        if not is_lock_conflict(exc):
+            return _internal(exc)
+        from .extensions import db
+
+        db.session.rollback()
+        log.info("lock conflict answered 409: %s", exc.orig)
+        response = jsonify(error_body(Busy.code, BUSY_MESSAGE, {}))
+        response.status_code = 409
+        response.headers["Retry-After"] = "1"
         return response
 
     def refused(message: str):
@@ -109,11 +156,20 @@ def register_error_handlers(app: Flask) -> None:
     for kind in (UnicodeEncodeError, RecursionError):
         app.register_error_handler(kind, refused("请求包含无法保存的内容（无效字符或嵌套过深）"))
 
+    def _internal(exc: Exception):
+        from .extensions import db
+
+        log.error("unhandled error", exc_info=exc)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself may be gone; the session is removed at teardown anyway
+            log.debug("rollback after an unhandled error failed", exc_info=True)
+        response = jsonify(error_body("internal_error", "服务器内部错误 (internal error)", {}))
+        response.status_code = 500
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
         if isinstance(exc, HTTPException):
             return http_error_response(exc)
-        log.exception("unhandled error")
-        response = jsonify(error_body("internal_error", "服务器内部错误 (internal error)", {}))
-        response.status_code = 500
-        return response
+        return _internal(exc)

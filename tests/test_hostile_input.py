@@ -12,7 +12,7 @@ def _upload(client, people, name: str, content: bytes):
                        headers=people.auth("analyst"), content_type="multipart/form-data")
 
 
-def test_a_failed_upload_leaves_no_compiled_spec_behind(client, people):
+def test_a_failed_upload_leaves_no_compiled_spec_behind(in_app, client, people):
     from app.definitions import service
 
     files = [(open(FIXTURES / "two_step.bpmn", "rb"), "a.bpmn"), (io.BytesIO(b"<broken"), "z.bpmn")]
@@ -20,7 +20,7 @@ def test_a_failed_upload_leaves_no_compiled_spec_behind(client, people):
                            content_type="multipart/form-data")
     files[0][0].close()
     assert response.status_code == 422
-    assert service._compiled == {}
+    assert in_app(service.compiled_cache) == {}
     assert client.get("/api/v1/process-definitions", headers=people.auth("clerk")).json["total"] == 0
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..caches import app_cache
 from ..clock import now
 from ..engine.compiler import CompiledProcess, compile_bpmn, compile_document, dmn_decisions, document_kind
 from ..engine.errors import DefinitionError
@@ -21,16 +22,22 @@ from ..extensions import db
 from ..models_base import paged
 from .models import EventStart, ProcessDefinition
 
-_compiled: dict[int, CompiledProcess] = {}
 _compile_lock = threading.Lock()
 _PENDING = "tongban.compiled_pending"
+
+
+def compiled_cache() -> dict[int, CompiledProcess]:
+    """This app's compiled specs by definition id."""
+    return app_cache("definitions.compiled", dict)
 
 
 @event.listens_for(Session, "after_commit")
 def _keep_compiled(session) -> None:
     if session.in_nested_transaction():  # a savepoint released (flows.deploy): not committed yet
         return
-    _compiled.update(session.info.pop(_PENDING, {}))
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        compiled_cache().update(pending)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -243,22 +250,23 @@ class CallResolver:
 
 def compiled_by_id(definition_id: int) -> CompiledProcess:
     """Like `compiled`, without touching the database when the version is already in memory."""
-    process = _compiled.get(definition_id)
+    process = compiled_cache().get(definition_id)
     return process if process is not None else compiled(db.session.get(ProcessDefinition, definition_id))
 
 
 def compiled(definition: ProcessDefinition) -> CompiledProcess:
     """The parsed spec of one version: built once per process, then served from memory."""
-    process = _compiled.get(definition.id)
+    cache = compiled_cache()
+    process = cache.get(definition.id)
     if process is None:
         with _compile_lock:
-            process = _compiled.get(definition.id)
+            process = cache.get(definition.id)
             if process is None:
                 dmn = [db.session.get(ProcessDefinition, i) for i in definition.depends_on or []]
                 found = compile_bpmn(definition.content.encode(), definition.filename,
                                      [(d.filename, d.content.encode()) for d in dmn if d is not None])
                 process = next(p for p in found if p.key == definition.key)
-                _compiled[definition.id] = process
+                cache[definition.id] = process
     return process
 
 

@@ -11,16 +11,26 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from ..caches import app_cache
 from ..clock import now
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from .models import Form
 
-_validators: dict[int, Draft202012Validator] = {}
-# The latest version of each form key, remembered briefly: completing a task then costs no query for its form.
-# Another process's deployment is seen within LATEST_TTL seconds.
-_latest: dict[str, tuple[float, int | None, int | None]] = {}
 LATEST_TTL = 5.0
+
+
+def _validators() -> dict[int, Draft202012Validator]:
+    """This app's compiled validators by form id."""
+    return app_cache("forms.validators", dict)
+
+
+def _latest() -> dict[str, tuple[float, int | None, int | None]]:
+    """The latest version of each form key, remembered briefly: completing a task then costs no query for its form.
+
+    Another process's deployment is seen within LATEST_TTL seconds.
+    """
+    return app_cache("forms.latest", dict)
 
 
 def _checksum(schema: dict) -> str:
@@ -55,7 +65,7 @@ def deploy(key: str, schema: Any, actor: str | None, filename: str | None = None
                 deployed_at=now(), deployed_by=actor)
     db.session.add(form)
     db.session.flush()
-    _latest.pop(key, None)
+    _latest().pop(key, None)
     return form, True
 
 
@@ -83,25 +93,27 @@ def deploy_directory(directory: str | Path, actor: str | None = "system") -> lis
 
 
 def _validator(form: Form) -> Draft202012Validator:
-    validator = _validators.get(form.id)
+    validators = _validators()
+    validator = validators.get(form.id)
     if validator is None:
         validator = Draft202012Validator(form.schema, format_checker=FormatChecker())
-        _validators[form.id] = validator
+        validators[form.id] = validator
     return validator
 
 
 def _validator_for_key(form_key: str) -> tuple[Draft202012Validator | None, int | None]:
-    cached = _latest.get(form_key)
-    if cached and cached[0] > time.monotonic() and (cached[1] is None or cached[1] in _validators):
-        return (_validators[cached[1]] if cached[1] is not None else None), cached[2]
+    latest_forms, validators = _latest(), _validators()
+    cached = latest_forms.get(form_key)
+    if cached and cached[0] > time.monotonic() and (cached[1] is None or cached[1] in validators):
+        return (validators[cached[1]] if cached[1] is not None else None), cached[2]
     form = latest(form_key)
-    _latest[form_key] = (time.monotonic() + LATEST_TTL, form.id if form else None, form.version if form else None)
+    latest_forms[form_key] = (time.monotonic() + LATEST_TTL, form.id if form else None, form.version if form else None)
     return (_validator(form) if form else None), (form.version if form else None)
 
 
 def forget_cached() -> None:
-    _validators.clear()
-    _latest.clear()
+    _validators().clear()
+    _latest().clear()
 
 
 def validate_submission(form_key: str | None, data: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Loading and saving cases: the engine state, task rows, timers, subscriptions and audit in one transaction.
 
-Live workflows are cached per process by (instance id, row version); a cache entry is taken out while a
+Live workflows are cached per app (app.extensions) by (instance id, row version); a cache entry is taken out while a
 request works on it, so two threads never share one workflow object, and it is put back only after a commit.
 """
 
@@ -15,14 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
+from ..caches import app_cache
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..engine.case import Case, Snapshot
-from ..errors import Conflict
+from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
 from ..people import absences as people
@@ -59,7 +61,13 @@ class _WorkflowCache:
 
 
 log = logging.getLogger(__name__)
-cache = _WorkflowCache()
+
+
+def _cache() -> _WorkflowCache:
+    """This app's live workflows (app.extensions: a fresh app starts with none)."""
+    return app_cache("runtime.workflows", _WorkflowCache)
+
+
 # Rows a step writes go through Core statements on the session's connection: same transaction, no ORM cost.
 _TASKS = UserTask.__table__
 _TIMERS = Timer.__table__
@@ -84,13 +92,53 @@ class Saved:
     written: tuple = ()  # (instance id, its new version, the case) for the cache once committed
 
 
+# -- races: one lock order (the case row first), lock conflicts as 409 -------------------------------------------
+def lock(instance_id: str) -> ProcessInstance | None:
+    """The case row, fresh and write-locked for this transaction, before any task, timer or subscription row of it.
+
+    Every writer of a case takes its row first (complete, cancel, timer, message), so two writers queue on the
+    case row instead of deadlocking on each other's task and timer rows. A request waits at most
+    LOCK_TIMEOUT_MS behind another writer (a long timer step) and then answers 409 busy; the scheduler never
+    waits here, it skips locked cases (timers.service). On SQLite the writing transaction already holds the
+    database's write lock (BEGIN IMMEDIATE), so a plain read is as good.
+    """
+    query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id) \
+        .execution_options(populate_existing=True)
+    try:
+        if db.engine.dialect.name == "postgresql":
+            if has_request_context():
+                timeout = f"{int(current_app.config['LOCK_TIMEOUT_MS'])}ms"
+                db.session.execute(sa.select(sa.func.set_config("lock_timeout", timeout, True)))
+            query = query.with_for_update()
+        return db.session.scalar(query)
+    except OperationalError as exc:
+        if not is_lock_conflict(exc):
+            raise
+        db.session.rollback()
+        raise Busy(details={"instance_id": instance_id}) from None
+
+
+def _conflict(exc: Exception, instance_id: str) -> Exception | None:
+    """What a failed write means to the caller: a lost version check or a lock conflict is a 409, else None.
+
+    A violated constraint (IntegrityError) is not a race here (every row a step writes is keyed by the case,
+    which the caller holds): it is a bug and surfaces as a logged 500.
+    """
+    if isinstance(exc, StaleDataError):
+        return Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_id})
+    if is_lock_conflict(exc):
+        return Busy(details={"instance_id": instance_id})
+    return None
+# -- end races ---------------------------------------------------------------------------------------------------
+
+
 def load(instance: ProcessInstance) -> Case:
     """The live case of a row: from the cache when it holds this very version, else deserialized.
 
     The cache entry is taken out: a case whose step fails is simply never put back (see `save`).
     """
     clock = app_clock(current_app._get_current_object())
-    case = cache.take(instance.id, instance.version)
+    case = _cache().take(instance.id, instance.version)
     if case is None:
         process = definitions.compiled_by_id(instance.definition_id)
         case = Case.load(process, instance.engine_state, clock, resolver=definitions.CallResolver(instance.definition_id))
@@ -154,11 +202,11 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         saved.written = (instance.id, instance.version, case)
         if commit:
             db.session.commit()
-    except StaleDataError:  # only a lost version check is a race; a duplicate row is a bug and surfaces as one
+    except Exception as exc:
         db.session.rollback()
-        raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_key}) from None
-    except Exception:
-        db.session.rollback()
+        mapped = _conflict(exc, instance_key)
+        if mapped is not None:
+            raise mapped from None
         raise
     saved.outbox = list(case.outbox)
     saved.source = (instance_key, instance.business_key)
@@ -172,8 +220,11 @@ def commit_all(saves: list[Saved]) -> None:
     """Commit the steps of several cases saved with `commit=False`: all of them or, on error, none."""
     try:
         db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
+        mapped = _conflict(exc, saves[0].written[0] if saves else "")
+        if mapped is not None:
+            raise mapped from None
         raise
     for saved in saves:
         _remember(saved)
@@ -206,7 +257,7 @@ def _remember(saved: Saved) -> None:
     """After the commit: the case's new baseline, and its live workflow back in the cache at its new version."""
     instance_id, version, case = saved.written
     case.baseline = saved.snapshot
-    cache.put(instance_id, version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
+    _cache().put(instance_id, version, case, current_app.config["WORKFLOW_CACHE_SIZE"])
     case.steps.clear()
 
 

@@ -118,6 +118,7 @@ def search(*, key: str | None = None, state: str | None = None, business_key: st
 
 
 def cancel(instance: ProcessInstance, actor: str | None, reason: str | None) -> ProcessInstance:
+    runtime.lock(instance.id)  # refreshes `instance`: the state checked is the one this transaction writes over
     if instance.state in ("completed", "cancelled"):
         raise Conflict(f"办件已{'办结' if instance.state == 'completed' else '撤销'}，不能撤销",
                        {"instance_id": instance.id, "state": instance.state})

@@ -135,8 +135,8 @@ def _start_definitions(kind: str, name: str) -> list[ProcessDefinition]:
 def _deliver_all(targets: list[str], kind: str, name: str, data: dict[str, Any], actor: str | None) -> list[str]:
     """Every matching case takes its step in one transaction: if one fails, none has moved."""
     delivered, saves = [], []
-    for target in targets:
-        instance = db.session.get(ProcessInstance, target)
+    for target in targets:  # locked in id order, the case rows before their subscription and task rows
+        instance = runtime.lock(target)
         if instance is None or instance.state != "running":
             continue
         case = runtime.load(instance)

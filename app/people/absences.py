@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..audit import service as audit
+from ..caches import app_cache
 from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -76,23 +77,27 @@ def routing(at: dt.datetime | None = None) -> Routing:
 # Today's routing, remembered briefly for the hot path (every step that opens tasks asks for it). Changes made
 # here are seen at once (forget_routing); another server process's changes within ROUTING_TTL seconds, and the
 # absence job (every minute) moves any task that went the old way.
-_routing_cache: dict[dt.date, tuple[float, Routing]] = {}
+def _routing_cache() -> dict[dt.date, tuple[float, Routing]]:
+    return app_cache("people.routing", dict)  # per app (app.extensions): a fresh app starts clean
+
+
 ROUTING_TTL = 5.0
 
 
 def cached_routing(at: dt.datetime | None = None) -> Routing:
     day = local_day(at)
-    cached = _routing_cache.get(day)
+    cache = _routing_cache()
+    cached = cache.get(day)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     result = routing(at)
-    _routing_cache.clear()
-    _routing_cache[day] = (time.monotonic() + ROUTING_TTL, result)
+    cache.clear()
+    cache[day] = (time.monotonic() + ROUTING_TTL, result)
     return result
 
 
 def forget_routing() -> None:
-    _routing_cache.clear()
+    _routing_cache().clear()
 
 
 def post_for(user: User, home_post: str | None, backups: dict[str, str | None] | None = None) -> str | None:

@@ -12,6 +12,7 @@ from functools import wraps
 from flask import current_app, has_app_context, request
 from sqlalchemy.orm import joinedload
 
+from ..caches import app_cache
 from ..clock import as_utc, now
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
@@ -51,7 +52,7 @@ def issue_token(user: User, label: str | None = None, token: str | None = None,
         at = now()
         db.session.add(ApiToken(user_id=user.id, token_hash=hashed, label=label, created_at=at,
                                 expires_at=default_expiry(at) if expires_at is _DEFAULT else expires_at))
-    _principals.pop(hashed, None)
+    _principals().pop(hashed, None)
     return token
 
 
@@ -82,16 +83,19 @@ class Principal:
 # token hash -> (cache deadline, principal). This process forgets at once when people or tokens change
 # (forget_principals, forget_token); other server processes see a changed user or a revoked token within
 # PRINCIPAL_TTL seconds. Expiry is checked on every request against the principal's `token_expires_at`.
-_principals: dict[str, tuple[float, Principal]] = {}
+def _principals() -> dict[str, tuple[float, Principal]]:
+    return app_cache("auth.principals", dict)  # per app (app.extensions): a fresh app starts clean
+
+
 PRINCIPAL_TTL = 5.0
 
 
 def forget_principals() -> None:
-    _principals.clear()
+    _principals().clear()
 
 
 def forget_token(token_hash: str) -> None:
-    _principals.pop(token_hash, None)
+    _principals().pop(token_hash, None)
 
 
 def _load_principal(token_hash: str) -> Principal | None:
@@ -119,15 +123,15 @@ def current_user() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("缺少访问令牌 (missing bearer token)")
         token_hash = hash_token(token.strip())
-        cached = _principals.get(token_hash)
+        cached = _principals().get(token_hash)
         if cached is not None and cached[0] > time.monotonic():
             user = cached[1]
         else:
             user = _load_principal(token_hash)
             if user is None:
-                _principals.pop(token_hash, None)
+                _principals().pop(token_hash, None)
                 raise Unauthorized("访问令牌无效或已撤销 (invalid or revoked token)")
-            _principals[token_hash] = (time.monotonic() + PRINCIPAL_TTL, user)
+            _principals()[token_hash] = (time.monotonic() + PRINCIPAL_TTL, user)
         if _expired(user):
             raise Unauthorized("访问令牌已过期，请重新申请 (token expired)",
                                {"expired_at": user.token_expires_at.isoformat()}, code="token_expired")

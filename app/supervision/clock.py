@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..audit import service as audit
+from ..caches import app_cache
 from ..calendar import service as calendar
 from ..clock import SHANGHAI, as_utc
 from ..definitions import service as definitions
@@ -62,17 +63,27 @@ class MatterInfo:
     green_channel: bool
 
 
-_cache: dict[int, tuple[object, int, float, MatterInfo | None]] = {}
-_generation = 0
+class _MatterCache:
+    """definition id -> (compiled process, generation, expiry, info); a change to the catalog starts a generation."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[object, int, float, MatterInfo | None]] = {}
+        self.generation = 0
+
+
 _lock = threading.Lock()
+
+
+def _matters() -> _MatterCache:
+    return app_cache("supervision.matters", _MatterCache)  # per app (app.extensions): a fresh app starts clean
 
 
 def forget_matters() -> None:
     """A matter record changed: look matters up again (called by the matter catalog on every change)."""
-    global _generation
+    cache = _matters()
     with _lock:
-        _generation += 1
-        _cache.clear()
+        cache.generation += 1
+        cache.entries.clear()
 
 
 def matter_for(definition_id: int, process_key: str) -> MatterInfo | None:
@@ -82,15 +93,16 @@ def matter_for(definition_id: int, process_key: str) -> MatterInfo | None:
     a cleared cache) is looked up again.
     """
     process = definitions.compiled_by_id(definition_id)
-    entry = _cache.get(definition_id)
+    cache = _matters()
+    entry = cache.entries.get(definition_id)
     moment = time.monotonic()
-    if entry is not None and entry[0] is process and entry[1] == _generation and entry[2] > moment:
+    if entry is not None and entry[0] is process and entry[1] == cache.generation and entry[2] > moment:
         return entry[3]
-    generation = _generation
+    generation = cache.generation
     info = _lookup(process_key)
     with _lock:
-        if generation == _generation:
-            _cache[definition_id] = (process, generation, moment + _TTL_SECONDS, info)
+        if generation == cache.generation:
+            cache.entries[definition_id] = (process, generation, moment + _TTL_SECONDS, info)
     return info
 
 

@@ -123,7 +123,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
     if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
         raise Conflict(f"任务已被 {task.assignee} 认领", {"task_id": task.id, "assignee": task.assignee})
     forms.validate_submission(task.form_key, data)
-    instance = db.session.get(ProcessInstance, task.instance_id)
+    instance = runtime.lock(task.instance_id)  # the case row before the task row: the order every writer keeps
     if instance.state != "running":
         raise Conflict("办件不在办理中", {"instance_id": instance.id, "state": instance.state})
     if not user.has_role("admin"):

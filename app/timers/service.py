@@ -1,7 +1,10 @@
 """Firing due timers: an indexed query on due time, each case in its own transaction, each timer once.
 
 On PostgreSQL several server processes may run this at once: `FOR UPDATE SKIP LOCKED` hands each due timer
-row to one of them, and the case row's version check stops a second writer on the same case.
+row to one of them, together with its case row. Taking the case row with it keeps the lock order every writer of
+a case keeps (case row first; SKIP LOCKED never waits, so the two rows cannot deadlock), and a case that a
+request is working on is simply left for the next pass rather than waited for (nor does it wait for us long:
+requests give up after LOCK_TIMEOUT_MS with 409 busy).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def _next_due(at):
              .where(Timer.state == "waiting", Timer.due_at <= at, ProcessInstance.state == "running")
              .order_by(Timer.due_at, Timer.id).limit(1))
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Timer)
+        query = query.with_for_update(skip_locked=True, of=(Timer, ProcessInstance))
     return db.session.scalar(query)
 
 
@@ -59,7 +62,7 @@ def fire_due(limit: int = 100) -> int:
 
 
 def _fire(timer: Timer) -> None:
-    instance = db.session.get(ProcessInstance, timer.instance_id)
+    instance = db.session.get(ProcessInstance, timer.instance_id, populate_existing=True)  # locked by _next_due
     if instance is None or instance.state != "running":
         timer.state = "cancelled"
         db.session.commit()
@@ -74,6 +77,7 @@ def _record_failure(timer_id: int, exc: Exception) -> None:
     timer = db.session.get(Timer, timer_id)
     if timer is None:
         return
+    runtime.lock(timer.instance_id)  # the case row before the timer row, as every writer of a case
     message = getattr(exc, "message", None) or str(exc)
     timer.attempts += 1
     timer.last_error = message
@@ -99,7 +103,7 @@ def retry(timer: Timer, actor: str | None) -> Timer:
     """Give a failed timer (an incident) another three attempts, due now; its case runs again."""
     if timer.state != "failed":
         raise Conflict("只有失败的定时器可以重试", {"timer_id": timer.id, "state": timer.state})
-    instance = db.session.get(ProcessInstance, timer.instance_id)
+    instance = runtime.lock(timer.instance_id)
     timer.state, timer.attempts, timer.due_at = "waiting", 0, now()
     if instance is not None and instance.state == "error":
         instance.state, instance.error = "running", None

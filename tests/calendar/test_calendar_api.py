@@ -57,7 +57,7 @@ def test_twenty_working_days_from_2026_12_20_fall_back_for_2027(client, people):
     assert far["provisional"] is True and far["fallback_years"] == [2030, 2031]
 
 
-def test_malformed_input_is_422(client, people):
+def test_malformed_input_is_422(app, client, people):
     for query in ({"from": "2026-13-01", "days": 3}, {"from": "20261010", "days": 3}, {"from": "明天", "days": 1},
                   {"from": "2026-10-10", "days": -1}, {"from": "2026-10-10", "days": "五"}, {"days": 3},
                   {"from": "2026-10-10"}):
@@ -70,10 +70,11 @@ def test_malformed_input_is_422(client, people):
         response = _put(client, people, bad, "holiday")
         assert response.status_code == 422 and "YYYY-MM-DD" in response.json["message"], bad
     assert _put(client, people, "2027-02-08", "vacation").status_code == 422
-    assert db.session.scalar(db.select(db.func.count()).select_from(CalendarDay)) == 0
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(CalendarDay)) == 0
 
 
-def test_put_same_kind_is_idempotent_and_another_kind_is_409(client, people):
+def test_put_same_kind_is_idempotent_and_another_kind_is_409(app, client, people):
     first = _put(client, people, "2027-02-08", "holiday", "春节")
     assert first.status_code == 201, first.json
     assert first.json["kind"] == "holiday" and first.json["name"] == "春节" and first.json["updated_by"] == "admin"
@@ -91,7 +92,8 @@ def test_put_same_kind_is_idempotent_and_another_kind_is_409(client, people):
     assert client.delete("/api/v1/calendar/days/2027-02-08", headers=people.auth("admin")).status_code == 404
     assert _put(client, people, "2027-02-08", "workday", "调休上班").status_code == 201
 
-    actions = list(db.session.scalars(db.select(AuditEntry.action).order_by(AuditEntry.id)))
+    with app.app_context():
+        actions = list(db.session.scalars(db.select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["calendar.day_set", "calendar.day_deleted", "calendar.day_set"]
 
 
@@ -136,13 +138,15 @@ def test_a_fully_entered_year_is_no_longer_provisional(client, people):
     assert refused.status_code == 422
 
 
-def test_workday_calendar_is_cached_until_the_table_changes(client, people):
-    first = calendar_service.workday_calendar()
-    assert calendar_service.workday_calendar() is first
+def test_workday_calendar_is_cached_until_the_table_changes(in_app, app, client, people):
+    first = in_app(calendar_service.workday_calendar)
+    assert in_app(calendar_service.workday_calendar) is first
     _put(client, people, "2028-01-03", "holiday", "补休")
-    second = calendar_service.workday_calendar()
+    second = in_app(calendar_service.workday_calendar)
     assert second is not first and not second.is_workday(dt.date(2028, 1, 3))
     # a change written by another server process (here: straight to the table) is seen too
-    db.session.add(CalendarDay(date=dt.date(2028, 1, 4), kind="holiday", name="补休", updated_at=dt.datetime.now(dt.UTC)))
-    db.session.commit()
-    assert not calendar_service.workday_calendar().is_workday(dt.date(2028, 1, 4))
+    with app.app_context():
+        db.session.add(CalendarDay(date=dt.date(2028, 1, 4), kind="holiday", name="补休",
+                                   updated_at=dt.datetime.now(dt.UTC)))
+        db.session.commit()
+    assert not in_app(calendar_service.workday_calendar).is_workday(dt.date(2028, 1, 4))

@@ -16,24 +16,24 @@ import requests
 DIAGRAMS = Path(__file__).parent / "diagrams"
 
 
-def forget_live_cases() -> None:
+def forget_live_cases(app) -> None:
     """As if the next request went to another server process: cases and specs are read from the database."""
-    from app.definitions import service as definitions
-    from app.instances import runtime
+    from app.caches import forget_all
 
-    runtime.cache.clear()
-    definitions._compiled.clear()
+    with app.app_context():
+        forget_all()
 
 
 class Driver:
-    def __init__(self, base: str, people, clock) -> None:
+    def __init__(self, base: str, people, clock, app) -> None:
+        self.app = app
         self.api = f"{base}/api/v1"
         self.people = people
         self.clock = clock
         self.http = requests.Session()
 
     def _headers(self, user: str) -> dict[str, str]:
-        forget_live_cases()  # every step restores its case from what the previous one stored
+        forget_live_cases(self.app)  # every step restores its case from what the previous one stored
         return self.people.auth(user)
 
     def deploy(self, *names: str, expect: int | tuple = (200, 201), user: str = "analyst") -> dict:
@@ -110,6 +110,6 @@ class Driver:
 
 
 @pytest.fixture()
-def bpmn(live_server, people, clock) -> Driver:
-    return Driver(live_server, people, clock)
+def bpmn(live_server, people, clock, app) -> Driver:
+    return Driver(live_server, people, clock, app)
 

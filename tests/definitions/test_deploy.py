@@ -108,11 +108,11 @@ def test_missing_file_field_is_400(client, people):
     assert response.status_code == 400 and response.json["details"] == {"field": "file"}
 
 
-def test_spec_is_parsed_once_per_version(client, people, monkeypatch):
+def test_spec_is_parsed_once_per_version(in_app, client, people, monkeypatch):
     from app.definitions import service
 
     deploy(client, people, "two_step.bpmn")
-    service._compiled.clear()
+    in_app(lambda: service.compiled_cache().clear())
     calls = []
     original = service.compile_bpmn
     monkeypatch.setattr(service, "compile_bpmn", lambda *a, **k: calls.append(1) or original(*a, **k))

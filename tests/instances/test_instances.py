@@ -74,7 +74,7 @@ def test_audit_records_engine_steps_and_user_actions(client, people):
     assert started["actor"] == "clerk" and started["details"]["data"] == {"applicant": "甲"}
 
 
-def test_two_writers_on_one_case_the_loser_gets_409(live_server, people):
+def test_two_writers_on_one_case_the_loser_gets_409(app, live_server, people):
     """Both load version n; the first commit wins, the second UPDATE finds no row at version n."""
     import requests
 
@@ -89,27 +89,28 @@ def test_two_writers_on_one_case_the_loser_gets_409(live_server, people):
                          headers=people.auth("clerk"), timeout=10).json()
     task_id = case["tasks"][0]["id"]
 
-    instance = db.session.get(ProcessInstance, case["id"])
-    first = runtime.load(instance)  # writer one holds version n in memory
-    db.session.expunge(instance)
-    db.session.rollback()
+    with app.app_context():  # writer one works in the test's thread, writer two behind the server
+        instance = db.session.get(ProcessInstance, case["id"])
+        first = runtime.load(instance)  # writer one holds version n in memory
+        db.session.expunge(instance)
+        db.session.rollback()
 
-    done = requests.post(f"{live_server}/api/v1/tasks/{task_id}/complete",  # writer two commits first
-                         json={"data": {"applicant": "乙", "materials_complete": True}},
-                         headers=people.auth("clerk2"), timeout=10)
-    assert done.status_code == 200
+        done = requests.post(f"{live_server}/api/v1/tasks/{task_id}/complete",  # writer two commits first
+                             json={"data": {"applicant": "乙", "materials_complete": True}},
+                             headers=people.auth("clerk2"), timeout=10)
+        assert done.status_code == 200
 
-    first.complete(task_id, {"applicant": "甲", "materials_complete": True})
-    db.session.add(instance)
-    try:
-        runtime.save(instance, first, actor="clerk", action="task.completed", completed_task_id=task_id)
-        raised = False
-    except Conflict:
-        raised = True
-    assert raised
-    stored = db.session.get(ProcessInstance, case["id"])
-    assert stored.data["applicant"] == "乙"  # no lost update, no half-written case
-    assert stored.version == case["version"] + 1
+        first.complete(task_id, {"applicant": "甲", "materials_complete": True})
+        db.session.add(instance)
+        try:
+            runtime.save(instance, first, actor="clerk", action="task.completed", completed_task_id=task_id)
+            raised = False
+        except Conflict:
+            raised = True
+        assert raised
+        stored = db.session.get(ProcessInstance, case["id"])
+        assert stored.data["applicant"] == "乙"  # no lost update, no half-written case
+        assert stored.version == case["version"] + 1
 
 
 def test_concurrent_completions_over_http_one_wins(live_server, people):

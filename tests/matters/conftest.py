@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,21 +69,32 @@ def seed_hall(app, *, load_processes: bool = True) -> Hall:
 
 
 @pytest.fixture(scope="module")
-def hall(app):
-    """One app and database for the whole module: the hall, the forms and all 90 matters, deployed once.
+def hall(make_app):
+    """One database for the whole module: the hall, the forms and all 90 matters, deployed once (by an app of
+    its own; each test still gets a fresh `app` on that database).
 
     Tests using it must not use `ctx`/`client`/`people` (those empty every table before each test).
     """
-    from tests.conftest import _empty_tables
-
-    seeded = seed_hall(app)
-    yield seeded
-    with app.app_context():
-        _empty_tables()
-        db.session.remove()
+    with seeded_module(make_app) as seeded:
+        yield seeded
 
 
-@pytest.fixture(scope="module")
+@contextmanager
+def seeded_module(make_app):
+    """The real hall seeded by a short-lived app, emptied again when the module is done."""
+    from tests.conftest import _empty_tables, close_app
+
+    seeding = make_app()
+    try:
+        yield seed_hall(seeding)
+        with seeding.app_context():
+            _empty_tables()
+            db.session.remove()
+    finally:
+        close_app(seeding)
+
+
+@pytest.fixture()
 def guide(hall, app):
     """A test client on the module's database (no token needed for the matter guide)."""
     return app.test_client()

@@ -143,11 +143,12 @@ def test_yaml_syntax_error_gives_the_line(client, people):
     assert not_a_mapping.status_code == 422 and "YAML mapping" in not_a_mapping.json["message"]
 
 
-def test_departments_are_checked_once_the_hall_is_seeded(client, people):
+def test_departments_are_checked_once_the_hall_is_seeded(app, client, people):
     from app.people import service as hall
 
-    hall.load_hall(PROCESSES / "hall.yaml")
-    db.session.commit()
+    with app.app_context():
+        hall.load_hall(PROCESSES / "hall.yaml")
+        db.session.commit()
     unknown = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "department": "xyz"})))
     assert unknown.status_code == 422 and unknown.json["details"]["field"] == "department"
     co = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "kind": "joint", "co_departments": ["nope"]})))
@@ -167,17 +168,18 @@ def test_only_analysts_and_ops_upload(client, people):
 def test_folder_deploy_names_the_file_and_checks_the_folder(ctx, tmp_path):
     from app.matters import service
 
-    (tmp_path / "hall.yaml").write_text("departments: []\n", encoding="utf-8")  # skipped: not a matter
-    (tmp_path / "fgj").mkdir()
-    (tmp_path / "fgj" / f"{CODE}.yaml").write_bytes(YAML_BYTES)
-    loaded = service.deploy_directory(tmp_path)
-    assert [(m.code, created, m.filename) for m, created in loaded] == [(CODE, True, f"fgj/{CODE}.yaml")]
-    assert [created for _, created in service.deploy_directory(tmp_path)] == [False]
+    with ctx.app_context():  # direct service calls, as the CLI makes them
+        (tmp_path / "hall.yaml").write_text("departments: []\n", encoding="utf-8")  # skipped: not a matter
+        (tmp_path / "fgj").mkdir()
+        (tmp_path / "fgj" / f"{CODE}.yaml").write_bytes(YAML_BYTES)
+        loaded = service.deploy_directory(tmp_path)
+        assert [(m.code, created, m.filename) for m, created in loaded] == [(CODE, True, f"fgj/{CODE}.yaml")]
+        assert [created for _, created in service.deploy_directory(tmp_path)] == [False]
 
-    (tmp_path / "hbj").mkdir()
-    other = {**RECORD, "code": "32021300FG-BA-0002"}
-    (tmp_path / "hbj" / "32021300FG-BA-0002.yaml").write_bytes(_dump(other))
-    with pytest.raises(Invalid) as caught:
-        service.deploy_directory(tmp_path)
-    assert caught.value.details["file"] == "hbj/32021300FG-BA-0002.yaml"
-    assert caught.value.details["field"] == "department"
+        (tmp_path / "hbj").mkdir()
+        other = {**RECORD, "code": "32021300FG-BA-0002"}
+        (tmp_path / "hbj" / "32021300FG-BA-0002.yaml").write_bytes(_dump(other))
+        with pytest.raises(Invalid) as caught:
+            service.deploy_directory(tmp_path)
+        assert caught.value.details["file"] == "hbj/32021300FG-BA-0002.yaml"
+        assert caught.value.details["field"] == "department"

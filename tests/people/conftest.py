@@ -11,10 +11,11 @@ from tests.conftest import deploy
 
 
 @pytest.fixture()
-def hall(client, people):
-    user = service.upsert_user("bclerk", "备岗丙", ["clerk"], ["测试受理B岗"])
-    people.tokens["bclerk"] = issue_token(user)
-    db.session.commit()
+def hall(app, client, people):
+    with app.app_context():
+        user = service.upsert_user("bclerk", "备岗丙", ["clerk"], ["测试受理B岗"])
+        people.tokens["bclerk"] = issue_token(user)
+        db.session.commit()
     deploy(client, people, "two_step.bpmn")
     return people
 

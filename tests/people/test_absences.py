@@ -20,7 +20,7 @@ def _open_at(client, people, post):
     return {t["id"]: t for t in response.json["items"]}
 
 
-def test_tasks_go_to_the_backup_while_everyone_is_away_and_come_back(client, hall, clock):
+def test_tasks_go_to_the_backup_while_everyone_is_away_and_come_back(in_app, client, hall, clock):
     people = hall
     case_a, case_b = start(client, people), start(client, people)
     task_a, task_b = first_task(client, people, case_a)["id"], first_task(client, people, case_b)["id"]
@@ -35,9 +35,9 @@ def test_tasks_go_to_the_backup_while_everyone_is_away_and_come_back(client, hal
 
     # Thursday: both holders of 测试受理岗 are away, so its tasks wait at the backup post; clerk's claim is released.
     clock.set(_at(26))
-    moved = people_service.apply_absences()
+    moved = in_app(people_service.apply_absences)
     assert moved == {"released": 1, "diverted": 1, "returned": 0, "given_back": 0}
-    assert people_service.apply_absences() == {"released": 0, "diverted": 0, "returned": 0, "given_back": 0}
+    assert in_app(people_service.apply_absences) == {"released": 0, "diverted": 0, "returned": 0, "given_back": 0}
     at_backup = _open_at(client, people, "测试受理B岗")
     assert set(at_backup) == {task_a, task_b}
     assert at_backup[task_a]["assignee"] is None and at_backup[task_a]["home_post"] == "测试受理岗"
@@ -52,7 +52,7 @@ def test_tasks_go_to_the_backup_while_everyone_is_away_and_come_back(client, hal
 
     # Friday: clerk2 is back. Waiting tasks return to 测试受理岗; bclerk keeps the one they took.
     clock.set(_at(27))
-    assert people_service.apply_absences()["returned"] == 2
+    assert in_app(people_service.apply_absences)["returned"] == 2
     assert set(_open_at(client, people, "测试受理岗")) == {task_a, task_c["id"]}
     assert task(client, people, task_a)["assignee"] is None  # clerk is still away
     kept = task(client, people, task_b)
@@ -60,18 +60,18 @@ def test_tasks_go_to_the_backup_while_everyone_is_away_and_come_back(client, hal
 
     # Monday (the weekend in between): clerk is back and gets the task they had claimed.
     clock.set(_at(30))
-    assert people_service.apply_absences()["given_back"] == 1
+    assert in_app(people_service.apply_absences)["given_back"] == 1
     back = task(client, people, task_a)
     assert back["assignee"] == "clerk" and back["post"] == "测试受理岗"
     assert task(client, people, task_c["id"])["assignee"] is None
 
-    causes = [e.details["cause"] for e in db.session.scalars(
+    causes = in_app(lambda: [e.details["cause"] for e in db.session.scalars(
         db.select(AuditEntry).where(AuditEntry.task_id == task_a, AuditEntry.action == "task.rerouted")
-        .order_by(AuditEntry.id))]
+        .order_by(AuditEntry.id))])
     assert causes == ["absence", "return", "back"]
 
 
-def test_a_claim_is_released_to_colleagues_when_the_post_is_still_staffed(client, hall, clock):
+def test_a_claim_is_released_to_colleagues_when_the_post_is_still_staffed(in_app, client, hall, clock):
     people = hall
     case = start(client, people)
     task_id = first_task(client, people, case)["id"]
@@ -82,7 +82,7 @@ def test_a_claim_is_released_to_colleagues_when_the_post_is_still_staffed(client
     assert released["assignee"] is None and released["post"] == "测试受理岗"  # clerk2 is there
     assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=people.auth("clerk2")).status_code == 200
     clock.set(_at(26))
-    assert people_service.apply_absences() == {"released": 0, "diverted": 0, "returned": 0, "given_back": 0}
+    assert in_app(people_service.apply_absences) == {"released": 0, "diverted": 0, "returned": 0, "given_back": 0}
     assert task(client, people, task_id)["assignee"] == "clerk2"  # taken meanwhile: it stays
 
 
@@ -113,7 +113,7 @@ def test_ending_an_absence_early_brings_the_tasks_back(client, hall, clock):
     assert client.delete(f"/api/v1/absences/{mine['id']}", headers=people.auth("boss")).status_code == 409  # over
 
 
-def test_overlapping_absence_is_409_and_changes_nothing(client, hall):
+def test_overlapping_absence_is_409_and_changes_nothing(app, client, hall):
     people = hall
     assert absent(client, people, "clerk", "2026-11-26", "2026-11-30").status_code == 201
     overlap = absent(client, people, "clerk", "2026-11-30", "2026-12-02", "事假")
@@ -122,14 +122,15 @@ def test_overlapping_absence_is_409_and_changes_nothing(client, hall):
     assert overlap.json["details"]["existing"]["start"] == "2026-11-26"
     inside = absent(client, people, "clerk", "2026-11-27", "2026-11-27")
     assert inside.status_code == 409
-    assert db.session.scalar(db.select(db.func.count()).select_from(Absence)) == 1
-    assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)
-                             .where(AuditEntry.action == "absence.created")) == 1
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Absence)) == 1
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)
+                                 .where(AuditEntry.action == "absence.created")) == 1
     assert absent(client, people, "clerk", "2026-12-01", "2026-12-02").status_code == 201  # adjacent is fine
     assert absent(client, people, "clerk2", "2026-11-27", "2026-11-27").status_code == 201  # another clerk too
 
 
-def test_bad_absence_input_is_4xx_and_changes_nothing(client, hall):
+def test_bad_absence_input_is_4xx_and_changes_nothing(app, client, hall):
     people = hall
     cases = [
         ({"username": "clerk", "start": "2026-12-03", "end": "2026-12-01", "reason": "x"}, 422),
@@ -147,7 +148,8 @@ def test_bad_absence_input_is_4xx_and_changes_nothing(client, hall):
     assert client.get("/api/v1/absences", headers=people.auth("clerk")).status_code == 403
     assert client.get("/api/v1/absences", query_string={"active_on": "soon"},
                       headers=people.auth("boss")).status_code == 422
-    assert db.session.scalar(db.select(db.func.count()).select_from(Absence)) == 0
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Absence)) == 0
 
 
 def test_an_ended_absence_no_longer_blocks_the_dates(client, hall):
@@ -169,15 +171,14 @@ def test_the_scheduler_applies_absences_as_the_date_changes(app, client, hall, c
     for username in ("clerk", "clerk2"):
         absent(client, people, username, "2026-11-26", "2026-11-26")
     clock.set(_at(26))  # nobody has called apply_absences: the scheduler must notice the new day
-    db.session.rollback()
     interval = app.config["ABSENCE_INTERVAL_SECONDS"]
     app.config["ABSENCE_INTERVAL_SECONDS"] = 0.1
     sched = scheduler.start(app)
     try:
         deadline, post = time.monotonic() + 5, None
         while time.monotonic() < deadline:
-            post = db.session.get(UserTask, task_id).post
-            db.session.rollback()
+            with app.app_context():  # a transaction per look: the scheduler's thread writes meanwhile
+                post = db.session.get(UserTask, task_id).post
             if post == "测试受理B岗":
                 break
             time.sleep(0.05)

@@ -38,7 +38,7 @@ def _mine(client, people, user, owner="me"):
     return [c["id"] for c in response.json["items"]]
 
 
-def test_the_acceptor_owns_the_case_and_gets_the_supplement_check_and_delivery(client, hall):
+def test_the_acceptor_owns_the_case_and_gets_the_supplement_check_and_delivery(in_app, client, hall):
     people = hall
     deploy(client, people, "owner_loop.bpmn")
     case, other = start(client, people, "owner_loop"), start(client, people, "owner_loop")
@@ -63,15 +63,15 @@ def test_the_acceptor_owns_the_case_and_gets_the_supplement_check_and_delivery(c
     assert _mine(client, people, "clerk") == [other["id"]]
     assert _mine(client, people, "boss", owner="clerk2") == [case["id"]]
     assert _mine(client, people, "boss", owner="approver") == []
-    trail = [(e.action, e.actor, e.details) for e in db.session.scalars(
+    trail = in_app(lambda: [(e.action, e.actor, e.details) for e in db.session.scalars(
         db.select(AuditEntry).where(AuditEntry.instance_id == case["id"],
-                                    AuditEntry.action.in_(("instance.owner", "task.assigned"))).order_by(AuditEntry.id))]
+                                    AuditEntry.action.in_(("instance.owner", "task.assigned"))).order_by(AuditEntry.id))])
     assert trail == [("instance.owner", "clerk2", {"owner": "clerk2", "post": "测试受理岗"}),
                      ("task.assigned", None, {"assignee": "clerk2", "cause": "owner"}),
                      ("task.assigned", None, {"assignee": "clerk2", "cause": "owner"})]
 
 
-def test_an_absent_owner_gets_the_step_when_back(client, hall, clock):
+def test_an_absent_owner_gets_the_step_when_back(in_app, client, hall, clock):
     people = hall
     deploy(client, people, "owner_loop.bpmn")
     case = start(client, people, "owner_loop")
@@ -81,7 +81,7 @@ def test_an_absent_owner_gets_the_step_when_back(client, hall, clock):
     assert (step["assignee"], step["post"]) == (None, "测试受理岗")  # clerk2 is there to take it meanwhile
 
     clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
-    assert people_service.apply_absences()["given_back"] == 1
+    assert in_app(people_service.apply_absences)["given_back"] == 1
     _, tasks = _open(client, people, case)
     assert tasks["supplement_check"]["assignee"] == "clerk"
 

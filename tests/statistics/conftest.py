@@ -23,10 +23,33 @@ _ids = itertools.count(1)
 
 
 class Builder:
-    """Makes definitions, matters and cases; `case()` takes any clock column."""
+    """Makes definitions, matters and cases; `case()` takes any clock column; `commit()` stores them.
 
-    def __init__(self) -> None:
+    It writes in an app context of its own, opened on the first write and closed by `commit()`, so the test's
+    client requests never share its session.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
         self.definitions: dict[tuple[str, int], int] = {}
+        self._context = None
+
+    @property
+    def session(self):
+        if self._context is None:
+            self._context = self.app.app_context()
+            self._context.push()
+        return db.session
+
+    def commit(self) -> None:
+        if self._context is None:
+            return
+        try:
+            db.session.commit()
+        finally:
+            db.session.remove()
+            self._context.pop()
+            self._context = None
 
     def definition(self, key: str, version: int) -> int:
         if (key, version) not in self.definitions:
@@ -34,13 +57,13 @@ class Builder:
                                     content="<definitions/>", checksum=f"{key}-{version}", depends_on=[],
                                     timer_start=False, deployed_at=T0 - timedelta(days=30 - version),
                                     deployed_by="analyst")
-            db.session.add(row)
-            db.session.flush()
+            self.session.add(row)
+            self.session.flush()
             self.definitions[(key, version)] = row.id
         return self.definitions[(key, version)]
 
     def matter(self, code: str, name: str, department: str, kind: str, process_key: str) -> None:
-        db.session.add(Matter(
+        self.session.add(Matter(
             code=code, name=name, type="行政许可", department_code=department, kind=kind, co_departments=[],
             statutory_days=20, promised_days=10, acceptance_conditions="材料齐全", materials=[], fee_charged=False,
             fee_basis="不收费", fee_standard="不收费", result={}, legal_basis=[], procedure=[],
@@ -58,20 +81,22 @@ class Builder:
             state=state, data={}, engine_state="{}", started_at=started, updated_at=started,
             ended_at=started + timedelta(hours=hours) if hours is not None else None,
             received_on=received_on, **columns)
-        db.session.add(row)
+        self.session.add(row)
         return row
 
 
 @pytest.fixture()
-def build(ctx, people) -> Builder:
+def build(ctx, people):
     """The hall (departments, windows) and an empty case table; the `people` users hold the tokens."""
+    builder = Builder(ctx)
     for d in HALL["departments"]:  # `people` has seeded them already
-        db.session.merge(Department(code=d["code"], name=d["name"], short=d["short"], letters=d.get("letters")))
-    db.session.flush()
+        builder.session.merge(Department(code=d["code"], name=d["name"], short=d["short"], letters=d.get("letters")))
+    builder.session.flush()
     for w in HALL["windows"]:
-        db.session.add(Window(no=w["no"], name=w["name"], department_code=w["department"]))
-    db.session.flush()
-    return Builder()
+        builder.session.add(Window(no=w["no"], name=w["name"], department_code=w["department"]))
+    builder.commit()
+    yield builder
+    builder.commit()  # a test that failed half-way leaves no context behind
 
 
 D = date  # short in the tables of cases below
@@ -114,5 +139,5 @@ def october(build) -> Builder:
     b.case(**cg1, window_no=None, received_on=D(2026, 10, 16), state="running", light="yellow")
     b.case(**fg1, window_no=2, received_on=D(2026, 9, 30), outcome="granted", on_time=False, working_days_used=30)
     b.case(**fg1, window_no=2, received_on=D(2026, 11, 1), state="running", light="red")
-    db.session.commit()
+    b.commit()
     return b

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
-from tests.matters.conftest import HALL, seed_hall
+from tests.matters.conftest import HALL, seeded_module
 from tests.matters.test_every_matter_runs import MATTERS, Api, run_case
 
 TODAY = "from=2026-11-25&to=2026-11-25"  # the `clock` fixture's day
@@ -19,14 +18,9 @@ READER = next(u["username"] for u in HALL["users"] if "supervisor" in u["roles"]
 
 
 @pytest.fixture(scope="module")
-def hall(app):
-    seeded = seed_hall(app)
-    yield seeded
-    from tests.conftest import _empty_tables
-
-    with app.app_context():
-        _empty_tables()
-        db.session.remove()
+def hall(make_app):
+    with seeded_module(make_app) as seeded:
+        yield seeded
 
 
 def test_real_cases_are_counted(app, hall, clock):

@@ -109,7 +109,6 @@ def test_grade_boundaries(client, people, build):
     """At a threshold is that grade; just below it is the next one."""
     from datetime import date
 
-    from app.extensions import db
 
     build.matter("FG-XK-0001", "企业投资项目核准", "fgj", "promised", "fg_approve")
     common = {"key": "fg_approve", "matter_code": "FG-XK-0001", "department_code": "fgj",
@@ -119,7 +118,7 @@ def test_grade_boundaries(client, people, build):
     for window, (total, late) in {2: (50, 1), 3: (20, 1), 4: (10, 1), 5: (9, 1)}.items():
         for i in range(total):
             build.case(**common, window_no=window, outcome="granted", on_time=i >= late)
-    db.session.commit()
+    build.commit()
     windows = by(get(client, people, f"/windows?{OCTOBER}")["items"], "no")
     assert [(windows[n]["on_time_rate"], windows[n]["grade"]) for n in (2, 3, 4, 5)] == [
         (98.0, "优秀"), (95.0, "良好"), (90.0, "合格"), (88.89, "不合格")]
@@ -293,7 +292,7 @@ def test_openapi_documents_the_endpoints(client):
     assert "goal_met" in schemas["VersionComparison"]["properties"]
 
 
-def test_the_number_of_queries_does_not_grow_with_the_cases(client, people, october):
+def test_the_number_of_queries_does_not_grow_with_the_cases(app, client, people, october):
     """Grouped aggregates: as many statements for 50 cases as for 250 (no per-case reads)."""
     from datetime import date
 
@@ -301,29 +300,31 @@ def test_the_number_of_queries_does_not_grow_with_the_cases(client, people, octo
 
     from app.extensions import db
 
+    with app.app_context():
+        engine = db.engine
+
     def statements(path):
         seen = []
 
         def count(*_args):
             seen.append(1)
 
-        event.listen(db.engine, "before_cursor_execute", count)
+        event.listen(engine, "before_cursor_execute", count)
         try:
             get(client, people, path)
         finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+            event.remove(engine, "before_cursor_execute", count)
         return len(seen)
 
     paths = [f"/windows?{OCTOBER}", f"/departments?{OCTOBER}", f"/matters?{OCTOBER}", f"/summary?{OCTOBER}",
              "/matters/FG-XK-0002/versions"]
     for path in paths:  # warm up: the caller's token is then remembered, not read again
         get(client, people, path)
-    db.session.commit()  # both measurements start a transaction of their own (SQLite's BEGIN is a statement)
     before = [statements(path) for path in paths]
     for i in range(200):
         october.case(key="fg_record", matter_code="FG-XK-0002", department_code="fgj", window_no=4 + i % 19,
                      received_on=date(2026, 10, 8 + i % 20), outcome="granted", on_time=True,
                      working_days_used=i % 5)
-    db.session.commit()
+    october.commit()
     assert [statements(path) for path in paths] == before
     assert get(client, people, f"/summary?{OCTOBER}")["received"] == 249

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from app.extensions import db
 from tests.statistics.conftest import API
 
 FG1 = {"key": "fg_approve", "matter_code": "FG-XK-0001", "department_code": "fgj", "window_no": 2}
@@ -39,7 +38,7 @@ def versions(build):
                on_time=True, hours=24)
     b.case(**FG1, version=2, received_on=date(2026, 10, 15), state="running", light="green")
     b.case(**FG1, version=3, received_on=date(2026, 11, 2), state="running", light="green")
-    db.session.commit()
+    b.commit()
     return b
 
 
@@ -72,7 +71,7 @@ def test_the_two_latest_versions_with_completed_cases(client, people, versions):
 def test_a_speed_up_short_of_the_goal(client, people, versions):
     versions.case(**FG1, version=2, received_on=date(2026, 10, 16), outcome="granted", working_days_used=9,
                   on_time=True, hours=24)
-    db.session.commit()
+    versions.commit()
     body = compare(client, people)
     assert body["compare"]["avg_working_days"] == 7.5  # 6, 7, 8, 9
     assert body["speed_up_percent"] == 25.0
@@ -110,7 +109,7 @@ def test_an_immediate_matter_compares_elapsed_hours(client, people, versions):
     for version, hours in ((1, 4), (1, 4), (2, 2), (2, 2)):
         versions.case(**FG2, version=version, received_on=date(2026, 10, 12), outcome="granted",
                       working_days_used=0, on_time=True, hours=hours)
-    db.session.commit()
+    versions.commit()
     body = compare(client, people, code="FG-XK-0002")
     assert (body["base"]["avg_working_days"], body["compare"]["avg_working_days"]) == (0.0, 0.0)
     assert body["speed_up_percent"] is None
@@ -121,7 +120,7 @@ def test_an_immediate_matter_compares_elapsed_hours(client, people, versions):
 
 def test_a_matter_without_cases(client, people, versions):
     versions.definition("fg_record", 2)
-    db.session.commit()
+    versions.commit()
     body = compare(client, people, code="FG-XK-0002")
     assert [(v["version"], v["cases"]) for v in body["versions"]] == [(1, 0), (2, 0)]
     assert body["base"] is None and body["compare"] is None and body["goal_met"] is None

@@ -13,7 +13,7 @@ import pytest
 
 from app.clock import SHANGHAI
 from app.extensions import db
-from tests.matters.conftest import HALL, seed_hall
+from tests.matters.conftest import HALL, seeded_module
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHORT = {d["code"]: d["short"] for d in HALL["departments"]}
@@ -107,17 +107,12 @@ SITE_SURVEY = {"findings": "现场与申报材料一致。", "conclusion": "pass
 
 
 @pytest.fixture(scope="module")
-def hall(app):
+def hall(make_app):
     """The hall, forms/ and processes/ (90 matters), once for the module; emptied afterwards."""
-    from tests.conftest import _empty_tables
-
-    seeded = seed_hall(app)
-    yield seeded
-    with app.app_context():
-        _empty_tables()
-        db.session.remove()
+    with seeded_module(make_app) as seeded:
+        yield seeded
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def desk(app, hall) -> Desk:
     return Desk(app, hall)

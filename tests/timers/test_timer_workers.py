@@ -11,19 +11,18 @@ from app.timers.models import Timer
 from tests.conftest import deploy
 
 
-def test_concurrent_workers_fire_each_timer_once(app, client, people, clock):
+def test_concurrent_workers_fire_each_timer_once(in_app, app, client, people, clock):
     deploy(client, people, "waits.bpmn")
     ids = [client.post("/api/v1/process-definitions/waits/instances", json={}, headers=people.auth("clerk")).json["id"]
            for _ in range(12)]
     clock.advance(minutes=6)
-    db.session.rollback()  # let the workers' own sessions write
 
     advanced: list[int] = []
 
     def worker() -> None:
         with app.app_context():
             try:
-                advanced.append(timers.fire_due())
+                advanced.append(in_app(timers.fire_due))
             finally:
                 db.session.remove()
 
@@ -34,7 +33,9 @@ def test_concurrent_workers_fire_each_timer_once(app, client, people, clock):
         t.join()
 
     assert sum(advanced) == 12
-    fired = db.session.scalars(db.select(AuditEntry.instance_id).where(AuditEntry.action == "timer.fired")).all()
+    with app.app_context():
+        fired = db.session.scalars(db.select(AuditEntry.instance_id).where(AuditEntry.action == "timer.fired")).all()
     assert sorted(fired) == sorted(ids)  # one firing per case, no doubles
-    states = db.session.scalars(db.select(Timer.state).where(Timer.element_id == "pause")).all()
+    with app.app_context():
+        states = db.session.scalars(db.select(Timer.state).where(Timer.element_id == "pause")).all()
     assert states == ["fired"] * 12

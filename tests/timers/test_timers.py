@@ -30,25 +30,25 @@ def _to_approval(client, people):
     return case
 
 
-def test_non_interrupting_boundary_escalates_and_the_step_stays(client, people, clock):
+def test_non_interrupting_boundary_escalates_and_the_step_stays(in_app, client, people, clock):
     case = _to_approval(client, people)
     clock.advance(minutes=59)
-    assert timers.fire_due() == 0
+    assert in_app(timers.fire_due) == 0
     assert [t["element_id"] for t in _get(client, people, case["id"])["tasks"]] == ["approve"]
 
     clock.advance(minutes=1, seconds=1)
-    assert timers.fire_due() == 1
+    assert in_app(timers.fire_due) == 1
     detail = _get(client, people, case["id"])
     assert sorted(t["element_id"] for t in detail["tasks"]) == ["approve", "escalate"]
     assert detail["timers"] == []
     escalation = [t for t in detail["tasks"] if t["element_id"] == "escalate"][0]
     assert escalation["post"] == "测试督查岗"
-    fired = db.session.scalars(db.select(Timer).where(Timer.instance_id == case["id"])).all()
+    fired = in_app(lambda: db.session.scalars(db.select(Timer).where(Timer.instance_id == case["id"])).all())
     assert [(t.state, t.element_id) for t in fired] == [("fired", "approve_overdue")]
-    assert timers.fire_due() == 0  # fired exactly once
+    assert in_app(timers.fire_due) == 0  # fired exactly once
 
 
-def test_completing_the_step_cancels_its_timer(client, people, clock):
+def test_completing_the_step_cancels_its_timer(in_app, client, people, clock):
     case = _to_approval(client, people)
     approve = _get(client, people, case["id"])["tasks"][0]["id"]
     done = client.post(f"/api/v1/tasks/{approve}/complete", json={"data": {"decision": "grant"}},
@@ -57,12 +57,12 @@ def test_completing_the_step_cancels_its_timer(client, people, clock):
     detail = _get(client, people, case["id"])
     assert detail["state"] == "completed" and detail["ended_at"] is not None
     clock.advance(hours=2)
-    assert timers.fire_due() == 0
-    states = db.session.scalars(db.select(Timer.state).where(Timer.instance_id == case["id"])).all()
+    assert in_app(timers.fire_due) == 0
+    states = in_app(lambda: db.session.scalars(db.select(Timer.state).where(Timer.instance_id == case["id"])).all())
     assert states == ["cancelled"]
 
 
-def test_intermediate_catch_then_interrupting_boundary(client, people, clock):
+def test_intermediate_catch_then_interrupting_boundary(in_app, client, people, clock):
     deploy(client, people, "waits.bpmn")
     case = _start(client, people, "waits")
     detail = _get(client, people, case["id"])
@@ -70,12 +70,12 @@ def test_intermediate_catch_then_interrupting_boundary(client, people, clock):
     assert detail["timers"][0]["due_at"] == "2026-11-25T09:05:00+08:00"  # shown in Shanghai time
 
     clock.advance(minutes=5)
-    assert timers.fire_due() == 1
+    assert in_app(timers.fire_due) == 1
     detail = _get(client, people, case["id"])
     assert [t["element_id"] for t in detail["tasks"]] == ["work"]
 
     clock.advance(days=1, seconds=1)
-    assert timers.fire_due() == 1
+    assert in_app(timers.fire_due) == 1
     detail = _get(client, people, case["id"])
     assert [t["element_id"] for t in detail["tasks"]] == ["late"]  # interrupting: "work" was cancelled
     cancelled = client.get("/api/v1/tasks", query_string={"instance": case["id"], "state": "cancelled"},
@@ -83,23 +83,23 @@ def test_intermediate_catch_then_interrupting_boundary(client, people, clock):
     assert [t["element_id"] for t in cancelled["items"]] == ["work"]
 
 
-def test_timers_of_many_cases_fire_in_one_pass(client, people, clock):
+def test_timers_of_many_cases_fire_in_one_pass(in_app, client, people, clock):
     deploy(client, people, "waits.bpmn")
     ids = [_start(client, people, "waits")["id"] for _ in range(5)]
     clock.advance(minutes=6)
-    assert timers.fire_due() == 5
+    assert in_app(timers.fire_due) == 5
     for case_id in ids:
         assert [t["element_id"] for t in _get(client, people, case_id)["tasks"]] == ["work"]
 
 
-def test_cancelled_case_leaves_no_waiting_timer(client, people, clock):
+def test_cancelled_case_leaves_no_waiting_timer(in_app, client, people, clock):
     deploy(client, people, "waits.bpmn")
     case = _start(client, people, "waits")
     cancelled = client.post(f"/api/v1/instances/{case['id']}/cancel", json={"reason": "申请人撤回"},
                             headers=people.auth("boss"))
     assert cancelled.status_code == 200 and cancelled.json["state"] == "cancelled"
     clock.advance(hours=1)
-    assert timers.fire_due() == 0
+    assert in_app(timers.fire_due) == 0
     again = client.post(f"/api/v1/instances/{case['id']}/cancel", json={}, headers=people.auth("boss"))
     assert again.status_code == 409
 
@@ -114,18 +114,18 @@ def test_scheduler_fires_within_a_second_on_the_real_clock(app, client, people):
                          headers=people.auth("analyst"), content_type="multipart/form-data")
     assert upload.status_code == 201
     case = _start(client, people, "waits")
-    row_id, due = db.session.execute(db.select(Timer.id, Timer.due_at).where(Timer.instance_id == case["id"])).one()
-    db.session.rollback()  # end our read so the scheduler's thread can write (SQLite)
+    with app.app_context():
+        row_id, due = db.session.execute(db.select(Timer.id, Timer.due_at).where(Timer.instance_id == case["id"])).one()
 
     sched = scheduler.start(app)
     try:
         deadline = time.monotonic() + 5
         current = None
         while time.monotonic() < deadline:
-            current = db.session.get(Timer, row_id)
+            with app.app_context():  # each look a transaction of its own, so the scheduler's thread can write
+                current = db.session.get(Timer, row_id)
             if current.state == "fired":
                 break
-            db.session.rollback()
             time.sleep(0.05)
     finally:
         sched.shutdown(wait=True)
@@ -134,12 +134,12 @@ def test_scheduler_fires_within_a_second_on_the_real_clock(app, client, people):
     assert [t["element_id"] for t in _get(client, people, case["id"])["tasks"]] == ["work"]
 
 
-def test_a_failing_timer_is_retried_then_becomes_an_incident_ops_can_retry(client, people, clock):
+def test_a_failing_timer_is_retried_then_becomes_an_incident_ops_can_retry(in_app, client, people, clock):
     deploy(client, people, "broken_after_wait.bpmn")
     case = _start(client, people, "broken_after_wait")
     clock.advance(minutes=5)
     for _attempt in range(3):
-        assert timers.fire_due() == 0
+        assert in_app(timers.fire_due) == 0
         clock.advance(seconds=11)
     detail = _get(client, people, case["id"])
     assert detail["state"] == "error" and "division by zero" in detail["error"]
