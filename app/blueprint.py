@@ -10,7 +10,7 @@ from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from .errors import BadRequest
+from .errors import BadRequest, Invalid
 from .extensions import document_errors
 
 
@@ -18,13 +18,32 @@ def _refuse_constant(name: str):
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+MAX_JSON_DEPTH = 32  # a case's data, a form, a message payload: deeper than this is no one's real data
+
+
+def check_depth(value, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse (422) JSON nested deeper than `limit` at the door, before it reaches a case and its storage."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise Invalid(f"数据嵌套过深（超过 {limit} 层）(JSON nested too deep)", {"max_depth": limit})
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
 class StrictJSONParser(FlaskParser):
-    """NaN and Infinity are not JSON: such a body is a 400, never stored in a case and sent back."""
+    """NaN and Infinity are not JSON: such a body is a 400, never stored in a case and sent back; JSON nested
+    deeper than `MAX_JSON_DEPTH` is a 422."""
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
-        return json.loads(req.get_data(cache=True).decode("utf-8"), parse_constant=_refuse_constant)
+        value = json.loads(req.get_data(cache=True).decode("utf-8"), parse_constant=_refuse_constant)
+        check_depth(value)
+        return value
 
 
 _allowed: dict[object, frozenset[str]] = {}  # view method -> the query parameters its schemas declare

@@ -135,6 +135,50 @@ def raw_spiff_cases(cases: int) -> float:
     return cases / (time.perf_counter() - began)
 
 
+def raw_persisted_cases(cases: int, directory: str) -> float:
+    """The persisted ceiling: the same case in raw SpiffWorkflow, its whole state serialized with SpiffWorkflow's
+    own serializer and written to SQLite (WAL, synchronous=FULL as Tongban runs) in a transaction at every step:
+    what any service that stores a case after each step must at least spend, without HTTP or task rows."""
+    import sqlite3
+
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.camunda.parser import CamundaParser
+    from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = CamundaParser()
+    parser.add_bpmn_file(str(DATA / "two_tasks.bpmn"))
+    spec = parser.get_spec("bench_two_tasks")
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+    connection = sqlite3.connect(f"{directory}/ceiling.db", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("CREATE TABLE IF NOT EXISTS workflow (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+
+    def store(case_id: int, workflow) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO workflow (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
+                           "state = excluded.state", (case_id, serializer.serialize_json(workflow)))
+        connection.execute("COMMIT")
+
+    began = time.perf_counter()
+    for case_id in range(cases):
+        workflow = BpmnWorkflow(spec)
+        workflow.do_engine_steps()
+        store(case_id, workflow)
+        for _step in range(2):
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update({"ok": 1})
+            task.run()
+            workflow.do_engine_steps()
+            store(case_id, workflow)
+        assert workflow.is_completed()
+    rate = cases / (time.perf_counter() - began)
+    connection.close()
+    return rate
+
+
 def step_costs(base: str, token: str, steps: int) -> tuple[float, float]:
     """Median latency of completing the looping task early in a case's history and late in it."""
     http = requests.Session()
@@ -175,13 +219,16 @@ def main() -> None:
                               headers={"Authorization": f"Bearer {tokens['analyst']}"}).raise_for_status()
         http_cases(base, tokens["clerk"], 40, 1)  # warm up: spec cache, connections
         raw = raw_spiff_cases(args.cases)
+        ceiling = raw_persisted_cases(args.cases, tmp)
         print(f"database: {url.split(':')[0]}, gunicorn {args.workers} worker(s) x {args.threads} threads, "
               f"{os.cpu_count()} CPUs")
         print(f"raw SpiffWorkflow in memory: {raw:8.1f} cases/s  (start + 2 user tasks, no persistence)")
+        print(f"persisted ceiling:           {ceiling:8.1f} cases/s  (raw SpiffWorkflow, whole state serialized "
+              f"and written to SQLite at each of 3 steps)")
         for clients in args.clients:
             rate = http_cases(base, tokens["clerk"], args.cases, clients)
             print(f"Tongban over HTTP, {clients} client(s): {rate:8.1f} cases/s  (3 requests a case; "
-                  f"raw/HTTP = {raw / rate:.1f}x)")
+                  f"{rate / ceiling:.0%} of the persisted ceiling; raw/HTTP = {raw / rate:.1f}x)")
         early, late = step_costs(base, tokens["clerk"], args.loop_steps)
         print(f"looping task: median step {early:.2f} ms at steps 1-20, {late:.2f} ms at the last 20 of "
               f"{args.loop_steps} (ratio {late / early:.2f})")

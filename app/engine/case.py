@@ -115,7 +115,7 @@ class Case:
     def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock,
              resolver: ProcessResolver | None = None, script_engine=None) -> "Case":
         try:
-            dct = read_state(state)
+            dct = read_state(state, process.spec, process.subprocess_specs)
             extra = dct.pop("tongban", {}) or {}
             specs = dict(process.subprocess_specs)
             bound = {}

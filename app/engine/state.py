@@ -189,15 +189,26 @@ def dump_state(workflow, extra: dict | None = None) -> str:
         raise StateError(f"办件数据无法保存，只能包含 JSON 数据 ({exc})") from None
 
 
-def read_state(text: str) -> dict:
-    """The stored dict, migrated to the current versions (SpiffWorkflow's, then ours)."""
+def read_state(text: str, spec=None, subprocess_specs=None) -> dict:
+    """The stored dict, migrated to the current versions (SpiffWorkflow's, then ours).
+
+    SpiffWorkflow's migration steps were written for states that carried their spec; an older state gets the
+    current spec (as its serializer writes it) for the steps to read, and loses it again afterwards.
+    """
     dct = json.loads(text)
     dct.setdefault(_SERIALIZER.VERSION_KEY, _SERIALIZER.VERSION)
     version = dct[_SERIALIZER.VERSION_KEY]
     if version != _SERIALIZER.VERSION:
-        dct.setdefault("spec", {"task_specs": {}})  # SpiffWorkflow's steps expect the spec they once stored
-        dct.setdefault("subprocess_specs", {})
-    _SERIALIZER.migrate(dct)
+        if spec is not None:
+            dct["spec"] = _SERIALIZER.registry.convert(spec)
+            dct["subprocess_specs"] = {name: _SERIALIZER.registry.convert(sub)
+                                       for name, sub in (subprocess_specs or {}).items()}
+        try:
+            _SERIALIZER.migrate(dct)
+        except Exception as exc:  # a step that cannot read this state: the case cannot be loaded, say why
+            raise StateError(f"办件状态无法从 SpiffWorkflow 序列化版本 {version} 迁移 ({type(exc).__name__}: {exc})") from None
+    else:
+        dct.pop(_SERIALIZER.VERSION_KEY)
     dct.pop("spec", None)
     dct.pop("subprocess_specs", None)
     fmt = dct.pop("format", "tongban-1")

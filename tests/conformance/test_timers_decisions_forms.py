@@ -74,7 +74,8 @@ def test_a_task_without_form_key_takes_any_data_and_a_missing_form_is_refused(bp
     # tasks named like the hall's forms (accept, review...) get no form they did not ask for
     bpmn.complete(case["id"], "task_a", {"anything": {"nested": [1, 2]}, "outcome": "whatever"})
     named = (DIAGRAMS / "embedded_subprocess.bpmn").read_text(encoding="utf-8").replace(
-        'name="收尾" />', 'name="收尾" camunda:formKey="no_such_form" />')
+        'name="收尾"/>', 'name="收尾" camunda:formKey="no_such_form"/>')
+    assert "no_such_form" in named
     response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("named.bpmn", named.encode()))],
                               headers=bpmn._headers("analyst"))
     assert response.status_code == 422, response.text
