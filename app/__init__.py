@@ -35,6 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_ops(app)  # /healthz, /readyz, /metrics, request ids and the access log
     _register_docs_assets(app)
 
+    from . import hall
+    hall.init_app(app)  # the hall as a plugin: its hooks on every saved step
+
     from .cli import register as register_cli
     register_cli(app)
     return app

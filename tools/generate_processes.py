@@ -27,6 +27,22 @@ from pathlib import Path
 import yaml
 from lxml import etree
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.hall.vocabulary import (  # noqa: E402  (the hall's vocabulary, shared with the service)
+    CALENDAR,
+    DEPARTMENT,
+    FORWARD_CLOCK,
+    MAX_DAYS,
+    OUTCOME,
+    PAUSE,
+    SPECIAL,
+    STEP,
+    WORKING_DAYS,
+    Outcome,
+    Pause,
+    Step,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROCESSES_DIR = REPO_ROOT / "processes"
 SIDECAR_NAME = ".generated.json"
@@ -102,6 +118,7 @@ class Node:
     duration: str | None = None
     message: bool = False
     default: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)  # camunda:properties: the hall's meaning
 
 
 @dataclass
@@ -236,11 +253,15 @@ class _Builder:
     def supervise(self) -> str:
         return self.lane("supervise", f"{self.dept['short']}督查岗")
 
-    def task(self, id_: str, name: str, lane: str, form: str, hint: int = 0) -> str:
-        return self.model.add(Node(id_, "userTask", name, lane, form, hint))
+    def task(self, id_: str, name: str, lane: str, form: str, hint: int = 0, step: Step | None = None,
+             **properties: str) -> str:
+        declared = {STEP: str(step)} if step else {}
+        declared.update(properties)
+        return self.model.add(Node(id_, "userTask", name, lane, form, hint, properties=declared))
 
-    def event(self, type_: str, id_: str, name: str, lane: str, hint: int = 0) -> str:
-        return self.model.add(Node(id_, type_, name, lane, hint=hint))
+    def event(self, type_: str, id_: str, name: str, lane: str, hint: int = 0, outcome: Outcome | None = None) -> str:
+        return self.model.add(Node(id_, type_, name, lane, hint=hint,
+                                   properties={OUTCOME: str(outcome)} if outcome else {}))
 
     def gateway(self, id_: str, name: str, lane: str, hint: int = 0, parallel: bool = False) -> str:
         type_ = "parallelGateway" if parallel else "exclusiveGateway"
@@ -258,10 +279,11 @@ class _Builder:
                 host_node.lane,
                 attached_to=host,
                 duration=duration,
+                properties={CALENDAR: WORKING_DAYS},  # step limits count working days, in office time
             )
         )
         lane = self.supervise()
-        sup = self.task(f"supervise_{host}", f"超期督办（{label}）", lane, "supervise")
+        sup = self.task(f"supervise_{host}", f"超期督办（{label}）", lane, "supervise", step=Step.SUPERVISE)
         end = self.event("endEvent", f"end_supervise_{host}", "督办完成", lane)
         self.model.flow(timer_id, sup)
         self.model.flow(sup, end)
@@ -272,13 +294,15 @@ class _Builder:
         m = self.model
         w = self.window()
         start = self.event("startEvent", "start", "收到申请", w)
-        accept = self.task("accept", "受理", w, "accept")
+        accept = self.task("accept", "受理", w, "accept", step=Step.ACCEPT)
         gw = self.gateway("gw_accept", "受理结果", w)
-        notice = self.task("supplement_notice", "补正告知", w, "supplement_notice", hint=1)
-        check = self.task("supplement_check", "补正材料核验", w, "supplement_check", hint=1)
+        notice = self.task("supplement_notice", "补正告知", w, "supplement_notice", hint=1,
+                           step=Step.SUPPLEMENT_NOTICE)
+        check = self.task("supplement_check", "补正材料核验", w, "supplement_check", hint=1,
+                          step=Step.SUPPLEMENT_CHECK, **{PAUSE: str(Pause.SUPPLEMENT)})
         gw_sup = self.gateway("gw_supplement", "补正结果", w, hint=1)
-        refuse = self.task("not_accepted", "不予受理告知", w, "not_accepted", hint=2)
-        end = self.event("endEvent", "end_not_accepted", "不予受理", w, hint=2)
+        refuse = self.task("not_accepted", "不予受理告知", w, "not_accepted", hint=2, step=Step.NOT_ACCEPTED)
+        end = self.event("endEvent", "end_not_accepted", "不予受理", w, hint=2, outcome=Outcome.NOT_ACCEPTED)
         m.flow(start, accept)
         m.flow(accept, gw)
         m.flow(gw, next_id, "受理", 'outcome == "accept"')
@@ -305,7 +329,10 @@ class _Builder:
             form = special_form(name)
             id_ = form if form not in used and form != SPECIAL_FALLBACK_FORM else f"special_{n}"
             used.add(form)
-            ids.append(self.task(id_, name, lane, form))
+            declared = {PAUSE: str(Pause.SPECIAL), SPECIAL: name}
+            if isinstance(proc, dict) and proc.get("max_days"):
+                declared[MAX_DAYS] = str(proc["max_days"])
+            ids.append(self.task(id_, name, lane, form, step=Step.SPECIAL_PROCEDURE, **declared))
         for a, b in itertools.pairwise(ids):
             self.model.flow(a, b)
         self.model.flow(ids[-1], next_id)
@@ -315,10 +342,10 @@ class _Builder:
         m = self.model
         w = self.window()
         gw = self.gateway("gw_decide", "审批结果", self.approve())
-        deliver = self.task("deliver", "送达", w, "deliver")
-        granted = self.event("endEvent", "end_granted", "准予", w)
-        deliver_refusal = self.task("deliver_refusal", "送达不予许可决定", w, "deliver", hint=1)
-        refused = self.event("endEvent", "end_refused", "不予许可", w, hint=1)
+        deliver = self.task("deliver", "送达", w, "deliver", step=Step.DELIVER)
+        granted = self.event("endEvent", "end_granted", "准予", w, outcome=Outcome.GRANTED)
+        deliver_refusal = self.task("deliver_refusal", "送达不予许可决定", w, "deliver", hint=1, step=Step.DELIVER)
+        refused = self.event("endEvent", "end_refused", "不予许可", w, hint=1, outcome=Outcome.REFUSED)
         m.flow(decide_id, gw)
         m.flow(gw, deliver, "准予", 'decision == "grant"')
         m.flow(gw, deliver_refusal, "不予许可", 'decision != "grant"', default=True)
@@ -340,10 +367,10 @@ class _Builder:
         m = self.model
         w = self.window()
         self.acceptance("decide")
-        decide = self.task("decide", "当场决定", w, "decide")
+        decide = self.task("decide", "当场决定", w, "decide", step=Step.DECIDE)
         gw = self.gateway("gw_decide", "决定结果", w)
-        granted = self.event("endEvent", "end_granted", "准予", w)
-        refused = self.event("endEvent", "end_refused", "不予许可", w, hint=1)
+        granted = self.event("endEvent", "end_granted", "准予", w, outcome=Outcome.GRANTED)
+        refused = self.event("endEvent", "end_refused", "不予许可", w, hint=1, outcome=Outcome.REFUSED)
         m.flow(decide, gw)
         m.flow(gw, granted, "准予", 'decision == "grant"')
         m.flow(gw, refused, "不予许可", 'decision != "grant"', default=True)
@@ -351,8 +378,8 @@ class _Builder:
 
     def _build_promised(self) -> None:
         self.acceptance("review")
-        review = self.task("review", "审核", self.review_lane(), "review")
-        decide = self.task("decide", "审批决定", self.approve(), "decide")
+        review = self.task("review", "审核", self.review_lane(), "review", step=Step.REVIEW)
+        decide = self.task("decide", "审批决定", self.approve(), "decide", step=Step.DECIDE)
         first = self.specials(decide)
         self.model.flow(review, first)
         self.decision_and_delivery(decide)
@@ -366,7 +393,7 @@ class _Builder:
             raise GenerationError(f"{self.matter['code']}: a joint matter needs co_departments")
         self.acceptance("fork_joint")
         fork = self.gateway("fork_joint", "会办分发", self.window(), parallel=True)
-        review = self.task("review", "牵头审核", self.review_lane(), "review")
+        review = self.task("review", "牵头审核", self.review_lane(), "review", step=Step.REVIEW)
         join = self.gateway("join_joint", "会办汇总", self.approve(), parallel=True)
         m.flow(fork, review)
         m.flow(review, join)
@@ -375,10 +402,11 @@ class _Builder:
             if co is None:
                 raise GenerationError(f"{self.matter['code']}: unknown co-department {code!r}")
             lane = self.lane(f"co_{code}", f"{co['short']}审核岗")
-            task = self.task(f"co_opinion_{code}", f"{co['short']}会办意见", lane, "co_opinion")
+            task = self.task(f"co_opinion_{code}", f"{co['short']}会办意见", lane, "co_opinion",
+                             step=Step.CO_OPINION, **{DEPARTMENT: code})
             m.flow(fork, task)
             m.flow(task, join)
-        decide = self.task("decide", "审批决定", self.approve(), "decide")
+        decide = self.task("decide", "审批决定", self.approve(), "decide", step=Step.DECIDE)
         first = self.specials(decide)
         m.flow(join, first)
         self.decision_and_delivery(decide)
@@ -392,15 +420,17 @@ class _Builder:
         m.message = True
         w = self.window()
         self.acceptance("first_review")
-        first_review = self.task("first_review", "初审", self.review_lane(), "review")
-        forward = self.task("forward", "上报", self.review_lane(), "forward")
+        first_review = self.task("first_review", "初审", self.review_lane(), "review", step=Step.FIRST_REVIEW)
+        forward = self.task("forward", "上报", self.review_lane(), "forward", step=Step.FORWARD,
+                            **{FORWARD_CLOCK: "end"})
         first = self.specials(forward)
         m.flow(first_review, first)
         wait = self.model.add(Node("wait_reply", "intermediateCatchEvent", "等待上级答复", w, message=True))
-        inform = self.task("inform", "告知申请人", w, "inform")
+        inform = self.task("inform", "告知申请人", w, "inform", step=Step.INFORM)
         gw = self.gateway("gw_higher", "上级决定", w)
-        approved = self.event("endEvent", "end_higher_approved", "上级准予", w)
-        rejected = self.event("endEvent", "end_higher_rejected", "上级不予", w, hint=1)
+        approved = self.event("endEvent", "end_higher_approved", "上级准予", w, outcome=Outcome.HIGHER_APPROVED)
+        rejected = self.event("endEvent", "end_higher_rejected", "上级不予", w, hint=1,
+                              outcome=Outcome.HIGHER_REJECTED)
         m.flow(forward, wait)
         m.flow(wait, inform)
         m.flow(inform, gw)
@@ -756,6 +786,11 @@ def render_bpmn(matter: dict, hall: dict) -> str:
         if node.attached_to:
             el.set("cancelActivity", "false")
             el.set("attachedToRef", node.attached_to)
+        if node.properties:
+            extensions = etree.SubElement(el, _q("bpmn", "extensionElements"))
+            holder = etree.SubElement(extensions, _q("camunda", "properties"))
+            for name, value in node.properties.items():
+                etree.SubElement(holder, _q("camunda", "property"), name=name, value=value)
         for fid in incoming[node.id]:
             etree.SubElement(el, _q("bpmn", "incoming")).text = fid
         for fid in outgoing[node.id]:

@@ -95,6 +95,9 @@ class ClockedTimeDate(TimeDateEventDefinition):
         return my_task._get_internal_data("event_fired", False)
 
 
+WORKING_DAYS = "working_days"  # a timer element's `tongban.calendar` property: its days are working days
+
+
 class ClockedDuration(DurationTimerEventDefinition):
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
@@ -103,13 +106,32 @@ class ClockedDuration(DurationTimerEventDefinition):
             now = _now(my_task)
             try:
                 parsed = TimerEventDefinition.parse_iso_duration(text)
-                event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
+                event_value = _due(my_task, parsed, now).isoformat()
+            except WorkflowTaskException:
+                raise
             except Exception:
                 raise _fail(my_task, text) from None
             my_task._set_internal_data(event_value=event_value)
         if _as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
+
+
+def _due(my_task, parsed: dict, now: datetime) -> datetime:
+    """When a duration started now ends; a timer that declares the working-day calendar skips rest days.
+
+    `P2D` on such a timer set on a Friday afternoon is due on Tuesday afternoon (same time of day, two working
+    days later on the calendar the service gives the engine as `script_engine.working_days(start, days)`).
+    """
+    extensions = getattr(my_task.task_spec, "extensions", None) or {}
+    add_working_days = getattr(my_task.workflow.script_engine, "working_days", None)
+    days = int(parsed.get("days", 0)) + 7 * int(parsed.get("weeks", 0))
+    if extensions.get("tongban.calendar") != WORKING_DAYS or add_working_days is None or days == 0 \
+            or parsed.get("years") or parsed.get("months"):
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    rest = {k: v for k, v in parsed.items() if k not in ("days", "weeks")}
+    start = add_working_days(now, days)
+    return start + (TimerEventDefinition.get_timedelta_from_start(rest, start) if rest else timedelta(0))
 
 
 class ClockedCycle(CycleTimerEventDefinition):

@@ -32,10 +32,13 @@ class StepResult:
     completed: OpenUserTask | None = None  # the user task this step completed
     submitted: dict[str, Any] = field(default_factory=dict)  # the data it was completed with
     new_tasks: list[dict] = field(default_factory=list)  # task rows written (after_flush hooks only)
+    audit: list[dict] = field(default_factory=list)  # audit entries hooks add, written with the step's own
 
 
-StepHook = Callable[[StepResult], None]
-_hooks: dict[str, list[tuple[str, StepHook]]] = {"before_flush": [], "after_flush": []}
+StepHook = Callable[..., None]
+# before_flush(result), new_tasks(result, rows) — rows of the step's new tasks, before they are inserted, for a
+# hook to route, assign, prioritise — and after_flush(result)
+_hooks: dict[str, list[tuple[str, StepHook]]] = {"before_flush": [], "new_tasks": [], "after_flush": []}
 
 
 def register(name: str, hook: StepHook, *, when: str = "after_flush") -> None:
@@ -45,9 +48,9 @@ def register(name: str, hook: StepHook, *, when: str = "after_flush") -> None:
     hooks.append((name, hook))
 
 
-def run(when: str, result: StepResult) -> None:
+def run(when: str, result: StepResult, *args) -> None:
     for _, hook in _hooks[when]:
-        hook(result)
+        hook(result, *args)
 
 
 def registered(when: str) -> list[str]:

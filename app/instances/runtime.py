@@ -27,9 +27,6 @@ from ..engine.case import Case, Snapshot
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
-from ..people import absences as people
-from ..supervision import clock
-from ..supervision.service import watch_from as supervision_watch_from
 from ..tasks.models import UserTask
 from ..timers.models import Timer
 from . import hooks
@@ -175,17 +172,14 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         instance.updated_at = at
         if instance.state in ("completed", "cancelled") and instance.ended_at is None:
             instance.ended_at = at
-        owner_taken = completed_task_id is not None and instance.owner is None and \
-            _take_ownership(instance, before, completed_task_id, actor)
         if new:
             db.session.add(instance)
-        clock.on_step(instance, before, snap, case.steps, at, completed_task_id)  # the case clock (办件计时)
         result = hooks.StepResult(
             instance, case.process, before, snap, list(case.steps), at, actor, action,
             next((t for t in before.user_tasks if t.id == completed_task_id), None), dict(submitted or {}))
-        hooks.run("before_flush", result)
+        hooks.run("before_flush", result)  # plugins that still change the case row (the hall: owner, clock)
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
-        saved = Saved(snap, _sync_tasks(instance, before, snap, at, actor, completed_task_id),
+        saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
                       _sync_timers(instance, before, snap, at))
         result.new_tasks = saved.new_tasks
         hooks.run("after_flush", result)
@@ -194,8 +188,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
                           details={"name": step.name, "type": step.kind}) for step in case.steps),
             audit.entry(action, actor=actor, instance_id=instance.id, task_id=task_id, details=details or {}),
-            *([audit.entry("instance.owner", actor=actor, instance_id=instance.id, task_id=completed_task_id,
-                           details={"owner": instance.owner, "post": instance.owner_post})] if owner_taken else []),
+            *result.audit,
         ])
         if before_commit is not None:
             saved.extra = before_commit()
@@ -261,22 +254,20 @@ def _remember(saved: Saved) -> None:
     case.steps.clear()
 
 
-def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor, completed_task_id) -> list[dict]:
+def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[dict]:
+    before, snap, at, actor = result.before, result.after, result.at, result.actor
     was_open = {t.id for t in before.user_tasks}
     now_open = {t.id for t in snap.user_tasks}
     boundary_due = _boundary_due(snap, instance)
-    opened = [t for t in snap.user_tasks if t.id not in was_open]
-    today = people.cached_routing(at) if opened else None  # AB岗: a post whose holders are all away sends to its backup
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
-         "name": t.name, "post": today.route(t.post), "home_post": t.post, "state": "open", "form_key": t.form_key,
-         "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": _priority(instance),
-         "light": "green" if t.element_id in boundary_due else None,
-         "watch_from": supervision_watch_from(at, boundary_due.get(t.element_id)),
-         "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None, "completed_by": None}
-        for t in opened]
+         "name": t.name, "post": t.post, "home_post": t.post, "state": "open", "form_key": t.form_key,
+         "role": None, "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": 0, "light": None,
+         "watch_from": None, "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None,
+         "completed_by": None}
+        for t in snap.user_tasks if t.id not in was_open]
     if new_rows:
-        audit.record_many(_assign_to_owner(instance, new_rows, today, at))
+        hooks.run("new_tasks", result, new_rows)  # plugins route, assign and rank the new tasks
         _core(_TASKS.insert(), new_rows)
     gone = was_open - now_open
     if completed_task_id in gone:
@@ -290,46 +281,8 @@ def _sync_tasks(instance, before: Snapshot, snap: Snapshot, at: datetime, actor,
     return new_rows
 
 
-def _take_ownership(instance, before: Snapshot, completed_task_id: str, actor: str | None) -> bool:
-    """首问负责制: whoever completes the case's first window task (the acceptance) owns the case."""
-    done = next((t for t in before.user_tasks if t.id == completed_task_id), None)
-    with db.session.no_autoflush:  # the case row is written once, with its owner, by the flush that follows
-        if done is None or not people.may_own(actor, done.post):
-            return False
-    instance.owner, instance.owner_post = actor, done.post
-    return True
-
-
-def _assign_to_owner(instance, rows: list[dict], today, at: datetime) -> list[dict]:
-    """New steps back at the owner's window post (supplement check, delivery...) are the owner's by default.
-
-    While the owner is away they wait at the post (or its backup) and are kept for the owner (`return_to`).
-    """
-    mine = [row for row in rows if instance.owner and row["home_post"] == instance.owner_post]
-    if not mine:
-        return []
-    if today.is_absent(instance.owner):
-        for row in mine:
-            row["return_to"] = instance.owner
-        return []
-    user = people.active_user(instance.owner)
-    post = people.post_for(user, instance.owner_post) if user is not None else None
-    if post is None:  # the owner no longer holds the post or its backup: the step waits at its post
-        return []
-    for row in mine:
-        row.update(assignee=instance.owner, claimed_at=at, post=post)
-    return [audit.entry("task.assigned", actor=None, instance_id=instance.id, task_id=row["id"],
-                        element_id=row["element_id"], details={"assignee": instance.owner, "cause": "owner"})
-            for row in mine]
-
-
-def _priority(instance: ProcessInstance) -> int:
-    """Green-channel cases (major projects, set by the case clock at start) come first in task lists."""
-    return 1 if instance.green_channel else 0
-
-
 def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
-    """A task's due date: the earliest timer on its boundary (the escalation deadline), when it has one."""
+    """A task's due date: the earliest timer on its boundary, when it has one."""
     due: dict[str, datetime] = {}
     for timer in snap.timers:
         attached = timer.attached_to

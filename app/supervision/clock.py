@@ -8,10 +8,11 @@ matter's it returns at once: the matter lookup is done once per definition versi
   case data and allowed by the matter), `received_on` (today in Asia/Shanghai), `promised_days` (the matter's;
   green channel: `max(1, floor(promised × TONGBAN_GREEN_CHANNEL_RATIO))`, 0 stays 0) and
   `due_date = add_working_days(received_on, promised_days + paused_days)`.
-* Pause: while a supplement check (the case waits for the applicant) or a special-procedure task (Art. 45:
-  site survey, expert review, inspection, hearing...) is open. Resume when none is open any more:
+* Pause: while a task the diagram declares as pausing (`hall.pause`: the supplement check, where the case
+  waits for the applicant, or a special procedure, Art. 45) is open. Resume when none is open any more:
   `paused_days += working_days_between(pause date, resume date)` and the due date moves.
-* Stop: `outcome` from the end event reached (or `cancelled`), `working_days_used`, `on_time`, `light = None`;
+* Stop: `outcome` from the end event reached (its `hall.outcome`, or `cancelled`), `working_days_used`, `on_time`,
+  `light = None`;
   the case's open warnings close (a refusal without reasons stays open until a supervisor closes it).
 
 Every start, pause, resume and stop is a `clock_event` row with the due date it leaves.
@@ -34,17 +35,10 @@ from ..calendar import service as calendar
 from ..clock import SHANGHAI, as_utc
 from ..definitions import service as definitions
 from ..extensions import db
+from ..hall import vocabulary as hall
+from ..hall.vocabulary import OUTCOME_NAMES
 from .models import ClockEvent, SupervisionWarning
 
-# form key -> what the pause is for (a task's form key is its camunda:formKey, or its id without one)
-SUPPLEMENT = "supplement_check"
-SPECIAL_PROCEDURES = {"site_survey": "现场勘察", "expert_review": "专家评审", "inspection": "检验检测",
-                      "hearing": "听证", "special_procedure": "特别程序"}
-PAUSING = {SUPPLEMENT, *SPECIAL_PROCEDURES}
-OUTCOMES = {"end_granted": "granted", "end_refused": "refused", "end_not_accepted": "not_accepted",
-            "end_higher_approved": "higher_approved", "end_higher_rejected": "higher_rejected"}
-OUTCOME_NAMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级准予",
-                 "higher_rejected": "上级不予批准", "cancelled": "撤销", "completed": "办结"}
 # warnings that describe the case's state: they close when the case closes (a broken rule stays until handled)
 CLOSE_WITH_CASE = ("case_yellow", "case_red", "step_yellow", "step_red", "late_first_review")
 _TTL_SECONDS = 300.0  # other server processes may change a matter's record: look again now and then
@@ -141,12 +135,15 @@ def due_date(received_on: date, promised_days: int, paused_days: int, cal=None) 
 
 
 # -- the hook ----------------------------------------------------------------------------------------------------
-def on_step(instance, before, snap, steps, at: datetime, completed_task_id: str | None = None) -> None:
-    """Bring the case's clock up to date with this step (called by runtime.save before the row is written).
+def on_step(result) -> None:
+    """Bring the case's clock up to date with a step (a before-flush step hook: before the row is written).
 
     Cost: nothing for cases that are not a matter's; for a matter's case, queries only when the clock starts,
     pauses, resumes or stops, when its owner is first known, or when a refusal is flagged.
     """
+    instance, before, snap, steps, at = result.instance, result.before, result.after, result.steps, result.at
+    props = result.process.element_properties
+    completed_task_id = result.completed.id if result.completed is not None else None
     if instance.version is None:  # a new case
         matter = matter_for(instance.definition_id, instance.process_key)
         if matter is None:
@@ -155,16 +152,18 @@ def on_step(instance, before, snap, steps, at: datetime, completed_task_id: str 
     if instance.matter_code is None:
         return
     if completed_task_id is not None:
-        _completed(instance, before, snap, completed_task_id, at)
+        _completed(instance, result.completed, snap, props(result.completed.element_id), at)
     if instance.owner and instance.window_no is None and sa.inspect(instance).attrs.owner.history.added:
         _window_of_owner(instance)
-    pausing = [t for t in snap.user_tasks if t.form_key in PAUSING] if instance.state == "running" else []
+    pausing = [t for t in snap.user_tasks if hall.pause_of(props(t.element_id))] \
+        if instance.state == "running" else []
     if pausing and instance.paused_since is None:
-        _pause(instance, pausing[0], at)
+        _pause(instance, pausing[0], props(pausing[0].element_id), at)
     elif not pausing and instance.paused_since is not None:
-        _resume(instance, before, at)
+        ended = next((t for t in before.user_tasks if hall.pause_of(props(t.element_id))), None)
+        _resume(instance, ended, at)
     if instance.state in ("completed", "cancelled") and instance.outcome is None:
-        _stop(instance, steps, at)
+        _stop(instance, steps, props, at)
 
 
 def _event(instance, at: datetime, kind: str, *, reason: str | None = None, element_id: str | None = None,
@@ -193,13 +192,11 @@ def _start(instance, matter: MatterInfo, snap, at: datetime) -> None:
     _event(instance, at, "start", reason=reason)
 
 
-def _completed(instance, before, snap, task_id: str, at: datetime) -> None:
-    done = next((t for t in before.user_tasks if t.id == task_id), None)
-    if done is None:
-        return
-    if done.form_key == "supplement_notice" or done.element_id == "supplement_notice":
+def _completed(instance, done, snap, properties: dict[str, str], at: datetime) -> None:
+    step = hall.step_of(properties)
+    if step == hall.Step.SUPPLEMENT_NOTICE:
         instance.supplement_count = (instance.supplement_count or 0) + 1
-    if done.element_id == "decide" or done.form_key == "decide":
+    if step == hall.Step.DECIDE:
         data = snap.data or {}
         reasons = data.get("reasons")
         if data.get("decision") == "refuse" and not (isinstance(reasons, str) and reasons.strip()):
@@ -228,32 +225,34 @@ def _window_of_owner(instance) -> None:
         instance.window_no = db.session.scalar(sa.select(User.window_no).where(User.username == instance.owner))
 
 
-def _pause(instance, task, at: datetime) -> None:
+def _pause(instance, task, properties: dict[str, str], at: datetime) -> None:
     instance.paused_since = at
-    what = "补正" if task.form_key == SUPPLEMENT else f"特别程序（{SPECIAL_PROCEDURES[task.form_key]}）"
+    if hall.pause_of(properties) == hall.Pause.SUPPLEMENT:
+        what = "补正"
+    else:
+        what = f"特别程序（{properties.get(hall.SPECIAL) or task.name}）"
     _event(instance, at, "pause", reason=f"{what}：{task.name}"[:200], element_id=task.element_id)
 
 
-def _resume(instance, before, at: datetime) -> None:
+def _resume(instance, ended, at: datetime) -> None:
     cal = calendar.workday_calendar()
     days = cal.working_days_between(local_date(instance.paused_since), local_date(at))
     instance.paused_days = (instance.paused_days or 0) + days
     instance.paused_since = None
     instance.due_date = due_date(instance.received_on, instance.promised_days, instance.paused_days, cal)
-    ended = next((t for t in before.user_tasks if t.form_key in PAUSING), None)
     reason = f"恢复计时，暂停 {days} 个工作日" + (f"（{ended.name}）" if ended else "")
     _event(instance, at, "resume", reason=reason[:200], element_id=ended.element_id if ended else None,
            working_days=days)
 
 
-def _stop(instance, steps, at: datetime) -> None:
+def _stop(instance, steps, props, at: datetime) -> None:
     if instance.state == "cancelled":
         outcome = "cancelled"
         element = None
     else:
-        ends = [s.element_id for s in steps if s.element_id in OUTCOMES]
+        ends = [s.element_id for s in steps if props(s.element_id).get(hall.OUTCOME) in OUTCOME_NAMES]
         element = ends[-1] if ends else None
-        outcome = OUTCOMES[element] if element else "completed"
+        outcome = props(element)[hall.OUTCOME] if element else "completed"
     closed = local_date(at)
     cal = calendar.workday_calendar()
     instance.outcome = outcome

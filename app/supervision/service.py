@@ -32,6 +32,7 @@ from ..calendar import service as calendar
 from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, NotFound
 from ..extensions import db
+from ..hall import vocabulary
 from ..instances.models import ProcessInstance
 from ..models_base import paged
 from ..tasks.models import UserTask
@@ -298,7 +299,7 @@ def _late_first_reviews(ctx: _Context) -> None:
         sa.select(pi.id, pi.received_on, pi.paused_days, pi.matter_code, pi.department_code, pi.business_key,
                   pi.due_date, t.id)
         .join(pi, pi.id == t.instance_id)
-        .where(t.state == "open", t.element_id == "first_review", pi.state == "running",
+        .where(t.state == "open", t.role == vocabulary.Step.FIRST_REVIEW, pi.state == "running",
                pi.received_on.is_not(None), pi.received_on < ctx.today, ~flagged.exists())).all()
     for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
         deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date

@@ -24,6 +24,7 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_home_post_state", "home_post", "state"),
         sa.Index("ix_user_task_return_to", "return_to"),
         sa.Index("ix_user_task_completed_by", "completed_by"),  # cases a clerk took part in (people.access)
+        sa.Index("ix_user_task_state_role", "state", "role"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -36,6 +37,7 @@ class UserTask(db.Model):
     assignee: Mapped[str | None] = mapped_column(sa.String(64))
     state: Mapped[str] = mapped_column(sa.String(20), default="open")
     form_key: Mapped[str | None] = mapped_column(sa.String(200))
+    role: Mapped[str | None] = mapped_column(sa.String(40))  # what a plugin says the step is (the hall's hall.step)
     priority: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

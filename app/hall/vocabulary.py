@@ -1,0 +1,63 @@
+"""The hall's vocabulary: what a matter's diagram declares on its elements, and nothing else of the hall's.
+
+A modeler gives an element its meaning for the hall with Camunda extension properties
+(`<camunda:properties><camunda:property name="hall.step" value="decide"/>`): the generator writes them for
+the 90 shipped matters, an analyst may draw a new matter in Camunda Modeler with the same properties and get
+the same behaviour. The runtime never reads these names; the hall's hooks (`app/hall/hooks.py`), the case
+clock, supervision and the tests do, through this module.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+STEP = "hall.step"  # a user task's role in the case's course (Step)
+OUTCOME = "hall.outcome"  # on an end event: how the case ended (Outcome)
+PAUSE = "hall.pause"  # the case clock stops while this task is open (Pause)
+SPECIAL = "hall.special"  # a special procedure's name (Art. 45: 现场勘察, 专家评审, 听证…)
+MAX_DAYS = "hall.max_days"  # a special procedure's own bound, in working days
+DEPARTMENT = "hall.department"  # a joint case's co-opinion step: whose opinion it is (department code)
+FORWARD_CLOCK = "hall.forward_clock"  # a reported case's forwarding step: the district clock ends or pauses
+CALENDAR = "tongban.calendar"  # on a timer event: count its days as working days (the engine reads it)
+WORKING_DAYS = "working_days"
+
+
+class Step(StrEnum):
+    ACCEPT = "accept"  # 受理: the window checks the materials
+    SUPPLEMENT_NOTICE = "supplement_notice"  # 补正告知: one notice listing everything missing
+    SUPPLEMENT_CHECK = "supplement_check"  # 补正材料核验: waits for the applicant
+    NOT_ACCEPTED = "not_accepted"  # 不予受理告知
+    REVIEW = "review"  # 审核
+    FIRST_REVIEW = "first_review"  # 上报件的初审 (Art. 43)
+    CO_OPINION = "co_opinion"  # 联办件: a co-department's opinion
+    SPECIAL_PROCEDURE = "special_procedure"  # 特别程序 (Art. 45)
+    DECIDE = "decide"  # 决定: grant or refuse (a refusal states its reasons, Art. 38)
+    FORWARD = "forward"  # 上报
+    INFORM = "inform"  # 告知申请人 (a reported case's higher decision)
+    DELIVER = "deliver"  # 送达 (Art. 44)
+    SUPERVISE = "supervise"  # 超期督办
+
+
+class Outcome(StrEnum):
+    GRANTED = "granted"
+    REFUSED = "refused"
+    NOT_ACCEPTED = "not_accepted"
+    HIGHER_APPROVED = "higher_approved"
+    HIGHER_REJECTED = "higher_rejected"
+
+
+class Pause(StrEnum):
+    SUPPLEMENT = "supplement"  # the case waits for the applicant's supplement
+    SPECIAL = "special"  # a special procedure does not count toward the limit (Art. 45)
+
+
+OUTCOME_NAMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级准予",
+                 "higher_rejected": "上级不予批准", "cancelled": "撤销", "completed": "办结"}
+
+
+def step_of(properties: dict[str, str]) -> str | None:
+    return properties.get(STEP) or None
+
+
+def pause_of(properties: dict[str, str]) -> str | None:
+    return properties.get(PAUSE) or None
