@@ -31,6 +31,10 @@ def from_environment() -> dict:
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
         "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
+        # the script sandbox (app/engine/sandbox.py): per evaluation, and worker processes per server process
+        "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("TONGBAN_SCRIPT_TIMEOUT", "2")),
+        "SCRIPT_MEMORY_MB": int(os.environ.get("TONGBAN_SCRIPT_MEMORY_MB", "256")),
+        "SCRIPT_WORKERS": int(os.environ.get("TONGBAN_SCRIPT_WORKERS", "2")),
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
         "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),

@@ -16,6 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
 from .history import prune_finished_history
+from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
 from .state import dump_state, load_state
 from .timers import timer_due, waiting_timer_tasks
@@ -74,8 +75,10 @@ class Case:
 
     # --- creating and restoring -------------------------------------------------------------------
     @classmethod
-    def start(cls, process: CompiledProcess, data: dict[str, Any], clock: Clock = system_clock) -> "Case":
-        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=ClockedScriptEngine(clock))
+    def start(cls, process: CompiledProcess, data: dict[str, Any], clock: Clock = system_clock, *,
+              limits: SandboxLimits = DEFAULT_LIMITS) -> "Case":
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs,
+                                script_engine=ClockedScriptEngine(clock, limits=limits))
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
@@ -84,13 +87,18 @@ class Case:
         return case
 
     @classmethod
-    def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock) -> "Case":
+    def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock, *,
+             limits: SandboxLimits = DEFAULT_LIMITS) -> "Case":
         workflow = load_state(state, process.spec, process.subprocess_specs)
-        workflow.script_engine = ClockedScriptEngine(clock)
+        workflow.script_engine = ClockedScriptEngine(clock, limits=limits)
         return cls(process, workflow)
 
     def set_clock(self, clock: Clock) -> None:
         self.workflow.script_engine.now = clock
+
+    def set_limits(self, limits: SandboxLimits) -> None:
+        """The script sandbox's limits for this case's next steps (a cached case follows the app's config)."""
+        self.workflow.script_engine.limits = limits
 
     def dump(self) -> str:
         return dump_state(self.workflow)

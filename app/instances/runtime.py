@@ -22,6 +22,7 @@ from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..engine.case import Case, Snapshot
+from ..engine.sandbox import SandboxLimits
 from ..errors import Conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
@@ -86,15 +87,30 @@ def load(instance: ProcessInstance) -> Case:
     The cache entry is taken out: a case whose step fails is simply never put back (see `save`).
     """
     clock = app_clock(current_app._get_current_object())
+    limits = sandbox_limits()
     case = cache.take(instance.id, instance.version)
     if case is None:
         process = definitions.compiled_by_id(instance.definition_id)
-        case = Case.load(process, instance.engine_state, clock)
+        case = Case.load(process, instance.engine_state, clock, limits=limits)
         case.baseline = case.snapshot()  # what the rows of this version say
     else:
         case.set_clock(clock)
+        case.set_limits(limits)
     case.steps.clear()
     return case
+
+
+def sandbox_limits() -> SandboxLimits:
+    """The script sandbox's limits from the app's config (TONGBAN_SCRIPT_TIMEOUT, TONGBAN_SCRIPT_MEMORY_MB...)."""
+    config = current_app.config
+    key = (config["SCRIPT_TIMEOUT_SECONDS"], config["SCRIPT_MEMORY_MB"], config["SCRIPT_WORKERS"])
+    limits = _limits_cache.get(key)
+    if limits is None:
+        limits = _limits_cache[key] = SandboxLimits(timeout_seconds=key[0], memory_mb=key[1], workers=key[2])
+    return limits
+
+
+_limits_cache: dict[tuple, SandboxLimits] = {}
 
 
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,

@@ -36,7 +36,8 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
     process = definitions.compiled(definition)
     try:
-        case = Case.start(process, data, app_clock(current_app._get_current_object()))
+        case = Case.start(process, data, app_clock(current_app._get_current_object()),
+                          limits=runtime.sandbox_limits())
     except CaseFailed as exc:
         raise case_failed(exc) from None
     at = now()
