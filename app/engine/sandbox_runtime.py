@@ -355,6 +355,8 @@ def as_data(value: Any, path: str, depth: int = 0) -> Any:
             if type(key) is not str:
                 raise NotData(f"{path}[{key!r}]", "a key that is not a string")
             out[key] = as_data(item, f"{path}.{key}", depth + 1)
+        if TAG in out:  # escaped, so that the parent's decoder does not take user data for a tagged value
+            return {TAG: "dict", "items": [[k, v] for k, v in out.items()]}
         return out
     if kind in (_dt.datetime, _dt.date, _dt.time):
         return value.isoformat()
@@ -458,6 +460,8 @@ def _data_after(namespace: dict[str, Any], data: dict[str, Any], external: dict[
         if id(value) in _PROVIDED_IDS or isinstance(value, (types.FunctionType, SafeModule)):
             continue  # tools and the script's own helper functions, not data
         out[name] = as_data(value, name)
+    if TAG in out:
+        return {TAG: "dict", "items": [[k, v] for k, v in out.items()]}
     return out
 
 
