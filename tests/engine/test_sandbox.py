@@ -228,6 +228,8 @@ flag = isinstance(total, int) and bool(total) and str(total) == "6" and int("7")
 money = str(D("0.1") + D("0.2"))
 year = dt.now().year > 2000
 deadline = datetime.now() + timedelta(days=3)
+stamp = datetime(2026, 11, 25).strftime("%Y年%m月%d日")
+parsed = datetime.strptime("2026-11-25 09:30", "%Y-%m-%d %H:%M")
 in_time = deadline > datetime.now()
 try:
     int("x")
@@ -245,6 +247,7 @@ del info["a"]
     assert out["digits"] == "1380000" and out["flag"] is True and out["money"] == "0.3"
     assert out["year"] is True and out["in_time"] is True and isinstance(out["deadline"], str)
     assert "invalid literal" in out["problem"]
+    assert out["stamp"] == "2026年11月25日" and out["parsed"] == "2026-11-25T09:30:00"
 
 
 def test_a_script_deletes_and_keeps_data():
