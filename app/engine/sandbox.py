@@ -41,7 +41,6 @@ check_source = rt.check_source  # deploy-time validation: check_source(text, "ex
 ALLOWED_MODULES = rt.ALLOWED_MODULES
 _RUNTIME = str(Path(rt.__file__).resolve())
 _STARTUP_SECONDS = 15.0  # a worker's start (interpreter, RestrictedPython, warm-up) is not the script's time
-_MAX_USES = 500  # a worker is retired after this many evaluations: whatever a script left in it goes too
 
 
 @dataclass(frozen=True)
@@ -186,8 +185,9 @@ class _Pool:
             self._count += 1
         return self._start()
 
-    def release(self, worker: _Worker, healthy: bool) -> None:
-        keep = healthy and worker.uses < _MAX_USES and worker.proc.poll() is None
+    def release(self, worker: _Worker, healthy: bool, retire: bool = False) -> None:
+        """healthy: it answered; retire: it answered but should go (it once used much memory)."""
+        keep = healthy and not retire and worker.proc.poll() is None
         with self._cond:
             if keep and not self._closed:
                 self._idle.append(worker)
@@ -448,6 +448,7 @@ class Sandbox:
         except SandboxUnavailable as exc:
             raise CaseFailed(f"脚本沙箱不可用：{exc} (the script sandbox is unavailable)") from None
         reusable = False  # a worker that answered (even with a script's error) serves again; a killed one not
+        retire = False
         try:
             try:
                 raw = worker.call(payload, self.limits.timeout_seconds)
@@ -469,11 +470,12 @@ class Sandbox:
                 raise CaseFailed(f"沙箱返回的数据无效 (the sandbox returned invalid data: {exc})") from None
             if reply.get("kind") == "memory":  # a worker that hit its memory limit is not trusted again
                 reusable = False
+            retire = bool(reply.get("retire"))
             if not reply.get("ok"):
                 raise CaseFailed(_failure_message(reply, op, self.limits))
             return reply
         finally:
-            pool.release(worker, healthy=reusable)
+            pool.release(worker, healthy=reusable, retire=retire)
 
 
 def _encode(request: dict[str, Any]) -> bytes:

@@ -431,8 +431,11 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
+_DECODER = json.JSONDecoder(object_hook=_unpack_hook)
+
+
 def loads(raw: bytes) -> Any:
-    return json.loads(raw, object_hook=_unpack_hook)
+    return _DECODER.decode(raw.decode())
 
 
 # --- running one request -----------------------------------------------------------------------------------
@@ -581,6 +584,13 @@ def _set_cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _bloated(memory_mb: int) -> bool:
+    import resource
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak_kb * 1024 > memory_mb * 1024 * 1024 // 2
+
+
 def serve(memory_mb: int) -> None:
     import gc
     import warnings
@@ -605,6 +615,8 @@ def serve(memory_mb: int) -> None:
             request = loads(raw)
             _set_cpu_budget(int(request.get("cpu", 5)))
             reply = run(request)
+            if _bloated(memory_mb):
+                reply["retire"] = True  # a script took much memory: the parent replaces this worker
             try:
                 payload = dumps(reply)
             except (ValueError, TypeError, RecursionError) as exc:
