@@ -72,7 +72,7 @@ class SandboxUnavailable(RuntimeError):
 
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        self.proc = subprocess.Popen(  # our own interpreter and module, no shell
             [sys.executable, "-I", _RUNTIME, "--memory-mb", str(memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env={}, cwd="/", close_fds=True, bufsize=0)
         self.uses = 0
@@ -219,7 +219,7 @@ class _Pool:
         def start() -> None:
             try:
                 worker = self._start()
-            except Exception:  # noqa: BLE001 - the next acquire starts one and reports
+            except Exception:  # the next acquire starts one and reports
                 log.exception("could not start a spare sandbox worker")
                 return
             self.release(worker, healthy=True)
@@ -421,8 +421,8 @@ class Sandbox:
             values = fast.namespace(context, external)
             if values is not None:
                 try:
-                    return eval(fast.code, {"__builtins__": {}}, values)  # noqa: S307 - see _FastCondition
-                except Exception as exc:  # noqa: BLE001 - e.g. TypeError comparing str with int
+                    return eval(fast.code, {"__builtins__": {}}, values)  # see _FastCondition
+                except Exception as exc:  # e.g. TypeError comparing str with int
                     raise CaseFailed(_failure_message(
                         {"kind": "error", "type": type(exc).__name__, "message": str(exc)}, "eval", self.limits),
                     ) from None

@@ -205,7 +205,7 @@ _FORMATTER = _SafeFormatter()
 
 
 def _safe_format(text: str):
-    def format(*args, **kwargs):  # noqa: A001 - the name scripts call
+    def format(*args, **kwargs):  # the name scripts call
         return _FORMATTER.vformat(text, args, kwargs)
     return format
 
@@ -266,7 +266,7 @@ def _guarded_getitem(obj: Any, key: Any) -> Any:
 _C_HELPERS = ("time", "_strptime")
 
 
-def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s signature
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # __import__'s signature
     if level == 0 and name in MODULES:
         return MODULES[name]
     if level == 0 and name in _C_HELPERS and name in sys.modules:
@@ -488,12 +488,12 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     namespace = script_globals(data, external)
     try:
         if mode == "eval":
-            result = eval(code, namespace)  # noqa: S307 - restricted code, in the sandbox worker
+            result = eval(code, namespace)  # restricted code, in the sandbox worker
             try:
                 return {"ok": True, "value": pack(result)}
             except NotData as exc:
                 return _failure("result", exc.what)
-        exec(code, namespace)  # noqa: S102 - restricted code, in the sandbox worker
+        exec(code, namespace)  # restricted code, in the sandbox worker
         try:
             return {"ok": True, "data": _data_after(namespace, data, external)}
         except NotData as exc:
@@ -505,7 +505,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # SystemExit, KeyboardInterrupt and all: the script's failure, never the worker's
         try:
             message = str(exc)
-        except BaseException:  # noqa: BLE001 - a message that cannot be shown is still a failure
+        except BaseException:  # a message that cannot be shown is still a failure
             message = ""
         return _failure("error", message, exc)
 
@@ -546,7 +546,7 @@ def _warm_up() -> None:
     statistics.median([1, 2, 3]), statistics.stdev([1.0, 2.0])
     re.compile(r"\d+").findall("1 2")
     for source, mode in (("x = [i for i in range(3)]\ny = f'{x}'", "exec"), ("a == 'b'", "eval")):
-        eval(compile_source(source, mode), script_globals({"a": "b"}, None))  # noqa: S307
+        eval(compile_source(source, mode), script_globals({"a": "b"}, None))
 
 
 def _confine(memory_mb: int) -> None:
@@ -626,7 +626,7 @@ def serve(memory_mb: int) -> None:
             del reply, request
         except MemoryError:
             payload = dumps(_failure("memory"))
-        except Exception as exc:  # noqa: BLE001 - a broken request is answered, the worker goes on
+        except Exception as exc:  # a broken request is answered, the worker goes on
             payload = dumps(_failure("internal", f"{type(exc).__name__}: {exc}"))
         _write_frame(replies, payload)
         served += 1

@@ -370,3 +370,40 @@ def test_a_cached_case_follows_new_limits():
     case.set_limits(SandboxLimits(timeout_seconds=3))
     assert case.workflow.script_engine.limits.timeout_seconds == 3
     assert case.workflow.script_engine.now is not None
+
+
+def test_check_spec_finds_every_refused_script_condition_and_expression():
+    from app.engine.sandbox_checks import check_spec
+
+    bad = (BPMN.replace("SCRIPT", "import os").replace("CONDITION", "total.__class__")
+           .replace('<bpmn:endEvent id="small" />',
+                    '<bpmn:intermediateCatchEvent id="small"><bpmn:timerEventDefinition><bpmn:timeDuration>'
+                    "__import__('os')</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"))
+    from lxml import etree
+    from SpiffWorkflow.bpmn.parser import BpmnParser
+
+    parser = BpmnParser()
+    parser.add_bpmn_xml(etree.fromstring(bad.encode()), filename="bad.bpmn")
+    spec = parser.get_spec("scripted")
+    found = dict(check_spec(spec))
+    assert set(found) == {"calc", "gate", "small"}, found
+    assert all("沙箱规则" in message for message in found.values())
+    good = compile_bpmn(BPMN.replace("SCRIPT", "total = 1").replace("CONDITION", "total > 0").encode(), "g.bpmn")[0]
+    assert check_spec(good.spec, good.subprocess_specs) == []
+
+
+def test_the_kernel_stops_a_worker_whose_parent_does_not():
+    """The CPU backstop: even with a parent that waits for ever, a looping worker dies of SIGXCPU."""
+    import signal
+
+    from app.engine.sandbox_runtime import dumps
+
+    worker = sandbox._Worker(160)
+    try:
+        worker.wait_ready()
+        payload = dumps({"op": "exec", "src": "while True:\n    pass", "data": {}, "ext": {}, "cpu": 1})
+        with pytest.raises(sandbox._WorkerDied) as died:
+            worker.call(payload, timeout=30)
+        assert died.value.status == -signal.SIGXCPU
+    finally:
+        worker.kill()
