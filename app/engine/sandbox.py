@@ -85,8 +85,11 @@ class _Worker:
             raise SandboxUnavailable("the sandbox worker did not start")
         self.ready = True
 
-    def call(self, payload: bytes, timeout: float) -> bytes | None:
-        """The worker's reply, or None when it did not answer in time (it is killed then)."""
+    def call(self, payload: bytes, timeout: float, max_reply: int = 1 << 30) -> bytes | None:
+        """The worker's reply, or None when it did not answer in time (it is killed then).
+
+        A reply announced larger than `max_reply` is not read: the worker is killed and _ReplyTooLarge raised.
+        """
         if not self.ready:
             self.wait_ready()
         self.uses += 1
@@ -94,16 +97,20 @@ class _Worker:
             self.proc.stdin.write(len(payload).to_bytes(4, "big") + payload)
         except (BrokenPipeError, OSError):
             raise _WorkerDied(self.exit_status()) from None
-        reply = self._read_frame(time.monotonic() + timeout)
+        reply = self._read_frame(time.monotonic() + timeout, max_reply)
         if reply is None:
             self.kill()
         return reply
 
-    def _read_frame(self, deadline: float) -> bytes | None:
+    def _read_frame(self, deadline: float, max_size: int = 1 << 20) -> bytes | None:
         header = self._read(4, deadline)
         if header is None:
             return None
-        return self._read(int.from_bytes(header, "big"), deadline)
+        size = int.from_bytes(header, "big")
+        if size > max_size:
+            self.kill()
+            raise _ReplyTooLarge(size)
+        return self._read(size, deadline)
 
     def _read(self, size: int, deadline: float) -> bytes | None:
         fd = self.proc.stdout.fileno()
@@ -151,6 +158,10 @@ class _Worker:
         except (OSError, subprocess.TimeoutExpired):
             pass
         self.kill()
+
+
+class _ReplyTooLarge(Exception):
+    pass
 
 
 class _WorkerDied(Exception):
@@ -300,7 +311,7 @@ def _failure_message(reply: dict[str, Any], op: str, limits: SandboxLimits) -> s
     if kind == "recursion":
         return f"{what}递归过深{line} (the {english} recursed too deeply)"
     if kind == "not_data":
-        path, _, kind_name = message.partition("|")
+        path, kind_name = reply.get("path") or "?", message
         return (f"脚本留下的数据不是 JSON：{path} 是 {kind_name} "
                 f"(the script left a value that is not JSON in the data: {path} is {kind_name}; "
                 f"convert it, e.g. to a string, a number or a list, or delete it)")
@@ -451,7 +462,10 @@ class Sandbox:
         retire = False
         try:
             try:
-                raw = worker.call(payload, self.limits.timeout_seconds)
+                raw = worker.call(payload, self.limits.timeout_seconds, self.limits.max_output_bytes + 65536)
+            except _ReplyTooLarge:
+                raise CaseFailed(f"脚本留下的数据过大，超过 {self.limits.max_output_bytes // (1024 * 1024)} MB "
+                                 f"(the data the script left is too large)") from None
             except _WorkerDied as exc:
                 raise CaseFailed(f"{_what(op)}使沙箱进程终止（状态 {exc.status}）"
                                  f"(the sandbox process died while running the {op}: status {exc.status})") from None
@@ -460,9 +474,6 @@ class Sandbox:
             if raw is None:
                 raise CaseFailed(_timeout_message(op, self.limits))
             reusable = True
-            if len(raw) > self.limits.max_output_bytes:
-                raise CaseFailed(f"脚本留下的数据过大，超过 {self.limits.max_output_bytes // (1024 * 1024)} MB "
-                                 f"(the data the script left is too large)")
             try:
                 reply = rt.loads(raw)
             except (ValueError, TypeError, RecursionError) as exc:

@@ -38,7 +38,7 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTran
 
 SCRIPT_FILE = "<script>"
 EXPRESSION_FILE = "<expression>"
-MAX_DEPTH = 100  # nesting of the data a script leaves behind
+MAX_DEPTH = 200  # nesting of the data a script leaves behind (and of the values crossing the pipe)
 MAX_MESSAGE = 500  # characters of an error message that cross back
 
 
@@ -458,6 +458,10 @@ def _failure(kind: str, message: str = "", exc: BaseException | None = None) -> 
     return out
 
 
+def _short(path: str) -> str:
+    return path if len(path) <= 80 else path[:40] + "…" + path[-36:]
+
+
 def _data_after(namespace: dict[str, Any], data: dict[str, Any], external: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in namespace.items():
@@ -497,7 +501,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         try:
             return {"ok": True, "data": _data_after(namespace, data, external)}
         except NotData as exc:
-            return _failure("not_data", f"{exc.path}|{exc.what}")
+            return {**_failure("not_data", exc.what), "path": _short(exc.path)}
     except MemoryError as exc:
         return _failure("memory", "", exc)
     except RecursionError as exc:
@@ -620,7 +624,7 @@ def serve(memory_mb: int) -> None:
             try:
                 payload = dumps(reply)
             except (ValueError, TypeError, RecursionError) as exc:
-                payload = dumps(_failure("not_data", f"value|{exc}"))
+                payload = dumps({**_failure("not_data", str(exc)), "path": "value"})
             except MemoryError:
                 payload = dumps(_failure("memory"))
             del reply, request

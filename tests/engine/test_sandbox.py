@@ -156,7 +156,7 @@ def test_data_too_large_to_hand_back_is_refused():
     ("m = {1: 'a'}", "not a string"),
     ("x = ...", "ellipsis"),
     ("e = ValueError('x')", "ValueError"),
-    ("x = []\nfor i in range(200):\n    x = [x]", "nested deeper"),
+    ("x = []\nfor i in range(300):\n    x = [x]", "nested deeper"),
 ])
 def test_a_value_that_is_not_json_is_an_error_of_the_step(script, what):
     fails(script, "不是 JSON", what)
