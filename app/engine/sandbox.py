@@ -75,7 +75,6 @@ class _Worker:
         self.proc = subprocess.Popen(  # our own interpreter and module, no shell
             [sys.executable, "-I", _RUNTIME, "--memory-mb", str(memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env={}, cwd="/", close_fds=True, bufsize=0)
-        self.uses = 0
         self.ready = False
 
     def wait_ready(self) -> None:
@@ -92,9 +91,10 @@ class _Worker:
         """
         if not self.ready:
             self.wait_ready()
-        self.uses += 1
         try:
-            self.proc.stdin.write(len(payload).to_bytes(4, "big") + payload)
+            view = memoryview(len(payload).to_bytes(4, "big") + payload)
+            while view:  # an unbuffered pipe may take a large request in parts
+                view = view[self.proc.stdin.write(view):]
         except (BrokenPipeError, OSError):
             raise _WorkerDied(self.exit_status()) from None
         reply = self._read_frame(time.monotonic() + timeout, max_reply)
