@@ -50,13 +50,14 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .instances.views import blp as instances
     from .matters.views import blp as matters
     from .messages.views import blp as messages
+    from .messages.views import signals
     from .people.views import blp as people
     from .statistics.views import blp as statistics
     from .supervision.views import blp as supervision
     from .tasks.views import blp as tasks
     from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, timers, forms, people, matters, calendar, statistics,
+    for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar, statistics,
                       supervision):
         api.register_blueprint(blueprint)
 

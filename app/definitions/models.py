@@ -27,3 +27,17 @@ class ProcessDefinition(db.Model):
     timer_start: Mapped[bool] = mapped_column(default=False)
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deployed_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class EventStart(db.Model):
+    """A version whose process starts on a message or signal: delivery finds it by (kind, name)."""
+
+    __tablename__ = "event_start"
+    __table_args__ = (sa.Index("ix_event_start_kind_name", "kind", "name"),
+                      sa.Index("ix_event_start_definition", "definition_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("process_definition.id", ondelete="CASCADE"))
+    process_key: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # message | signal
+    name: Mapped[str] = mapped_column(sa.String(200))

@@ -18,7 +18,7 @@ from ..engine.xml import parse_xml
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models_base import paged
-from .models import ProcessDefinition
+from .models import EventStart, ProcessDefinition
 
 _compiled: dict[int, CompiledProcess] = {}
 _compile_lock = threading.Lock()
@@ -86,8 +86,12 @@ def _latest_dmn() -> list[ProcessDefinition]:
     return items
 
 
-def deploy(filename: str, content: bytes, actor: str | None) -> list[tuple[ProcessDefinition, bool]]:
-    """Validate and store one file; returns each (definition, created). Same content again is not a new version."""
+def deploy(filename: str, content: bytes, actor: str | None,
+           forms_in_upload: frozenset[str] = frozenset()) -> list[tuple[ProcessDefinition, bool]]:
+    """Validate and store one file; returns each (definition, created). Same content again is not a new version.
+
+    A user task's form key must name a deployed form or one in the same upload (`forms_in_upload`).
+    """
     try:
         tree = parse_xml(content, filename)  # once: kind, validation, compilation and stored text all use it
         kind = document_kind(tree, filename)
@@ -98,6 +102,7 @@ def deploy(filename: str, content: bytes, actor: str | None) -> list[tuple[Proce
             processes = compile_document(tree, filename, [(d.filename, d.content.encode()) for d in dmn])
     except DefinitionError as exc:
         raise _invalid(exc) from None
+    _check_forms(processes, filename, forms_in_upload)
     text, checksum = _as_text(content, tree), _checksum(content)
     if kind == "dmn":
         return [_store(key, name, "dmn", filename, text, checksum, actor) for key, name in decisions]
@@ -107,8 +112,24 @@ def deploy(filename: str, content: bytes, actor: str | None) -> list[tuple[Proce
                                      depends_on=[d.id for d in dmn], timer_start=process.timer_start)
         if created:  # cached once the upload commits: a rolled-back id may be reused by another definition
             db.session.info.setdefault(_PENDING, {})[definition.id] = process
+            db.session.add_all([EventStart(definition_id=definition.id, process_key=process.key, kind=kind, name=name)
+                                for kind, names in (("message", process.start_messages),
+                                                    ("signal", process.start_signals)) for name in sorted(names)])
         results.append((definition, created))
     return results
+
+
+def _check_forms(processes: list[CompiledProcess], filename: str, forms_in_upload: frozenset[str]) -> None:
+    """A task names a form only on purpose: a form key without a form is a mistake in the diagram."""
+    from ..forms import service as forms
+
+    for process in processes:
+        for task in process.user_tasks.values():
+            key = task.form_key
+            if key and key not in forms_in_upload and forms.latest(key) is None:
+                raise Invalid(f"用户任务 {task.name} 的表单 {key} 不存在 (formKey names no deployed form)",
+                              {"file": filename, "element": task.element_id, "form_key": key},
+                              code="invalid_definition")
 
 
 def _store(key, name, kind, filename, text: str, checksum, actor, depends_on=(), timer_start=False):
@@ -136,6 +157,30 @@ def _as_text(content: bytes, tree) -> str:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         return etree.tostring(tree.getroot(), encoding="unicode")
+
+
+class CallResolver:
+    """Finds the process a call activity names when a case reaches it (Camunda's calledElementBinding)."""
+
+    def __init__(self, caller_definition_id: int | None) -> None:
+        self.caller_definition_id = caller_definition_id
+
+    def resolve(self, key: str, binding: str, version: int | None) -> tuple[int, CompiledProcess]:
+        query = db.select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.kind == "bpmn")
+        if binding == "version":
+            query = query.where(ProcessDefinition.version == version)
+        elif binding == "deployment" and self.caller_definition_id is not None:
+            # the version that was current when the caller's version was deployed
+            caller = db.session.get(ProcessDefinition, self.caller_definition_id)
+            query = query.where(ProcessDefinition.deployed_at <= caller.deployed_at)
+        definition = db.session.scalar(query.order_by(ProcessDefinition.version.desc()).limit(1))
+        if definition is None:
+            raise LookupError(f"{key} ({binding}{f' v{version}' if version else ''}) is not deployed")
+        return definition.id, compiled(definition)
+
+    def by_ref(self, ref) -> CompiledProcess | None:
+        definition = db.session.get(ProcessDefinition, int(ref))
+        return compiled(definition) if definition is not None else None
 
 
 def compiled_by_id(definition_id: int) -> CompiledProcess:

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from ..blueprint import Blueprint
 from ..errors import BadRequest
 from ..extensions import db
+from ..forms import service as forms
 from ..instances import service as instances
 from ..matters import service as matters
 from ..people.auth import current_user, require
@@ -107,21 +108,28 @@ class Definitions(MethodView):
         user = current_user()
         results = []
         matter_results = []
-        # DMN first so that diagrams in the same upload can call their decisions; matter records last.
+        # Forms first (diagrams name them), then DMN (diagrams call them), then diagrams; matter records last.
         ordered = sorted(files, key=lambda f: (matters.is_matter_file(f.filename),
+                                               not (f.filename or "").lower().endswith(".json"),
                                                not (f.filename or "").lower().endswith(".dmn")))
+        in_upload = frozenset((f.filename or "").rsplit("/", 1)[-1][:-5] for f in files
+                              if (f.filename or "").lower().endswith(".json"))
+        form_results = []
         try:
             for upload in ordered:
-                if matters.is_matter_file(upload.filename):
+                if (upload.filename or "").lower().endswith(".json"):
+                    form_results.append(forms.deploy_file(upload.filename, upload.read(), user.username))
+                elif matters.is_matter_file(upload.filename):
                     matter_results.append(matters.deploy(upload.filename, upload.read(), user.username))
                 else:
-                    results.extend(service.deploy(upload.filename or "upload.bpmn", upload.read(), user.username))
+                    results.extend(service.deploy(upload.filename or "upload.bpmn", upload.read(), user.username,
+                                                  forms_in_upload=in_upload))
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
         instances.arm_timer_starts(results)
-        created = any(c for _, c in results) or any(c for _, c in matter_results)
+        created = any(c for _, c in results) or any(c for _, c in matter_results) or any(c for _, c in form_results)
         return {"items": [_as_dict(d, created=c) for d, c in results],
                 "matters": [_matter_dict(m, created=c) for m, c in matter_results]}, 201 if created else 200
 

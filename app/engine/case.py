@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import EventSubprocess
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -18,8 +21,10 @@ from .errors import CaseFailed, TaskNotReady
 from .history import prune_finished_history
 from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
-from .state import dump_state, load_state
-from .timers import timer_due, waiting_timer_tasks
+from .specs import HumanTaskMixin
+from .state import StateError, dump_state, load_state, read_state
+from .timers import is_timer_task, timer_due
+from .workflow import ProcessResolver, TongbanWorkflow
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,10 @@ class OpenUserTask:
     element_id: str
     name: str
     post: str | None
-    form_key: str
+    form_key: str | None
+    process_key: str | None = None  # the process the task belongs to (a subprocess or called process)
+    candidate_users: tuple[str, ...] = ()
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,8 @@ class WaitingTimer:
     element_id: str
     name: str
     due_at: datetime
-    kind: str  # 'boundary' | 'catch' | 'start'
+    kind: str  # 'boundary' | 'catch' | 'start' | 'gateway'
+    attached_to: str | None = None  # the element a boundary timer is attached to
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class WaitingMessage:
     task_id: str
     element_id: str
     name: str
+    kind: str = "message"  # 'message' | 'signal'
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,16 @@ class Step:
     kind: str
 
 
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """A message or signal a case threw that nothing inside it caught: for other cases."""
+
+    kind: str  # 'message' | 'signal'
+    name: str
+    payload: dict[str, Any]
+    correlations: dict[str, Any]
+
+
 @dataclass
 class Snapshot:
     state: str  # running | completed | error
@@ -64,33 +84,58 @@ class Snapshot:
     timers: list[WaitingTimer] = field(default_factory=list)
     messages: list[WaitingMessage] = field(default_factory=list)
     error: str | None = None
+    error_element: str | None = None
 
 
 class Case:
-    def __init__(self, process: CompiledProcess, workflow: BpmnWorkflow) -> None:
+    def __init__(self, process: CompiledProcess, workflow: TongbanWorkflow) -> None:
         self.process = process
         self.workflow = workflow
         self.steps: list[Step] = []
+        self.outbox: list[OutgoingEvent] = []
         self.baseline: Snapshot | None = None  # the state last written; set by the service layer
 
     # --- creating and restoring -------------------------------------------------------------------
     @classmethod
-    def start(cls, process: CompiledProcess, data: dict[str, Any], clock: Clock = system_clock, *,
-              limits: SandboxLimits = DEFAULT_LIMITS) -> "Case":
-        workflow = BpmnWorkflow(process.spec, process.subprocess_specs,
-                                script_engine=ClockedScriptEngine(clock, limits=limits))
+    def start(cls, process: CompiledProcess, data: dict[str, Any], clock: Clock = system_clock,
+              resolver: ProcessResolver | None = None, event: BpmnEvent | None = None,
+              script_engine=None, *, limits: SandboxLimits = DEFAULT_LIMITS) -> "Case":
+        workflow = TongbanWorkflow(process.spec, process.subprocess_specs,
+                                   script_engine=script_engine or ClockedScriptEngine(clock, limits=limits),
+                                   resolver=resolver)
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
         case = cls(process, workflow)
         case._advance()
+        if event is not None:  # a message or signal start: the waiting start event catches it
+            case._run(lambda: workflow.catch(event))
+            case._advance()
         return case
 
     @classmethod
-    def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock, *,
+    def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock,
+             resolver: ProcessResolver | None = None, script_engine=None, *,
              limits: SandboxLimits = DEFAULT_LIMITS) -> "Case":
-        workflow = load_state(state, process.spec, process.subprocess_specs)
-        workflow.script_engine = ClockedScriptEngine(clock, limits=limits)
+        try:
+            dct = read_state(state)
+            extra = dct.pop("tongban", {}) or {}
+            specs = dict(process.subprocess_specs)
+            bound = {}
+            for name, ref in (extra.get("bindings") or {}).items():
+                called = resolver.by_ref(ref) if resolver is not None else None
+                if called is None:
+                    raise StateError(f"调用的流程 {name} ({ref}) 已不存在")
+                specs[name] = called.spec
+                for sub_name, sub_spec in called.subprocess_specs.items():
+                    specs.setdefault(sub_name, sub_spec)
+                bound[name] = ref
+            workflow = load_state(dct, process.spec, specs)
+        except StateError as exc:
+            raise CaseFailed(str(exc)) from None
+        workflow.script_engine = script_engine or ClockedScriptEngine(clock, limits=limits)
+        workflow.resolver = resolver
+        workflow.bindings = bound
         return cls(process, workflow)
 
     def set_clock(self, clock: Clock) -> None:
@@ -101,7 +146,10 @@ class Case:
         self.workflow.script_engine.limits = limits
 
     def dump(self) -> str:
-        return dump_state(self.workflow)
+        try:
+            return dump_state(self.workflow, {"bindings": self.workflow.bindings} if self.workflow.bindings else None)
+        except StateError as exc:
+            raise CaseFailed(str(exc)) from None
 
     # --- actions ----------------------------------------------------------------------------------
     def complete(self, task_id: str, data: dict[str, Any]) -> None:
@@ -114,12 +162,24 @@ class Case:
         self._run(self.workflow.refresh_timers)
         self._advance()
 
-    def deliver_message(self, name: str, payload: dict[str, Any]) -> bool:
+    def deliver_message(self, name: str, payload: dict[str, Any], correlations: dict | None = None) -> bool:
         """Deliver a message to this case; False when nothing in it waits for that name."""
-        waiting = [m for m in self.waiting_messages() if m.name == name]
-        if not waiting:
+        definition = self._waiting_definition(name, MessageEventDefinition)
+        if definition is None:
             return False
-        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
+        if hasattr(definition, "result_var"):  # Camunda's definition carries its payload under a variable
+            body: Any = {"payload": dict(payload), "result_var": definition.result_var}
+        else:
+            body = dict(payload)
+        event = BpmnEvent(type(definition)(name), payload=body, correlations=correlations or {})
+        self._run(lambda: self.workflow.catch(event))
+        self._advance()
+        return True
+
+    def deliver_signal(self, name: str, payload: dict[str, Any] | None = None) -> bool:
+        if self._waiting_definition(name, SignalEventDefinition) is None:
+            return False
+        event = BpmnEvent(SignalEventDefinition(name), payload=dict(payload or {}))
         self._run(lambda: self.workflow.catch(event))
         self._advance()
         return True
@@ -129,67 +189,114 @@ class Case:
 
     # --- what the service reads -------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        if self.workflow.is_completed():
-            state = "completed"
-        else:
-            state = "running"
+        state = "completed" if self.workflow.is_completed() else "running"
         snap = Snapshot(state=state, data=self.data(), user_tasks=self.open_user_tasks(),
                         timers=self.waiting_timers(), messages=self.waiting_messages())
         if state == "running" and not self._anything_open():
             snap.state = "error"
-            snap.error = "流程停滞：没有待办任务，也没有等待中的事件 (the case stalled)"
+            element = self._stalled_at()
+            snap.error_element = element
+            snap.error = f"流程停滞：没有待办任务，也没有等待中的事件 (the case stalled at {element or 'unknown'})"
         return snap
 
     def data(self) -> dict[str, Any]:
-        if self.workflow.is_completed():
-            return dict(self.workflow.data)
         last = self.workflow.last_task
+        if self.workflow.is_completed():
+            # an end event merges every branch into the workflow's data; a path that ended without one
+            # (an implicit end, a terminate) left its data on the last task
+            return {**(last.data if last is not None else {}), **self.workflow.data}
         if last is not None:
             return dict(last.data)
         return dict(self.workflow.task_tree.data)
 
     def open_user_tasks(self) -> list[OpenUserTask]:
         result = []
-        for task in self._all_tasks(TaskState.READY):
-            meta = self.process.user_tasks.get(task.task_spec.bpmn_id)
-            if meta is None or not task.task_spec.manual:
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            spec = task.task_spec
+            if not spec.manual:
                 continue
-            result.append(OpenUserTask(str(task.id), meta.element_id, meta.name, meta.post, meta.form_key))
+            info = spec.human if isinstance(spec, HumanTaskMixin) else None
+            post = info.post(spec.lane) if info is not None else (spec.lane or None)
+            result.append(OpenUserTask(
+                str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name, post,
+                info.form_key if info is not None else None, task.workflow.spec.name,
+                info.candidate_users if info is not None else (), info.assignee if info is not None else None))
         return result
 
     def waiting_timers(self) -> list[WaitingTimer]:
         result = []
-        for workflow in self._workflows():
-            for task in waiting_timer_tasks(workflow):
-                due = timer_due(task)
-                if due is None:
-                    continue
-                spec = task.task_spec
-                kind = ("boundary" if type(spec).__name__ == "BoundaryEvent"
-                        else "start" if type(spec).__name__ == "StartEvent" else "catch")
-                result.append(WaitingTimer(str(task.id), spec.bpmn_id or spec.name,
-                                           spec.bpmn_name or spec.bpmn_id or spec.name, due, kind))
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            if not is_timer_task(task):
+                continue
+            due = timer_due(task)
+            if due is None:
+                continue
+            spec = task.task_spec
+            attached = None
+            parent = task.parent
+            if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+                kind = "boundary"
+                attached = parent.task_spec.outputs[0].bpmn_id
+            elif isinstance(spec, StartEvent):
+                kind = "start"
+            elif type(spec).__name__ == "EventBasedGateway":
+                kind = "gateway"
+            else:
+                kind = "catch"
+            result.append(WaitingTimer(str(task.id), spec.bpmn_id or spec.name,
+                                       spec.bpmn_name or spec.bpmn_id or spec.name, due, kind, attached))
         return result
 
     def waiting_messages(self) -> list[WaitingMessage]:
         result = []
-        for task in self._all_tasks(TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            for message in _messages_of(definition):
-                result.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, message.name))
+        for task_id, element_id, inner in self._catching():
+            if isinstance(inner, MessageEventDefinition):
+                result.append(WaitingMessage(task_id, element_id, inner.name, "message"))
+            elif isinstance(inner, SignalEventDefinition):
+                result.append(WaitingMessage(task_id, element_id, inner.name, "signal"))
         return result
 
-    # --- internals --------------------------------------------------------------------------------
-    def _workflows(self):
-        return [self.workflow, *self.workflow.subprocesses.values()]
+    def _catching(self):
+        """(task id, element, event definition) of everything that would catch an event now.
 
-    def _all_tasks(self, state):
-        for workflow in self._workflows():
-            yield from workflow.get_tasks(state=state)
+        Waiting tasks, and the start events of the process's message and signal event subprocesses, which
+        SpiffWorkflow keeps as triggers of the process rather than as waiting tasks.
+        """
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            for inner in _definitions_of(getattr(task.task_spec, "event_definition", None)):
+                yield str(task.id), task.task_spec.bpmn_id, inner
+        if self.workflow.is_completed():
+            return
+        for name in getattr(self.workflow.spec.start, "trigger_specs", ()):
+            sub_spec = self.workflow.subprocess_specs.get(name)
+            for start in getattr(sub_spec, "bpmn_start_events", ()) if sub_spec is not None else ():
+                for inner in _definitions_of(start.event_definition):
+                    yield str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner
+
+    def inline_form(self, task_id: str) -> dict | None:
+        """The form a user task declares in the diagram itself (Camunda's generated form), if any."""
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            return None
+        info = getattr(task.task_spec, "human", None) if task is not None else None
+        return info.inline_form if info is not None else None
+
+    # --- internals --------------------------------------------------------------------------------
+    def _waiting_definition(self, name: str, kind: type):
+        for _, _, inner in self._catching():
+            if isinstance(inner, kind) and inner.name == name:
+                return inner
+        return None
 
     def _anything_open(self) -> bool:
         """A case that is neither done nor waiting for a person or an event has stalled."""
-        return any(True for _ in self._all_tasks(TaskState.READY | TaskState.WAITING))
+        return any(True for _ in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
+
+    def _stalled_at(self) -> str | None:
+        """The element a stalled case stopped at: the last task it finished."""
+        last = self.workflow.last_task
+        return getattr(getattr(last, "task_spec", None), "bpmn_id", None) if last is not None else None
 
     def _ready_user_task(self, task_id: str):
         try:
@@ -206,7 +313,55 @@ class Case:
             if spec.bpmn_id:
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
         self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
+        if self._retire_idle_event_subprocesses():
+            self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
+        self._collect_events()
         prune_finished_history(self.workflow)
+
+    def _retire_idle_event_subprocesses(self) -> bool:
+        """When a (sub)process has nothing left to do but wait in event subprocesses' start events, it ends.
+
+        BPMN ends a process when its last token is consumed; an event subprocess that never started does not
+        hold it open. SpiffWorkflow runs a timer event subprocess as a parallel branch, so its end join would
+        wait for the timer; those branches are cancelled here and the join looked at again.
+        """
+        retired = False
+        for workflow in [self.workflow, *self.workflow.subprocesses.values()]:
+            idle, busy, joins = [], False, []
+            for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
+                                           skip_subprocesses=True):
+                if isinstance(task.task_spec, EventSubprocess) and self._idle(task):
+                    idle.append(task)
+                elif isinstance(task.task_spec, _EndJoin) and task.state == TaskState.WAITING:
+                    joins.append(task)
+                else:
+                    busy = True
+                    break
+            if busy or not idle or not joins:
+                continue
+            for task in idle:
+                task.cancel()
+            for join in joins:
+                join.task_spec._update(join)
+            retired = True
+        return retired
+
+    def _idle(self, task) -> bool:
+        subprocess = self.workflow.subprocesses.get(task.id)
+        if subprocess is None:
+            return False
+        open_tasks = subprocess.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+        return all(isinstance(t.task_spec, StartEvent) and t.state == TaskState.WAITING for t in open_tasks)
+
+    def _collect_events(self) -> None:
+        for event in self.workflow.get_events():
+            definition = event.event_definition
+            kind = ("message" if isinstance(definition, MessageEventDefinition)
+                    else "signal" if isinstance(definition, SignalEventDefinition) else None)
+            if kind is None:
+                continue  # an uncaught error or escalation ends where BPMN says it ends
+            payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
+            self.outbox.append(OutgoingEvent(kind, definition.name, dict(payload), dict(event.correlations or {})))
 
     @staticmethod
     def _run(action) -> None:
@@ -220,10 +375,9 @@ class Case:
             raise CaseFailed(str(exc)) from None
 
 
-def _messages_of(definition):
+def _definitions_of(definition):
     if definition is None:
         return
-    if isinstance(definition, MessageEventDefinition):
-        yield definition
+    yield definition
     for inner in getattr(definition, "event_definitions", None) or ():
-        yield from _messages_of(inner)
+        yield from _definitions_of(inner)

@@ -1,4 +1,9 @@
-"""Turning uploaded BPMN/DMN bytes into executable, cached process specs."""
+"""Turning uploaded BPMN/DMN bytes into executable process specs, parsed once per version.
+
+Parsing goes through `parser.TongbanParser` (SpiffWorkflow's Camunda parser with our task and event parsers
+registered); what the service needs to know about a process is read from the specs it built, never from the
+XML again.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,23 @@ from dataclasses import dataclass, field
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .errors import DefinitionError
-from .timers import install_clocked_timers
+from .parser import TongbanParser
+from .specs import HumanTaskMixin, ResolvedCallActivity
+from .timers import check_expression, timers_of
 from .xml import parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/DMN/20180521/MODEL/",
                   "https://www.omg.org/spec/DMN/20230324/MODEL/", "http://www.omg.org/spec/DMN/20151101/dmn.xsd")
-NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 _VALIDATOR = BpmnValidator()
-_NO_OUTGOING_OK = {"endEvent"}
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,11 @@ class UserTaskMeta:
     element_id: str
     name: str
     post: str | None
-    form_key: str
+    form_key: str | None
     documentation: str | None = None
+    candidate_groups: tuple[str, ...] = ()
+    properties: dict = field(default_factory=dict)
+    inline_form: dict | None = None
 
 
 @dataclass
@@ -46,7 +54,10 @@ class CompiledProcess:
     user_tasks: dict[str, UserTaskMeta] = field(default_factory=dict)
     message_names: frozenset[str] = frozenset()
     timer_start: bool = False
-    boundary_of: dict[str, str] = field(default_factory=dict)  # boundary event id -> the task it is attached to
+    start_messages: frozenset[str] = frozenset()  # a message with one of these names starts a case
+    start_signals: frozenset[str] = frozenset()
+    called: frozenset[str] = frozenset()  # processes called from here and not in the same file
+    decisions: frozenset[str] = frozenset()
 
 
 def document_kind(tree: etree._ElementTree, filename: str) -> str:
@@ -69,7 +80,7 @@ def dmn_decisions(tree: etree._ElementTree, filename: str) -> list[tuple[str, st
     if not decisions:
         raise DefinitionError("DMN 文件中没有决策 (no decision element)", filename=filename)
     try:
-        CamundaParser().add_dmn_xml(root, filename=filename)
+        TongbanParser().add_dmn_xml(root, filename=filename)
     except Exception as exc:  # the DMN parser raises several exception types
         raise DefinitionError(f"DMN 无法解析: {exc}", filename=filename) from None
     return decisions
@@ -86,19 +97,23 @@ def _executable_processes(root, filename: str) -> list[tuple[str, str]]:
     return found
 
 
-def compile_bpmn(content: bytes, filename: str, dmn_files: list[tuple[str, bytes]] = ()) -> list[CompiledProcess]:
+def compile_bpmn(content: bytes, filename: str, dmn_files: list[tuple[str, bytes]] = (),
+                 expression_check=None) -> list[CompiledProcess]:
     """Validate a BPMN file (schema, structure, timers) and compile each of its executable processes."""
-    return compile_document(parse_xml(content, filename), filename, dmn_files)
+    return compile_document(parse_xml(content, filename), filename, dmn_files, expression_check)
 
 
-def compile_document(tree: etree._ElementTree, filename: str,
-                     dmn_files: list[tuple[str, bytes]] = ()) -> list[CompiledProcess]:
-    """`compile_bpmn` for a document already parsed (with `xml.parse_xml`)."""
+def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tuple[str, bytes]] = (),
+                     expression_check=None) -> list[CompiledProcess]:
+    """`compile_bpmn` for a document already parsed (with `xml.parse_xml`).
+
+    `expression_check(text) -> problem or None` compiles each timer expression (the sandbox's compiler).
+    """
     root = tree.getroot()
     if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
         raise DefinitionError("不是 BPMN 2.0 文件 (root element is not bpmn:definitions)", filename=filename)
-    _check_outgoing_flows(root, filename)
-    parser = CamundaParser(validator=_VALIDATOR)
+    _refuse_unsupported(root, filename)
+    parser = TongbanParser(validator=_VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename=filename)
         for dmn_name, dmn_content in dmn_files:
@@ -107,101 +122,107 @@ def compile_document(tree: etree._ElementTree, filename: str,
         for process_id, process_name in _executable_processes(root, filename):
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
-            processes.append(_compiled(root, process_id, process_name, spec, subprocess_specs, filename))
+            processes.append(_compiled(process_id, process_name, spec, subprocess_specs, filename,
+                                       expression_check))
     except ValidationException as exc:
         raise DefinitionError(
             f"BPMN 校验失败: {exc}", filename=filename, line=exc.line_number or None, element=exc.id or None
         ) from None
     except SpiffWorkflowException as exc:
         raise DefinitionError(f"BPMN 无法解析: {exc}", filename=filename) from None
+    except (KeyError, ValueError, TypeError, AttributeError, NotImplementedError) as exc:
+        # SpiffWorkflow's parser raises these on some malformed but schema-valid diagrams
+        raise DefinitionError(f"BPMN 无法解析: {type(exc).__name__}: {exc}", filename=filename) from None
     if not processes:
         raise DefinitionError("文件中没有可执行的流程 (no process with isExecutable=\"true\")", filename=filename)
     return processes
 
 
-def _compiled(root, process_id, process_name, spec, subprocess_specs, filename) -> CompiledProcess:
-    messages: set[str] = set()
-    timer_start = False
-    for each in [spec, *subprocess_specs.values()]:
-        if each is None:
+# What SpiffWorkflow 3.2 cannot execute, with the reason given to the analyst (docs/bpmn-support.md).
+_UNSUPPORTED = {
+    "compensateEventDefinition": "不支持补偿事件：SpiffWorkflow 3.2 不能执行补偿 (compensation is not supported)",
+    "complexGateway": "不支持复杂网关 (complexGateway is not supported by SpiffWorkflow 3.2)",
+    "linkEventDefinition": "不支持链接事件 (link events are not supported by SpiffWorkflow 3.2)",
+}
+
+
+def _refuse_unsupported(root, filename: str) -> None:
+    for node in root.iter():
+        if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
             continue
-        install_clocked_timers(each, filename)
-        messages |= _use_plain_messages(each)
-    for task_spec in spec.task_specs.values():
-        if type(task_spec).__name__ == "StartEvent" and isinstance(task_spec.event_definition, TimerEventDefinition):
-            timer_start = True
-    user_tasks = {}
-    for node in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
-        element_id = node.get("id")
-        task_spec = _find_task_spec(spec, subprocess_specs, element_id)
+        reason = _UNSUPPORTED.get(etree.QName(node).localname)
+        if reason is not None:
+            holder = node if node.get("id") and not etree.QName(node).localname.endswith("Definition") \
+                else node.getparent()
+            raise DefinitionError(reason, filename=filename, line=node.sourceline, element=holder.get("id"))
+
+
+def _compiled(process_id, process_name, spec, subprocess_specs, filename, expression_check) -> CompiledProcess:
+    messages: set[str] = set()
+    start_messages: set[str] = set()
+    start_signals: set[str] = set()
+    called: set[str] = set()
+    decisions: set[str] = set()
+    user_tasks: dict[str, UserTaskMeta] = {}
+    timer_start = False
+    specs = [spec, *(s for s in subprocess_specs.values() if s is not None)]
+    for each in specs:
+        _connect_run_time_links(each)
+        for task_spec in each.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            for timer in timers_of(definition) if definition is not None else ():
+                check_expression(timer, task_spec.bpmn_id or task_spec.name, filename, expression_check)
+            names = {d.name for d in _definitions(definition) if isinstance(d, MessageEventDefinition)}
+            messages |= names
+            if isinstance(task_spec, StartEvent) and each is spec:
+                start_messages |= names
+                start_signals |= {d.name for d in _definitions(definition) if isinstance(d, SignalEventDefinition)}
+                timer_start = timer_start or isinstance(definition, TimerEventDefinition)
+            if isinstance(task_spec, ResolvedCallActivity) and task_spec.spec not in subprocess_specs:
+                called.add(task_spec.called_element)
+            if hasattr(task_spec, "dmnEngine"):
+                decisions.add(getattr(task_spec.dmnEngine.decision_table, "id", "") or "")
+            if isinstance(task_spec, HumanTaskMixin) and task_spec.bpmn_id:
+                info = task_spec.human
+                user_tasks[task_spec.bpmn_id] = UserTaskMeta(
+                    task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, info.post(task_spec.lane),
+                    info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form)
+    return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
+                           timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
+                           frozenset(d for d in decisions if d))
+
+
+def _connect_run_time_links(spec) -> None:
+    """Make now the links SpiffWorkflow makes in a shared spec at run time, so a fresh parse has them too.
+
+    Message/signal event subprocesses are linked to their process now, not when a case first triggers one.
+
+    SpiffWorkflow connects such a subprocess to the start and end of its process the first time an event
+    triggers it, changing the shared spec at run time; a spec parsed afresh (another worker, a restart)
+    would then refuse to run a case that was triggered elsewhere. The inputs are set, not the start's
+    outputs, so the subprocess still waits for its event.
+    """
+    start = spec.start
+    for name in getattr(start, "trigger_specs", ()):
+        task_spec = spec.task_specs.get(name)
         if task_spec is None:
             continue
-        groups = (node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
-        post = groups.split(",")[0].strip() if groups else getattr(task_spec, "lane", None)
-        doc = node.find(f"{{{BPMN_NS}}}documentation")
-        user_tasks[element_id] = UserTaskMeta(
-            element_id=element_id,
-            name=node.get("name") or element_id,
-            post=post or None,
-            form_key=node.get(f"{{{CAMUNDA_NS}}}formKey") or element_id,
-            documentation=doc.text if doc is not None else None,
-        )
-    boundary_of = {node.get("id"): node.get("attachedToRef")
-                   for node in root.iter(f"{{{BPMN_NS}}}boundaryEvent")}
-    return CompiledProcess(process_id, process_name, spec, subprocess_specs, user_tasks,
-                           frozenset(messages), timer_start, boundary_of)
-
-
-def _find_task_spec(spec, subprocess_specs, element_id):
-    for each in [spec, *subprocess_specs.values()]:
-        if each is not None and element_id in each.task_specs:
-            return each.task_specs[element_id]
-    return None
-
-
-def _use_plain_messages(spec) -> set[str]:
-    """Camunda's message definition wraps payloads; the plain one merges them into the case data."""
-    names = set()
+        if start not in task_spec.inputs:
+            task_spec.inputs = [*task_spec.inputs, start]
+        if spec.end not in task_spec.outputs:
+            task_spec.connect(spec.end)
+    # Loops and multi-instance tasks hear of a finished iteration through an event SpiffWorkflow connects
+    # when the first iteration starts; connected here, a case restored from storage hears it as well.
     for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        if definition is None:
-            continue
-        task_spec.event_definition = _plain(definition, names)
-    return names
+        merge = getattr(task_spec, "merge_child", None)
+        child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
+        if merge is not None and child is not None and not child.completed_event.is_connected(merge):
+            child.completed_event.connect(merge)
 
 
-def _plain(definition, names: set[str]):
-    if isinstance(definition, MultipleEventDefinition):
-        definition.event_definitions = [_plain(d, names) for d in definition.event_definitions]
-        return definition
-    if isinstance(definition, MessageEventDefinition):
-        names.add(definition.name)
-        if type(definition) is not MessageEventDefinition:
-            return MessageEventDefinition(definition.name, definition.correlation_properties,
-                                          description=definition.description)
-    return definition
-
-
-def _check_outgoing_flows(root, filename: str) -> None:
-    """A flow node without an outgoing flow would leave a case stuck; refuse it at deploy time."""
-    for process in root.iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction"):
-        sources = {flow.get("sourceRef") for flow in process.iterfind(f"{{{BPMN_NS}}}sequenceFlow")}
-        for node in process:
-            if not isinstance(node.tag, str):  # comments and processing instructions
-                continue
-            local = etree.QName(node).localname
-            if local in _NO_OUTGOING_OK:
-                continue
-            is_flow_node = (local.endswith("Task") or local.endswith("Gateway") or local in (
-                "task", "subProcess", "callActivity", "transaction", "startEvent", "intermediateCatchEvent",
-                "intermediateThrowEvent", "boundaryEvent"))
-            if not is_flow_node:
-                continue
-            if node.get("id") not in sources and not _compensation_boundary(node):
-                raise DefinitionError(
-                    f"元素 {node.get('name') or node.get('id')} 没有出口连线，流程会停滞 (no outgoing sequence flow)",
-                    filename=filename, line=node.sourceline, element=node.get("id"))
-
-
-def _compensation_boundary(node) -> bool:
-    return node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
+def _definitions(definition):
+    if definition is None:
+        return
+    yield definition
+    for inner in getattr(definition, "event_definitions", None) or ():
+        yield from _definitions(inner)

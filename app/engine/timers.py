@@ -1,8 +1,11 @@
-"""Timer events on an injectable clock, accepting both Camunda Modeler and SpiffWorkflow expressions.
+"""Timer events on an injectable clock, with the values the modeling tools write.
 
 SpiffWorkflow's own timer definitions read the wall clock and evaluate every timer text as Python, so a
-bare `PT5M` written by Camunda Modeler fails. These subclasses take "now" from the workflow's script
-engine (see `script.py`) and accept bare ISO 8601 values as literals.
+bare `PT5M` written by Camunda Modeler fails, and so do Camunda's Quartz cron cycles (`0 0/5 * * * ?`) and
+its `${name}` expressions. The parser (`parser.py`) builds these subclasses instead: "now" comes from the
+workflow's script engine (`script.py`), bare ISO 8601 values and cron expressions are literals, `${...}`
+has been translated to Python (`expressions.py`), and anything else is evaluated (in the sandbox) when the
+timer starts. A value that cannot be evaluated fails the case's step with the timer named, never the server.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+from croniter import croniter
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -25,6 +30,9 @@ _ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$", re.I)
 _ISO_CYCLE = re.compile(r"^R\d*/", re.I)
 _ISO_LOOKALIKE = re.compile(r"^(P|R\d*/|\d{4}-)[0-9A-Z.:/+-]*$")  # meant as ISO 8601, whether valid or not
+_CRON_FIELD = r"[0-9A-Z*?/,#LW-]+"
+_CRON = re.compile(rf"^{_CRON_FIELD}(\s+{_CRON_FIELD}){{4,6}}$", re.I)
+LOCAL_TZ = timezone(timedelta(hours=8))  # a time written without offset is China Standard Time
 
 
 def is_iso_literal(text: str) -> bool:
@@ -33,24 +41,42 @@ def is_iso_literal(text: str) -> bool:
     return bool(_ISO_DURATION.match(text) or _ISO_DATETIME.match(text) or _ISO_CYCLE.match(text))
 
 
+def is_cron(text: str) -> bool:
+    """A cron expression: Quartz's 6–7 fields (seconds first, as Camunda takes them) or Unix's 5."""
+    return bool(_CRON.match(text.strip())) and not is_iso_literal(text)
+
+
 def _now(my_task) -> datetime:
     return my_task.workflow.script_engine.now()
 
 
+def _fail(my_task, message: str):
+    return WorkflowTaskException(f"定时器 {my_task.task_spec.bpmn_id} 的时间值无效: {message}", task=my_task)
+
+
 def _evaluate(my_task, expression: str) -> str:
     text = (expression or "").strip()
-    if is_iso_literal(text):
-        return text
+    literal = _unquoted(text)
+    if is_iso_literal(literal) or is_cron(literal):
+        return literal
     value = my_task.workflow.script_engine.evaluate(my_task, text)
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, timedelta):
+        return f"PT{int(value.total_seconds())}S"
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(my_task, f"{text} → {value!r} (expected an ISO 8601 text or a cron expression)")
+    return value.strip()
+
+
+def _unquoted(text: str) -> str:
+    return text[1:-1].strip() if len(text) >= 2 and text[0] in "\"'" and text[-1] == text[0] else text
 
 
 def _as_utc(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:  # a local time without offset means China Standard Time here
-        value = value.replace(tzinfo=timezone(timedelta(hours=8)))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
     return value.astimezone(UTC)
 
 
@@ -58,7 +84,11 @@ class ClockedTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = _as_utc(_evaluate(my_task, self.expression)).isoformat()
+            text = _evaluate(my_task, self.expression)
+            try:
+                event_value = _as_utc(text).isoformat()
+            except ValueError:
+                raise _fail(my_task, text) from None
             my_task._set_internal_data(event_value=event_value)
         if _as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
@@ -69,9 +99,13 @@ class ClockedDuration(DurationTimerEventDefinition):
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            parsed = TimerEventDefinition.parse_iso_duration(_evaluate(my_task, self.expression))
+            text = _evaluate(my_task, self.expression)
             now = _now(my_task)
-            event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
+            try:
+                parsed = TimerEventDefinition.parse_iso_duration(text)
+                event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
+            except Exception:
+                raise _fail(my_task, text) from None
             my_task._set_internal_data(event_value=event_value)
         if _as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
@@ -83,13 +117,16 @@ class ClockedCycle(CycleTimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            cycles, start, duration = parse_cycle(_evaluate(my_task, self.expression), now)
-            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            text = _evaluate(my_task, self.expression)
+            try:
+                event_value = first_cycle(text, now)
+            except Exception:
+                raise _fail(my_task, text) from None
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= now:
-                event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                event_value["next"] = _following(event_value, next_event).isoformat()
                 event_value["cycles"] -= 1
                 ready = True
         else:
@@ -97,6 +134,42 @@ class ClockedCycle(CycleTimerEventDefinition):
             my_task.internal_data["event_fired"] = True
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+def first_cycle(text: str, now: datetime) -> dict:
+    """The stored state of a cycle: cycles left (-1 = forever), next firing, and its period or cron."""
+    if is_cron(text):
+        return {"cycles": -1, "next": next_cron(text, now).isoformat(), "cron": text}
+    cycles, start, duration = parse_cycle(text, now)
+    return {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+
+
+def _following(event_value: dict, fired: datetime) -> datetime:
+    if "cron" in event_value:
+        return next_cron(event_value["cron"], fired)
+    return fired + timedelta(seconds=event_value["duration"])
+
+
+def next_cron(text: str, after: datetime) -> datetime:
+    """The next firing of a cron expression after a moment, read in China Standard Time.
+
+    Quartz (Camunda) writes seconds first and numbers weekdays 1–7 from Sunday; croniter takes seconds first
+    when asked and weekdays 0–6, so Quartz's weekday field is shifted by one.
+    """
+    fields = text.split()
+    if len(fields) >= 6:
+        fields = fields[:6]  # Quartz's optional year field is not supported by croniter
+        fields[5] = _quartz_weekdays(fields[5])
+        expression, seconds_first = " ".join(fields), True
+    else:
+        expression, seconds_first = " ".join(fields), False
+    local = after.astimezone(LOCAL_TZ)
+    following = croniter(expression, local, second_at_beginning=seconds_first).get_next(datetime)
+    return following.astimezone(UTC)
+
+
+def _quartz_weekdays(field: str) -> str:
+    return re.sub(r"\d+", lambda m: str((int(m.group()) - 1) % 7), field)
 
 
 def parse_cycle(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
@@ -118,55 +191,39 @@ def parse_cycle(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
     raise ValueError(f"invalid cycle {text!r}")
 
 
-_CLOCKED = {
-    TimeDateEventDefinition: ClockedTimeDate,
-    DurationTimerEventDefinition: ClockedDuration,
-    CycleTimerEventDefinition: ClockedCycle,
-}
+def timer_definition(kind: str, name: str, expression: str, description: str | None = None):
+    """The clocked timer definition for a `timeDate`, `timeDuration` or `timeCycle` value (used by the parser)."""
+    cls = {"timeDate": ClockedTimeDate, "timeDuration": ClockedDuration, "timeCycle": ClockedCycle}[kind]
+    return cls(name, expression, description=description)
 
 
-def _clocked(definition):
-    if isinstance(definition, MultipleEventDefinition):
-        definition.event_definitions = [_clocked(d) for d in definition.event_definitions]
-        return definition
-    target = _CLOCKED.get(type(definition))
-    if target is None:
-        return definition
-    clocked = target(definition.name, definition.expression, description=definition.description)
-    return clocked
-
-
-def install_clocked_timers(spec, filename: str | None = None) -> None:
-    """Swap every timer definition of a parsed process spec for its clocked twin; check ISO literals."""
-    for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        if definition is None:
-            continue
-        task_spec.event_definition = _clocked(definition)
-        for timer in _timers_of(task_spec.event_definition):
-            check_expression(timer, task_spec.bpmn_id or task_spec.name, filename)
-
-
-def _timers_of(definition):
+def timers_of(definition):
     if isinstance(definition, MultipleEventDefinition):
         for d in definition.event_definitions:
-            yield from _timers_of(d)
+            yield from timers_of(d)
     elif isinstance(definition, TimerEventDefinition):
         yield definition
 
 
-def check_expression(timer: TimerEventDefinition, element: str, filename: str | None) -> None:
+def check_expression(timer: TimerEventDefinition, element: str, filename: str | None,
+                     compile_check=None) -> None:
+    """Refuse at deploy time a timer value that can never work; expressions are compiled, not run."""
     text = (timer.expression or "").strip()
     if not text:
         raise DefinitionError("定时器缺少时间表达式 (timer without a value)", filename=filename, element=element)
-    literal = text.strip("\"'") if text[:1] in "\"'" and text[-1:] == text[:1] else text
-    if not is_iso_literal(literal) and not _ISO_LOOKALIKE.match(literal):
+    literal = _unquoted(text)
+    if is_cron(literal):
+        if not isinstance(timer, CycleTimerEventDefinition):
+            raise DefinitionError(f"cron 表达式只能用于 timeCycle: {text}", filename=filename, element=element)
         try:
-            compile(text, "<timer>", "eval")
-        except SyntaxError:
-            raise DefinitionError(
-                f"定时器表达式无效: {text} (neither ISO 8601 nor a Python expression)",
-                filename=filename, element=element) from None
+            next_cron(literal, datetime.now(UTC))
+        except Exception:
+            raise DefinitionError(f"cron 表达式无效: {text}", filename=filename, element=element) from None
+        return
+    if not is_iso_literal(literal) and not _ISO_LOOKALIKE.match(literal):
+        problem = (compile_check or _python_syntax)(text)
+        if problem:
+            raise DefinitionError(f"定时器表达式无效: {text} ({problem})", filename=filename, element=element)
         return
     try:
         now = datetime.now(UTC)
@@ -178,6 +235,14 @@ def check_expression(timer: TimerEventDefinition, element: str, filename: str | 
             _as_utc(literal)
     except Exception:
         raise DefinitionError(f"定时器时间值无效: {text}", filename=filename, element=element) from None
+
+
+def _python_syntax(text: str) -> str | None:
+    try:
+        compile(text, "<timer>", "eval")
+    except SyntaxError:
+        return "neither ISO 8601, cron nor an expression"
+    return None
 
 
 def timer_due(task) -> datetime | None:
@@ -192,9 +257,13 @@ def timer_due(task) -> datetime | None:
     return _as_utc(value)
 
 
+def is_timer_task(task) -> bool:
+    definition = getattr(task.task_spec, "event_definition", None)
+    return definition is not None and any(True for _ in timers_of(definition))
+
+
 def waiting_timer_tasks(workflow):
-    """The tasks of a case that wait on a timer, with their due time."""
+    """The tasks of a case (its subprocesses included) that wait on a timer."""
     for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if definition is not None and any(True for _ in _timers_of(definition)):
+        if is_timer_task(task):
             yield task

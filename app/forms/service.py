@@ -59,6 +59,17 @@ def deploy(key: str, schema: Any, actor: str | None, filename: str | None = None
     return form, True
 
 
+def deploy_file(name: str, content: bytes, actor: str | None) -> tuple[Form, bool]:
+    """One uploaded `<key>.json` file (the form key is the file name without `.json`)."""
+    if not name.endswith(".json"):
+        raise Invalid("表单文件名须为 <表单键>.json", {"file": name})
+    try:
+        schema = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"表单文件不是有效 JSON: {exc}", {"file": name}) from None
+    return deploy(name.rsplit("/", 1)[-1][:-5], schema, actor, filename=name)
+
+
 def deploy_directory(directory: str | Path, actor: str | None = "system") -> list[tuple[Form, bool]]:
     results = []
     for path in sorted(Path(directory).rglob("*.json")):
@@ -104,6 +115,15 @@ def validate_submission(form_key: str | None, data: dict[str, Any]) -> None:
     if errors:
         fields = [{"field": _field(e), "message": _message(e, validator.schema)} for e in errors]
         raise Invalid("表单数据不符合要求", {"form": form_key, "version": version, "errors": fields})
+
+
+def validate_against(schema: dict, data: dict[str, Any], name: str) -> None:
+    """Like `validate_submission`, for a form the diagram declares itself."""
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        fields = [{"field": _field(e), "message": _message(e, schema)} for e in errors]
+        raise Invalid("表单数据不符合要求", {"form": name, "errors": fields})
 
 
 def _field(error) -> str:

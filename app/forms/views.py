@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from ..blueprint import Blueprint
-from ..errors import BadRequest, Invalid
+from ..errors import BadRequest
 from ..extensions import db
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime
@@ -60,14 +58,7 @@ class Forms(MethodView):
         deployed = []
         try:
             for upload in files:
-                name = upload.filename or ""
-                if not name.endswith(".json"):
-                    raise Invalid("表单文件名须为 <表单键>.json", {"file": name})
-                try:
-                    schema = json.loads(upload.read().decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise Invalid(f"表单文件不是有效 JSON: {exc}", {"file": name}) from None
-                form, _ = service.deploy(name[:-5], schema, current_user().username, filename=name)
+                form, _ = service.deploy_file(upload.filename or "", upload.read(), current_user().username)
                 deployed.append(form)
             db.session.commit()
         except Exception:

@@ -6,6 +6,7 @@ request works on it, so two threads never share one workflow object, and it is p
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
@@ -58,6 +58,7 @@ class _WorkflowCache:
             self._items.clear()
 
 
+log = logging.getLogger(__name__)
 cache = _WorkflowCache()
 # Rows a step writes go through Core statements on the session's connection: same transaction, no ORM cost.
 _TASKS = UserTask.__table__
@@ -78,6 +79,8 @@ class Saved:
     new_tasks: list[dict] = field(default_factory=list)
     new_timers: list[dict] = field(default_factory=list)
     extra: Any = None
+    outbox: list = field(default_factory=list)  # messages and signals thrown for other cases
+    source: tuple = ()  # (instance id, business key) of the case that threw them
     written: tuple = ()  # (instance id, its new version, the case) for the cache once committed
 
 
@@ -91,12 +94,14 @@ def load(instance: ProcessInstance) -> Case:
     case = cache.take(instance.id, instance.version)
     if case is None:
         process = definitions.compiled_by_id(instance.definition_id)
-        case = Case.load(process, instance.engine_state, clock, limits=limits)
+        case = Case.load(process, instance.engine_state, clock, limits=limits,
+                         resolver=definitions.CallResolver(instance.definition_id))
         case.baseline = case.snapshot()  # what the rows of this version say
     else:
         case.set_clock(clock)
         case.set_limits(limits)
     case.steps.clear()
+    case.outbox.clear()
     return case
 
 
@@ -133,7 +138,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         if instance.state != "cancelled":
             instance.state = snap.state
         instance.data = snap.data
-        instance.error = snap.error
+        instance.error = f"{snap.error} [{snap.error_element}]" if snap.error and snap.error_element else snap.error
         instance.engine_state = case.dump()
         instance.updated_at = at
         if instance.state in ("completed", "cancelled") and instance.ended_at is None:
@@ -159,14 +164,17 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         saved.written = (instance.id, instance.version, case)
         if commit:
             db.session.commit()
-    except (StaleDataError, IntegrityError):
+    except StaleDataError:  # only a lost version check is a race; a duplicate row is a bug and surfaces as one
         db.session.rollback()
         raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_key}) from None
     except Exception:
         db.session.rollback()
         raise
+    saved.outbox = list(case.outbox)
+    saved.source = (instance_key, instance.business_key)
     if commit:
         _remember(saved)
+        dispatch(saved.outbox, saved.source)
     return saved
 
 
@@ -179,6 +187,29 @@ def commit_all(saves: list[Saved]) -> None:
         raise
     for saved in saves:
         _remember(saved)
+    for saved in saves:
+        dispatch(saved.outbox, saved.source)
+
+
+_chain = threading.local()
+MAX_CHAIN = 10  # a message that starts a case that throws a message... stops here: a loop between diagrams
+
+
+def dispatch(outbox: list, source: tuple) -> None:
+    """After a commit: the messages and signals a case threw reach other cases, each in its own transaction."""
+    if not outbox:
+        return
+    depth = getattr(_chain, "depth", 0)
+    if depth >= MAX_CHAIN:
+        log.warning("case %s: events not routed, %d cases in one chain", source[0], depth)
+        return
+    from ..messages import service as messages  # the message service itself saves through this module
+
+    _chain.depth = depth + 1
+    try:
+        messages.route_thrown(outbox, source)
+    finally:
+        _chain.depth = depth
 
 
 def _remember(saved: Saved) -> None:
@@ -258,10 +289,9 @@ def _priority(instance: ProcessInstance) -> int:
 
 def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
     """A task's due date: the earliest timer on its boundary (the escalation deadline), when it has one."""
-    process = definitions.compiled_by_id(instance.definition_id)
     due: dict[str, datetime] = {}
     for timer in snap.timers:
-        attached = process.boundary_of.get(timer.element_id)
+        attached = timer.attached_to
         if attached and (attached not in due or timer.due_at < due[attached]):
             due[attached] = timer.due_at
     return due
@@ -292,7 +322,7 @@ def _sync_subscriptions(instance, before: Snapshot, snap: Snapshot) -> None:
     was = {m.task_id for m in before.messages}
     now_waiting = {m.task_id for m in snap.messages}
     new_rows = [{"instance_id": instance.id, "task_id": m.task_id, "element_id": m.element_id, "name": m.name,
-                 "business_key": instance.business_key} for m in snap.messages if m.task_id not in was]
+                 "kind": m.kind, "business_key": instance.business_key} for m in snap.messages if m.task_id not in was]
     if new_rows:
         _core(_SUBSCRIPTIONS.insert(), new_rows)
     if was - now_waiting:

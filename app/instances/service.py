@@ -31,12 +31,14 @@ def case_failed(exc: CaseFailed) -> Invalid:
 
 
 def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
-          actor: str | None) -> tuple[ProcessInstance, runtime.Saved]:
+          actor: str | None, event=None, commit: bool = True) -> tuple[ProcessInstance, runtime.Saved]:
+    """Start a case; with `event` (a message or signal), its start event catches it first."""
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
     process = definitions.compiled(definition)
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
+                          resolver=definitions.CallResolver(definition.id), event=event,
                           limits=runtime.sandbox_limits())
     except CaseFailed as exc:
         raise case_failed(exc) from None
@@ -48,7 +50,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     saved = runtime.save(instance, case, actor=actor, action="instance.started",
                          details={"data": data, "business_key": business_key, "version": version},
                          before_commit=lambda: {**row_dict(instance, exclude=("engine_state",)),
-                                                "definition_version": version})
+                                                "definition_version": version}, commit=commit)
     return instance, saved
 
 

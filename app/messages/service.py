@@ -1,34 +1,130 @@
-"""Delivering BPMN messages to the cases waiting for them."""
+"""Messages and signals: to the cases waiting for them, or starting the processes that begin with them.
+
+- A message goes to the cases waiting for its name (correlated by business key or case id), all of them in one
+  transaction; when none waits, it starts a case of each process whose start event waits for it (latest
+  version); when nothing does either, it is refused (404): an undeliverable message is never silently kept.
+- A signal is broadcast: every case waiting for it catches it, and every signal-start process starts a case.
+- A case that throws a message or signal (a throw event, an end event, a send task) reaches other cases the
+  same way once its own step has committed; the thrower's business key correlates its messages.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+
+from ..audit import service as audit
+from ..definitions.models import EventStart, ProcessDefinition
 from ..engine.errors import CaseFailed
-from ..errors import Invalid, NotFound
+from ..errors import ApiError, Invalid, NotFound
 from ..extensions import db
 from ..instances import runtime
+from ..instances import service as instances
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from .models import MessageSubscription
 
+log = logging.getLogger(__name__)
+
 
 def deliver(name: str, *, business_key: str | None, instance_id: str | None, data: dict[str, Any],
-            actor: str | None, all_matches: bool = False) -> list[str]:
-    """Deliver to the waiting cases that match; returns their ids. 404 when nobody waits for it."""
-    if not business_key and not instance_id and not all_matches:
+            actor: str | None, all_matches: bool = False) -> dict[str, list[str]]:
+    """Deliver to the waiting cases that match, or start the processes waiting for it; 404 when neither."""
+    correlated = bool(business_key or instance_id or all_matches)
+    targets = _waiting("message", name, business_key, instance_id) if correlated else []
+    if targets:
+        return {"delivered_to": _deliver_all(targets, "message", name, data, actor), "started": []}
+    starts = _start_definitions("message", name)
+    if starts:
+        started = [instances.start(d, data, business_key, actor, event=_event("message", name, data))[0].id
+                   for d in starts]
+        return {"delivered_to": [], "started": started}
+    if not correlated:
         raise Invalid("请指定 business_key 或 instance_id 来关联消息，或设置 all=true",
                       {"fields": ["business_key", "instance_id"]})
-    query = db.select(MessageSubscription.instance_id).where(MessageSubscription.name == name).distinct()
+    raise NotFound(f"没有办件在等待消息 {name}，也没有以它启动的流程",
+                   {"name": name, "business_key": business_key, "instance_id": instance_id})
+
+
+def broadcast(name: str, data: dict[str, Any], actor: str | None) -> dict[str, list]:
+    """A signal reaches every case waiting for it (each in its own transaction) and starts signal-start processes."""
+    delivered, failed = [], []
+    for target in _waiting("signal", name, None, None):
+        try:
+            delivered.extend(_deliver_all([target], "signal", name, data, actor))
+        except ApiError as exc:
+            failed.append({"instance_id": target, "code": exc.code, "message": exc.message})
+    started = [instances.start(d, data, None, actor, event=_event("signal", name, data))[0].id
+               for d in _start_definitions("signal", name)]
+    return {"delivered_to": delivered, "started": started, "failed": failed}
+
+
+def route_thrown(outbox: list, source: tuple) -> None:
+    """Events a case threw, after its step committed: failures are on record and never undo the thrower's step."""
+    instance_id, business_key = source
+    for event in outbox:
+        try:
+            if event.kind == "signal":
+                broadcast(event.name, event.payload, None)
+                continue
+            targets = [t for t in _waiting("message", event.name, business_key, None) if t != instance_id] \
+                if business_key else []
+            if targets:
+                _deliver_all(targets, "message", event.name, event.payload, None)
+                continue
+            starts = _start_definitions("message", event.name)
+            for definition in starts:
+                instances.start(definition, event.payload, business_key, None,
+                                event=_event("message", event.name, event.payload))
+            if not starts:
+                audit.record("message.undelivered", actor=None, instance_id=instance_id,
+                             details={"name": event.name, "kind": event.kind})
+                db.session.commit()
+        except (ApiError, CaseFailed) as exc:
+            db.session.rollback()
+            log.warning("message %s thrown by case %s could not be delivered: %s", event.name, instance_id, exc)
+            audit.record("message.failed", actor=None, instance_id=instance_id,
+                         details={"name": event.name, "error": getattr(exc, "message", str(exc))})
+            db.session.commit()
+
+
+def _event(kind: str, name: str, data: dict[str, Any]) -> BpmnEvent:
+    definition = MessageEventDefinition(name) if kind == "message" else SignalEventDefinition(name)
+    return BpmnEvent(definition, payload=dict(data))
+
+
+def _waiting(kind: str, name: str, business_key: str | None, instance_id: str | None) -> list[str]:
+    query = (db.select(MessageSubscription.instance_id)
+             .where(MessageSubscription.kind == kind, MessageSubscription.name == name).distinct())
     if business_key:
         query = query.where(MessageSubscription.business_key == business_key)
     if instance_id:
         query = query.where(MessageSubscription.instance_id == instance_id)
-    targets = list(db.session.scalars(query.order_by(MessageSubscription.instance_id)))
-    if not targets:
-        raise NotFound(f"没有办件在等待消息 {name}", {"name": name, "business_key": business_key,
-                                                     "instance_id": instance_id})
-    # Every matching case takes its step in one transaction: if one fails, none has moved.
+    return list(db.session.scalars(query.order_by(MessageSubscription.instance_id)))
+
+
+def _start_definitions(kind: str, name: str) -> list[ProcessDefinition]:
+    """The latest version of each process whose start event waits for this message or signal."""
+    keys = db.session.scalars(db.select(EventStart.process_key)
+                              .where(EventStart.kind == kind, EventStart.name == name).distinct())
+    result = []
+    for key in sorted(keys):
+        latest = db.session.scalar(db.select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                   .order_by(ProcessDefinition.version.desc()).limit(1))
+        starts_here = latest is not None and db.session.scalar(
+            db.select(EventStart.id).where(EventStart.definition_id == latest.id, EventStart.kind == kind,
+                                           EventStart.name == name).limit(1)) is not None
+        if starts_here:
+            result.append(latest)
+    return result
+
+
+def _deliver_all(targets: list[str], kind: str, name: str, data: dict[str, Any], actor: str | None) -> list[str]:
+    """Every matching case takes its step in one transaction: if one fails, none has moved."""
     delivered, saves = [], []
     for target in targets:
         instance = db.session.get(ProcessInstance, target)
@@ -36,12 +132,13 @@ def deliver(name: str, *, business_key: str | None, instance_id: str | None, dat
             continue
         case = runtime.load(instance)
         try:
-            if not case.deliver_message(name, data):
-                continue
+            caught = case.deliver_message(name, data) if kind == "message" else case.deliver_signal(name, data)
         except CaseFailed as exc:
             db.session.rollback()
             raise case_failed(exc) from None
-        saves.append(runtime.save(instance, case, actor=actor, action="message.delivered",
+        if not caught:
+            continue
+        saves.append(runtime.save(instance, case, actor=actor, action=f"{kind}.delivered",
                                   details={"name": name, "data": data}, commit=False))
         delivered.append(target)
     runtime.commit_all(saves)

@@ -21,7 +21,14 @@ class MessageSchema(Schema):
 
 
 class DeliveredSchema(Schema):
-    delivered_to = fields.List(fields.String())
+    delivered_to = fields.List(fields.String(), metadata={"description": "cases that caught it"})
+    started = fields.List(fields.String(), metadata={"description": "cases it started (message/signal start)"})
+    failed = fields.List(fields.Dict(), metadata={"description": "signals only: cases that could not catch it"})
+
+
+class SignalSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    data = fields.Dict(load_default=dict, metadata={"description": "merged into each catching case's data"})
 
 
 @blp.route("")
@@ -30,8 +37,20 @@ class Messages(MethodView):
     @blp.arguments(MessageSchema)
     @blp.response(200, DeliveredSchema)
     def post(self, body):
-        """Correlate by business key or case id; 404 when no case waits for the message."""
-        delivered = service.deliver(body["name"], business_key=body.get("business_key"),
-                                    instance_id=body.get("instance_id"), data=body["data"],
-                                    actor=current_user().username, all_matches=body["all"])
-        return {"delivered_to": delivered}
+        """Correlate by business key or case id; else start the processes waiting for it; 404 when neither."""
+        return service.deliver(body["name"], business_key=body.get("business_key"),
+                               instance_id=body.get("instance_id"), data=body["data"],
+                               actor=current_user().username, all_matches=body["all"])
+
+
+signals = Blueprint("signals", __name__, url_prefix="/api/v1/signals", description="BPMN 信号（广播）")
+
+
+@signals.route("")
+class Signals(MethodView):
+    @require("supervisor", "ops")
+    @signals.arguments(SignalSchema)
+    @signals.response(200, DeliveredSchema)
+    def post(self, body):
+        """Broadcast a signal to every waiting case, and start every process that begins with it."""
+        return service.broadcast(body["name"], body["data"], current_user().username)

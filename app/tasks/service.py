@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..audit import service as audit
 from ..audit.service import data_changes
 from ..clock import now
+from ..definitions import service as definitions
 from ..engine.errors import CaseFailed, TaskNotReady
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
@@ -51,6 +52,14 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         query = query.where(UserTask.process_key == process_key)
     return paged(query, UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at,
                  UserTask.id, limit=limit, offset=offset)
+
+
+def inline_form(task: UserTask) -> dict | None:
+    """The form a task's diagram declares itself (Camunda's generated form), from the compiled version."""
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    process = definitions.compiled_by_id(instance.definition_id) if instance is not None else None
+    meta = process.user_tasks.get(task.element_id) if process is not None else None
+    return meta.inline_form if meta is not None else None
 
 
 def _check_may_work_on(task: UserTask, user: Principal) -> None:
@@ -126,6 +135,13 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
             db.session.rollback()
             raise Conflict("任务刚被他人认领或已办理，请刷新后重试", {"task_id": task.id})
     case = runtime.load(instance)
+    inline = case.inline_form(task.id)
+    if inline is not None:
+        try:
+            forms.validate_against(inline, data, task.element_id)
+        except Exception:
+            db.session.rollback()
+            raise
     before = case.data()
     try:
         case.complete(task.id, data)

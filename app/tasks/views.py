@@ -90,7 +90,8 @@ class Task(MethodView):
         """One task with its form."""
         task = service.get_or_404(task_id)
         form = forms.latest(task.form_key) if task.form_key else None
-        return {**attributes(task, TaskSchema), "form": form.schema if form else None}
+        schema = form.schema if form else service.inline_form(task)
+        return {**attributes(task, TaskSchema), "form": schema}
 
 
 @blp.route("/<task_id>/claim")

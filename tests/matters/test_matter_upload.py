@@ -9,12 +9,21 @@ import yaml
 
 from app.errors import Invalid
 from app.extensions import db
-from tests.matters.conftest import PROCESSES
+from tests.matters.conftest import FORMS, PROCESSES
 
 CODE = "32021300FG-BA-0001"
 YAML_BYTES = (PROCESSES / "fgj" / f"{CODE}.yaml").read_bytes()
 BPMN_BYTES = (PROCESSES / "fgj" / f"{CODE}.bpmn").read_bytes()
 RECORD = yaml.safe_load(YAML_BYTES)
+
+
+@pytest.fixture(autouse=True)
+def hall_forms(people):
+    """The matters' diagrams name the hall's forms: deploy them first, as bootstrap does."""
+    from app.forms import service as forms
+
+    forms.deploy_directory(FORMS)
+    db.session.commit()
 
 
 def _dump(record: dict) -> bytes:

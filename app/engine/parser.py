@@ -1,0 +1,314 @@
+"""Our BPMN parser: SpiffWorkflow's Camunda parser with our task and event parsers registered.
+
+Everything a diagram declares is read here, once per deployed version, through SpiffWorkflow's own extension
+points (`OVERRIDE_PARSER_CLASSES` and the parser methods its task and event parsers call):
+- timers become clocked definitions that accept ISO 8601, Quartz cron and `${...}` (`timers.py`);
+- messages without a payload expression merge their payload into the case data;
+- user and manual tasks carry their candidate groups, assignee, form key, documentation and extension
+  properties on the spec (`specs.HumanTaskInfo`);
+- Camunda's `${...}` conditions are translated to Python (`expressions.py`);
+- call activities keep Camunda's binding and variable mappings and may call a process of another file,
+  found when a case reaches them;
+- a business-rule task names its decision with `camunda:decisionRef` or SpiffWorkflow's `calledDecisionId`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+    BoundaryEventParser,
+    EndEventParser,
+    IntermediateCatchEventParser,
+    IntermediateThrowEventParser,
+    ReceiveTaskParser,
+    SendTaskParser,
+    StartEventParser,
+)
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
+from SpiffWorkflow.bpmn.parser.util import first
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    CallActivity,
+    EndEvent,
+    EventSubprocess,
+    ExclusiveGateway,
+    InclusiveGateway,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    ReceiveTask,
+    SendTask,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    CAMUNDA_MODEL_NS,
+    BusinessRuleTaskParser,
+    CamundaTaskParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
+
+from .expressions import python_expression
+from .specs import EventSubprocessStart, HumanTaskInfo, ManualUserTask, ResolvedCallActivity, UserTask, VariableMapping
+from .timers import timer_definition
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NAMESPACES = {**CamundaParser().namespaces, "spiffworkflow": SPIFF_NS}
+
+
+class ExpressionParsing:
+    """Conditions as Camunda writes them (`${...}`) become Python, once, at parse time."""
+
+    def parse_condition(self, sequence_flow):
+        return python_expression(super().parse_condition(sequence_flow))
+
+
+class TongbanEventParsing(CamundaEventDefinitionParser):
+    def parse_timer_event(self, event):
+        name = self.node.get("name", self.node.get("id"))
+        description = self.get_event_description(event)
+        for kind in ("timeDate", "timeDuration", "timeCycle"):
+            value = first(self.xpath(f".//bpmn:{kind}"))
+            if value is not None:
+                return timer_definition(kind, name, python_expression((value.text or "").strip()), description)
+        raise ValidationException("定时器缺少时间定义 (timer without timeDate, timeDuration or timeCycle)",
+                                  node=self.node, file_name=self.filename)
+
+    def parse_message_event(self, message_event):
+        # Camunda's definition (a payload expression and a result variable) only where the diagram uses it;
+        # otherwise a message's payload merges into the case data, as a form submission does.
+        definition = super().parse_message_event(message_event)
+        if getattr(definition, "expression", None) is None and type(definition) is not MessageEventDefinition:
+            return MessageEventDefinition(definition.name, definition.correlation_properties,
+                                          description=definition.description)
+        definition.expression = python_expression(definition.expression)
+        return definition
+
+    def parse_conditional_event(self, event):
+        definition = super().parse_conditional_event(event)
+        definition.expression = python_expression(definition.expression)
+        return definition
+
+
+class StartParser(TongbanEventParsing, StartEventParser):
+    def create_task(self):
+        parent = self.node.getparent()
+        if parent is not None and parent.get("triggeredByEvent") == "true":
+            # An event subprocess also starts on an error or escalation, which SpiffWorkflow's start parser skips.
+            self.spec_class = EventSubprocessStart
+            definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+                                                    CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                    ESCALATION_EVENT_XPATH])
+            task = self._create_task(definition)
+            task.interrupting = self.node.get("isInterrupting", "true") == "true"
+            self.spec.start.connect(task)
+            return task
+        return StartEventParser.create_task(self)
+
+
+class EndParser(TongbanEventParsing, EndEventParser):
+    def create_task(self):
+        return EndEventParser.create_task(self)
+
+
+class CatchParser(TongbanEventParsing, IntermediateCatchEventParser):
+    def create_task(self):
+        return IntermediateCatchEventParser.create_task(self)
+
+
+class ThrowParser(TongbanEventParsing, IntermediateThrowEventParser):
+    def create_task(self):
+        return IntermediateThrowEventParser.create_task(self)
+
+
+class BoundaryParser(TongbanEventParsing, BoundaryEventParser):
+    def create_task(self):
+        return BoundaryEventParser.create_task(self)
+
+
+class SendParser(TongbanEventParsing, SendTaskParser):
+    def create_task(self):
+        return SendTaskParser.create_task(self)
+
+
+class ReceiveParser(TongbanEventParsing, ReceiveTaskParser):
+    def create_task(self):
+        return ReceiveTaskParser.create_task(self)
+
+
+class GatewayParser(ExpressionParsing, ConditionalGatewayParser):
+    pass
+
+
+class HumanTaskParsing:
+    """Who a user or manual task is for and which form it takes, exactly as the diagram says."""
+
+    def human_info(self) -> HumanTaskInfo:
+        camunda = f"{{{CAMUNDA_MODEL_NS}}}"
+        documentation = first(self.xpath("./bpmn:documentation"))
+        return HumanTaskInfo(
+            candidate_groups=_split(self.node.get(f"{camunda}candidateGroups")),
+            candidate_users=_split(self.node.get(f"{camunda}candidateUsers")),
+            assignee=(self.node.get(f"{camunda}assignee") or "").strip() or None,
+            form_key=self._form_key(),
+            due_date=(self.node.get(f"{camunda}dueDate") or "").strip() or None,
+            documentation=documentation.text if documentation is not None else None,
+            properties=CamundaTaskParser.parse_extensions(self),
+        )
+
+    def _form_key(self) -> str | None:
+        key = (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or "").strip()
+        if key:
+            return key.removeprefix("embedded:").removeprefix("app:").removeprefix("camunda-forms:")
+        spiff = self.xpath(".//bpmn:extensionElements/spiffworkflow:properties/"
+                           "spiffworkflow:property[@name='formJsonSchemaFilename']")
+        if spiff:
+            return (spiff[0].get("value") or "").removesuffix(".json").removesuffix("-schema") or None
+        return None
+
+
+class HumanUserTaskParser(HumanTaskParsing, UserTaskParser):
+    def create_task(self):
+        form = self.get_form()
+        human = self.human_info()
+        if form.fields:  # Camunda's generated form: the diagram itself says what the task takes
+            human = replace(human, form_key=None, inline_form=form_schema(form))
+        return self.spec_class(self.spec, self.bpmn_id, form=form, human=human, **self.bpmn_attributes)
+
+
+_FIELD_TYPES = {"string": {"type": "string"}, "textarea": {"type": "string"}, "long": {"type": "integer"},
+                "integer": {"type": "integer"}, "double": {"type": "number"}, "number": {"type": "number"},
+                "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
+_LIMITS = {"minlength": "minLength", "maxlength": "maxLength", "min": "minimum", "max": "maximum"}
+
+
+def form_schema(form) -> dict:
+    """The JSON Schema of a Camunda generated form: field types, labels, enum values and validations."""
+    properties, required = {}, []
+    for item in form.fields:
+        schema = dict(_FIELD_TYPES.get(item.type or "string", {}))
+        if item.type == "enum":
+            schema = {"type": "string", "enum": [option.id for option in item.options]}
+        if item.label:
+            schema["title"] = item.label
+        for validation in item.validation:
+            if validation.name == "required":
+                required.append(item.id)
+            elif validation.name in _LIMITS and validation.config not in (None, ""):
+                try:
+                    schema[_LIMITS[validation.name]] = float(validation.config) if "." in validation.config \
+                        else int(validation.config)
+                except ValueError:
+                    continue
+            elif validation.name == "readonly":
+                schema["readOnly"] = True
+        properties[item.id] = schema
+    return {"type": "object", "properties": properties, **({"required": required} if required else {})}
+
+
+class HumanManualTaskParser(HumanTaskParsing, CamundaTaskParser):
+    def create_task(self):
+        return self.spec_class(self.spec, self.bpmn_id, human=self.human_info(), **self.bpmn_attributes)
+
+
+class DecisionTaskParser(BusinessRuleTaskParser):
+    @staticmethod
+    def get_decision_ref(node):
+        ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
+        if not ref:
+            called = node.find(f".//{{{SPIFF_NS}}}calledDecisionId")
+            ref = called.text.strip() if called is not None and called.text else None
+        if not ref:
+            raise ValidationException("业务规则任务未指定决策 (camunda:decisionRef or spiffworkflow:calledDecisionId)",
+                                      node=node)
+        return ref
+
+
+class EmbeddedSubprocessParser(CamundaTaskParser):
+    """An embedded subprocess, or an event subprocess (`triggeredByEvent`), which Camunda's parser misses."""
+
+    def create_task(self):
+        subworkflow_spec = SubprocessParser.get_subprocess_spec(self)
+        spec_class = EventSubprocess if self.node.get("triggeredByEvent") == "true" else self.spec_class
+        return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
+
+
+class CallParser(CamundaTaskParser):
+    def create_task(self):
+        camunda = f"{{{CAMUNDA_MODEL_NS}}}"
+        called = (self.node.get("calledElement") or "").strip()
+        if not called:
+            self.raise_validation_exception("调用活动未指定被调用流程 (callActivity without calledElement)")
+        binding = (self.node.get(f"{camunda}calledElementBinding") or "latest").strip()
+        if binding not in ("latest", "deployment", "version", "versionTag"):
+            self.raise_validation_exception(f"未知的 calledElementBinding: {binding}")
+        version = None
+        if binding == "version":
+            text = (self.node.get(f"{camunda}calledElementVersion") or "").strip()
+            if not text.isdigit():
+                self.raise_validation_exception("calledElementBinding=version 需要整数 calledElementVersion")
+            version = int(text)
+        if binding == "versionTag":
+            self.raise_validation_exception("不支持 calledElementBinding=versionTag (version tags are not kept)")
+        spec_key = called if binding == "latest" else f"{called}@v{version}" if version else f"{called}@{binding}"
+        return ResolvedCallActivity(self.spec, self.bpmn_id, spec_key, called, binding=binding, version=version,
+                                    variables_in=self._mappings("in"), variables_out=self._mappings("out"),
+                                    **self.bpmn_attributes)
+
+    def _mappings(self, direction: str) -> tuple[VariableMapping, ...]:
+        result = []
+        for node in self.xpath(f"./bpmn:extensionElements/camunda:{direction}"):
+            if node.get("variables") == "all":
+                result.append(VariableMapping(all=True))
+            elif node.get("sourceExpression"):
+                result.append(VariableMapping(target=node.get("target"),
+                                              source_expression=python_expression(node.get("sourceExpression"))))
+            elif node.get("source"):
+                result.append(VariableMapping(source=node.get("source"), target=node.get("target")))
+        return tuple(result)
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+class TongbanParser(CamundaParser):
+    """The one parser every deployment goes through."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (HumanUserTaskParser, UserTask),
+        full_tag("manualTask"): (HumanManualTaskParser, ManualUserTask),
+        full_tag("startEvent"): (StartParser, StartEvent),
+        full_tag("endEvent"): (EndParser, EndEvent),
+        full_tag("intermediateCatchEvent"): (CatchParser, IntermediateCatchEvent),
+        full_tag("intermediateThrowEvent"): (ThrowParser, IntermediateThrowEvent),
+        full_tag("boundaryEvent"): (BoundaryParser, BoundaryEvent),
+        full_tag("sendTask"): (SendParser, SendTask),
+        full_tag("receiveTask"): (ReceiveParser, ReceiveTask),
+        full_tag("exclusiveGateway"): (GatewayParser, ExclusiveGateway),
+        full_tag("inclusiveGateway"): (GatewayParser, InclusiveGateway),
+        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
+        full_tag("callActivity"): (CallParser, ResolvedCallActivity),
+        full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
+    }
+
+    def __init__(self, validator=None) -> None:
+        BpmnDmnParser.__init__(self, namespaces=NAMESPACES, validator=validator)
+
+    def get_subprocess_specs(self, name, specs=None, require_call_activity_specs=False):
+        """The called processes found in this upload; any other is resolved when a case calls it."""
+        found = super().get_subprocess_specs(name, specs, require_call_activity_specs=False)
+        return found if specs is not None else {key: spec for key, spec in found.items() if spec is not None}

@@ -1,0 +1,140 @@
+"""Task specs of ours: SpiffWorkflow's, with what a modeler declares on the element kept on the spec.
+
+The parser (`parser.py`) builds these once per deployed version; the runtime reads them from the spec of each
+task, so a user task inside a subprocess or a called process carries its own post and form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
+from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+from SpiffWorkflow.util.task import TaskState
+
+
+@dataclass(frozen=True)
+class HumanTaskInfo:
+    """What a person needs to know about a user or manual task, as declared in the diagram."""
+
+    candidate_groups: tuple[str, ...] = ()
+    candidate_users: tuple[str, ...] = ()
+    assignee: str | None = None
+    form_key: str | None = None
+    due_date: str | None = None
+    documentation: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    inline_form: dict | None = None  # a JSON Schema built from Camunda's generated form (camunda:formData)
+
+    def post(self, lane: str | None) -> str | None:
+        """The post a task waits at: its first candidate group, else its lane."""
+        return self.candidate_groups[0] if self.candidate_groups else (lane or None)
+
+
+class HumanTaskMixin:
+    human: HumanTaskInfo = HumanTaskInfo()
+
+
+class UserTask(HumanTaskMixin, CamundaUserTask):
+    def __init__(self, wf_spec, bpmn_id, form, human: HumanTaskInfo | None = None, **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, form, **kwargs)
+        self.human = human or HumanTaskInfo()
+
+
+class ManualUserTask(HumanTaskMixin, ManualTask):
+    def __init__(self, wf_spec, bpmn_id, human: HumanTaskInfo | None = None, **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.human = human or HumanTaskInfo()
+
+
+@dataclass(frozen=True)
+class VariableMapping:
+    """One `camunda:in` / `camunda:out`: a source variable (or expression) to a target, or all variables."""
+
+    source: str | None = None
+    target: str | None = None
+    source_expression: str | None = None
+    all: bool = False
+
+
+class ResolvedCallActivity(CallActivity):
+    """A call activity whose process is found when the case reaches it (by key, with Camunda's binding).
+
+    Processes of the same file are known at parse time; any other is resolved through the workflow's
+    resolver (see `workflow.TongbanWorkflow.resolve_call`), which pins the version it found for the case.
+    `spec` (the key of the called spec in the workflow) is the called element for the latest version and
+    names the binding otherwise (`key@v3`, `key@deployment`), so two bindings of one process never mix.
+    """
+
+    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, called_element: str | None = None,
+                 binding: str = "latest", version: int | None = None,
+                 variables_in: tuple[VariableMapping, ...] = (), variables_out: tuple[VariableMapping, ...] = (),
+                 **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, subworkflow_spec, **kwargs)
+        self.called_element = called_element or subworkflow_spec
+        self.binding = binding
+        self.version = version
+        self.variables_in = variables_in
+        self.variables_out = variables_out
+
+    def start_workflow(self, my_task):
+        top = my_task.workflow.top_workflow
+        resolve = getattr(top, "resolve_call", None)
+        if resolve is not None and self.spec not in top.subprocess_specs:
+            try:
+                resolve(self)
+            except LookupError as exc:
+                my_task.error()
+                raise WorkflowTaskException(f"调用的流程 {self.spec} 不存在 ({exc})", task=my_task) from None
+        super().start_workflow(my_task)
+
+    def copy_data(self, my_task, subworkflow):
+        if not self.variables_in:
+            return super().copy_data(my_task, subworkflow)
+        start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+        start.set_data(**_mapped(my_task, self.variables_in, my_task.data))
+
+    def update_data(self, my_task, subworkflow):
+        if not self.variables_out:
+            return super().update_data(my_task, subworkflow)
+        source = subworkflow.last_task.data if subworkflow.last_task is not None else subworkflow.data
+        my_task.data.update(_mapped(my_task, self.variables_out, source))
+
+
+def _mapped(my_task, mappings: tuple[VariableMapping, ...], source: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    engine = my_task.workflow.script_engine
+    for mapping in mappings:
+        if mapping.all:
+            result.update(source)
+        elif mapping.source_expression is not None:
+            result[mapping.target] = engine.evaluate(my_task, mapping.source_expression, external_context=dict(source))
+        elif mapping.source in source:
+            result[mapping.target or mapping.source] = source[mapping.source]
+    return result
+
+
+class EventSubprocessStart(StartEvent):
+    """The start event of an event subprocess; an interrupting one ends the rest of the enclosing process.
+
+    SpiffWorkflow runs every event subprocess as if it were non-interrupting (`isInterrupting` is not read);
+    BPMN says an interrupting one cancels the activities of the (sub)process it belongs to when it starts.
+    """
+
+    def __init__(self, wf_spec, bpmn_id, event_definition, interrupting: bool = True, **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, event_definition, **kwargs)
+        self.interrupting = interrupting
+
+    def _run_hook(self, my_task):
+        result = super()._run_hook(my_task)
+        if self.interrupting and my_task.workflow.parent_task_id is not None:
+            top = my_task.workflow.top_workflow
+            holder = top.get_task_from_id(my_task.workflow.parent_task_id)
+            for task in holder.workflow.get_tasks(skip_subprocesses=True):
+                frontier = not task.has_state(TaskState.FINISHED_MASK) and (
+                    task.parent is None or task.parent.has_state(TaskState.FINISHED_MASK))
+                if frontier and task is not holder:
+                    task.cancel()
+        return result

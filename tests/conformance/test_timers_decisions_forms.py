@@ -1,0 +1,91 @@
+"""Timers as the tools write them, decisions in another deployment, forms only where the diagram names one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.conformance.conftest import DIAGRAMS
+
+
+def test_expression_timers_read_case_data_and_a_quartz_cron_cycle_fires_on_weekday_mornings(bpmn):
+    bpmn.deploy("timers.bpmn")
+    # Wednesday 2026-11-25 09:00 in Shanghai; wait 30 minutes, then until Friday 08:00 Shanghai time
+    case = bpmn.start("conf_timers", {"reminder": "PT30M", "due": "2026-11-27T08:00:00"})
+    [timer] = bpmn.timers(case["id"])
+    assert timer["element_id"] == "wait_expr" and timer["due_at"].startswith("2026-11-25T09:30")
+    bpmn.advance(minutes=31)
+    [timer] = bpmn.timers(case["id"])
+    assert timer["element_id"] == "wait_date" and timer["due_at"].startswith("2026-11-27T08:00")
+    bpmn.clock.set(datetime(2026, 11, 27, 0, 1, tzinfo=UTC))
+    bpmn.advance(seconds=0)
+    assert bpmn.open_elements(case["id"]) == ["work"]
+    [cron] = bpmn.timers(case["id"])
+    assert cron["element_id"] == "every_morning" and cron["due_at"].startswith("2026-11-27T09:00")
+    bpmn.advance(hours=1)  # 09:01 Friday: the reminder fires and the cycle moves to Monday
+    [cron] = bpmn.timers(case["id"])
+    assert cron["due_at"].startswith("2026-11-30T09:00"), cron
+    assert "remind" in bpmn.steps(case["id"])
+    bpmn.complete(case["id"], "work")
+    assert bpmn.case(case["id"])["state"] == "completed"
+    assert bpmn.timers(case["id"]) == []
+
+
+def test_a_timer_expression_that_cannot_be_evaluated_fails_the_case_not_the_server(bpmn):
+    bpmn.deploy("timers.bpmn")
+    failed = bpmn.start("conf_timers", {"reminder": 42}, expect=422)
+    assert failed["code"] == "case_failed" and failed["details"]["element"] == "wait_expr"
+    assert bpmn.http.get(f"{bpmn.api.rsplit('/api', 1)[0]}/healthz").status_code == 200
+
+
+def test_cron_on_a_duration_and_a_bad_cron_are_refused_at_deploy(bpmn):
+    text = (DIAGRAMS / "timers.bpmn").read_text(encoding="utf-8")
+    bad = text.replace("0 0 9 ? * MON-FRI", "0 0 99 ? * MON-FRI")
+    response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("bad.bpmn", bad.encode()))],
+                              headers=bpmn._headers("analyst"))
+    assert response.status_code == 422 and response.json()["details"]["element"] == "every_morning"
+
+
+def test_business_rule_task_calls_a_decision_deployed_earlier(bpmn):
+    bpmn.deploy("conf_fee.dmn")
+    bpmn.deploy("decision.bpmn")
+    small = bpmn.start("conf_decision", {"area": 50})
+    assert bpmn.case(small["id"])["data"]["fee"] == "小额"
+    large = bpmn.start("conf_decision", {"area": 500})
+    assert bpmn.case(large["id"])["data"]["fee"] == "大额"
+
+
+def test_business_rule_task_written_with_spiffworkflow_extensions(bpmn):
+    bpmn.deploy("conf_fee.dmn")
+    bpmn.deploy("spiff_decision.bpmn")
+    case = bpmn.start("conf_spiff_decision", {"area": 500})
+    done = bpmn.case(case["id"])
+    assert done["state"] == "completed" and done["data"]["fee"] == "大额"
+
+
+def test_a_decision_that_is_not_deployed_is_refused_with_the_element(bpmn):
+    answer = bpmn.deploy("decision.bpmn", expect=422)
+    assert answer["details"]["file"] == "decision.bpmn"
+    assert "conf_fee_level" in answer["message"]
+
+
+def test_a_task_without_form_key_takes_any_data_and_a_missing_form_is_refused(bpmn):
+    bpmn.deploy("embedded_subprocess.bpmn")
+    case = bpmn.start("conf_embedded")
+    # tasks named like the hall's forms (accept, review...) get no form they did not ask for
+    bpmn.complete(case["id"], "task_a", {"anything": {"nested": [1, 2]}, "outcome": "whatever"})
+    named = (DIAGRAMS / "embedded_subprocess.bpmn").read_text(encoding="utf-8").replace(
+        'name="收尾" />', 'name="收尾" camunda:formKey="no_such_form" />')
+    response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("named.bpmn", named.encode()))],
+                              headers=bpmn._headers("analyst"))
+    assert response.status_code == 422, response.text
+    assert response.json()["details"] == {"file": "named.bpmn", "element": "task_c", "form_key": "no_such_form"}
+    form = b'{"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean", "title": "\xe7\xa1\xae\xe8\xae\xa4"}}}'
+    response = bpmn.http.post(f"{bpmn.api}/process-definitions",
+                              files=[("file", ("named.bpmn", named.encode())), ("file", ("no_such_form.json", form))],
+                              headers=bpmn._headers("analyst"))
+    assert response.status_code == 201, response.text  # the form came in the same upload
+
+
+def test_compensation_is_refused_at_deploy_with_the_reason(bpmn):
+    answer = bpmn.deploy("compensation.bpmn", expect=422)
+    assert "补偿" in answer["message"] and answer["details"]["element"] == "undo_pay"
