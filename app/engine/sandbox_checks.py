@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .sandbox_runtime import check_source
-from .timers import is_iso_literal
+from .timers import is_cron, is_iso_literal
 
 
 def check_spec(spec, subprocess_specs: dict | None = None) -> list[tuple[str, str]]:
@@ -43,6 +43,11 @@ def sources_of(task_spec) -> Iterator[tuple[str, str]]:
         text = getattr(task_spec, attribute, None)
         if isinstance(text, str) and text.strip():
             yield text, "eval"
+    for attribute in ("variables_in", "variables_out"):  # call activities' in/out mappings (specs.py)
+        for mapping in getattr(task_spec, attribute, None) or ():
+            text = getattr(mapping, "source_expression", None)
+            if isinstance(text, str) and text.strip():
+                yield text, "eval"
     yield from _event_expressions(getattr(task_spec, "event_definition", None))
 
 
@@ -56,6 +61,6 @@ def _event_expressions(definition) -> Iterator[tuple[str, str]]:
     text = getattr(definition, "expression", None)
     if not isinstance(text, str) or not text.strip():
         return
-    if isinstance(definition, TimerEventDefinition) and is_iso_literal(text):
-        return  # a bare ISO 8601 value (Camunda Modeler's way) is a literal, not Python
+    if isinstance(definition, TimerEventDefinition) and (is_iso_literal(text) or is_cron(text)):
+        return  # a bare ISO 8601 value or a cron expression (Camunda Modeler's ways) is a literal, not Python
     yield text, "eval"

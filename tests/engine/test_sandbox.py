@@ -407,3 +407,17 @@ def test_the_kernel_stops_a_worker_whose_parent_does_not():
         assert died.value.status == -signal.SIGXCPU
     finally:
         worker.kill()
+
+
+def test_every_shipped_diagram_passes_the_sandbox_rules():
+    from pathlib import Path
+
+    from app.engine.sandbox_checks import check_spec
+
+    root = Path(__file__).resolve().parents[2] / "processes"
+    checked = 0
+    for path in sorted(root.rglob("*.bpmn")):
+        for process in compile_bpmn(path.read_bytes(), path.name):
+            assert check_spec(process.spec, process.subprocess_specs) == [], path
+            checked += 1
+    assert checked >= 90
