@@ -78,7 +78,10 @@ class _Worker:
         self.ready = False
 
     def wait_ready(self) -> None:
-        reply = self._read_frame(time.monotonic() + _STARTUP_SECONDS)
+        try:
+            reply = self._read_frame(time.monotonic() + _STARTUP_SECONDS)
+        except _WorkerDied as exc:
+            raise SandboxUnavailable(f"the sandbox worker exited at start (status {exc.status})") from None
         if reply is None or not json.loads(reply).get("ready"):
             self.kill()
             raise SandboxUnavailable("the sandbox worker did not start")
@@ -211,7 +214,10 @@ class _Pool:
 
     def _start(self) -> _Worker:
         try:
-            worker = _Worker(self.memory_mb)
+            try:
+                worker = _Worker(self.memory_mb)
+            except OSError as exc:  # no process could be made (EAGAIN, ENOMEM...)
+                raise SandboxUnavailable(f"the sandbox worker could not be started: {exc}") from None
             worker.wait_ready()
             return worker
         except BaseException:

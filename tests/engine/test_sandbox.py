@@ -421,3 +421,14 @@ def test_every_shipped_diagram_passes_the_sandbox_rules():
             assert check_spec(process.spec, process.subprocess_specs) == [], path
             checked += 1
     assert checked >= 90
+
+
+def test_a_sandbox_that_cannot_start_fails_the_step_not_the_server(monkeypatch, tmp_path):
+    broken = tmp_path / "broken_runtime.py"
+    broken.write_text("raise SystemExit(1)\n")
+    monkeypatch.setattr(sandbox, "_RUNTIME", str(broken))
+    box = Sandbox(SandboxLimits(timeout_seconds=1, memory_mb=96, workers=1))  # a pool of its own
+    with pytest.raises(CaseFailed, match="沙箱不可用"):
+        box.execute("x = 1", {})
+    assert box.evaluate('x == "a"', {"x": "a"}) is True  # plain conditions need no worker
+    sandbox._pools.pop((96, 1)).close()
