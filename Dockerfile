@@ -19,4 +19,4 @@ EXPOSE 8000
 
 # Migrate and bootstrap (idempotent), then serve; every worker also runs the timer scheduler,
 # and on PostgreSQL row locks hand each due timer to exactly one of them.
-CMD ["sh", "-c", "flask db upgrade && flask bootstrap && exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --threads ${GUNICORN_THREADS} --access-logfile - app.wsgi:application"]
+CMD ["sh", "-c", "flask db upgrade && flask bootstrap && exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --threads ${GUNICORN_THREADS} --control-socket /tmp/gunicorn-${PORT}.ctl app.wsgi:application"]

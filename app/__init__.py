@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-from flask import Flask, has_request_context, jsonify, request, send_from_directory
-from sqlalchemy import event, text
+from flask import Flask, has_request_context, request, send_from_directory
+from sqlalchemy import event
 
 from . import config
 from .errors import register_error_handlers
@@ -20,7 +19,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(level=os.environ.get("TONGBAN_LOG_LEVEL", "INFO"))
+    from .ops import logs
+    logs.configure(os.environ.get("TONGBAN_LOG_LEVEL", "INFO"), os.environ.get("TONGBAN_LOG_FORMAT", "json"),
+                   os.environ.get("TONGBAN_SPIFF_LOG_LEVEL", "WARNING"))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
@@ -30,7 +31,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     _load_models()
     _register_blueprints(api)
-    _register_health(app)
+    from .ops.views import register as register_ops
+    register_ops(app)  # /healthz, /readyz, /metrics, request ids and the access log
     _register_docs_assets(app)
 
     from .cli import register as register_cli
@@ -47,6 +49,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .calendar.views import blp as calendar
     from .definitions.views import blp as definitions
     from .forms.views import blp as forms
+    from .incidents.views import blp as incidents
     from .instances.views import blp as instances
     from .matters.views import blp as matters
     from .messages.views import blp as messages
@@ -57,8 +60,8 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .tasks.views import blp as tasks
     from .timers.views import blp as timers
 
-    for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar, statistics,
-                      supervision):
+    for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
+                      statistics, supervision, incidents):
         api.register_blueprint(blueprint)
 
 
@@ -96,10 +99,3 @@ def _register_docs_assets(app: Flask) -> None:
     @app.get("/api/docs-assets/<path:filename>")
     def docs_assets(filename: str):
         return send_from_directory(assets, filename, max_age=86400)
-
-
-def _register_health(app: Flask) -> None:
-    @app.get("/healthz")
-    def healthz():
-        db.session.execute(text("SELECT 1"))
-        return jsonify({"status": "ok", "database": db.engine.dialect.name})

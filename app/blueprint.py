@@ -1,12 +1,17 @@
-"""The API's blueprint class: flask-smorest's, reading JSON bodies strictly."""
+"""The API's blueprint class: flask-smorest's, reading JSON bodies strictly and refusing unknown query parameters."""
 
 from __future__ import annotations
 
 import json
 
 import flask_smorest
+from flask import current_app, request
+from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+
+from .errors import BadRequest
+from .extensions import document_errors
 
 
 def _refuse_constant(name: str):
@@ -22,5 +27,43 @@ class StrictJSONParser(FlaskParser):
         return json.loads(req.get_data(cache=True).decode("utf-8"), parse_constant=_refuse_constant)
 
 
+_allowed: dict[object, frozenset[str]] = {}  # view method -> the query parameters its schemas declare
+
+
+def query_parameters(method) -> frozenset[str]:
+    """The query parameter names a view method takes (its `location="query"` schemas), from flask-smorest's doc."""
+    if method not in _allowed:
+        names: set[str] = set()
+        for parameter in (getattr(method, "_apidoc", {}).get("arguments", {}) or {}).get("parameters", []):
+            if parameter.get("in") != "query":
+                continue
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) and issubclass(schema, Schema) else schema
+            names |= {field.data_key or name for name, field in schema.fields.items() if not field.dump_only}
+        _allowed[method] = frozenset(names)
+    return _allowed[method]
+
+
+def refuse_unknown_query() -> None:
+    """`GET /tasks?mine=1` must not quietly list everything: a parameter the endpoint does not take is a 400."""
+    if not request.args or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None) if view else None
+    if method is None:
+        return
+    unknown = sorted(set(request.args) - query_parameters(method))
+    if unknown:
+        allowed = sorted(query_parameters(method))
+        raise BadRequest(f"未知的查询参数：{', '.join(unknown)}" + (f"（可用参数：{', '.join(allowed)}）" if allowed
+                                                                 else "（该接口不接受查询参数）"),
+                         {"unknown": unknown, "allowed": allowed})
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictJSONParser()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_request(refuse_unknown_query)
+        self._prepare_doc_cbks.append(document_errors)

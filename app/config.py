@@ -30,7 +30,9 @@ def from_environment() -> dict:
         "SCHEDULER_ENABLED": os.environ.get("TONGBAN_SCHEDULER", "on") != "off",
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
         "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
+        "METRICS_TOKEN": os.environ.get("TONGBAN_METRICS_TOKEN") or None,
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
+        "TOKEN_TTL_DAYS": float(os.environ.get("TONGBAN_TOKEN_TTL_DAYS", "90")),  # 0: tokens do not expire
         # the script sandbox (app/engine/sandbox.py): per evaluation, and worker processes per server process
         "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("TONGBAN_SCRIPT_TIMEOUT", "2")),
         "SCRIPT_MEMORY_MB": int(os.environ.get("TONGBAN_SCRIPT_MEMORY_MB", "256")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from .clock import SHANGHAI, as_utc
 
@@ -41,8 +41,10 @@ class IsoDate(fields.Date):
 
 
 class QuerySchema(Schema):
+    """Query parameters. An unknown one is refused before the schema sees it (blueprint.refuse_unknown_query: 400)."""
+
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
 
 MAX_OFFSET = 10_000_000  # far past any real list; keeps numbers inside what the databases can bind
@@ -54,6 +56,16 @@ class PageArgs(QuerySchema):
 
 
 class ErrorSchema(Schema):
-    code = fields.String()
-    message = fields.String()
-    details = fields.Raw()
+    """Every error answer: a machine code, a Chinese message for the clerk, and what it concerns."""
+
+    class Meta:
+        name = "Error"
+
+    code = fields.String(required=True, metadata={
+        "description": "bad_request | unauthorized | token_expired | forbidden | not_found | conflict | invalid | "
+                       "case_failed | absence_overlap | ...", "example": "not_found"})
+    message = fields.String(required=True, metadata={"description": "中文说明 (English in parentheses where useful)",
+                                                     "example": "办件 4f1c... 不存在"})
+    details = fields.Raw(required=True, metadata={
+        "description": "what the error concerns; invalid data: the field errors (`errors` or per-field lists)",
+        "example": {"instance_id": "4f1c..."}})

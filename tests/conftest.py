@@ -133,13 +133,23 @@ class People:
 
 @pytest.fixture()
 def people(ctx) -> People:
+    """A small hall: the hall's ten departments; 发改局 (fgj) has the test posts and their clerks, 卫生局 (wsj) a
+    clerk and a supervisor of its own; plus 中心督查, analyst, ops and admin."""
+    import yaml
+
     from app.people import service
     from app.people.auth import issue_token
-    from app.people.models import Post
+    from app.people.models import Department, Post
 
-    for name, kind in (("测试受理岗", "window_a"), ("测试受理B岗", "window_b"), ("测试审批岗", "approve"),
-                       ("测试督查岗", "supervise")):
-        db.session.add(Post(name=name, kind=kind))
+    hall = yaml.safe_load((ROOT / "processes" / "hall.yaml").read_text(encoding="utf-8"))
+    for d in hall["departments"]:
+        db.session.add(Department(code=d["code"], name=d["name"], short=d["short"], letters=d.get("letters")))
+    db.session.flush()
+    for name, kind, department in (("测试受理岗", "window_a", "fgj"), ("测试受理B岗", "window_b", "fgj"),
+                                   ("测试审批岗", "approve", "fgj"), ("测试督查岗", "supervise", "fgj"),
+                                   ("其他受理岗", "window_a", "wsj"), ("其他督查岗", "supervise", "wsj"),
+                                   ("中心督查岗", "supervise", None)):
+        db.session.add(Post(name=name, kind=kind, department_code=department))
     db.session.flush()
     db.session.get(Post, "测试受理岗").backup_name = "测试受理B岗"
     users = {
@@ -147,6 +157,9 @@ def people(ctx) -> People:
         "clerk2": ("窗口乙", ["clerk"], ["测试受理岗"]),
         "approver": ("审批人", ["clerk"], ["测试审批岗"]),
         "boss": ("督查员", ["supervisor"], ["测试督查岗"]),
+        "other": ("他局窗口", ["clerk"], ["其他受理岗"]),
+        "otherboss": ("他局督查", ["supervisor"], ["其他督查岗"]),
+        "center": ("中心督查", ["center_supervisor"], ["中心督查岗"]),
         "analyst": ("分析员", ["analyst"], []),
         "ops": ("运维", ["ops"], []),
         "admin": ("管理员", ["admin"], []),

@@ -1,4 +1,4 @@
-"""Deployed process (and decision) definitions: every version kept."""
+"""Deployed process (and decision) definitions: every version kept; the files bootstrap seeded."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ..models_base import UtcDateTime
 
 class ProcessDefinition(db.Model):
     __tablename__ = "process_definition"
-    __table_args__ = (sa.UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
+    __table_args__ = (sa.UniqueConstraint("key", "version", name="uq_process_definition_key_version"),
+                      sa.Index("ix_process_definition_key_state", "key", "state", "version"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -27,6 +28,43 @@ class ProcessDefinition(db.Model):
     timer_start: Mapped[bool] = mapped_column(default=False)
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deployed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    # Lifecycle (Camunda's model): suspended versions start no case; a withdrawn one is skipped as "latest".
+    state: Mapped[str] = mapped_column(sa.String(20), default="active", server_default="active")
+    state_reason: Mapped[str | None] = mapped_column(sa.Text)
+    state_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    state_changed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    changelog: Mapped[str | None] = mapped_column(sa.Text)
+    source: Mapped[str | None] = mapped_column(sa.String(20))  # api | cli | bootstrap
+
+
+STATES = ("active", "suspended", "withdrawn")
+
+
+class SeedFile(db.Model):
+    """A shipped file (processes/, forms/, hall.yaml) as bootstrap last deployed it: a restart deploys only
+    files whose checksum changed, so later deploys through the API or CLI stay the latest."""
+
+    __tablename__ = "seed_file"
+    path: Mapped[str] = mapped_column(sa.String(500), primary_key=True)  # e.g. processes/fgj/x.bpmn, forms/a.json
+    kind: Mapped[str] = mapped_column(sa.String(20))  # definition | matter | form | hall
+    checksum: Mapped[str] = mapped_column(sa.String(64))
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    refs: Mapped[list] = mapped_column(sa.JSON, default=list)  # definition ids, form ids or matter codes
+
+
+class DefinitionEvent(db.Model):
+    """A definition's lifecycle history: deployed (with changelog and checksum), suspended, activated, withdrawn."""
+
+    __tablename__ = "definition_event"
+    __table_args__ = (sa.Index("ix_definition_event_key", "key", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200))
+    version: Mapped[int | None] = mapped_column(sa.Integer)  # None: every version of the key
+    action: Mapped[str] = mapped_column(sa.String(30))
+    actor: Mapped[str | None] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
 class EventStart(db.Model):

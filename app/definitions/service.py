@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -27,11 +28,15 @@ _PENDING = "tongban.compiled_pending"
 
 @event.listens_for(Session, "after_commit")
 def _keep_compiled(session) -> None:
+    if session.in_nested_transaction():  # a savepoint released (flows.deploy): not committed yet
+        return
     _compiled.update(session.info.pop(_PENDING, {}))
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_compiled(session) -> None:
+    if session.in_nested_transaction():  # a refused file's savepoint: the upload as a whole is rolled back too
+        return
     session.info.pop(_PENDING, None)
 
 
@@ -44,12 +49,21 @@ def _checksum(content: bytes) -> str:
 
 
 def latest(key: str) -> ProcessDefinition | None:
+    """The newest version by number, whatever its state (new versions are numbered after it)."""
     return db.session.scalar(db.select(ProcessDefinition).where(ProcessDefinition.key == key)
                              .order_by(ProcessDefinition.version.desc()).limit(1))
 
 
+def current(key: str) -> ProcessDefinition | None:
+    """The version new cases of a key use: the newest one not withdrawn (it may be suspended)."""
+    return db.session.scalar(db.select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                                ProcessDefinition.state != "withdrawn")
+                             .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
 def get_latest_or_404(key: str) -> ProcessDefinition:
-    definition = latest(key)
+    """The current version, or the newest one when every version is withdrawn (it can still be read)."""
+    definition = current(key) or latest(key)
     if definition is None:
         raise NotFound(f"流程定义 {key} 不存在", {"key": key})
     return definition
@@ -62,15 +76,44 @@ def get_version_or_404(key: str, version: int) -> ProcessDefinition:
     return definition
 
 
+def startable(key: str, version: int | None = None) -> ProcessDefinition:
+    """The version a new case of `key` starts on (the current one unless `version` is given), or 409 why not."""
+    if version is not None:
+        definition = get_version_or_404(key, version)
+    else:
+        definition = current(key)
+        if definition is None:
+            get_latest_or_404(key)  # 404 when the key is unknown
+            raise Conflict(f"流程定义 {key} 的所有版本均已撤回，不能新建办件 (every version is withdrawn)",
+                           {"key": key, "reason": "withdrawn"}, code="definition_withdrawn")
+    ensure_startable(definition)
+    return definition
+
+
+def ensure_startable(definition: ProcessDefinition) -> None:
+    if definition.state == "suspended":
+        why = f"：{definition.state_reason}" if definition.state_reason else ""
+        raise Conflict(f"流程定义 {definition.key} 第 {definition.version} 版已挂起，暂停受理新办件{why}"
+                       f" (definition suspended)",
+                       {"key": definition.key, "version": definition.version, "state": "suspended",
+                        "reason": definition.state_reason}, code="definition_suspended")
+    if definition.state == "withdrawn":
+        why = f"：{definition.state_reason}" if definition.state_reason else ""
+        raise Conflict(f"流程定义 {definition.key} 第 {definition.version} 版已撤回，不能新建办件{why}"
+                       f" (version withdrawn)",
+                       {"key": definition.key, "version": definition.version, "state": "withdrawn",
+                        "reason": definition.state_reason}, code="definition_withdrawn")
+
+
 def versions(key: str) -> list[ProcessDefinition]:
     return list(db.session.scalars(db.select(ProcessDefinition).where(ProcessDefinition.key == key)
                                    .order_by(ProcessDefinition.version.desc())))
 
 
 def list_latest(kind: str | None = None, search: str | None = None, limit: int = 50, offset: int = 0):
-    """The latest version of each key, with the total count."""
+    """The current version (newest not withdrawn) of each key, with the total count."""
     newest = (db.select(ProcessDefinition.key, db.func.max(ProcessDefinition.version).label("version"))
-              .group_by(ProcessDefinition.key).subquery())
+              .where(ProcessDefinition.state != "withdrawn").group_by(ProcessDefinition.key).subquery())
     query = db.select(ProcessDefinition).join(
         newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.version))
     if kind:
@@ -86,30 +129,50 @@ def _latest_dmn() -> list[ProcessDefinition]:
     return items
 
 
-def deploy(filename: str, content: bytes, actor: str | None,
-           forms_in_upload: frozenset[str] = frozenset()) -> list[tuple[ProcessDefinition, bool]]:
-    """Validate and store one file; returns each (definition, created). Same content again is not a new version.
+@dataclass
+class Prepared:
+    """One uploaded file, parsed, validated and compiled, not yet stored (dry runs stop here)."""
 
-    A user task's form key must name a deployed form or one in the same upload (`forms_in_upload`).
-    """
+    filename: str
+    kind: str  # bpmn | dmn
+    tree: etree._ElementTree
+    text: str
+    checksum: str
+    decisions: list[tuple[str, str]] = field(default_factory=list)
+    processes: list[CompiledProcess] = field(default_factory=list)
+    dmn: list[ProcessDefinition] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for key, _ in self.decisions] if self.kind == "dmn" else [p.key for p in self.processes]
+
+
+def prepare(filename: str, content: bytes) -> Prepared:
+    """Parse, validate and compile one BPMN/DMN file; 422 naming file, line and element."""
     try:
         tree = parse_xml(content, filename)  # once: kind, validation, compilation and stored text all use it
         kind = document_kind(tree, filename)
         if kind == "dmn":
             decisions, processes, dmn = dmn_decisions(tree, filename), [], []
         else:
-            dmn = _latest_dmn()
+            decisions, dmn = [], _latest_dmn()
             processes = compile_document(tree, filename, [(d.filename, d.content.encode()) for d in dmn])
     except DefinitionError as exc:
         raise _invalid(exc) from None
-    _check_forms(processes, filename, forms_in_upload)
-    text, checksum = _as_text(content, tree), _checksum(content)
-    if kind == "dmn":
-        return [_store(key, name, "dmn", filename, text, checksum, actor) for key, name in decisions]
+    return Prepared(filename, kind, tree, _as_text(content, tree), _checksum(content), decisions, processes, dmn)
+
+
+def store(prepared: Prepared, actor: str | None, *, changelog: str | None = None,
+          source: str | None = None) -> list[tuple[ProcessDefinition, bool]]:
+    """Store a prepared file; returns each (definition, created). Same content as the current version: not new."""
+    p = prepared
+    extra = {"changelog": changelog, "source": source}
+    if p.kind == "dmn":
+        return [_store(key, name, "dmn", p.filename, p.text, p.checksum, actor, **extra) for key, name in p.decisions]
     results = []
-    for process in processes:
-        definition, created = _store(process.key, process.name, "bpmn", filename, text, checksum, actor,
-                                     depends_on=[d.id for d in dmn], timer_start=process.timer_start)
+    for process in p.processes:
+        definition, created = _store(process.key, process.name, "bpmn", p.filename, p.text, p.checksum, actor,
+                                     depends_on=[d.id for d in p.dmn], timer_start=process.timer_start, **extra)
         if created:  # cached once the upload commits: a rolled-back id may be reused by another definition
             db.session.info.setdefault(_PENDING, {})[definition.id] = process
             db.session.add_all([EventStart(definition_id=definition.id, process_key=process.key, kind=kind, name=name)
@@ -119,29 +182,24 @@ def deploy(filename: str, content: bytes, actor: str | None,
     return results
 
 
-def _check_forms(processes: list[CompiledProcess], filename: str, forms_in_upload: frozenset[str]) -> None:
-    """A task names a form only on purpose: a form key without a form is a mistake in the diagram."""
-    from ..forms import service as forms
-
-    for process in processes:
-        for task in process.user_tasks.values():
-            key = task.form_key
-            if key and key not in forms_in_upload and forms.latest(key) is None:
-                raise Invalid(f"用户任务 {task.name} 的表单 {key} 不存在 (formKey names no deployed form)",
-                              {"file": filename, "element": task.element_id, "form_key": key},
-                              code="invalid_definition")
+def deploy(filename: str, content: bytes, actor: str | None, **options) -> list[tuple[ProcessDefinition, bool]]:
+    """Validate and store one file, without the deploy flow's checks (see flows.py for the API/CLI/bootstrap)."""
+    return store(prepare(filename, content), actor, **options)
 
 
-def _store(key, name, kind, filename, text: str, checksum, actor, depends_on=(), timer_start=False):
-    current = latest(key)
-    if current is not None and current.kind != kind:
-        raise Conflict(f"标识 {key} 已被 {current.kind.upper()} 定义使用", {"key": key})
-    if current is not None and current.checksum == checksum:
-        return current, False
+def _store(key, name, kind, filename, text: str, checksum, actor, depends_on=(), timer_start=False,
+           changelog=None, source=None):
+    newest = latest(key)
+    if newest is not None and newest.kind != kind:
+        raise Conflict(f"标识 {key} 已被 {newest.kind.upper()} 定义使用", {"key": key})
+    in_use = current(key)  # a withdrawn version's content deployed again is a new version
+    if in_use is not None and in_use.checksum == checksum:
+        return in_use, False
     definition = ProcessDefinition(
-        key=key, version=(current.version + 1) if current else 1, kind=kind, name=name, filename=filename,
+        key=key, version=(newest.version + 1) if newest else 1, kind=kind, name=name, filename=filename,
         content=text, checksum=checksum, depends_on=list(depends_on),
-        timer_start=timer_start, deployed_at=now(), deployed_by=actor)
+        timer_start=timer_start, deployed_at=now(), deployed_by=actor, state="active", changelog=changelog,
+        source=source)
     db.session.add(definition)
     try:
         db.session.flush()

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from ..blueprint import Blueprint
 from ..errors import BadRequest
-from ..extensions import db
-from ..forms import service as forms
-from ..instances import service as instances
-from ..matters import service as matters
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs, attributes
-from . import service
+from ..schemas import LocalDateTime, PageArgs, QuerySchema, attributes
+from . import diff, flows, lifecycle, service
 
 blp = Blueprint("process-definitions", __name__, url_prefix="/api/v1/process-definitions",
                 description="流程定义：部署 BPMN/DMN 文件，每次内容变化生成新版本")
@@ -31,6 +27,12 @@ class DefinitionSchema(Schema):
     timer_start = fields.Boolean()
     deployed_at = LocalDateTime()
     deployed_by = fields.String(allow_none=True)
+    state = fields.String(metadata={"description": "active | suspended | withdrawn"})
+    state_reason = fields.String(allow_none=True)
+    state_changed_at = LocalDateTime(allow_none=True)
+    state_changed_by = fields.String(allow_none=True)
+    changelog = fields.String(allow_none=True, metadata={"description": "given at deploy (form field changelog)"})
+    source = fields.String(allow_none=True, metadata={"description": "api | cli | bootstrap"})
 
 
 class DeployedSchema(DefinitionSchema):
@@ -47,10 +49,41 @@ class DeployedMatterSchema(Schema):
     created = fields.Boolean(metadata={"description": "false when the record was already the same"})
 
 
+class FindingSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    file = fields.String()
+    line = fields.Integer(allow_none=True)
+    element = fields.String(allow_none=True)
+
+    class Meta:
+        unknown = INCLUDE  # post, form_key, field...: what the finding is about
+
+
+class FileReportSchema(Schema):
+    file = fields.String()
+    kind = fields.String(metadata={"description": "bpmn | dmn | matter"})
+    ok = fields.Boolean()
+    definitions = fields.List(fields.Dict(), metadata={"description": "key, version, created (would be, in a dry run)"})
+    matter = fields.Dict(allow_none=True)
+    errors = fields.List(fields.Dict())
+    warnings = fields.List(fields.Dict())
+
+
 class DeployResultSchema(Schema):
     items = fields.List(fields.Nested(DeployedSchema))
     matters = fields.List(fields.Nested(DeployedMatterSchema),
                           metadata={"description": "matter records (.yaml) uploaded beside the diagrams"})
+    dry_run = fields.Boolean()
+    warnings = fields.List(fields.Dict(), metadata={"description": "findings that do not refuse the upload"})
+    errors = fields.List(fields.Dict(), metadata={"description": "a dry run's refusals (a real deploy answers 422)"})
+    files = fields.List(fields.Nested(FileReportSchema))
+
+
+class DeployArgs(QuerySchema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "check and report, store nothing"})
+    unknown_posts = fields.String(load_default="refuse", validate=validate.OneOf(("refuse", "allow")),
+                                  metadata={"description": "allow: deploy lanes naming no post, with a warning"})
 
 
 class DefinitionListArgs(PageArgs):
@@ -73,6 +106,12 @@ class VersionArgs(Schema):
                              metadata={"description": "a given version instead of the latest"})
 
 
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                            "description": "BPMN (.bpmn), DMN (.dmn) and matter (.yaml) files; repeat the field"}}}}}}
+
+
 def _as_dict(definition, **extra):
     return {**attributes(definition, DefinitionSchema), **extra}
 
@@ -81,57 +120,71 @@ def _matter_dict(matter, **extra):
     return {**{c: getattr(matter, c) for c in DeployedMatterSchema().fields if c != "created"}, **extra}
 
 
+def _flag(name: str) -> str | None:
+    """A deploy option, from the query string or a multipart form field."""
+    value = request.args.get(name)
+    return value if value is not None else request.form.get(name)
+
+
+def _deploy_options() -> dict:
+    dry_run = (_flag("dry_run") or "false").lower()
+    if dry_run not in ("true", "false", "1", "0"):
+        raise BadRequest("dry_run 应为 true 或 false", {"field": "dry_run"})
+    unknown_posts = (_flag("unknown_posts") or "refuse").lower()
+    if unknown_posts not in flows.UNKNOWN_POSTS:
+        raise BadRequest("unknown_posts 应为 refuse 或 allow", {"field": "unknown_posts"})
+    changelog = request.form.get("changelog")
+    if changelog is not None and len(changelog) > 10_000:
+        raise BadRequest("changelog 不能超过 10000 字", {"field": "changelog"})
+    return {"dry_run": dry_run in ("true", "1"), "unknown_posts": unknown_posts, "changelog": changelog or None}
+
+
+def outcome_body(outcome: flows.Outcome) -> dict:
+    """The deploy answer: definitions and matters (as before), warnings, and the per-file report."""
+    body = {"dry_run": outcome.dry_run, "warnings": outcome.warnings,
+            "files": [{"file": f.file, "kind": f.kind, "ok": f.ok, "definitions": f.definitions, "matter": f.matter,
+                       "form": f.form,
+                       "errors": f.errors, "warnings": f.warnings} for f in outcome.files]}
+    if outcome.dry_run:
+        return {**body, "items": [], "matters": [], "errors": outcome.errors}
+    return {**body, "items": [_as_dict(d, created=c) for d, c in outcome.deployed],
+            "matters": [_matter_dict(m, created=c) for m, c in outcome.matters], "errors": []}
+
+
 @blp.route("")
 class Definitions(MethodView):
     @require()
     @blp.arguments(DefinitionListArgs, location="query")
     @blp.response(200, DefinitionListSchema)
     def get(self, args):
-        """The latest version of every definition."""
+        """The current version (newest not withdrawn) of every definition."""
         items, total = service.list_latest(kind=args.get("kind"), search=args.get("q"),
                                            limit=args["limit"], offset=args["offset"])
         return {"items": items, "total": total}
 
     @require("analyst", "ops")
+    @blp.doc(requestBody=UPLOAD_BODY)
+    @blp.arguments(DeployArgs, location="query")
     @blp.response(201, DeployResultSchema)
-    @blp.alt_response(200, schema=DeployResultSchema, description="nothing new: same content as the latest version")
-    def post(self):
-        """Deploy one or more BPMN/DMN files, and matter records (.yaml), in multipart field `file` (repeatable).
+    @blp.alt_response(200, schema=DeployResultSchema,
+                      description="nothing new (same content as the current version), or a dry run")
+    def post(self, _args):
+        """Deploy BPMN/DMN files, and matter records (.yaml), in multipart field `file` (repeatable).
 
         Each executable process becomes version n+1 of its key when its content changed; the same content
         again answers 200 with the existing version. A matter's yaml (processes/<dept>/<code>.yaml) updates
-        its record in the matter guide unless unchanged. Nothing is stored if any file is invalid.
+        its record in the matter guide unless unchanged. Nothing is stored if any file is invalid: 422 with
+        every problem (file, line, element) in `details.problems`. Every lane and `camunda:candidateGroups` must
+        name an existing post, unless `unknown_posts=allow` (then a warning). Form field `changelog` is kept in
+        the deployment history. `dry_run=true` checks everything, reports per file and stores nothing.
         """
         files = request.files.getlist("file")
         if not files:
             raise BadRequest("请在 multipart 字段 file 中上传 BPMN 或 DMN 文件", {"field": "file"})
-        user = current_user()
-        results = []
-        matter_results = []
-        # Forms first (diagrams name them), then DMN (diagrams call them), then diagrams; matter records last.
-        ordered = sorted(files, key=lambda f: (matters.is_matter_file(f.filename),
-                                               not (f.filename or "").lower().endswith(".json"),
-                                               not (f.filename or "").lower().endswith(".dmn")))
-        in_upload = frozenset((f.filename or "").rsplit("/", 1)[-1][:-5] for f in files
-                              if (f.filename or "").lower().endswith(".json"))
-        form_results = []
-        try:
-            for upload in ordered:
-                if (upload.filename or "").lower().endswith(".json"):
-                    form_results.append(forms.deploy_file(upload.filename, upload.read(), user.username))
-                elif matters.is_matter_file(upload.filename):
-                    matter_results.append(matters.deploy(upload.filename, upload.read(), user.username))
-                else:
-                    results.extend(service.deploy(upload.filename or "upload.bpmn", upload.read(), user.username,
-                                                  forms_in_upload=in_upload))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        instances.arm_timer_starts(results)
-        created = any(c for _, c in results) or any(c for _, c in matter_results) or any(c for _, c in form_results)
-        return {"items": [_as_dict(d, created=c) for d, c in results],
-                "matters": [_matter_dict(m, created=c) for m, c in matter_results]}, 201 if created else 200
+        options = _deploy_options()
+        uploads = [flows.Upload(f.filename or "upload.bpmn", f.read()) for f in files]
+        outcome = flows.deploy(uploads, current_user().username, source="api", **options)
+        return outcome_body(outcome), 201 if outcome.created and not outcome.dry_run else 200
 
 
 @blp.route("/<key>")
@@ -160,3 +213,116 @@ class DefinitionXml(MethodView):
         definition = (service.get_version_or_404(key, args["version"]) if args.get("version")
                       else service.get_latest_or_404(key))
         return definition.content, 200, {"Content-Type": "application/xml; charset=utf-8"}
+
+
+class LifecycleSchema(Schema):
+    version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000),
+                             metadata={"description": "one version; without it, every version of the key"})
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    include_instances = fields.Boolean(load_default=False, metadata={
+        "description": "also suspend (activate) the running (suspended) cases of these versions"})
+
+
+class WithdrawSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class LifecycleResultSchema(Schema):
+    key = fields.String()
+    versions = fields.List(fields.Integer(), metadata={"description": "the versions whose state changed"})
+    cases = fields.Integer(metadata={"description": "cases suspended or activated with them"})
+    current = fields.Integer(allow_none=True, metadata={"description": "withdraw: the version new cases use now"})
+    cancelled_timer_starts = fields.Integer()
+    armed_timer_starts = fields.Integer()
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    version = fields.Integer(allow_none=True)
+    action = fields.String(metadata={"description": "deployed | suspended | activated | withdrawn"})
+    actor = fields.String(allow_none=True)
+    at = LocalDateTime()
+    details = fields.Dict()
+
+
+class HistorySchema(Schema):
+    key = fields.String()
+    current = fields.Integer(allow_none=True, metadata={"description": "the version new cases use"})
+    versions = fields.List(fields.Nested(DefinitionSchema), metadata={"description": "oldest first"})
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class DiffArgs(QuerySchema):
+    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1, max=1_000_000))
+    to = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class DiffSchema(Schema):
+    key = fields.String()
+    from_ = fields.Integer(data_key="from", attribute="from")
+    to = fields.Integer()
+    added = fields.List(fields.Dict(), metadata={"description": "id, type, category (task, flow, event...), name"})
+    removed = fields.List(fields.Dict())
+    changed = fields.List(fields.Dict(), metadata={"description": "with `changes`: {property: {from, to}}"})
+    timers = fields.List(fields.Dict())
+    forms = fields.List(fields.Dict())
+    summary = fields.Dict()
+    identical = fields.Boolean()
+
+
+@blp.route("/<key>/suspend")
+class Suspend(MethodView):
+    @require("ops")
+    @blp.arguments(LifecycleSchema)
+    @blp.response(200, LifecycleResultSchema)
+    def post(self, body, key):
+        """Suspend a version, or every version: new cases get 409 with the reason; running cases go on
+        (unless `include_instances`). A waiting timer start event is suspended with its version."""
+        return lifecycle.suspend(key, body["version"], current_user().username, body["reason"],
+                                 body["include_instances"])
+
+
+@blp.route("/<key>/activate")
+class Activate(MethodView):
+    @require("ops")
+    @blp.arguments(LifecycleSchema)
+    @blp.response(200, LifecycleResultSchema)
+    def post(self, body, key):
+        """Activate a suspended version, or every suspended version; `include_instances` resumes their cases."""
+        return lifecycle.activate(key, body["version"], current_user().username, body["reason"],
+                                  body["include_instances"])
+
+
+@blp.route("/<key>/versions/<int:version>/withdraw")
+class Withdraw(MethodView):
+    @require("ops")
+    @blp.arguments(WithdrawSchema)
+    @blp.response(200, LifecycleResultSchema)
+    def post(self, body, key, version):
+        """Withdraw a version for good: new cases use the previous version not withdrawn; the timer start
+        event moves back to it. Running cases of the withdrawn version go on."""
+        return lifecycle.withdraw(key, version, current_user().username, body["reason"])
+
+
+@blp.route("/<key>/history")
+class History(MethodView):
+    @require()
+    @blp.response(200, HistorySchema)
+    def get(self, key):
+        """The deployment history: every version (who, when, changelog, checksum, state) and lifecycle event."""
+        return lifecycle.history(key)
+
+
+@blp.route("/<key>/diff")
+class Diff(MethodView):
+    @require()
+    @blp.arguments(DiffArgs, location="query")
+    @blp.response(200, DiffSchema)
+    def get(self, args, key):
+        """What changed between two versions, by element: tasks, flows, events, gateways, lanes, timers, forms."""
+        old = service.get_version_or_404(key, args["from_"])
+        new = service.get_version_or_404(key, args["to"])
+        if old.kind != "bpmn" or new.kind != "bpmn":
+            raise BadRequest("只能比较 BPMN 版本", {"key": key})
+        return {"key": key, "from": old.version, "to": new.version,
+                **diff.diff(old.content, new.content, old_name=old.filename, new_name=new.filename)}

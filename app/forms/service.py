@@ -126,23 +126,108 @@ def validate_against(schema: dict, data: dict[str, Any], name: str) -> None:
         raise Invalid("表单数据不符合要求", {"form": name, "errors": fields})
 
 
+def _missing(error) -> str | None:
+    """The property a `required` error is about (jsonschema names it only in its English message)."""
+    if error.validator != "required":
+        return None
+    wanted = error.validator_value if isinstance(error.validator_value, list) else []
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    for name in wanted:
+        if name not in instance and repr(name) in error.message:
+            return name
+    return error.message.split("'")[1] if "'" in error.message else None
+
+
 def _field(error) -> str:
     path = [str(p) for p in error.absolute_path]
-    if error.validator == "required" and "'" in error.message:
-        path.append(error.message.split("'")[1])  # name the missing field itself
+    missing = _missing(error)
+    if missing is not None:
+        path.append(missing)  # name the missing field itself
     return "/".join(path)
 
 
-def _message(error, schema: dict) -> str:
-    """Prefer the form's own Chinese hint (`errorMessage` on the failing subschema), else jsonschema's text."""
-    sub = error.schema if isinstance(error.schema, dict) else {}
-    hint = sub.get("errorMessage")
+TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否（true 或 false）",
+              "array": "列表", "object": "对象", "null": "空值"}
+FORMAT_NAMES = {"date": "日期，格式 YYYY-MM-DD", "date-time": "日期时间，格式 YYYY-MM-DDTHH:MM:SS+08:00",
+                "time": "时间，格式 HH:MM:SS", "email": "电子邮箱地址", "uri": "网址", "ipv4": "IPv4 地址",
+                "uuid": "UUID"}
+
+
+def _own_text(schema: dict, validator: str, missing: str | None = None) -> str | None:
+    """A form's own error text (`errorMessage`, see docs/conventions.md): a string for every error of that
+    field, or an object keyed by validator; under `required`, a string or an object keyed by field."""
+    hint = schema.get("errorMessage") if isinstance(schema, dict) else None
     if isinstance(hint, dict):
-        hint = hint.get(error.validator)
-    if isinstance(hint, str):
-        return hint
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        title = (schema.get("properties", {}).get(missing, {}) or {}).get("title", missing)
-        return f"必填项缺失：{title}"
-    return error.message
+        hint = hint.get(validator)
+        if isinstance(hint, dict):
+            hint = hint.get(missing) if missing is not None else None
+        elif validator == "required" and missing is None:
+            hint = None
+    elif validator == "required" and isinstance(hint, str):
+        hint = None  # an object's own text is about its value, not about one of its fields being missing
+    return hint if isinstance(hint, str) and hint else None
+
+
+def _title(error, schema: dict | None = None) -> str:
+    sub = schema if schema is not None else (error.schema if isinstance(error.schema, dict) else {})
+    if isinstance(sub, dict) and isinstance(sub.get("title"), str):
+        return sub["title"]
+    path = [str(p) for p in error.absolute_path]
+    return path[-1] if path else "表单"
+
+
+def _choices(sub: dict) -> str:
+    values = sub.get("enum") or []
+    names = sub.get("enumNames") if isinstance(sub.get("enumNames"), list) else None
+    if names and len(names) == len(values):
+        return "、".join(f"{n}（{v}）" for n, v in zip(names, values, strict=True))
+    return "、".join(str(v) for v in values)
+
+
+def _message(error, schema: dict) -> str:
+    """The form's own text when it gives one (`errorMessage`), else a Chinese message naming the field's title."""
+    sub = error.schema if isinstance(error.schema, dict) else {}
+    validator, value = error.validator, error.validator_value
+    missing = _missing(error)
+    own = _own_text(sub, validator, missing)
+    if own:
+        return own
+    if validator == "required":
+        prop = (sub.get("properties", {}) or {}).get(missing, {}) if missing else {}
+        own = _own_text(prop, "required") if isinstance(prop, dict) else None
+        if own is None and isinstance(prop, dict) and isinstance(prop.get("errorMessage"), str):
+            own = prop["errorMessage"]  # the field's own text covers its absence too
+        return own or f"必填项缺失：{_title(error, prop) if isinstance(prop, dict) and prop.get('title') else missing}"
+    title = _title(error)
+    if validator == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return f"{title}应为{'或'.join(TYPE_NAMES.get(k, k) for k in kinds)}"
+    if validator == "enum":
+        return f"{title}应为以下之一：{_choices(sub)}"
+    texts = {
+        "const": lambda: f"{title}应为 {value}",
+        "minLength": lambda: f"请填写{title}" if value == 1 else f"{title}至少 {value} 个字",
+        "maxLength": lambda: f"{title}不能超过 {value} 个字",
+        "minimum": lambda: f"{title}不能小于 {value}",
+        "maximum": lambda: f"{title}不能大于 {value}",
+        "exclusiveMinimum": lambda: f"{title}应大于 {value}",
+        "exclusiveMaximum": lambda: f"{title}应小于 {value}",
+        "multipleOf": lambda: f"{title}应为 {value} 的整数倍",
+        "pattern": lambda: f"{title}格式不正确",
+        "format": lambda: f"{title}应为{FORMAT_NAMES.get(value, f'{value} 格式')}",
+        "minItems": lambda: f"{title}至少 {value} 项",
+        "maxItems": lambda: f"{title}最多 {value} 项",
+        "uniqueItems": lambda: f"{title}中有重复项",
+        "minProperties": lambda: f"{title}至少填写 {value} 项",
+        "maxProperties": lambda: f"{title}最多填写 {value} 项",
+        "additionalProperties": lambda: f"{title}含有未定义的字段：" + "、".join(
+            sorted(set(error.instance) - set(sub.get("properties", {}))) if isinstance(error.instance, dict) else []),
+        "dependentRequired": lambda: f"{title}填写不完整（缺少相关联的必填项）",
+        "oneOf": lambda: f"{title}不符合任何一种允许的填写方式",
+        "anyOf": lambda: f"{title}不符合任何一种允许的填写方式",
+        "not": lambda: f"{title}的值不被允许",
+        "contains": lambda: f"{title}缺少符合要求的项",
+        "false": lambda: f"不允许填写{title}",
+    }
+    make = texts.get(validator or "false")
+    return make() if make else f"{title}不符合要求（{validator}）"

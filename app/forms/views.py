@@ -49,6 +49,10 @@ class Forms(MethodView):
         return {"items": items, "total": len(items)}
 
     @require("analyst", "ops")
+    @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {"file": {
+            "type": "array", "items": {"type": "string", "format": "binary"},
+            "description": "JSON Schema forms named <key>.json; repeat the field"}}}}}})
     @blp.response(201, FormListSchema)
     def post(self):
         """Deploy forms: multipart field `file` (repeatable, `<key>.json`)."""

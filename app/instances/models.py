@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..models_base import UtcDateTime
 
-STATES = ("running", "completed", "cancelled", "error")
+STATES = ("running", "completed", "cancelled", "error", "suspended")  # suspended: with its definition (ops)
 
 
 class ProcessInstance(db.Model):

@@ -35,6 +35,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     """Start a case; with `event` (a message or signal), its start event catches it first."""
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
+    definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     process = definitions.compiled(definition)
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
@@ -45,13 +46,37 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     at = now()
     instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
                                business_key=business_key, state="running", data={}, engine_state="",
-                               started_by=actor, started_at=at, updated_at=at)
+                               started_by=actor, started_at=at, updated_at=at,
+                               department_code=department_of(definition.id, process))
     version = definition.version
     saved = runtime.save(instance, case, actor=actor, action="instance.started",
                          details={"data": data, "business_key": business_key, "version": version},
                          before_commit=lambda: {**row_dict(instance, exclude=("engine_state",)),
                                                 "definition_version": version}, commit=commit)
     return instance, saved
+
+
+# definition id -> (its compiled process, its cases' department): tied to the compiled object, so a version
+# compiled anew (another database in tests, a cleared cache) is looked up again
+_departments: dict[int, tuple[object, str]] = {}
+
+
+def department_of(definition_id: int, process) -> str | None:
+    """Whose case this is, for access by department (people.access): the department of the first of the
+    diagram's task posts that has one. A catalogued matter's case gets its matter's department instead
+    (supervision.clock, when the case row is first written)."""
+    entry = _departments.get(definition_id)
+    if entry is not None and entry[0] is process:
+        return entry[1]
+    from ..people.models import Post
+
+    posts = [t.post for t in process.user_tasks.values() if t.post]
+    found = dict(db.session.execute(db.select(Post.name, Post.department_code).where(
+        Post.name.in_(posts), Post.department_code.is_not(None))).all()) if posts else {}
+    department = next((found[p] for p in posts if p in found), None)
+    if department is not None:  # none yet (the hall not seeded): ask again next time
+        _departments[definition_id] = (process, department)
+    return department
 
 
 def get_or_404(instance_id: str) -> ProcessInstance:
@@ -77,8 +102,9 @@ def waiting_messages(instance_id: str) -> list[MessageSubscription]:
 
 
 def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
-           started_by: str | None = None, owner: str | None = None, limit: int = 50, offset: int = 0):
-    query = db.select(ProcessInstance)
+           started_by: str | None = None, owner: str | None = None, scope=None, limit: int = 50, offset: int = 0):
+    """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all."""
+    query = db.select(ProcessInstance) if scope is None else db.select(ProcessInstance).where(scope)
     if owner:
         query = query.where(ProcessInstance.owner == owner)
     if key:
@@ -118,7 +144,8 @@ def arm_timer_starts(deployed: list[tuple[ProcessDefinition, bool]]) -> list[Pro
             continue
         waiting = db.session.scalars(
             db.select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
-            .where(ProcessInstance.process_key == definition.key, ProcessInstance.state == "running",
+            .where(ProcessInstance.process_key == definition.key,
+                   ProcessInstance.state.in_(("running", "suspended")),  # suspended: with its version (ops)
                    ProcessInstance.definition_id != definition.id, ProcessInstance.started_by == TIMER_START_ACTOR,
                    Timer.kind == "start", Timer.state == "waiting")).unique().all()
         try:

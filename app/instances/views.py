@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from ..audit import service as audit
 from ..blueprint import Blueprint
 from ..definitions import service as definitions
+from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
 from ..tasks.views import TaskSchema
@@ -90,7 +91,7 @@ class InstanceListArgs(PageArgs):
     key = fields.String()
     state = fields.String(validate=validate.OneOf(STATES))
     business_key = fields.String()
-    started_by = fields.String()
+    started_by = fields.String(metadata={"description": "the starter's username, or `me`"})
     owner = fields.String(metadata={"description": "the owner's username, or `me`"})
 
 
@@ -108,7 +109,10 @@ class AuditListSchema(Schema):
 
 
 def _detail(instance, saved=None):
-    """A case with its open tasks, timers and awaited messages: read back, or straight from what was just written."""
+    """A case with its open tasks, timers and awaited messages: read back, or straight from what was just written.
+
+    Applicant identifiers are masked for a caller who does not handle the case (people.access).
+    """
     from ..definitions.models import ProcessDefinition
     from ..extensions import db
 
@@ -117,6 +121,8 @@ def _detail(instance, saved=None):
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages]}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     head = {**attributes(instance, InstanceSchema), "definition_version": definition.version}
+    if not access.handles(current_user(), instance):
+        head["data"] = access.mask(head["data"])
     return {**head, "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
             "messages": service.waiting_messages(instance.id)}
 
@@ -127,9 +133,11 @@ class StartInstance(MethodView):
     @blp.arguments(StartSchema)
     @blp.response(201, InstanceDetailSchema)
     def post(self, body, key):
-        """Start a case of the latest version of a definition (or of `version`)."""
-        definition = (definitions.get_version_or_404(key, body["version"]) if body.get("version")
-                      else definitions.get_latest_or_404(key))
+        """Start a case of the current version of a definition (newest not withdrawn), or of `version`.
+
+        409 when that version is suspended or withdrawn, with the reason.
+        """
+        definition = definitions.startable(key, body.get("version"))
         instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username)
         return _detail(instance, saved)
 
@@ -140,12 +148,21 @@ class Instances(MethodView):
     @blp.arguments(InstanceListArgs, location="query")
     @blp.response(200, InstanceListSchema)
     def get(self, args):
-        """Cases, newest first, filtered by key, state, business key, starter or owner (`owner=me`: mine)."""
-        owner = current_user().username if args.get("owner") == "me" else args.get("owner")
+        """Cases the caller may see, newest first, filtered by key, state, business key, starter or owner (`me`).
+
+        A clerk sees their department's cases and those they take part in; applicants' identifiers are masked
+        in cases they do not handle (see the README's security section).
+        """
+        user = current_user()
+        owner = user.username if args.get("owner") == "me" else args.get("owner")
+        started_by = user.username if args.get("started_by") == "me" else args.get("started_by")
         items, total = service.search(key=args.get("key"), state=args.get("state"),
-                                      business_key=args.get("business_key"), started_by=args.get("started_by"),
-                                      owner=owner, limit=args["limit"], offset=args["offset"])
-        return {"items": items, "total": total}
+                                      business_key=args.get("business_key"), started_by=started_by,
+                                      owner=owner, scope=access.case_scope(user), limit=args["limit"],
+                                      offset=args["offset"])
+        mine = access.handled(user, items)
+        return {"items": [i if i.id in mine else {**attributes(i, InstanceSchema), "data": access.mask(i.data)}
+                          for i in items], "total": total}
 
 
 @blp.route("/instances/<instance_id>")
@@ -153,8 +170,8 @@ class Instance(MethodView):
     @require()
     @blp.response(200, InstanceDetailSchema)
     def get(self, instance_id):
-        """One case: state, data, open tasks, waiting timers and messages."""
-        return _detail(service.get_or_404(instance_id))
+        """One case: state, data, open tasks, waiting timers and messages (404 for another department's case)."""
+        return _detail(access.visible_case(current_user(), instance_id))
 
 
 @blp.route("/instances/<instance_id>/cancel")
@@ -163,8 +180,11 @@ class CancelInstance(MethodView):
     @blp.arguments(CancelSchema)
     @blp.response(200, InstanceDetailSchema)
     def post(self, body, instance_id):
-        """Cancel a running case: its open tasks and timers are cancelled too."""
-        instance = service.cancel(service.get_or_404(instance_id), current_user().username, body.get("reason"))
+        """Cancel a running case (its department's supervisor, 中心督查, ops): open tasks and timers end too."""
+        user = current_user()
+        instance = service.get_or_404(instance_id)
+        access.check_manage_case(user, instance)
+        instance = service.cancel(instance, user.username, body.get("reason"))
         return _detail(instance)
 
 
@@ -174,6 +194,10 @@ class InstanceAudit(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, AuditListSchema)
     def get(self, args, instance_id):
-        """The case's audit trail: engine steps and user actions, oldest first."""
-        service.get_or_404(instance_id)
-        return {"items": audit.for_instance(instance_id, limit=args["limit"], offset=args["offset"])}
+        """The case's audit trail: engine steps and user actions, oldest first (404 for another department's case)."""
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        entries = audit.for_instance(instance_id, limit=args["limit"], offset=args["offset"])
+        if not access.handles(user, instance):
+            entries = [{**attributes(e, AuditSchema), "details": access.mask(e.details)} for e in entries]
+        return {"items": entries}

@@ -85,7 +85,7 @@ class MatterDetailSchema(MatterItemSchema):
     complaint = fields.String(allow_none=True)
     extra = fields.Dict(metadata={"description": "fields of the record beyond the catalog format"})
     process = fields.Nested(ProcessRefSchema, allow_none=True,
-                            metadata={"description": "the latest deployed version of the matter's diagram"})
+                            metadata={"description": "the current deployed version of the matter's diagram (newest not withdrawn)"})
     updated_at = LocalDateTime()
 
 
@@ -117,7 +117,7 @@ class Matter(MethodView):
         matter = service.get_or_404(code)
         names = service.department_names()
         detail = {name: getattr(matter, name) for name in MatterDetailSchema().fields if hasattr(matter, name)}
-        definition = definitions.latest(matter.process_key)
+        definition = definitions.current(matter.process_key)
         known = set(service.FIELDS)
         return {**detail, **_item(matter, names), "handling_body": service.handling_body(matter, names),
                 "extra": {k: v for k, v in (matter.record or {}).items() if k not in known},

@@ -32,12 +32,19 @@ log = logging.getLogger(__name__)
 
 
 def deliver(name: str, *, business_key: str | None, instance_id: str | None, data: dict[str, Any],
-            actor: str | None, all_matches: bool = False) -> dict[str, list[str]]:
-    """Deliver to the waiting cases that match, or start the processes waiting for it; 404 when neither."""
+            actor: str | None, all_matches: bool = False, scope=None) -> dict[str, list[str]]:
+    """Deliver to the waiting cases that match, or start the processes waiting for it; 404 when neither.
+
+    `scope`: the condition of the cases the caller may see (people.access.case_scope). Another department's
+    waiting case answers 404 like a case that waits for nothing, and is never answered by a new case either.
+    """
     correlated = bool(business_key or instance_id or all_matches)
-    targets = _waiting("message", name, business_key, instance_id) if correlated else []
+    targets = _waiting("message", name, business_key, instance_id, scope) if correlated else []
     if targets:
         return {"delivered_to": _deliver_all(targets, "message", name, data, actor), "started": []}
+    if correlated and scope is not None and _waiting("message", name, business_key, instance_id):
+        raise NotFound(f"没有办件在等待消息 {name}", {"name": name, "business_key": business_key,
+                                                     "instance_id": instance_id})
     starts = _start_definitions("message", name)
     if starts:
         started = [instances.start(d, data, business_key, actor, event=_event("message", name, data))[0].id
@@ -97,9 +104,11 @@ def _event(kind: str, name: str, data: dict[str, Any]) -> BpmnEvent:
     return BpmnEvent(definition, payload=dict(data))
 
 
-def _waiting(kind: str, name: str, business_key: str | None, instance_id: str | None) -> list[str]:
+def _waiting(kind: str, name: str, business_key: str | None, instance_id: str | None, scope=None) -> list[str]:
     query = (db.select(MessageSubscription.instance_id)
              .where(MessageSubscription.kind == kind, MessageSubscription.name == name).distinct())
+    if scope is not None:
+        query = query.join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id).where(scope)
     if business_key:
         query = query.where(MessageSubscription.business_key == business_key)
     if instance_id:

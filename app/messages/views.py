@@ -6,6 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..blueprint import Blueprint
+from ..people import access
 from ..people.auth import current_user, require
 from . import service
 
@@ -38,9 +39,10 @@ class Messages(MethodView):
     @blp.response(200, DeliveredSchema)
     def post(self, body):
         """Correlate by business key or case id; else start the processes waiting for it; 404 when neither."""
+        user = current_user()
         return service.deliver(body["name"], business_key=body.get("business_key"),
                                instance_id=body.get("instance_id"), data=body["data"],
-                               actor=current_user().username, all_matches=body["all"])
+                               actor=user.username, all_matches=body["all"], scope=access.case_scope(user))
 
 
 signals = Blueprint("signals", __name__, url_prefix="/api/v1/signals", description="BPMN 信号（广播）")
@@ -48,7 +50,7 @@ signals = Blueprint("signals", __name__, url_prefix="/api/v1/signals", descripti
 
 @signals.route("")
 class Signals(MethodView):
-    @require("supervisor", "ops")
+    @require("center_supervisor", "ops")  # a broadcast reaches every department's cases
     @signals.arguments(SignalSchema)
     @signals.response(200, DeliveredSchema)
     def post(self, body):

@@ -210,8 +210,11 @@ def absence_view(absence: Absence, day: dt.date | None = None) -> dict:
 
 
 def list_absences(username: str | None = None, active_on: dt.date | None = None, limit: int = 50,
-                  offset: int = 0) -> tuple[list[dict], int]:
+                  offset: int = 0, scope=None) -> tuple[list[dict], int]:
+    """`scope`: a condition on Absence (people.access.people_scope), None for every clerk's absences."""
     query = db.select(Absence).join(User, User.id == Absence.user_id)
+    if scope is not None:
+        query = query.where(scope)
     if username:
         query = query.where(User.username == username)
     if active_on:
@@ -226,13 +229,19 @@ def _date_range(start: dt.date, end: dt.date) -> str:
     return start.isoformat() if start == end else f"{start.isoformat()} 至 {end.isoformat()}"
 
 
-def create_absence(username: str, start: dt.date, end: dt.date, reason: str, actor: str) -> tuple[dict, dict]:
-    """Mark a clerk away from `start` to `end` (both included); 409 when it overlaps one of theirs."""
+def create_absence(username: str, start: dt.date, end: dt.date, reason: str, actor: str,
+                   check=None) -> tuple[dict, dict]:
+    """Mark a clerk away from `start` to `end` (both included); 409 when it overlaps one of theirs.
+
+    `check(user)` raises when the actor may not record this clerk's absence (people.access.check_manage_person).
+    """
     if end < start:
         raise Invalid("结束日期不能早于开始日期", {"start": start.isoformat(), "end": end.isoformat()})
     user = db.session.scalar(db.select(User).filter_by(username=username))
     if user is None:
         raise Invalid(f"用户 {username} 不存在", {"username": username})
+    if check is not None:
+        check(user)
     if db.engine.dialect.name == "postgresql":  # one absence change per clerk at a time (SQLite: BEGIN IMMEDIATE)
         db.session.execute(db.select(User.id).where(User.id == user.id).with_for_update())
     overlap = db.session.scalar(db.select(Absence).where(

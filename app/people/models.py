@@ -10,7 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..models_base import UtcDateTime
 
-ROLES = ("clerk", "supervisor", "analyst", "ops", "admin")
+ROLES = ("clerk", "supervisor", "center_supervisor", "analyst", "ops", "admin")
+# A role that includes another: 中心督查 (center supervisor) may do what a supervisor may, for every department.
+IMPLIED_ROLES = {"center_supervisor": ("supervisor",)}
+
+
+def expand_roles(roles) -> frozenset[str]:
+    return frozenset(roles).union(*(IMPLIED_ROLES.get(r, ()) for r in roles))
 
 
 class Department(db.Model):
@@ -69,12 +75,21 @@ class User(db.Model):
         return sorted(p.name for p in self.posts)
 
     def has_role(self, *roles: str) -> bool:
-        mine = set(self.roles)
+        mine = expand_roles(self.roles)
         return "admin" in mine or bool(mine.intersection(roles))
+
+    @property
+    def department_codes(self) -> list[str]:
+        """The departments whose cases this user sees (see people.access): their window's department, else the
+        departments of the posts they hold — not counting backup posts (B岗), which only bring those posts' tasks."""
+        window = db.session.get(Window, self.window_no) if self.window_no is not None else None
+        if window is not None and window.department_code:
+            return [window.department_code]
+        return sorted({p.department_code for p in self.posts if p.department_code and p.kind != "window_b"})
 
 
 class ApiToken(db.Model):
-    """Bearer tokens, stored as SHA-256 hashes only."""
+    """Bearer tokens, stored as SHA-256 hashes only; a token ends at `expires_at` (None: never) or when revoked."""
 
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +98,9 @@ class ApiToken(db.Model):
     label: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[object] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class Absence(db.Model):

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from ..errors import Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..tasks.models import UserTask
 from .absences import forget_routing, routing
@@ -86,8 +86,13 @@ def load_hall(path: str | Path) -> dict[str, int]:
             "posts": len(posts), "users": len(hall.get("users", []))}
 
 
-def ensure_admin(token: str | None) -> tuple[User, str]:
-    """The admin user and a token for it: the given one (TONGBAN_ADMIN_TOKEN) or a new one."""
+def ensure_admin(token: str | None) -> tuple[User, str | None]:
+    """The admin user, and the token minted for it now, if any.
+
+    A given token (TONGBAN_ADMIN_TOKEN) is registered without an expiry (it is the operator's to rotate) and
+    returned; one already registered is left as it is, so a revoked one stays revoked. Without one, a new token
+    is minted only when the admin has no token that is still valid: a restart does not mint another.
+    """
     admin = db.session.scalar(db.select(User).filter_by(username="admin"))
     if admin is None:
         admin = User(username="admin", name="系统管理员")
@@ -97,10 +102,69 @@ def ensure_admin(token: str | None) -> tuple[User, str]:
     elif "admin" not in admin.roles:
         admin.roles = [*admin.roles, "admin"]
         forget_principals()
-    return admin, issue_token(admin, label="bootstrap", token=token)
+    if token:
+        return admin, issue_token(admin, label="TONGBAN_ADMIN_TOKEN", token=token, expires_at=None)
+    from .tokens import has_valid_token
+
+    if has_valid_token(admin):
+        return admin, None
+    return admin, issue_token(admin, label="bootstrap")
 
 
-# -- posts -------------------------------------------------------------------------------------------------------
+def seed_hall(path: str | Path) -> dict[str, int]:
+    """Like `load_hall`, but only adds what is missing: departments, windows, posts and users changed through the
+    API keep their changes (bootstrap calls this; see definitions.flows.seed_hall)."""
+    hall = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    added = {"departments": 0, "windows": 0, "posts": 0, "users": 0}
+    for dep in hall.get("departments", []):
+        if db.session.get(Department, dep["code"]) is None:
+            db.session.add(Department(code=dep["code"], name=dep["name"], short=dep.get("short", dep["name"]),
+                                      letters=dep.get("letters")))
+            added["departments"] += 1
+    db.session.flush()
+    for win in hall.get("windows", []):
+        number = win["no"] if "no" in win else win.get(False)  # a bare `no:` key is the boolean false in YAML 1.1
+        if not isinstance(number, int):
+            raise Invalid("hall.yaml 中窗口缺少编号 no", {"window": win.get("name")})
+        if db.session.get(Window, number) is None:
+            db.session.add(Window(no=number, name=win["name"], department_code=win.get("department")))
+            added["windows"] += 1
+    new_posts = []
+    for post in hall.get("posts", []):
+        if db.session.get(Post, post["name"]) is None:
+            db.session.add(Post(name=post["name"], department_code=post.get("department"),
+                                kind=post.get("kind", "window_a")))
+            new_posts.append(post)
+    db.session.flush()
+    for post in new_posts:  # backups once every post exists (a backup is itself a post)
+        db.session.get(Post, post["name"]).backup_name = post.get("backup")
+    added["posts"] = len(new_posts)
+    for person in hall.get("users", []):
+        if db.session.scalar(db.select(User.id).filter_by(username=person["username"])) is None:
+            upsert_user(person["username"], person["name"], person.get("roles", ["clerk"]),
+                        person.get("posts", []), person.get("window"))
+            added["users"] += 1
+    db.session.flush()
+    return added
+
+
+def create_post(name: str, department: str | None, kind: str, backup: str | None = None) -> str:
+    """A new post (岗位); 409 if the name is taken, 422 for an unknown department or backup."""
+    name = name.strip()
+    if not name:
+        raise Invalid("岗位名称不能为空", {"field": "name"})
+    if db.session.get(Post, name) is not None:
+        raise Conflict(f"岗位 {name} 已存在", {"post": name})
+    if department is not None and db.session.get(Department, department) is None:
+        raise Invalid(f"部门 {department} 不存在", {"department": department})
+    if backup is not None and db.session.get(Post, backup) is None:
+        raise Invalid(f"备岗 {backup} 不存在", {"backup": backup})
+    db.session.add(Post(name=name, department_code=department, kind=kind, backup_name=backup))
+    db.session.flush()
+    forget_routing()
+    return name
+
+
 def list_posts(department: str | None = None, kind: str | None = None) -> list[dict]:
     """Every post with its holders (present or away), backup, and open-task counts (one grouped query)."""
     query = db.select(Post)

@@ -11,8 +11,8 @@ from ..errors import Conflict
 from ..extensions import db
 from ..people.models import ROLES
 from ..schemas import IsoDate, LocalDateTime, PageArgs, QuerySchema
-from . import absences, service
-from .auth import current_user, issue_token, require
+from . import absences, access, service, tokens
+from .auth import current_user, require
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色、访问令牌、岗位与请假（AB岗）")
 
@@ -24,15 +24,42 @@ class UserSchema(Schema):
     posts = fields.List(fields.String(), load_default=list, attribute="post_names")
     window = fields.Integer(load_default=None, allow_none=True, attribute="window_no", strict=True,
                             validate=validate.Range(min=1, max=1000))
+    departments = fields.Function(
+        lambda who: list(getattr(who, "departments", None) or getattr(who, "department_codes", None) or []),
+        dump_only=True, metadata={"description": "whose cases they see: their window's department, else their posts' "
+                                                 "(backup posts not counted); see the README's security section"})
 
 
 class TokenRequestSchema(Schema):
-    label = fields.String(load_default=None, allow_none=True)
+    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    expires_in = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                validate=validate.Range(min=60, max=3660 * 86400,
+                                                        error="有效期应在 60 秒到十年之间（秒）"),
+                                metadata={"description": "seconds from now until the token ends"})
+    expires_at = LocalDateTime(load_default=None, allow_none=True,
+                               metadata={"description": "when the token ends (default: TONGBAN_TOKEN_TTL_DAYS)"})
+    never_expires = fields.Boolean(load_default=False, metadata={"description": "a token without an end (admin)"})
 
 
-class TokenSchema(Schema):
+class TokenInfoSchema(Schema):
+    id = fields.Integer()
+    label = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    expires_at = LocalDateTime(allow_none=True, metadata={"description": "null: does not expire"})
+    revoked = fields.Boolean()
+    revoked_at = LocalDateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
+    state = fields.String(metadata={"description": "active | expired | revoked"})
+    current = fields.Boolean(metadata={"description": "the token of this request"})
+
+
+class TokenSchema(TokenInfoSchema):
     token = fields.String(metadata={"description": "shown once; only its hash is stored"})
     username = fields.String()
+
+
+class TokenListSchema(Schema):
+    items = fields.List(fields.Nested(TokenInfoSchema))
 
 
 @blp.route("/me")
@@ -72,16 +99,59 @@ class Tokens(MethodView):
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)
     def post(self, body, username):
-        """Issue a bearer token for a user (admin)."""
+        """Issue a bearer token for a user (admin); it ends after TONGBAN_TOKEN_TTL_DAYS unless told otherwise."""
         user = service.get_user_or_404(username)
-        token = issue_token(user, label=body.get("label"))
+        ends = tokens.expiry(body.get("expires_in"), body.get("expires_at"), never=body["never_expires"])
+        secret, row = tokens.issue(user, body.get("label"), ends, current_user().username)
         db.session.commit()
-        return {"token": token, "username": user.username}
+        return {**tokens.token_view(row), "token": secret, "username": user.username}
+
+    @require()
+    @blp.response(200, TokenListSchema)
+    def get(self, username):
+        """A user's tokens, newest first, without their secrets (the user themself, or admin)."""
+        caller = current_user()
+        tokens.check_own_or_admin(caller, username)
+        return {"items": tokens.list_for(service.get_user_or_404(username), caller)}
+
+
+@blp.route("/users/<username>/tokens/<int:token_id>")
+class TokenItem(MethodView):
+    @require()
+    @blp.response(200, TokenInfoSchema)
+    def delete(self, username, token_id):
+        """Revoke a token (the user themself, or admin); answers it, revoked. Repeating it changes nothing."""
+        caller = current_user()
+        tokens.check_own_or_admin(caller, username)
+        return tokens.revoke(tokens.get_for_or_404(service.get_user_or_404(username), token_id), caller)
+
+
+@blp.route("/me/tokens")
+class MyTokens(MethodView):
+    @require()
+    @blp.response(200, TokenListSchema)
+    def get(self):
+        """The caller's tokens, newest first, without their secrets; `current` marks this request's token."""
+        caller = current_user()
+        return {"items": tokens.list_for(service.get_user_or_404(caller.username), caller)}
+
+
+@blp.route("/me/tokens/<int:token_id>")
+class MyToken(MethodView):
+    @require()
+    @blp.response(200, TokenInfoSchema)
+    def delete(self, token_id):
+        """Revoke one of one's own tokens (this request's too: it is the last one it serves)."""
+        caller = current_user()
+        return tokens.revoke(tokens.get_for_or_404(service.get_user_or_404(caller.username), token_id), caller)
+
+
+POST_KINDS = ("window_a", "window_b", "review", "approve", "supervise")
 
 
 class PostArgs(QuerySchema):
     department = fields.String(metadata={"description": "department code"})
-    kind = fields.String(validate=validate.OneOf(("window_a", "window_b", "review", "approve", "supervise")))
+    kind = fields.String(validate=validate.OneOf(POST_KINDS))
 
 
 class HolderSchema(Schema):
@@ -103,6 +173,13 @@ class PostSchema(Schema):
     open_tasks = fields.Integer()
     claimed_tasks = fields.Integer()
     unclaimed_tasks = fields.Integer()
+
+
+class NewPostSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    department = fields.String(load_default=None, allow_none=True, metadata={"description": "department code"})
+    kind = fields.String(required=True, validate=validate.OneOf(POST_KINDS))
+    backup = fields.String(load_default=None, allow_none=True, metadata={"description": "the backup post (B岗)"})
 
 
 class PostListSchema(Schema):
@@ -160,6 +237,15 @@ class Posts(MethodView):
         """Posts with their holders (and who is away today), backup post and open-task counts."""
         return {"items": service.list_posts(args.get("department"), args.get("kind"))}
 
+    @require("admin")
+    @blp.arguments(NewPostSchema)
+    @blp.response(201, PostSchema)
+    def post(self, body):
+        """Create a post (admin): what a lane or candidate group names; deploy refuses diagrams naming no post."""
+        name = service.create_post(body["name"], body.get("department"), body["kind"], body.get("backup"))
+        db.session.commit()
+        return next(p for p in service.list_posts() if p["name"] == name)
+
 
 @blp.route("/absences")
 class Absences(MethodView):
@@ -168,17 +254,21 @@ class Absences(MethodView):
     @blp.response(200, AbsenceListSchema)
     def get(self, args):
         """Absences, latest first; `active_on` keeps those in effect on a date."""
+        from .models import Absence
+
         items, total = absences.list_absences(args.get("username"), args.get("active_on"), args["limit"],
-                                             args["offset"])
+                                             args["offset"], scope=access.people_scope(current_user(), Absence.user_id))
         return {"items": items, "total": total}
 
     @require("supervisor")
     @blp.arguments(AbsenceBodySchema)
     @blp.response(201, AbsenceChangeSchema)
     def post(self, body):
-        """Mark a clerk away (supervisor): their tasks go to colleagues or the backup post. Overlap: 409."""
+        """Mark a clerk of one's department away (supervisor; 中心督查 any clerk): their tasks go to colleagues or
+        the backup post. Overlap: 409."""
+        user = current_user()
         absence, moved = absences.create_absence(body["username"], body["start"], body["end"], body["reason"],
-                                                current_user().username)
+                                                user.username, check=lambda target: access.check_manage_person(user, target))
         return {**absence, "tasks_moved": moved}
 
 
@@ -188,5 +278,8 @@ class AbsenceItem(MethodView):
     @blp.response(200, AbsenceChangeSchema)
     def delete(self, absence_id):
         """End an absence now (or cancel one not begun): the clerk's tasks come back to them."""
-        absence, moved = absences.end_absence(absences.get_absence_or_404(absence_id), current_user().username)
+        user = current_user()
+        absence = absences.get_absence_or_404(absence_id)
+        access.check_manage_person(user, absence.user)
+        absence, moved = absences.end_absence(absence, user.username)
         return {**absence, "tasks_moved": moved}

@@ -48,7 +48,7 @@ DEFAULT_GRADE_THRESHOLDS = (98.0, 95.0, 90.0)  # on-time rate in percent
 DEFAULT_MERGE_BELOW = 2.0  # cases per working day
 DEFAULT_SPEED_UP_GOAL = 30.0  # percent: the seed's goal for process re-engineering
 
-OPEN_STATES = ("running", "error")
+OPEN_STATES = ("running", "error", "suspended")
 
 
 # -- settings ----------------------------------------------------------------------------------------------------

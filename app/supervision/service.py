@@ -43,7 +43,7 @@ KINDS = ("case_yellow", "case_red", "step_yellow", "step_red", "refusal_without_
 KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（超期）", "step_yellow": "环节黄灯预警",
               "step_red": "环节红灯（超期）", "refusal_without_reasons": "不予许可未说明理由",
               "late_first_review": "上报件初审超期"}
-OPEN_STATES = ("running", "error")  # a case stopped by a timer incident is still open, and still late
+OPEN_STATES = ("running", "error", "suspended")  # a case stopped by an incident or by ops is still open, and still late
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
 
@@ -313,9 +313,10 @@ def _late_first_reviews(ctx: _Context) -> None:
 # -- the API's queries -------------------------------------------------------------------------------------------
 def search(*, state: str | None = "open", level: str | None = None, kind: str | None = None,
            department: str | None = None, instance: str | None = None, post: str | None = None,
-           limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+           scope=None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    """`scope`: the condition of the warnings the caller may see (people.access.warning_scope), None for all."""
     w = SupervisionWarning
-    query = sa.select(w)
+    query = sa.select(w) if scope is None else sa.select(w).where(scope)
     for column, value in ((w.state, state), (w.level, level), (w.kind, kind), (w.department_code, department),
                           (w.instance_id, instance), (w.post, post)):
         if value:

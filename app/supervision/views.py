@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..blueprint import Blueprint
-from ..instances import service as instances
+from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs
 from . import service
@@ -95,8 +95,9 @@ class Warnings(MethodView):
     @blp.arguments(WarningArgs, location="query")
     @blp.response(200, WarningListSchema)
     def get(self, args):
-        """Supervision warnings, newest first: open ones unless `state` says otherwise."""
-        items, total = service.search(
+        """Supervision warnings of the caller's departments (all: 中心督查, ops), newest first; open ones unless
+        `state` says otherwise."""
+        items, total = service.search(scope=access.warning_scope(current_user()),
             state=None if args["state"] == "all" else args["state"], level=args.get("level"), kind=args.get("kind"),
             department=args.get("department"), instance=args.get("instance"), post=args.get("post"),
             limit=args["limit"], offset=args["offset"])
@@ -109,8 +110,11 @@ class CloseWarning(MethodView):
     @blp.arguments(CloseSchema)
     @blp.response(200, WarningSchema)
     def post(self, body, warning_id):
-        """Close a warning with a note (a supervisor, after handling it)."""
-        return service.close(service.get_or_404(warning_id), current_user().username, body["note"])
+        """Close a warning with a note (a supervisor of its department, 中心督查; another's: 404)."""
+        user = current_user()
+        warning = service.get_or_404(warning_id)
+        access.check_close_warning(user, warning)
+        return service.close(warning, user.username, body["note"])
 
 
 @blp.route("/instances/<instance_id>/clock")
@@ -119,4 +123,4 @@ class InstanceClock(MethodView):
     @blp.response(200, ClockSchema)
     def get(self, instance_id):
         """The case clock: received, limit, pauses, due date, light, and its history (start/pause/resume/stop)."""
-        return service.clock_view(instances.get_or_404(instance_id))
+        return service.clock_view(access.visible_case(current_user(), instance_id))

@@ -23,6 +23,7 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_state_watch", "state", "watch_from"),
         sa.Index("ix_user_task_home_post_state", "home_post", "state"),
         sa.Index("ix_user_task_return_to", "return_to"),
+        sa.Index("ix_user_task_completed_by", "completed_by"),  # cases a clerk took part in (people.access)
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)

@@ -34,8 +34,9 @@ def get_or_404(task_id: str) -> UserTask:
 
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
-           process_key: str | None = None, limit: int = 50, offset: int = 0):
-    query = db.select(UserTask)
+           process_key: str | None = None, scope=None, limit: int = 50, offset: int = 0):
+    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all."""
+    query = db.select(UserTask) if scope is None else db.select(UserTask).where(scope)
     if post:
         query = query.where(UserTask.post == post)
     if assignee:

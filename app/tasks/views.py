@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from ..blueprint import Blueprint
 from ..forms import service as forms
+from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
 from . import service
@@ -45,7 +46,7 @@ class TaskDetailSchema(TaskSchema):
 
 class TaskListArgs(PageArgs):
     post = fields.String()
-    assignee = fields.String()
+    assignee = fields.String(metadata={"description": "a username, or `me` for the caller"})
     instance = fields.String()
     state = fields.String(load_default="open", validate=validate.OneOf(STATES))
     due_before = LocalDateTime()
@@ -74,8 +75,11 @@ class Tasks(MethodView):
     @blp.arguments(TaskListArgs, location="query")
     @blp.response(200, TaskListSchema)
     def get(self, args):
-        """Tasks with counts; green-channel first, then by due date."""
-        items, total = service.search(post=args.get("post"), assignee=args.get("assignee"),
+        """The caller's tasks (their posts' and those they hold; a supervisor's departments'), with counts;
+        green-channel first, then by due date."""
+        user = current_user()
+        assignee = user.username if args.get("assignee") == "me" else args.get("assignee")
+        items, total = service.search(post=args.get("post"), assignee=assignee, scope=access.task_scope(user),
                                       instance=args.get("instance"), state=args.get("state"),
                                       due_before=args.get("due_before"), due_after=args.get("due_after"),
                                       process_key=args.get("key"), limit=args["limit"], offset=args["offset"])
@@ -87,8 +91,8 @@ class Task(MethodView):
     @require()
     @blp.response(200, TaskDetailSchema)
     def get(self, task_id):
-        """One task with its form."""
-        task = service.get_or_404(task_id)
+        """One task with its form (404 for a task of another department's case)."""
+        task = access.visible_task(current_user(), task_id)
         form = forms.latest(task.form_key) if task.form_key else None
         schema = form.schema if form else service.inline_form(task)
         return {**attributes(task, TaskSchema), "form": schema}
@@ -100,7 +104,8 @@ class Claim(MethodView):
     @blp.response(200, TaskSchema)
     def post(self, task_id):
         """Take the task; 409 when someone else holds it."""
-        return service.claim(service.get_or_404(task_id), current_user())
+        user = current_user()
+        return service.claim(access.visible_task(user, task_id), user)
 
 
 @blp.route("/<task_id>/unclaim")
@@ -108,8 +113,12 @@ class Unclaim(MethodView):
     @require()
     @blp.response(200, TaskSchema)
     def post(self, task_id):
-        """Give the task back to its post."""
-        return service.unclaim(service.get_or_404(task_id), current_user())
+        """Give the task back to its post (someone else's claim: a supervisor of its department, 中心督查)."""
+        user = current_user()
+        task = access.visible_task(user, task_id)
+        if task.assignee not in (None, user.username) and user.has_role("supervisor"):
+            access.check_manage_task(user, task)
+        return service.unclaim(task, user)
 
 
 @blp.route("/<task_id>/complete")
@@ -122,7 +131,8 @@ class Complete(MethodView):
 
         The answer also carries the case's open tasks after this step, so a workbench can go on without a new query.
         """
-        task, state, next_tasks = service.complete(service.get_or_404(task_id), current_user(), body["data"])
+        user = current_user()
+        task, state, next_tasks = service.complete(access.visible_task(user, task_id), user, body["data"])
         return {**task, "next_tasks": next_tasks, "instance_state": state}
 
 
@@ -132,6 +142,10 @@ class Reassign(MethodView):
     @blp.arguments(ReassignSchema)
     @blp.response(200, TaskSchema)
     def post(self, body, task_id):
-        """Give the task to a clerk of its post or backup post, or move it to one of those posts (supervisor)."""
-        return service.reassign(service.get_or_404(task_id), current_user(), body["reason"],
+        """Give the task to a clerk of its post or backup post, or move it to one of those posts (a supervisor of
+        its department, 中心督查)."""
+        user = current_user()
+        task = access.visible_task(user, task_id)
+        access.check_manage_task(user, task)
+        return service.reassign(task, user, body["reason"],
                                 username=body.get("username"), post=body.get("post"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..models_base import UtcDateTime
 
-STATES = ("waiting", "fired", "cancelled", "failed")
+STATES = ("waiting", "fired", "cancelled", "failed", "resolved")  # resolved: a failed one closed by ops
 
 
 class Timer(db.Model):

@@ -85,8 +85,13 @@ def _record_failure(timer_id: int, exc: Exception) -> None:
             instance.error = f"定时器 {timer.name} 触发失败: {message}"
         audit.record("timer.failed", actor=None, instance_id=timer.instance_id, task_id=timer.task_id,
                      element_id=timer.element_id, details={"error": message, "attempts": timer.attempts})
+        log.error("incident timer-%s: timer %s (%s) of case %s failed for good after %s attempts: %s",
+                  timer.id, timer.name, timer.element_id, timer.instance_id, timer.attempts, message,
+                  extra={"case_id": timer.instance_id, "incident": f"timer-{timer.id}", "element": timer.element_id})
     else:
         timer.due_at = now() + RETRY_DELAY
+        log.warning("timer %s of case %s failed (attempt %s of %s): %s", timer.id, timer.instance_id,
+                    timer.attempts, MAX_ATTEMPTS, message, extra={"case_id": timer.instance_id})
     db.session.commit()
 
 

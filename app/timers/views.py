@@ -8,7 +8,9 @@ from marshmallow import Schema, fields, validate
 from ..blueprint import Blueprint
 from ..errors import NotFound
 from ..extensions import db
+from ..instances.models import ProcessInstance
 from ..models_base import paged
+from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs
 from . import service
@@ -51,8 +53,12 @@ class Timers(MethodView):
     @blp.arguments(TimerListArgs, location="query")
     @blp.response(200, TimerListSchema)
     def get(self, args):
-        """Timers by state and due time (failed ones are the incidents to look at)."""
+        """Timers by state and due time (failed ones are the incidents to look at); a supervisor sees those of
+        the cases they may see."""
         query = db.select(Timer).where(Timer.state == args["state"])
+        scope = access.case_scope(current_user())
+        if scope is not None:
+            query = query.join(ProcessInstance, ProcessInstance.id == Timer.instance_id).where(scope)
         if args.get("due_before"):
             query = query.where(Timer.due_at < args["due_before"])
         if args.get("instance"):

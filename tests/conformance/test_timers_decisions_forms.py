@@ -78,7 +78,8 @@ def test_a_task_without_form_key_takes_any_data_and_a_missing_form_is_refused(bp
     response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("named.bpmn", named.encode()))],
                               headers=bpmn._headers("analyst"))
     assert response.status_code == 422, response.text
-    assert response.json()["details"] == {"file": "named.bpmn", "element": "task_c", "form_key": "no_such_form"}
+    details = response.json()["details"]
+    assert (details["file"], details["element"], details["form_key"]) == ("named.bpmn", "task_c", "no_such_form")
     form = b'{"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean", "title": "\xe7\xa1\xae\xe8\xae\xa4"}}}'
     response = bpmn.http.post(f"{bpmn.api}/process-definitions",
                               files=[("file", ("named.bpmn", named.encode())), ("file", ("no_such_form.json", form))],

@@ -138,5 +138,5 @@ def test_concurrent_completions_over_http_one_wins(live_server, people):
         t.join()
     assert sorted(results).count(200) == 1 and all(code in (200, 409) for code in results), results
     tasks = requests.get(f"{live_server}/api/v1/tasks", params={"instance": case["id"]},
-                         headers=people.auth("clerk"), timeout=10).json()
+                         headers=people.auth("approver"), timeout=10).json()
     assert [t["element_id"] for t in tasks["items"]] == ["approve"]

@@ -16,7 +16,7 @@ def _at(day: int, month: int = 11) -> datetime:
 
 
 def _open_at(client, people, post):
-    response = client.get("/api/v1/tasks", query_string={"post": post}, headers=people.auth("bclerk"))
+    response = client.get("/api/v1/tasks", query_string={"post": post}, headers=people.auth("boss"))
     return {t["id"]: t for t in response.json["items"]}
 
 

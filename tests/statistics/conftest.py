@@ -65,8 +65,8 @@ class Builder:
 @pytest.fixture()
 def build(ctx, people) -> Builder:
     """The hall (departments, windows) and an empty case table; the `people` users hold the tokens."""
-    for d in HALL["departments"]:
-        db.session.add(Department(code=d["code"], name=d["name"], short=d["short"], letters=d.get("letters")))
+    for d in HALL["departments"]:  # `people` has seeded them already
+        db.session.merge(Department(code=d["code"], name=d["name"], short=d["short"], letters=d.get("letters")))
     db.session.flush()
     for w in HALL["windows"]:
         db.session.add(Window(no=w["no"], name=w["name"], department_code=w["department"]))

@@ -13,8 +13,8 @@ def _start(client, people, data=None, business_key=None):
     return response.json
 
 
-def _tasks(client, people, **query):
-    response = client.get("/api/v1/tasks", query_string=query, headers=people.auth("clerk"))
+def _tasks(client, people, as_user="clerk", **query):
+    response = client.get("/api/v1/tasks", query_string=query, headers=people.auth(as_user))
     assert response.status_code == 200, response.json
     return response.json
 
@@ -129,5 +129,7 @@ def test_due_filters(client, people, clock):
     client.post(f"/api/v1/tasks/{first}/complete", json={"data": {"applicant": "甲", "materials_complete": True}},
                 headers=people.auth("clerk"))
     # The approval is due one hour after it was created (its boundary timer): 10:00 Shanghai time.
-    assert _tasks(client, people, due_before="2026-11-25T10:30:00+08:00")["total"] == 1
-    assert _tasks(client, people, due_before="2026-11-25T09:30:00")["total"] == 0
+    # (the approval is at 测试审批岗: the approver's list, not the window clerk's)
+    assert _tasks(client, people, due_before="2026-11-25T10:30:00+08:00")["total"] == 0
+    assert _tasks(client, people, "approver", due_before="2026-11-25T10:30:00+08:00")["total"] == 1
+    assert _tasks(client, people, "approver", due_before="2026-11-25T09:30:00")["total"] == 0

@@ -1,0 +1,260 @@
+"""Who may see and do what, by department and post: the one place that decides it (个人信息保护法 applies).
+
+* Cases. admin, 中心督查 (`center_supervisor`) and ops see every case. Everyone else sees the cases of their
+  departments (User.department_codes: their window's department, else the departments of the posts they hold,
+  backup posts not counted) and the cases they take part in: started, own (首问负责制), claimed or completed a
+  task of, or that have a task at one of their posts (a backup post they cover included). A case someone may not
+  see answers 404, exactly like one that does not exist.
+* Tasks. Lists show the tasks of the caller's posts (where a task is routed now, or its home post) and the tasks
+  they hold, held or will get back; a supervisor also sees the tasks of their departments' posts. One task can be
+  read by whoever may list it or may see its case.
+* Applicant identifiers (ID numbers, phone numbers: `IDENTIFIER_KEYS`) are masked for callers who do not handle
+  the case: only its participants, the supervisors of its department, 中心督查 and admin see them in full.
+* Managing. Cancelling a case, reassigning or releasing someone else's task, absences and closing warnings are
+  for the supervisors of the department concerned, 中心督查 and admin (ops may still cancel any case: incidents).
+
+Every rule is also a SQL condition, so lists filter in the database: no list reads a serialized workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import Forbidden, NotFound
+from ..extensions import db
+from ..instances.models import ProcessInstance
+from ..tasks.models import UserTask
+from .auth import Principal
+from .models import Post, User, Window, user_post
+
+SEE_ALL = ("admin", "center_supervisor", "ops")  # every case and task (ops: incidents, timers)
+MANAGE_ALL = ("admin", "center_supervisor")  # manage in every department
+READ_IN_FULL = ("admin", "center_supervisor")  # applicant identifiers unmasked in every case
+
+
+# -- cases -------------------------------------------------------------------------------------------------------
+def _took_part(user: Principal):
+    """The ids of the cases with a task the user holds, held, completed, gets back, or that waits at their posts."""
+    who = [UserTask.assignee == user.username, UserTask.completed_by == user.username,
+           UserTask.return_to == user.username]
+    if user.post_names:
+        who += [UserTask.post.in_(user.post_names), UserTask.home_post.in_(user.post_names)]
+    return sa.select(UserTask.instance_id).where(sa.or_(*who))
+
+
+def case_scope(user: Principal) -> sa.ColumnElement | None:
+    """The cases the user may see, as a condition on ProcessInstance; None: every case."""
+    if user.is_(*SEE_ALL):
+        return None
+    conditions = [ProcessInstance.started_by == user.username, ProcessInstance.owner == user.username,
+                  ProcessInstance.id.in_(_took_part(user))]
+    if user.departments:
+        conditions.append(ProcessInstance.department_code.in_(user.departments))
+    return sa.or_(*conditions)
+
+
+def _takes_part(user: Principal, instance_ids: Iterable[str]) -> set[str]:
+    ids = list(instance_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(_took_part(user).where(UserTask.instance_id.in_(ids)).distinct()))
+
+
+def may_see_case(user: Principal, instance: ProcessInstance) -> bool:
+    if user.is_(*SEE_ALL) or user.username in (instance.started_by, instance.owner) \
+            or (instance.department_code is not None and instance.department_code in user.departments):
+        return True
+    return bool(_takes_part(user, [instance.id]))
+
+
+def not_found(instance_id: str) -> NotFound:
+    return NotFound(f"办件 {instance_id} 不存在", {"instance_id": instance_id})
+
+
+def visible_case(user: Principal, instance_id: str) -> ProcessInstance:
+    """The case if the user may see it; 404 otherwise, the same answer as for a case that does not exist."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or not may_see_case(user, instance):
+        raise not_found(instance_id)
+    return instance
+
+
+def handled(user: Principal, instances: Iterable[ProcessInstance]) -> set[str]:
+    """The ids of those cases the user handles (sees applicants' identifiers in full): one query at most."""
+    rows = list(instances)
+    if user.is_(*READ_IN_FULL):
+        return {i.id for i in rows}
+    mine = {i.id for i in rows if user.username in (i.started_by, i.owner)
+            or (user.is_("supervisor") and i.department_code is not None and i.department_code in user.departments)}
+    return mine | _takes_part(user, [i.id for i in rows if i.id not in mine])
+
+
+def handles(user: Principal, instance: ProcessInstance) -> bool:
+    return instance.id in handled(user, [instance])
+
+
+def check_manage_case(user: Principal, instance: ProcessInstance) -> None:
+    """Cancelling: a supervisor of the case's department, 中心督查, admin or ops (404 for a case one cannot see)."""
+    if not may_see_case(user, instance):
+        raise not_found(instance.id)
+    if user.is_("ops") or manages_department(user, instance.department_code):
+        return
+    raise Forbidden("只有本部门督查人员或中心督查可以撤销该办件",
+                    {"instance_id": instance.id, "department": instance.department_code,
+                     "your_departments": list(user.departments)})
+
+
+def manages_department(user: Principal, department: str | None) -> bool:
+    return user.is_(*MANAGE_ALL) or (user.is_("supervisor") and department is not None
+                                     and department in user.departments)
+
+
+# -- tasks -------------------------------------------------------------------------------------------------------
+def _department_posts(departments: Iterable[str]):
+    return sa.select(Post.name).where(Post.department_code.in_(list(departments)))
+
+
+def task_scope(user: Principal) -> sa.ColumnElement | None:
+    """The tasks the user's lists show, as a condition on UserTask; None: every task."""
+    if user.is_(*SEE_ALL):
+        return None
+    conditions = [UserTask.assignee == user.username, UserTask.completed_by == user.username,
+                  UserTask.return_to == user.username]
+    if user.post_names:
+        conditions += [UserTask.post.in_(user.post_names), UserTask.home_post.in_(user.post_names)]
+    if user.is_("supervisor") and user.departments:
+        posts = _department_posts(user.departments)
+        conditions += [UserTask.post.in_(posts), UserTask.home_post.in_(posts)]
+    return sa.or_(*conditions)
+
+
+def visible_task(user: Principal, task_id: str) -> UserTask:
+    """The task if the user may list it or see its case; 404 otherwise."""
+    task = db.session.get(UserTask, task_id)
+    if task is not None:
+        scope = task_scope(user)
+        if scope is None or db.session.scalar(sa.select(UserTask.id).where(UserTask.id == task_id, scope)):
+            return task
+        instance = db.session.get(ProcessInstance, task.instance_id)
+        if instance is not None and may_see_case(user, instance):
+            return task
+    raise NotFound(f"任务 {task_id} 不存在", {"task_id": task_id})
+
+
+def task_departments(task: UserTask) -> set[str]:
+    """The departments a task belongs to: its posts' departments and its case's."""
+    posts = {p for p in (task.post, task.home_post) if p}
+    found = set(db.session.scalars(sa.select(Post.department_code).where(
+        Post.name.in_(posts), Post.department_code.is_not(None)))) if posts else set()
+    case_department = db.session.scalar(
+        sa.select(ProcessInstance.department_code).where(ProcessInstance.id == task.instance_id))
+    return found | ({case_department} if case_department else set())
+
+
+def check_manage_task(user: Principal, task: UserTask) -> None:
+    """Reassigning, or releasing someone else's claim: a supervisor of the task's department, 中心督查, admin."""
+    if user.is_(*MANAGE_ALL):
+        return
+    departments = task_departments(task)
+    if user.is_("supervisor") and departments & set(user.departments):
+        return
+    raise Forbidden("只有本部门督查人员或中心督查可以改派或释放他人的任务",
+                    {"task_id": task.id, "departments": sorted(departments),
+                     "your_departments": list(user.departments)})
+
+
+# -- people: absences --------------------------------------------------------------------------------------------
+def _department_user_ids(departments: Iterable[str]):
+    """Users who belong to these departments (by window, or by a post that is not a backup post)."""
+    departments = list(departments)
+    by_window = sa.select(User.id).join(Window, Window.no == User.window_no).where(
+        Window.department_code.in_(departments))
+    no_window_department = sa.or_(User.window_no.is_(None), User.window_no.in_(
+        sa.select(Window.no).where(Window.department_code.is_(None))))
+    by_post = sa.select(User.id).join(user_post, user_post.c.user_id == User.id) \
+        .join(Post, Post.name == user_post.c.post_name) \
+        .where(no_window_department, Post.department_code.in_(departments), Post.kind != "window_b")
+    return sa.union(by_window, by_post)
+
+
+def people_scope(user: Principal, user_id_column) -> sa.ColumnElement | None:
+    """The people whose absences the user may see and record; None: everyone."""
+    if user.is_(*MANAGE_ALL):
+        return None
+    if not (user.is_("supervisor") and user.departments):
+        return sa.false()
+    return user_id_column.in_(_department_user_ids(user.departments))
+
+
+def check_manage_person(user: Principal, target: User) -> None:
+    if user.is_(*MANAGE_ALL):
+        return
+    if user.is_("supervisor") and set(target.department_codes) & set(user.departments):
+        return
+    raise Forbidden(f"{target.name}（{target.username}）不属于您督查的部门，不能为其登记或结束请假",
+                    {"username": target.username, "departments": target.department_codes,
+                     "your_departments": list(user.departments)})
+
+
+# -- supervision warnings ----------------------------------------------------------------------------------------
+def warning_scope(user: Principal) -> sa.ColumnElement | None:
+    """The warnings the user may list: their departments' and those escalated to their posts; None: all."""
+    from ..supervision.models import SupervisionWarning as warning
+
+    if user.is_(*SEE_ALL):
+        return None
+    conditions = [sa.false()]
+    if user.departments:
+        conditions.append(warning.department_code.in_(user.departments))
+    if user.post_names:
+        conditions.append(warning.post.in_(user.post_names))
+    return sa.or_(*conditions)
+
+
+def check_close_warning(user: Principal, warning) -> None:
+    if user.is_(*MANAGE_ALL):
+        return
+    mine = (warning.department_code is not None and warning.department_code in user.departments) \
+        or (warning.post is not None and warning.post in user.post_names)
+    if not mine:
+        raise NotFound(f"预警 {warning.id} 不存在", {"warning_id": warning.id})
+    if not user.is_("supervisor"):
+        raise Forbidden("只有督查人员可以关闭预警", {"warning_id": warning.id})
+
+
+# -- applicant identifiers ---------------------------------------------------------------------------------------
+# Data keys that hold an applicant's identifiers (forms and matter diagrams use these names; docs/conventions.md).
+# A key matches when it is one of these or ends with `_` + one of these (`applicant_phone`, `legal_id_number`).
+IDENTIFIER_KEYS = ("id_number", "id_no", "id_card", "idcard", "passport_no", "passport_number", "phone",
+                   "phone_number", "mobile", "mobile_number", "telephone", "tel", "身份证号", "证件号码", "手机号",
+                   "联系电话")
+
+
+def is_identifier(key: str) -> bool:
+    name = key.lower()
+    return any(name == k or name.endswith("_" + k) for k in IDENTIFIER_KEYS)
+
+
+def mask_value(value: Any) -> Any:
+    """`320211199001011234` → `320***********1234`, `13812345678` → `138****5678`; short values all stars."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (dict, list)):
+        return mask(value, everything=True)
+    text = str(value)
+    if len(text) >= 8:
+        return text[:3] + "*" * (len(text) - 7) + text[-4:]
+    return "*" * len(text)
+
+
+def mask(data: Any, *, everything: bool = False) -> Any:
+    """A copy of case data (or an audit entry's details) with every identifier masked, at any depth."""
+    if isinstance(data, dict):
+        return {k: mask_value(v) if everything or (isinstance(k, str) and is_identifier(k)) else mask(v)
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_value(v) if everything else mask(v) for v in data]
+    return mask_value(data) if everything else data

@@ -1,0 +1,298 @@
+"""Every endpoint × every role: allowed (2xx), 401, 403, 404 or 409, as people.access and the role checks decide.
+
+The endpoints come from the Flask url_map: a new endpoint without an entry in MATRIX fails the test. Objects that
+a call uses up (a case to cancel, a task to claim, a token to revoke...) are made anew for each call.
+The case objects belong to 发改局 (fgj), the department of `clerk` (clerk A) and `boss` (supervisor A);
+`other` and `otherboss` are clerk and supervisor of 卫生局 (wsj).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+
+import pytest
+
+from app.clock import now
+from app.extensions import db
+from tests.conftest import FIXTURES, deploy
+
+ROLES = ("anonymous", "clerk", "other", "boss", "otherboss", "center", "analyst", "ops", "admin")
+OK = "ok"  # any 2xx
+
+
+def row(default, **cells):
+    """Expected outcome per role: `default` for roles not named; anonymous is 401 unless given."""
+    expected = {role: default for role in ROLES}
+    expected["anonymous"] = 401
+    expected.update(cells)
+    return expected
+
+
+PUBLIC = {role: OK for role in ROLES}
+ANY_USER = row(OK)
+CASE_READERS = row(404, clerk=OK, boss=OK, center=OK, ops=OK, admin=OK)  # fgj's case: others do not learn it exists
+ADMIN_ONLY = row(403, admin=OK)
+DEPLOYERS = row(403, analyst=OK, ops=OK, admin=OK)
+SUPERVISORS = row(403, boss=OK, otherboss=OK, center=OK, admin=OK)
+SUPERVISORS_OPS = row(403, boss=OK, otherboss=OK, center=OK, ops=OK, admin=OK)
+TASK_WORKERS = row(404, clerk=OK, boss=403, center=403, ops=403, admin=OK)  # visible first, then the post
+FGJ_MANAGERS = row(403, boss=OK, otherboss=404, center=OK, admin=OK)  # fgj's supervisors, 中心督查, admin
+
+
+class Scene:
+    """Builds the objects a call needs, as the users who would make them."""
+
+    def __init__(self, client, people) -> None:
+        self.client, self.people = client, people
+        self.serial = itertools.count(1)
+        deploy(client, people, "two_step.bpmn", "reply.bpmn")
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs):
+        headers = self.people.auth(user) if user else {}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def case(self, key: str = "two_step", **body) -> dict:
+        response = self.call("POST", f"/api/v1/process-definitions/{key}/instances", "clerk", json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def task(self, claimed_by: str | None = None) -> str:
+        task_id = self.case()["tasks"][0]["id"]
+        if claimed_by:
+            assert self.call("POST", f"/api/v1/tasks/{task_id}/claim", claimed_by).status_code == 200
+        return task_id
+
+    def absence(self) -> int:
+        day = dt.date(2027, 3, 1) + dt.timedelta(days=next(self.serial) * 3)
+        response = self.call("POST", "/api/v1/absences", "admin", json={
+            "username": "clerk2", "start": day.isoformat(), "end": day.isoformat(), "reason": "培训"})
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+
+    def absence_body(self) -> dict:
+        day = dt.date(2028, 3, 1) + dt.timedelta(days=next(self.serial) * 3)
+        return {"username": "clerk2", "start": day.isoformat(), "end": day.isoformat(), "reason": "培训"}
+
+    def warning(self) -> int:
+        from app.supervision.models import SupervisionWarning
+
+        warning = SupervisionWarning(instance_id=self.case()["id"], kind="case_yellow", level="yellow",
+                                     department_code="fgj", post="测试督查岗", message="即将超期",
+                                     raised_at=now(), state="open")
+        db.session.add(warning)
+        db.session.commit()
+        return warning.id
+
+    def token_of(self, username: str) -> int:
+        from app.people.auth import hash_token, issue_token
+        from app.people.models import ApiToken, User
+
+        user = db.session.scalar(db.select(User).filter_by(username=username))
+        secret = issue_token(user, label="matrix")
+        db.session.commit()
+        return db.session.scalar(db.select(ApiToken.id).filter_by(token_hash=hash_token(secret)))
+
+    def timer(self) -> int:
+        from app.timers.models import Timer
+
+        task_id = self.task()
+        assert self.call("POST", f"/api/v1/tasks/{task_id}/complete", "clerk",
+                         json={"data": {"applicant": "甲", "materials_complete": True}}).status_code == 200
+        return db.session.scalar(db.select(Timer.id).where(Timer.state == "waiting").order_by(Timer.id.desc()))
+
+    def form_upload(self) -> dict:
+        return {"data": {"file": (io.BytesIO(b'{"type": "object"}'), f"matrix_{next(self.serial)}.json")},
+                "content_type": "multipart/form-data"}
+
+    def bpmn_upload(self) -> dict:
+        return {"data": {"file": (io.BytesIO((FIXTURES / "two_step.bpmn").read_bytes()), "two_step.bpmn")},
+                "content_type": "multipart/form-data"}
+
+
+# (method, rule) -> (expected outcome per role, how to make the call: scene, user -> (path, request kwargs))
+def fixed(path: str, **kwargs):
+    return lambda scene, user: (path, kwargs)
+
+
+def _case_path(suffix: str = ""):
+    def make(scene, user):
+        if not hasattr(scene, "fgj_case"):
+            scene.fgj_case = scene.case(data={"applicant": "张三", "id_number": "320211199001011234"})
+        return f"/api/v1/instances/{scene.fgj_case['id']}{suffix}", {}
+    return make
+
+
+def _task_path(suffix: str = "", body=None, claimed_by=None):
+    def make(scene, user):
+        if not suffix and not hasattr(scene, "fgj_task"):
+            scene.fgj_task = scene.task()
+        task_id = scene.fgj_task if not suffix else scene.task(claimed_by=claimed_by)
+        return f"/api/v1/tasks/{task_id}{suffix}", ({"json": body} if body is not None else {})
+    return make
+
+
+def _message(scene, user):
+    key = f"FG-{next(scene.serial)}"
+    scene.case("reply", business_key=key)
+    return "/api/v1/messages", {"json": {"name": "higher_authority_reply", "business_key": key,
+                                         "data": {"higher_decision": "approved"}}}
+
+
+def _own_token(scene, user):
+    token_id = scene.token_of(user if user != "anonymous" else "clerk")
+    return f"/api/v1/me/tokens/{token_id}", {}
+
+
+def _clerks_token(scene, user):
+    return f"/api/v1/users/clerk/tokens/{scene.token_of('clerk')}", {}
+
+
+def _calendar_day(scene, user):
+    day = (dt.date(2030, 1, 7) + dt.timedelta(days=next(scene.serial))).isoformat()
+    scene.call("PUT", f"/api/v1/calendar/days/{day}", "admin", json={"kind": "holiday", "name": "测试"})
+    return f"/api/v1/calendar/days/{day}", {}
+
+
+MATRIX = {
+    # public: the matter guide, forms, the API documents, liveness
+    ("GET", "/healthz"): (PUBLIC, fixed("/healthz")),
+    ("GET", "/api/openapi.json"): (PUBLIC, fixed("/api/openapi.json")),
+    ("GET", "/api/docs"): (PUBLIC, fixed("/api/docs")),
+    ("GET", "/api/docs-assets/<path:filename>"): (PUBLIC, fixed("/api/docs-assets/swagger-ui.css")),
+    ("GET", "/static/<path:filename>"): ({role: 404 for role in ROLES}, fixed("/static/nothing.txt")),
+    ("GET", "/api/v1/matters"): (PUBLIC, fixed("/api/v1/matters")),
+    ("GET", "/api/v1/matters/<code>"): ({role: 404 for role in ROLES}, fixed("/api/v1/matters/32021300FG-XX-9999")),
+    ("GET", "/api/v1/forms/<path:key>"): (PUBLIC, fixed("/api/v1/forms/test_accept")),
+    # definitions and forms
+    ("GET", "/api/v1/process-definitions"): (ANY_USER, fixed("/api/v1/process-definitions")),
+    ("POST", "/api/v1/process-definitions"): (DEPLOYERS, lambda scene, user: ("/api/v1/process-definitions",
+                                                                              scene.bpmn_upload())),
+    ("GET", "/api/v1/process-definitions/<key>"): (ANY_USER, fixed("/api/v1/process-definitions/two_step")),
+    ("GET", "/api/v1/process-definitions/<key>/xml"): (ANY_USER, fixed("/api/v1/process-definitions/two_step/xml")),
+    ("GET", "/api/v1/forms"): (ANY_USER, fixed("/api/v1/forms")),
+    ("POST", "/api/v1/forms"): (DEPLOYERS, lambda scene, user: ("/api/v1/forms", scene.form_upload())),
+    # cases
+    ("POST", "/api/v1/process-definitions/<key>/instances"): (
+        row(OK, analyst=403), fixed("/api/v1/process-definitions/two_step/instances", json={"data": {}})),
+    ("GET", "/api/v1/instances"): (ANY_USER, fixed("/api/v1/instances")),
+    ("GET", "/api/v1/instances/<instance_id>"): (CASE_READERS, _case_path()),
+    ("GET", "/api/v1/instances/<instance_id>/audit"): (CASE_READERS, _case_path("/audit")),
+    ("GET", "/api/v1/instances/<instance_id>/clock"): (CASE_READERS, _case_path("/clock")),
+    ("POST", "/api/v1/instances/<instance_id>/cancel"): (
+        row(403, boss=OK, otherboss=404, center=OK, ops=OK, admin=OK),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/cancel", {"json": {"reason": "测试"}})),
+    ("POST", "/api/v1/messages"): (row(404, analyst=403, clerk=OK, boss=OK, center=OK, ops=OK, admin=OK), _message),
+    # processes' lifecycle (ops), history and diff (anyone signed in)
+    ("POST", "/api/v1/process-definitions/<key>/suspend"): (
+        row(403, ops=OK, admin=OK), fixed("/api/v1/process-definitions/two_step/suspend", json={"reason": "检修"})),
+    ("POST", "/api/v1/process-definitions/<key>/activate"): (
+        row(403, ops=OK, admin=OK), fixed("/api/v1/process-definitions/two_step/activate", json={})),
+    ("POST", "/api/v1/process-definitions/<key>/versions/<int:version>/withdraw"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/process-definitions/two_step/versions/99/withdraw", json={})),
+    ("GET", "/api/v1/process-definitions/<key>/history"): (
+        ANY_USER, fixed("/api/v1/process-definitions/two_step/history")),
+    ("GET", "/api/v1/process-definitions/<key>/diff"): (
+        ANY_USER, fixed("/api/v1/process-definitions/two_step/diff", query_string={"from": 1, "to": 1})),
+    # operations: readiness and metrics are for the platform, incidents for ops and supervisors
+    ("GET", "/readyz"): (PUBLIC, fixed("/readyz")),
+    ("GET", "/metrics"): (PUBLIC, fixed("/metrics")),
+    ("GET", "/api/v1/incidents"): (SUPERVISORS_OPS, fixed("/api/v1/incidents")),
+    ("GET", "/api/v1/incidents/<incident_id>"): (
+        row(403, boss=404, otherboss=404, center=404, ops=404, admin=404), fixed("/api/v1/incidents/timer-999999")),
+    ("POST", "/api/v1/incidents/<incident_id>/retry"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/incidents/timer-999999/retry")),
+    ("POST", "/api/v1/incidents/<incident_id>/resolve"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/incidents/timer-999999/resolve", json={"note": "已处理"})),
+    ("POST", "/api/v1/posts"): (ADMIN_ONLY, lambda scene, user: (
+        "/api/v1/posts", {"json": {"name": f"矩阵测试岗{next(scene.serial)}", "kind": "window_a"}})),
+    ("POST", "/api/v1/signals"): (row(403, center=OK, ops=OK, admin=OK),
+                                  lambda scene, user: ("/api/v1/signals", {"json": {"name": "matrix_signal"}})),
+    # tasks
+    ("GET", "/api/v1/tasks"): (ANY_USER, fixed("/api/v1/tasks")),
+    ("GET", "/api/v1/tasks/<task_id>"): (CASE_READERS, _task_path()),
+    ("POST", "/api/v1/tasks/<task_id>/claim"): (TASK_WORKERS, _task_path("/claim")),
+    ("POST", "/api/v1/tasks/<task_id>/complete"): (
+        TASK_WORKERS, _task_path("/complete", {"data": {"applicant": "甲", "materials_complete": True}})),
+    ("POST", "/api/v1/tasks/<task_id>/unclaim"): (  # clerk2's claim: its own clerk, or fgj's supervisors
+        row(404, clerk=409, boss=OK, center=OK, ops=409, admin=OK), _task_path("/unclaim", claimed_by="clerk2")),
+    ("POST", "/api/v1/tasks/<task_id>/reassign"): (
+        row(403, boss=OK, otherboss=404, center=OK, admin=OK),
+        _task_path("/reassign", {"username": "clerk2", "reason": "调整分工"})),
+    # timers
+    ("GET", "/api/v1/timers"): (SUPERVISORS_OPS, fixed("/api/v1/timers")),
+    ("POST", "/api/v1/timers/fire-due"): (row(403, ops=OK, admin=OK), fixed("/api/v1/timers/fire-due")),
+    ("POST", "/api/v1/timers/<int:timer_id>/retry"): (  # a waiting timer: nothing to retry (409) for those allowed
+        row(403, ops=409, admin=409), lambda scene, user: (f"/api/v1/timers/{scene.timer()}/retry", {})),
+    # people and tokens
+    ("GET", "/api/v1/me"): (ANY_USER, fixed("/api/v1/me")),
+    ("GET", "/api/v1/me/tokens"): (ANY_USER, fixed("/api/v1/me/tokens")),
+    ("DELETE", "/api/v1/me/tokens/<int:token_id>"): (ANY_USER, _own_token),
+    ("GET", "/api/v1/users"): (SUPERVISORS_OPS, fixed("/api/v1/users")),
+    ("POST", "/api/v1/users"): (ADMIN_ONLY, fixed("/api/v1/users", json={
+        "username": "newclerk", "name": "新人", "roles": ["clerk"], "posts": ["测试受理岗"]})),
+    ("GET", "/api/v1/users/<username>/tokens"): (row(403, clerk=OK, admin=OK), fixed("/api/v1/users/clerk/tokens")),
+    ("POST", "/api/v1/users/<username>/tokens"): (ADMIN_ONLY, fixed("/api/v1/users/clerk/tokens", json={})),
+    ("DELETE", "/api/v1/users/<username>/tokens/<int:token_id>"): (row(403, clerk=OK, admin=OK), _clerks_token),
+    ("GET", "/api/v1/posts"): (ANY_USER, fixed("/api/v1/posts")),
+    ("GET", "/api/v1/absences"): (SUPERVISORS, fixed("/api/v1/absences")),
+    ("POST", "/api/v1/absences"): (  # clerk2 of fgj: fgj's supervisor, 中心督查, admin
+        row(403, boss=OK, center=OK, admin=OK), lambda scene, user: ("/api/v1/absences",
+                                                                    {"json": scene.absence_body()})),
+    ("DELETE", "/api/v1/absences/<int:absence_id>"): (
+        row(403, boss=OK, center=OK, admin=OK), lambda scene, user: (f"/api/v1/absences/{scene.absence()}", {})),
+    # supervision
+    ("GET", "/api/v1/supervision/warnings"): (SUPERVISORS_OPS, fixed("/api/v1/supervision/warnings")),
+    ("POST", "/api/v1/supervision/warnings/<int:warning_id>/close"): (
+        FGJ_MANAGERS, lambda scene, user: (f"/api/v1/supervision/warnings/{scene.warning()}/close",
+                                           {"json": {"note": "已督办"}})),
+    # calendar
+    ("GET", "/api/v1/calendar/add-working-days"): (
+        ANY_USER, fixed("/api/v1/calendar/add-working-days", query_string={"from": "2026-10-09", "days": 1})),
+    ("GET", "/api/v1/calendar/years/<year>"): (ANY_USER, fixed("/api/v1/calendar/years/2026")),
+    ("PUT", "/api/v1/calendar/years/<year>"): (ADMIN_ONLY, fixed("/api/v1/calendar/years/2031",
+                                                                 json={"complete": True})),
+    ("GET", "/api/v1/calendar/days/<day>"): (ANY_USER, _calendar_day),
+    ("PUT", "/api/v1/calendar/days/<day>"): (ADMIN_ONLY, fixed("/api/v1/calendar/days/2031-01-06",
+                                                               json={"kind": "holiday", "name": "测试"})),
+    ("DELETE", "/api/v1/calendar/days/<day>"): (ADMIN_ONLY, _calendar_day),
+    # statistics: aggregates, no applicant data
+    ("GET", "/api/v1/statistics/summary"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/summary")),
+    ("GET", "/api/v1/statistics/windows"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/windows")),
+    ("GET", "/api/v1/statistics/departments"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/departments")),
+    ("GET", "/api/v1/statistics/matters"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/matters")),
+    ("GET", "/api/v1/statistics/matters/<code>/versions"): (
+        row(403, boss=404, otherboss=404, center=404, ops=404, admin=404),  # no such matter: 404 once allowed
+        fixed("/api/v1/statistics/matters/32021300FG-XX-9999/versions")),
+}
+
+
+def _endpoints(app) -> set[tuple[str, str]]:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_endpoint_has_a_row(app):
+    missing = sorted(_endpoints(app) - set(MATRIX))
+    assert not missing, f"endpoints without a row in the authorization matrix: {missing}"
+    assert not sorted(set(MATRIX) - _endpoints(app)), "rows for endpoints that no longer exist"
+
+
+def _matches(expected, status: int) -> bool:
+    return 200 <= status < 300 if expected == OK else status == expected
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
+def test_matrix(client, people, endpoint):
+    expected, make = MATRIX[endpoint]
+    scene = Scene(client, people)
+    wrong = {}
+    for role in ROLES:
+        path, kwargs = make(scene, role)
+        response = scene.call(endpoint[0], path, None if role == "anonymous" else role, **kwargs)
+        if not _matches(expected[role], response.status_code):
+            wrong[role] = (expected[role], response.status_code, (response.get_json(silent=True) or {}).get("message"))
+        elif response.status_code >= 400 and response.is_json:
+            assert set(response.json) == {"code", "message", "details"}, response.json
+    assert not wrong, wrong
