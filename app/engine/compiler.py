@@ -58,6 +58,11 @@ class CompiledProcess:
     start_signals: frozenset[str] = frozenset()
     called: frozenset[str] = frozenset()  # processes called from here and not in the same file
     decisions: frozenset[str] = frozenset()
+    properties: dict[str, dict[str, str]] = field(default_factory=dict)  # element id -> its camunda:properties
+
+    def element_properties(self, element_id: str | None) -> dict[str, str]:
+        """What the diagram declares on an element (camunda:properties), for the hooks that give it meaning."""
+        return self.properties.get(element_id or "", {})
 
 
 def document_kind(tree: etree._ElementTree, filename: str) -> str:
@@ -164,11 +169,14 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
     called: set[str] = set()
     decisions: set[str] = set()
     user_tasks: dict[str, UserTaskMeta] = {}
+    properties: dict[str, dict[str, str]] = {}
     timer_start = False
     specs = [spec, *(s for s in subprocess_specs.values() if s is not None)]
     for each in specs:
         _connect_run_time_links(each)
         for task_spec in each.task_specs.values():
+            if task_spec.bpmn_id and getattr(task_spec, "extensions", None):
+                properties[task_spec.bpmn_id] = dict(task_spec.extensions)
             definition = getattr(task_spec, "event_definition", None)
             for timer in timers_of(definition) if definition is not None else ():
                 check_expression(timer, task_spec.bpmn_id or task_spec.name, filename, expression_check)
@@ -189,7 +197,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                     info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
-                           frozenset(d for d in decisions if d))
+                           frozenset(d for d in decisions if d), properties)
 
 
 def _connect_run_time_links(spec) -> None:

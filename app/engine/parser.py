@@ -68,6 +68,19 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NAMESPACES = {**CamundaParser().namespaces, "spiffworkflow": SPIFF_NS}
 
 
+def element_properties(parser) -> dict[str, str]:
+    """The element's own `camunda:properties` (not those of the elements a subprocess contains)."""
+    nodes = parser.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
+    return {node.get("name"): node.get("value") or "" for node in nodes if node.get("name")}
+
+
+class ElementProperties:
+    """Every element keeps its declared properties on its spec (`spec.extensions`): the hall reads them there."""
+
+    def parse_extensions(self, node=None):
+        return element_properties(self)
+
+
 class ExpressionParsing:
     """Conditions as Camunda writes them (`${...}`) become Python, once, at parse time."""
 
@@ -75,7 +88,7 @@ class ExpressionParsing:
         return python_expression(super().parse_condition(sequence_flow))
 
 
-class TongbanEventParsing(CamundaEventDefinitionParser):
+class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
     def parse_timer_event(self, event):
         name = self.node.get("name", self.node.get("id"))
         description = self.get_event_description(event)
@@ -148,7 +161,7 @@ class ReceiveParser(TongbanEventParsing, ReceiveTaskParser):
         return ReceiveTaskParser.create_task(self)
 
 
-class GatewayParser(ExpressionParsing, ConditionalGatewayParser):
+class GatewayParser(ElementProperties, ExpressionParsing, ConditionalGatewayParser):
     pass
 
 
@@ -165,7 +178,7 @@ class HumanTaskParsing:
             form_key=self._form_key(),
             due_date=(self.node.get(f"{camunda}dueDate") or "").strip() or None,
             documentation=documentation.text if documentation is not None else None,
-            properties=CamundaTaskParser.parse_extensions(self),
+            properties=element_properties(self),
         )
 
     def _form_key(self) -> str | None:
@@ -179,7 +192,7 @@ class HumanTaskParsing:
         return None
 
 
-class HumanUserTaskParser(HumanTaskParsing, UserTaskParser):
+class HumanUserTaskParser(ElementProperties, HumanTaskParsing, UserTaskParser):
     def create_task(self):
         form = self.get_form()
         human = self.human_info()
@@ -218,12 +231,12 @@ def form_schema(form) -> dict:
     return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
-class HumanManualTaskParser(HumanTaskParsing, CamundaTaskParser):
+class HumanManualTaskParser(ElementProperties, HumanTaskParsing, CamundaTaskParser):
     def create_task(self):
         return self.spec_class(self.spec, self.bpmn_id, human=self.human_info(), **self.bpmn_attributes)
 
 
-class DecisionTaskParser(BusinessRuleTaskParser):
+class DecisionTaskParser(ElementProperties, BusinessRuleTaskParser):
     @staticmethod
     def get_decision_ref(node):
         ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
@@ -236,7 +249,7 @@ class DecisionTaskParser(BusinessRuleTaskParser):
         return ref
 
 
-class EmbeddedSubprocessParser(CamundaTaskParser):
+class EmbeddedSubprocessParser(ElementProperties, CamundaTaskParser):
     """An embedded subprocess, or an event subprocess (`triggeredByEvent`), which Camunda's parser misses."""
 
     def create_task(self):
@@ -245,7 +258,7 @@ class EmbeddedSubprocessParser(CamundaTaskParser):
         return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
 
 
-class CallParser(CamundaTaskParser):
+class CallParser(ElementProperties, CamundaTaskParser):
     def create_task(self):
         camunda = f"{{{CAMUNDA_MODEL_NS}}}"
         called = (self.node.get("calledElement") or "").strip()

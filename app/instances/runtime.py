@@ -31,6 +31,7 @@ from ..supervision import clock
 from ..supervision.service import watch_from as supervision_watch_from
 from ..tasks.models import UserTask
 from ..timers.models import Timer
+from . import hooks
 from .models import ProcessInstance
 
 
@@ -121,7 +122,7 @@ _limits_cache: dict[tuple, SandboxLimits] = {}
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
          completed_task_id: str | None = None, before_commit: Callable[[], Any] | None = None,
-         commit: bool = True) -> Saved:
+         commit: bool = True, submitted: dict[str, Any] | None = None) -> Saved:
     """Write everything the case's new state implies and commit; 409 if another writer got there first.
 
     What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
@@ -148,9 +149,15 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         if new:
             db.session.add(instance)
         clock.on_step(instance, before, snap, case.steps, at, completed_task_id)  # the case clock (办件计时)
+        result = hooks.StepResult(
+            instance, case.process, before, snap, list(case.steps), at, actor, action,
+            next((t for t in before.user_tasks if t.id == completed_task_id), None), dict(submitted or {}))
+        hooks.run("before_flush", result)
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, before, snap, at, actor, completed_task_id),
                       _sync_timers(instance, before, snap, at))
+        result.new_tasks = saved.new_tasks
+        hooks.run("after_flush", result)
         _sync_subscriptions(instance, before, snap)
         audit.record_many([
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,

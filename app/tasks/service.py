@@ -165,7 +165,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
 
     task_id = task.id
     saved = runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
-                         details=details, completed_task_id=task.id, before_commit=rows_after)
+                         details=details, completed_task_id=task.id, before_commit=rows_after, submitted=data)
     rows, state = saved.extra
     done = next(r for r in rows if r["id"] == task_id)
     return done, state, [r for r in rows if r["id"] != task_id]
