@@ -37,6 +37,10 @@ def from_environment() -> dict:
         "LOCK_TIMEOUT_MS": int(os.environ.get("TONGBAN_LOCK_TIMEOUT_MS", "3000")),
         # SQLite: FULL syncs the WAL at every commit, so an acknowledged write survives a power loss (README)
         "SQLITE_SYNCHRONOUS": os.environ.get("TONGBAN_SQLITE_SYNCHRONOUS", "FULL").upper(),
+        # the script sandbox (app/engine/sandbox.py): per evaluation, and worker processes per server process
+        "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("TONGBAN_SCRIPT_TIMEOUT", "2")),
+        "SCRIPT_MEMORY_MB": int(os.environ.get("TONGBAN_SCRIPT_MEMORY_MB", "256")),
+        "SCRIPT_WORKERS": int(os.environ.get("TONGBAN_SCRIPT_WORKERS", "2")),
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
         "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +20,16 @@ from SpiffWorkflow.util.task import TaskState
 from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
 from .history import prune_finished_history
+from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
 from .specs import HumanTaskMixin
 from .state import StateError, dump_state, load_state, read_state
 from .timers import is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
+
+# (start, days) -> the same time of day, that many working days later: the service's business calendar, for
+# timers that declare it (`tongban.calendar`, see timers.py)
+WorkingDays = Callable[[datetime, int], datetime]
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,11 @@ class Case:
     @classmethod
     def start(cls, process: CompiledProcess, data: dict[str, Any], clock: Clock = system_clock,
               resolver: ProcessResolver | None = None, event: BpmnEvent | None = None,
-              script_engine=None) -> "Case":
-        workflow = TongbanWorkflow(process.spec, process.subprocess_specs,
-                                   script_engine=script_engine or ClockedScriptEngine(clock), resolver=resolver)
+              script_engine=None, *, limits: SandboxLimits = DEFAULT_LIMITS,
+              working_days: WorkingDays | None = None) -> "Case":
+        engine = script_engine or ClockedScriptEngine(clock, limits=limits)
+        engine.working_days = working_days
+        workflow = TongbanWorkflow(process.spec, process.subprocess_specs, script_engine=engine, resolver=resolver)
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
@@ -113,7 +121,8 @@ class Case:
 
     @classmethod
     def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock,
-             resolver: ProcessResolver | None = None, script_engine=None) -> "Case":
+             resolver: ProcessResolver | None = None, script_engine=None, *,
+             limits: SandboxLimits = DEFAULT_LIMITS, working_days: WorkingDays | None = None) -> "Case":
         try:
             dct = read_state(state, process.spec, process.subprocess_specs)
             extra = dct.pop("tongban", {}) or {}
@@ -130,13 +139,18 @@ class Case:
             workflow = load_state(dct, process.spec, specs)
         except StateError as exc:
             raise CaseFailed(str(exc)) from None
-        workflow.script_engine = script_engine or ClockedScriptEngine(clock)
+        workflow.script_engine = script_engine or ClockedScriptEngine(clock, limits=limits)
+        workflow.script_engine.working_days = working_days
         workflow.resolver = resolver
         workflow.bindings = bound
         return cls(process, workflow)
 
     def set_clock(self, clock: Clock) -> None:
         self.workflow.script_engine.now = clock
+
+    def set_limits(self, limits: SandboxLimits) -> None:
+        """The script sandbox's limits for this case's next steps (a cached case follows the app's config)."""
+        self.workflow.script_engine.limits = limits
 
     def dump(self) -> str:
         try:

@@ -24,6 +24,7 @@ from ..caches import app_cache
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..engine.case import Case, Snapshot
+from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
@@ -135,16 +136,42 @@ def load(instance: ProcessInstance) -> Case:
     The cache entry is taken out: a case whose step fails is simply never put back (see `save`).
     """
     clock = app_clock(current_app._get_current_object())
+    limits = sandbox_limits()
     case = _cache().take(instance.id, instance.version)
     if case is None:
         process = definitions.compiled_by_id(instance.definition_id)
-        case = Case.load(process, instance.engine_state, clock, resolver=definitions.CallResolver(instance.definition_id))
+        case = Case.load(process, instance.engine_state, clock, limits=limits, working_days=working_days,
+                         resolver=definitions.CallResolver(instance.definition_id))
         case.baseline = case.snapshot()  # what the rows of this version say
     else:
         case.set_clock(clock)
+        case.set_limits(limits)
     case.steps.clear()
     case.outbox.clear()
     return case
+
+
+def working_days(start: datetime, days: int) -> datetime:
+    """The business calendar the engine's working-day timers count on: Chinese working days (app/calendar)."""
+    from ..calendar import service as calendar
+    from ..clock import SHANGHAI
+
+    local = start.astimezone(SHANGHAI)
+    day = calendar.workday_calendar().add_working_days(local.date(), days).date
+    return datetime.combine(day, local.timetz()).astimezone(start.tzinfo)
+
+
+def sandbox_limits() -> SandboxLimits:
+    """The script sandbox's limits from the app's config (TONGBAN_SCRIPT_TIMEOUT, TONGBAN_SCRIPT_MEMORY_MB...)."""
+    config = current_app.config
+    key = (config["SCRIPT_TIMEOUT_SECONDS"], config["SCRIPT_MEMORY_MB"], config["SCRIPT_WORKERS"])
+    limits = _limits_cache.get(key)
+    if limits is None:
+        limits = _limits_cache[key] = SandboxLimits(timeout_seconds=key[0], memory_mb=key[1], workers=key[2])
+    return limits
+
+
+_limits_cache: dict[tuple, SandboxLimits] = {}
 
 
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,

@@ -39,7 +39,8 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     process = definitions.compiled(definition)
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
-                          resolver=definitions.CallResolver(definition.id), event=event)
+                          resolver=definitions.CallResolver(definition.id), event=event,
+                          limits=runtime.sandbox_limits(), working_days=runtime.working_days)
     except CaseFailed as exc:
         raise case_failed(exc) from None
     at = now()
