@@ -91,3 +91,23 @@ def test_a_task_without_form_key_takes_any_data_and_a_missing_form_is_refused(bp
 def test_compensation_is_refused_at_deploy_with_the_reason(bpmn):
     answer = bpmn.deploy("compensation.bpmn", expect=422)
     assert "补偿" in answer["message"] and answer["details"]["element"] == "undo_pay"
+
+
+def test_a_working_day_timer_set_on_a_friday_does_not_run_over_the_weekend(bpmn):
+    text = (DIAGRAMS / "boundary_events.bpmn").read_text(encoding="utf-8")
+    working = text.replace('<bpmn:boundaryEvent id="overdue" name="超时" attachedToRef="work">',
+                           '<bpmn:boundaryEvent id="overdue" name="超时" attachedToRef="work"><bpmn:extensionElements>'
+                           '<camunda:properties><camunda:property name="tongban.calendar" value="working_days"/>'
+                           '</camunda:properties></bpmn:extensionElements>').replace(">PT2H<", ">P2D<")
+    assert "tongban.calendar" in working and ">P2D<" in working
+    response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("wd.bpmn", working.encode()))],
+                              headers=bpmn._headers("analyst"))
+    assert response.status_code == 201, response.text
+    bpmn.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # Friday 15:00 in Shanghai
+    case = bpmn.start("conf_boundary")
+    [timer] = bpmn.timers(case["id"])
+    assert timer["due_at"] == "2026-12-01T15:00:00+08:00"  # Tuesday 15:00, not Sunday
+    bpmn.advance(days=2, hours=1)  # Sunday: nothing fires
+    assert bpmn.open_elements(case["id"]) == ["work"]
+    bpmn.advance(days=2)  # Tuesday 16:00
+    assert bpmn.open_elements(case["id"]) == ["escalated"]
