@@ -6,8 +6,19 @@ import datetime as dt
 from functools import wraps
 from pathlib import Path
 
-from flask import (abort, current_app, flash, g, jsonify, redirect, render_template, request, send_from_directory,
-                   session, url_for)
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 
 from ..clock import SHANGHAI, as_utc
@@ -134,7 +145,7 @@ def api_error(exc: ApiError):
 
 @bp.errorhandler(CSRFError)
 def csrf_error(exc: CSRFError):
-    message = "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试"
+    message = f"页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试（{exc.description}）"
     if wants_json():
         return jsonify({"code": "csrf", "message": message, "details": {"reason": exc.description}}), 400
     return render_template("error.html", status=400, message=message), 400
@@ -187,8 +198,7 @@ ROLE_NAMES = {"clerk": "窗口/岗位人员", "supervisor": "督查", "center_su
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    from .views_nav import nav_items
-
     from ..matters.models import KIND_NAMES
+    from .views_nav import nav_items
 
     return {"may": may, "LIGHTS": LIGHTS, "ROLE_NAMES": ROLE_NAMES, "nav_items": nav_items, "KIND_NAMES": KIND_NAMES}
