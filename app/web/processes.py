@@ -54,8 +54,9 @@ def case_marks(instance_id: str) -> dict:
     case = access.visible_case(g.user, instance_id)
     path: list[str] = []
     for entry in audit.for_instance(case.id, limit=5000):
-        if entry.action == "engine.step" and entry.element_id and entry.element_id not in path:
-            path.append(entry.element_id)
+        element = entry.element_id or (entry.details or {}).get("element")
+        if entry.action in ("engine.step", "task.completed") and element and element not in path:
+            path.append(element)
     return {"case": case, "current": [t.element_id for t in instances.open_tasks(case.id)],
             "path": path, "timers": [{"element_id": t.element_id, "due_at": t.due_at.isoformat() if t.due_at else None,
                                       "name": t.name} for t in instances.waiting_timers(case.id)]}

@@ -56,6 +56,7 @@ def test_a_case_through_the_pages(hall, new_page, artifacts):
     row = reviewer.locator("[data-testid=tasks] tbody tr", has_text="审核")
     expect(row).to_contain_text("无锡某某科技有限公司")
     expect(row).to_contain_text("企业投资项目备案")
+    shot(reviewer, artifacts, "05-my-work")
     row.locator("[data-action=claim]").click()
     expect(reviewer.locator(".flash")).to_contain_text("已认领")
     reviewer.locator("[data-testid=tasks] tbody tr", has_text="审核").get_by_role("link", name="办理").click()
