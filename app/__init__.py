@@ -34,6 +34,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .ops.views import register as register_ops
     register_ops(app)  # /healthz, /readyz, /metrics, request ids and the access log
     _register_docs_assets(app)
+    # -- the web workbench (app/web): pages, sign-in with sessions and CSRF; the API is unchanged ----------------
+    from .web import register as register_web
+    register_web(app)
+    # -- end of the web workbench -----------------------------------------------------------------------------
 
     from . import hall
     hall.init_app(app)  # the hall as a plugin: its hooks on every saved step

@@ -32,6 +32,8 @@ def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: boo
     hall = processes / "hall.yaml"
     if hall.exists():
         summary["hall"] = flows.seed_hall(hall) or "unchanged"
+        from .web.passwords import seed_demo  # the web workbench: demo people get the demo password once
+        summary["web_passwords"] = seed_demo(hall)
     _, token = people.ensure_admin(admin_token)
     db.session.commit()
     summary["admin_token"] = token

@@ -269,8 +269,10 @@ MATRIX = {
 
 
 def _endpoints(app) -> set[tuple[str, str]]:
+    # the web workbench's pages (blueprint "web": session sign-in, not bearer tokens) have their own matrix in
+    # tests/web/test_access.py, which also fails for a page without a row
     return {(method, rule.rule) for rule in app.url_map.iter_rules()
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+            for method in rule.methods - {"HEAD", "OPTIONS"} if not rule.endpoint.startswith("web.")}
 
 
 def test_every_endpoint_has_a_row(app):

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..calendar.service import check_year, workday_calendar
-from ..clock import SHANGHAI, now
+from ..clock import SHANGHAI, as_utc, now
 from ..definitions.models import ProcessDefinition
 from ..errors import Invalid, NotFound
 from ..extensions import db
@@ -491,3 +491,23 @@ def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | 
         "goal_met": None if achieved is None else achieved >= goal,
         "note": note,
     }
+
+
+# -- per day (the workbench's board charts) -----------------------------------------------------------------------
+def per_day(start: dt.date | None, end: dt.date | None) -> dict:
+    """Cases received (by 收件 date) and completed (by their end, Asia/Shanghai) on each day of the period."""
+    period = month_period(start, end)
+    received = dict(db.session.execute(sa.select(PI.received_on, sa.func.count()).where(*period.where())
+                                       .group_by(PI.received_on)).all())
+    low = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
+    high = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    completed: dict[dt.date, int] = {}
+    for ended in db.session.scalars(sa.select(PI.ended_at).where(_COMPLETED, PI.ended_at >= low, PI.ended_at < high)):
+        day = as_utc(ended).astimezone(SHANGHAI).date()
+        completed[day] = completed.get(day, 0) + 1
+    days = []
+    day = period.start
+    while day <= period.end:
+        days.append({"date": day, "received": int(received.get(day, 0)), "completed": completed.get(day, 0)})
+        day += dt.timedelta(days=1)
+    return {"from": period.start, "to": period.end, "days": days}

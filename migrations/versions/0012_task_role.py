@@ -1,13 +1,13 @@
 """user_task.role: what a plugin says a step is (the hall's hall.step), for supervision's indexed sweeps
 
-Revision ID: 0015_task_role
-Revises: 0010_lifecycle
+Revision ID: 0012_task_role
+Revises: 0011_web
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015_task_role'
-down_revision = '0010_lifecycle'
+revision = '0012_task_role'
+down_revision = '0011_web'
 branch_labels = None
 depends_on = None
 

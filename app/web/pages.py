@@ -1,0 +1,204 @@
+"""Sign-in, sign-out, each person's start page, error pages, the front-end packages, template helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+
+from ..clock import SHANGHAI, as_utc
+from ..config import ROOT
+from ..errors import ApiError, Unauthorized
+from ..extensions import db
+from ..people.auth import require
+from .blueprint import bp
+
+# -- who may open a page: the API's own role rules ----------------------------------------------------------------
+
+
+def roles_of(api_method) -> tuple[str, ...]:
+    """The roles an API operation requires (what `people.auth.require` recorded on it): a page doing the same
+    thing asks for the same roles, without a second copy of the rule."""
+    return tuple(api_method._apidoc["tongban_roles"])
+
+
+def page(*roles: str, like=None):
+    """A page for signed-in people (else to the sign-in form); with roles (or `like=` an API operation), only for
+    them — checked by people.auth.require, exactly as the API checks a bearer token."""
+    wanted = roles_of(like) if like is not None else roles
+
+    def decorator(view):
+        checked = require(*wanted)(view)
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.get("user") is None:
+                raise Unauthorized("请先登录")
+            return checked(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def may(*roles: str, like=None) -> bool:
+    user = g.get("user")
+    wanted = roles_of(like) if like is not None else roles
+    return user is not None and (not wanted or user.has_role(*wanted))
+
+
+def start_page(user) -> str:
+    if user.is_("clerk"):
+        return url_for("web.work")
+    if user.is_("supervisor", "center_supervisor", "admin"):
+        return url_for("web.board")
+    return url_for("web.processes")
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+# -- sign-in -------------------------------------------------------------------------------------------------------
+@bp.route("/", methods=["GET", "POST"])
+def home():
+    from . import passwords
+
+    if g.user is not None and request.method == "GET":
+        return redirect(start_page(g.user))
+    error = None
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        user = passwords.check(username, request.form.get("password") or "")
+        if user is None:
+            error = "用户名或密码不正确"
+        else:
+            session.clear()
+            session.permanent = True
+            session["uid"] = user.id
+            session["stamp"] = passwords.stamp(user.id)
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = ""
+            from .blueprint import principal_of
+            return redirect(target or start_page(principal_of(user)))
+    return render_template("signin.html", error=error, username=request.form.get("username", "")), \
+        401 if error else 200
+
+
+@bp.post("/signout")
+def signout():
+    session.clear()
+    flash("您已退出登录")
+    return redirect(url_for("web.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@page()
+def password():
+    from ..people.models import User
+    from . import passwords
+
+    errors = {}
+    if request.method == "POST":
+        user = db.session.get(User, g.user.id)
+        new = request.form.get("new_password") or ""
+        if passwords.check(user.username, request.form.get("old_password") or "") is None:
+            errors["old_password"] = "原密码不正确"
+        elif len(new) < passwords.MIN_LENGTH:
+            errors["new_password"] = f"新密码至少 {passwords.MIN_LENGTH} 位"
+        elif new != request.form.get("again"):
+            errors["again"] = "两次输入的新密码不一致"
+        else:
+            passwords.set_password(user, new)
+            db.session.commit()
+            session["stamp"] = passwords.stamp(user.id)
+            flash("密码已修改")
+            return redirect(start_page(g.user))
+    return render_template("password.html", errors=errors), 422 if errors else 200
+
+
+# -- errors on pages -----------------------------------------------------------------------------------------------
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError):
+    if isinstance(exc, Unauthorized) and not wants_json():
+        return redirect(url_for("web.home", next=request.full_path.rstrip("?")))
+    if wants_json():
+        return jsonify({"code": exc.code, "message": exc.message, "details": exc.details}), exc.status
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError):
+    message = f"页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试（{exc.description}）"
+    if wants_json():
+        return jsonify({"code": "csrf", "message": message, "details": {"reason": exc.description}}), 400
+    return render_template("error.html", status=400, message=message), 400
+
+
+# -- front-end packages: node_modules/, as package-lock.json pins them (tools/_install runs npm ci) -------------------
+VENDOR = {  # what pages load, and nothing else of node_modules
+    "bpmn-js": "bpmn-js/dist",
+    "properties-panel": "bpmn-js-properties-panel/dist",
+    "properties-panel-css": "@bpmn-io/properties-panel/dist/assets",
+    "camunda-moddle": "camunda-bpmn-moddle/resources",
+    "echarts": "echarts/dist",
+}
+
+
+def node_modules() -> Path:
+    return Path(current_app.config.get("WEB_NODE_MODULES") or ROOT / "node_modules")
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str):
+    folder = VENDOR.get(package)
+    if folder is None:
+        abort(404)
+    return send_from_directory(node_modules() / folder, filename, max_age=86400)
+
+
+# -- templates -----------------------------------------------------------------------------------------------------
+@bp.app_template_filter("local")
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as Asia/Shanghai (dates pass through)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        return as_utc(value).astimezone(SHANGHAI).strftime(fmt)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+LIGHTS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+ROLE_NAMES = {"clerk": "窗口/岗位人员", "supervisor": "督查", "center_supervisor": "中心督查", "analyst": "流程分析员",
+              "ops": "运维", "admin": "管理员"}
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    from ..matters.models import KIND_NAMES
+    from .views_nav import nav_items
+
+    return {"may": may, "LIGHTS": LIGHTS, "ROLE_NAMES": ROLE_NAMES, "nav_items": nav_items, "KIND_NAMES": KIND_NAMES}

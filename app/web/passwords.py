@@ -1,0 +1,78 @@
+"""Workbench passwords: Argon2id hashes (argon2-cffi), the demo hall's default password, and sign-in checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import yaml
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..clock import now
+from ..extensions import db
+from ..people.models import User
+from .models import WebPassword
+
+DEMO_PASSWORD = "tongban-demo"  # README: change it (TONGBAN_DEMO_PASSWORD, or `flask web password USER`)
+MIN_LENGTH = 8
+
+_hasher = PasswordHasher()
+# A well-formed hash to verify against when the username is unknown: an unknown user costs as much as a wrong
+# password, so timing does not tell which usernames exist.
+_DUMMY = _hasher.hash("not a password of anyone")
+
+
+def demo_password() -> str:
+    return os.environ.get("TONGBAN_DEMO_PASSWORD") or DEMO_PASSWORD
+
+
+def set_password(user: User, password: str, *, demo: bool = False, hashed: str | None = None) -> WebPassword:
+    row = db.session.get(WebPassword, user.id) or WebPassword(user_id=user.id)
+    row.password_hash = hashed or _hasher.hash(password)
+    row.demo = demo
+    row.changed_at = now()
+    db.session.add(row)
+    return row
+
+
+def check(username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (same cost either way)."""
+    user = db.session.scalar(db.select(User).filter_by(username=username.strip())) if username else None
+    row = db.session.get(WebPassword, user.id) if user is not None else None
+    try:
+        _hasher.verify(row.password_hash if row is not None else _DUMMY, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or row is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        set_password(user, password, demo=row.demo)
+        db.session.commit()
+    return user
+
+
+def stamp(user_id: int) -> str | None:
+    """What a session remembers of the password it was opened with: a changed password ends old sessions."""
+    row = db.session.get(WebPassword, user_id)
+    return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16] if row is not None else None
+
+
+def seed_demo(hall: str | Path) -> int:
+    """Give every person of hall.yaml who has no workbench password the demo password (one hash for all of them,
+    computed once per bootstrap; each password changed later gets its own salt). Never resets a password."""
+    data = yaml.safe_load(Path(hall).read_text(encoding="utf-8")) or {}
+    names = [p["username"] for p in data.get("users", []) if p.get("username")]
+    if not names:
+        return 0
+    users = db.session.scalars(db.select(User).where(User.username.in_(names))).all()
+    have = set(db.session.scalars(db.select(WebPassword.user_id)))
+    missing = [u for u in users if u.id not in have]
+    if not missing:
+        return 0
+    hashed = _hasher.hash(demo_password())
+    for user in missing:
+        set_password(user, "", demo=True, hashed=hashed)
+    db.session.commit()
+    return len(missing)

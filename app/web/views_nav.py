@@ -1,0 +1,24 @@
+"""The navigation bar: what each person may open (the same role rules as the pages themselves)."""
+
+from __future__ import annotations
+
+from flask import g, url_for
+
+
+def nav_items() -> list[tuple[str, str, str]]:
+    from ..definitions.views import Definitions
+    from ..statistics.views import ROLES as STATISTICS
+    from .pages import may
+
+    user = g.get("user")
+    items = []
+    if user is not None:
+        if user.has_role("clerk", "supervisor"):
+            items.append(("work", "我的工作", url_for("web.work")))
+        if may(*STATISTICS):
+            items.append(("board", "督查看板", url_for("web.board")))
+        items.append(("processes", "流程", url_for("web.processes")))
+        if may(like=Definitions.post):
+            items.append(("modeler", "流程建模", url_for("web.modeler_index")))
+    items.append(("guide", "办事指南", url_for("web.guide")))
+    return items

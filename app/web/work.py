@@ -1,0 +1,264 @@
+"""Clerks: my work (tasks of my posts and my own), claim and unclaim, the task page with its form, the case page,
+and starting a case at the window."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ..audit import service as audit
+from ..definitions import service as definitions
+from ..definitions.models import ProcessDefinition
+from ..errors import Invalid
+from ..extensions import db
+from ..forms import service as forms
+from ..instances import service as instances
+from ..instances.models import ProcessInstance
+from ..instances.views import StartInstance
+from ..matters import service as matters
+from ..matters.models import KIND_NAMES, Matter
+from ..people import access
+from ..supervision import service as supervision
+from ..tasks import service as tasks
+from ..tasks.models import UserTask
+from . import schema_form
+from .blueprint import bp
+from .pages import may, page
+
+LIST_LIMIT = 500
+LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, None: 3}
+
+
+def case_number(instance: ProcessInstance | None) -> str | None:
+    """The case number once intake gives one (`case_number`, the intake branch), else the business key."""
+    if instance is None:
+        return None
+    return getattr(instance, "case_number", None) or (instance.data or {}).get("case_number") or instance.business_key
+
+
+def applicant(data: dict | None) -> str:
+    data = data or {}
+    value = data.get("applicant")
+    if isinstance(value, dict):
+        return str(value.get("name") or "")
+    return str(value or data.get("applicant_name") or "")
+
+
+def matters_by_key() -> dict[str, Matter]:
+    return {m.process_key: m for m in db.session.scalars(db.select(Matter))}
+
+
+def rows_for(task_list: list[UserTask]) -> list[dict]:
+    """Tasks with their case: matter, case number, applicant, due date, light, green channel."""
+    user = g.user
+    ids = {t.instance_id for t in task_list}
+    cases = {i.id: i for i in db.session.scalars(db.select(ProcessInstance).where(ProcessInstance.id.in_(ids)))} \
+        if ids else {}
+    handled = access.handled(user, cases.values())
+    catalog = matters_by_key()
+    rows = []
+    for t in task_list:
+        case = cases.get(t.instance_id)
+        data = (case.data if case.id in handled else access.mask(case.data)) if case else {}
+        matter = catalog.get(t.process_key)
+        rows.append({"task": t, "case": case, "matter": matter, "case_number": case_number(case),
+                     "applicant": applicant(data), "due_date": case.due_date if case else None,
+                     "light": t.light or (case.light if case else None),
+                     "green": bool(case and case.green_channel)})
+    return rows
+
+
+@bp.get("/work")
+@page()
+def work():
+    user = g.user
+    post = request.args.get("post") or None
+    light = request.args.get("light") or None
+    show = request.args.get("show") or "all"  # all | mine | unclaimed
+    key = request.args.get("key") or None
+    items, _ = tasks.search(post=post, scope=access.task_scope(user), state="open", process_key=key,
+                            limit=LIST_LIMIT)
+    items = [t for t in items if t.assignee in (None, user.username)
+             or t.post in user.post_names or t.home_post in user.post_names or user.is_("supervisor")]
+    rows = rows_for(items)
+    counts = {"all": len(rows), "mine": sum(r["task"].assignee == user.username for r in rows),
+              "unclaimed": sum(r["task"].assignee is None for r in rows),
+              "red": sum(r["light"] == "red" for r in rows), "yellow": sum(r["light"] == "yellow" for r in rows),
+              "green": sum(r["light"] == "green" for r in rows), "green_channel": sum(r["green"] for r in rows)}
+    if show == "mine":
+        rows = [r for r in rows if r["task"].assignee == user.username]
+    elif show == "unclaimed":
+        rows = [r for r in rows if r["task"].assignee is None]
+    if light:
+        rows = [r for r in rows if r["light"] == light]
+    # the service orders green channel first, then by due date; the page keeps that order
+    owned, _ = instances.search(owner=user.username, state="running", scope=access.case_scope(user), limit=50)
+    keys = sorted({r["task"].process_key for r in rows_for(items)})
+    catalog = matters_by_key()
+    return render_template("work.html", active="work", rows=rows, counts=counts, post=post, light=light,
+                           show=show, key=key, posts=user.post_names, owned=owned,
+                           matter_filter=[(k, catalog[k].name if k in catalog else k) for k in keys],
+                           case_number=case_number, applicant=applicant, may_start=may(like=StartInstance.post))
+
+
+@bp.post("/work/tasks/<task_id>/claim")
+@page()
+def claim(task_id: str):
+    task = tasks.claim(access.visible_task(g.user, task_id), g.user)
+    flash(f"已认领「{task.name}」")
+    return redirect(request.form.get("back") or url_for("web.task", task_id=task_id))
+
+
+@bp.post("/work/tasks/<task_id>/unclaim")
+@page()
+def unclaim(task_id: str):
+    user = g.user
+    task = access.visible_task(user, task_id)
+    if task.assignee not in (None, user.username) and user.has_role("supervisor"):
+        access.check_manage_task(user, task)  # as POST /tasks/{id}/unclaim
+    task = tasks.unclaim(task, user)
+    flash(f"已释放「{task.name}」，退回岗位待办")
+    return redirect(request.form.get("back") or url_for("web.work"))
+
+
+def task_form(task: UserTask) -> dict | None:
+    """The task's JSON Schema, as GET /tasks/{id} gives it."""
+    form = forms.latest(task.form_key) if task.form_key else None
+    return form.schema if form else tasks.inline_form(task)
+
+
+def prefill(task: UserTask, schema: dict | None, case: ProcessInstance) -> dict:
+    """Start values: what the case already holds for the form's fields; the checklist from the matter record."""
+    if not schema:
+        return {}
+    data = case.data or {}
+    values = {k: data[k] for k in (schema.get("properties") or {}) if k in data}
+    materials = (schema.get("properties") or {}).get("materials")
+    if materials and not values.get("materials"):
+        matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
+        if matter is not None:
+            values["materials"] = [{"name": m.get("name"), "received": False} for m in matter.materials or []]
+    return values
+
+
+def steps_of(case: ProcessInstance, handled: bool) -> list[dict]:
+    """Earlier steps from the audit trail: who did what when, with what they submitted (opinions)."""
+    out = []
+    for e in audit.for_instance(case.id, limit=1000):
+        details = e.details if handled else access.mask(e.details)
+        if e.action == "instance.started":
+            out.append({"at": e.at, "actor": e.actor, "what": "收件（启动办件）", "data": (details or {}).get("data")})
+        elif e.action == "task.completed":
+            changes = (details or {}).get("changes") or {}
+            out.append({"at": e.at, "actor": e.actor, "what": (details or {}).get("name") or e.element_id,
+                        "data": changes.get("added") or changes.get("set") or changes, "as_admin": details.get("as_admin")})
+        elif e.action in ("task.claimed", "task.unclaimed", "task.reassigned", "instance.cancelled",
+                          "supervision.warning_raised", "supervision.warning_closed"):
+            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES.get(e.action, e.action), "data": None})
+    return out
+
+
+ACTION_NAMES = {"task.claimed": "认领", "task.unclaimed": "释放", "task.reassigned": "改派", "instance.cancelled": "撤销",
+                "supervision.warning_raised": "督查预警", "supervision.warning_closed": "关闭预警"}
+
+
+def case_context(case: ProcessInstance) -> dict:
+    user = g.user
+    handled = access.handles(user, case)
+    definition = db.session.get(ProcessDefinition, case.definition_id)
+    matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
+    return {"case": case, "data": case.data if handled else access.mask(case.data), "handled": handled,
+            "definition": definition, "matter": matter, "case_number": case_number(case),
+            "applicant": applicant(case.data), "clock": supervision.clock_view(case),
+            "steps": steps_of(case, handled), "open_tasks": instances.open_tasks(case.id),
+            "timers": instances.waiting_timers(case.id), "documents": documents_of(case)}
+
+
+def documents_of(case: ProcessInstance):
+    """Notices (文书) of the case once the intake/notices branch lands (`GET /instances/{id}/documents`); None: not
+    available in this build (the page shows a marked slot)."""
+    try:
+        from ..documents import service as documents  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return documents.for_instance(case.id)  # pragma: no cover - the notices branch
+
+
+@bp.route("/work/tasks/<task_id>", methods=["GET", "POST"])
+@page()
+def task(task_id: str):
+    user = g.user
+    item = access.visible_task(user, task_id)
+    case = db.session.get(ProcessInstance, item.instance_id)
+    schema = task_form(item)
+    values = prefill(item, schema, case)
+    by_field: dict[str, list[str]] = {}
+    general: list[str] = []
+    status = 200
+    if request.method == "POST":
+        data = schema_form.read(schema, request.form) if schema else {}
+        try:
+            done, state, next_tasks = tasks.complete(item, user, data)
+        except Invalid as exc:
+            details = exc.details if isinstance(exc.details, dict) else {}
+            by_field, general = schema_form.errors_by_field(details.get("errors") or [])
+            if not details.get("errors"):
+                general = [exc.message]
+            values, status = data, 422
+        else:
+            names = "、".join(f"{t['name']}（{t['post'] or '—'}）" for t in next_tasks) or "无（办件已办结）"
+            flash(f"已办理「{done['name']}」。下一步：{names}")
+            mine = [t for t in next_tasks if t["post"] in user.post_names or t["assignee"] == user.username]
+            if mine:
+                return redirect(url_for("web.task", task_id=mine[0]["id"]))
+            return redirect(url_for("web.case", instance_id=item.instance_id))
+    fields = schema_form.build(schema, values, by_field)
+    general += schema_form.unplaced(fields, by_field)
+    may_work = item.state == "open" and (user.has_role("admin") or (
+        user.has_role("clerk", "supervisor") and (item.post in user.post_names or item.home_post in user.post_names)))
+    return render_template("task.html", active="work", task=item, schema=schema, fields=fields, general=general,
+                           may_work=may_work, **case_context(case)), status
+
+
+@bp.get("/cases/<instance_id>")
+@page()
+def case(instance_id: str):
+    found = access.visible_case(g.user, instance_id)
+    return render_template("case.html", active="work", **case_context(found))
+
+
+@bp.route("/work/start", methods=["GET", "POST"])
+@page(like=StartInstance.post)
+def start():
+    user = g.user
+    code = request.values.get("matter") or None
+    q = request.args.get("q") or None
+    names = matters.department_names()
+    catalog, _ = matters.search(keyword=q, limit=200)
+    mine = set(user.departments)
+    catalog.sort(key=lambda m: (m.department_code not in mine, m.code))
+    matter = matters.get_or_404(code) if code else None
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST" and matter is not None:
+        name = (form.get("applicant") or "").strip()
+        if not name:
+            errors["applicant"] = "请填写申请人（单位名称或姓名）"
+        if not errors:
+            data = {"applicant": name, "applicant_type": form.get("applicant_type") or "organisation",
+                    "materials": [{"name": m.get("name"), "received": form.get(f"material.{i}") == "on"}
+                                  for i, m in enumerate(matter.materials or [])]}
+            for key in ("applicant_id_number", "applicant_phone", "agent"):
+                if (form.get(key) or "").strip():
+                    data[key] = form.get(key).strip()
+            if form.get("green_channel") == "on":
+                data["green_channel"] = True
+            definition = definitions.startable(matter.process_key)
+            instance, saved = instances.start(definition, data, (form.get("business_key") or "").strip() or None,
+                                              user.username)
+            opened = [t for t in saved.new_tasks if t.get("post") in user.post_names]
+            flash(f"已收件：{matter.name}（申请人 {name}）")
+            if opened:
+                return redirect(url_for("web.task", task_id=opened[0]["id"]))
+            return redirect(url_for("web.case", instance_id=instance.id))
+    return render_template("start.html", active="work", catalog=catalog, matter=matter, q=q, names=names,
+                           KIND_NAMES=KIND_NAMES, errors=errors, form=form), 422 if errors else 200

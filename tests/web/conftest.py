@@ -1,0 +1,94 @@
+"""The workbench in a real browser: Playwright for Python driving Debian's chromium (headless) against the app
+behind a real HTTP server (tests/conftest.py's live_server). Screenshots of every page go to test-artifacts/web/
+(git-ignored; TONGBAN_ARTIFACTS=... for another folder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.extensions import db
+from tests.conftest import ROOT
+
+CHROMIUM = os.environ.get("TONGBAN_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+PASSWORD = "tongban-demo"
+MATTERS = ("fgj/32021300FG-BA-0001",)  # 企业投资项目备案: 受理 → 审核 → 审批决定 → 送达
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("TONGBAN_ARTIFACTS") or ROOT / "test-artifacts" / "web")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (.ci/run installs it with apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                    headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def hall(ctx):
+    """The demo hall (processes/hall.yaml), every form, one matter deployed, and demo passwords."""
+    from app.definitions import flows
+    from app.forms import service as forms
+    from app.people import service as people
+    from app.web import passwords
+
+    hall_file = ROOT / "processes" / "hall.yaml"
+    people.load_hall(hall_file)
+    db.session.commit()
+    forms.deploy_directory(ROOT / "forms")
+    uploads = []
+    for name in MATTERS:
+        for suffix in (".bpmn", ".yaml"):
+            path = ROOT / "processes" / f"{name}{suffix}"
+            uploads.append(flows.Upload(path.name, path.read_bytes()))
+    flows.deploy(uploads, "system", source="bootstrap")
+    passwords.seed_demo(hall_file)
+    db.session.commit()
+    return ctx
+
+
+@pytest.fixture()
+def new_page(browser, live_server, artifacts):
+    """Pages in their own browser contexts (one per person), at a window clerk's 1366×768."""
+    contexts = []
+
+    def make(width: int = 1366, height: int = 768):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                      timezone_id="Asia/Shanghai", base_url=live_server)
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def shot(page, artifacts: Path, name: str, full_page: bool = False) -> Path:
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
