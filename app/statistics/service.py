@@ -35,6 +35,7 @@ from ..clock import SHANGHAI, as_utc, now
 from ..definitions.models import ProcessDefinition
 from ..errors import Invalid, NotFound
 from ..extensions import db
+from ..hall.vocabulary import Outcome
 from ..instances.models import ProcessInstance as PI
 from ..matters.models import KIND_NAMES, KINDS, Matter
 from ..people.models import Department, Window
@@ -165,6 +166,7 @@ def _count(condition) -> sa.ColumnElement:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
+NOT_ACCEPTED = str(Outcome.NOT_ACCEPTED)  # a report figure: cases that ended 不予受理 (the hall's outcome)
 _COMPLETED = PI.state == "completed"
 _OPEN = PI.state.in_(OPEN_STATES)
 
@@ -179,8 +181,8 @@ _COLUMNS = {
     "open_red": _count(_OPEN & (PI.light == "red")),
     "avg_working_days": sa.func.avg(sa.case((_COMPLETED, PI.working_days_used), else_=None)),
     "supplements": sa.func.coalesce(sa.func.sum(PI.supplement_count), 0),
-    "refusals": _count(PI.outcome == "refused"),
-    "not_accepted": _count(PI.outcome == "not_accepted"),
+    "refusals": _count(PI.outcome == Outcome.REFUSED),
+    NOT_ACCEPTED: _count(PI.outcome == Outcome.NOT_ACCEPTED),
     "green_channel": _count(PI.green_channel.is_(True)),
 }
 
@@ -243,7 +245,7 @@ def figures(raw: dict | None, *, traffic_days: int, thresholds, merge_below: flo
     raw = raw or {}
     count = {name: int(raw.get(name) or 0) for name in (
         "received", "completed", "open", "cancelled", "judged", "on_time", "late", "open_red", "supplements",
-        "refusals", "not_accepted", "green_channel")}
+        "refusals", NOT_ACCEPTED, "green_channel")}
     rate = 100.0 * count["on_time"] / count["judged"] if count["judged"] else None
     traffic = count["received"] / traffic_days if traffic_days else None
     result = {
@@ -258,7 +260,7 @@ def figures(raw: dict | None, *, traffic_days: int, thresholds, merge_below: flo
         "overdue": count["late"] + count["open_red"],
         "supplements": count["supplements"],
         "refusals": count["refusals"],
-        "not_accepted": count["not_accepted"],
+        NOT_ACCEPTED: count[NOT_ACCEPTED],
         "green_channel": count["green_channel"],
         "daily_traffic": _rounded(traffic),
         "grade": grade(rate, thresholds),

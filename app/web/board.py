@@ -11,6 +11,7 @@ from flask import Response, g, render_template, request
 
 from ..errors import BadRequest
 from ..extensions import db
+from ..hall.vocabulary import Outcome
 from ..matters.models import Matter
 from ..people import access
 from ..statistics import service as statistics
@@ -81,7 +82,7 @@ REPORTS = {
 }
 FIGURES = [("received", "收件"), ("completed", "办结"), ("open", "在办"), ("on_time", "按时办结"),
            ("on_time_rate", "按时办结率%"), ("avg_working_days", "平均用时(工作日)"), ("p90_working_days", "P90用时"),
-           ("overdue", "超期"), ("supplements", "补正次数"), ("refusals", "不予许可"), ("not_accepted", "不予受理"),
+           ("overdue", "超期"), ("supplements", "补正次数"), ("refusals", "不予许可"), (str(Outcome.NOT_ACCEPTED), "不予受理"),
            ("green_channel", "绿色通道"), ("daily_traffic", "日均收件"), ("grade", "等级")]
 
 
