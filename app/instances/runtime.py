@@ -220,6 +220,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         if before_commit is not None:
             saved.extra = before_commit()
         saved.written = (instance.id, instance.version, case)
+        saved.source = (instance_key, instance.business_key)  # read now: after the commit the row is expired
         if commit:
             db.session.commit()
     except Exception as exc:
@@ -229,7 +230,6 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             raise mapped from None
         raise
     saved.outbox = list(case.outbox)
-    saved.source = (instance_key, instance.business_key)
     if commit:
         _remember(saved)
         dispatch(saved.outbox, saved.source)
