@@ -25,7 +25,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -172,9 +172,12 @@ def _workflows(workflow):
 
 
 def _called(workflow, sub) -> bool:
+    """A process called from another file (bound to its own version), or anything running inside one.
+
+    SpiffWorkflow builds embedded subprocesses as call activities too; what tells them apart is the binding.
+    """
     while sub is not None and sub is not workflow:
-        parent = workflow.get_task_from_id(sub.parent_task_id)
-        if isinstance(getattr(parent, "task_spec", None), CallActivity):
+        if sub.spec.name in workflow.bindings:
             return True
         sub = getattr(sub, "parent_workflow", None)
     return False
@@ -186,10 +189,8 @@ def _kind(task) -> str:
         return "user_task"
     if is_timer_task(task):
         return "timer"
-    if isinstance(spec, CallActivity):
-        return "call_activity"
     if isinstance(spec, SubWorkflowTask):
-        return "subprocess"
+        return "call_activity" if spec.spec in task.workflow.top_workflow.bindings else "subprocess"
     if getattr(spec, "event_definition", None) is not None:
         return "event"
     return type(spec).__name__
@@ -243,7 +244,7 @@ def _check_task(task, workflow, owner: str, plan: Plan, report: Report, to: str)
         return
     changes = plan.changes(owner, spec)
     if task.state == TaskState.STARTED and isinstance(spec, SubWorkflowTask):
-        _check_subprocess(task, spec, target, plan, report, to, label)
+        _check_subprocess(spec, target, spec.spec in task.workflow.top_workflow.bindings, plan, report, to, label)
     element = {"element": spec.bpmn_id or spec.name, "to": target.bpmn_id or target.name, "kind": _kind(task),
                "state": TaskState.get_name(task.state).lower(), "changes": changes}
     if spec.bpmn_id:
@@ -255,8 +256,8 @@ def _check_task(task, workflow, owner: str, plan: Plan, report: Report, to: str)
                               "how": "kept" if "event_definition" not in changes else "recounted"})
 
 
-def _check_subprocess(task, spec, target, plan: Plan, report: Report, to: str, label: str) -> None:
-    if isinstance(spec, CallActivity):
+def _check_subprocess(spec, target, called: bool, plan: Plan, report: Report, to: str, label: str) -> None:
+    if called:
         same = (getattr(spec, "called_element", spec.spec), getattr(spec, "binding", None),
                 getattr(spec, "version", None)) == (getattr(target, "called_element", target.spec),
                                                      getattr(target, "binding", None), getattr(target, "version", None))
