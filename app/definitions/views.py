@@ -239,7 +239,7 @@ class LifecycleResultSchema(Schema):
 class EventSchema(Schema):
     id = fields.Integer()
     version = fields.Integer(allow_none=True)
-    action = fields.String(metadata={"description": "deployed | suspended | activated | withdrawn"})
+    action = fields.String(metadata={"description": "deployed | suspended | activated | withdrawn | migrated (cases moved to this version)"})
     actor = fields.String(allow_none=True)
     at = LocalDateTime()
     details = fields.Dict()

@@ -20,9 +20,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
-from ..definitions.models import ProcessDefinition
+from ..definitions.models import DefinitionEvent, ProcessDefinition
 from ..engine import migration as engine
 from ..engine.case import Case, Snapshot
 from ..engine.errors import CaseFailed
@@ -83,11 +84,22 @@ def migrate(request: Request, actor: str | None) -> dict:
     summary = {outcome: sum(1 for i in items if i["outcome"] == outcome)
                for outcome in ("migrated", "would_migrate", "refused", "skipped")}
     if not request.dry_run and summary["migrated"]:
-        log.info("migrated %d case(s) of %s v%s → v%s", summary["migrated"], request.key, source.version,
-                 target.version, extra={"definition": request.key, "actor": actor})
+        _history(request, source, target, summary, actor)
     return {"key": request.key, "from_version": source.version, "to_version": target.version,
             "dry_run": request.dry_run, "mapping": dict(request.mapping), "suggested_mapping": plan.suggested,
             "summary": summary, "items": items}
+
+
+def _history(request: Request, source, target, summary: dict, actor: str | None) -> None:
+    """The definition's history says that cases moved (each case's own trail has `instance.migrated`)."""
+    details = {"from_version": source.version, "to_version": target.version, "mapping": dict(request.mapping),
+               "migrated": summary["migrated"], "refused": summary["refused"], "skipped": summary["skipped"]}
+    db.session.add(DefinitionEvent(key=request.key, version=target.version, action="migrated", actor=actor,
+                                   at=now(), details=details))
+    audit.record("definition.migrated", actor=actor, element_id=request.key, details=details)
+    db.session.commit()
+    log.info("migrated %d case(s) of %s v%s → v%s", summary["migrated"], request.key, source.version,
+             target.version, extra={"definition": request.key, "actor": actor})
 
 
 def _running_ids(definition_id: int) -> list[str]:
@@ -139,12 +151,18 @@ def _one(instance, instance_id: str, source: ProcessDefinition, target: ProcessD
         return _item(instance_id, instance, "refused", exc.reasons)
     except CaseFailed as exc:
         return _item(instance_id, instance, "refused", [f"办件无法加载或迁移：{exc.message} (engine error)"])
+    except Exception as exc:  # one case's surprise must not lose the report of the cases already moved
+        log.exception("case %s: migration to %s v%s failed", instance_id, target.key, target.version)
+        return _item(instance_id, instance, "refused", [f"迁移出错：{type(exc).__name__}: {exc} (unexpected error)"])
     if request.dry_run:
         return _item(instance_id, instance, "would_migrate", report=report)
     try:
         _save(instance, moved, rows_now, source, target, plan, report, actor)
     except Conflict:
         return _item(instance_id, instance, "refused", ["办件在迁移时被他人同时处理，请重试 (concurrent update)"])
+    except Exception as exc:  # runtime.save rolled the case back: nothing of it was written
+        log.exception("case %s: saving its migration failed", instance_id)
+        return _item(instance_id, instance, "refused", [f"迁移保存失败：{type(exc).__name__}: {exc} (not saved)"])
     return _item(instance_id, instance, "migrated", report=report)
 
 

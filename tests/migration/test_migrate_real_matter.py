@@ -142,6 +142,10 @@ def test_running_cases_move_to_v2_and_finish_there(desk, clock):
     assert migrated[0]["details"]["from_version"] == 1 and migrated[0]["details"]["to_version"] == 2
     assert migrated[0]["details"]["mapping"] == {"deliver": "deliver_result"}
 
+    history = desk.call("GET", f"/process-definitions/{KEY}/history", OPS).json
+    (event,) = [e for e in history["events"] if e["action"] == "migrated"]
+    assert event["version"] == 2 and event["details"]["migrated"] == 4 and event["details"]["refused"] == 1
+
     # a second run finds only the refused case on v1; a migrated case named explicitly is skipped
     again = desk.migrate(mapping={"deliver": "deliver_result"}, instances=[cases["accept"]["id"], "nope"])
     assert [i["outcome"] for i in again["items"]] == ["skipped", "skipped"]
