@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -328,8 +329,11 @@ def _restore_timers(workflow, kept: dict, planned: list[dict]) -> list[dict]:
     by_element = {t["element"]: t for t in planned}
     result = []
     for task_id, (old_spec, internal, old_due) in kept.items():
-        task = workflow.get_task_from_id(task_id)
-        if task is None or not is_timer_task(task):
+        try:
+            task = workflow.get_task_from_id(task_id)
+        except TaskNotFoundException:  # made anew below a reset task: it waits from now
+            continue
+        if not is_timer_task(task):
             continue
         entry = dict(by_element.get(old_spec.bpmn_id) or {"element": old_spec.bpmn_id, "to": task.task_spec.bpmn_id,
                                                           "due_from": old_due})

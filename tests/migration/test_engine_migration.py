@@ -86,3 +86,25 @@ def test_a_mapping_naming_unknown_elements_is_a_plan_error():
     assert len(caught.value.details["problems"]) == 2
     with pytest.raises(migration.PlanError):
         migration.plan(v1, v1, {"task_a": "task_c"})  # out of its subprocess
+
+
+DATA = {"reminder": "PT1H", "amount": 5, "area": 10, "approved": True, "kind": "a", "items": [1], "fire": False,
+        "fail": False}
+
+
+@pytest.mark.parametrize("name", ["event_gateway.bpmn", "timers.bpmn", "boundary_events.bpmn", "event_subprocesses.bpmn",
+                                  "gateways.bpmn", "boundary_subprocess.bpmn", "transaction.bpmn",
+                                  "embedded_subprocess.bpmn"])
+def test_a_case_moved_to_an_identical_version_keeps_its_tasks_timers_and_subscriptions(name):
+    v1, v2 = compiled(name), compiled(name)  # two parses: the same diagram, other spec objects
+    case = Case.start(v1, dict(DATA), clock)
+    if case.open_user_tasks():
+        case.complete(case.open_user_tasks()[0].id, {"outcome": "done", "choice": "done"})
+    before = case.snapshot()
+    moved, report = migration.migrate(case, migration.plan(v1, v2), clock)
+    after = moved.snapshot()
+    assert report.ok and after.state == before.state
+    assert [(t.id, t.element_id) for t in after.user_tasks] == [(t.id, t.element_id) for t in before.user_tasks]
+    assert [(t.task_id, t.due_at) for t in after.timers] == [(t.task_id, t.due_at) for t in before.timers]
+    assert [(m.task_id, m.name) for m in after.messages] == [(m.task_id, m.name) for m in before.messages]
+    assert moved.process is v2
