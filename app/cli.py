@@ -1,8 +1,8 @@
 """`flask --app app ...` commands used by tools/serve and ops: bootstrap, `processes` (deploy, validate, list,
 diff, suspend, activate, withdraw, migrate), fire timers.
 
-Exit codes for scripts: 0 ok, 1 invalid (a file refused, a state change refused), 2 usage (bad arguments,
-unknown definition or version).
+Exit codes for scripts: 0 ok, 1 invalid (a file refused, a state change refused, a case not migrated), 2 usage
+(bad arguments, a mapping naming unknown elements, unknown definition or version).
 """
 
 from __future__ import annotations
@@ -148,10 +148,10 @@ def _migrate(key: str, from_version: int, to_version: int, mappings: tuple[str, 
     except (NotFound, BadRequest) as exc:
         click.echo(exc.message, err=True)
         sys.exit(EXIT_USAGE)
-    except ApiError as exc:
+    except ApiError as exc:  # a mapping naming elements the versions lack is a bad argument too
         for problem in (exc.details.get("problems") if isinstance(exc.details, dict) else None) or [exc.message]:
             click.echo(problem, err=True)
-        sys.exit(EXIT_INVALID)
+        sys.exit(EXIT_USAGE if exc.code == "invalid_migration" else EXIT_INVALID)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, default=str))
     else:
