@@ -1,8 +1,8 @@
 """`flask --app app ...` commands used by tools/serve and ops: bootstrap, `processes` (deploy, validate, list,
-diff, suspend, activate, withdraw), fire timers.
+diff, suspend, activate, withdraw, migrate), fire timers.
 
-Exit codes for scripts: 0 ok, 1 invalid (a file refused, a state change refused), 2 usage (bad arguments,
-unknown definition or version).
+Exit codes for scripts: 0 ok, 1 invalid (a file refused, a state change refused, a case not migrated), 2 usage
+(bad arguments, a mapping naming unknown elements, unknown definition or version).
 """
 
 from __future__ import annotations
@@ -132,6 +132,45 @@ def _lifecycle(action, key: str, version: int | None, **kwargs) -> None:
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
+def _migrate(key: str, from_version: int, to_version: int, mappings: tuple[str, ...], instances: tuple[str, ...],
+             dry_run: bool, batch_size: int, as_json: bool) -> None:
+    """One line per case (outcome, id, business key, reasons); exit 1 when any case was refused."""
+    from .errors import ApiError, BadRequest, NotFound
+    from .instances import migration
+
+    mapping = {}
+    for item in mappings:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise click.UsageError(f"--map 应为 源元素=目标元素 (SOURCE=TARGET): {item}")
+        mapping[source.strip()] = target.strip()
+    request = migration.Request(key, from_version, to_version, mapping, list(instances) or None, dry_run, batch_size)
+    try:
+        result = migration.migrate(request, "cli")
+    except (NotFound, BadRequest) as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(EXIT_USAGE)
+    except ApiError as exc:  # a mapping naming elements the versions lack is a bad argument too
+        for problem in (exc.details.get("problems") if isinstance(exc.details, dict) else None) or [exc.message]:
+            click.echo(problem, err=True)
+        sys.exit(EXIT_USAGE if exc.code == "invalid_migration" else EXIT_INVALID)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        for item in result["items"]:
+            line = f"{item['outcome']}\t{item['instance_id']}\t{item['business_key'] or '-'}"
+            moves = ", ".join(f"{e['element']}→{e['to']}" if e["element"] != e["to"] else e["element"]
+                              for e in item["elements"])
+            click.echo(f"{line}\t{moves or '-'}" + (f"\t{'; '.join(item['reasons'])}" if item["reasons"] else ""))
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in result["summary"].items() if n)
+        click.echo(f"{key} v{from_version} → v{to_version}{' (dry run)' if dry_run else ''}: {counts or 'no cases'}",
+                   err=True)
+        for source, target in result["suggested_mapping"].items():
+            click.echo(f"hint: --map {source}={target} ?", err=True)
+    if result["summary"]["refused"]:
+        sys.exit(EXIT_INVALID)
+
+
 def register(app: Flask) -> None:
     @app.cli.command("bootstrap")
     @click.option("--admin-token", envvar="TONGBAN_ADMIN_TOKEN", default=None)
@@ -169,7 +208,7 @@ def register(app: Flask) -> None:
 
     @app.cli.group("processes")
     def processes() -> None:
-        """Deploy, validate, list, compare, suspend, activate and withdraw process definitions."""
+        """Deploy, validate, list, compare, suspend, activate and withdraw process definitions; migrate cases."""
 
     @processes.command("deploy")
     @with_options
@@ -257,6 +296,19 @@ def register(app: Flask) -> None:
         from .definitions import lifecycle
 
         _lifecycle(lifecycle.withdraw, key, version, reason=reason)
+
+    @processes.command("migrate")
+    @click.argument("key")
+    @click.option("--from", "from_version", type=int, required=True, help="the version the cases run now")
+    @click.option("--to", "to_version", type=int, required=True, help="the version they move to")
+    @click.option("--map", "mappings", multiple=True, metavar="SOURCE=TARGET", help="an element whose id changed")
+    @click.option("--instance", "instances", multiple=True, help="one case id (repeat); default every running case")
+    @click.option("--dry-run", is_flag=True, help="report per case, change nothing")
+    @click.option("--batch-size", type=click.IntRange(1, 1000), default=50)
+    @click.option("--json", "as_json", is_flag=True, help="the whole report as JSON")
+    def migrate_command(key, from_version, to_version, mappings, instances, dry_run, batch_size, as_json) -> None:
+        """Migrate running cases of KEY from one version to another (same service as the API)."""
+        _migrate(key, from_version, to_version, mappings, instances, dry_run, batch_size, as_json)
 
     @app.cli.command("deploy")
     @with_options

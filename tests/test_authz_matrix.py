@@ -191,6 +191,9 @@ MATRIX = {
         row(403, ops=OK, admin=OK), fixed("/api/v1/process-definitions/two_step/activate", json={})),
     ("POST", "/api/v1/process-definitions/<key>/versions/<int:version>/withdraw"): (
         row(403, ops=404, admin=404), fixed("/api/v1/process-definitions/two_step/versions/99/withdraw", json={})),
+    ("POST", "/api/v1/process-definitions/<key>/migrations"): (
+        row(403, ops=404, admin=404), fixed("/api/v1/process-definitions/two_step/migrations",
+                                            json={"from_version": 1, "to_version": 99, "dry_run": True})),
     ("GET", "/api/v1/process-definitions/<key>/history"): (
         ANY_USER, fixed("/api/v1/process-definitions/two_step/history")),
     ("GET", "/api/v1/process-definitions/<key>/diff"): (

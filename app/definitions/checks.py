@@ -1,5 +1,6 @@
-"""Deploy-time checks on a diagram's XML that need the database: posts named by lanes and candidate groups,
-forms named by formKey. They read the lxml tree the engine already parsed; the engine itself knows no posts."""
+"""Deploy-time checks on a diagram's XML and compiled specs: posts named by lanes and candidate groups, forms
+named by formKey, conditions and scripts that must compile, processes called from other files. They read the
+lxml tree and the specs the engine already built; the engine itself knows no posts."""
 
 from __future__ import annotations
 
@@ -68,3 +69,128 @@ def missing_forms(processes, filename: str, also_known: set[str] = frozenset()) 
     return [{"code": "invalid_definition", "file": filename, "element": task.element_id, "form_key": key,
              "message": f"用户任务 {task.name} 的表单 {key} 不存在 (formKey names no deployed form)"}
             for key, task in found if key not in known and key not in also_known]
+
+
+# ------------------------------------------------------------------------ conditions, scripts and called processes
+
+def _python_compile(source: str, mode: str) -> str | None:
+    """Python's own compiler: the problem with `source` (mode 'eval' or 'exec'), or None."""
+    try:
+        compile(source, "<bpmn>", mode)
+    except SyntaxError as exc:
+        return f"{exc.msg}" + (f" (line {exc.lineno})" if exc.lineno and mode == "exec" else "")
+    except (ValueError, TypeError) as exc:  # a NUL byte, say
+        return str(exc)
+    return None
+
+
+# The sandbox (app/engine/sandbox.py) will offer `check_source(source, mode) -> str | None` with the same
+# contract; swapping it in is this one line: `from ..engine.sandbox import check_source`.
+check_source = _python_compile
+
+
+def _line_of(tree: etree._ElementTree | None, element: str | None) -> int | None:
+    if tree is None or not element:
+        return None
+    node = tree.getroot().find(f".//*[@id='{element}']")
+    return node.sourceline if node is not None else None
+
+
+def _flow_between(tree: etree._ElementTree | None, source: str, target: str) -> str | None:
+    if tree is None:
+        return None
+    for flow in tree.getroot().iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        if flow.get("sourceRef") == source and flow.get("targetRef") == target:
+            return flow.get("id")
+    return None
+
+
+def _element_of(spec_name: str) -> str:
+    """The diagram element behind a spec the parser derived (`review.BoundaryEventSplit` → `review`)."""
+    for suffix in (".BoundaryEventSplit", ".BoundaryEventJoin", " [child]"):
+        if spec_name.endswith(suffix):
+            return spec_name[: -len(suffix)]
+    return spec_name
+
+
+def _sources(processes):
+    """(element, what, source text, mode, gateway) of every condition and script the compiled specs will run."""
+    for process in processes:
+        for spec in [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]:
+            for task_spec in spec.task_specs.values():
+                element = task_spec.bpmn_id or _element_of(task_spec.name)
+                for condition, target in getattr(task_spec, "cond_task_specs", None) or ():
+                    args = getattr(condition, "args", None)  # SpiffWorkflow keeps the text in a condition object
+                    condition = args[0] if args and isinstance(args[0], str) else condition
+                    if isinstance(condition, str) and condition.strip():
+                        yield element, "condition", condition, "eval", _element_of(target)
+                script = getattr(task_spec, "script", None)
+                if isinstance(script, str) and script.strip():
+                    yield element, "script", script, "exec", None
+                definition = getattr(task_spec, "event_definition", None)
+                expression = getattr(definition, "expression", None)
+                if type(definition).__name__ == "ConditionalEventDefinition" and isinstance(expression, str):
+                    yield element, "event condition", expression, "eval", None
+                for attribute in ("condition", "cardinality", "completion_condition"):
+                    value = getattr(task_spec, attribute, None) if hasattr(task_spec, "task_spec") else None
+                    if isinstance(value, str) and value.strip():
+                        yield element, f"loop {attribute}", value, "eval", None
+
+
+_WHAT = {"condition": "条件", "script": "脚本", "event condition": "条件事件的条件"}
+
+
+def expression_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
+    """A condition, script or loop expression that does not compile: the file is refused, naming the element.
+
+    Gateway conditions are named by their sequence flow (the element that holds the condition in the diagram).
+    """
+    found, seen = [], set()
+    for element, what, source, mode, target in _sources(processes):
+        problem = check_source(source, mode)
+        if problem is None:
+            continue
+        holder = _flow_between(tree, element, target) if target else None
+        where = holder or element
+        if (where, what, source) in seen:
+            continue
+        seen.add((where, what, source))
+        label = f"网关 {element} 到 {target} 的顺序流 {holder or '?'}" if what == "condition" else f"元素 {element}"
+        found.append({"code": "invalid_expression", "file": filename, "line": _line_of(tree, where),
+                      "element": where, "kind": what, "expression": source[:500],
+                      "message": f"{filename}: {label} 的{_WHAT.get(what, what)}无法编译：{problem} "
+                                 f"({what} does not compile)"})
+    return found
+
+
+def call_references(processes, tree: etree._ElementTree | None) -> list[dict]:
+    """Every process a call activity names outside its own file: (key, element, line)."""
+    from ..engine.specs import ResolvedCallActivity
+
+    refs = []
+    for process in processes:
+        for spec in [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]:
+            for task_spec in spec.task_specs.values():
+                if isinstance(task_spec, ResolvedCallActivity) and task_spec.spec not in process.subprocess_specs:
+                    key = task_spec.called_element
+                    if key and "${" not in key and "#{" not in key:  # an expression is resolved per case
+                        refs.append({"key": key, "element": task_spec.bpmn_id,
+                                     "line": _line_of(tree, task_spec.bpmn_id)})
+    return refs
+
+
+def unresolved_calls(refs: list[dict], filename: str, also_known: set[str] = frozenset()) -> list[dict]:
+    """A called process that is not deployed (nor in the same upload): a warning, never a refusal — the
+    engine resolves a call activity when a case reaches it, so the called process may be deployed later."""
+    if not refs:
+        return []
+    from .models import ProcessDefinition
+
+    keys = {r["key"] for r in refs}
+    known = set(db.session.scalars(db.select(ProcessDefinition.key).where(
+        ProcessDefinition.key.in_(keys), ProcessDefinition.kind == "bpmn", ProcessDefinition.state != "withdrawn")))
+    return [{"code": "resolved_at_call_time", "file": filename, "line": r["line"], "element": r["element"],
+             "called_element": r["key"],
+             "message": f"{filename}: 调用活动 {r['element']} 调用的流程 {r['key']} 尚未部署，"
+                        f"将在办件到达该步骤时解析 (resolved at call time)"}
+            for r in refs if r["key"] not in known and r["key"] not in also_known]

@@ -100,6 +100,7 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
     """
     outcome = Outcome(files=[], dry_run=dry_run)
     forms_in_upload: set[str] = set()
+    calls: list[tuple[FileReport, list[dict]]] = []  # processes called from other files, checked once all are read
     for upload in sorted(uploads, key=_order):
         report = FileReport(upload.filename, upload.kind)
         outcome.files.append(report)
@@ -118,7 +119,7 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
                 outcome.matters.append((matter, created))
             else:
                 _deploy_diagram(upload, report, outcome, actor, source=source, changelog=changelog,
-                                unknown_posts=unknown_posts, forms=forms_in_upload)
+                                unknown_posts=unknown_posts, forms=forms_in_upload, calls=calls)
             if report.errors:
                 savepoint.rollback()
             else:
@@ -132,6 +133,9 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
             report.errors.append(_error(exc))
         if progress is not None:
             progress(upload)
+    uploaded = {d["key"] for f in outcome.files for d in f.definitions}
+    for report, refs in calls:
+        report.warnings.extend(checks.unresolved_calls(refs, report.file, uploaded))
     errors = outcome.errors
     if dry_run or errors:
         db.session.rollback()  # compiled specs waiting for the commit are dropped with it
@@ -158,9 +162,11 @@ def refused(outcome: Outcome) -> Invalid:
 
 
 def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor, *, source, changelog,
-                    unknown_posts: str, forms: set[str]) -> None:
+                    unknown_posts: str, forms: set[str], calls: list) -> None:
     prepared = service.prepare(upload.filename, upload.content)
     if prepared.kind == "bpmn":
+        report.errors.extend(checks.expression_problems(prepared.processes, prepared.tree, upload.filename))
+        calls.append((report, checks.call_references(prepared.processes, prepared.tree)))
         unknown = checks.unknown_posts(prepared.tree, upload.filename)
         if unknown_posts == "allow":
             report.warnings.extend(unknown)

@@ -163,7 +163,10 @@ def prepare(filename: str, content: bytes) -> Prepared:
             decisions, processes, dmn = dmn_decisions(tree, filename), [], []
         else:
             decisions, dmn = [], _latest_dmn()
-            processes = compile_document(tree, filename, [(d.filename, d.content.encode()) for d in dmn])
+            from .checks import check_source  # timer expressions compile where conditions and scripts do
+
+            processes = compile_document(tree, filename, [(d.filename, d.content.encode()) for d in dmn],
+                                         expression_check=lambda text: check_source(text, "eval"))
     except DefinitionError as exc:
         raise _invalid(exc) from None
     return Prepared(filename, kind, tree, _as_text(content, tree), _checksum(content), decisions, processes, dmn)

@@ -239,7 +239,7 @@ class LifecycleResultSchema(Schema):
 class EventSchema(Schema):
     id = fields.Integer()
     version = fields.Integer(allow_none=True)
-    action = fields.String(metadata={"description": "deployed | suspended | activated | withdrawn"})
+    action = fields.String(metadata={"description": "deployed | suspended | activated | withdrawn | migrated (cases moved to this version)"})
     actor = fields.String(allow_none=True)
     at = LocalDateTime()
     details = fields.Dict()
@@ -326,3 +326,79 @@ class Diff(MethodView):
             raise BadRequest("只能比较 BPMN 版本", {"key": key})
         return {"key": key, "from": old.version, "to": new.version,
                 **diff.diff(old.content, new.content, old_name=old.filename, new_name=new.filename)}
+
+
+# ----------------------------------------------------------------------------------- migration of running cases
+
+class MigrationSchema(Schema):
+    from_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    mapping = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)),
+                          values=fields.String(validate=validate.Length(min=1, max=200)), load_default=dict,
+                          metadata={"description": "source element id → target element id, where ids changed; "
+                                                   "every other element maps to the same id"})
+    instances = fields.List(fields.String(validate=validate.Length(min=1, max=32)), load_default=None,
+                            allow_none=True, validate=validate.Length(max=10_000),
+                            metadata={"description": "case ids; null: every running case of from_version"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "report per case, change nothing"})
+    batch_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000),
+                                metadata={"description": "cases read per batch; each case commits on its own"})
+
+
+class MigratedElementSchema(Schema):
+    element = fields.String(metadata={"description": "the active element in the source version"})
+    to = fields.String(metadata={"description": "its counterpart in the target"})
+    kind = fields.String(metadata={"description": "user_task | timer | event | subprocess | call_activity | ..."})
+    state = fields.String(metadata={"description": "ready | waiting | started"})
+    changes = fields.List(fields.String(), metadata={"description": "attributes that differ (lane, form, ...)"})
+
+
+class MigratedTimerSchema(Schema):
+    element = fields.String()
+    to = fields.String()
+    due_from = fields.String(allow_none=True)
+    due_to = fields.String(allow_none=True)
+    how = fields.String(metadata={"description": "kept (same timer) | recounted (new duration from the old start) "
+                                                 "| restarted (from now) | armed (new boundary event)"})
+
+
+class MigrationItemSchema(Schema):
+    instance_id = fields.String()
+    business_key = fields.String(allow_none=True)
+    outcome = fields.String(metadata={"description": "migrated | would_migrate (dry run) | refused | skipped"})
+    reasons = fields.List(fields.String(), metadata={"description": "why refused or skipped, one per element"})
+    elements = fields.List(fields.Nested(MigratedElementSchema))
+    timers = fields.List(fields.Nested(MigratedTimerSchema))
+
+
+class MigrationResultSchema(Schema):
+    key = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    dry_run = fields.Boolean()
+    mapping = fields.Dict(keys=fields.String(), values=fields.String())
+    suggested_mapping = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "SpiffWorkflow's guesses for source elements with no counterpart (not applied)"})
+    summary = fields.Dict(keys=fields.String(), values=fields.Integer())
+    items = fields.List(fields.Nested(MigrationItemSchema))
+
+
+@blp.route("/<key>/migrations")
+class Migrations(MethodView):
+    @require("ops")
+    @blp.arguments(MigrationSchema)
+    @blp.response(200, MigrationResultSchema)
+    def post(self, body, key):
+        """Move running cases of one version to another (Camunda's migration): each case all or nothing.
+
+        Every active element maps to the element with the same id in `to_version`, or to the one `mapping`
+        names. A case is refused (with a reason per element) where the target cannot hold its state: a waiting
+        task, timer or message catch with no counterpart, a type change, a multi-instance in flight, a
+        subprocess in flight whose structure changed. Migrated cases keep their open tasks (id, assignee,
+        claim); timers keep their due date unless the timer changed. `dry_run` reports and changes nothing.
+        """
+        from ..instances import migration
+
+        request_ = migration.Request(key, body["from_version"], body["to_version"], body["mapping"],
+                                     body["instances"], body["dry_run"], body["batch_size"])
+        return migration.migrate(request_, current_user().username)
