@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ..engine.sandbox import check_source as sandbox_check_source
 from ..extensions import db
 from ..forms.models import Form
 from ..people.models import Post
@@ -73,20 +74,8 @@ def missing_forms(processes, filename: str, also_known: set[str] = frozenset()) 
 
 # ------------------------------------------------------------------------ conditions, scripts and called processes
 
-def _python_compile(source: str, mode: str) -> str | None:
-    """Python's own compiler: the problem with `source` (mode 'eval' or 'exec'), or None."""
-    try:
-        compile(source, "<bpmn>", mode)
-    except SyntaxError as exc:
-        return f"{exc.msg}" + (f" (line {exc.lineno})" if exc.lineno and mode == "exec" else "")
-    except (ValueError, TypeError) as exc:  # a NUL byte, say
-        return str(exc)
-    return None
-
-
-# The sandbox (app/engine/sandbox.py) will offer `check_source(source, mode) -> str | None` with the same
-# contract; swapping it in is this one line: `from ..engine.sandbox import check_source`.
-check_source = _python_compile
+# Conditions, scripts and expressions compile in the sandbox's restricted language, as they will run.
+check_source = sandbox_check_source
 
 
 def _line_of(tree: etree._ElementTree | None, element: str | None) -> int | None:
