@@ -45,7 +45,7 @@ class Scene:
     """Builds the objects a call needs, as the users who would make them."""
 
     def __init__(self, client, people) -> None:
-        self.client, self.people = client, people
+        self.client, self.people, self.app = client, people, client.application
         self.serial = itertools.count(1)
         deploy(client, people, "two_step.bpmn", "reply.bpmn")
 
@@ -78,21 +78,24 @@ class Scene:
     def warning(self) -> int:
         from app.supervision.models import SupervisionWarning
 
-        warning = SupervisionWarning(instance_id=self.case()["id"], kind="case_yellow", level="yellow",
-                                     department_code="fgj", post="测试督查岗", message="即将超期",
-                                     raised_at=now(), state="open")
-        db.session.add(warning)
-        db.session.commit()
-        return warning.id
+        instance_id = self.case()["id"]
+        with self.app.app_context():
+            warning = SupervisionWarning(instance_id=instance_id, kind="case_yellow", level="yellow",
+                                         department_code="fgj", post="测试督查岗", message="即将超期",
+                                         raised_at=now(), state="open")
+            db.session.add(warning)
+            db.session.commit()
+            return warning.id
 
     def token_of(self, username: str) -> int:
         from app.people.auth import hash_token, issue_token
         from app.people.models import ApiToken, User
 
-        user = db.session.scalar(db.select(User).filter_by(username=username))
-        secret = issue_token(user, label="matrix")
-        db.session.commit()
-        return db.session.scalar(db.select(ApiToken.id).filter_by(token_hash=hash_token(secret)))
+        with self.app.app_context():
+            user = db.session.scalar(db.select(User).filter_by(username=username))
+            secret = issue_token(user, label="matrix")
+            db.session.commit()
+            return db.session.scalar(db.select(ApiToken.id).filter_by(token_hash=hash_token(secret)))
 
     def timer(self) -> int:
         from app.timers.models import Timer
@@ -100,7 +103,8 @@ class Scene:
         task_id = self.task()
         assert self.call("POST", f"/api/v1/tasks/{task_id}/complete", "clerk",
                          json={"data": {"applicant": "甲", "materials_complete": True}}).status_code == 200
-        return db.session.scalar(db.select(Timer.id).where(Timer.state == "waiting").order_by(Timer.id.desc()))
+        with self.app.app_context():
+            return db.session.scalar(db.select(Timer.id).where(Timer.state == "waiting").order_by(Timer.id.desc()))
 
     def form_upload(self) -> dict:
         return {"data": {"file": (io.BytesIO(b'{"type": "object"}'), f"matrix_{next(self.serial)}.json")},

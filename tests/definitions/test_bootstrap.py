@@ -34,8 +34,9 @@ def shipped(ctx, tmp_path):
 def _restart(app) -> dict:
     from app.cli import bootstrap
 
-    summary = bootstrap(app, admin_token="tb_test_admin_token")
-    db.session.remove()
+    with app.app_context():  # as `flask bootstrap` runs: an app context of its own
+        summary = bootstrap(app, admin_token="tb_test_admin_token")
+        db.session.remove()
     return summary
 
 
@@ -98,8 +99,9 @@ def test_a_database_seeded_before_seeds_were_remembered_is_not_redeployed(ctx, s
     changed = (shipped / "fgj" / f"{CODE}.bpmn").read_bytes().replace('name="受理"'.encode(), 'name="收件受理"'.encode(), 1)
     client.post("/api/v1/process-definitions", data={"file": [(io.BytesIO(changed), f"{CODE}.bpmn")]},
                 headers=admin, content_type="multipart/form-data")
-    db.session.execute(db.delete(SeedFile))
-    db.session.commit()
+    with ctx.app_context():
+        db.session.execute(db.delete(SeedFile))
+        db.session.commit()
     summary = _restart(ctx)
     assert summary["definitions"] == 0
     assert _versions(client, admin) == [(2, "admin"), (1, "system")]
@@ -112,4 +114,5 @@ def test_a_broken_shipped_file_stops_bootstrap_with_one_line_per_problem(ctx, sh
     assert any(line.startswith("fgj/broken.bpmn:") for line in result.output.splitlines()), result.output
     from app.definitions.models import ProcessDefinition
 
-    assert db.session.scalar(db.select(db.func.count()).select_from(ProcessDefinition)) == 0
+    with ctx.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(ProcessDefinition)) == 0

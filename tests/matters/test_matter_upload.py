@@ -18,12 +18,13 @@ RECORD = yaml.safe_load(YAML_BYTES)
 
 
 @pytest.fixture(autouse=True)
-def hall_forms(people):
+def hall_forms(app, people):
     """The matters' diagrams name the hall's forms: deploy them first, as bootstrap does."""
     from app.forms import service as forms
 
-    forms.deploy_directory(FORMS)
-    db.session.commit()
+    with app.app_context():
+        forms.deploy_directory(FORMS)
+        db.session.commit()
 
 
 def _dump(record: dict) -> bytes:

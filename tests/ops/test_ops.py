@@ -9,20 +9,20 @@ from app.timers import service as timers
 from tests.conftest import deploy
 
 
-def _incident(client, people, clock):
+def _incident(client, people, clock, in_app):
     deploy(client, people, "broken_after_wait.bpmn")
     case = client.post("/api/v1/process-definitions/broken_after_wait/instances", json={},
                        headers=people.auth("clerk")).json
     clock.advance(minutes=5)
     for _attempt in range(3):
-        timers.fire_due()
+        in_app(timers.fire_due)  # as the scheduler fires them: an app context of its own
         clock.advance(seconds=11)
     return case
 
 
-def test_a_failing_timer_is_in_the_incidents_the_metrics_and_the_log(client, people, clock, caplog):
+def test_a_failing_timer_is_in_the_incidents_the_metrics_and_the_log(client, people, clock, caplog, in_app):
     with caplog.at_level(logging.WARNING, logger="app.timers.service"):
-        case = _incident(client, people, clock)
+        case = _incident(client, people, clock, in_app)
     logged = [r for r in caplog.records if getattr(r, "incident", None)]
     assert len(logged) == 1 and logged[0].levelname == "ERROR" and logged[0].case_id == case["id"]
 
@@ -44,8 +44,8 @@ def test_a_failing_timer_is_in_the_incidents_the_metrics_and_the_log(client, peo
     assert client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=people.auth("ops")).status_code == 404
 
 
-def test_resolving_a_failed_timer_closes_it_and_the_case_runs_on(client, people, clock):
-    case = _incident(client, people, clock)
+def test_resolving_a_failed_timer_closes_it_and_the_case_runs_on(client, people, clock, in_app):
+    case = _incident(client, people, clock, in_app)
     incident = client.get("/api/v1/incidents", headers=people.auth("ops")).json["items"][0]
     assert client.post(f"/api/v1/incidents/{incident['id']}/resolve", json={"note": "x"},
                        headers=people.auth("clerk")).status_code == 403
@@ -59,7 +59,7 @@ def test_resolving_a_failed_timer_closes_it_and_the_case_runs_on(client, people,
     assert audit[-1]["action"] == "incident.resolved" and audit[-1]["details"]["note"] == "已人工处理"
 
 
-def test_a_stalled_case_is_an_incident_that_resolve_cancels(client, people):
+def test_a_stalled_case_is_an_incident_that_resolve_cancels(app, client, people):
     from app.extensions import db
     from app.instances.models import ProcessInstance
     from app.tasks.models import UserTask
@@ -67,14 +67,16 @@ def test_a_stalled_case_is_an_incident_that_resolve_cancels(client, people):
     deploy(client, people, "two_step.bpmn")
     case = client.post("/api/v1/process-definitions/two_step/instances", json={}, headers=people.auth("clerk")).json
     # a case whose every way on is gone (what a broken engine state or a manual edit leaves behind)
-    db.session.execute(db.update(UserTask).where(UserTask.instance_id == case["id"]).values(state="cancelled"))
-    db.session.commit()
+    with app.app_context():
+        db.session.execute(db.update(UserTask).where(UserTask.instance_id == case["id"]).values(state="cancelled"))
+        db.session.commit()
     listed = client.get("/api/v1/incidents", query_string={"kind": "stalled"}, headers=people.auth("ops")).json
     assert [i["id"] for i in listed["items"]] == [f"stalled-{case['id']}"]
     assert client.post(f"/api/v1/incidents/stalled-{case['id']}/retry", headers=people.auth("ops")).status_code == 409
     done = client.post(f"/api/v1/incidents/stalled-{case['id']}/resolve", json={}, headers=people.auth("ops"))
     assert done.status_code == 200
-    assert db.session.get(ProcessInstance, case["id"]).state == "cancelled"
+    with app.app_context():
+        assert db.session.get(ProcessInstance, case["id"]).state == "cancelled"
 
 
 def test_metrics_count_open_tasks_by_post_and_cases(client, people):

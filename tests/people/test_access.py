@@ -51,10 +51,11 @@ def ids(response) -> set[str]:
     return {item["id"] for item in response.json["items"]}
 
 
-def test_a_case_belongs_to_the_department_of_its_posts(client, hall):
+def test_a_case_belongs_to_the_department_of_its_posts(app, client, hall):
     fgj, wsj = start(client, hall), start(client, hall, "ws_two_step", user="other")
-    assert db.session.get(ProcessInstance, fgj["id"]).department_code == "fgj"
-    assert db.session.get(ProcessInstance, wsj["id"]).department_code == "wsj"
+    with app.app_context():
+        assert db.session.get(ProcessInstance, fgj["id"]).department_code == "fgj"
+        assert db.session.get(ProcessInstance, wsj["id"]).department_code == "wsj"
 
 
 def test_each_role_lists_the_cases_it_may_see(client, hall):
@@ -99,10 +100,11 @@ def test_clerks_list_the_tasks_of_their_posts(client, hall):
     assert call(client, hall, "GET", f"/tasks/{fgj_task}", "approver").status_code == 200
 
 
-def test_a_backup_clerk_sees_what_is_routed_to_them_and_the_cases_they_took_part_in(client, hall, clock):
-    backup = people_service.upsert_user("bclerk", "备岗丙", ["clerk"], ["测试受理B岗"])
-    hall.tokens["bclerk"] = issue_token(backup)
-    db.session.commit()
+def test_a_backup_clerk_sees_what_is_routed_to_them_and_the_cases_they_took_part_in(app, client, hall, clock):
+    with app.app_context():
+        backup = people_service.upsert_user("bclerk", "备岗丙", ["clerk"], ["测试受理B岗"])
+        hall.tokens["bclerk"] = issue_token(backup)
+        db.session.commit()
     case = start(client, hall)
     assert ids(call(client, hall, "GET", "/tasks", "bclerk")) == set()
     assert ids(call(client, hall, "GET", "/instances", "bclerk")) == set()  # a B post brings no department
@@ -174,11 +176,12 @@ def test_cancels_are_for_the_departments_supervisors(client, hall):
     assert call(client, hall, "POST", f"/instances/{fgj['id']}/cancel", "center", json={}).status_code == 200
 
 
-def test_a_supervisor_who_took_part_still_cannot_cancel_another_departments_case(client, hall):
+def test_a_supervisor_who_took_part_still_cannot_cancel_another_departments_case(app, client, hall):
     fgj = start(client, hall)
-    case = db.session.get(ProcessInstance, fgj["id"])
-    case.started_by = "otherboss"  # e.g. started it at the comprehensive window
-    db.session.commit()
+    with app.app_context():
+        case = db.session.get(ProcessInstance, fgj["id"])
+        case.started_by = "otherboss"  # e.g. started it at the comprehensive window
+        db.session.commit()
     assert call(client, hall, "GET", f"/instances/{fgj['id']}", "otherboss").status_code == 200
     response = call(client, hall, "POST", f"/instances/{fgj['id']}/cancel", "otherboss", json={})
     assert response.status_code == 403 and response.json["details"]["department"] == "fgj"
@@ -195,11 +198,12 @@ def test_reassign_and_unclaim_are_for_the_departments_supervisors(client, hall):
     assert call(client, hall, "POST", f"/tasks/{task_id}/reassign", "boss", json=body).status_code == 200
 
 
-def test_a_supervisor_who_sees_the_case_still_cannot_reassign_another_departments_task(client, hall):
+def test_a_supervisor_who_sees_the_case_still_cannot_reassign_another_departments_task(app, client, hall):
     fgj = start(client, hall)
-    case = db.session.get(ProcessInstance, fgj["id"])
-    case.owner = "otherboss"
-    db.session.commit()
+    with app.app_context():
+        case = db.session.get(ProcessInstance, fgj["id"])
+        case.owner = "otherboss"
+        db.session.commit()
     response = call(client, hall, "POST", f"/tasks/{fgj['tasks'][0]['id']}/reassign", "otherboss",
                     json={"username": "clerk2", "reason": "调整分工"})
     assert response.status_code == 403 and response.json["details"]["departments"] == ["fgj"]
@@ -221,19 +225,22 @@ def test_absences_are_for_the_departments_supervisors(client, hall):
     assert call(client, hall, "POST", "/absences", "center", json={**body, "username": "other"}).status_code == 201
 
 
-def test_warnings_by_department(client, hall):
+def test_warnings_by_department(app, client, hall):
     from app.clock import now
     from app.supervision.models import SupervisionWarning
 
     fgj = start(client, hall)
-    warning = SupervisionWarning(instance_id=fgj["id"], kind="case_yellow", level="yellow", department_code="fgj",
-                                 post="测试督查岗", message="即将超期", raised_at=now(), state="open")
-    db.session.add(warning)
-    db.session.commit()
+    with app.app_context():
+        warning = SupervisionWarning(instance_id=fgj["id"], kind="case_yellow", level="yellow",
+                                     department_code="fgj", post="测试督查岗", message="即将超期", raised_at=now(),
+                                     state="open")
+        db.session.add(warning)
+        db.session.commit()
+        warning_id = warning.id
     listed = {user: call(client, hall, "GET", "/supervision/warnings", user).json["total"]
               for user in ("boss", "otherboss", "center", "ops")}
     assert listed == {"boss": 1, "otherboss": 0, "center": 1, "ops": 1}
-    close = f"/supervision/warnings/{warning.id}/close"
+    close = f"/supervision/warnings/{warning_id}/close"
     assert call(client, hall, "POST", close, "otherboss", json={"note": "x"}).status_code == 404
     assert call(client, hall, "POST", close, "boss", json={"note": "已督办"}).status_code == 200
 

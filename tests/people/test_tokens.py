@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from click.testing import CliRunner
-
 from app.extensions import db
 from app.people import service
 from app.people.auth import PRINCIPAL_TTL, hash_token, issue_token
@@ -126,59 +124,63 @@ def test_another_process_sees_a_revocation_within_the_ttl(client, people, monkey
     moment = [1000.0]
     monkeypatch.setattr(auth.time, "monotonic", lambda: moment[0])
     assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 200
-    db.session.execute(db.update(ApiToken).where(ApiToken.id == issued["id"]).values(revoked=True))
-    db.session.commit()
+    with client.application.app_context():
+        db.session.execute(db.update(ApiToken).where(ApiToken.id == issued["id"]).values(revoked=True))
+        db.session.commit()
     assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 200  # cached here
     moment[0] += PRINCIPAL_TTL + 0.1
     assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 401
 
 
 def test_ensure_admin_mints_only_when_no_valid_token(ctx, clock):
-    admin, first = service.ensure_admin(None)
-    db.session.commit()
-    assert first is not None
-    _, again = service.ensure_admin(None)
-    db.session.commit()
-    assert again is None  # a restart mints nothing new
-    assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken)) == 1
-    clock.advance(days=91)  # the bootstrap token has expired: a new one
-    _, later = service.ensure_admin(None)
-    db.session.commit()
-    assert later is not None and later != first
+    with ctx.app_context():
+        admin, first = service.ensure_admin(None)
+        db.session.commit()
+        assert first is not None
+        _, again = service.ensure_admin(None)
+        db.session.commit()
+        assert again is None  # a restart mints nothing new
+        assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken)) == 1
+        clock.advance(days=91)  # the bootstrap token has expired: a new one
+        _, later = service.ensure_admin(None)
+        db.session.commit()
+        assert later is not None and later != first
 
 
 def test_the_configured_admin_token_is_registered_without_expiry(ctx, clock):
-    admin, token = service.ensure_admin("tb_configured_admin")
-    db.session.commit()
-    assert token == "tb_configured_admin"
-    row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=hash_token(token)))
-    assert row.expires_at is None and row.user_id == admin.id
-    service.ensure_admin("tb_configured_admin")
-    db.session.commit()
-    assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken)) == 1
-    row.revoked = True  # a revoked configured token stays revoked on restart
-    db.session.commit()
-    service.ensure_admin("tb_configured_admin")
-    db.session.commit()
-    assert db.session.get(ApiToken, row.id).revoked
+    with ctx.app_context():
+        admin, token = service.ensure_admin("tb_configured_admin")
+        db.session.commit()
+        assert token == "tb_configured_admin"
+        row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=hash_token(token)))
+        assert row.expires_at is None and row.user_id == admin.id
+        service.ensure_admin("tb_configured_admin")
+        db.session.commit()
+        assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken)) == 1
+        row.revoked = True  # a revoked configured token stays revoked on restart
+        db.session.commit()
+        service.ensure_admin("tb_configured_admin")
+        db.session.commit()
+        assert db.session.get(ApiToken, row.id).revoked
 
 
 def test_bootstrap_prints_the_token_only_when_it_mints_one(app, ctx, monkeypatch):
     monkeypatch.delenv("TONGBAN_ADMIN_TOKEN", raising=False)
-    runner = CliRunner()
-    cli = app.cli
-    first = runner.invoke(cli, ["bootstrap"], obj=None, env={"TONGBAN_ADMIN_TOKEN": ""}, catch_exceptions=False)
+    runner = app.test_cli_runner()  # each command in an app context of its own, as `flask bootstrap` runs
+    first = runner.invoke(args=["bootstrap"], env={"TONGBAN_ADMIN_TOKEN": ""}, catch_exceptions=False)
     assert "admin token: tb_" in first.output
-    second = runner.invoke(cli, ["bootstrap"], env={"TONGBAN_ADMIN_TOKEN": ""}, catch_exceptions=False)
+    second = runner.invoke(args=["bootstrap"], env={"TONGBAN_ADMIN_TOKEN": ""}, catch_exceptions=False)
     assert "tb_" not in second.output and "unchanged" in second.output
-    configured = runner.invoke(cli, ["bootstrap"], env={"TONGBAN_ADMIN_TOKEN": "tb_from_env"},
+    configured = runner.invoke(args=["bootstrap"], env={"TONGBAN_ADMIN_TOKEN": "tb_from_env"},
                                catch_exceptions=False)
     assert "from TONGBAN_ADMIN_TOKEN" in configured.output
-    assert db.session.scalar(db.select(ApiToken.id).filter_by(token_hash=hash_token("tb_from_env"))) is not None
+    with app.app_context():
+        assert db.session.scalar(db.select(ApiToken.id).filter_by(token_hash=hash_token("tb_from_env"))) is not None
 
 
 def test_issue_token_keeps_its_old_signature(ctx):
-    user = service.upsert_user("plain", "普通", ["clerk"])
-    token = issue_token(user)
-    row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=hash_token(token)))
-    assert row.expires_at is not None and db.session.get(User, row.user_id).username == "plain"
+    with ctx.app_context():
+        user = service.upsert_user("plain", "普通", ["clerk"])
+        token = issue_token(user)
+        row = db.session.scalar(db.select(ApiToken).filter_by(token_hash=hash_token(token)))
+        assert row.expires_at is not None and db.session.get(User, row.user_id).username == "plain"
