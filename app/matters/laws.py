@@ -149,7 +149,9 @@ LAW_YEARS: dict[str, int] = {
 }
 
 _TITLE = re.compile(r"《([^《》]+)》")
-_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+# a year: `2007年`, `〔2004〕` / `[2004]` (a document number's year), or the first year of `2010-2020年`;
+# never a bare number (`〔1998〕2084号`: 2084 is a serial)
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s*年|[〕\]］]|\s*[-－—–~至]\s*(?:19|20)\d\d\s*年)")
 
 
 def citation_year(text: str) -> int | None:
