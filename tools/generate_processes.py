@@ -58,6 +58,8 @@ NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS, "camund
 KINDS = ("immediate", "promised", "joint", "reported")
 KIND_LABELS = {"immediate": "即办件", "promised": "承诺件", "joint": "联办件", "reported": "上报件"}
 REPLY_MESSAGE = "higher_authority_reply"
+# the comprehensive window (综合窗口) accepts for every department: its post is a candidate of every acceptance
+COMPREHENSIVE_POST = "综合受理A岗"
 
 # special procedures (特别程序) -> form key, matched on a fragment of the procedure's name
 SPECIAL_FORMS = (
@@ -119,6 +121,7 @@ class Node:
     message: bool = False
     default: str | None = None
     properties: dict[str, str] = field(default_factory=dict)  # camunda:properties: the hall's meaning
+    candidates: tuple[str, ...] = ()  # camunda:candidateGroups, the lane's post first
 
 
 @dataclass
@@ -295,6 +298,8 @@ class _Builder:
         w = self.window()
         start = self.event("startEvent", "start", "收到申请", w)
         accept = self.task("accept", "受理", w, "accept", step=Step.ACCEPT)
+        if COMPREHENSIVE_POST in self.posts:  # the department's A post first: the task waits there
+            self.model.nodes[accept].candidates = (self._lane_posts[w], COMPREHENSIVE_POST)
         gw = self.gateway("gw_accept", "受理结果", w)
         notice = self.task("supplement_notice", "补正告知", w, "supplement_notice", hint=1,
                            step=Step.SUPPLEMENT_NOTICE)
@@ -781,6 +786,8 @@ def render_bpmn(matter: dict, hall: dict) -> str:
             el.set("name", node.name)
         if node.form:
             el.set(_q("camunda", "formKey"), node.form)
+        if node.candidates:
+            el.set(_q("camunda", "candidateGroups"), ",".join(node.candidates))
         if node.default:
             el.set("default", node.default)
         if node.attached_to:

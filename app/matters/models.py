@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,6 +28,9 @@ class Matter(db.Model):
     higher_authority: Mapped[str | None] = mapped_column(sa.String(200))
     statutory_days: Mapped[int] = mapped_column(sa.Integer)
     promised_days: Mapped[int] = mapped_column(sa.Integer)
+    # in force from / cancelled on (a cancelled matter stays in the catalog, not offered for new cases)
+    effective_from: Mapped[date | None] = mapped_column(sa.Date)
+    cancelled_on: Mapped[date | None] = mapped_column(sa.Date)
     acceptance_conditions: Mapped[str] = mapped_column(sa.Text)
     materials: Mapped[list] = mapped_column(sa.JSON, default=list)
     fee_charged: Mapped[bool] = mapped_column(default=False)

@@ -15,10 +15,11 @@ from typing import Any
 
 import yaml
 
-from ..clock import now
+from ..clock import SHANGHAI, now
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..people.models import Department
+from .laws import REFERENCE_YEAR, citation_year
 from .models import KIND_NAMES, KINDS, TYPES, Matter
 
 REGION = "32021300"
@@ -31,7 +32,8 @@ _STR, _INT, _BOOL, _LIST, _DICT = str, int, bool, list, dict
 FIELDS: dict[str, tuple[type, bool]] = {
     "code": (_STR, True), "name": (_STR, True), "type": (_STR, True), "department": (_STR, True),
     "kind": (_STR, True), "co_departments": (_LIST, False), "higher_authority": (_STR, False),
-    "statutory_days": (_INT, True), "promised_days": (_INT, True), "acceptance_conditions": (_STR, True),
+    "statutory_days": (_INT, True), "promised_days": (_INT, True), "statutory_basis": (_STR, True),
+    "effective_from": (_STR, True), "cancelled_on": (_STR, False), "acceptance_conditions": (_STR, True),
     "materials": (_LIST, True), "fee_charged": (_BOOL, False), "fee_basis": (_STR, True),
     "fee_standard": (_STR, True), "result": (_DICT, True), "legal_basis": (_LIST, True),
     "procedure": (_LIST, True), "special_procedures": (_LIST, False), "place": (_STR, False),
@@ -127,6 +129,7 @@ def validate(filename: str, record: dict[str, Any]) -> None:
     _check_identity(filename, record, valid, problems)
     _check_kind(record, valid, problems)
     _check_lists(record, valid, problems)
+    _check_year(record, valid, problems)
     if problems.items:
         first = problems.items[0]
         more = f"（另有 {len(problems.items) - 1} 处问题）" if len(problems.items) > 1 else ""
@@ -167,9 +170,15 @@ def _check_identity(filename: str, record: dict, valid: set[str], problems: _Pro
             problems.add("code", f"文件名 {path.name} 与事项编码 {code} 不一致（应为 {code}{path.suffix}）")
     if "department" in valid and len(path.parts) > 1 and path.parent.name != record["department"]:
         problems.add("department", f"文件位于 {path.parent.name}/ 目录，但实施部门为 {record['department']}")
+    if "statutory_days" in valid and record["statutory_days"] == 0:
+        problems.add("statutory_days", "法定办结时限不能为 0：没有法律规定 0 日办结，即办件也有法定时限"
+                                       "（无专门规定时为《中华人民共和国行政许可法》第四十二条的 20 个工作日）")
     if {"statutory_days", "promised_days"} <= valid and record["promised_days"] > record["statutory_days"]:
         problems.add("promised_days", f"承诺时限 {record['promised_days']} 天不能超过法定时限 "
                                       f"{record['statutory_days']} 天")
+    if "promised_days" in valid and record["promised_days"] == 0 and record.get("kind") in KINDS \
+            and record["kind"] != "immediate":
+        problems.add("promised_days", "只有即办件 (immediate) 的承诺时限可为 0（当场办结）")
 
 
 def _check_kind(record: dict, valid: set[str], problems: _Problems) -> None:
@@ -229,6 +238,66 @@ def _check_lists(record: dict, valid: set[str], problems: _Problems) -> None:
                 problems.add(f"{field}.max_days", f"{field}.max_days 应为非负整数")
 
 
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _check_year(record: dict, valid: set[str], problems: _Problems) -> None:
+    """The catalog describes REFERENCE_YEAR: its laws, its matters' dates."""
+    latest = None  # the latest year among the cited laws
+    citations = [(f"legal_basis[{i}]", text) for i, text in enumerate(record["legal_basis"])
+                 if _text(text)] if "legal_basis" in valid else []
+    if "statutory_basis" in valid and record["statutory_basis"].strip():
+        citations.append(("statutory_basis", record["statutory_basis"]))
+    for field, text in citations:
+        year = citation_year(text)
+        if year is None:
+            problems.add(field, f"{field}「{text}」看不出年份：写明版本（如 （2007年修正））或在 "
+                                f"app/matters/laws.py 的法规年份表中登记")
+        elif year > REFERENCE_YEAR:
+            problems.add(field, f"{field}「{text}」为 {year} 年的法规，晚于目录年度 {REFERENCE_YEAR} 年")
+        else:
+            latest = max(latest or year, year)
+    if "fee_basis" in valid:  # fee bases: refused only when datably later (many are local price documents)
+        year = citation_year(record["fee_basis"])
+        if year is not None and year > REFERENCE_YEAR:
+            problems.add("fee_basis", f"收费依据为 {year} 年的文件，晚于目录年度 {REFERENCE_YEAR} 年")
+    starts = ends = None
+    if "effective_from" in valid:
+        starts = _date(record["effective_from"])
+        if starts is None:
+            problems.add("effective_from", f"生效日期 effective_from 应为日期 YYYY-MM-DD，而不是 {record['effective_from']}")
+        elif starts.year > REFERENCE_YEAR:
+            problems.add("effective_from", f"生效日期 {starts} 晚于目录年度 {REFERENCE_YEAR} 年")
+        elif latest is not None and starts.year < latest:
+            problems.add("effective_from", f"生效日期 {starts} 早于所引法规的年份 {latest} 年")
+    if "cancelled_on" in valid:
+        ends = _date(record["cancelled_on"])
+        if ends is None:
+            problems.add("cancelled_on", f"取消日期 cancelled_on 应为日期 YYYY-MM-DD 或 null，而不是 {record['cancelled_on']}")
+        elif starts is not None and ends < starts:
+            problems.add("cancelled_on", f"取消日期 {ends} 早于生效日期 {starts}")
+
+
+def state_of(matter: Matter, today: date | None = None) -> str:
+    """`active`, `cancelled` (cancelled_on reached: kept in the catalog, not offered for new cases) or
+    `pending` (effective_from not reached yet)."""
+    today = today or now().astimezone(SHANGHAI).date()
+    if matter.cancelled_on is not None and matter.cancelled_on <= today:
+        return "cancelled"
+    if matter.effective_from is not None and matter.effective_from > today:
+        return "pending"
+    return "active"
+
+
+def is_offered(matter: Matter, today: date | None = None) -> bool:
+    """Whether new cases of the matter may be received (for the runtime's start check)."""
+    return state_of(matter, today) == "active"
+
+
 # ------------------------------------------------------------------------------------------------ loading
 
 def _checksum(record: dict) -> str:
@@ -249,7 +318,10 @@ def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bo
         matter = Matter(code=record["code"], created_at=at)
         db.session.add(matter)
     for field in FIELDS:
-        if field in ("code", "department"):
+        if field in ("code", "department", "statutory_basis"):
+            continue
+        if field in ("effective_from", "cancelled_on"):
+            setattr(matter, field, _date(record.get(field)))
             continue
         setattr(matter, field, record.get(field))
     matter.department_code = record["department"]
@@ -287,8 +359,19 @@ def get_or_404(code: str) -> Matter:
 
 
 def search(*, department: str | None = None, kind: str | None = None, keyword: str | None = None,
-           type_: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Matter], int]:
+           type_: str | None = None, state: str = "active", limit: int = 50,
+           offset: int = 0) -> tuple[list[Matter], int]:
+    """`state`: `active` (the default: what is offered today), `cancelled`, `pending`, or `all`."""
     query = db.select(Matter)
+    today = now().astimezone(SHANGHAI).date()
+    cancelled = Matter.cancelled_on.is_not(None) & (Matter.cancelled_on <= today)
+    pending = Matter.effective_from.is_not(None) & (Matter.effective_from > today)
+    if state == "active":
+        query = query.where(~cancelled, ~pending)
+    elif state == "cancelled":
+        query = query.where(cancelled)
+    elif state == "pending":
+        query = query.where(~cancelled, pending)
     if department:
         query = query.where(Matter.department_code == department)
     if kind:

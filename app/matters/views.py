@@ -9,7 +9,10 @@ from ..blueprint import Blueprint
 from ..definitions import service as definitions
 from ..schemas import LocalDateTime, PageArgs
 from . import service
+from .laws import REFERENCE_YEAR
 from .models import KIND_NAMES, KINDS, TYPES
+
+STATES = ("active", "cancelled", "pending", "all")
 
 blp = Blueprint("matters", __name__, url_prefix="/api/v1/matters",
                 description="办事指南：事项目录与九公开（无需令牌）")
@@ -20,6 +23,9 @@ class MatterListArgs(PageArgs):
     kind = fields.String(validate=validate.OneOf(KINDS), metadata={"description": " | ".join(KINDS)})
     type = fields.String(validate=validate.OneOf(list(TYPES)), metadata={"description": "事项类型, e.g. 行政许可"})
     keyword = fields.String(metadata={"description": "contained in the name or the code"})
+    state = fields.String(load_default="active", validate=validate.OneOf(STATES),
+                          metadata={"description": "active (default: offered today) | cancelled (kept in the "
+                                                   "catalog, not offered for new cases) | pending | all"})
 
 
 class MatterItemSchema(Schema):
@@ -32,6 +38,9 @@ class MatterItemSchema(Schema):
     kind_name = fields.String()
     promised_days = fields.Integer()
     statutory_days = fields.Integer()
+    state = fields.String(metadata={"description": "active | cancelled (not offered for new cases) | pending"})
+    effective_from = fields.Date(allow_none=True, metadata={"description": "in force from"})
+    cancelled_on = fields.Date(allow_none=True, metadata={"description": "cancelled on (null: in force)"})
     fee_charged = fields.Boolean()
     online = fields.Boolean()
     green_channel = fields.Boolean()
@@ -41,6 +50,7 @@ class MatterItemSchema(Schema):
 class MatterListSchema(Schema):
     items = fields.List(fields.Nested(MatterItemSchema))
     total = fields.Integer()
+    catalog_year = fields.Integer(metadata={"description": "the year the catalog describes (its laws and matters)"})
 
 
 class DepartmentRefSchema(Schema):
@@ -68,6 +78,7 @@ class MatterDetailSchema(MatterItemSchema):
     handling_body = fields.Nested(HandlingBodySchema, metadata={"description": "办事主体"})
     procedure = fields.List(fields.String(), metadata={"description": "办理程序"})
     legal_basis = fields.List(fields.String(), metadata={"description": "办理依据"})
+    statutory_basis = fields.String(allow_none=True, metadata={"description": "法定时限的依据"})
     materials = fields.List(fields.Dict(), metadata={"description": "申报材料"})
     promised_days = fields.Integer(metadata={"description": "承诺时限（工作日）"})
     fee_basis = fields.String(metadata={"description": "收费依据"})
@@ -91,9 +102,9 @@ class MatterDetailSchema(MatterItemSchema):
 
 def _item(matter, names: dict[str, str]) -> dict:
     return {**{name: getattr(matter, name) for name in MatterItemSchema().fields
-               if name not in ("department", "department_name", "kind_name")},
+               if name not in ("department", "department_name", "kind_name", "state")},
             "department": matter.department_code, "department_name": names.get(matter.department_code),
-            "kind_name": KIND_NAMES.get(matter.kind, matter.kind)}
+            "kind_name": KIND_NAMES.get(matter.kind, matter.kind), "state": service.state_of(matter)}
 
 
 @blp.route("")
@@ -101,12 +112,13 @@ class Matters(MethodView):
     @blp.arguments(MatterListArgs, location="query")
     @blp.response(200, MatterListSchema)
     def get(self, args):
-        """The catalog: filter by department, kind, type or keyword (name or code)."""
+        """The catalog: filter by department, kind, type or keyword (name or code); cancelled matters only
+        with `state=cancelled` or `state=all`."""
         items, total = service.search(department=args.get("department"), kind=args.get("kind"),
-                                      type_=args.get("type"), keyword=args.get("keyword"),
+                                      type_=args.get("type"), keyword=args.get("keyword"), state=args["state"],
                                       limit=args["limit"], offset=args["offset"])
         names = service.department_names()
-        return {"items": [_item(m, names) for m in items], "total": total}
+        return {"items": [_item(m, names) for m in items], "total": total, "catalog_year": REFERENCE_YEAR}
 
 
 @blp.route("/<code>")
@@ -120,5 +132,6 @@ class Matter(MethodView):
         definition = definitions.current(matter.process_key)
         known = set(service.FIELDS)
         return {**detail, **_item(matter, names), "handling_body": service.handling_body(matter, names),
+                "statutory_basis": (matter.record or {}).get("statutory_basis"),
                 "extra": {k: v for k, v in (matter.record or {}).items() if k not in known},
                 "process": definition if definition is not None and definition.kind == "bpmn" else None}

@@ -76,10 +76,10 @@ def test_a_record_alone_and_unchanged_content_is_not_rewritten(client, people):
 
 
 def test_extra_fields_are_kept_in_the_record(client, people):
-    response = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "online_depth": "全程网办",
-                                                                 "effective_from": "2026-01-01"})))
+    response = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, "online_depth": "网上预审",
+                                                                 "entrusted_department": "无"})))
     assert response.status_code == 201
-    assert _guide(client).json["extra"] == {"online_depth": "全程网办", "effective_from": "2026-01-01"}
+    assert _guide(client).json["extra"] == {"online_depth": "网上预审", "entrusted_department": "无"}
 
 
 def test_invalid_record_is_422_naming_file_and_field_and_nothing_is_stored(client, people):
@@ -116,6 +116,22 @@ def test_invalid_record_is_422_naming_file_and_field_and_nothing_is_stored(clien
     ({"code": "32021300FG-BA-0002"}, "code"),   # not the file's name
     ({"type": "行政许可"}, "code"),               # BA in the code, XK by the type
     ({"name": "  "}, "name"),
+    # one year: laws in force in 2008, real statutory limits, dates
+    ({"statutory_days": 0, "promised_days": 0}, "statutory_days"),           # no statute sets 0 days
+    ({"statutory_days": None}, "statutory_days"),
+    ({"promised_days": 0}, "promised_days"),                                  # 0 only for 即办件
+    ({"statutory_basis": None}, "statutory_basis"),
+    ({"statutory_basis": "《中华人民共和国医师法》第十三条"}, "statutory_basis"),
+    ({"legal_basis": ["《企业投资项目核准和备案管理条例》第三条"]}, "legal_basis[0]"),   # 2016, known to the table
+    ({"legal_basis": [RECORD["legal_basis"][0], "《中华人民共和国城市房地产管理法》（2019年修正）"]}, "legal_basis[1]"),
+    ({"legal_basis": ["区人才公寓管理暂行办法"]}, "legal_basis[0]"),                  # no year to tell
+    ({"fee_basis": "《关于规范收费的通知》（发改价格〔2015〕1号）"}, "fee_basis"),
+    ({"effective_from": None}, "effective_from"),
+    ({"effective_from": "2010-01-01"}, "effective_from"),                     # after the catalog's year
+    ({"effective_from": "二〇〇八年"}, "effective_from"),
+    ({"effective_from": "2003-01-01"}, "effective_from"),                     # before its law (2004)
+    ({"cancelled_on": "2008-01-01"}, "cancelled_on"),                         # before it took effect
+    ({"cancelled_on": "soon"}, "cancelled_on"),
 ])
 def test_each_kind_of_mistake_names_its_field(client, people, change, field):
     response = _upload(client, people, (f"{CODE}.yaml", _dump({**RECORD, **change})))
@@ -124,6 +140,30 @@ def test_each_kind_of_mistake_names_its_field(client, people, change, field):
     assert response.json["details"]["field"] == field, response.json
     assert response.json["details"]["file"] == f"{CODE}.yaml"
     assert all(set(e) == {"field", "message"} for e in response.json["details"]["errors"])
+
+
+def test_a_later_law_is_refused_naming_the_year(client, people):
+    record = {**RECORD, "legal_basis": ["《政府投资条例》第九条"], "statutory_days": 0, "promised_days": 0,
+              "kind": "immediate"}
+    response = _upload(client, people, (f"{CODE}.yaml", _dump(record)))
+    assert response.status_code == 422
+    errors = {e["field"]: e["message"] for e in response.json["details"]["errors"]}
+    assert "2019" in errors["legal_basis[0]"] and "2008" in errors["legal_basis[0]"]
+    assert "不能为 0" in errors["statutory_days"]
+    assert response.json["details"]["file"] == f"{CODE}.yaml"
+
+
+def test_a_cancelled_matter_stays_in_the_catalog_and_is_hidden_by_default(client, people):
+    from datetime import date
+
+    cancelled = {**RECORD, "cancelled_on": date(2008, 12, 1)}
+    assert _upload(client, people, (f"{CODE}.yaml", _dump(cancelled))).status_code == 201
+    assert client.get("/api/v1/matters").json["total"] == 0
+    listed = client.get("/api/v1/matters", query_string={"state": "cancelled"}).json
+    assert [(i["code"], i["state"], i["cancelled_on"]) for i in listed["items"]] == [(CODE, "cancelled", "2008-12-01")]
+    assert client.get("/api/v1/matters", query_string={"state": "all"}).json["total"] == 1
+    assert _guide(client).json["state"] == "cancelled"  # the guide still answers for it
+    assert client.get("/api/v1/matters", query_string={"state": "gone"}).status_code == 422
 
 
 def test_every_problem_is_listed(client, people):

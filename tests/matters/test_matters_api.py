@@ -21,7 +21,9 @@ def _list(guide, **query):
 
 def test_the_whole_catalog_is_listed_without_a_token(guide):
     body = _list(guide, limit=500)
-    assert body["total"] == 90 and len(body["items"]) == 90
+    assert body["total"] == 90 and len(body["items"]) == 90 and body["catalog_year"] == 2008
+    assert {i["state"] for i in body["items"]} == {"active"}
+    assert _list(guide, state="all")["total"] == 90 and _list(guide, state="cancelled")["total"] == 0
     item = next(i for i in body["items"] if i["code"] == "32021300FG-BA-0001")
     assert {k: item[k] for k in ("name", "department", "department_name", "kind", "type", "promised_days")} == {
         "name": "企业投资项目备案", "department": "fgj", "department_name": "区发改局", "kind": "promised",
@@ -74,7 +76,7 @@ def test_bad_filters_are_422_json(guide):
 
 
 @pytest.mark.parametrize("code", ["32021300FG-BA-0001", "32021300FG-XK-0004", "32021300HB-XK-0004",
-                                  "32021300CG-BA-0001"])
+                                  "32021300FG-BA-0002", "32021300WS-XK-0006"])
 def test_detail_has_the_nine_disclosures_and_the_rest_of_the_record(guide, code):
     matter = MATTERS[code]
     response = guide.get(f"/api/v1/matters/{code}")
@@ -85,8 +87,10 @@ def test_detail_has_the_nine_disclosures_and_the_rest_of_the_record(guide, code)
         assert body[key] == matter[key], key
     for key in ("name", "type", "kind", "statutory_days", "special_procedures", "place", "hours", "visits",
                 "consultation", "complaint", "online", "green_channel", "fee_charged", "co_departments",
-                "higher_authority"):
+                "higher_authority", "statutory_basis"):
         assert body[key] == matter[key], key
+    assert body["effective_from"] == matter["effective_from"].isoformat() and body["cancelled_on"] is None
+    assert body["state"] == "active" and body["extra"] == {}
     assert body["department"] == matter["department"]
     assert body["process_key"] == "matter_" + code.replace("-", "_")
     assert body["process"]["key"] == body["process_key"] and body["process"]["version"] == 1
