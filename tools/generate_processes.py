@@ -432,7 +432,7 @@ class _Builder:
         coordinated = self.gateway("gw_coordinate", "协调结果", self.review_lane(), hint=1)
         m.flow(join, opinions)
         m.flow(opinions, coordinate, "有不同意见", 'False in [o.get("agree") for o in opinions.values()]')
-        m.flow(opinions, first, "意见一致", default=True)
+        m.flow(opinions, first, "意见一致", 'False not in [o.get("agree") for o in opinions.values()]', default=True)
         m.flow(coordinate, coordinated)
         m.flow(coordinated, first, "协调一致", 'coordination == "resolved"')
         self.decision_and_delivery(decide)
