@@ -313,7 +313,7 @@ def _forwarded(instance, mode: str, done, at: datetime) -> None:
                                          - (instance.paused_days or 0))
         instance.on_time = local_date(at) <= instance.due_date
         instance.light = None
-        _event(instance, at, "forward", element_id=done.element_id, working_days=instance.working_days_used,
+        _event(instance, at, "forwarded", element_id=done.element_id, working_days=instance.working_days_used,
                reason="上报上级机关，区级计时结束；上级机关的办理时间另计（《行政许可法》第四十三条）")
         db.session.connection().execute(
             sa.update(SupervisionWarning)

@@ -56,7 +56,7 @@ class CloseSchema(Schema):
 
 class ClockEventSchema(Schema):
     at = LocalDateTime()
-    kind = fields.String(metadata={"description": "start | pause | resume | stop | extend | forward | reply | "
+    kind = fields.String(metadata={"description": "start | pause | resume | stop | extend | forwarded | reply | "
                                                   "accepted_on_receipt"})
     reason = fields.String(allow_none=True)
     element_id = fields.String(allow_none=True)
