@@ -184,6 +184,11 @@ MATRIX = {
     ("GET", "/api/v1/instances/<instance_id>"): (CASE_READERS, _case_path()),
     ("GET", "/api/v1/instances/<instance_id>/audit"): (CASE_READERS, _case_path("/audit")),
     ("GET", "/api/v1/instances/<instance_id>/clock"): (CASE_READERS, _case_path("/clock")),
+    ("GET", "/api/v1/instances/<instance_id>/submissions"): (CASE_READERS, _case_path("/submissions")),
+    # 延期: the department's supervisors, 中心督查, admin; the scene's case is no matter's (no clock): 409 for them
+    ("POST", "/api/v1/instances/<instance_id>/extend"): (
+        row(403, boss=409, otherboss=404, center=409, admin=409),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/extend", {"json": {"reason": "测试"}})),
     ("POST", "/api/v1/instances/<instance_id>/cancel"): (
         row(403, boss=OK, otherboss=404, center=OK, ops=OK, admin=OK),
         lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/cancel", {"json": {"reason": "测试"}})),

@@ -37,7 +37,9 @@ from app.hall.vocabulary import (  # noqa: E402  (the hall's vocabulary, shared 
     PAUSE,
     SPECIAL,
     STEP,
+    SUPPLEMENT_DAYS,
     WORKING_DAYS,
+    ForwardClock,
     Outcome,
     Pause,
     Step,
@@ -122,6 +124,8 @@ class Node:
     default: str | None = None
     properties: dict[str, str] = field(default_factory=dict)  # camunda:properties: the hall's meaning
     candidates: tuple[str, ...] = ()  # camunda:candidateGroups, the lane's post first
+    interrupting: bool = False  # a boundary timer that ends its task (hall-rules: the supplement deadline)
+    outputs: dict | None = None  # hall-rules: camunda:outputParameter name -> value (str | dict: camunda:map)
 
 
 @dataclass
@@ -318,6 +322,15 @@ class _Builder:
         m.flow(gw_sup, next_id, "材料齐全", 'outcome == "complete"')
         m.flow(gw_sup, refuse, "不予受理", 'outcome != "complete"', default=True)
         m.flow(refuse, end)
+        # -- hall-rules: the applicant's supplement deadline (Art. 32): past it the case closes as 补正超时
+        days = int(self.matter.get("supplement_days") or SUPPLEMENT_DAYS)
+        self.model.add(Node("timer_supplement_check", "boundaryEvent", f"补正期限 {duration_days(days)}", w,
+                            hint=1, attached_to=check, duration=duration_days(days), interrupting=True,
+                            properties={CALENDAR: WORKING_DAYS}))
+        timeout = self.event("endEvent", "end_supplement_timeout", "补正超时", w, hint=2,
+                             outcome=Outcome.SUPPLEMENT_TIMEOUT)
+        m.flow("timer_supplement_check", timeout)
+        # -- end hall-rules
 
     def specials(self, next_id: str) -> str:
         """Chain the matter's special procedures (not counted in the time limit) before next_id.
@@ -409,12 +422,28 @@ class _Builder:
             lane = self.lane(f"co_{code}", f"{co['short']}审核岗")
             task = self.task(f"co_opinion_{code}", f"{co['short']}会办意见", lane, "co_opinion",
                              step=Step.CO_OPINION, **{DEPARTMENT: code})
+            # hall-rules: the opinion stays the department's own (opinions.{code}); the rest stays local
+            m.nodes[task].outputs = {"opinions": {code: {
+                "department": code, "opinion": "${opinion}", "agree": "${agree}", "conditions": "${conditions}",
+                "by": "${task.completed_by}", "at": "${task.completed_at}"}}}
             m.flow(fork, task)
             m.flow(task, join)
         decide = self.task("decide", "审批决定", self.approve(), "decide", step=Step.DECIDE)
         first = self.specials(decide)
-        m.flow(join, first)
+        # -- hall-rules: a dissent goes to the lead department's coordination, never on to a grant by default
+        opinions = self.gateway("gw_opinions", "会办意见是否一致", self.approve())
+        coordinate = self.task("coordinate", "牵头协调", self.review_lane(), "coordinate", hint=1,
+                               step=Step.COORDINATE)
+        coordinated = self.gateway("gw_coordinate", "协调结果", self.review_lane(), hint=1)
+        m.flow(join, opinions)
+        m.flow(opinions, coordinate, "有不同意见", 'False in [o.get("agree") for o in opinions.values()]')
+        m.flow(opinions, first, "意见一致", 'False not in [o.get("agree") for o in opinions.values()]', default=True)
+        m.flow(coordinate, coordinated)
+        m.flow(coordinated, first, "协调一致", 'coordination == "resolved"')
         self.decision_and_delivery(decide)
+        m.flow(coordinated, "deliver_refusal", "协调不成，不予许可", 'coordination != "resolved"', default=True)
+        self.timer(coordinate, self.durations["review"], "牵头协调")
+        # -- end hall-rules
         self.timer(review, self.durations["review"], "牵头审核")
         for code in co_codes:
             self.timer(f"co_opinion_{code}", self.durations["review"], f"{self.depts[code]['short']}会办")
@@ -427,7 +456,7 @@ class _Builder:
         self.acceptance("first_review")
         first_review = self.task("first_review", "初审", self.review_lane(), "review", step=Step.FIRST_REVIEW)
         forward = self.task("forward", "上报", self.review_lane(), "forward", step=Step.FORWARD,
-                            **{FORWARD_CLOCK: "end"})
+                            **{FORWARD_CLOCK: str(self.matter.get("forward_clock") or ForwardClock.END)})
         first = self.specials(forward)
         m.flow(first_review, first)
         wait = self.model.add(Node("wait_reply", "intermediateCatchEvent", "等待上级答复", w, message=True))
@@ -744,6 +773,16 @@ def _q(prefix: str, tag: str) -> str:
     return f"{{{NSMAP[prefix]}}}{tag}"
 
 
+def _parameter(el, value) -> None:
+    """hall-rules: a camunda:outputParameter's (or map entry's) value: a text, or a nested camunda:map."""
+    if isinstance(value, dict):
+        holder = etree.SubElement(el, _q("camunda", "map"))
+        for key, item in value.items():
+            _parameter(etree.SubElement(holder, _q("camunda", "entry"), key=key), item)
+    else:
+        el.text = value
+
+
 def render_bpmn(matter: dict, hall: dict) -> str:
     """The complete BPMN 2.0 XML (semantic model and DI) of one matter, deterministic."""
     model = build_model(matter, hall)
@@ -791,13 +830,19 @@ def render_bpmn(matter: dict, hall: dict) -> str:
         if node.default:
             el.set("default", node.default)
         if node.attached_to:
-            el.set("cancelActivity", "false")
+            if not node.interrupting:
+                el.set("cancelActivity", "false")
             el.set("attachedToRef", node.attached_to)
-        if node.properties:
+        if node.properties or node.outputs:
             extensions = etree.SubElement(el, _q("bpmn", "extensionElements"))
+        if node.properties:
             holder = etree.SubElement(extensions, _q("camunda", "properties"))
             for name, value in node.properties.items():
                 etree.SubElement(holder, _q("camunda", "property"), name=name, value=value)
+        if node.outputs:  # hall-rules: only the declared outputs reach the case's shared data
+            holder = etree.SubElement(extensions, _q("camunda", "inputOutput"))
+            for name, value in node.outputs.items():
+                _parameter(etree.SubElement(holder, _q("camunda", "outputParameter"), name=name), value)
         for fid in incoming[node.id]:
             etree.SubElement(el, _q("bpmn", "incoming")).text = fid
         for fid in outgoing[node.id]:

@@ -22,7 +22,7 @@ from .errors import CaseFailed, TaskNotReady
 from .history import prune_finished_history
 from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
-from .specs import HumanTaskMixin
+from .specs import HumanTaskMixin, merge_outputs
 from .state import StateError, dump_state, load_state, read_state
 from .timers import is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
@@ -159,9 +159,19 @@ class Case:
             raise CaseFailed(str(exc)) from None
 
     # --- actions ----------------------------------------------------------------------------------
-    def complete(self, task_id: str, data: dict[str, Any]) -> None:
+    def complete(self, task_id: str, data: dict[str, Any], *, actor: str | None = None,
+                 at: datetime | None = None) -> None:
+        """Complete a user task with the data submitted. A task that declares its outputs
+        (`camunda:outputParameter`) keeps the submission local: only the outputs reach the shared data."""
         task = self._ready_user_task(task_id)
-        task.data.update(data)
+        spec = task.task_spec
+        outputs = spec.human.outputs if isinstance(spec, HumanTaskMixin) else ()
+        if outputs:
+            local = {**data, "task": {"id": task_id, "element_id": spec.bpmn_id, "completed_by": actor,
+                                      "completed_at": at.isoformat() if at is not None else None}}
+            task.data.update(merge_outputs(task.data, outputs, local))
+        else:
+            task.data.update(data)
         self._run(task.run)
         self._advance()
 

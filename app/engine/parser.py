@@ -61,7 +61,15 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .expressions import python_expression
-from .specs import EventSubprocessStart, HumanTaskInfo, ManualUserTask, ResolvedCallActivity, UserTask, VariableMapping
+from .specs import (
+    EventSubprocessStart,
+    HumanTaskInfo,
+    ManualUserTask,
+    OutputParameter,
+    ResolvedCallActivity,
+    UserTask,
+    VariableMapping,
+)
 from .timers import timer_definition
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -179,7 +187,14 @@ class HumanTaskParsing:
             due_date=(self.node.get(f"{camunda}dueDate") or "").strip() or None,
             documentation=documentation.text if documentation is not None else None,
             properties=element_properties(self),
+            outputs=self._outputs(),
         )
+
+    def _outputs(self) -> tuple[OutputParameter, ...]:
+        """`camunda:inputOutput/camunda:outputParameter`: only these reach the case's shared data."""
+        return tuple(OutputParameter(node.get("name"), _parameter_value(node)) for node in
+                     self.xpath("./bpmn:extensionElements/camunda:inputOutput/camunda:outputParameter")
+                     if node.get("name"))
 
     def _form_key(self) -> str | None:
         key = (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or "").strip()
@@ -291,6 +306,21 @@ class CallParser(ElementProperties, CamundaTaskParser):
             elif node.get("source"):
                 result.append(VariableMapping(source=node.get("source"), target=node.get("target")))
         return tuple(result)
+
+
+def _parameter_value(node):
+    """An input/output parameter's value: its text, or a `camunda:map` / `camunda:list` of values (nested)."""
+    for child in node:
+        tag = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
+        if tag == "map":
+            return {entry.get("key"): _parameter_value(entry) for entry in child
+                    if isinstance(entry.tag, str) and entry.tag.endswith("}entry") and entry.get("key")}
+        if tag == "list":
+            return tuple(_parameter_value(item) for item in child if isinstance(item.tag, str))
+        if tag == "value":
+            return (child.text or "").strip()
+    text = (node.text or "").strip()
+    return text or None
 
 
 def _split(text: str | None) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ task, so a user task inside a subprocess or a called process carries its own pos
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,20 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from SpiffWorkflow.util.task import TaskState
+
+
+@dataclass(frozen=True)
+class OutputParameter:
+    """One `camunda:outputParameter`: a shared variable the task writes, and its value.
+
+    `value` is a tree of what Camunda allows inside the parameter: a text (`${name}` or `${name.key}`: a
+    local variable — the submitted data, and `task` with `id`, `element_id`, `completed_by`, `completed_at` —;
+    empty: the local variable of the parameter's own name), a `camunda:map` (a dict of such values) or a
+    `camunda:list` (a tuple of them).
+    """
+
+    name: str
+    value: Any = None  # None | str | dict[str, value] | tuple[value, ...]
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,8 @@ class HumanTaskInfo:
     documentation: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     inline_form: dict | None = None  # a JSON Schema built from Camunda's generated form (camunda:formData)
+    # camunda:inputOutput/camunda:outputParameter: what the task hands to the case's shared data; () = everything
+    outputs: tuple[OutputParameter, ...] = ()
 
     def post(self, lane: str | None) -> str | None:
         """The post a task waits at: its first candidate group, else its lane."""
@@ -35,6 +52,46 @@ class HumanTaskInfo:
 
 class HumanTaskMixin:
     human: HumanTaskInfo = HumanTaskInfo()
+
+
+_LOCAL = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\s*$")
+
+
+def _resolve(value: Any, name: str, local: dict[str, Any]) -> Any:
+    if value is None:
+        return local.get(name)
+    if isinstance(value, dict):
+        return {key: _resolve(item, key, local) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [_resolve(item, name, local) for item in value]
+    match = _LOCAL.match(value)
+    if match is None:
+        return value  # a literal
+    found: Any = local
+    for part in match.group(1).split("."):
+        found = found.get(part) if isinstance(found, dict) else None
+    return found
+
+
+def merge_outputs(shared: dict[str, Any], outputs: tuple[OutputParameter, ...], local: dict[str, Any]) -> dict:
+    """What a task with declared outputs writes into the shared data: each output's value from the local
+    variables; a map merges into the map already there (two departments' entries both stay)."""
+    result: dict[str, Any] = {}
+    for output in outputs:
+        value = _resolve(output.value, output.name, local)
+        if isinstance(value, dict) and isinstance(shared.get(output.name), dict):
+            value = _deep_merge(dict(shared[output.name]), value)
+        result[output.name] = value
+    return result
+
+
+def _deep_merge(into: dict, other: dict) -> dict:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            into[key] = _deep_merge(dict(into[key]), value)
+        else:
+            into[key] = value
+    return into
 
 
 class UserTask(HumanTaskMixin, CamundaUserTask):

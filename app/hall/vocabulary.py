@@ -35,6 +35,7 @@ class Step(StrEnum):
     FORWARD = "forward"  # 上报
     INFORM = "inform"  # 告知申请人 (a reported case's higher decision)
     DELIVER = "deliver"  # 送达 (Art. 44)
+    COORDINATE = "coordinate"  # 联办件: the lead department coordinates a dissent before anything is granted
     SUPERVISE = "supervise"  # 超期督办
 
 
@@ -44,6 +45,7 @@ class Outcome(StrEnum):
     NOT_ACCEPTED = "not_accepted"
     HIGHER_APPROVED = "higher_approved"
     HIGHER_REJECTED = "higher_rejected"
+    SUPPLEMENT_TIMEOUT = "supplement_timeout"  # 补正超时: the applicant did not supplement in time (Art. 32)
 
 
 class Pause(StrEnum):
@@ -51,8 +53,23 @@ class Pause(StrEnum):
     SPECIAL = "special"  # a special procedure does not count toward the limit (Art. 45)
 
 
+class ForwardClock(StrEnum):
+    END = "end"  # the district's clock ends at forwarding (its time is over; the higher authority's is its own)
+    PAUSE = "pause"  # the district's clock pauses until the higher authority replies
+
+
 OUTCOME_NAMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级准予",
-                 "higher_rejected": "上级不予批准", "cancelled": "撤销", "completed": "办结"}
+                 "higher_rejected": "上级不予批准", "supplement_timeout": "补正超时", "cancelled": "撤销",
+                 "completed": "办结"}
+
+# --- ------------------------------------------------------------------------------------------------------------
+# -- hall-rules (行政许可法) limits, in working days; the supervision sweep and the clock apply them --------------
+EXTENSION_DAYS = 10  # Art. 42: 20 working days, extendable by 10 with the head's approval, once
+JOINT_EXTENSION_DAYS = 15  # Art. 42: joint handling 45, extendable by 15
+DELIVERY_DAYS = 10  # Art. 44: certificates delivered within 10 days of the decision
+SUPPLEMENT_NOTICE_DAYS = 5  # Art. 32: the supplement notice within 5 days, else accepted on receipt
+SUPPLEMENT_DAYS = 30  # the applicant's supplement deadline (a matter's `supplement_days` overrides it)
+# -- end hall-rules ----------------------------------------------------------------------------------------------
 
 
 def step_of(properties: dict[str, str]) -> str | None:

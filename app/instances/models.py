@@ -48,6 +48,19 @@ class ProcessInstance(db.Model):
     on_time: Mapped[bool | None] = mapped_column(sa.Boolean)
     light: Mapped[str | None] = mapped_column(sa.String(10), index=True)  # green | yellow | red; None once closed
     supplement_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # 延期 (Art. 42): the working days added with the head's approval, once, by whom, when and why
+    extended_days: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    extended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    extended_by: Mapped[str | None] = mapped_column(sa.String(64))
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # 上报 (Art. 43): when the case went to the higher authority, whether the district clock ended or paused
+    # there, and when the reply came (the higher authority's time is not the district's)
+    forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    forward_clock: Mapped[str | None] = mapped_column(sa.String(10))
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # Art. 44: delivery within 10 days of it
+    # Art. 32: no supplement notice within 5 working days of receipt: the application counts as accepted on receipt
+    accepted_on_receipt: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     # Optimistic locking: every UPDATE checks the version it read; a concurrent writer loses with 409.
     __mapper_args__ = {"version_id_col": version}

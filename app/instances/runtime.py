@@ -28,7 +28,7 @@ from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
-from ..tasks.models import UserTask
+from ..tasks.models import TaskSubmission, UserTask
 from ..timers.models import Timer
 from . import hooks
 from .models import ProcessInstance
@@ -68,6 +68,7 @@ def _cache() -> _WorkflowCache:
 
 # Rows a step writes go through Core statements on the session's connection: same transaction, no ORM cost.
 _TASKS = UserTask.__table__
+_SUBMISSIONS = TaskSubmission.__table__
 _TIMERS = Timer.__table__
 _SUBSCRIPTIONS = MessageSubscription.__table__
 
@@ -209,6 +210,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
                       _sync_timers(instance, before, snap, at))
         result.new_tasks = saved.new_tasks
+        _record_submission(instance, result)
         hooks.run("after_flush", result)
         _sync_subscriptions(instance, before, snap)
         audit.record_many([
@@ -306,6 +308,18 @@ def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[d
         _core(_TASKS.update().where(_TASKS.c.id.in_(gone), _TASKS.c.state == "open")
               .values(state="cancelled", completed_at=at))
     return new_rows
+
+
+def _record_submission(instance, result: hooks.StepResult) -> None:
+    """Each completed task keeps its own submitted data (who, when, what) as a record of the case."""
+    done = result.completed
+    if done is None:
+        return
+    meta = result.process.user_tasks.get(done.element_id)
+    outputs = list(meta.outputs) if meta is not None and meta.outputs else None
+    _core(_SUBMISSIONS.insert(), [{"instance_id": instance.id, "task_id": done.id, "element_id": done.element_id,
+                                   "name": done.name, "post": done.post, "submitted_by": result.actor,
+                                   "submitted_at": result.at, "data": result.submitted, "outputs": outputs}])
 
 
 def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:

@@ -11,7 +11,7 @@ from ..definitions import service as definitions
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
-from ..tasks.views import TaskSchema
+from ..tasks.views import SubmissionSchema, TaskSchema
 from . import service
 from .models import STATES
 
@@ -102,6 +102,10 @@ class InstanceListSchema(Schema):
 
 class CancelSchema(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class SubmissionListSchema(Schema):
+    items = fields.List(fields.Nested(SubmissionSchema))
 
 
 class AuditListSchema(Schema):
@@ -201,3 +205,18 @@ class InstanceAudit(MethodView):
         if not access.handles(user, instance):
             entries = [{**attributes(e, AuditSchema), "details": access.mask(e.details)} for e in entries]
         return {"items": entries}
+
+
+@blp.route("/instances/<instance_id>/submissions")
+class InstanceSubmissions(MethodView):
+    @require()
+    @blp.response(200, SubmissionListSchema)
+    def get(self, instance_id):
+        """What each completed task of the case was submitted with (who, when, what), oldest first — a task's
+        local data, kept whole even where only its declared outputs reached the case data (404 for a case one
+        may not see; identifiers masked for one who does not handle it)."""
+        from ..tasks import service as tasks
+
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        return {"items": tasks.submissions_for(user, instance.id)}

@@ -40,7 +40,8 @@ from ..hall.vocabulary import OUTCOME_NAMES
 from .models import ClockEvent, SupervisionWarning
 
 # warnings that describe the case's state: they close when the case closes (a broken rule stays until handled)
-CLOSE_WITH_CASE = ("case_yellow", "case_red", "step_yellow", "step_red", "late_first_review")
+CLOSE_WITH_CASE = ("case_yellow", "case_red", "step_yellow", "step_red", "late_first_review", "special_overdue",
+                   "late_delivery", "late_supplement_notice")
 _TTL_SECONDS = 300.0  # other server processes may change a matter's record: look again now and then
 
 
@@ -129,9 +130,21 @@ def local_date(at: datetime) -> date:
     return as_utc(at).astimezone(SHANGHAI).date()
 
 
-def due_date(received_on: date, promised_days: int, paused_days: int, cal=None) -> date:
+def due_date(received_on: date, promised_days: int, paused_days: int, cal=None, extended_days: int = 0) -> date:
     cal = cal or calendar.workday_calendar()
-    return cal.add_working_days(received_on, promised_days + paused_days).date
+    return cal.add_working_days(received_on, promised_days + (extended_days or 0) + paused_days).date
+
+
+def case_due_date(instance, cal=None) -> date:
+    """The case's due date now: its limit, the extension granted (Art. 42) and the working days paused."""
+    return due_date(instance.received_on, instance.promised_days or 0, instance.paused_days or 0, cal,
+                    instance.extended_days or 0)
+
+
+def district_clock_ended(instance) -> bool:
+    """上报件 (Art. 43): the district's clock ended when the case was forwarded (the higher authority's time
+    is its own)."""
+    return instance.forwarded_at is not None and instance.forward_clock == hall.ForwardClock.END
 
 
 # -- the hook ----------------------------------------------------------------------------------------------------
@@ -155,11 +168,20 @@ def on_step(result) -> None:
         _completed(instance, result.completed, snap, props(result.completed.element_id), at)
     if instance.owner and instance.window_no is None and sa.inspect(instance).attrs.owner.history.added:
         _window_of_owner(instance)
-    pausing = [t for t in snap.user_tasks if hall.pause_of(props(t.element_id))] \
+    if instance.forwarded_at is not None and instance.replied_at is None and before.messages \
+            and not snap.messages and instance.state != "cancelled":
+        _replied(instance, at)  # the higher authority's reply came (a message, not a task of ours)
+    pausing = [t for t in snap.user_tasks if _pauses(instance, props(t.element_id))] \
         if instance.state == "running" else []
-    if pausing and instance.paused_since is None:
-        _pause(instance, pausing[0], props(pausing[0].element_id), at)
-    elif not pausing and instance.paused_since is not None:
+    forwarded_pause = instance.forward_clock == hall.ForwardClock.PAUSE and instance.forwarded_at is not None \
+        and instance.replied_at is None and instance.state == "running"
+    if (pausing or forwarded_pause) and instance.paused_since is None:
+        if pausing:
+            _pause(instance, pausing[0], props(pausing[0].element_id), at)
+        else:
+            instance.paused_since = at
+            _event(instance, at, "pause", reason="上报上级机关，区级计时暂停（《行政许可法》第四十三条）")
+    elif not (pausing or forwarded_pause) and instance.paused_since is not None:
         ended = next((t for t in before.user_tasks if hall.pause_of(props(t.element_id))), None)
         _resume(instance, ended, at)
     if instance.state in ("completed", "cancelled") and instance.outcome is None:
@@ -192,10 +214,30 @@ def _start(instance, matter: MatterInfo, snap, at: datetime) -> None:
     _event(instance, at, "start", reason=reason)
 
 
+def _pauses(instance, properties: dict[str, str]) -> bool:
+    pause = hall.pause_of(properties)
+    if pause == hall.Pause.SUPPLEMENT and instance.accepted_on_receipt:
+        return False  # Art. 32: no notice in time, the case counts as accepted on receipt: nothing to wait for
+    return bool(pause)
+
+
 def _completed(instance, done, snap, properties: dict[str, str], at: datetime) -> None:
     step = hall.step_of(properties)
     if step == hall.Step.SUPPLEMENT_NOTICE:
         instance.supplement_count = (instance.supplement_count or 0) + 1
+        if not instance.accepted_on_receipt and local_date(at) > supplement_notice_deadline(instance):
+            accept_on_receipt(instance, done.id, done.element_id, at)
+    if step == hall.Step.FORWARD and properties.get(hall.FORWARD_CLOCK):
+        _forwarded(instance, properties[hall.FORWARD_CLOCK], done, at)
+    if step == hall.Step.DELIVER and instance.decided_at is not None:
+        deadline = delivery_deadline(instance)
+        if local_date(at) > deadline:
+            _rule_warning(instance, done.id, done.element_id, "late_delivery", "red", at,
+                          delivery_message(instance, deadline, delivered=True))
+    if step in (hall.Step.DECIDE, hall.Step.COORDINATE) and instance.decided_at is None:
+        data = snap.data or {}
+        if step == hall.Step.DECIDE or data.get("coordination") not in (None, "resolved"):
+            instance.decided_at = at  # a coordination that fails decides the refusal
     if step == hall.Step.DECIDE:
         data = snap.data or {}
         reasons = data.get("reasons")
@@ -216,6 +258,76 @@ def _refusal_without_reasons(instance, task, at: datetime) -> None:
     db.session.add(warning)
     audit.record("supervision.warning", actor=None, instance_id=instance.id, task_id=task.id,
                  element_id=task.element_id, details=service.warning_details(warning))
+
+
+# -- hall-rules: the law's limits (行政许可法 Art. 32, 42, 43, 44) -----------------------------------------------
+def supplement_notice_deadline(instance, cal=None) -> date:
+    """Art. 32: the supplement notice within 5 working days of receipt."""
+    cal = cal or calendar.workday_calendar()
+    return cal.add_working_days(instance.received_on, hall.SUPPLEMENT_NOTICE_DAYS).date
+
+
+def delivery_deadline(instance, cal=None) -> date:
+    """Art. 44: delivered within 10 working days of the decision."""
+    cal = cal or calendar.workday_calendar()
+    return cal.add_working_days(local_date(instance.decided_at), hall.DELIVERY_DAYS).date
+
+
+def delivery_message(instance, deadline: date, *, delivered: bool) -> str:
+    what = "送达超过" if delivered else "决定后超过"
+    return (f"办件 {instance.business_key or instance.id[:8]} {what} {hall.DELIVERY_DAYS} 个工作日"
+            f"{'才送达' if delivered else '仍未送达'}（应于 {deadline.isoformat()} 前送达，《行政许可法》第四十四条）")
+
+
+def accept_on_receipt(instance, task_id: str | None, element_id: str | None, at: datetime) -> None:
+    """Art. 32: no supplement notice within 5 working days: the application counts as accepted on receipt."""
+    instance.accepted_on_receipt = True
+    deadline = supplement_notice_deadline(instance)
+    _event(instance, at, "accepted_on_receipt", element_id=element_id,
+           reason=f"补正告知超过 {hall.SUPPLEMENT_NOTICE_DAYS} 个工作日（应于 {deadline.isoformat()} 前），"
+                  f"自收到申请之日起即为受理（《行政许可法》第三十二条）")
+    _rule_warning(instance, task_id, element_id, "late_supplement_notice", "red", at,
+                  f"办件 {instance.business_key or instance.id[:8]} 未在收件后 {hall.SUPPLEMENT_NOTICE_DAYS} 个工作日内"
+                  f"一次性告知补正（应于 {deadline.isoformat()} 前），视为自收件之日起受理（《行政许可法》第三十二条）")
+
+
+def _rule_warning(instance, task_id, element_id, kind: str, level: str, at: datetime, message: str) -> None:
+    matter = matter_for(instance.definition_id, instance.process_key)
+    warning = SupervisionWarning(instance_id=instance.id, task_id=task_id, kind=kind, level=level,
+                                 department_code=instance.department_code,
+                                 post=matter.supervise_post if matter else None, message=message, raised_at=at,
+                                 state="open")
+    db.session.add(warning)
+    audit.record("supervision.warning", actor=None, instance_id=instance.id, task_id=task_id, element_id=element_id,
+                 details={"kind": kind, "level": level, "post": warning.post,
+                          "department": instance.department_code, "message": message})
+
+
+def _forwarded(instance, mode: str, done, at: datetime) -> None:
+    """上报 (Art. 43): the district's part ends here; its clock ends (or pauses) and the higher one starts."""
+    instance.forwarded_at = at
+    instance.forward_clock = hall.ForwardClock(mode) if mode in tuple(hall.ForwardClock) else hall.ForwardClock.END
+    if instance.forward_clock == hall.ForwardClock.END:
+        cal = calendar.workday_calendar()
+        instance.working_days_used = max(0, cal.working_days_between(instance.received_on, local_date(at))
+                                         - (instance.paused_days or 0))
+        instance.on_time = local_date(at) <= instance.due_date
+        instance.light = None
+        _event(instance, at, "forwarded", element_id=done.element_id, working_days=instance.working_days_used,
+               reason="上报上级机关，区级计时结束；上级机关的办理时间另计（《行政许可法》第四十三条）")
+        db.session.connection().execute(
+            sa.update(SupervisionWarning)
+            .where(SupervisionWarning.instance_id == instance.id, SupervisionWarning.state == "open",
+                   SupervisionWarning.kind.in_(("case_yellow", "case_red")))
+            .values(state="closed", closed_at=at, note="已上报上级机关，区级计时结束"))
+
+
+def _replied(instance, at: datetime) -> None:
+    cal = calendar.workday_calendar()
+    instance.replied_at = at
+    days = cal.working_days_between(local_date(instance.forwarded_at), local_date(at))
+    _event(instance, at, "reply", working_days=days, reason=f"上级机关答复，上级办理 {days} 个工作日")
+# -- end hall-rules ----------------------------------------------------------------------------------------------
 
 
 def _window_of_owner(instance) -> None:
@@ -239,7 +351,7 @@ def _resume(instance, ended, at: datetime) -> None:
     days = cal.working_days_between(local_date(instance.paused_since), local_date(at))
     instance.paused_days = (instance.paused_days or 0) + days
     instance.paused_since = None
-    instance.due_date = due_date(instance.received_on, instance.promised_days, instance.paused_days, cal)
+    instance.due_date = case_due_date(instance, cal)
     reason = f"恢复计时，暂停 {days} 个工作日" + (f"（{ended.name}）" if ended else "")
     _event(instance, at, "resume", reason=reason[:200], element_id=ended.element_id if ended else None,
            working_days=days)
@@ -256,9 +368,10 @@ def _stop(instance, steps, props, at: datetime) -> None:
     closed = local_date(at)
     cal = calendar.workday_calendar()
     instance.outcome = outcome
-    instance.working_days_used = max(0, cal.working_days_between(instance.received_on, closed)
-                                     - (instance.paused_days or 0))
-    instance.on_time = closed <= instance.due_date
+    if not district_clock_ended(instance):  # a forwarded case's district days were counted at forwarding
+        instance.working_days_used = max(0, cal.working_days_between(instance.received_on, closed)
+                                         - (instance.paused_days or 0))
+        instance.on_time = closed <= instance.due_date
     instance.light = None
     _event(instance, at, "stop", reason=f"办结：{OUTCOME_NAMES[outcome]}", element_id=element,
            working_days=instance.working_days_used)

@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import service as audit
 from ..calendar import service as calendar
@@ -36,14 +37,17 @@ from ..hall import vocabulary
 from ..instances.models import ProcessInstance
 from ..models_base import paged
 from ..tasks.models import UserTask
+from . import clock as case_clock
 from .clock import CLOSE_WITH_CASE, local_date
 from .models import ClockEvent, SupervisionWarning
 
 LEVELS = ("yellow", "red")
-KINDS = ("case_yellow", "case_red", "step_yellow", "step_red", "refusal_without_reasons", "late_first_review")
+KINDS = ("case_yellow", "case_red", "step_yellow", "step_red", "refusal_without_reasons", "late_first_review",
+         "special_overdue", "late_delivery", "late_supplement_notice")
 KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（超期）", "step_yellow": "环节黄灯预警",
               "step_red": "环节红灯（超期）", "refusal_without_reasons": "不予许可未说明理由",
-              "late_first_review": "上报件初审超期"}
+              "late_first_review": "上报件初审超期", "special_overdue": "特别程序超过时限",
+              "late_delivery": "决定送达超期", "late_supplement_notice": "补正告知超期（视为受理）"}
 OPEN_STATES = ("running", "error", "suspended")  # a case stopped by an incident or by ops is still open, and still late
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
@@ -205,6 +209,9 @@ def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
     _case_lights(ctx)
     _step_lights(ctx)
     _late_first_reviews(ctx)
+    _special_bounds(ctx)
+    _late_deliveries(ctx)
+    _late_supplement_notices(ctx)
     if ctx.raised:
         db.session.flush()
         audit.record_many([audit.entry("supervision.warning", actor=None, instance_id=w.instance_id,
@@ -222,7 +229,8 @@ def _tidy(ctx: _Context) -> None:
                                                ProcessInstance.state.in_(("completed", "cancelled")))
     ctx.close(SupervisionWarning.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
     done = sa.select(UserTask.id).where(UserTask.id == SupervisionWarning.task_id, UserTask.state != "open")
-    ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red")) & done.exists(), "环节已办理")
+    ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red", "special_overdue", "late_delivery"))
+              & done.exists(), "环节已办理")
 
 
 def _case_lights(ctx: _Context) -> None:
@@ -236,6 +244,7 @@ def _case_lights(ctx: _Context) -> None:
         sa.select(pi.id, pi.light, pi.due_date, pi.promised_days, pi.matter_code, pi.department_code,
                   pi.business_key)
         .where(pi.state.in_(OPEN_STATES), pi.due_date.is_not(None), pi.paused_since.is_(None),
+               sa.or_(pi.forwarded_at.is_(None), pi.forward_clock != vocabulary.ForwardClock.END),  # 上报: ended
                sa.or_(sa.and_(sa.or_(pi.light.is_(None), pi.light == "green"), pi.due_date <= horizon),
                       pi.light == "yellow",
                       sa.and_(pi.light == "red", pi.due_date >= ctx.today)))).all()
@@ -311,6 +320,121 @@ def _late_first_reviews(ctx: _Context) -> None:
                                                       deadline, due))
 
 
+# -- hall-rules: special procedures' bounds (Art. 45), delivery (Art. 44), the supplement notice (Art. 32) ------
+def _flagged(kind: str, level: str | None = None):
+    w, t = SupervisionWarning, UserTask
+    query = sa.select(w.id).where(w.task_id == t.id, w.kind == kind, w.state == "open")
+    return query.where(w.level == level) if level else query
+
+
+def _special_bounds(ctx: _Context) -> None:
+    """A special procedure open for its `hall.max_days` working days: yellow; beyond them: red."""
+    from ..definitions import service as definitions
+
+    t, pi = UserTask, ProcessInstance
+    rows = db.session.execute(
+        sa.select(t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, pi.matter_code,
+                  pi.department_code, pi.business_key)
+        .join(pi, pi.id == t.instance_id)
+        .where(t.state == "open", t.role == vocabulary.Step.SPECIAL_PROCEDURE, pi.state.in_(OPEN_STATES),
+               ~_flagged("special_overdue", "red").exists())).all()
+    for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key in rows:
+        bound = definitions.compiled_by_id(definition_id).element_properties(element_id).get(vocabulary.MAX_DAYS)
+        if not (bound or "").isdigit():
+            continue
+        bound = int(bound)
+        used = ctx.cal.working_days_between(local_date(created), ctx.today)
+        level = "red" if used > bound else "yellow" if used >= bound else None
+        if level is None:
+            continue
+        if level == "yellow" and db.session.scalar(sa.select(SupervisionWarning.id).where(
+                SupervisionWarning.task_id == task_id, SupervisionWarning.kind == "special_overdue",
+                SupervisionWarning.state == "open")):
+            continue
+        if level == "red":
+            ctx.close((SupervisionWarning.task_id == task_id) & (SupervisionWarning.kind == "special_overdue"),
+                      "已升级为红灯")
+        state = "已超过" if level == "red" else "已达到"
+        ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind="special_overdue", level=level,
+                          department=department,
+                          message=f"事项「{ctx.matter_name(matter)}」{_case_name(business_key, instance_id)}的特别程序"
+                                  f"「{name}」已进行 {used} 个工作日，{state}其时限 {bound} 个工作日"
+                                  f"（《行政许可法》第四十五条）")
+
+
+def _late_deliveries(ctx: _Context) -> None:
+    """Art. 44: a decision not delivered within 10 working days."""
+    t, pi = UserTask, ProcessInstance
+    rows = db.session.execute(
+        sa.select(t.id, pi.id).join(pi, pi.id == t.instance_id)
+        .where(t.state == "open", t.role == vocabulary.Step.DELIVER, pi.decided_at.is_not(None),
+               pi.state.in_(OPEN_STATES), ~_flagged("late_delivery").exists())).all()
+    for task_id, instance_id in rows:
+        instance = db.session.get(ProcessInstance, instance_id)
+        deadline = case_clock.delivery_deadline(instance, ctx.cal)
+        if ctx.today <= deadline:
+            continue
+        ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind="late_delivery", level="red",
+                          department=instance.department_code,
+                          message=case_clock.delivery_message(instance, deadline, delivered=False))
+
+
+def _late_supplement_notices(ctx: _Context) -> None:
+    """Art. 32: a supplement notice still not given 5 working days after receipt: accepted on receipt."""
+    t, pi = UserTask, ProcessInstance
+    rows = db.session.execute(
+        sa.select(t.id, t.element_id, pi.id).join(pi, pi.id == t.instance_id)
+        .where(t.state == "open", t.role == vocabulary.Step.SUPPLEMENT_NOTICE, pi.state == "running",
+               pi.received_on.is_not(None), pi.accepted_on_receipt.is_(False))).all()
+    for task_id, element_id, instance_id in rows:
+        instance = db.session.get(ProcessInstance, instance_id)
+        if ctx.today <= case_clock.supplement_notice_deadline(instance, ctx.cal):
+            continue
+        case_clock.accept_on_receipt(instance, task_id, element_id, ctx.at)
+        ctx.counts["raised"] += 1
+
+
+# -- hall-rules: 延期 (Art. 42) -----------------------------------------------------------------------------------
+def extend(instance: ProcessInstance, actor: str, reason: str) -> ProcessInstance:
+    """Extend a case's limit once, with the head's approval: +10 working days, a joint case +15 (Art. 42)."""
+    if instance.received_on is None or instance.due_date is None:
+        raise Conflict("该办件不计时，不能延期", {"instance_id": instance.id})
+    if instance.state not in OPEN_STATES or instance.outcome is not None:
+        raise Conflict("办件已办结，不能延期", {"instance_id": instance.id, "state": instance.state})
+    if case_clock.district_clock_ended(instance):
+        raise Conflict("办件已上报上级机关，区级计时已结束，不能延期", {"instance_id": instance.id})
+    if instance.extended_days:
+        raise Conflict("办件已延期一次，不能再次延期（《行政许可法》第四十二条）",
+                       {"instance_id": instance.id, "extended_days": instance.extended_days,
+                        "extended_by": instance.extended_by})
+    today = local_date(now())
+    if today > instance.due_date:
+        raise Conflict("延期须在办理期限届满前决定，该办件已超期",
+                       {"instance_id": instance.id, "due_date": instance.due_date.isoformat()})
+    matter = case_clock.matter_for(instance.definition_id, instance.process_key)
+    days = vocabulary.JOINT_EXTENSION_DAYS if matter is not None and matter.kind == "joint" \
+        else vocabulary.EXTENSION_DAYS
+    at = now()
+    old_due = instance.due_date
+    instance.extended_days = days
+    instance.extended_at, instance.extended_by, instance.extension_reason = at, actor, reason
+    instance.due_date = case_clock.case_due_date(instance)
+    db.session.add(ClockEvent(instance_id=instance.id, at=at, kind="extend", working_days=days,
+                              due_date=instance.due_date,
+                              reason=f"延期 {days} 个工作日（经负责人批准，《行政许可法》第四十二条）：{reason}"[:200]))
+    audit.record("instance.extended", actor=actor, instance_id=instance.id,
+                 details={"days": days, "reason": reason, "due_date_before": old_due.isoformat(),
+                          "due_date": instance.due_date.isoformat()})
+    instance_id = instance.id
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_id}) from None
+    return instance
+# -- end hall-rules ----------------------------------------------------------------------------------------------
+
+
 # -- the API's queries -------------------------------------------------------------------------------------------
 def search(*, state: str | None = "open", level: str | None = None, kind: str | None = None,
            department: str | None = None, instance: str | None = None, post: str | None = None,
@@ -365,13 +489,23 @@ def close(warning: SupervisionWarning, actor: str, note: str) -> dict:
     return warning_view(warning)
 
 
+def _higher_view(instance: ProcessInstance) -> dict | None:
+    """上报件: the higher authority's time, tracked apart from the district's (Art. 43)."""
+    if instance.forwarded_at is None:
+        return None
+    cal = calendar.workday_calendar()
+    until = instance.replied_at or now()
+    return {"since": instance.forwarded_at, "replied_at": instance.replied_at,
+            "working_days": cal.working_days_between(local_date(instance.forwarded_at), local_date(until))}
+
+
 def clock_view(instance: ProcessInstance) -> dict:
     """The case clock: limit, pauses, due date, light, and its history."""
     events = list(db.session.scalars(sa.select(ClockEvent).where(ClockEvent.instance_id == instance.id)
                                      .order_by(ClockEvent.id)))
     if instance.received_on is None:
         state = "none"
-    elif instance.outcome is not None:
+    elif instance.outcome is not None or case_clock.district_clock_ended(instance):
         state = "stopped"
     elif instance.paused_since is not None:
         state = "paused"
@@ -385,7 +519,11 @@ def clock_view(instance: ProcessInstance) -> dict:
             "state": state, "outcome": instance.outcome, "working_days_used": instance.working_days_used,
             "on_time": instance.on_time, "supplement_count": instance.supplement_count or 0,
             "working_days_left": None, "provisional": False, "fallback_years": [], "note": None,
-            "events": events}
+            "extended_days": instance.extended_days or 0, "extended_by": instance.extended_by,
+            "extended_at": instance.extended_at, "extension_reason": instance.extension_reason,
+            "accepted_on_receipt": bool(instance.accepted_on_receipt), "decided_at": instance.decided_at,
+            "forwarded_at": instance.forwarded_at, "forward_clock": instance.forward_clock,
+            "higher": _higher_view(instance), "events": events}
     if instance.received_on is not None and instance.due_date is not None:
         cal = calendar.workday_calendar()
         years = cal.fallback_years_between(instance.received_on, instance.due_date)

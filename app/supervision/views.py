@@ -56,12 +56,23 @@ class CloseSchema(Schema):
 
 class ClockEventSchema(Schema):
     at = LocalDateTime()
-    kind = fields.String(metadata={"description": "start | pause | resume | stop"})
+    kind = fields.String(metadata={"description": "start | pause | resume | stop | extend | forwarded | reply | "
+                                                  "accepted_on_receipt"})
     reason = fields.String(allow_none=True)
     element_id = fields.String(allow_none=True)
     working_days = fields.Integer(allow_none=True,
                                   metadata={"description": "resume: the pause's working days; stop: days used"})
     due_date = fields.Date(allow_none=True, metadata={"description": "the due date after the event"})
+
+
+class HigherSchema(Schema):
+    since = LocalDateTime()
+    replied_at = LocalDateTime(allow_none=True)
+    working_days = fields.Integer(metadata={"description": "the higher authority's working days so far"})
+
+
+class ExtendSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000, error="请填写延期理由（1000字以内）"))
 
 
 class ClockSchema(Schema):
@@ -86,6 +97,16 @@ class ClockSchema(Schema):
     provisional = fields.Boolean(metadata={"description": "the due date rests on the calendar's fallback rule"})
     fallback_years = fields.List(fields.Integer())
     note = fields.String(allow_none=True)
+    extended_days = fields.Integer(metadata={"description": "延期 (Art. 42): working days added, once"})
+    extended_by = fields.String(allow_none=True)
+    extended_at = LocalDateTime(allow_none=True)
+    extension_reason = fields.String(allow_none=True)
+    accepted_on_receipt = fields.Boolean(metadata={"description": "Art. 32: no supplement notice within 5 working "
+                                                                  "days, the case counts as accepted on receipt"})
+    decided_at = LocalDateTime(allow_none=True, metadata={"description": "Art. 44: delivery within 10 working days"})
+    forwarded_at = LocalDateTime(allow_none=True, metadata={"description": "上报: when it went to the higher authority"})
+    forward_clock = fields.String(allow_none=True, metadata={"description": "end | pause: the district clock then"})
+    higher = fields.Nested(HigherSchema, allow_none=True)
     events = fields.List(fields.Nested(ClockEventSchema))
 
 
@@ -124,3 +145,21 @@ class InstanceClock(MethodView):
     def get(self, instance_id):
         """The case clock: received, limit, pauses, due date, light, and its history (start/pause/resume/stop)."""
         return service.clock_view(access.visible_case(current_user(), instance_id))
+
+
+@blp.route("/instances/<instance_id>/extend")
+class ExtendInstance(MethodView):
+    @require("supervisor")
+    @blp.arguments(ExtendSchema)
+    @blp.response(200, ClockSchema)
+    def post(self, body, instance_id):
+        """延期 (Art. 42): extend the case's limit once by 10 working days (a joint case 15), with a reason; the
+        head's approval is the department's supervisor or 中心督查. 409 when already extended, overdue or closed."""
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        if not access.manages_department(user, instance.department_code):
+            from ..errors import Forbidden
+
+            raise Forbidden("只有本部门负责人（督查岗）或中心督查可以批准延期",
+                            {"instance_id": instance.id, "department": instance.department_code})
+        return service.clock_view(service.extend(instance, user.username, body["reason"]))

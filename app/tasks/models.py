@@ -49,3 +49,22 @@ class UserTask(db.Model):
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the clerk this task goes back to when they return from an absence (their released claim, or the owner's step)
     return_to: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class TaskSubmission(db.Model):
+    """What a completed task was submitted with (who, when, what): a record of the case, kept whole even when
+    the task declares outputs and only those reach the case's shared data (Camunda's local variables)."""
+
+    __tablename__ = "task_submission"
+    __table_args__ = (sa.Index("ix_task_submission_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    element_id: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    post: Mapped[str | None] = mapped_column(sa.String(100))
+    submitted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    outputs: Mapped[list | None] = mapped_column(sa.JSON)  # the names it declared as output; None: all of it

@@ -22,7 +22,7 @@ from ..models_base import paged
 from ..people import absences as people
 from ..people.auth import Principal
 from ..people.models import Post, User
-from .models import UserTask
+from .models import TaskSubmission, UserTask
 
 
 def get_or_404(task_id: str) -> UserTask:
@@ -145,7 +145,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
             raise
     before = case.data()
     try:
-        case.complete(task.id, data)
+        case.complete(task.id, data, actor=user.username, at=now())
     except TaskNotReady:
         db.session.rollback()
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
@@ -218,3 +218,16 @@ def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | N
     db.session.commit()
     db.session.refresh(task)
     return task
+
+
+def submissions_for(user: Principal, instance_id: str) -> list[dict]:
+    """The case's task submissions, oldest first; applicant identifiers masked for a caller who does not handle
+    the case (people.access)."""
+    from ..people import access
+
+    rows = list(db.session.scalars(sa.select(TaskSubmission).where(TaskSubmission.instance_id == instance_id)
+                                   .order_by(TaskSubmission.id)))
+    instance = db.session.get(ProcessInstance, instance_id)
+    full = instance is not None and access.handles(user, instance)
+    return [{c.key: getattr(row, c.key) for c in TaskSubmission.__table__.columns}
+            | ({} if full else {"data": access.mask(row.data)}) for row in rows]

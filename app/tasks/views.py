@@ -40,8 +40,24 @@ class CompletedSchema(TaskSchema):
     instance_state = fields.String()
 
 
+class SubmissionSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.String()
+    task_id = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    post = fields.String(allow_none=True)
+    submitted_by = fields.String(allow_none=True)
+    submitted_at = LocalDateTime()
+    data = fields.Dict(metadata={"description": "everything the task was completed with (its local data)"})
+    outputs = fields.List(fields.String(), allow_none=True,
+                          metadata={"description": "what it declared as output to the case data; null: all"})
+
+
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(allow_none=True, metadata={"description": "the task's JSON Schema form"})
+    submissions = fields.List(fields.Nested(SubmissionSchema),
+                              metadata={"description": "the earlier submissions of its case, oldest first"})
 
 
 class TaskListArgs(PageArgs):
@@ -95,7 +111,8 @@ class Task(MethodView):
         task = access.visible_task(current_user(), task_id)
         form = forms.latest(task.form_key) if task.form_key else None
         schema = form.schema if form else service.inline_form(task)
-        return {**attributes(task, TaskSchema), "form": schema}
+        return {**attributes(task, TaskSchema), "form": schema,
+                "submissions": service.submissions_for(current_user(), task.instance_id)}
 
 
 @blp.route("/<task_id>/claim")

@@ -193,10 +193,16 @@ def check_semantics(path: Path, posts: set[str]) -> None:
     for task in process.iterfind("bpmn:userTask", NS):
         assert task.get(CAMUNDA_FORM_KEY), f"{path.name}: {task.get('id')} has no formKey"
     for boundary in process.iterfind("bpmn:boundaryEvent", NS):
-        assert boundary.get("cancelActivity") == "false"
         duration = boundary.find("bpmn:timerEventDefinition/bpmn:timeDuration", NS)
         assert duration is not None and ISO_DURATION.match(duration.text), f"{path.name}: bad timer"
         target = process.find(f"bpmn:sequenceFlow[@sourceRef='{boundary.get('id')}']", NS).get("targetRef")
+        if boundary.get("attachedToRef") == "supplement_check":  # the supplement deadline (Art. 32): it ends the case
+            assert boundary.get("cancelActivity") in (None, "true")
+            end = process.find(f"bpmn:endEvent[@id='{target}']", NS)
+            assert end is not None and end.find(".//camunda:property[@name='hall.outcome']", NS).get("value") \
+                == "supplement_timeout"
+            continue
+        assert boundary.get("cancelActivity") == "false"
         supervise = process.find(f"bpmn:userTask[@id='{target}']", NS)
         assert supervise.get(CAMUNDA_FORM_KEY) == "supervise"
         lane = process.find(f".//bpmn:lane[bpmn:flowNodeRef='{target}']", NS)
@@ -542,8 +548,12 @@ DELIVER = {"method": "on_site"}
             {
                 "accept": ACCEPT,
                 "review": REVIEW,
-                "co_opinion_hbj": {"opinion": "同意", "agree": True},
-                "co_opinion_cgj": {"opinion": "同意", "agree": True},
+                # plain SpiffWorkflow does not apply camunda:outputParameter: hand it the opinions the outputs
+                # would write (opinions.{department}), as tongban's engine does
+                "co_opinion_hbj": {"opinion": "同意", "agree": True,
+                                   "opinions": {"hbj": {"opinion": "同意", "agree": True}}},
+                "co_opinion_cgj": {"opinion": "同意", "agree": True,
+                                   "opinions": {"cgj": {"opinion": "同意", "agree": True}}},
                 "decide": GRANT,
                 "deliver": DELIVER,
             },

@@ -1,0 +1,330 @@
+"""Hall rules through the API (issue 10, items 2 and 3), on the real hall and catalog.
+
+- task-local data: every completed task's submission is kept (who, when, what); a task that declares outputs
+  (`camunda:outputParameter`) hands only those to the case data;
+- 联办件: each co-department's opinion stays under its department; a dissent goes to the lead's coordination,
+  never to a grant;
+- clocks that follow the law: working-day step limits, special procedures' bounds (Art. 45), 延期 (Art. 42),
+  上报件 (Art. 43), delivery (Art. 44), the supplement notice and the supplement deadline (Art. 32).
+"""
+
+from __future__ import annotations
+
+from app.extensions import db
+from app.hall import vocabulary as hall
+from tests.supervision.conftest import ACCEPT, DELIVER, GRANT, HALL, REVIEW, SHORT, shanghai, supervisor_of
+
+JOINT = "32021300FG-XK-0001"  # 企业投资项目核准: 发改局 leads, 环保局 and 城管局 give opinions
+REPORTED = "32021300CZ-XK-0002"
+CENTER = next(u["username"] for u in HALL["users"] if "center_supervisor" in u["roles"])
+EXPERT = {"opinion": "专家组同意通过。", "conclusion": "pass", "experts": ["专家甲", "专家乙", "专家丙"]}
+SURVEY = {"findings": "现场与申报材料一致。", "conclusion": "pass", "surveyors": ["甲", "乙"]}
+
+
+def _matter(desk, code):
+    return next(m for m in desk.matters() if m.code == code)
+
+
+def _elements(desk, cid) -> set[str]:
+    return {t["element_id"] for t in desk.case(cid)["tasks"]}
+
+
+def _fire_timers(desk) -> int:
+    return desk.ok("POST", "/timers/fire-due", desk.ops)["advanced"]
+
+
+def _joint_to_opinions(desk, clock):
+    clock.set(shanghai(2026, 11, 23))  # a Monday
+    case = desk.start(_matter(desk, JOINT))
+    cid = case["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    assert {"review", "co_opinion_hbj", "co_opinion_cgj"} <= _elements(desk, cid)
+    desk.complete(cid, "review", REVIEW)
+    return cid
+
+
+# -- task-local data and 联办件 ------------------------------------------------------------------------------------
+def test_each_department_keeps_its_opinion_and_a_dissent_goes_to_coordination_not_to_a_grant(desk, clock):
+    cid = _joint_to_opinions(desk, clock)
+    agree = desk.complete(cid, "co_opinion_cgj", {"opinion": "同意。", "agree": True, "conditions": "按规划实施"})
+    clock.set(shanghai(2026, 11, 24, 10))
+    dissent = desk.complete(cid, "co_opinion_hbj", {"opinion": "不同意：选址位于水源保护区。", "agree": False})
+
+    data = desk.case(cid)["data"]
+    opinions = data["opinions"]
+    assert set(opinions) == {"hbj", "cgj"}  # neither overwrote the other
+    assert opinions["cgj"]["agree"] is True and opinions["cgj"]["conditions"] == "按规划实施"
+    assert opinions["cgj"]["by"] == agree["completed_by"]
+    assert opinions["hbj"] == {"department": "hbj", "opinion": "不同意：选址位于水源保护区。", "agree": False,
+                               "conditions": None, "by": dissent["completed_by"],
+                               "at": opinions["hbj"]["at"]} and opinions["hbj"]["at"].startswith("2026-11-24T02:00")
+    assert "agree" not in data  # a task with declared outputs keeps the rest local
+
+    # the dissent routes to the lead department's coordination: no decision step, nothing to grant
+    elements = _elements(desk, cid)
+    assert "coordinate" in elements and "decide" not in elements and "expert_review" not in elements
+    coordinate = desk.task(cid, "coordinate")
+    assert coordinate["post"] == f"{SHORT['fgj']}审核岗"
+
+    # the submissions: whole, with who and when, readable with the case and with each later task
+    items = desk.ok("GET", f"/instances/{cid}/submissions", desk.ops)["items"]
+    assert [i["element_id"] for i in items] == ["accept", "review", "co_opinion_cgj", "co_opinion_hbj"]
+    hbj = items[-1]
+    assert hbj["data"] == {"opinion": "不同意：选址位于水源保护区。", "agree": False}
+    assert hbj["outputs"] == ["opinions"] and items[0]["outputs"] is None
+    assert hbj["submitted_by"] == dissent["completed_by"] and hbj["submitted_at"].startswith("2026-11-24T10:00")
+    clerk = desk.hall.holder(coordinate["post"])
+    detail = desk.ok("GET", f"/tasks/{coordinate['id']}", clerk)
+    assert [s["element_id"] for s in detail["submissions"]] == [i["element_id"] for i in items]
+    outsider = desk.hall.holder(f"{SHORT['mzj']}受理A岗") if "mzj" in SHORT else None
+    if outsider:
+        assert desk.call("GET", f"/instances/{cid}/submissions", outsider)[0] == 404
+
+    # coordination fails: a refusal with reasons, never a grant
+    code, body = desk.call("POST", f"/tasks/{coordinate['id']}/complete", clerk,
+                           json={"data": {"coordination": "refuse", "opinion": "协调不成。"}})
+    assert code == 422, body  # a refusal states its reasons (Art. 38)
+    desk.complete(cid, "coordinate", {"coordination": "refuse", "opinion": "协调不成。",
+                                      "reasons": "环保局不同意：选址位于水源保护区。",
+                                      "remedy": "可依法申请行政复议或者提起行政诉讼。"})
+    assert _elements(desk, cid) == {"deliver_refusal"}
+    desk.complete(cid, "deliver_refusal", DELIVER)
+    case = desk.case(cid)
+    assert (case["state"], case["outcome"]) == ("completed", "refused")
+
+
+def test_after_coordination_the_decision_sees_every_opinion_and_may_grant(desk, clock):
+    cid = _joint_to_opinions(desk, clock)
+    desk.complete(cid, "co_opinion_cgj", {"opinion": "同意。", "agree": True})
+    desk.complete(cid, "co_opinion_hbj", {"opinion": "暂不同意。", "agree": False, "conditions": "补充环评"})
+    desk.complete(cid, "coordinate", {"coordination": "resolved", "opinion": "经协调，申请人补充环评后环保局同意。"})
+    desk.complete(cid, "expert_review", EXPERT)
+    decide = desk.task(cid, "decide")
+    approver = desk.hall.holder(decide["post"])
+    detail = desk.ok("GET", f"/tasks/{decide['id']}", approver)
+    assert {s["element_id"] for s in detail["submissions"]} >= {"co_opinion_hbj", "co_opinion_cgj", "coordinate"}
+    assert set(desk.case(cid)["data"]["opinions"]) == {"hbj", "cgj"}
+    desk.complete(cid, "decide", GRANT)
+    desk.complete(cid, "deliver", DELIVER)
+    assert desk.case(cid)["outcome"] == "granted"
+
+
+def test_all_agree_goes_straight_on_to_the_decision(desk, clock):
+    cid = _joint_to_opinions(desk, clock)
+    desk.complete(cid, "co_opinion_cgj", {"opinion": "同意。", "agree": True})
+    desk.complete(cid, "co_opinion_hbj", {"opinion": "同意。", "agree": True})
+    assert _elements(desk, cid) == {"expert_review"}
+
+
+def test_a_grant_over_a_dissent_without_coordination_is_refused_by_the_hall(app):
+    """The guard behind the diagram: a decision step that grants while a department dissents (a diagram
+    drawn without the coordination step) is refused."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from app.errors import Conflict
+    from app.hall.hooks import check_joint_decision
+
+    process = SimpleNamespace(element_properties=lambda e: {hall.STEP: hall.Step.DECIDE} if e == "decide" else {})
+    result = SimpleNamespace(completed=SimpleNamespace(element_id="decide"), process=process,
+                             instance=SimpleNamespace(id="x"),
+                             after=SimpleNamespace(data={"decision": "grant", "opinions": {
+                                 "hbj": {"agree": False}, "cgj": {"agree": True}}}))
+    with app.app_context(), pytest.raises(Conflict) as raised:
+        check_joint_decision(result)
+    assert raised.value.details["dissenting"] == ["hbj"]
+    result.after.data["coordination"] = "resolved"
+    with app.app_context():
+        check_joint_decision(result)
+
+
+# -- clocks that follow the law --------------------------------------------------------------------------------
+def _promised(desk, special: bool = False):
+    return next(m for m in desk.matters(kind="promised", green_channel=False)
+                if bool(m.special_procedures) == special and m.promised_days >= 5)
+
+
+def test_a_review_step_limit_set_on_a_friday_does_not_fire_over_the_weekend(desk, clock):
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 27, 9))  # Friday
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    review = desk.task(cid, "review")
+    days = -(-matter.promised_days // 2)
+    assert review["due_at"][:10] > "2026-11-30"  # working days: never on the weekend, never Monday for P3D+
+    clock.set(shanghai(2026, 11, 29, 23, 59))  # Sunday night
+    _fire_timers(desk)
+    assert "supervise_review" not in _elements(desk, cid)
+    from datetime import date
+
+    from app.calendar import service as calendar
+
+    with desk.app.app_context():
+        due = calendar.workday_calendar().add_working_days(date(2026, 11, 27), days).date
+    assert review["due_at"].startswith(f"{due.isoformat()}T09:00")
+
+
+def test_a_special_procedure_beyond_its_bound_warns_yellow_then_red_to_both_supervisors(desk, clock):
+    matter = next(m for m in desk.matters(code="32021300CG-XK-0001"))
+    clock.set(shanghai(2026, 11, 23, 9))  # Monday; 现场勘察 max 3 working days
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    for element in sorted(_elements(desk, cid)):
+        if element == "review":
+            desk.complete(cid, "review", REVIEW)
+    assert "site_survey" in _elements(desk, cid)
+    clock.set(shanghai(2026, 11, 25, 9))
+    desk.sweep()
+    assert [w for w in desk.warnings(instance=cid) if w["kind"] == "special_overdue"] == []
+    clock.set(shanghai(2026, 11, 26, 9))  # 3 working days
+    desk.sweep()
+    [yellow] = [w for w in desk.warnings(instance=cid) if w["kind"] == "special_overdue"]
+    assert yellow["level"] == "yellow" and "现场勘察" in yellow["message"]
+    clock.set(shanghai(2026, 11, 30, 9))  # Monday: 5 working days
+    desk.sweep()
+    [red] = [w for w in desk.warnings(instance=cid) if w["kind"] == "special_overdue"]
+    assert red["level"] == "red" and red["post"] == f"{SHORT['cgj']}督查岗"
+    assert red["id"] in {w["id"] for w in desk.warnings(CENTER, instance=cid)}  # 中心督查 sees it too
+    assert red["id"] in {w["id"] for w in desk.warnings(supervisor_of("cgj"), instance=cid)}
+    desk.complete(cid, "site_survey", SURVEY)
+    desk.sweep()
+    assert [w for w in desk.warnings(instance=cid) if w["kind"] == "special_overdue"] == []
+
+
+def test_an_extension_moves_the_due_date_once_with_a_reason_by_the_head(desk, clock):
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    before = desk.clock_of(cid)
+    clerk = desk.hall.holder(f"{SHORT[matter.department_code]}受理A岗")
+    assert desk.call("POST", f"/instances/{cid}/extend", clerk, json={"reason": "需补充调查"})[0] == 403
+    other = next(d for d in SHORT if d != matter.department_code)
+    assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(other), json={"reason": "x"})[0] in (403, 404)
+    assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code), json={})[0] == 422
+    after = desk.ok("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code),
+                    json={"reason": "案情复杂，需补充调查"})
+    assert after["extended_days"] == hall.EXTENSION_DAYS and after["extension_reason"] == "案情复杂，需补充调查"
+    with desk.app.app_context():
+        from datetime import date
+
+        from app.calendar import service as calendar
+
+        expected = calendar.workday_calendar().add_working_days(
+            date.fromisoformat(before["due_date"]), hall.EXTENSION_DAYS).date
+    assert after["due_date"] == expected.isoformat() and desk.case(cid)["due_date"] == expected.isoformat()
+    assert after["events"][-1]["kind"] == "extend" and "案情复杂" in after["events"][-1]["reason"]
+    code, body = desk.call("POST", f"/instances/{cid}/extend", CENTER, json={"reason": "再延"})
+    assert code == 409, body
+    audit = desk.ok("GET", f"/instances/{cid}/audit", desk.ops, params={"limit": 200})["items"]
+    assert any(e["action"] == "instance.extended" and e["details"]["days"] == hall.EXTENSION_DAYS for e in audit)
+
+
+def test_a_joint_case_extends_by_fifteen(desk, clock):
+    cid = _joint_to_opinions(desk, clock)
+    body = desk.ok("POST", f"/instances/{cid}/extend", CENTER, json={"reason": "会办部门意见分歧，需协调"})
+    assert body["extended_days"] == hall.JOINT_EXTENSION_DAYS == 15
+
+
+def _reported_to_forwarding(desk, clock):
+    matter = _matter(desk, REPORTED)
+    clock.set(shanghai(2026, 11, 23, 9))
+    start = desk.start(matter)
+    cid = start["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    for _ in range(5):
+        elements = _elements(desk, cid)
+        if not elements:
+            break
+        element = sorted(elements)[0]
+        task = desk.task(cid, element)
+        data = {"review": REVIEW, "forward": {"forwarded_to": matter.higher_authority or "市财政局",
+                                              "opinion": "初审同意，报请审批。"},
+                "site_survey": SURVEY, "expert_review": EXPERT}.get(task["form_key"])
+        desk.complete(cid, element, data)
+    return matter, start, cid
+
+
+def test_a_reported_case_after_forwarding_goes_ten_working_days_without_turning_red(desk, clock):
+    matter, start, cid = _reported_to_forwarding(desk, clock)
+    forwarded = desk.clock_of(cid)
+    assert forwarded["forwarded_at"] and forwarded["forward_clock"] == "end" and forwarded["state"] == "stopped"
+    assert forwarded["on_time"] is True and forwarded["light"] is None
+    due = forwarded["due_date"]
+    clock.set(shanghai(2026, 12, 31, 9))  # long after the district's due date, the province still deciding
+    assert due < "2026-12-31"
+    desk.sweep()
+    assert [w for w in desk.warnings(instance=cid) if w["kind"].startswith("case_")] == []
+    view = desk.clock_of(cid)
+    assert view["light"] is None and view["higher"]["working_days"] >= 10
+    desk.ok("POST", "/messages", desk.hall.holder(f"{SHORT[matter.department_code]}受理A岗"), json={
+        "name": "higher_authority_reply", "business_key": start["business_key"],
+        "data": {"higher_decision": "approved", "higher_opinion": "批复同意"}})
+    view = desk.clock_of(cid)
+    assert view["higher"]["replied_at"] is not None and view["events"][-1]["kind"] == "reply"
+    desk.complete(cid, "inform", {"higher_decision": "approved", "method": "sms"})
+    final = desk.clock_of(cid)
+    assert final["outcome"] == "higher_approved" and final["on_time"] is True
+
+
+def test_a_decision_not_delivered_within_ten_working_days_warns(desk, clock):
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    desk.complete(cid, "review", REVIEW)
+    desk.complete(cid, "decide", GRANT)
+    assert desk.clock_of(cid)["decided_at"]
+    clock.set(shanghai(2026, 12, 7, 9))  # 10 working days after the decision: still in time
+    desk.sweep()
+    assert [w for w in desk.warnings(instance=cid) if w["kind"] == "late_delivery"] == []
+    clock.set(shanghai(2026, 12, 8, 9))
+    desk.sweep()
+    [late] = [w for w in desk.warnings(instance=cid) if w["kind"] == "late_delivery"]
+    assert late["level"] == "red" and "第四十四条" in late["message"]
+    assert late["id"] in {w["id"] for w in desk.warnings(CENTER, instance=cid)}
+
+
+def test_a_late_supplement_notice_counts_as_accepted_on_receipt(desk, clock):
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", {"outcome": "supplement", "missing_materials": ["营业执照"]})
+    clock.set(shanghai(2026, 11, 30, 9))  # 5 working days: still in time
+    desk.sweep()
+    assert desk.clock_of(cid)["accepted_on_receipt"] is False
+    clock.set(shanghai(2026, 12, 1, 9))  # the 6th working day
+    desk.sweep()
+    view = desk.clock_of(cid)
+    assert view["accepted_on_receipt"] is True and view["events"][-1]["kind"] == "accepted_on_receipt"
+    [late] = [w for w in desk.warnings(instance=cid) if w["kind"] == "late_supplement_notice"]
+    assert "第三十二条" in late["message"]
+    desk.complete(cid, "supplement_notice", {"missing_materials": ["营业执照"], "method": "sms", "notice_no": "BZ-1"})
+    assert desk.clock_of(cid)["state"] == "running"  # nothing to wait for: the case was accepted on receipt
+
+
+def test_no_supplement_by_the_deadline_closes_the_case_as_supplement_timeout(desk, clock):
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", {"outcome": "supplement", "missing_materials": ["营业执照"]})
+    desk.complete(cid, "supplement_notice", {"missing_materials": ["营业执照"], "method": "sms", "notice_no": "BZ-2"})
+    assert desk.clock_of(cid)["state"] == "paused"
+    check = desk.task(cid, "supplement_check")
+    timers = desk.ok("GET", "/timers", desk.ops, params={"instance": cid})["items"]
+    [deadline] = [t for t in timers if t["element_id"] == "timer_supplement_check"]
+    clock.set(shanghai(2026, 12, 31, 9))
+    assert deadline["due_at"][:10] > "2026-12-31"  # 30 working days
+    _fire_timers(desk)
+    assert desk.case(cid)["state"] == "running"
+    clock.set(shanghai(2027, 1, 15, 9))
+    _fire_timers(desk)
+    case = desk.case(cid)
+    assert (case["state"], case["outcome"]) == ("completed", "supplement_timeout")
+    assert desk.ok("GET", f"/tasks/{check['id']}", desk.ops)["state"] == "cancelled"
+    with desk.app.app_context():
+        from app.supervision.models import ClockEvent
+
+        kinds = [e.kind for e in db.session.scalars(db.select(ClockEvent).where(ClockEvent.instance_id == cid))]
+    assert kinds[-1] == "stop"
