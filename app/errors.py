@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -47,6 +47,23 @@ class Conflict(ApiError):
 
 class Invalid(ApiError):
     status, code = 422, "invalid"
+
+
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+# A unique index that guards a rule (one open case per business key...) names the conflict it stands for:
+# a writer that loses the race at the index gets this 409 instead of a 500.
+CONFLICT_CONSTRAINTS: dict[str, tuple[str, str]] = {}  # index name -> (code, message)
+
+
+_CONSTRAINT_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def conflict_on(constraint: str, code: str, message: str, columns: tuple[str, ...] = ()) -> None:
+    CONFLICT_CONSTRAINTS[constraint] = (code, message)
+    _CONSTRAINT_COLUMNS[constraint] = columns
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:
@@ -91,6 +108,19 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = 409
         return response
 
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        from .extensions import db
+
+        db.session.rollback()
+        text = str(exc.orig)
+        for constraint, (code, message) in CONFLICT_CONSTRAINTS.items():
+            if constraint in text or _sqlite_names(constraint, text):
+                response = jsonify(error_body(code, message, {}))
+                response.status_code = 409
+                return response
+        return _unexpected(exc)
+
     def refused(message: str):
         def handler(exc):
             from .extensions import db
@@ -108,6 +138,11 @@ def register_error_handlers(app: Flask) -> None:
         app.register_error_handler(kind, refused("数值超出允许范围 (a value is out of range)"))
     for kind in (UnicodeEncodeError, RecursionError):
         app.register_error_handler(kind, refused("请求包含无法保存的内容（无效字符或嵌套过深）"))
+
+    def _sqlite_names(constraint: str, text: str) -> bool:
+        """SQLite names the columns, not the index: `UNIQUE constraint failed: table.a, table.b`."""
+        columns = _CONSTRAINT_COLUMNS.get(constraint)
+        return bool(columns) and all(column in text for column in columns)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -102,6 +102,7 @@ class Node:
     duration: str | None = None
     message: bool = False
     default: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)  # camunda:properties of the element
 
 
 @dataclass
@@ -306,6 +307,7 @@ class _Builder:
             id_ = form if form not in used and form != SPECIAL_FALLBACK_FORM else f"special_{n}"
             used.add(form)
             ids.append(self.task(id_, name, lane, form))
+            self.model.nodes[id_].properties["hall.notice.enter"] = "special_procedure"  # Art. 45: told in writing
         for a, b in itertools.pairwise(ids):
             self.model.flow(a, b)
         self.model.flow(ids[-1], next_id)
@@ -429,10 +431,39 @@ def _explicit_merges(model: Model) -> None:
         model.flow(merge, node.id, default=True)
 
 
+# -- intake and notices (文书): which step checks the materials and which issues which notice ------------------
+# Names: app/documents/kinds.py (hall.notice, hall.notice.enter) and app/instances/intake.py (hall.checklist).
+def _intake_and_notices(model: Model, kind: str) -> None:
+    def put(node_id: str, name: str, value: str) -> None:
+        if node_id in model.nodes:
+            model.nodes[node_id].properties[name] = value
+
+    put("start", "hall.notice", "receipt")
+    put("accept", "hall.checklist", "acceptance")
+    put("supplement_notice", "hall.notice", "supplement")
+    put("supplement_check", "hall.checklist", "supplement")
+    put("not_accepted", "hall.notice", "not_accepted")
+    # accepted: the merge where 受理 and a complete supplement meet, before the first step after acceptance
+    accepted = next(f.target for f in model.flows if f.source == "gw_accept" and f.name == "受理")
+    put(accepted, "hall.notice", "acceptance")
+    if kind == "immediate":
+        put("end_granted", "hall.notice", "completion,delivery")
+        put("end_refused", "hall.notice", "refusal,delivery")
+    elif kind == "reported":
+        put("end_higher_approved", "hall.notice", "completion")
+        put("end_higher_rejected", "hall.notice", "completion")
+    else:
+        put("deliver", "hall.notice", "delivery")
+        put("end_granted", "hall.notice", "completion")
+        put("deliver_refusal", "hall.notice.enter", "refusal")
+        put("deliver_refusal", "hall.notice", "delivery")
+
+
 def build_model(matter: dict, hall: dict) -> Model:
     """The flow graph (nodes, flows, lanes) of one matter."""
     model = _Builder(matter, hall).build()
     _explicit_merges(model)
+    _intake_and_notices(model, matter.get("kind"))
     ids = set(model.nodes)
     for flow in model.flows:
         if flow.source not in ids or flow.target not in ids:
@@ -756,6 +787,11 @@ def render_bpmn(matter: dict, hall: dict) -> str:
         if node.attached_to:
             el.set("cancelActivity", "false")
             el.set("attachedToRef", node.attached_to)
+        if node.properties:
+            extension = etree.SubElement(el, _q("bpmn", "extensionElements"))
+            props = etree.SubElement(extension, _q("camunda", "properties"))
+            for name, value in node.properties.items():
+                etree.SubElement(props, _q("camunda", "property"), name=name, value=value)
         for fid in incoming[node.id]:
             etree.SubElement(el, _q("bpmn", "incoming")).text = fid
         for fid in outgoing[node.id]:
