@@ -8,6 +8,7 @@ the subset of glyphs used, so the PDF shows the same everywhere.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from functools import lru_cache
@@ -93,8 +94,7 @@ def render(sheet: Sheet, *, title: str | None = None) -> bytes:
     pdf.set_font("body", size=12)
     line = 7.5
     if sheet.addressee:
-        pdf.multi_cell(width, line, sheet.addressee, align="L", wrapmode=WrapMode.CHAR,
-                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _write(pdf, sheet.addressee, width, line)
     first, rest = (sheet.paragraphs[:1], sheet.paragraphs[1:]) if sheet.items else (sheet.paragraphs, [])
     for text in first:
         _paragraph(pdf, text, width, line)
@@ -105,9 +105,7 @@ def render(sheet: Sheet, *, title: str | None = None) -> bytes:
     if sheet.items:
         pdf.set_font("body", size=12)
         for n, item in enumerate(sheet.items, start=1):
-            pdf.set_x(pdf.l_margin + 8)
-            pdf.multi_cell(width - 8, line, f"{n}. {item}", align="L", wrapmode=WrapMode.CHAR,
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            _write(pdf, f"{n}. {item}", width, line, indent=8)
     for text in [*rest, *sheet.after_items]:
         _paragraph(pdf, text, width, line)
 
@@ -127,12 +125,57 @@ def render(sheet: Sheet, *, title: str | None = None) -> bytes:
     return bytes(pdf.output())
 
 
+_NO_LINE_START = set("，。、；：！？）》」』”’〕】…,.;:!?)%")
+_NO_LINE_END = set("（《「『“‘〔【(")
+_UNITS = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-./:_@]*|.", re.S)
+
+
+def _units(text: str) -> list[str]:
+    """What a line may not be broken inside: a run of letters and digits (case numbers, phone numbers), a
+    character with the closing punctuation after it (hanging at the line's end, 标点悬挂) or the opening
+    punctuation before it."""
+    units: list[str] = []
+    carry = ""
+    for token in _UNITS.findall(text):
+        if token in _NO_LINE_START and units:
+            units[-1] += token
+        elif token in _NO_LINE_END:
+            carry += token
+        else:
+            units.append(carry + token)
+            carry = ""
+    if carry:
+        units.append(carry)
+    return units
+
+
+def _lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    lines, current = [], ""
+    for unit in _units(text):
+        if current and pdf.get_string_width(current + unit.rstrip("".join(_NO_LINE_START))) > width:
+            lines.append(current)
+            current = ""
+        while pdf.get_string_width(unit) > width * 1.02:  # longer than a line: broken where it must be
+            cut = max(1, int(len(unit) * width / pdf.get_string_width(unit)))
+            lines.append(current + unit[:cut]) if not current else lines.extend([current, unit[:cut]])
+            current, unit = "", unit[cut:]
+        current += unit
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def _write(pdf: FPDF, text: str, width: float, line: float, indent: float = 0) -> None:
+    for part in _lines(pdf, text, width - indent):
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.cell(width - indent, line, part, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
 def _paragraph(pdf: FPDF, text: str, width: float, line: float) -> None:
     if not text:
         return
     pdf.set_font("body", size=12)
-    pdf.multi_cell(width, line, "　　" + text, align="L", wrapmode=WrapMode.CHAR,
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _write(pdf, "　　" + text, width, line)
     pdf.ln(1.5)
 
 

@@ -90,8 +90,9 @@ class _Context:
             self.department = db.session.get(Department, instance.department_code) \
                 if instance.department_code else None
             self.intake = db.session.get(CaseIntake, instance.id)
-            self.actor_name = db.session.scalar(sa.select(User.name).where(User.username == result.actor)) \
-                if result.actor else None
+            actor = db.session.execute(sa.select(User.name, User.window_no).where(
+                User.username == result.actor)).first() if result.actor else None
+        self.actor_name, self.actor_window = actor if actor is not None else (None, None)
         self.case_data = {**(result.after.data or {}), **(result.submitted or {})}
 
     def base(self) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class _Context:
             "received_on": instance.received_on.isoformat() if instance.received_on else None,
             "due_date": instance.due_date.isoformat() if instance.due_date else None,
             "clerk": self.actor_name or self.result.actor,
-            "window_no": instance.window_no,
+            "window_no": instance.window_no or self.actor_window,  # before acceptance: the receiving clerk's
         }
 
     def data(self, kind: str, element_id: str, task_id: str | None) -> dict[str, Any]:

@@ -80,7 +80,8 @@ def receipt(data: dict, number: str, query_code: str | None) -> Sheet:
     return Sheet(
         title="收件凭证", number=number, addressee=None,
         paragraphs=["本中心已收到您的申请材料，材料是否齐全、是否受理，将依法当场或者在五日内书面告知。"
-                    "凭办件编号和查询码可查询办理进度。"],
+                    "凭办件编号和查询码可查询办理进度。"
+                    + ("（本凭证为重置查询码后补发，原查询码已作废。）" if data.get("reissued") else "")],
         rows=rows, items_heading="本事项须提交的必要材料：" if required else "",
         items=[f"{name}" for name in required],
         after_items=["（以上为本事项的必要材料；实际收取情况以受理审查核对的材料清单为准。）"] if required else [],
@@ -163,7 +164,7 @@ def completion(data: dict, number: str, query_code: str | None = None) -> Sheet:
     result = (matter.get("result") or {}).get("name") or "办理结果"
     if outcome == "granted":
         body = f"经审查，本机关决定准予{_matter(data)}，{result}" + \
-               (f"（编号 {data['result_no']}）" if data.get("result_no") else "") + "已制作完成，请凭本通知领取。"
+               (f"（编号 {data['result_no']}）" if data.get("result_no") else "") + "已制作完成并依法送达。"
     elif outcome in ("higher_approved", "higher_rejected"):
         higher = matter.get("higher_authority") or data.get("forwarded_to") or "上级机关"
         verdict = "准予" if outcome == "higher_approved" else "不予批准"

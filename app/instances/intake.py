@@ -228,24 +228,31 @@ def forget() -> None:
 
 
 def on_new_case(result: StepResult) -> None:
-    """before_flush: a new matter case gets its number; a second open case of the same business key is refused."""
+    """before_flush: a new matter case gets its number."""
     instance = result.instance
     # by action, not by version: the clock's own queries may have flushed the new row already
     if result.action != "instance.started" or instance.matter_code is None or instance.case_number is not None:
         return
-    if instance.business_key:
-        with db.session.no_autoflush:
-            other = db.session.execute(sa.select(ProcessInstance.id, ProcessInstance.case_number).where(
-                ProcessInstance.id != instance.id, ProcessInstance.matter_code == instance.matter_code,
-                ProcessInstance.business_key == instance.business_key,
-                ProcessInstance.state.in_(("running", "suspended", "error")))).first()
-        if other is not None:
-            raise duplicate(instance.business_key, other[0], other[1])
     letters = _department_letters(instance.department_code) or (instance.department_code or "XX").upper()[:2]
     region = instance.matter_code[:8]
     day = as_utc(result.at).astimezone(SHANGHAI).strftime("%Y%m%d")
     serial = next_serial(f"case:{region}{letters}:{day}")
     instance.case_number = f"{region}{letters}{day}{serial:04d}"
+
+
+def check_business_key(process_key: str, business_key: str | None) -> None:
+    """Before a start: 409 naming the open case of this matter that has the business key already.
+
+    (A start that races past this check stops at the partial unique index; errors.conflict_on maps it to 409.)
+    """
+    if not business_key:
+        return
+    other = db.session.execute(sa.select(ProcessInstance.id, ProcessInstance.case_number).where(
+        ProcessInstance.process_key == process_key, ProcessInstance.business_key == business_key,
+        ProcessInstance.matter_code.is_not(None),
+        ProcessInstance.state.in_(("running", "suspended", "error")))).first()
+    if other is not None:
+        raise duplicate(business_key, other[0], other[1])
 
 
 def duplicate(business_key: str, instance_id: str | None = None, case_number: str | None = None) -> Conflict:
@@ -397,3 +404,58 @@ def register() -> None:
     conflict_on(OPEN_BUSINESS_KEY, "duplicate_business_key",
                 "该事项已有相同业务号的在办件，不能重复收件 (an open case of this matter has this business key)",
                 columns=("process_instance.matter_code", "process_instance.business_key"))
+
+
+# -- the applicant's side: progress by case number and query code; a lost code ---------------------------------
+_OUTCOMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级机关准予",
+             "higher_rejected": "上级机关不予批准", "cancelled": "撤销", "completed": "办结"}
+
+
+def status(case_number: str, code: str) -> dict:
+    """What the applicant may learn with the code: no personal data, the notices by title, number and date."""
+    from ..documents import service as documents
+    from ..errors import NotFound
+    from ..matters.models import Matter
+
+    instance = check_query_code(case_number, code)
+    if instance is None:
+        raise NotFound("办件编号或查询码不正确 (unknown case number or wrong query code)", {})
+    notices = documents.for_instance(instance.id)
+    kinds = [d.kind for d in notices]
+    if instance.state == "completed":
+        label = f"已办结（{_OUTCOMES.get(instance.outcome or '', '办结')}）"
+    elif instance.state == "cancelled":
+        label = "已撤销"
+    elif "supplement" in kinds and "acceptance" not in kinds[kinds.index("supplement"):]:
+        label = "待补正（请按补正材料通知书一次性补齐材料）"
+    elif "acceptance" in kinds:
+        label = "已受理，办理中"
+    else:
+        label = "已收件，待受理审查"
+    name = db.session.scalar(sa.select(Matter.name).where(Matter.code == instance.matter_code))
+    return {"case_number": instance.case_number, "matter": name, "status": label, "state": instance.state,
+            "outcome": instance.outcome, "received_on": instance.received_on, "due_date": instance.due_date,
+            "notices": [{"title": d.title, "number": d.number, "issued_on": d.data.get("issued_on")}
+                        for d in notices]}
+
+
+def reissue_receipt(instance: ProcessInstance, actor: str):
+    """A new query code (the old one stops working) and a new receipt to print it on; one transaction."""
+    from ..audit import service as audit
+    from ..clock import now
+    from ..documents import service as documents
+    from ..documents.models import Document
+
+    if instance.case_number is None:
+        raise Invalid("该办件没有办件编号，不能设置查询码 (not a matter's case)", {"instance_id": instance.id})
+    at = now()
+    code = reset_query_code(instance, at)
+    first = db.session.scalar(sa.select(Document).where(Document.instance_id == instance.id,
+                                                        Document.kind == "receipt").order_by(Document.id).limit(1))
+    data = {**(first.data if first is not None else {"case_number": instance.case_number,
+                                                      "department": {"name": "", "short": "中心"}}),
+            "reissued": True}
+    receipt = documents.issue(instance, "receipt", data, at, actor, element_id=first.element_id if first else None)
+    audit.record("intake.query_code_reset", actor=actor, instance_id=instance.id, details={"receipt": receipt.number})
+    db.session.commit()
+    return code, receipt

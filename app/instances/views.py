@@ -242,3 +242,54 @@ class InstanceAudit(MethodView):
         if not access.handles(user, instance):
             entries = [{**attributes(e, AuditSchema), "details": access.mask(e.details)} for e in entries]
         return {"items": entries}
+
+
+class CaseStatusArgs(Schema):
+    case_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    query_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class CaseStatusSchema(Schema):
+    case_number = fields.String()
+    matter = fields.String(metadata={"description": "the matter's name"})
+    status = fields.String(metadata={"description": "已受理 | 待补正 | 办理中 | 已办结 ... in Chinese"})
+    state = fields.String()
+    outcome = fields.String(allow_none=True)
+    received_on = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    notices = fields.List(fields.Dict(), metadata={"description": "title, number and date of each notice issued"})
+
+
+class QueryCodeSchema(Schema):
+    query_code = fields.String(metadata={"description": "the new code; the old one stops working"})
+    receipt = fields.Dict(metadata={"description": "the new receipt, printed with the new code"})
+
+
+@blp.route("/case-status")
+class CaseStatus(MethodView):
+    @blp.arguments(CaseStatusArgs)
+    @blp.response(200, CaseStatusSchema)
+    def post(self, body):
+        """For the applicant, no token: the progress of a case by its number and query code (办件查询).
+
+        404 for a wrong number or a wrong code alike; the answer holds no personal data.
+        """
+        return intake.status(body["case_number"], body["query_code"])
+
+
+@blp.route("/instances/<instance_id>/query-code")
+class ResetQueryCode(MethodView):
+    @require("clerk", "supervisor")
+    @blp.response(200, QueryCodeSchema)
+    def post(self, instance_id):
+        """A new query code for a lost one, and a new receipt with it (those who handle the case)."""
+        from ..documents.views import row as document_row
+
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        if not access.handles(user, instance):
+            from ..errors import Forbidden
+
+            raise Forbidden("只有经办该办件的人员可以重置查询码", {"instance_id": instance_id})
+        code, receipt = intake.reissue_receipt(instance, user.username)
+        return {"query_code": code, "receipt": document_row(receipt, query_code=code)}
