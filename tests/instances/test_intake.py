@@ -11,7 +11,7 @@ import requests
 
 from app.clock import SHANGHAI
 from app.extensions import db
-from tests.documents.conftest import APPLICANT, hall, window  # noqa: F401 (fixtures)
+from tests.documents.conftest import APPLICANT
 
 PROMISED = "32021300CG-XK-0001"  # 城市道路挖掘许可: 7 materials, 6 required
 
