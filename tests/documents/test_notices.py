@@ -190,7 +190,8 @@ def test_another_departments_clerk_sees_no_notice(window, clock):
     assert APPLICANT["phone"].replace("-", "") in pdf_text(window.pdf(receipt, clerk)).replace("-", "")
 
 
-def test_receipt_prints_the_query_code_given_at_start(window, clock):
+def test_receipt_prints_the_query_code_given_at_start(window, clock, caplog):
+    caplog.set_level("INFO", logger="tongban.access")
     matter = window.matter(PROMISED)
     case = window.start(matter)
     code = case["query_code"]
@@ -201,6 +202,8 @@ def test_receipt_prints_the_query_code_given_at_start(window, clock):
     text = pdf_text(response.data)
     assert code in text and case["case_number"] in text
     keep("receipt", response.data)
+    logged = [r.getMessage() for r in caplog.records if r.name == "tongban.access" and ".pdf" in r.getMessage()]
+    assert logged and all(code not in line and "query_code=***" in line for line in logged), logged
     later = window.documents(case["id"])[0]
     plain = pdf_text(window.pdf(later, clerk))  # later: the code is not printed again
     assert code not in plain and "查询码" in plain

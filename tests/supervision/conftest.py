@@ -80,6 +80,9 @@ class Desk:
         user = user or task["assignee"] or self.hall.holder(task["post"])
         if task["assignee"] is None:
             self.ok("POST", f"/tasks/{task['id']}/claim", user)
+        if data.get("outcome") == "accept" and not data.get("materials"):  # intake: every required material
+            checklist = self.ok("GET", f"/tasks/{task['id']}", user)["prefill"].get("materials", [])
+            data = {**data, "materials": [{"name": m["name"], "received": True} for m in checklist]}
         return self.ok("POST", f"/tasks/{task['id']}/complete", user, json={"data": data})
 
     def clock_of(self, instance_id: str) -> dict:
