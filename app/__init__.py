@@ -51,7 +51,7 @@ def _load_models() -> None:
 def _register_hall() -> None:
     """Intake (case numbers, applicants, the materials checklist) and notices: step hooks on the runtime."""
     from .documents import service as documents
-    from .instances import intake
+    from .hall import intake
 
     intake.register()
     documents.register()

@@ -432,7 +432,7 @@ def _explicit_merges(model: Model) -> None:
 
 
 # -- intake and notices (文书): which step checks the materials and which issues which notice ------------------
-# Names: app/documents/kinds.py (hall.notice, hall.notice.enter) and app/instances/intake.py (hall.checklist).
+# Names: app/hall/notices.py (hall.notice, hall.notice.enter) and app/hall/intake.py (hall.checklist).
 def _intake_and_notices(model: Model, kind: str) -> None:
     def put(node_id: str, name: str, value: str) -> None:
         if node_id in model.nodes:

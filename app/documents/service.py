@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from ..clock import SHANGHAI, as_utc
 from ..errors import NotFound
 from ..extensions import db
+from ..hall import notices as kinds
 from ..instances.hooks import StepResult
 from ..instances.models import CaseIntake, ProcessInstance
 from ..serials import next_serial
-from . import kinds
 from .models import Document
 
 REMEDY = ("如不服本决定，可以自收到本决定书之日起六十日内依法向{review_body}申请行政复议，"
@@ -30,6 +30,7 @@ REVIEW_BODY = "本级人民政府或者上一级主管部门"
 DELIVERY_METHODS = {"on_site": "直接送达", "mail": "邮寄送达", "electronic": "电子送达"}
 NOTIFY_METHODS = {"on_site": "当场告知", "sms": "短信", "phone": "电话", "mail": "邮寄", "online": "网上告知"}
 CENTER = "区行政服务中心"
+OUTCOME = "hall.outcome"  # app/hall/vocabulary.py's OUTCOME, on end events
 
 
 def on_step(result: StepResult) -> None:
@@ -97,7 +98,7 @@ class _Context:
 
     def base(self) -> dict[str, Any]:
         instance, matter, department = self.result.instance, self.matter, self.department
-        from ..instances.intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
+        from ..hall.intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
 
         applicant = applicant_of(self.intake)
         if applicant is not None:
@@ -171,12 +172,13 @@ class _Context:
                 "remedy": REMEDY.format(review_body=REVIEW_BODY)}
 
     def _completion(self, element_id: str) -> dict:
-        outcome = {"end_granted": "granted", "end_refused": "refused", "end_higher_approved": "higher_approved",
-                   "end_higher_rejected": "higher_rejected"}.get(element_id)
         data = self.case_data
-        if outcome is None:  # a diagram drawn otherwise: from the decision recorded
-            outcome = "granted" if data.get("decision") == "grant" or data.get("higher_decision") == "approved" \
-                else "refused"
+        # how the case ended, as the end event declares it (the hall's vocabulary), else from the decision recorded
+        outcome = self.result.process.element_properties(element_id).get(OUTCOME)
+        if outcome is None and data.get("higher_decision"):
+            outcome = "higher_approved" if data["higher_decision"] == "approved" else "higher_rejected"
+        elif outcome is None:
+            outcome = "granted" if data.get("decision") == "grant" else "refused"
         return {"outcome": outcome, "result_no": data.get("result_no"),
                 "higher_opinion": data.get("higher_opinion"), "forwarded_to": data.get("forwarded_to"),
                 "opinion": data.get("opinion")}

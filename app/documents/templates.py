@@ -197,9 +197,9 @@ def delivery(data: dict, number: str, query_code: str | None = None) -> Sheet:
                  footer=_footer(data))
 
 
-TEMPLATES = {"receipt": receipt, "acceptance": acceptance, "supplement": supplement, "not_accepted": not_accepted,
-             "special_procedure": special_procedure, "refusal": refusal, "completion": completion,
-             "delivery": delivery}
+# each template is named after its notice kind (app/hall/notices.py)
+TEMPLATES = {template.__name__: template for template in (
+    receipt, acceptance, supplement, not_accepted, special_procedure, refusal, completion, delivery)}
 
 
 def sheet(kind: str, data: dict, number: str, query_code: str | None = None) -> Sheet:

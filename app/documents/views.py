@@ -96,7 +96,7 @@ class DocumentPdf(MethodView):
     @blp.response(200, content_type="application/pdf")
     def get(self, args, document_id):
         """The notice as PDF (A4, Chinese). A receipt prints the query code only when `query_code` checks."""
-        from ..instances import intake
+        from ..hall import intake
 
         document, handles = _visible(document_id)
         data = document.data if handles else access.mask(document.data)

@@ -55,7 +55,7 @@ class ProcessInstance(db.Model):
     on_time: Mapped[bool | None] = mapped_column(sa.Boolean)
     light: Mapped[str | None] = mapped_column(sa.String(10), index=True)  # green | yellow | red; None once closed
     supplement_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
-    # intake (instances/intake.py): {region}{department letters}{yyyyMMdd}{serial}, unique
+    # intake (hall/intake.py): {region}{department letters}{yyyyMMdd}{serial}, unique
     case_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
 
     # Optimistic locking: every UPDATE checks the version it read; a concurrent writer loses with 409.

@@ -16,11 +16,12 @@ from ..engine.case import Case
 from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..hall import intake
 from ..messages.models import MessageSubscription
 from ..models_base import paged, row_dict
 from ..tasks.models import UserTask
 from ..timers.models import Timer
-from . import intake, runtime
+from . import runtime
 from .models import ProcessInstance
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
                                business_key=business_key, state="running", data={}, engine_state="",
                                started_by=actor, started_at=at, updated_at=at,
                                department_code=department_of(definition.id, process))
-    instance.applicant_record = applicant  # not a column: the intake hook records it (instances/intake.py)
+    instance.applicant_record = applicant  # not a column: the intake hook records it (hall/intake.py)
     version = definition.version
     saved = runtime.save(instance, case, actor=actor, action="instance.started",
                          details={"data": data, "business_key": business_key, "version": version,

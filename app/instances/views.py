@@ -9,11 +9,12 @@ from ..audit import service as audit
 from ..blueprint import Blueprint
 from ..definitions import service as definitions
 from ..documents import service as documents
+from ..hall import intake
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
 from ..tasks.views import TaskSchema
-from . import intake, service
+from . import service
 from .models import STATES
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="办件（流程实例）")
@@ -27,7 +28,7 @@ class AgentSchema(Schema):
 
 
 class ApplicantSchema(Schema):
-    """The applicant (申请人) as the window records it; validated by instances/intake.py (422, per field)."""
+    """The applicant (申请人) as the window records it; validated by hall/intake.py (422, per field)."""
 
     kind = fields.String(metadata={"description": "person (自然人) | organisation (法人或其他组织)"})
     name = fields.String(metadata={"description": "姓名或单位名称"})

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from ..clock import SHANGHAI, as_utc
 from ..errors import Conflict, Invalid
 from ..extensions import db
+from ..instances.hooks import StepResult
+from ..instances.models import CaseIntake, ProcessInstance
 from ..serials import next_serial
-from .hooks import StepResult
-from .models import CaseIntake, ProcessInstance
 
 CHECKLIST = "hall.checklist"  # camunda:property: acceptance | supplement
 ACCEPT, SUPPLEMENT, NOT_ACCEPTED, COMPLETE = "accept", "supplement", "not_accepted", "complete"  # form outcomes
@@ -306,7 +306,7 @@ def check_materials(result: StepResult) -> None:
         return
     properties = result.process.element_properties(task.element_id)
     checklist = properties.get(CHECKLIST)
-    from ..documents import kinds
+    from . import notices as kinds
 
     notices = kinds.parse(properties.get(kinds.NOTICE))
     if checklist is None and "supplement" not in notices:
@@ -368,7 +368,7 @@ def _acceptance(result: StepResult, data: dict, row: CaseIntake) -> None:
 # -- prefill (GET /tasks/{id}, and the defaults of a completion) ---------------------------------------------------
 def prefill(task, instance: ProcessInstance, properties: dict[str, str]) -> dict | None:
     """The acceptance checklist from the matter record; the supplement notice's list of missing materials."""
-    from ..documents import kinds
+    from . import notices as kinds
 
     if properties.get(CHECKLIST) == "acceptance":
         return {"materials": [{"name": m["name"], "required": _required(m), "received": False,
@@ -383,7 +383,7 @@ def prefill(task, instance: ProcessInstance, properties: dict[str, str]) -> dict
 
 def defaults(task, instance: ProcessInstance, properties: dict[str, str]) -> dict | None:
     """What a completion takes from the prefill when the clerk leaves it out: the notice's missing materials."""
-    from ..documents import kinds
+    from . import notices as kinds
 
     if "supplement" in kinds.parse(properties.get(kinds.NOTICE)):
         return prefill(task, instance, properties)
@@ -393,9 +393,9 @@ def defaults(task, instance: ProcessInstance, properties: dict[str, str]) -> dic
 def register() -> None:
     """The intake's step hooks and prefill (called by create_app)."""
     from ..errors import conflict_on
+    from ..instances import hooks
+    from ..instances.models import OPEN_BUSINESS_KEY
     from ..tasks import prefill as prefills
-    from . import hooks
-    from .models import OPEN_BUSINESS_KEY
 
     hooks.register("intake.new_case", on_new_case, when="before_flush")
     hooks.register("intake.materials", check_materials, when="before_flush")

@@ -1,0 +1,9 @@
+"""The hall (行政服务中心) as a plugin: its vocabulary (what diagrams declare) and the hooks that give it meaning."""
+
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    from .hooks import register
+
+    register()
