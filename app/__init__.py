@@ -31,13 +31,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     _load_models()
     _register_blueprints(api)
-    _register_hall()
     from .ops.views import register as register_ops
     register_ops(app)  # /healthz, /readyz, /metrics, request ids and the access log
     _register_docs_assets(app)
 
     from .cli import register as register_cli
     register_cli(app)
+    _register_hall()  # last: after the hall's own hooks, so a new case knows its matter when it gets a number
     return app
 
 
