@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 
 import pytest
@@ -48,7 +49,6 @@ class Window:
     def __init__(self, app, hall) -> None:
         self.app, self.hall, self.client = app, hall, app.test_client()
         self.ops = next(u["username"] for u in HALL["users"] if "ops" in u["roles"])
-        self.serial = 0
 
     def call(self, method: str, path: str, user: str, json=None, params=None):
         response = self.client.open(f"/api/v1{path}", method=method, headers=self.hall.auth(user), json=json,
@@ -72,8 +72,7 @@ class Window:
         return self.hall.holder(f"{SHORT[matter.department_code]}受理A岗")
 
     def start(self, matter, *, applicant=APPLICANT, business_key: str | None = None, status: int = 201, **body):
-        self.serial += 1
-        payload = {"business_key": business_key or f"{matter.code}-{self.serial:04d}",
+        payload = {"business_key": business_key or f"{matter.code}-{next(_serials):04d}",
                    "data": {"applicant": (applicant or {}).get("name", "某申请人")}, **body}
         if applicant is not None:
             payload["applicant"] = applicant
@@ -109,9 +108,18 @@ class Window:
 
 
 @pytest.fixture(scope="module")
-def hall(app):
+def hall(request):
+    """The real hall seeded once for the module, with either test harness: one app per run (`app`, session
+    scope) or an app per test on one database (`make_app`, with tests.matters.conftest.seeded_module)."""
     from tests.conftest import _empty_tables
 
+    if "make_app" in request.fixturenames or _has_fixture(request, "make_app"):
+        from tests.matters.conftest import seeded_module
+
+        with seeded_module(request.getfixturevalue("make_app")) as seeded:
+            yield seeded
+        return
+    app = request.getfixturevalue("app")
     seeded = seed_hall(app)
     yield seeded
     with app.app_context():
@@ -119,6 +127,16 @@ def hall(app):
         db.session.remove()
 
 
-@pytest.fixture(scope="module")
+def _has_fixture(request, name: str) -> bool:
+    try:
+        return bool(request._fixturemanager.getfixturedefs(name, request.node))
+    except Exception:  # pytest internals differ: fall back to the app fixture
+        return False
+
+
+_serials = itertools.count(1)  # business keys unique across the module's tests, whatever the app's scope
+
+
+@pytest.fixture()
 def window(app, hall) -> Window:
     return Window(app, hall)
