@@ -5,6 +5,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     FLASK_APP=app PORT=8000 WEB_CONCURRENCY=2 GUNICORN_THREADS=8
 WORKDIR /srv/tongban
 
+# the CJK font notices (文书) are set in (app/documents/render.py)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
+
 COPY setup.cfg pyproject.toml README.md ./
 COPY app ./app
 RUN pip install -e .  # editable: the app finds migrations/, processes/ and forms/ beside it

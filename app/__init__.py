@@ -44,17 +44,30 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .cli import register as register_cli
     register_cli(app)
+    _register_hall()  # last: after the hall's own hooks, so a new case knows its matter when it gets a number
     return app
 
 
 def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
+    from . import serials as _serials  # noqa: F401
+    from .documents import models as _documents  # noqa: F401
     from .supervision import models as _supervision  # noqa: F401
+
+
+def _register_hall() -> None:
+    """Intake (case numbers, applicants, the materials checklist) and notices: step hooks on the runtime."""
+    from .documents import service as documents
+    from .hall import intake
+
+    intake.register()
+    documents.register()
 
 
 def _register_blueprints(api: TongbanApi) -> None:
     from .calendar.views import blp as calendar
     from .definitions.views import blp as definitions
+    from .documents.views import blp as documents
     from .forms.views import blp as forms
     from .incidents.views import blp as incidents
     from .instances.views import blp as instances
@@ -68,7 +81,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .timers.views import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents):
+                      statistics, supervision, incidents, documents):
         api.register_blueprint(blueprint)
 
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -77,6 +77,23 @@ def is_lock_conflict(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+# A unique index that guards a rule (one open case per business key...) names the conflict it stands for:
+# a writer that loses the race at the index gets this 409 instead of a 500.
+CONFLICT_CONSTRAINTS: dict[str, tuple[str, str]] = {}  # index name -> (code, message)
+
+
+_CONSTRAINT_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def conflict_on(constraint: str, code: str, message: str, columns: tuple[str, ...] = ()) -> None:
+    CONFLICT_CONSTRAINTS[constraint] = (code, message)
+    _CONSTRAINT_COLUMNS[constraint] = columns
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict:
     return {"code": code, "message": message, "details": details if details is not None else {}}
 
@@ -138,6 +155,20 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = "1"
         return response
 
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        from .extensions import db
+
+        db.session.rollback()
+        text = str(exc.orig)
+        for constraint, (code, message) in CONFLICT_CONSTRAINTS.items():
+            if constraint in text or _sqlite_names(constraint, text):
+                response = jsonify(error_body(code, message, {}))
+                response.status_code = 409
+                return response
+        return _unexpected(exc)
+
     def refused(message: str):
         def handler(exc):
             from .extensions import db
@@ -167,6 +198,12 @@ def register_error_handlers(app: Flask) -> None:
         response = jsonify(error_body("internal_error", "服务器内部错误 (internal error)", {}))
         response.status_code = 500
         return response
+
+
+    def _sqlite_names(constraint: str, text: str) -> bool:
+        """SQLite names the columns, not the index: `UNIQUE constraint failed: table.a, table.b`."""
+        columns = _CONSTRAINT_COLUMNS.get(constraint)
+        return bool(columns) and all(column in text for column in columns)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -128,6 +128,33 @@ def _case_path(suffix: str = ""):
     return make
 
 
+def _document_path(suffix: str = ""):
+    """A notice of the fgj case (issued directly: the fixture diagram declares none)."""
+    def make(scene, user):
+        if not hasattr(scene, "fgj_document"):
+            from app.documents import service as documents
+            from app.instances.models import ProcessInstance
+
+            instance_id = _case_path()(scene, user)[0].rsplit("/", 1)[1]
+            document = documents.issue(db.session.get(ProcessInstance, instance_id), "acceptance", {
+                "department": {"name": "区发改局", "short": "发改局"}, "applicant": {"name": "张三"},
+                "matter": {"name": "测试事项"}, "case_number": "T1"}, now(), "clerk")
+            db.session.commit()
+            scene.fgj_document = document.id
+        return f"/api/v1/documents/{scene.fgj_document}{suffix}", {}
+    return make
+
+
+def _numbered_case(scene, user):
+    """A fgj case with a case number, whose query code may be reset."""
+    from app.instances.models import ProcessInstance
+
+    instance = db.session.get(ProcessInstance, scene.case()["id"])
+    instance.case_number = f"MATRIX{next(scene.serial):06d}"
+    db.session.commit()
+    return f"/api/v1/instances/{instance.id}/query-code", {}
+
+
 def _task_path(suffix: str = "", body=None, claimed_by=None):
     def make(scene, user):
         if not suffix and not hasattr(scene, "fgj_task"):
@@ -193,6 +220,14 @@ MATRIX = {
         row(403, boss=OK, otherboss=404, center=OK, ops=OK, admin=OK),
         lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/cancel", {"json": {"reason": "测试"}})),
     ("POST", "/api/v1/messages"): (row(404, analyst=403, clerk=OK, boss=OK, center=OK, ops=OK, admin=OK), _message),
+    # intake and notices (文书): by the case's rules; the applicant's progress query needs no token, only the code
+    ("POST", "/api/v1/case-status"): ({role: 404 for role in ROLES}, fixed(
+        "/api/v1/case-status", json={"case_number": "32021300FG202611250001", "query_code": "AAAA-BBBB-CC"})),
+    ("POST", "/api/v1/instances/<instance_id>/query-code"): (
+        row(403, clerk=OK, boss=OK, other=404, otherboss=404, center=OK, admin=OK), _numbered_case),
+    ("GET", "/api/v1/instances/<instance_id>/documents"): (CASE_READERS, _case_path("/documents")),
+    ("GET", "/api/v1/documents/<int:document_id>"): (CASE_READERS, _document_path()),
+    ("GET", "/api/v1/documents/<int:document_id>.pdf"): (CASE_READERS, _document_path(".pdf")),
     # processes' lifecycle (ops), history and diff (anyone signed in)
     ("POST", "/api/v1/process-definitions/<key>/suspend"): (
         row(403, ops=OK, admin=OK), fixed("/api/v1/process-definitions/two_step/suspend", json={"reason": "检修"})),

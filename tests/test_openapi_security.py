@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-PUBLIC = {("get", "/api/v1/matters"), ("get", "/api/v1/matters/{code}"), ("get", "/api/v1/forms/{key}")}
+PUBLIC = {("get", "/api/v1/matters"), ("get", "/api/v1/matters/{code}"), ("get", "/api/v1/forms/{key}"),
+          ("post", "/api/v1/case-status")}  # the applicant asks with the case number and query code
 
 
 def _operations(spec):

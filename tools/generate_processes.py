@@ -351,6 +351,7 @@ class _Builder:
             if isinstance(proc, dict) and proc.get("max_days"):
                 declared[MAX_DAYS] = str(proc["max_days"])
             ids.append(self.task(id_, name, lane, form, step=Step.SPECIAL_PROCEDURE, **declared))
+            self.model.nodes[id_].properties["hall.notice.enter"] = "special_procedure"  # Art. 45: told in writing
         for a, b in itertools.pairwise(ids):
             self.model.flow(a, b)
         self.model.flow(ids[-1], next_id)
@@ -493,10 +494,39 @@ def _explicit_merges(model: Model) -> None:
         model.flow(merge, node.id, default=True)
 
 
+# -- intake and notices (文书): which step checks the materials and which issues which notice ------------------
+# Names: app/hall/notices.py (hall.notice, hall.notice.enter) and app/hall/intake.py (hall.checklist).
+def _intake_and_notices(model: Model, kind: str) -> None:
+    def put(node_id: str, name: str, value: str) -> None:
+        if node_id in model.nodes:
+            model.nodes[node_id].properties[name] = value
+
+    put("start", "hall.notice", "receipt")
+    put("accept", "hall.checklist", "acceptance")
+    put("supplement_notice", "hall.notice", "supplement")
+    put("supplement_check", "hall.checklist", "supplement")
+    put("not_accepted", "hall.notice", "not_accepted")
+    # accepted: the merge where 受理 and a complete supplement meet, before the first step after acceptance
+    accepted = next(f.target for f in model.flows if f.source == "gw_accept" and f.name == "受理")
+    put(accepted, "hall.notice", "acceptance")
+    if kind == "immediate":
+        put("end_granted", "hall.notice", "completion,delivery")
+        put("end_refused", "hall.notice", "refusal,delivery")
+    elif kind == "reported":
+        put("end_higher_approved", "hall.notice", "completion")
+        put("end_higher_rejected", "hall.notice", "completion")
+    else:
+        put("deliver", "hall.notice", "delivery")
+        put("end_granted", "hall.notice", "completion")
+        put("deliver_refusal", "hall.notice.enter", "refusal")
+        put("deliver_refusal", "hall.notice", "delivery")
+
+
 def build_model(matter: dict, hall: dict) -> Model:
     """The flow graph (nodes, flows, lanes) of one matter."""
     model = _Builder(matter, hall).build()
     _explicit_merges(model)
+    _intake_and_notices(model, matter.get("kind"))
     ids = set(model.nodes)
     for flow in model.flows:
         if flow.source not in ids or flow.target not in ids:

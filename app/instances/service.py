@@ -16,6 +16,7 @@ from ..engine.case import Case
 from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..hall import intake
 from ..messages.models import MessageSubscription
 from ..models_base import paged, row_dict
 from ..tasks.models import UserTask
@@ -31,10 +32,16 @@ def case_failed(exc: CaseFailed) -> Invalid:
 
 
 def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
-          actor: str | None, event=None, commit: bool = True) -> tuple[ProcessInstance, runtime.Saved]:
-    """Start a case; with `event` (a message or signal), its start event catches it first."""
+          actor: str | None, event=None, commit: bool = True,
+          applicant: dict[str, Any] | None = None) -> tuple[ProcessInstance, runtime.Saved]:
+    """Start a case; with `event` (a message or signal), its start event catches it first.
+
+    `applicant` (intake): validated first (422); a matter's case records it with its case number and query code.
+    """
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
+    applicant = intake.validate_applicant(applicant) if applicant is not None else None
+    intake.check_business_key(definition.key, business_key)  # 409: one open case per business key and matter
     definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     process = definitions.compiled(definition)
     try:
@@ -48,11 +55,15 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
                                business_key=business_key, state="running", data={}, engine_state="",
                                started_by=actor, started_at=at, updated_at=at,
                                department_code=department_of(definition.id, process))
+    instance.applicant_record = applicant  # not a column: the intake hook records it (hall/intake.py)
     version = definition.version
     saved = runtime.save(instance, case, actor=actor, action="instance.started",
-                         details={"data": data, "business_key": business_key, "version": version},
+                         details={"data": data, "business_key": business_key, "version": version,
+                                  **({"applicant": applicant} if applicant else {})},
                          before_commit=lambda: {**row_dict(instance, exclude=("engine_state",)),
-                                                "definition_version": version}, commit=commit)
+                                                "definition_version": version, "applicant": applicant,
+                                                "query_code": getattr(instance, "query_code", None)},
+                         commit=commit)
     return instance, saved
 
 
@@ -102,7 +113,8 @@ def waiting_messages(instance_id: str) -> list[MessageSubscription]:
 
 
 def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
-           started_by: str | None = None, owner: str | None = None, scope=None, limit: int = 50, offset: int = 0):
+           started_by: str | None = None, owner: str | None = None, scope=None, limit: int = 50, offset: int = 0,
+           case_number: str | None = None):
     """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all."""
     query = db.select(ProcessInstance) if scope is None else db.select(ProcessInstance).where(scope)
     if owner:
@@ -115,6 +127,8 @@ def search(*, key: str | None = None, state: str | None = None, business_key: st
         query = query.where(ProcessInstance.business_key == business_key)
     if started_by:
         query = query.where(ProcessInstance.started_by == started_by)
+    if case_number:
+        query = query.where(ProcessInstance.case_number == case_number.strip())
     return paged(query, ProcessInstance.started_at.desc(), ProcessInstance.id, limit=limit, offset=offset)
 
 

@@ -8,6 +8,8 @@ from marshmallow import Schema, fields, validate
 from ..audit import service as audit
 from ..blueprint import Blueprint
 from ..definitions import service as definitions
+from ..documents import service as documents
+from ..hall import intake
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
@@ -18,8 +20,32 @@ from .models import STATES
 blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="办件（流程实例）")
 
 
+class AgentSchema(Schema):
+    name = fields.String(metadata={"description": "代理人姓名"})
+    id_type = fields.String(metadata={"description": "resident_id | passport | hk_macao_permit | taiwan_permit | other"})
+    id_number = fields.String()
+    phone = fields.String()
+
+
+class ApplicantSchema(Schema):
+    """The applicant (申请人) as the window records it; validated by hall/intake.py (422, per field)."""
+
+    kind = fields.String(metadata={"description": "person (自然人) | organisation (法人或其他组织)"})
+    name = fields.String(metadata={"description": "姓名或单位名称"})
+    id_type = fields.String(metadata={"description": "person: resident_id | passport | hk_macao_permit | "
+                                                     "taiwan_permit | other; organisation: org_code | "
+                                                     "business_licence | uscc | other"})
+    id_number = fields.String(metadata={"description": "证件号码 (checked: 身份证, 组织机构代码, 统一社会信用代码)"})
+    phone = fields.String(metadata={"description": "mobile (11 digits) or landline with area code"})
+    address = fields.String()
+    legal_representative = fields.String()
+    agent = fields.Nested(AgentSchema, metadata={"description": "代理人, when someone applies on the applicant's behalf"})
+
+
 class StartSchema(Schema):
     data = fields.Dict(load_default=dict, metadata={"description": "the case's initial data"})
+    applicant = fields.Raw(load_default=None, allow_none=True, metadata={
+        "description": "申请人: {kind, name, id_type, id_number, phone, address?, legal_representative?, agent?}"})
     business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000),
                              metadata={"description": "start this version instead of the latest"})
@@ -38,6 +64,8 @@ class InstanceSchema(Schema):
     updated_at = LocalDateTime()
     ended_at = LocalDateTime(allow_none=True)
     version = fields.Integer()
+    case_number = fields.String(allow_none=True, metadata={
+        "description": "办件编号 {region}{department letters}{yyyyMMdd}{serial}: a catalogued matter's case"})
     owner = fields.String(allow_none=True, metadata={"description": "首问负责人: the clerk who accepted the case"})
     owner_post = fields.String(allow_none=True, metadata={"description": "the window post where they accepted it"})
     # the case clock (app/supervision): filled for cases of a catalogued matter
@@ -82,6 +110,11 @@ class AuditSchema(Schema):
 
 class InstanceDetailSchema(InstanceSchema):
     definition_version = fields.Integer()
+    applicant = fields.Nested(ApplicantSchema, allow_none=True, metadata={
+        "description": "the applicant recorded at intake (identifiers masked for those not handling the case)"})
+    query_code = fields.String(metadata={
+        "description": "start only: the applicant's query code, printed on the receipt; never shown again"})
+    documents = fields.List(fields.Dict(), metadata={"description": "start only: the notices issued (the receipt)"})
     tasks = fields.List(fields.Nested(TaskSchema))
     timers = fields.List(fields.Nested(TimerSchema))
     messages = fields.List(fields.Nested(MessageWaitSchema))
@@ -93,6 +126,7 @@ class InstanceListArgs(PageArgs):
     business_key = fields.String()
     started_by = fields.String(metadata={"description": "the starter's username, or `me`"})
     owner = fields.String(metadata={"description": "the owner's username, or `me`"})
+    case_number = fields.String(metadata={"description": "办件编号"})
 
 
 class InstanceListSchema(Schema):
@@ -121,12 +155,19 @@ def _detail(instance, saved=None):
     from ..extensions import db
 
     if saved is not None:
-        return {**saved.extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
-                "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages]}
+        from ..documents.views import row as document_row
+
+        extra = {key: value for key, value in saved.extra.items() if value is not None or key != "query_code"}
+        return {**extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
+                "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
+                "documents": [document_row(d, query_code=extra.get("query_code"))
+                              for d in documents.for_instance(instance.id)]}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
-    head = {**attributes(instance, InstanceSchema), "definition_version": definition.version}
+    head = {**attributes(instance, InstanceSchema), "definition_version": definition.version,
+            "applicant": intake.applicant_of(intake.intake_of(instance.id))}
     if not access.handles(current_user(), instance):
         head["data"] = access.mask(head["data"])
+        head["applicant"] = access.mask(head["applicant"])
     return {**head, "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
             "messages": service.waiting_messages(instance.id)}
 
@@ -142,7 +183,8 @@ class StartInstance(MethodView):
         409 when that version is suspended or withdrawn, with the reason.
         """
         definition = definitions.startable(key, body.get("version"))
-        instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username)
+        instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username,
+                                        applicant=body.get("applicant"))
         return _detail(instance, saved)
 
 
@@ -163,7 +205,7 @@ class Instances(MethodView):
         items, total = service.search(key=args.get("key"), state=args.get("state"),
                                       business_key=args.get("business_key"), started_by=started_by,
                                       owner=owner, scope=access.case_scope(user), limit=args["limit"],
-                                      offset=args["offset"])
+                                      offset=args["offset"], case_number=args.get("case_number"))
         mine = access.handled(user, items)
         return {"items": [i if i.id in mine else {**attributes(i, InstanceSchema), "data": access.mask(i.data)}
                           for i in items], "total": total}
@@ -220,3 +262,54 @@ class InstanceSubmissions(MethodView):
         user = current_user()
         instance = access.visible_case(user, instance_id)
         return {"items": tasks.submissions_for(user, instance.id)}
+
+
+class CaseStatusArgs(Schema):
+    case_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    query_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class CaseStatusSchema(Schema):
+    case_number = fields.String()
+    matter = fields.String(metadata={"description": "the matter's name"})
+    status = fields.String(metadata={"description": "已受理 | 待补正 | 办理中 | 已办结 ... in Chinese"})
+    state = fields.String()
+    outcome = fields.String(allow_none=True)
+    received_on = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    notices = fields.List(fields.Dict(), metadata={"description": "title, number and date of each notice issued"})
+
+
+class QueryCodeSchema(Schema):
+    query_code = fields.String(metadata={"description": "the new code; the old one stops working"})
+    receipt = fields.Dict(metadata={"description": "the new receipt, printed with the new code"})
+
+
+@blp.route("/case-status")
+class CaseStatus(MethodView):
+    @blp.arguments(CaseStatusArgs)
+    @blp.response(200, CaseStatusSchema)
+    def post(self, body):
+        """For the applicant, no token: the progress of a case by its number and query code (办件查询).
+
+        404 for a wrong number or a wrong code alike; the answer holds no personal data.
+        """
+        return intake.status(body["case_number"], body["query_code"])
+
+
+@blp.route("/instances/<instance_id>/query-code")
+class ResetQueryCode(MethodView):
+    @require("clerk", "supervisor")
+    @blp.response(200, QueryCodeSchema)
+    def post(self, instance_id):
+        """A new query code for a lost one, and a new receipt with it (those who handle the case)."""
+        from ..documents.views import row as document_row
+
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        if not access.handles(user, instance):
+            from ..errors import Forbidden
+
+            raise Forbidden("只有经办该办件的人员可以重置查询码", {"instance_id": instance_id})
+        code, receipt = intake.reissue_receipt(instance, user.username)
+        return {"query_code": code, "receipt": document_row(receipt, query_code=code)}

@@ -59,6 +59,13 @@ def readiness() -> tuple[bool, dict]:
     return ready, checks
 
 
+_SECRET_PARAMETERS = re.compile(r"(?i)\b(query_code)=[^&]*")  # a receipt's URL carries the applicant's code
+
+
+def _logged_path() -> str:
+    return _SECRET_PARAMETERS.sub(r"\1=***", request.full_path.rstrip("?"))
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def _request_id() -> None:
@@ -72,7 +79,7 @@ def register(app: Flask) -> None:
         metrics.observe(response)
         started = getattr(g, "tongban_t0", None)
         if request.path not in ("/metrics", "/healthz", "/readyz"):
-            access_log.info("%s %s %s", request.method, request.full_path.rstrip("?"), response.status_code,
+            access_log.info("%s %s %s", request.method, _logged_path(), response.status_code,
                             extra={"method": request.method, "path": request.path, "status": response.status_code,
                                    "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
                                    "remote": request.remote_addr})

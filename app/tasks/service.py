@@ -22,6 +22,7 @@ from ..models_base import paged
 from ..people import absences as people
 from ..people.auth import Principal
 from ..people.models import Post, User
+from . import prefill
 from .models import TaskSubmission, UserTask
 
 
@@ -122,6 +123,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
     _check_open(task)
     if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
         raise Conflict(f"任务已被 {task.assignee} 认领", {"task_id": task.id, "assignee": task.assignee})
+    data = prefill.with_defaults(task, data)  # e.g. the supplement notice's derived list of missing materials
     forms.validate_submission(task.form_key, data)
     instance = runtime.lock(task.instance_id)  # the case row before the task row: the order every writer keeps
     if instance.state != "running":

@@ -10,7 +10,7 @@ from ..forms import service as forms
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
-from . import service
+from . import prefill, service
 from .models import STATES
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务：按岗位分派，认领、释放、办理")
@@ -58,6 +58,8 @@ class TaskDetailSchema(TaskSchema):
     form = fields.Dict(allow_none=True, metadata={"description": "the task's JSON Schema form"})
     submissions = fields.List(fields.Nested(SubmissionSchema),
                               metadata={"description": "the earlier submissions of its case, oldest first"})
+    prefill = fields.Dict(metadata={"description": "values known before the clerk types them (the acceptance "
+                                                   "checklist, a supplement notice's missing materials)"})
 
 
 class TaskListArgs(PageArgs):
@@ -111,7 +113,7 @@ class Task(MethodView):
         task = access.visible_task(current_user(), task_id)
         form = forms.latest(task.form_key) if task.form_key else None
         schema = form.schema if form else service.inline_form(task)
-        return {**attributes(task, TaskSchema), "form": schema,
+        return {**attributes(task, TaskSchema), "form": schema, "prefill": prefill.for_task(task),
                 "submissions": service.submissions_for(current_user(), task.instance_id)}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.documents.conftest import APPLICANT
 from tests.matters.conftest import HALL, PROCESSES, catalog, seed_hall
 
 MATTERS = catalog()
@@ -115,7 +116,8 @@ def run_case(api: Api, matter: dict, scenario: str) -> dict:
     key = "matter_" + matter["code"].replace("-", "_")
     business_key = f"{matter['code']}/{scenario}"
     status, case = api.call("POST", f"/process-definitions/{key}/instances", window_clerk,
-                            json={"business_key": business_key, "data": {"applicant": "无锡某某有限公司"}})
+                            json={"business_key": business_key, "data": {"applicant": "无锡某某有限公司"},
+                                  "applicant": APPLICANT})
     assert status == 201, case
     done: list[tuple[str, str, str]] = []  # (element id, post, who)
     messages = 0
@@ -147,7 +149,23 @@ def run_case(api: Api, matter: dict, scenario: str) -> dict:
     assert status == 200
     ends = [e["element_id"] for e in trail["items"]
             if e["action"] == "engine.step" and (e["element_id"] or "").startswith("end_")]
-    return {"case": case, "done": done, "ends": ends, "messages": messages}
+    status, documents = api.call("GET", f"/instances/{case['id']}/documents", window_clerk)
+    assert status == 200
+    return {"case": case, "done": done, "ends": ends, "messages": messages,
+            "notices": [d["kind"] for d in documents["items"]]}
+
+
+def expected_notices(matter: dict, scenario: str) -> list[str]:
+    """The notices (文书) a case of this kind issues on its way to the scenario's end."""
+    head = ["receipt", *(["supplement"] if scenario.startswith("supplement") else [])]
+    if scenario in ("not_accepted", "supplement_refused"):
+        return [*head, "not_accepted"]
+    accepted = [*head, "acceptance", *["special_procedure"] * len(matter["special_procedures"])]
+    if matter["kind"] == "reported":
+        return [*accepted, "completion"]
+    if matter["kind"] == "immediate":
+        return [*accepted, *(["refusal", "delivery"] if scenario == "refused" else ["completion", "delivery"])]
+    return [*accepted, *(["refusal", "delivery"] if scenario == "refused" else ["delivery", "completion"])]
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
@@ -155,6 +173,8 @@ def test_matter_runs_to_its_end(hall, guide, case):
     matter, scenario = case
     result = run_case(Api(hall, client=guide), matter, scenario)
     assert result["ends"] == [ENDS[scenario]]
+    assert result["notices"] == expected_notices(matter, scenario)
+    assert result["case"]["case_number"].startswith(matter["code"][:10])
     steps = [element for element, _, _ in result["done"]]
     lead = short(matter["department"])
     assert steps[0] == "accept"

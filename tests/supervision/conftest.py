@@ -6,6 +6,7 @@ as the server's scheduler does every minute.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from tests.matters.conftest import HALL, seeded_module
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHORT = {d["code"]: d["short"] for d in HALL["departments"]}
+
+
+_BUSINESS_KEYS = itertools.count(1)
 
 
 def shanghai(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -61,7 +65,7 @@ class Desk:
             return rows
 
     def start(self, matter, data: dict | None = None) -> dict:
-        self._serial += 1
+        self._serial = next(_BUSINESS_KEYS)  # unique across the module's tests: the hall's cases stay between them
         clerk = self.hall.holder(f"{SHORT[matter.department_code]}受理A岗")
         business_key = f"{matter.code}-{self._serial:04d}"
         return self.ok("POST", f"/process-definitions/{matter.process_key}/instances", clerk, status=201,
@@ -80,6 +84,9 @@ class Desk:
         user = user or task["assignee"] or self.hall.holder(task["post"])
         if task["assignee"] is None:
             self.ok("POST", f"/tasks/{task['id']}/claim", user)
+        if data.get("outcome") == "accept" and not data.get("materials"):  # intake: every required material
+            checklist = self.ok("GET", f"/tasks/{task['id']}", user)["prefill"].get("materials", [])
+            data = {**data, "materials": [{"name": m["name"], "received": True} for m in checklist]}
         return self.ok("POST", f"/tasks/{task['id']}/complete", user, json={"data": data})
 
     def clock_of(self, instance_id: str) -> dict:

@@ -1,0 +1,217 @@
+"""Issuing notices at the steps whose elements declare them, numbering them, and reading them back.
+
+The step hook (`on_step`, after_flush, in the step's own transaction) looks at the elements the step touched:
+the completed user task and every event or gateway the engine passed (`hall.notice`), and every user task
+that opened (`hall.notice.enter`). Each notice is a `document` row: its number
+`{department short name}{series}〔{year}〕{serial}号` (serial per department, series and year in Asia/Shanghai,
+from a counter row: gap-free and safe under concurrent steps), its date, and a copy of everything printed on it.
+The PDF is rendered from that copy when asked for (app/documents/render.py), so it never changes afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..clock import SHANGHAI, as_utc
+from ..errors import NotFound
+from ..extensions import db
+from ..hall import notices as kinds
+from ..instances.hooks import StepResult
+from ..instances.models import CaseIntake, ProcessInstance
+from ..serials import next_serial
+from .models import Document
+
+REMEDY = ("如不服本决定，可以自收到本决定书之日起六十日内依法向{review_body}申请行政复议，"
+          "或者自收到本决定书之日起六个月内依法向人民法院提起行政诉讼。")
+REVIEW_BODY = "本级人民政府或者上一级主管部门"
+DELIVERY_METHODS = {"on_site": "直接送达", "mail": "邮寄送达", "electronic": "电子送达"}
+NOTIFY_METHODS = {"on_site": "当场告知", "sms": "短信", "phone": "电话", "mail": "邮寄", "online": "网上告知"}
+CENTER = "区行政服务中心"
+OUTCOME = "hall.outcome"  # app/hall/vocabulary.py's OUTCOME, on end events
+
+
+def on_step(result: StepResult) -> None:
+    """after_flush: issue the notices the elements of this step declare."""
+    process = result.process
+    if not process.properties:
+        return
+    issued: list[tuple[str, str, str | None]] = []  # (kind, element id, task id)
+    if result.completed is not None:
+        for kind in kinds.parse(process.element_properties(result.completed.element_id).get(kinds.NOTICE)):
+            issued.append((kind, result.completed.element_id, result.completed.id))
+    for step in result.steps:
+        for kind in kinds.parse(process.element_properties(step.element_id).get(kinds.NOTICE)):
+            issued.append((kind, step.element_id, None))
+    was_open = {t.id for t in result.before.user_tasks}
+    for task in result.after.user_tasks:
+        if task.id not in was_open:
+            for kind in kinds.parse(process.element_properties(task.element_id).get(kinds.NOTICE_ON_ENTER)):
+                issued.append((kind, task.element_id, task.id))
+    if issued:
+        context = _Context(result)
+        for kind, element_id, task_id in issued:
+            issue(result.instance, kind, context.data(kind, element_id, task_id), result.at, result.actor,
+                  element_id, task_id)
+
+
+def number_for(short: str, kind: str, year: int, serial: int) -> str:
+    return f"{short}{kinds.KINDS[kind].letter}〔{year}〕{serial}号"
+
+
+def issue(instance: ProcessInstance, kind: str, data: dict[str, Any], at: datetime, actor: str | None,
+          element_id: str | None = None, task_id: str | None = None) -> Document:
+    """One numbered notice of the case, in the caller's transaction."""
+    year = as_utc(at).astimezone(SHANGHAI).year
+    department = instance.department_code or "center"
+    serial = next_serial(f"doc:{department}:{kind}:{year}")
+    short = data.get("department", {}).get("short") or "中心"
+    document = Document(instance_id=instance.id, kind=kind, title=kinds.KINDS[kind].title,
+                        number=number_for(short, kind, year, serial), year=year, serial=serial,
+                        department_code=instance.department_code, issued_at=at, issued_by=actor,
+                        element_id=element_id, task_id=task_id,
+                        data={**data, "issued_on": as_utc(at).astimezone(SHANGHAI).date().isoformat()})
+    db.session.add(document)
+    return document
+
+
+class _Context:
+    """What the notices of one step are made from, read once per step."""
+
+    def __init__(self, result: StepResult) -> None:
+        from ..matters.models import Matter
+        from ..people.models import Department, User
+
+        self.result = result
+        instance = result.instance
+        with db.session.no_autoflush:
+            self.matter = db.session.get(Matter, instance.matter_code) if instance.matter_code else None
+            self.department = db.session.get(Department, instance.department_code) \
+                if instance.department_code else None
+            self.intake = db.session.get(CaseIntake, instance.id)
+            actor = db.session.execute(sa.select(User.name, User.window_no).where(
+                User.username == result.actor)).first() if result.actor else None
+        self.actor_name, self.actor_window = actor if actor is not None else (None, None)
+        self.case_data = {**(result.after.data or {}), **(result.submitted or {})}
+
+    def base(self) -> dict[str, Any]:
+        instance, matter, department = self.result.instance, self.matter, self.department
+        from ..hall.intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
+
+        applicant = applicant_of(self.intake)
+        if applicant is not None:
+            applicant = {**applicant, "kind_name": APPLICANT_KINDS.get(applicant["kind"] or "", ""),
+                         "id_type_name": ID_TYPE_NAMES.get(applicant["id_type"] or "", applicant["id_type"])}
+        elif isinstance(self.case_data.get("applicant"), str):  # a case started without a structured applicant
+            applicant = {"name": self.case_data["applicant"]}
+        return {
+            "case_number": instance.case_number, "instance_id": instance.id,
+            "center": CENTER,
+            "department": {"code": instance.department_code,
+                           "name": department.name if department else CENTER,
+                           "short": department.short if department else "中心"},
+            "matter": {"code": matter.code, "name": matter.name, "kind": matter.kind,
+                       "legal_basis": list(matter.legal_basis or []), "promised_days": matter.promised_days,
+                       "statutory_days": matter.statutory_days, "higher_authority": matter.higher_authority,
+                       "result": dict(matter.result or {}), "consultation": matter.consultation,
+                       "complaint": matter.complaint, "place": matter.place}
+            if matter else {"code": None, "name": instance.process_key},
+            "applicant": applicant,
+            "received_on": instance.received_on.isoformat() if instance.received_on else None,
+            "due_date": instance.due_date.isoformat() if instance.due_date else None,
+            "clerk": self.actor_name or self.result.actor,
+            "window_no": instance.window_no or self.actor_window,  # before acceptance: the receiving clerk's
+        }
+
+    def data(self, kind: str, element_id: str, task_id: str | None) -> dict[str, Any]:
+        data = self.base()
+        data.update(getattr(self, f"_{kind}")(element_id))
+        return data
+
+    def _materials(self) -> list[str]:
+        if self.intake is not None and self.intake.received_materials:
+            return list(self.intake.received_materials)
+        return [m.get("name") for m in self.case_data.get("materials") or []
+                if isinstance(m, dict) and m.get("received") is True]
+
+    # -- per kind: what is printed on it
+    def _receipt(self, element_id: str) -> dict:
+        received = as_utc(self.result.at).astimezone(SHANGHAI)
+        required = [m["name"] for m in (self.matter.materials if self.matter else []) or [] if m.get("required")]
+        return {"received_at": received.strftime("%Y-%m-%d %H:%M"), "required_materials": required,
+                "query_code_printed": True}
+
+    def _acceptance(self, element_id: str) -> dict:
+        return {"accepted_materials": self._materials()}
+
+    def _supplement(self, element_id: str) -> dict:
+        listed = list(self.case_data.get("missing_materials") or [])
+        if self.intake is not None:
+            listed += [m for m in self.intake.missing_materials if m not in listed]
+        return {"missing_materials": listed,
+                "method": NOTIFY_METHODS.get(self.case_data.get("method") or "", ""),
+                "note": self.case_data.get("note") if self.result.completed else None}
+
+    def _not_accepted(self, element_id: str) -> dict:
+        return {"reasons": self.case_data.get("reasons") or "", "legal_basis": self.case_data.get("legal_basis"),
+                "referral": self.case_data.get("referral"),
+                "remedy": REMEDY.replace("本决定书", "本通知书").format(review_body=REVIEW_BODY)}
+
+    def _special_procedure(self, element_id: str) -> dict:
+        task = next((t for t in self.result.after.user_tasks if t.element_id == element_id), None)
+        name = task.name if task else element_id
+        bound = next((p.get("max_days") for p in (self.matter.special_procedures if self.matter else []) or []
+                      if isinstance(p, dict) and p.get("name") == name), None)
+        return {"procedure": name, "max_days": bound}
+
+    def _refusal(self, element_id: str) -> dict:
+        # the remedy is always printed (Art. 38), whatever the decision form said
+        return {"reasons": self.case_data.get("reasons") or "", "opinion": self.case_data.get("opinion"),
+                "remedy": REMEDY.format(review_body=REVIEW_BODY)}
+
+    def _completion(self, element_id: str) -> dict:
+        data = self.case_data
+        # how the case ended, as the end event declares it (the hall's vocabulary), else from the decision recorded
+        outcome = self.result.process.element_properties(element_id).get(OUTCOME)
+        if outcome is None and data.get("higher_decision"):
+            outcome = "higher_approved" if data["higher_decision"] == "approved" else "higher_rejected"
+        elif outcome is None:
+            outcome = "granted" if data.get("decision") == "grant" else "refused"
+        return {"outcome": outcome, "result_no": data.get("result_no"),
+                "higher_opinion": data.get("higher_opinion"), "forwarded_to": data.get("forwarded_to"),
+                "opinion": data.get("opinion")}
+
+    def _delivery(self, element_id: str) -> dict:
+        data = self.case_data
+        refused = data.get("decision") not in (None, "grant")
+        delivered = kinds.TITLES["refusal"] if refused else \
+            ((self.matter.result or {}).get("name") if self.matter else None) or "办理结果"
+        previous = db.session.scalar(sa.select(Document.number).where(
+            Document.instance_id == self.result.instance.id, Document.kind == "refusal")
+            .order_by(Document.id.desc()).limit(1)) if refused else None
+        return {"delivered": delivered, "delivered_number": previous or data.get("result_no"),
+                "method": DELIVERY_METHODS.get(data.get("method") or "", data.get("method") or ""),
+                "delivered_on": data.get("delivered_on"), "receipt_no": data.get("receipt_no"),
+                "note": data.get("note")}
+
+
+# -- reading -------------------------------------------------------------------------------------------------------
+def for_instance(instance_id: str) -> list[Document]:
+    return list(db.session.scalars(sa.select(Document).where(Document.instance_id == instance_id)
+                                   .order_by(Document.id)))
+
+
+def get_or_404(document_id: int) -> Document:
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise NotFound(f"文书 {document_id} 不存在", {"document_id": document_id})
+    return document
+
+
+def register() -> None:
+    """The notices' step hook (after the intake's, which records the applicant the receipt prints)."""
+    from ..instances import hooks
+
+    hooks.register("documents.notices", on_step, when="after_flush")
