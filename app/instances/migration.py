@@ -169,7 +169,7 @@ def _one(instance, instance_id: str, source: ProcessDefinition, target: ProcessD
 def _save(instance: ProcessInstance, case: Case, before: Snapshot, source, target, plan, report, actor) -> None:
     """Move the row to the target version and rebuild its rows, in one transaction (runtime.save commits)."""
     at = now()
-    runtime.cache.take(instance.id, instance.version)  # the source's live case must never be served again
+    runtime._cache().take(instance.id, instance.version)  # the source's live case must never be served again
     after = case.snapshot()
     case.baseline = _rows_now(instance, before, after, at)
     instance.definition_id = target.id

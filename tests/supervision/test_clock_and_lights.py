@@ -51,20 +51,26 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
     detail = desk.case(cid)
     assert detail["owner"] == clerk and detail["window_no"] == _window_of(clerk) is not None
     review = desk.task(cid, "review")
-    assert review["light"] == "green" and review["due_at"].startswith("2026-11-30T09:00")  # P3D
+    # P3D in working days (the hall's step timers declare tongban.calendar=working_days): Wednesday, not Monday
+    assert review["light"] == "green" and review["due_at"].startswith("2026-12-02T09:00")
 
     clock.set(shanghai(2026, 11, 28))  # Saturday: nothing is close yet
     desk.sweep()
     assert desk.warnings(instance=cid) == []
 
-    clock.set(shanghai(2026, 11, 29, 20))  # Sunday evening: the review is in the last 20% of its span
+    clock.set(shanghai(2026, 11, 29, 20))  # Sunday evening: the weekend does not count, still three working days
+    desk.sweep()
+    assert desk.warnings(instance=cid) == []
+    assert desk.task(cid, "review")["light"] == "green"
+
+    clock.set(shanghai(2026, 12, 1, 10))  # Tuesday: the review is in the last 20% of its span (its last working day)
     desk.sweep()
     [step] = desk.warnings(instance=cid)
     assert (step["kind"], step["level"], step["task_id"], step["post"]) == ("step_yellow", "yellow", review["id"],
                                                                             supervise_post)
     assert desk.task(cid, "review")["light"] == "yellow" and desk.case(cid)["light"] == "green"
 
-    clock.set(shanghai(2026, 11, 30, 10))  # Monday, past the review's deadline
+    clock.set(shanghai(2026, 12, 2, 10))  # Wednesday, past the review's deadline
     desk.sweep()
     [step] = desk.warnings(instance=cid)
     assert (step["kind"], step["level"]) == ("step_red", "red") and "已超期" in step["message"]
@@ -74,16 +80,15 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
     desk.complete(cid, "review", REVIEW)  # the step is done: its warning closes at the next sweep
     desk.sweep()
     assert desk.warnings(instance=cid) == []
-
-    clock.set(shanghai(2026, 12, 2))  # Wednesday: two working days left (Thu, Fri), the case is still green
-    desk.sweep()
+    # Wednesday: two working days left (Thu, Fri), the case is still green
     assert desk.case(cid)["light"] == "green"
 
     clock.set(shanghai(2026, 12, 3))  # Thursday: one working day left
     desk.sweep()
     assert desk.case(cid)["light"] == "yellow"
     open_now = desk.warnings(instance=cid)
-    assert _kinds(open_now) == ["case_yellow", "step_red"]  # and the decision (P2D from Monday) is overdue
+    # and the decision (P2D in working days from Wednesday 10:00, due Friday) is in its last working day
+    assert _kinds(open_now) == ["case_yellow", "step_yellow"]
     yellow = next(w for w in open_now if w["kind"] == "case_yellow")
     assert yellow["post"] == supervise_post and yellow["department_code"] == matter.department_code
     assert matter.name in yellow["message"] and case["business_key"] in yellow["message"]
@@ -107,9 +112,10 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
     assert ("case_yellow", "已升级为红灯") in [(w["kind"], w["note"]) for w in desk.warnings(instance=cid, state="closed")]
     trail = desk.ok("GET", f"/instances/{cid}/audit", desk.ops, params={"limit": 500})["items"]
     raised = [e["details"] for e in trail if e["action"] == "supervision.warning"]
-    assert [d["kind"] for d in raised] == ["step_yellow", "step_red", "step_yellow", "case_yellow", "step_red",
-                                           "case_red"]
-    assert raised[-1]["escalated"] is True and raised[-1]["post"] == supervise_post
+    # Tuesday, Wednesday, then Thursday and Saturday (a sweep raises the case's light before its steps')
+    assert [d["kind"] for d in raised] == ["step_yellow", "step_red", "case_yellow", "step_yellow", "case_red",
+                                           "step_red"]
+    assert raised[-2]["escalated"] is True and raised[-2]["post"] == supervise_post
 
     # (g) the case closes on Monday 2026-12-07: late, six working days used; every warning of it closes
     clock.set(shanghai(2026, 12, 7))
