@@ -60,7 +60,9 @@ class Diagram:
             node.remove(incoming)
         incoming = etree.Element(_q("incoming"))
         incoming.text = out
-        node.insert(0, incoming)
+        # after the element's documentation and extensionElements, as the schema orders a flow node's children
+        heads = [child for child in node if child.tag in (_q("documentation"), _q("extensionElements"))]
+        node.insert(node.index(heads[-1]) + 1 if heads else 0, incoming)
         etree.SubElement(self.process, _q("sequenceFlow"), {"id": out, "sourceRef": new_id, "targetRef": target})
         self._lane_ref(new_id, lane_of or target)
         return self

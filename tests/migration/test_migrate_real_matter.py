@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
 from tests.matters.conftest import HALL, PROCESSES, seed_hall
 from tests.matters.test_every_matter_runs import form_data
 from tests.migration.bpmn_edit import Diagram
@@ -71,14 +70,11 @@ class Desk:
 @pytest.fixture()
 def desk(app, clock):
     hall = seed_hall(app, load_processes=False)  # the hall and forms; the matter is uploaded by the test
-    with app.app_context():
-        client = app.test_client()
-        desk = Desk(client, hall)
-        v1 = desk.deploy([(f"{CODE}.bpmn", (FOLDER / f"{CODE}.bpmn").read_bytes()),
-                          (f"{CODE}.yaml", (FOLDER / f"{CODE}.yaml").read_bytes())])
-        assert v1.status_code == 201, v1.json
-        yield desk
-        db.session.remove()
+    desk = Desk(app.test_client(), hall)  # each request in an app context of its own
+    v1 = desk.deploy([(f"{CODE}.bpmn", (FOLDER / f"{CODE}.bpmn").read_bytes()),
+                      (f"{CODE}.yaml", (FOLDER / f"{CODE}.yaml").read_bytes())])
+    assert v1.status_code == 201, v1.json
+    return desk
 
 
 def _cases_at_every_step(desk: Desk) -> dict[str, dict]:
@@ -181,7 +177,7 @@ def test_running_cases_move_to_v2_and_finish_there(desk, clock):
     assert steps == ["supplement_check", "review", "decide", "deliver"]
 
 
-def test_a_changed_deadline_is_recounted_and_a_new_one_armed(desk, clock):
+def test_a_changed_deadline_is_recounted_and_a_new_one_armed(desk, clock, app):
     """v2 gives 审核 three days instead of two and puts a deadline on 受理: both follow the migration."""
     at_review = desk.do(desk.start("review"))
     at_accept = desk.start("accept")
@@ -212,7 +208,8 @@ def test_a_changed_deadline_is_recounted_and_a_new_one_armed(desk, clock):
     from app.timers import service as timers
 
     clock.advance(hours=5)
-    assert timers.fire_due() >= 1
+    with app.app_context():  # as the scheduler fires them: an app context of its own
+        assert timers.fire_due() >= 1
     accept = desk.case(at_accept["id"])
     assert accept["timers"] == [] and [t["element_id"] for t in accept["tasks"]] == ["accept"]
     assert desk.do(accept)["tasks"][0]["element_id"] == "review"

@@ -49,17 +49,19 @@ def hall(ctx):
     from app.web import passwords
 
     hall_file = ROOT / "processes" / "hall.yaml"
-    people.load_hall(hall_file)
-    db.session.commit()
-    forms.deploy_directory(ROOT / "forms")
-    uploads = []
-    for name in MATTERS:
-        for suffix in (".bpmn", ".yaml"):
-            path = ROOT / "processes" / f"{name}{suffix}"
-            uploads.append(flows.Upload(path.name, path.read_bytes()))
-    flows.deploy(uploads, "system", source="bootstrap")
-    passwords.seed_demo(hall_file)
-    db.session.commit()
+    with ctx.app_context():  # seeded as bootstrap does: an app context of its own, no context held afterwards
+        people.load_hall(hall_file)
+        db.session.commit()
+        forms.deploy_directory(ROOT / "forms")
+        uploads = []
+        for name in MATTERS:
+            for suffix in (".bpmn", ".yaml"):
+                path = ROOT / "processes" / f"{name}{suffix}"
+                uploads.append(flows.Upload(path.name, path.read_bytes()))
+        flows.deploy(uploads, "system", source="bootstrap")
+        passwords.seed_demo(hall_file)
+        db.session.commit()
+        db.session.remove()
     return ctx
 
 

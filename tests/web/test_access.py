@@ -73,8 +73,11 @@ def scene(hall):
     from app.definitions import service as definitions
     from app.instances import service as instances
 
-    instance, saved = instances.start(definitions.startable(KEY), {"applicant": "某公司"}, None, "chenxiaodong")
-    return {"case": instance.id, "task": saved.new_tasks[0]["id"]}
+    with hall.app_context():  # a case started at the window, as a request would: committed
+        instance, saved = instances.start(definitions.startable(KEY), {"applicant": "某公司"}, None, "chenxiaodong")
+        scene = {"case": instance.id, "task": saved.new_tasks[0]["id"]}
+        db.session.remove()
+    return scene
 
 
 def test_every_page_has_a_row(app):
@@ -130,8 +133,9 @@ def test_page_posts_need_the_csrf_token_and_the_api_does_not(hall, scene):
     from app.people.auth import issue_token
     from app.people.models import User
 
-    token = issue_token(db.session.scalar(db.select(User).filter_by(username="chenxiaodong")))
-    db.session.commit()
+    with hall.app_context():
+        token = issue_token(db.session.scalar(db.select(User).filter_by(username="chenxiaodong")))
+        db.session.commit()
     api = hall.test_client()
     answer = api.post(f"/api/v1/tasks/{scene['task']}/unclaim", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.json
