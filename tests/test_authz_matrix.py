@@ -136,11 +136,12 @@ def _document_path(suffix: str = ""):
             from app.instances.models import ProcessInstance
 
             instance_id = _case_path()(scene, user)[0].rsplit("/", 1)[1]
-            document = documents.issue(db.session.get(ProcessInstance, instance_id), "acceptance", {
-                "department": {"name": "区发改局", "short": "发改局"}, "applicant": {"name": "张三"},
-                "matter": {"name": "测试事项"}, "case_number": "T1"}, now(), "clerk")
-            db.session.commit()
-            scene.fgj_document = document.id
+            with scene.app.app_context():
+                document = documents.issue(db.session.get(ProcessInstance, instance_id), "acceptance", {
+                    "department": {"name": "区发改局", "short": "发改局"}, "applicant": {"name": "张三"},
+                    "matter": {"name": "测试事项"}, "case_number": "T1"}, now(), "clerk")
+                db.session.commit()
+                scene.fgj_document = document.id
         return f"/api/v1/documents/{scene.fgj_document}{suffix}", {}
     return make
 
@@ -149,10 +150,12 @@ def _numbered_case(scene, user):
     """A fgj case with a case number, whose query code may be reset."""
     from app.instances.models import ProcessInstance
 
-    instance = db.session.get(ProcessInstance, scene.case()["id"])
-    instance.case_number = f"MATRIX{next(scene.serial):06d}"
-    db.session.commit()
-    return f"/api/v1/instances/{instance.id}/query-code", {}
+    case_id = scene.case()["id"]
+    with scene.app.app_context():
+        instance = db.session.get(ProcessInstance, case_id)
+        instance.case_number = f"MATRIX{next(scene.serial):06d}"
+        db.session.commit()
+    return f"/api/v1/instances/{case_id}/query-code", {}
 
 
 def _task_path(suffix: str = "", body=None, claimed_by=None):

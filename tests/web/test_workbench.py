@@ -39,7 +39,7 @@ def test_a_case_through_the_pages(hall, new_page, artifacts):
     clerk.select_option("select[name='f.outcome']", "supplement")
     clerk.click("[data-action=complete]")
     error = clerk.locator("[data-error-for=missing_materials]")
-    expect(error).to_contain_text("必填项缺失")  # the server's own message, in place
+    expect(error).to_contain_text("请列明需补正的材料")  # the form's own message (errorMessage), in place
     expect(clerk.locator("textarea[name='f.missing_materials']")).to_have_attribute("aria-invalid", "true")
     shot(clerk, artifacts, "03-task-field-error", full_page=True)
 
