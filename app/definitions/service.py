@@ -235,6 +235,8 @@ class CallResolver:
 
     def resolve(self, key: str, binding: str, version: int | None) -> tuple[int, CompiledProcess]:
         query = db.select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.kind == "bpmn")
+        if binding != "version":  # latest and deployment mean versions in use: a withdrawn one is skipped
+            query = query.where(ProcessDefinition.state != "withdrawn")
         if binding == "version":
             query = query.where(ProcessDefinition.version == version)
         elif binding == "deployment" and self.caller_definition_id is not None:

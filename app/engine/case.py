@@ -24,7 +24,7 @@ from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
 from .specs import HumanTaskMixin, merge_outputs
 from .state import StateError, dump_state, load_state, read_state
-from .timers import is_timer_task, timer_due
+from .timers import event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
 
 # (start, days) -> the same time of day, that many working days later: the service's business calendar, for
@@ -280,14 +280,14 @@ class Case:
         SpiffWorkflow keeps as triggers of the process rather than as waiting tasks.
         """
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            for inner in _definitions_of(getattr(task.task_spec, "event_definition", None)):
+            for inner in event_definitions(getattr(task.task_spec, "event_definition", None)):
                 yield str(task.id), task.task_spec.bpmn_id, inner
         if self.workflow.is_completed():
             return
         for name in getattr(self.workflow.spec.start, "trigger_specs", ()):
             sub_spec = self.workflow.subprocess_specs.get(name)
             for start in getattr(sub_spec, "bpmn_start_events", ()) if sub_spec is not None else ():
-                for inner in _definitions_of(start.event_definition):
+                for inner in event_definitions(start.event_definition):
                     yield str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner
 
     def inline_form(self, task_id: str) -> dict | None:
@@ -390,11 +390,3 @@ class Case:
             raise CaseFailed(str(exc), element) from None
         except SpiffWorkflowException as exc:
             raise CaseFailed(str(exc)) from None
-
-
-def _definitions_of(definition):
-    if definition is None:
-        return
-    yield definition
-    for inner in getattr(definition, "event_definitions", None) or ():
-        yield from _definitions_of(inner)

@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .errors import DefinitionError
 from .parser import TongbanParser
 from .specs import HumanTaskMixin, ResolvedCallActivity
-from .timers import check_expression, timers_of
+from .timers import check_expression, event_definitions, timers_of
 from .xml import parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -181,11 +181,11 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
             definition = getattr(task_spec, "event_definition", None)
             for timer in timers_of(definition) if definition is not None else ():
                 check_expression(timer, task_spec.bpmn_id or task_spec.name, filename, expression_check)
-            names = {d.name for d in _definitions(definition) if isinstance(d, MessageEventDefinition)}
+            names = {d.name for d in event_definitions(definition) if isinstance(d, MessageEventDefinition)}
             messages |= names
             if isinstance(task_spec, StartEvent) and each is spec:
                 start_messages |= names
-                start_signals |= {d.name for d in _definitions(definition) if isinstance(d, SignalEventDefinition)}
+                start_signals |= {d.name for d in event_definitions(definition) if isinstance(d, SignalEventDefinition)}
                 timer_start = timer_start or isinstance(definition, TimerEventDefinition)
             if isinstance(task_spec, ResolvedCallActivity) and task_spec.spec not in subprocess_specs:
                 called.add(task_spec.called_element)
@@ -228,11 +228,3 @@ def _connect_run_time_links(spec) -> None:
         child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
         if merge is not None and child is not None and not child.completed_event.is_connected(merge):
             child.completed_event.connect(merge)
-
-
-def _definitions(definition):
-    if definition is None:
-        return
-    yield definition
-    for inner in getattr(definition, "event_definitions", None) or ():
-        yield from _definitions(inner)

@@ -219,6 +219,15 @@ def timer_definition(kind: str, name: str, expression: str, description: str | N
     return cls(name, expression, description=description)
 
 
+def event_definitions(definition):
+    """An event definition and, for a multiple one (event-based gateway, several triggers), each inside it."""
+    if definition is None:
+        return
+    yield definition
+    for inner in getattr(definition, "event_definitions", None) or ():
+        yield from event_definitions(inner)
+
+
 def timers_of(definition):
     if isinstance(definition, MultipleEventDefinition):
         for d in definition.event_definitions:

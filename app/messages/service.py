@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 
 from ..audit import service as audit
+from ..definitions import service as definitions
 from ..definitions.models import EventStart, ProcessDefinition
 from ..engine.errors import CaseFailed
 from ..errors import ApiError, Invalid, NotFound
@@ -117,18 +118,16 @@ def _waiting(kind: str, name: str, business_key: str | None, instance_id: str | 
 
 
 def _start_definitions(kind: str, name: str) -> list[ProcessDefinition]:
-    """The latest version of each process whose start event waits for this message or signal."""
+    """The current version (the newest not withdrawn) of each process whose start event waits for this event."""
     keys = db.session.scalars(db.select(EventStart.process_key)
                               .where(EventStart.kind == kind, EventStart.name == name).distinct())
     result = []
     for key in sorted(keys):
-        latest = db.session.scalar(db.select(ProcessDefinition).where(ProcessDefinition.key == key)
-                                   .order_by(ProcessDefinition.version.desc()).limit(1))
-        starts_here = latest is not None and db.session.scalar(
-            db.select(EventStart.id).where(EventStart.definition_id == latest.id, EventStart.kind == kind,
-                                           EventStart.name == name).limit(1)) is not None
-        if starts_here:
-            result.append(latest)
+        definition = definitions.current(key)
+        if definition is not None and db.session.scalar(
+                db.select(EventStart.id).where(EventStart.definition_id == definition.id, EventStart.kind == kind,
+                                               EventStart.name == name).limit(1)) is not None:
+            result.append(definition)
     return result
 
 

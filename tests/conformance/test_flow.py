@@ -111,3 +111,19 @@ def test_post_messages_starts_a_message_start_process_and_signals_start_signal_p
     assert bpmn.open_elements(signalled["started"][0]) == ["s_read"]
     bpmn.message("conf_nobody_waits", {}, business_key="BC-2", expect=404)
     bpmn.signal("conf_nobody_listens")  # a signal nobody catches is simply not caught
+
+
+def test_a_message_start_uses_the_current_version_not_a_withdrawn_one(bpmn):
+    from tests.conformance.conftest import DIAGRAMS
+
+    bpmn.deploy("between_cases.bpmn")
+    changed = (DIAGRAMS / "between_cases.bpmn").read_text(encoding="utf-8").replace('name="办理委托"', 'name="办理委托（新）"')
+    assert "办理委托（新）" in changed
+    response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("between_cases.bpmn", changed.encode()))],
+                              headers=bpmn._headers("analyst"))
+    assert response.status_code == 201, response.text
+    withdrawn = bpmn.http.post(f"{bpmn.api}/process-definitions/conf_handler/versions/2/withdraw", json={},
+                               headers=bpmn._headers("ops"))
+    assert withdrawn.status_code == 200, withdrawn.text
+    [started] = bpmn.message("conf_order", {"item": "证明"}, business_key="BC-W")["started"]
+    assert bpmn.case(started)["definition_version"] == 1
