@@ -3,6 +3,10 @@
 Each cache is owned by the module that fills it, which also invalidates it (`forget_...`); this module only
 keeps them per app, so a new app — a test, a restarted worker, a second app in one process — starts clean and
 never serves another app's (another database's) entries.
+
+A cache that must follow changes made by other server processes keeps a shared generation: the writer bumps it
+in the transaction of its change (`bump_generation`), readers compare it with the one their entries were made at
+(`shared_generation`, one primary-key read, remembered for the rest of the request).
 """
 
 from __future__ import annotations
@@ -10,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import current_app
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
 
 T = TypeVar("T")
 EXTENSION = "tongban_caches"
@@ -28,3 +37,40 @@ def app_cache(name: str, factory: Callable[[], T]) -> T:
 def forget_all() -> None:
     """Drop every cache of this app (tests that empty the database under a living app)."""
     current_app.extensions.pop(EXTENSION, None)
+
+
+class CacheGeneration(db.Model):
+    """A counter per shared cache, bumped by every change the cache depends on (on any server process)."""
+
+    __tablename__ = "cache_generation"
+
+    name: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    generation: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+_MEMO = "tongban.generations"
+
+
+def shared_generation(name: str) -> int:
+    """The current generation of cache `name` (0 before its first change)."""
+    memo = request.environ.setdefault(_MEMO, {}) if has_request_context() else None
+    if memo is not None and name in memo:
+        return memo[name]
+    value = db.session.scalar(sa.select(CacheGeneration.generation).where(CacheGeneration.name == name)) or 0
+    if memo is not None:
+        memo[name] = value
+    return value
+
+
+def bump_generation(name: str) -> None:
+    """In the caller's transaction: every process's entries of cache `name` are stale once it commits."""
+    table = CacheGeneration.__table__
+    bump = table.update().where(table.c.name == name).values(generation=table.c.generation + 1)
+    if db.session.execute(bump).rowcount == 0:
+        try:
+            with db.session.begin_nested():  # the first change ever: two writers may race to create the row
+                db.session.execute(table.insert().values(name=name, generation=1))
+        except IntegrityError:
+            db.session.execute(bump)
+    if has_request_context():
+        request.environ.get(_MEMO, {}).pop(name, None)

@@ -42,6 +42,7 @@ class OpenUserTask:
     process_key: str | None = None  # the process the task belongs to (a subprocess or called process)
     candidate_users: tuple[str, ...] = ()
     assignee: str | None = None
+    other_posts: tuple[str, ...] = ()  # further candidate groups: posts where the task may be worked as well
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,8 @@ class Case:
             result.append(OpenUserTask(
                 str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name, post,
                 info.form_key if info is not None else None, task.workflow.spec.name,
-                info.candidate_users if info is not None else (), info.assignee if info is not None else None))
+                info.candidate_users if info is not None else (), info.assignee if info is not None else None,
+                info.other_posts if info is not None else ()))
         return result
 
     def waiting_timers(self) -> list[WaitingTimer]:

@@ -49,6 +49,12 @@ class HumanTaskInfo:
         """The post a task waits at: its first candidate group, else its lane."""
         return self.candidate_groups[0] if self.candidate_groups else (lane or None)
 
+    @property
+    def other_posts(self) -> tuple[str, ...]:
+        """The further candidate groups, where the task may be worked as well (literal names only)."""
+        first = self.candidate_groups[:1]
+        return tuple(dict.fromkeys(g for g in self.candidate_groups[1:] if g not in first and "{" not in g))
+
 
 class HumanTaskMixin:
     human: HumanTaskInfo = HumanTaskInfo()

@@ -32,9 +32,11 @@ def take_ownership(result: hooks.StepResult) -> None:
     if done is None or instance.owner is not None:
         return
     with db.session.no_autoflush:  # the case row is written once, with its owner, by the flush that follows
-        if not people.may_own(result.actor, done.post):
-            return
-    instance.owner, instance.owner_post = result.actor, done.post
+        # the window post the clerk accepted at: the department's, or another candidate (the comprehensive window)
+        post = people.owning_post(result.actor, (done.post, *done.other_posts))
+    if post is None:
+        return
+    instance.owner, instance.owner_post = result.actor, post
     result.audit.append(audit.entry("instance.owner", actor=result.actor, instance_id=instance.id, task_id=done.id,
                                     details={"owner": instance.owner, "post": instance.owner_post}))
 
@@ -78,7 +80,8 @@ def _assign_to_owner(instance, rows: list[dict], today, at) -> list[dict]:
 
     While the owner is away they wait at the post (or its backup) and are kept for the owner (`return_to`).
     """
-    mine = [row for row in rows if instance.owner and row["home_post"] == instance.owner_post]
+    mine = [row for row in rows if instance.owner
+            and instance.owner_post in (row["home_post"], *row.get("other_posts", ()))]
     if not mine:
         return []
     if today.is_absent(instance.owner):

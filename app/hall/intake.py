@@ -240,6 +240,24 @@ def on_new_case(result: StepResult) -> None:
     instance.case_number = f"{region}{letters}{day}{serial:04d}"
 
 
+def check_offered(definition_id: int, process_key: str, today=None) -> None:
+    """Before a start: 409 when the process is a matter's that is not offered today (cancelled, or not yet in
+    effect); the case would have no legal basis. Processes that are no matter's start freely. The matter comes
+    from the case clock's memory (one lookup per version and catalog change)."""
+    from ..matters import service as matters
+    from ..supervision import clock
+
+    matter = clock.matter_for(definition_id, process_key)
+    if matter is None or matters.is_offered(matter, today):
+        return
+    state = matters.state_of(matter, today)
+    when = matter.cancelled_on if state == "cancelled" else matter.effective_from
+    message = (f"事项「{matter.name}」已于 {when} 取消，不再受理新申请" if state == "cancelled"
+               else f"事项「{matter.name}」自 {when} 起施行，目前尚不能受理")
+    raise Conflict(message, {"matter_code": matter.code, "state": state, "date": str(when)},
+                   code="matter_not_offered")
+
+
 def check_business_key(process_key: str, business_key: str | None) -> None:
     """Before a start: 409 naming the open case of this matter that has the business key already.
 

@@ -32,7 +32,7 @@ from ..extensions import db
 from ..messages.models import MessageSubscription
 from ..people import absences as people
 from ..supervision.service import watch_from
-from ..tasks.models import UserTask
+from ..tasks.models import TaskCandidate, UserTask
 from ..timers.models import Timer
 from . import runtime
 from .models import ProcessInstance
@@ -202,6 +202,12 @@ def _rows_now(instance: ProcessInstance, before: Snapshot, after: Snapshot, at: 
             values.update(due_at=due.get(task.element_id), watch_from=watch_from(at, due.get(task.element_id)))
         if values:
             conn.execute(_TASKS.update().where(_TASKS.c.id == task.id, _TASKS.c.state == "open").values(**values))
+        if (old.post, old.other_posts) != (task.post, task.other_posts):  # the further candidate posts follow
+            candidates = TaskCandidate.__table__
+            conn.execute(candidates.delete().where(candidates.c.task_id == task.id))
+            others = [p for p in dict.fromkeys(task.other_posts) if p != task.post]
+            if others:
+                conn.execute(candidates.insert(), [{"task_id": task.id, "post": p} for p in others])
     old_timers = {t.task_id: t for t in before.timers}
     for timer in after.timers:
         old = old_timers.get(timer.task_id)

@@ -28,7 +28,7 @@ from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
-from ..tasks.models import TaskSubmission, UserTask
+from ..tasks.models import TaskCandidate, TaskSubmission, UserTask
 from ..timers.models import Timer
 from . import hooks
 from .models import ProcessInstance
@@ -69,6 +69,7 @@ def _cache() -> _WorkflowCache:
 # Rows a step writes go through Core statements on the session's connection: same transaction, no ORM cost.
 _TASKS = UserTask.__table__
 _SUBMISSIONS = TaskSubmission.__table__
+_CANDIDATES = TaskCandidate.__table__
 _TIMERS = Timer.__table__
 _SUBSCRIPTIONS = MessageSubscription.__table__
 
@@ -293,11 +294,15 @@ def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[d
          "name": t.name, "post": t.post, "home_post": t.post, "state": "open", "form_key": t.form_key,
          "role": None, "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": 0, "light": None,
          "watch_from": None, "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None,
-         "completed_by": None}
+         "completed_by": None, "other_posts": list(t.other_posts)}
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:
         hooks.run("new_tasks", result, new_rows)  # plugins route, assign and rank the new tasks
-        _core(_TASKS.insert(), new_rows)
+        candidates = [{"task_id": row["id"], "post": post} for row in new_rows
+                      for post in dict.fromkeys(row["other_posts"]) if post != row["home_post"]]
+        _core(_TASKS.insert(), [{k: v for k, v in row.items() if k != "other_posts"} for row in new_rows])
+        if candidates:
+            _core(_CANDIDATES.insert(), candidates)
     gone = was_open - now_open
     if completed_task_id in gone:
         gone.discard(completed_task_id)

@@ -41,6 +41,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
     applicant = intake.validate_applicant(applicant) if applicant is not None else None
+    intake.check_offered(definition.id, definition.key)  # 409: a cancelled matter, or one not yet in effect
     intake.check_business_key(definition.key, business_key)  # 409: one open case per business key and matter
     definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     process = definitions.compiled(definition)

@@ -282,7 +282,7 @@ def _check_year(record: dict, valid: set[str], problems: _Problems) -> None:
             problems.add("cancelled_on", f"取消日期 {ends} 早于生效日期 {starts}")
 
 
-def state_of(matter: Matter, today: date | None = None) -> str:
+def state_of(matter, today: date | None = None) -> str:
     """`active`, `cancelled` (cancelled_on reached: kept in the catalog, not offered for new cases) or
     `pending` (effective_from not reached yet)."""
     today = today or now().astimezone(SHANGHAI).date()
@@ -293,7 +293,7 @@ def state_of(matter: Matter, today: date | None = None) -> str:
     return "active"
 
 
-def is_offered(matter: Matter, today: date | None = None) -> bool:
+def is_offered(matter, today: date | None = None) -> bool:
     """Whether new cases of the matter may be received (for the runtime's start check)."""
     return state_of(matter, today) == "active"
 

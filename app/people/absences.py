@@ -121,6 +121,19 @@ def may_own(username: str | None, post_name: str | None) -> bool:
     return user is not None and post_for(user, post.name, {post.name: post.backup_name}) is not None
 
 
+def owning_post(username: str | None, posts: tuple[str, ...]) -> str | None:
+    """The window post, of a task's candidate posts, that makes `username` the case's owner: one they hold
+    themselves first (the comprehensive window's clerk accepts there), else one whose backup they hold."""
+    user = active_user(username) if username else None
+    if user is None:
+        return None
+    held = set(user.post_names)
+    for post in sorted(posts, key=lambda p: p not in held):
+        if may_own(username, post):
+            return post
+    return None
+
+
 def active_user(username: str) -> User | None:
     """An active user by name; remembered for the rest of the request (a step may ask twice)."""
     from flask import has_request_context, request

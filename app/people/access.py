@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..instances.models import ProcessInstance
-from ..tasks.models import UserTask
+from ..tasks.models import TaskCandidate, UserTask
+from . import absences
 from .auth import Principal
 from .models import Post, User, Window, user_post
 
@@ -35,13 +36,42 @@ MANAGE_ALL = ("admin", "center_supervisor")  # manage in every department
 READ_IN_FULL = ("admin", "center_supervisor")  # applicant identifiers unmasked in every case
 
 
+# -- posts -------------------------------------------------------------------------------------------------------
+def covered_posts(user: Principal) -> tuple[str, ...]:
+    """The posts the user works at today: their own, and those whose holders are all away and whose backup post
+    they hold (AB岗) — for a task's further candidate posts, which absence routing does not move."""
+    if not user.post_names:
+        return ()
+    diverted = absences.cached_routing().diverted
+    return (*user.post_names, *(home for home, backup in diverted.items() if backup in user.post_names))
+
+
+def _waiting_as_candidate(posts: Iterable[str]) -> sa.ColumnElement:
+    """Open tasks that may be worked at one of these posts as a further candidate group."""
+    return sa.and_(UserTask.state == "open", UserTask.id.in_(
+        sa.select(TaskCandidate.task_id).where(TaskCandidate.post.in_(list(posts)))))
+
+
+def _at_posts(user: Principal) -> list[sa.ColumnElement]:
+    if not user.post_names:
+        return []
+    return [UserTask.post.in_(user.post_names), UserTask.home_post.in_(user.post_names),
+            _waiting_as_candidate(covered_posts(user))]
+
+
+def may_work_on(user: Principal, task: UserTask) -> bool:
+    """Whether the task waits at a post the user works at: where it is routed, its home post, or a further
+    candidate post (its diagram's other candidate groups)."""
+    if task.post is None or task.post in user.post_names or task.home_post in user.post_names:
+        return True
+    return bool(set(task.other_posts) & set(covered_posts(user)))
+
+
 # -- cases -------------------------------------------------------------------------------------------------------
 def _took_part(user: Principal):
     """The ids of the cases with a task the user holds, held, completed, gets back, or that waits at their posts."""
     who = [UserTask.assignee == user.username, UserTask.completed_by == user.username,
-           UserTask.return_to == user.username]
-    if user.post_names:
-        who += [UserTask.post.in_(user.post_names), UserTask.home_post.in_(user.post_names)]
+           UserTask.return_to == user.username, *_at_posts(user)]
     return sa.select(UserTask.instance_id).where(sa.or_(*who))
 
 
@@ -122,9 +152,7 @@ def task_scope(user: Principal) -> sa.ColumnElement | None:
     if user.is_(*SEE_ALL):
         return None
     conditions = [UserTask.assignee == user.username, UserTask.completed_by == user.username,
-                  UserTask.return_to == user.username]
-    if user.post_names:
-        conditions += [UserTask.post.in_(user.post_names), UserTask.home_post.in_(user.post_names)]
+                  UserTask.return_to == user.username, *_at_posts(user)]
     if user.is_("supervisor") and user.departments:
         posts = _department_posts(user.departments)
         conditions += [UserTask.post.in_(posts), UserTask.home_post.in_(posts)]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -30,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..audit import service as audit
-from ..caches import app_cache
+from ..caches import app_cache, bump_generation, shared_generation
 from ..calendar import service as calendar
 from ..clock import SHANGHAI, as_utc
 from ..definitions import service as definitions
@@ -42,7 +41,6 @@ from .models import ClockEvent, SupervisionWarning
 # warnings that describe the case's state: they close when the case closes (a broken rule stays until handled)
 CLOSE_WITH_CASE = ("case_yellow", "case_red", "step_yellow", "step_red", "late_first_review", "special_overdue",
                    "late_delivery", "late_supplement_notice")
-_TTL_SECONDS = 300.0  # other server processes may change a matter's record: look again now and then
 
 
 @dataclass(frozen=True)
@@ -56,16 +54,19 @@ class MatterInfo:
     supervise_post: str | None  # the department's {short}督查岗
     promised_days: int
     green_channel: bool
+    effective_from: date | None = None
+    cancelled_on: date | None = None
 
 
 class _MatterCache:
-    """definition id -> (compiled process, generation, expiry, info); a change to the catalog starts a generation."""
+    """definition id -> (compiled process, generation, info); a change to the catalog, on any server process,
+    starts a generation (caches.bump_generation), so no worker gives a new case an old promised limit."""
 
     def __init__(self) -> None:
-        self.entries: dict[int, tuple[object, int, float, MatterInfo | None]] = {}
-        self.generation = 0
+        self.entries: dict[int, tuple[object, int, MatterInfo | None]] = {}
 
 
+GENERATION = "matters"  # the shared generation of the matter catalog
 _lock = threading.Lock()
 
 
@@ -74,30 +75,29 @@ def _matters() -> _MatterCache:
 
 
 def forget_matters() -> None:
-    """A matter record changed: look matters up again (called by the matter catalog on every change)."""
+    """A matter record changed (in the caller's transaction): every server process looks matters up again."""
+    bump_generation(GENERATION)
     cache = _matters()
     with _lock:
-        cache.generation += 1
         cache.entries.clear()
 
 
 def matter_for(definition_id: int, process_key: str) -> MatterInfo | None:
-    """The matter whose diagram this definition version is, or None; one query per version, then from memory.
+    """The matter whose diagram this definition version is, or None; one query per version and catalog change,
+    then from memory (plus a primary-key read of the catalog's generation per request).
 
     The entry is tied to the compiled process object, so a version compiled anew (another database in tests,
     a cleared cache) is looked up again.
     """
     process = definitions.compiled_by_id(definition_id)
     cache = _matters()
+    generation = shared_generation(GENERATION)
     entry = cache.entries.get(definition_id)
-    moment = time.monotonic()
-    if entry is not None and entry[0] is process and entry[1] == cache.generation and entry[2] > moment:
-        return entry[3]
-    generation = cache.generation
+    if entry is not None and entry[0] is process and entry[1] == generation:
+        return entry[2]
     info = _lookup(process_key)
     with _lock:
-        if generation == cache.generation:
-            cache.entries[definition_id] = (process, generation, moment + _TTL_SECONDS, info)
+        cache.entries[definition_id] = (process, generation, info)
     return info
 
 
@@ -108,13 +108,13 @@ def _lookup(process_key: str) -> MatterInfo | None:
     with db.session.no_autoflush:
         row = db.session.execute(
             sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code, Matter.promised_days,
-                      Matter.green_channel, Post.name)
+                      Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on)
             .outerjoin(Post, sa.and_(Post.department_code == Matter.department_code, Post.kind == "supervise"))
             .where(Matter.process_key == process_key).order_by(Matter.code).limit(1)).first()
     if row is None:
         return None
-    code, name, kind, department, promised, green, post = row
-    return MatterInfo(code, name, kind, department, post, promised or 0, bool(green))
+    code, name, kind, department, promised, green, post, effective_from, cancelled_on = row
+    return MatterInfo(code, name, kind, department, post, promised or 0, bool(green), effective_from, cancelled_on)
 
 
 # -- settings ----------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models_base import UtcDateTime
@@ -49,6 +49,12 @@ class UserTask(db.Model):
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the clerk this task goes back to when they return from an absence (their released claim, or the owner's step)
     return_to: Mapped[str | None] = mapped_column(sa.String(64))
+    candidates: Mapped[list[TaskCandidate]] = relationship(lazy="selectin", viewonly=True)
+
+    @property
+    def other_posts(self) -> list[str]:
+        """Further posts where the task may be worked (its diagram's further candidate groups)."""
+        return sorted(c.post for c in self.candidates)
 
 
 class TaskSubmission(db.Model):
@@ -68,3 +74,15 @@ class TaskSubmission(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     outputs: Mapped[list | None] = mapped_column(sa.JSON)  # the names it declared as output; None: all of it
+
+
+class TaskCandidate(db.Model):
+    """A post, besides its first, where an open task may be worked (Camunda's further candidate groups: an
+    acceptance step of a department's window is also the comprehensive window's). Lists and access look here
+    too; the task's own `post`/`home_post` stay the first candidate group."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (sa.Index("ix_task_candidate_post", "post", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
+    post: Mapped[str] = mapped_column(sa.String(100), primary_key=True)

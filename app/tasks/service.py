@@ -20,10 +20,11 @@ from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import paged
 from ..people import absences as people
+from ..people import access
 from ..people.auth import Principal
 from ..people.models import Post, User
 from . import prefill
-from .models import TaskSubmission, UserTask
+from .models import TaskCandidate, TaskSubmission, UserTask
 
 
 def get_or_404(task_id: str) -> UserTask:
@@ -38,8 +39,9 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
            process_key: str | None = None, scope=None, limit: int = 50, offset: int = 0):
     """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all."""
     query = db.select(UserTask) if scope is None else db.select(UserTask).where(scope)
-    if post:
-        query = query.where(UserTask.post == post)
+    if post:  # waiting at the post, or with it as a further candidate group
+        query = query.where(sa.or_(UserTask.post == post, sa.and_(UserTask.state == "open", UserTask.id.in_(
+            sa.select(TaskCandidate.task_id).where(TaskCandidate.post == post)))))
     if assignee:
         query = query.where(UserTask.assignee == assignee)
     if instance:
@@ -69,7 +71,7 @@ def _check_may_work_on(task: UserTask, user: Principal) -> None:
         return
     if not user.has_role("clerk", "supervisor"):
         raise Forbidden("只有窗口工作人员可以办理任务", {"your_roles": user.roles})
-    if task.post is not None and task.post not in user.post_names and task.home_post not in user.post_names:
+    if not access.may_work_on(user, task):
         raise Forbidden(f"您不在岗位「{task.post}」，不能办理此任务", {"post": task.post, "your_posts": user.post_names})
 
 
@@ -225,8 +227,6 @@ def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | N
 def submissions_for(user: Principal, instance_id: str) -> list[dict]:
     """The case's task submissions, oldest first; applicant identifiers masked for a caller who does not handle
     the case (people.access)."""
-    from ..people import access
-
     rows = list(db.session.scalars(sa.select(TaskSubmission).where(TaskSubmission.instance_id == instance_id)
                                    .order_by(TaskSubmission.id)))
     instance = db.session.get(ProcessInstance, instance_id)

@@ -22,6 +22,8 @@ class TaskSchema(Schema):
     element_id = fields.String()
     post = fields.String(allow_none=True, metadata={"description": "where the task is routed now"})
     home_post = fields.String(allow_none=True, metadata={"description": "its lane's post (differs while diverted)"})
+    other_posts = fields.List(fields.String(), metadata={
+        "description": "further candidate posts where it may be worked as well (综合窗口 for every department)"})
     assignee = fields.String(allow_none=True)
     state = fields.String()
     due_at = LocalDateTime(allow_none=True)

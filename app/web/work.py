@@ -77,8 +77,8 @@ def work():
     key = request.args.get("key") or None
     items, _ = tasks.search(post=post, scope=access.task_scope(user), state="open", process_key=key,
                             limit=LIST_LIMIT)
-    items = [t for t in items if t.assignee in (None, user.username)
-             or t.post in user.post_names or t.home_post in user.post_names or user.is_("supervisor")]
+    items = [t for t in items if t.assignee in (None, user.username) or access.may_work_on(user, t)
+             or user.is_("supervisor")]
     rows = rows_for(items)
     counts = {"all": len(rows), "mine": sum(r["task"].assignee == user.username for r in rows),
               "unclaimed": sum(r["task"].assignee is None for r in rows),
@@ -214,7 +214,7 @@ def task(task_id: str):
     fields = schema_form.build(schema, values, by_field)
     general += schema_form.unplaced(fields, by_field)
     may_work = item.state == "open" and (user.has_role("admin") or (
-        user.has_role("clerk", "supervisor") and (item.post in user.post_names or item.home_post in user.post_names)))
+        user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
     return render_template("task.html", active="work", task=item, schema=schema, fields=fields, general=general,
                            may_work=may_work, **case_context(case)), status
 
@@ -255,7 +255,8 @@ def start():
             definition = definitions.startable(matter.process_key)
             instance, saved = instances.start(definition, data, (form.get("business_key") or "").strip() or None,
                                               user.username)
-            opened = [t for t in saved.new_tasks if t.get("post") in user.post_names]
+            opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
+                      or set(t.get("other_posts", ())) & set(user.post_names)]
             flash(f"已收件：{matter.name}（申请人 {name}）")
             if opened:
                 return redirect(url_for("web.task", task_id=opened[0]["id"]))

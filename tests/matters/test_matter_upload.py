@@ -224,3 +224,53 @@ def test_folder_deploy_names_the_file_and_checks_the_folder(ctx, tmp_path):
             service.deploy_directory(tmp_path)
         assert caught.value.details["file"] == "hbj/32021300FG-BA-0002.yaml"
         assert caught.value.details["field"] == "department"
+
+
+def _start(client, people, key="matter_32021300FG_BA_0001", business_key=None):
+    return client.post(f"/api/v1/process-definitions/{key}/instances", headers=people.auth("clerk"),
+                       json={"data": {}, **({"business_key": business_key} if business_key else {})})
+
+
+def test_a_cancelled_matter_receives_no_new_case(client, people):
+    from datetime import date
+
+    assert _upload(client, people, (f"{CODE}.bpmn", BPMN_BYTES), (f"{CODE}.yaml", YAML_BYTES)).status_code == 201
+    running = _start(client, people)
+    assert running.status_code == 201, running.json
+    cancelled = {**RECORD, "cancelled_on": date(2008, 12, 1)}
+    assert _upload(client, people, (f"{CODE}.yaml", _dump(cancelled))).status_code == 201
+    refused = _start(client, people)
+    assert refused.status_code == 409, refused.json
+    assert refused.json["code"] == "matter_not_offered" and "已于 2008-12-01 取消" in refused.json["message"]
+    assert refused.json["details"] == {"matter_code": CODE, "state": "cancelled", "date": "2008-12-01"}
+    listed = client.get("/api/v1/instances", headers=people.auth("center")).json
+    assert [i["id"] for i in listed["items"]] == [running.json["id"]]  # nothing half-started
+    # the case received before the cancellation still runs
+    assert client.get(f"/api/v1/instances/{running.json['id']}", headers=people.auth("center")).json["state"] == \
+        "running"
+
+
+def test_a_changed_promised_limit_reaches_every_worker_at_once(app, make_app, client, people):
+    """Two server processes (two apps on one database): a new case on the one that did not make the change
+    gets the new promised limit, with no wait for a cache to expire."""
+    from tests.conftest import close_app
+
+    assert _upload(client, people, (f"{CODE}.bpmn", BPMN_BYTES), (f"{CODE}.yaml", YAML_BYTES)).status_code == 201
+    other = make_app()
+    other.config["CLOCK"] = app.config["CLOCK"]
+    other.test_client_class = type(client)
+    try:
+        worker = other.test_client()
+        first = worker.post("/api/v1/process-definitions/matter_32021300FG_BA_0001/instances",
+                            json={"data": {}}, headers=people.auth("clerk"))
+        assert first.status_code == 201, first.json
+        assert first.json["promised_days"] == RECORD["promised_days"]  # the other worker now has it in memory
+        longer = {**RECORD, "promised_days": RECORD["promised_days"] + 2}
+        assert _upload(client, people, (f"{CODE}.yaml", _dump(longer))).status_code == 201
+        second = worker.post("/api/v1/process-definitions/matter_32021300FG_BA_0001/instances",
+                             json={"data": {}}, headers=people.auth("clerk"))
+        assert second.status_code == 201, second.json
+        assert second.json["promised_days"] == RECORD["promised_days"] + 2
+        assert second.json["due_date"] > first.json["due_date"]
+    finally:
+        close_app(other)
