@@ -4,6 +4,7 @@ lxml tree and the specs the engine already built; the engine itself knows no pos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -183,3 +184,26 @@ def unresolved_calls(refs: list[dict], filename: str, also_known: set[str] = fro
              "message": f"{filename}: 调用活动 {r['element']} 调用的流程 {r['key']} 尚未部署，"
                         f"将在办件到达该步骤时解析 (resolved at call time)"}
             for r in refs if r["key"] not in known and r["key"] not in also_known]
+
+
+# -- checks a plugin registers (the hall: its extension properties) ------------------------------------------------
+# (compiled processes, lxml tree, filename) -> problems, each with code, file, line, element, message
+PluginCheck = Callable[[list, "etree._ElementTree | None", str], list[dict]]
+_plugin_checks: dict[str, PluginCheck] = {}
+
+
+def register_check(name: str, check: PluginCheck) -> None:
+    """A plugin's own deploy check (registering a name again replaces it); its problems refuse the file."""
+    _plugin_checks[name] = check
+
+
+def plugin_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
+    found: list[dict] = []
+    for check in _plugin_checks.values():
+        found.extend(check(processes, tree, filename))
+    return found
+
+
+def line_of(tree: etree._ElementTree | None, element: str | None) -> int | None:
+    """The source line of an element of the diagram, for a problem's report."""
+    return _line_of(tree, element)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
+    from . import checks
     from .hooks import register
 
     register()
+    checks.register()  # deploy refuses a hall property it does not know

@@ -232,8 +232,7 @@ def _completed(instance, done, snap, properties: dict[str, str], at: datetime) -
     if step == hall.Step.DELIVER and instance.decided_at is not None:
         deadline = delivery_deadline(instance)
         if local_date(at) > deadline:
-            _rule_warning(instance, done.id, done.element_id, "late_delivery", "red", at,
-                          delivery_message(instance, deadline, delivered=True))
+            _late_delivery(instance, done, deadline, at)
     if step in (hall.Step.DECIDE, hall.Step.COORDINATE) and instance.decided_at is None:
         data = snap.data or {}
         if step == hall.Step.DECIDE or data.get("coordination") not in (None, "resolved"):
@@ -277,6 +276,19 @@ def delivery_message(instance, deadline: date, *, delivered: bool) -> str:
     what = "送达超过" if delivered else "决定后超过"
     return (f"办件 {instance.business_key or instance.id[:8]} {what} {hall.DELIVERY_DAYS} 个工作日"
             f"{'才送达' if delivered else '仍未送达'}（应于 {deadline.isoformat()} 前送达，《行政许可法》第四十四条）")
+
+
+def _late_delivery(instance, done, deadline: date, at: datetime) -> None:
+    """Delivered after the Art. 44 limit: one warning per delivery step. The sweep's "not delivered yet" warning,
+    if it came first, now says when it was delivered; otherwise one is raised now."""
+    message = delivery_message(instance, deadline, delivered=True)
+    flagged = db.session.connection().execute(
+        sa.update(SupervisionWarning)
+        .where(SupervisionWarning.instance_id == instance.id, SupervisionWarning.task_id == done.id,
+               SupervisionWarning.kind == "late_delivery", SupervisionWarning.state == "open")
+        .values(message=message)).rowcount
+    if not flagged:
+        _rule_warning(instance, done.id, done.element_id, "late_delivery", "red", at, message)
 
 
 def accept_on_receipt(instance, task_id: str | None, element_id: str | None, at: datetime) -> None:

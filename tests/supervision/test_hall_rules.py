@@ -282,8 +282,25 @@ def test_a_decision_not_delivered_within_ten_working_days_warns(desk, clock):
     clock.set(shanghai(2026, 12, 8, 9))
     desk.sweep()
     [late] = [w for w in desk.warnings(instance=cid) if w["kind"] == "late_delivery"]
-    assert late["level"] == "red" and "第四十四条" in late["message"]
+    assert late["level"] == "red" and "第四十四条" in late["message"] and "仍未送达" in late["message"]
     assert late["id"] in {w["id"] for w in desk.warnings(CENTER, instance=cid)}
+    desk.sweep()  # a second sweep raises nothing new
+    clock.set(shanghai(2026, 12, 9, 9))
+    desk.complete(cid, "deliver", DELIVER)  # delivered late: the same warning says so, no second one
+    [after] = [w for w in desk.warnings(instance=cid, state="all") if w["kind"] == "late_delivery"]
+    assert after["id"] == late["id"] and "才送达" in after["message"]
+
+
+def test_a_late_delivery_the_sweep_did_not_see_is_flagged_on_delivery(desk, clock):
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    for step, data in (("accept", ACCEPT), ("review", REVIEW), ("decide", GRANT)):
+        desk.complete(cid, step, data)
+    clock.set(shanghai(2026, 12, 9, 9))
+    desk.complete(cid, "deliver", DELIVER)
+    [late] = [w for w in desk.warnings(instance=cid, state="all") if w["kind"] == "late_delivery"]
+    assert late["level"] == "red" and "才送达" in late["message"]
 
 
 def test_a_late_supplement_notice_counts_as_accepted_on_receipt(desk, clock):

@@ -1,0 +1,71 @@
+"""The hall's deploy check: every `hall.*` extension property a diagram declares is one the hall knows, with a
+value it knows, on an element where it means something. An analyst's typo in Camunda Modeler (`hall.stpe`,
+`hall.notice=delivry`) is a 422 naming the element and line, not a case that silently loses its clock."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from ..definitions import checks
+from . import notices, vocabulary
+from .intake import CHECKLIST
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    vocabulary.STEP: tuple(vocabulary.Step),
+    vocabulary.OUTCOME: tuple(vocabulary.Outcome),
+    vocabulary.PAUSE: tuple(vocabulary.Pause),
+    vocabulary.FORWARD_CLOCK: tuple(vocabulary.ForwardClock),
+    CHECKLIST: ("acceptance", "supplement"),
+}
+_FREE = (vocabulary.SPECIAL, vocabulary.DEPARTMENT)  # a name, a department code: any non-empty text
+_NOTICES = (notices.NOTICE, notices.NOTICE_ON_ENTER)
+KNOWN = (*_CHOICES, *_FREE, *_NOTICES, vocabulary.MAX_DAYS)
+
+
+def register() -> None:
+    checks.register_check("hall.properties", property_problems)
+
+
+def _problem(filename: str, tree, element: str, name: str, value: str, why: str) -> dict:
+    return {"code": "invalid_hall_property", "file": filename, "line": checks.line_of(tree, element),
+            "element": element, "property": name, "value": value,
+            "message": f"{filename}: 元素 {element} 的扩展属性 {name}={value!r} {why}"}
+
+
+def _value_problem(name: str, value: str) -> str | None:
+    if name in _CHOICES and value not in _CHOICES[name]:
+        return f"无效，应为 {' | '.join(_CHOICES[name])} 之一 (unknown value)"
+    if name in _NOTICES:
+        unknown = notices.unknown(value)
+        if unknown or not notices.parse(value):
+            return (f"含未知文书种类 {'、'.join(unknown) or '（空）'}，可用：{', '.join(notices.KINDS)} "
+                    "(unknown notice kind)")
+    if name == vocabulary.MAX_DAYS and not (value.isdigit() and int(value) > 0):
+        return "应为正整数（工作日） (max_days must be a positive whole number)"
+    if name in _FREE and not value.strip():
+        return "不能为空 (empty)"
+    return None
+
+
+def property_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
+    found, seen = [], set()
+    for process in processes:
+        for element, properties in process.properties.items():
+            for name, value in properties.items():
+                if not name.startswith("hall.") or (element, name) in seen:
+                    continue
+                seen.add((element, name))
+                value = value if isinstance(value, str) else str(value)
+                if name not in KNOWN:
+                    found.append(_problem(filename, tree, element, name, value,
+                                          f"不是大厅的扩展属性，可用：{', '.join(KNOWN)} (unknown hall property)"))
+                    continue
+                why = _value_problem(name, value)
+                if why is not None:
+                    found.append(_problem(filename, tree, element, name, value, why))
+            if vocabulary.MAX_DAYS in properties and vocabulary.PAUSE not in properties \
+                    and properties.get(vocabulary.STEP) != vocabulary.Step.SPECIAL_PROCEDURE:
+                found.append(_problem(filename, tree, element, vocabulary.MAX_DAYS, properties[vocabulary.MAX_DAYS],
+                                      "只用于特别程序（hall.step=special_procedure 或 hall.pause=special）"
+                                      " (max_days bounds a special procedure)"))
+    return found
