@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, has_app_context, request
 from sqlalchemy.orm import joinedload
 
-from ..caches import app_cache
+from ..caches import app_cache, bump_generation, shared_generation
 from ..clock import as_utc, now
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
@@ -80,21 +79,26 @@ class Principal:
         return bool(expand_roles(self.roles).intersection(roles))
 
 
-# token hash -> (cache deadline, principal). This process forgets at once when people or tokens change
-# (forget_principals, forget_token); other server processes see a changed user or a revoked token within
-# PRINCIPAL_TTL seconds. Expiry is checked on every request against the principal's `token_expires_at`.
-def _principals() -> dict[str, tuple[float, Principal]]:
+# token hash -> (generation, principal). Kept until people or tokens change on any server process: a change bumps
+# the shared generation `principals` in its own transaction (forget_principals, forget_token), and every request
+# compares (one primary-key read), so a revoked token or a removed role stops working everywhere at once.
+# Expiry is checked on every request against the principal's `token_expires_at`.
+GENERATION = "principals"
+
+
+def _principals() -> dict[str, tuple[int, Principal]]:
     return app_cache("auth.principals", dict)  # per app (app.extensions): a fresh app starts clean
 
 
-PRINCIPAL_TTL = 5.0
-
-
 def forget_principals() -> None:
+    """People, roles or posts changed (in the caller's transaction): every process reads callers again."""
+    bump_generation(GENERATION)
     _principals().clear()
 
 
 def forget_token(token_hash: str) -> None:
+    """A token was revoked (in the caller's transaction): no process accepts it once that commits."""
+    bump_generation(GENERATION)
     _principals().pop(token_hash, None)
 
 
@@ -123,15 +127,16 @@ def current_user() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("缺少访问令牌 (missing bearer token)")
         token_hash = hash_token(token.strip())
+        generation = shared_generation(GENERATION)
         cached = _principals().get(token_hash)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] == generation:
             user = cached[1]
         else:
             user = _load_principal(token_hash)
             if user is None:
                 _principals().pop(token_hash, None)
                 raise Unauthorized("访问令牌无效或已撤销 (invalid or revoked token)")
-            _principals()[token_hash] = (time.monotonic() + PRINCIPAL_TTL, user)
+            _principals()[token_hash] = (generation, user)
         if _expired(user):
             raise Unauthorized("访问令牌已过期，请重新申请 (token expired)",
                                {"expired_at": user.token_expires_at.isoformat()}, code="token_expired")

@@ -78,7 +78,7 @@ def get_for_or_404(user: User, token_id: int) -> ApiToken:
 
 
 def revoke(token: ApiToken, caller: Principal) -> dict:
-    """Revoke a token (idempotent): this process forgets it at once, the others within PRINCIPAL_TTL seconds."""
+    """Revoke a token (idempotent): no server process accepts it once this commits (auth's shared generation)."""
     if not token.revoked:
         token.revoked, token.revoked_at, token.revoked_by = True, now(), caller.username
         audit.record("token.revoked", actor=caller.username,

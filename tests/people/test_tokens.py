@@ -6,7 +6,7 @@ import datetime as dt
 
 from app.extensions import db
 from app.people import service
-from app.people.auth import PRINCIPAL_TTL, hash_token, issue_token
+from app.people.auth import hash_token, issue_token
 from app.people.models import ApiToken, User
 
 API = "/api/v1"
@@ -116,20 +116,37 @@ def test_revoking_the_token_of_the_request_itself(client, people):
     assert client.get(f"{API}/me", headers=people.auth("clerk")).status_code == 401
 
 
-def test_another_process_sees_a_revocation_within_the_ttl(client, people, monkeypatch):
-    """A revocation written by another server process: this one's cache holds the token for PRINCIPAL_TTL."""
-    import app.people.auth as auth
+def test_another_process_refuses_a_revoked_token_at_once(app, make_app, client, people):
+    """A revocation made by another server process (another app on the database): this one, which has the token
+    in memory, refuses it on the very next request."""
+    from tests.conftest import close_app
 
     issued = issue(client, people)
-    moment = [1000.0]
-    monkeypatch.setattr(auth.time, "monotonic", lambda: moment[0])
-    assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 200
-    with client.application.app_context():
-        db.session.execute(db.update(ApiToken).where(ApiToken.id == issued["id"]).values(revoked=True))
-        db.session.commit()
-    assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 200  # cached here
-    moment[0] += PRINCIPAL_TTL + 0.1
+    assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 200  # now in this app's memory
+    other = make_app()
+    other.test_client_class = type(client)
+    try:
+        revoked = other.test_client().delete(f"{API}/users/clerk/tokens/{issued['id']}", headers=people.auth("admin"))
+        assert revoked.status_code == 200, revoked.json
+    finally:
+        close_app(other)
     assert client.get(f"{API}/me", headers=bearer(issued["token"])).status_code == 401
+    assert client.get(f"{API}/me", headers=people.auth("clerk")).status_code == 200  # the clerk's other token works
+
+
+def test_a_role_removed_on_another_process_applies_at_once(app, make_app, client, people):
+    from app.people import service
+    from tests.conftest import close_app
+
+    assert client.get("/api/v1/supervision/warnings", headers=people.auth("boss")).status_code == 200
+    other = make_app()
+    try:
+        with other.app_context():
+            service.upsert_user("boss", "督查员", ["clerk"], ["测试督查岗"])
+            db.session.commit()
+    finally:
+        close_app(other)
+    assert client.get("/api/v1/supervision/warnings", headers=people.auth("boss")).status_code == 403
 
 
 def test_ensure_admin_mints_only_when_no_valid_token(ctx, clock):
