@@ -345,3 +345,29 @@ def test_no_supplement_by_the_deadline_closes_the_case_as_supplement_timeout(des
 
         kinds = [e.kind for e in db.session.scalars(db.select(ClockEvent).where(ClockEvent.instance_id == cid))]
     assert kinds[-1] == "stop"
+
+
+def test_the_comprehensive_window_accepts_for_every_department(desk, clock):
+    """综合窗口: its clerk sees, accepts and owns a case of each of the ten departments; a clerk of another
+    department sees none of them."""
+    clock.set(shanghai(2026, 11, 23, 9))
+    front = desk.hall.holder("综合受理A岗")
+    by_department: dict[str, object] = {}
+    for matter in desk.matters():
+        by_department.setdefault(matter.department_code, matter)
+    assert len(by_department) == 10
+    for department, matter in by_department.items():
+        business_key = f"{matter.code}-front-{department}"
+        case = desk.ok("POST", f"/process-definitions/{matter.process_key}/instances", front, status=201,
+                       json={"business_key": business_key, "data": {"applicant": "无锡某某有限公司"}})
+        [accept] = [t for t in case["tasks"] if t["element_id"] == "accept"]
+        assert "综合受理A岗" in accept["other_posts"] and accept["post"] == f"{SHORT[department]}受理A岗"
+        queue = desk.ok("GET", "/tasks", front, params={"post": "综合受理A岗", "limit": 200})["items"]
+        assert accept["id"] in {t["id"] for t in queue}
+        stranger = next(u["username"] for u in HALL["users"] if u.get("window") and u["posts"] != ["综合受理A岗"]
+                        and not any(p.startswith(SHORT[department]) for p in u["posts"])
+                        and "综合受理A岗" not in u["posts"])
+        assert desk.call("GET", f"/tasks/{accept['id']}", stranger)[0] == 404
+        desk.complete(case["id"], "accept", ACCEPT, user=front)
+        detail = desk.case(case["id"])
+        assert (detail["owner"], detail["owner_post"]) == (front, "综合受理A岗"), matter.code
