@@ -162,10 +162,18 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
     def rows_after():
         """The completed task and the case's open tasks, read inside the step's transaction."""
         table = UserTask.__table__
-        rows = db.session.connection().execute(sa.select(table).where(
+        conn = db.session.connection()
+        rows = [dict(r) for r in conn.execute(sa.select(table).where(
             table.c.instance_id == instance.id, sa.or_(table.c.state == "open", table.c.id == task.id))
-            .order_by(table.c.created_at)).mappings()
-        return [dict(r) for r in rows], instance.state  # plain values: they outlive the commit
+            .order_by(table.c.created_at)).mappings()]
+        candidates = TaskCandidate.__table__
+        others: dict[str, list[str]] = {}
+        for task_id_, post in conn.execute(sa.select(candidates.c.task_id, candidates.c.post).where(
+                candidates.c.task_id.in_([r["id"] for r in rows])).order_by(candidates.c.post)):
+            others.setdefault(task_id_, []).append(post)
+        for row in rows:
+            row["other_posts"] = others.get(row["id"], [])
+        return rows, instance.state  # plain values: they outlive the commit
 
     task_id = task.id
     saved = runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,

@@ -69,8 +69,8 @@ def test_the_comprehensive_window_accepts_owns_and_delivers(client, front):
     assert review["element_id"] == "review"
     supplement = _complete(client, people, review["id"], "approver", {"decision": "supplement"}).json["next_tasks"]
     # the owner's step comes back to them at the comprehensive window, though its first candidate is the department's
-    assert [(t["element_id"], t["assignee"], t["post"]) for t in supplement] == [
-        ("supplement_check", "front", "综合受理A岗")]
+    assert [(t["element_id"], t["assignee"], t["post"], t["other_posts"]) for t in supplement] == [
+        ("supplement_check", "front", "综合受理A岗", ["综合受理A岗"])]
     assert client.post(f"/api/v1/tasks/{supplement[0]['id']}/claim", headers=people.auth("clerk")).status_code == 409
     assert _complete(client, people, supplement[0]["id"], "front", {}).status_code == 200
 
