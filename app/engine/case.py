@@ -22,7 +22,7 @@ from .errors import CaseFailed, TaskNotReady
 from .history import prune_finished_history
 from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
-from .specs import HumanTaskMixin, merge_outputs
+from .specs import HumanTaskMixin, merge_outputs, merge_shared
 from .state import StateError, dump_state, load_state, read_state
 from .timers import event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
@@ -161,13 +161,17 @@ class Case:
 
     # --- actions ----------------------------------------------------------------------------------
     def complete(self, task_id: str, data: dict[str, Any], *, actor: str | None = None,
-                 at: datetime | None = None) -> None:
+                 at: datetime | None = None, shared: dict[str, Any] | None = None) -> None:
         """Complete a user task with the data submitted. A task that declares its outputs
-        (`camunda:outputParameter`) keeps the submission local: only the outputs reach the shared data."""
+        (`camunda:outputParameter`) keeps the submission local: only the outputs reach the shared data.
+        `shared`, when the caller gives it, is what reaches the shared data instead (maps merge into the maps
+        already there): a plugin's own output mapping for a task whose diagram declares none."""
         task = self._ready_user_task(task_id)
         spec = task.task_spec
         outputs = spec.human.outputs if isinstance(spec, HumanTaskMixin) else ()
-        if outputs:
+        if shared is not None and not outputs:
+            task.data.update(merge_shared(task.data, shared))
+        elif outputs:
             local = {**data, "task": {"id": task_id, "element_id": spec.bpmn_id, "completed_by": actor,
                                       "completed_at": at.isoformat() if at is not None else None}}
             task.data.update(merge_outputs(task.data, outputs, local))

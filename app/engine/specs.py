@@ -91,6 +91,13 @@ def merge_outputs(shared: dict[str, Any], outputs: tuple[OutputParameter, ...], 
     return result
 
 
+def merge_shared(shared: dict[str, Any], values: dict[str, Any]) -> dict:
+    """`values` as they land in the shared data: a map merges into the map already there."""
+    return {name: _deep_merge(dict(shared[name]), value)
+            if isinstance(value, dict) and isinstance(shared.get(name), dict) else value
+            for name, value in values.items()}
+
+
 def _deep_merge(into: dict, other: dict) -> dict:
     for key, value in other.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):

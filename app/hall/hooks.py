@@ -10,18 +10,17 @@
 from __future__ import annotations
 
 from ..audit import service as audit
-from ..errors import Conflict
 from ..extensions import db
 from ..instances import hooks
 from ..people import absences as people
 from ..supervision import clock
 from ..supervision.service import watch_from
-from . import vocabulary
+from . import joint, vocabulary
 
 
 def register() -> None:
     hooks.register("hall.ownership", take_ownership, when="before_flush")
-    hooks.register("hall.joint", check_joint_decision, when="before_flush")
+    joint.register()  # 联办件: opinions kept per department, no grant over a dissent
     hooks.register("hall.clock", clock.on_step, when="before_flush")
     hooks.register("hall.task_rows", shape_task_rows, when="new_tasks")
 
@@ -39,27 +38,6 @@ def take_ownership(result: hooks.StepResult) -> None:
     instance.owner, instance.owner_post = result.actor, post
     result.audit.append(audit.entry("instance.owner", actor=result.actor, instance_id=instance.id, task_id=done.id,
                                     details={"owner": instance.owner, "post": instance.owner_post}))
-
-
-def dissenting(data: dict) -> list[str]:
-    """联办件: the departments whose opinion (`opinions.{department}`) does not agree."""
-    opinions = data.get("opinions") if isinstance(data.get("opinions"), dict) else {}
-    return sorted(code for code, opinion in opinions.items()
-                  if isinstance(opinion, dict) and opinion.get("agree") is not True)
-
-
-def check_joint_decision(result: hooks.StepResult) -> None:
-    """A dissent is never granted without the lead department's coordination (行政许可法 Art. 26; 联办件)."""
-    done = result.completed
-    if done is None or vocabulary.step_of(result.process.element_properties(done.element_id)) != vocabulary.Step.DECIDE:
-        return
-    data = result.after.data or {}
-    if data.get("decision") != "grant":
-        return
-    against = dissenting(data)
-    if against and data.get("coordination") != "resolved":
-        raise Conflict("会办部门有不同意见，未经牵头部门协调一致不得准予",
-                       {"instance_id": result.instance.id, "dissenting": against})
 
 
 def shape_task_rows(result: hooks.StepResult, rows: list[dict]) -> None:

@@ -73,7 +73,11 @@ SUPPLEMENT_DAYS = 30  # the applicant's supplement deadline (a matter's `supplem
 
 
 def step_of(properties: dict[str, str]) -> str | None:
-    return properties.get(STEP) or None
+    """The element's step; a task that only declares the special pause is a special procedure."""
+    step = properties.get(STEP)
+    if not step and properties.get(PAUSE) == Pause.SPECIAL:
+        return Step.SPECIAL_PROCEDURE
+    return step or None
 
 
 def pause_of(properties: dict[str, str]) -> str | None:

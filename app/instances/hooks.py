@@ -55,3 +55,26 @@ def run(when: str, result: StepResult, *args) -> None:
 
 def registered(when: str) -> list[str]:
     return [name for name, _ in _hooks[when]]
+
+
+# -- submissions: what a completed task hands to the case's shared data ----------------------------------------
+# (process, element id, submitted data, actor, at) -> the shared-data updates instead of the whole submission, or
+# None (the diagram decides: its declared outputs, else everything). A hook may refuse the submission (Invalid).
+SubmissionHook = Callable[[CompiledProcess, str, dict, "str | None", datetime], "dict | None"]
+_submission_hooks: dict[str, SubmissionHook] = {}
+
+
+def register_submission(name: str, hook: SubmissionHook) -> None:
+    _submission_hooks[name] = hook
+
+
+def shared_outputs(process: CompiledProcess, element_id: str, data: dict, actor: str | None,
+                   at: datetime) -> dict | None:
+    """Ask every submission hook; the last one that decides wins (hooks of one plugin do not overlap)."""
+    decided = None
+    for hook in _submission_hooks.values():
+        answer = hook(process, element_id, data, actor, at)
+        if answer is not None:
+            decided = answer
+    return decided
+

@@ -15,7 +15,7 @@ from ..engine.errors import CaseFailed, TaskNotReady
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
-from ..instances import runtime
+from ..instances import hooks, runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import paged
@@ -148,8 +148,14 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
             db.session.rollback()
             raise
     before = case.data()
+    at = now()
+    try:  # a plugin may keep the submission to itself (its own output mapping) or refuse it
+        shared = hooks.shared_outputs(case.process, task.element_id, data, user.username, at)
+    except Exception:
+        db.session.rollback()
+        raise
     try:
-        case.complete(task.id, data, actor=user.username, at=now())
+        case.complete(task.id, data, actor=user.username, at=at, shared=shared)
     except TaskNotReady:
         db.session.rollback()
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None

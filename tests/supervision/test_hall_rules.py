@@ -116,27 +116,38 @@ def test_all_agree_goes_straight_on_to_the_decision(desk, clock):
     assert _elements(desk, cid) == {"expert_review"}
 
 
-def test_a_grant_over_a_dissent_without_coordination_is_refused_by_the_hall(app):
-    """The guard behind the diagram: a decision step that grants while a department dissents (a diagram
-    drawn without the coordination step) is refused."""
-    from types import SimpleNamespace
+def test_a_review_after_a_dissent_cannot_rewrite_it(desk, clock):
+    """The order an outside attack used: the dissent first, then the review (a parallel branch) submits
+    `opinions` agreeing for that department: refused, and the case still goes to coordination."""
+    clock.set(shanghai(2026, 11, 23))
+    cid = desk.start(_matter(desk, JOINT))["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    desk.complete(cid, "co_opinion_hbj", {"opinion": "不同意。", "agree": False})
+    review = desk.task(cid, "review")
+    reviewer = desk.hall.holder(review["post"])
+    desk.ok("POST", f"/tasks/{review['id']}/claim", reviewer)
+    code, body = desk.call("POST", f"/tasks/{review['id']}/complete", reviewer,
+                           json={"data": {**REVIEW, "opinions": {"hbj": {"agree": True, "opinion": "同意"}}}})
+    assert code == 422 and body["code"] == "protected_field" and body["details"]["field"] == "opinions", body
+    desk.complete(cid, "review", REVIEW)
+    desk.complete(cid, "co_opinion_cgj", {"opinion": "同意。", "agree": True})
+    assert "coordinate" in _elements(desk, cid) and "decide" not in _elements(desk, cid)
 
-    import pytest
 
-    from app.errors import Conflict
-    from app.hall.hooks import check_joint_decision
-
-    process = SimpleNamespace(element_properties=lambda e: {hall.STEP: hall.Step.DECIDE} if e == "decide" else {})
-    result = SimpleNamespace(completed=SimpleNamespace(element_id="decide"), process=process,
-                             instance=SimpleNamespace(id="x"),
-                             after=SimpleNamespace(data={"decision": "grant", "opinions": {
-                                 "hbj": {"agree": False}, "cgj": {"agree": True}}}))
-    with app.app_context(), pytest.raises(Conflict) as raised:
-        check_joint_decision(result)
-    assert raised.value.details["dissenting"] == ["hbj"]
-    result.after.data["coordination"] = "resolved"
-    with app.app_context():
-        check_joint_decision(result)
+def test_no_other_step_rewrites_a_department_opinion(desk, clock):
+    """A review (or any step but a co-opinion) submitting `opinions` or `coordination` is refused: a dissent on
+    the record cannot be turned into agreement, whatever order the parallel steps complete in."""
+    cid = _joint_to_opinions(desk, clock)
+    desk.complete(cid, "co_opinion_hbj", {"opinion": "不同意：选址位于水源保护区。", "agree": False})
+    for element in ("co_opinion_cgj", "coordinate"):
+        if element in _elements(desk, cid):
+            task = desk.task(cid, element)
+            user = desk.hall.holder(task["post"])
+            desk.ok("POST", f"/tasks/{task['id']}/claim", user)
+            code, body = desk.call("POST", f"/tasks/{task['id']}/complete", user, json={"data": {
+                "opinion": "同意。", "agree": True, "opinions": {"hbj": {"agree": True}}, "coordination": "resolved"}})
+            assert code == 422 and body["code"] == "protected_field", body
+    assert desk.case(cid)["data"]["opinions"]["hbj"]["agree"] is False
 
 
 # -- clocks that follow the law --------------------------------------------------------------------------------
