@@ -207,3 +207,20 @@ def plugin_problems(processes, tree: etree._ElementTree | None, filename: str) -
 def line_of(tree: etree._ElementTree | None, element: str | None) -> int | None:
     """The source line of an element of the diagram, for a problem's report."""
     return _line_of(tree, element)
+
+
+def calendar_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
+    """A timer's `tongban.calendar` names the calendar its days count on: only `working_days` is known (a typo
+    would silently put the timer back on calendar days)."""
+    from ..engine.timers import WORKING_DAYS
+
+    found = []
+    for process in processes:
+        for element, properties in process.properties.items():
+            value = properties.get("tongban.calendar")
+            if value is not None and value != WORKING_DAYS:
+                found.append({"code": "invalid_calendar", "file": filename, "line": _line_of(tree, element),
+                              "element": element, "property": "tongban.calendar", "value": value,
+                              "message": f"{filename}: 元素 {element} 的 tongban.calendar={value!r} 无效，"
+                                         f"应为 {WORKING_DAYS}（按工作日计） (unknown calendar)"})
+    return found

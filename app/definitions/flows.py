@@ -175,6 +175,7 @@ def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor,
                 finding["message"] += "；如确需部署，请加 unknown_posts=allow"
             report.errors.extend(unknown)
         report.errors.extend(checks.missing_forms(prepared.processes, upload.filename, forms))
+        report.errors.extend(checks.calendar_problems(prepared.processes, prepared.tree, upload.filename))
         report.errors.extend(checks.plugin_problems(prepared.processes, prepared.tree, upload.filename))
         if report.errors:
             return

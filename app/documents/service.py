@@ -19,6 +19,7 @@ from ..clock import SHANGHAI, as_utc
 from ..errors import NotFound
 from ..extensions import db
 from ..hall import notices as kinds
+from ..hall.vocabulary import special_bound
 from ..instances.hooks import StepResult
 from ..instances.models import CaseIntake, ProcessInstance
 from ..serials import next_serial
@@ -162,8 +163,8 @@ class _Context:
     def _special_procedure(self, element_id: str) -> dict:
         task = next((t for t in self.result.after.user_tasks if t.element_id == element_id), None)
         name = task.name if task else element_id
-        bound = next((p.get("max_days") for p in (self.matter.special_procedures if self.matter else []) or []
-                      if isinstance(p, dict) and p.get("name") == name), None)
+        properties = self.result.process.element_properties(element_id)
+        bound = special_bound(properties, name, self.matter.special_procedures if self.matter else None)
         return {"procedure": name, "max_days": bound}
 
     def _refusal(self, element_id: str) -> dict:

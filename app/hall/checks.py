@@ -4,11 +4,15 @@ value it knows, on an element where it means something. An analyst's typo in Cam
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from lxml import etree
 
 from ..definitions import checks
+from ..extensions import db
+from ..people.models import Department
 from . import notices, vocabulary
 from .intake import CHECKLIST
+from .vocabulary import Step
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     vocabulary.STEP: tuple(vocabulary.Step),
@@ -20,6 +24,10 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _FREE = (vocabulary.SPECIAL, vocabulary.DEPARTMENT)  # a name, a department code: any non-empty text
 _NOTICES = (notices.NOTICE, notices.NOTICE_ON_ENTER)
 KNOWN = (*_CHOICES, *_FREE, *_NOTICES, vocabulary.MAX_DAYS)
+
+
+def _departments() -> set[str]:
+    return set(db.session.scalars(sa.select(Department.code)))
 
 
 def register() -> None:
@@ -63,6 +71,18 @@ def property_problems(processes, tree: etree._ElementTree | None, filename: str)
                 why = _value_problem(name, value)
                 if why is not None:
                     found.append(_problem(filename, tree, element, name, value, why))
+            step = vocabulary.step_of(properties)
+            for name, needs in ((vocabulary.FORWARD_CLOCK, Step.FORWARD), (vocabulary.DEPARTMENT, Step.CO_OPINION)):
+                if name in properties and step != needs:
+                    found.append(_problem(filename, tree, element, name, properties[name],
+                                          f"只用于 hall.step={needs} 的步骤 (only on a {needs} step)"))
+            department = properties.get(vocabulary.DEPARTMENT)
+            if department and step == Step.CO_OPINION and department not in _departments():
+                found.append(_problem(filename, tree, element, vocabulary.DEPARTMENT, department,
+                                      "不是大厅的部门代码 (unknown department)"))
+            if step == Step.CO_OPINION and not department:
+                found.append(_problem(filename, tree, element, vocabulary.STEP, Step.CO_OPINION,
+                                      "的会办步骤须以 hall.department 写明是哪个部门的意见 (whose opinion)"))
             if vocabulary.MAX_DAYS in properties and vocabulary.PAUSE not in properties \
                     and properties.get(vocabulary.STEP) != vocabulary.Step.SPECIAL_PROCEDURE:
                 found.append(_problem(filename, tree, element, vocabulary.MAX_DAYS, properties[vocabulary.MAX_DAYS],

@@ -80,5 +80,19 @@ def step_of(properties: dict[str, str]) -> str | None:
     return step or None
 
 
+def special_bound(properties: dict[str, str], task_name: str | None, procedures: list | None) -> int | None:
+    """A special procedure's bound in working days: the diagram's `hall.max_days`, else the matter record's
+    procedure of the same name (`hall.special`, or the task's name), else the record's only procedure."""
+    declared = properties.get(MAX_DAYS)
+    if declared and declared.isdigit():
+        return int(declared)
+    listed = [p for p in procedures or [] if isinstance(p, dict) and isinstance(p.get("max_days"), int)]
+    for name in (properties.get(SPECIAL), task_name):
+        found = next((p["max_days"] for p in listed if name and p.get("name") == name), None)
+        if found is not None:
+            return found
+    return listed[0]["max_days"] if len(listed) == 1 else None
+
+
 def pause_of(properties: dict[str, str]) -> str | None:
     return properties.get(PAUSE) or None

@@ -39,6 +39,10 @@ FIELDS: dict[str, tuple[type, bool]] = {
     "procedure": (_LIST, True), "special_procedures": (_LIST, False), "place": (_STR, False),
     "hours": (_STR, False), "visits": (_INT, False), "consultation": (_STR, False),
     "complaint": (_STR, False), "online": (_BOOL, False), "green_channel": (_BOOL, False),
+    # 上报件: the district's clock at forwarding (end | pause) when the diagram's forward step does not say
+    "forward_clock": (_STR, False),
+    # the applicant's supplement deadline in working days: what the generator writes into the diagram's timer
+    "supplement_days": (_INT, False),
 }
 _TYPE_NAMES = {_STR: "文本", _INT: "整数", _BOOL: "布尔值 (true/false)", _LIST: "列表", _DICT: "对象"}
 
@@ -229,6 +233,11 @@ def _check_lists(record: dict, valid: set[str], problems: _Problems) -> None:
             for i, item in enumerate(record[field]):
                 if not _text(item):
                     problems.add(f"{field}[{i}]", f"{field}[{i}] 应为非空文本")
+    if "forward_clock" in valid and record["forward_clock"] not in ("end", "pause"):
+        problems.add("forward_clock", f"forward_clock 应为 end（上报后区级计时结束）或 pause（暂停至上级答复），"
+                                      f"而不是 {record['forward_clock']}")
+    if "supplement_days" in valid and not 1 <= record["supplement_days"] <= 365:
+        problems.add("supplement_days", f"supplement_days 应为 1 至 365 的工作日数，而不是 {record['supplement_days']}")
     if "special_procedures" in valid:
         for i, item in enumerate(record["special_procedures"]):
             field = f"special_procedures[{i}]"

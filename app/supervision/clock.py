@@ -56,6 +56,7 @@ class MatterInfo:
     green_channel: bool
     effective_from: date | None = None
     cancelled_on: date | None = None
+    forward_clock: str | None = None  # 上报件: end | pause at forwarding, where the diagram does not say
 
 
 class _MatterCache:
@@ -108,13 +109,15 @@ def _lookup(process_key: str) -> MatterInfo | None:
     with db.session.no_autoflush:
         row = db.session.execute(
             sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code, Matter.promised_days,
-                      Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on)
+                      Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on, Matter.record)
             .outerjoin(Post, sa.and_(Post.department_code == Matter.department_code, Post.kind == "supervise"))
             .where(Matter.process_key == process_key).order_by(Matter.code).limit(1)).first()
     if row is None:
         return None
-    code, name, kind, department, promised, green, post, effective_from, cancelled_on = row
-    return MatterInfo(code, name, kind, department, post, promised or 0, bool(green), effective_from, cancelled_on)
+    code, name, kind, department, promised, green, post, effective_from, cancelled_on, record = row
+    forward = (record or {}).get("forward_clock") if isinstance(record, dict) else None
+    return MatterInfo(code, name, kind, department, post, promised or 0, bool(green), effective_from, cancelled_on,
+                      forward)
 
 
 # -- settings ----------------------------------------------------------------------------------------------------
@@ -227,8 +230,10 @@ def _completed(instance, done, snap, properties: dict[str, str], at: datetime) -
         instance.supplement_count = (instance.supplement_count or 0) + 1
         if not instance.accepted_on_receipt and local_date(at) > supplement_notice_deadline(instance):
             accept_on_receipt(instance, done.id, done.element_id, at)
-    if step == hall.Step.FORWARD and properties.get(hall.FORWARD_CLOCK):
-        _forwarded(instance, properties[hall.FORWARD_CLOCK], done, at)
+    if step == hall.Step.FORWARD:  # the diagram's mode, else the matter record's, else the clock ends (Art. 43)
+        matter = matter_for(instance.definition_id, instance.process_key)
+        mode = properties.get(hall.FORWARD_CLOCK) or (matter.forward_clock if matter else None) or hall.ForwardClock.END
+        _forwarded(instance, mode, done, at)
     if step == hall.Step.DELIVER and instance.decided_at is not None:
         deadline = delivery_deadline(instance)
         if local_date(at) > deadline:

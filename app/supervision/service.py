@@ -328,7 +328,8 @@ def _flagged(kind: str, level: str | None = None):
 
 
 def _special_bounds(ctx: _Context) -> None:
-    """A special procedure open for its `hall.max_days` working days: yellow; beyond them: red."""
+    """A special procedure open for its bound (`hall.max_days`, else the matter record's) in working days:
+    yellow; beyond it: red."""
     from ..definitions import service as definitions
 
     t, pi = UserTask, ProcessInstance
@@ -338,11 +339,15 @@ def _special_bounds(ctx: _Context) -> None:
         .join(pi, pi.id == t.instance_id)
         .where(t.state == "open", t.role == vocabulary.Step.SPECIAL_PROCEDURE, pi.state.in_(OPEN_STATES),
                ~_flagged("special_overdue", "red").exists())).all()
+    procedures: dict[str | None, list] = {}
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key in rows:
-        bound = definitions.compiled_by_id(definition_id).element_properties(element_id).get(vocabulary.MAX_DAYS)
-        if not (bound or "").isdigit():
+        if matter not in procedures:  # the matter record's bounds, for a diagram that declares none itself
+            procedures[matter] = db.session.scalar(
+                sa.select(ctx._matter.special_procedures).where(ctx._matter.code == matter)) or [] if matter else []
+        properties = definitions.compiled_by_id(definition_id).element_properties(element_id)
+        bound = vocabulary.special_bound(properties, name, procedures[matter])
+        if bound is None:
             continue
-        bound = int(bound)
         used = ctx.cal.working_days_between(local_date(created), ctx.today)
         level = "red" if used > bound else "yellow" if used >= bound else None
         if level is None:

@@ -40,6 +40,9 @@ def _deploy(client, people, content: bytes):
     ("accept", {"hall.step": "special_procedure", "hall.pause": "special", "hall.max_days": "三"}, "hall.max_days"),
     ("accept", {"hall.max_days": "5"}, "hall.max_days"),
     ("accept", {"hall.checklist": "everything"}, "hall.checklist"),
+    ("approve", {"hall.step": "review", "hall.forward_clock": "end"}, "hall.forward_clock"),
+    ("approve", {"hall.step": "co_opinion", "hall.department": "xyz"}, "hall.department"),
+    ("approve", {"hall.step": "co_opinion"}, "hall.step"),
 ])
 def test_an_unknown_hall_property_refuses_the_diagram(client, people, element, properties, property):
     response = _deploy(client, people, _with_properties(element, properties))
@@ -56,7 +59,20 @@ def test_known_hall_properties_deploy(client, people):
     assert response.status_code == 201, response.json
 
 
-def test_every_shipped_diagram_passes(app):
+def test_a_timer_calendar_typo_refuses_the_diagram(client, people):
+    content = TWO_STEP.replace('<bpmn:boundaryEvent id="approve_overdue" name="审批超时" attachedToRef="approve" '
+                               'cancelActivity="false">', '<bpmn:boundaryEvent id="approve_overdue" name="审批超时" '
+                               'attachedToRef="approve" cancelActivity="false"><bpmn:extensionElements>'
+                               '<camunda:properties><camunda:property name="tongban.calendar" value="workdays" />'
+                               '</camunda:properties></bpmn:extensionElements>')
+    assert content != TWO_STEP
+    response = _deploy(client, people, content.encode())
+    assert response.status_code == 422, response.json
+    [problem] = response.json["details"]["problems"]
+    assert (problem["code"], problem["element"], problem["value"]) == ("invalid_calendar", "approve_overdue", "workdays")
+
+
+def test_every_shipped_diagram_passes(app, people):
     diagrams = sorted(PROCESSES.glob("*/*.bpmn"))
     assert len(diagrams) == 90
     with app.app_context():  # compiling reads the sandbox's settings

@@ -239,7 +239,10 @@ def test_a_joint_case_extends_by_fifteen(desk, clock):
 
 
 def _reported_to_forwarding(desk, clock):
-    matter = _matter(desk, REPORTED)
+    return _forwarded_case(desk, clock, _matter(desk, REPORTED))
+
+
+def _forwarded_case(desk, clock, matter):
     clock.set(shanghai(2026, 11, 23, 9))
     start = desk.start(matter)
     cid = start["id"]
@@ -382,3 +385,72 @@ def test_the_comprehensive_window_accepts_for_every_department(desk, clock):
         desk.complete(case["id"], "accept", ACCEPT, user=front)
         detail = desk.case(case["id"])
         assert (detail["owner"], detail["owner_post"]) == (front, "综合受理A岗"), matter.code
+
+
+# -- the same rules on diagrams an analyst drew: fewer properties, the rest from the matter record --------------
+def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), yaml_extra: str = ""):
+    """A shipped matter uploaded again as a new matter, its diagram without the property lines in `drop`."""
+    import io
+
+    from tests.matters.conftest import PROCESSES
+
+    folder = next(p.parent for p in PROCESSES.glob(f"*/{code}.bpmn"))
+    bpmn = (folder / f"{code}.bpmn").read_text(encoding="utf-8").replace(code.replace("-", "_"),
+                                                                          new_code.replace("-", "_"))
+    lines = [line for line in bpmn.splitlines() if not any(d in line for d in drop)]
+    assert len(lines) < len(bpmn.splitlines()) or not drop
+    record = (folder / f"{code}.yaml").read_text(encoding="utf-8").replace(code, new_code) + yaml_extra
+    analyst = next(u["username"] for u in HALL["users"] if "analyst" in u["roles"])
+    response = desk.client.post("/api/v1/process-definitions", headers=desk.hall.auth(analyst),
+                                content_type="multipart/form-data", data={"file": [
+                                    (io.BytesIO("\n".join(lines).encode()), f"{new_code}.bpmn"),
+                                    (io.BytesIO(record.encode()), f"{new_code}.yaml")]})
+    assert response.status_code == 201, response.json
+    return _matter(desk, new_code)
+
+
+def test_a_special_pause_alone_is_bounded_by_the_matter_record(desk, clock):
+    """The survey declares only `hall.pause=special` (no step, no max_days): the record's 3 days bound it."""
+    matter = _redeploy_as(desk, "32021300CG-XK-0001", "32021300CG-XK-0801",
+                          drop=('value="special_procedure"/>', 'name="hall.max_days"'))
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    if "review" in _elements(desk, cid):
+        desk.complete(cid, "review", REVIEW)
+    assert "site_survey" in _elements(desk, cid) and desk.clock_of(cid)["state"] == "paused"
+    clock.set(shanghai(2026, 11, 30, 9))  # 5 working days into a survey the record bounds at 3
+    desk.sweep()
+    [red] = [w for w in desk.warnings(instance=cid) if w["kind"] == "special_overdue"]
+    assert red["level"] == "red" and "3 个工作日" in red["message"]
+
+
+def test_a_forward_step_without_its_clock_property_ends_the_district_clock(desk, clock):
+    matter = _redeploy_as(desk, REPORTED, "32021300CZ-XK-0802", drop=('name="hall.forward_clock"',))
+    _, _, cid = _forwarded_case(desk, clock, matter)
+    view = desk.clock_of(cid)
+    assert view["forward_clock"] == "end" and view["state"] == "stopped"
+    clock.set(shanghai(2026, 12, 31, 9))
+    desk.sweep()
+    assert [w for w in desk.warnings(instance=cid) if w["kind"].startswith("case_")] == []
+
+
+def test_the_matter_record_may_pause_the_district_clock_at_forwarding(desk, clock):
+    matter = _redeploy_as(desk, REPORTED, "32021300CZ-XK-0803", drop=('name="hall.forward_clock"',),
+                          yaml_extra="forward_clock: pause\n")
+    _, _, cid = _forwarded_case(desk, clock, matter)
+    view = desk.clock_of(cid)
+    assert view["forward_clock"] == "pause" and view["state"] == "paused"
+
+
+def test_a_matter_record_with_an_unknown_forward_clock_is_refused(desk):
+    import io
+
+    from tests.matters.conftest import PROCESSES
+
+    record = (next(PROCESSES.glob(f"*/{REPORTED}.yaml"))).read_text(encoding="utf-8") + "forward_clock: later\n"
+    analyst = next(u["username"] for u in HALL["users"] if "analyst" in u["roles"])
+    response = desk.client.post("/api/v1/process-definitions", headers=desk.hall.auth(analyst),
+                                content_type="multipart/form-data",
+                                data={"file": [(io.BytesIO(record.encode()), f"{REPORTED}.yaml")]})
+    assert response.status_code == 422 and response.json["details"]["field"] == "forward_clock", response.json
