@@ -8,9 +8,13 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request, send_from_directory
 from sqlalchemy import event
 
-from . import config
-from .errors import register_error_handlers
-from .extensions import TongbanApi, db, migrate
+from . import validation_messages
+
+validation_messages.install()  # before any schema is built: fields copy their messages when they are made
+
+from . import config  # noqa: E402
+from .errors import register_error_handlers  # noqa: E402
+from .extensions import TongbanApi, db, migrate  # noqa: E402
 
 
 def create_app(test_config: dict | None = None) -> Flask:

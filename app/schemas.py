@@ -24,6 +24,25 @@ class LocalDateTime(fields.DateTime):
         return as_utc(result)
 
 
+class BusinessKey(fields.String):
+    """A business key as the caller's system knows it: surrounding spaces dropped (` CS-1` is `CS-1`, so the
+    one-open-case rule cannot be dodged), never blank, at most 200 characters, no control characters."""
+
+    default_error_messages = {"blank": "业务号不能为空白 (business key is blank)",
+                              "too_long": "业务号不能超过 200 个字符 (business key too long)",
+                              "control": "业务号不能含控制字符 (control characters in business key)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise self.make_error("blank")
+        if len(text) > 200:
+            raise self.make_error("too_long")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            raise self.make_error("control")
+        return text
+
+
 def attributes(obj, schema: type[Schema]) -> dict:
     """The object's attributes that a response schema shows (by the class's declared fields: no instance)."""
     return {name: getattr(obj, name) for name in schema._declared_fields}

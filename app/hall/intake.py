@@ -31,6 +31,7 @@ from ..extensions import db
 from ..instances.hooks import StepResult
 from ..instances.models import CaseIntake, ProcessInstance
 from ..serials import next_serial
+from .vocabulary import OUTCOME_NAMES
 
 CHECKLIST = "hall.checklist"  # camunda:property: acceptance | supplement
 ACCEPT, SUPPLEMENT, NOT_ACCEPTED, COMPLETE = "accept", "supplement", "not_accepted", "complete"  # form outcomes
@@ -330,6 +331,7 @@ def check_materials(result: StepResult) -> None:
     if checklist is None and "supplement" not in notices:
         return
     data = result.submitted
+    _check_shapes(data)
     with db.session.no_autoflush:
         row = intake_of(result.instance.id)
     if row is None:
@@ -356,6 +358,36 @@ def check_materials(result: StepResult) -> None:
                               {"field": "missing_materials", "message": f"漏列：{'、'.join(left_out)}"}]},
                           code="materials_missing")
         row.missing_materials = [*row.missing_materials, *[m for m in listed if m not in row.missing_materials]]
+
+
+MAX_MATERIALS, MAX_MATERIAL_NAME = 200, 200
+
+
+def _check_shapes(data: dict) -> None:
+    """The checklist fields as the hall reads them, whatever form (or none) the diagram gave the step: 422
+    before anything is read from them (a text is not a list of its characters)."""
+    errors = []
+    checklist = data.get("materials")
+    if checklist is not None:
+        if not isinstance(checklist, list) or len(checklist) > MAX_MATERIALS:
+            errors.append({"field": "materials", "message": f"材料清单应为列表（至多 {MAX_MATERIALS} 项）"})
+        else:
+            for i, item in enumerate(checklist):
+                name = item.get("name") if isinstance(item, dict) else None
+                if not isinstance(name, str) or not name.strip() or len(name) > MAX_MATERIAL_NAME \
+                        or not isinstance(item.get("received", False), bool):
+                    errors.append({"field": f"materials[{i}]",
+                                   "message": f"应为 {{name: 材料名称（至多 {MAX_MATERIAL_NAME} 字）, received: 是否收到}}"})
+    for field in ("missing_materials", "received_materials"):
+        names = data.get(field)
+        if names is None:
+            continue
+        if not isinstance(names, list) or len(names) > MAX_MATERIALS or not all(
+                isinstance(n, str) and n.strip() and len(n) <= MAX_MATERIAL_NAME for n in names):
+            errors.append({"field": field, "message": f"应为材料名称的列表（每项为非空文本，至多 {MAX_MATERIAL_NAME} 字）"})
+    if errors:
+        raise Invalid(f"材料清单格式不正确：{errors[0]['field']} {errors[0]['message']}", {"errors": errors},
+                      code="invalid_materials")
 
 
 def _acceptance(result: StepResult, data: dict, row: CaseIntake) -> None:
@@ -425,8 +457,8 @@ def register() -> None:
 
 
 # -- the applicant's side: progress by case number and query code; a lost code ---------------------------------
-_OUTCOMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级机关准予",
-             "higher_rejected": "上级机关不予批准", "cancelled": "撤销", "completed": "办结"}
+# what the applicant reads: the vocabulary's outcome names, the higher authority spelt out
+_OUTCOMES = {**OUTCOME_NAMES, "higher_approved": "上级机关准予", "higher_rejected": "上级机关不予批准"}
 
 
 def status(case_number: str, code: str) -> dict:

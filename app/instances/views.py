@@ -12,7 +12,7 @@ from ..documents import service as documents
 from ..hall import intake
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs, attributes
+from ..schemas import BusinessKey, LocalDateTime, PageArgs, attributes
 from ..tasks.views import SubmissionSchema, TaskSchema
 from . import service
 from .models import STATES
@@ -46,7 +46,7 @@ class StartSchema(Schema):
     data = fields.Dict(load_default=dict, metadata={"description": "the case's initial data"})
     applicant = fields.Raw(load_default=None, allow_none=True, metadata={
         "description": "申请人: {kind, name, id_type, id_number, phone, address?, legal_representative?, agent?}"})
-    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    business_key = BusinessKey(load_default=None, allow_none=True)
     version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000),
                              metadata={"description": "start this version instead of the latest"})
 

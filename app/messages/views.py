@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from ..blueprint import Blueprint
 from ..people import access
 from ..people.auth import current_user, require
+from ..schemas import BusinessKey
 from . import service
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN 消息（如上级机关批复）")
@@ -15,7 +16,7 @@ blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description
 
 class MessageSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    business_key = fields.String(load_default=None, allow_none=True)
+    business_key = BusinessKey(load_default=None, allow_none=True)
     instance_id = fields.String(load_default=None, allow_none=True)
     data = fields.Dict(load_default=dict, metadata={"description": "merged into the case data"})
     all = fields.Boolean(load_default=False, metadata={"description": "deliver to every waiting case"})

@@ -72,7 +72,9 @@ class HigherSchema(Schema):
 
 
 class ExtendSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000, error="请填写延期理由（1000字以内）"))
+    reason = fields.String(required=True, validate=[
+        validate.Length(min=1, max=1000, error="请填写延期理由（1000字以内）"),
+        validate.Regexp(r"\S", error="请填写延期理由（不能只有空白）")])
 
 
 class ClockSchema(Schema):

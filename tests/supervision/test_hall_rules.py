@@ -214,6 +214,8 @@ def test_an_extension_moves_the_due_date_once_with_a_reason_by_the_head(desk, cl
     other = next(d for d in SHORT if d != matter.department_code)
     assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(other), json={"reason": "x"})[0] in (403, 404)
     assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code), json={})[0] == 422
+    blank = desk.call("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code), json={"reason": " \n "})
+    assert blank[0] == 422 and "空白" in str(blank[1]["details"]), blank
     after = desk.ok("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code),
                     json={"reason": "案情复杂，需补充调查"})
     assert after["extended_days"] == hall.EXTENSION_DAYS and after["extension_reason"] == "案情复杂，需补充调查"
@@ -338,7 +340,8 @@ def test_a_late_supplement_notice_counts_as_accepted_on_receipt(desk, clock):
 def test_no_supplement_by_the_deadline_closes_the_case_as_supplement_timeout(desk, clock):
     matter = _promised(desk)
     clock.set(shanghai(2026, 11, 23, 9))
-    cid = desk.start(matter)["id"]
+    started = desk.start(matter)
+    cid = started["id"]
     desk.complete(cid, "accept", {"outcome": "supplement", "missing_materials": ["营业执照"]})
     desk.complete(cid, "supplement_notice", {"missing_materials": ["营业执照"], "method": "sms", "notice_no": "BZ-2"})
     assert desk.clock_of(cid)["state"] == "paused"
@@ -354,6 +357,9 @@ def test_no_supplement_by_the_deadline_closes_the_case_as_supplement_timeout(des
     case = desk.case(cid)
     assert (case["state"], case["outcome"]) == ("completed", "supplement_timeout")
     assert desk.ok("GET", f"/tasks/{check['id']}", desk.ops)["state"] == "cancelled"
+    public = desk.client.post("/api/v1/case-status", json={"case_number": started["case_number"],
+                                                          "query_code": started["query_code"]})
+    assert public.status_code == 200 and "补正超时" in public.json["status"], public.json
     with desk.app.app_context():
         from app.supervision.models import ClockEvent
 
@@ -388,8 +394,10 @@ def test_the_comprehensive_window_accepts_for_every_department(desk, clock):
 
 
 # -- the same rules on diagrams an analyst drew: fewer properties, the rest from the matter record --------------
-def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), yaml_extra: str = ""):
-    """A shipped matter uploaded again as a new matter, its diagram without the property lines in `drop`."""
+def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), yaml_extra: str = "",
+                 replace: dict[str, str] | None = None):
+    """A shipped matter uploaded again as a new matter, its diagram without the property lines in `drop` and
+    with the texts in `replace` replaced."""
     import io
 
     from tests.matters.conftest import PROCESSES
@@ -397,6 +405,9 @@ def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), 
     folder = next(p.parent for p in PROCESSES.glob(f"*/{code}.bpmn"))
     bpmn = (folder / f"{code}.bpmn").read_text(encoding="utf-8").replace(code.replace("-", "_"),
                                                                           new_code.replace("-", "_"))
+    for old, new in (replace or {}).items():
+        assert old in bpmn
+        bpmn = bpmn.replace(old, new)
     lines = [line for line in bpmn.splitlines() if not any(d in line for d in drop)]
     assert len(lines) < len(bpmn.splitlines()) or not drop
     record = (folder / f"{code}.yaml").read_text(encoding="utf-8").replace(code, new_code) + yaml_extra
@@ -454,3 +465,23 @@ def test_a_matter_record_with_an_unknown_forward_clock_is_refused(desk):
                                 content_type="multipart/form-data",
                                 data={"file": [(io.BytesIO(record.encode()), f"{REPORTED}.yaml")]})
     assert response.status_code == 422 and response.json["details"]["field"] == "forward_clock", response.json
+
+
+def test_materials_of_the_wrong_shape_are_refused_on_a_step_without_a_form(desk, clock):
+    """The acceptance step drawn without a form: the hall still reads its checklist only as lists."""
+    matter = _redeploy_as(desk, "32021300CG-XK-0001", "32021300CG-XK-0804",
+                          replace={'name="受理" camunda:formKey="accept"': 'name="受理"'})
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    task = desk.task(cid, "accept")
+    clerk = desk.hall.holder(task["post"])
+    desk.ok("POST", f"/tasks/{task['id']}/claim", clerk)
+    for data, field in (({"outcome": "accept", "materials": 5}, "materials"),
+                        ({"outcome": "accept", "materials": [{"name": "x" * 201, "received": True}]}, "materials[0]"),
+                        ({"outcome": "accept", "materials": [{"name": "营业执照", "received": "yes"}]}, "materials[0]"),
+                        ({"outcome": "supplement", "missing_materials": "营业执照"}, "missing_materials"),
+                        ({"outcome": "supplement", "missing_materials": [{"a": 1}]}, "missing_materials")):
+        code, body = desk.call("POST", f"/tasks/{task['id']}/complete", clerk, json={"data": data})
+        assert code == 422 and body["code"] == "invalid_materials", (data, body)
+        assert body["details"]["errors"][0]["field"] == field
+    assert desk.case(cid)["state"] == "running" and "accept" in _elements(desk, cid)
