@@ -44,6 +44,8 @@ def from_environment() -> dict:
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
         "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),
+        # working-day timers fall due at the hall's office close (Asia/Shanghai, HH:MM); empty: the time they began
+        "OFFICE_CLOSE": os.environ.get("TONGBAN_OFFICE_CLOSE", "17:00"),
         "YELLOW_RATIO": float(os.environ.get("TONGBAN_YELLOW_RATIO", "0.2")),
         "SUPERVISION_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_SUPERVISION_POLL_SECONDS", "60")),
         "API_TITLE": "Tongban 通办 API",

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,13 +154,27 @@ def load(instance: ProcessInstance) -> Case:
 
 
 def working_days(start: datetime, days: int) -> datetime:
-    """The business calendar the engine's working-day timers count on: Chinese working days (app/calendar)."""
+    """The business calendar the engine's working-day timers count on: Chinese working days (app/calendar),
+    due at the office's close on the last of them (TONGBAN_OFFICE_CLOSE, 17:00): a limit of two working days
+    set on Friday, at whatever hour, is due on Tuesday when the hall closes."""
     from ..calendar import service as calendar
     from ..clock import SHANGHAI
 
     local = start.astimezone(SHANGHAI)
     day = calendar.workday_calendar().add_working_days(local.date(), days).date
-    return datetime.combine(day, local.timetz()).astimezone(start.tzinfo)
+    close = office_close()
+    moment = datetime.combine(day, close, SHANGHAI) if close is not None else datetime.combine(day, local.timetz())
+    return moment.astimezone(start.tzinfo)
+
+
+def office_close() -> time | None:
+    text = (current_app.config.get("OFFICE_CLOSE") or "").strip()
+    if not text:
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"TONGBAN_OFFICE_CLOSE must be HH:MM, not {text!r}") from None
 
 
 def sandbox_limits() -> SandboxLimits:

@@ -106,8 +106,10 @@ def test_a_working_day_timer_set_on_a_friday_does_not_run_over_the_weekend(bpmn)
     bpmn.clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # Friday 15:00 in Shanghai
     case = bpmn.start("conf_boundary")
     [timer] = bpmn.timers(case["id"])
-    assert timer["due_at"] == "2026-12-01T15:00:00+08:00"  # Tuesday 15:00, not Sunday
+    assert timer["due_at"] == "2026-12-01T17:00:00+08:00"  # Tuesday at the office's close, not Sunday
     bpmn.advance(days=2, hours=1)  # Sunday: nothing fires
     assert bpmn.open_elements(case["id"]) == ["work"]
-    bpmn.advance(days=2)  # Tuesday 16:00
+    bpmn.advance(days=2)  # Tuesday 16:00: still office time
+    assert bpmn.open_elements(case["id"]) == ["work"]
+    bpmn.advance(hours=1, minutes=1)  # Tuesday 17:01
     assert bpmn.open_elements(case["id"]) == ["escalated"]

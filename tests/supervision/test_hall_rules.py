@@ -173,7 +173,7 @@ def test_a_review_step_limit_set_on_a_friday_does_not_fire_over_the_weekend(desk
 
     with desk.app.app_context():
         due = calendar.workday_calendar().add_working_days(date(2026, 11, 27), days).date
-    assert review["due_at"].startswith(f"{due.isoformat()}T09:00")
+    assert review["due_at"].startswith(f"{due.isoformat()}T17:00")  # at the office's close
 
 
 def test_a_special_procedure_beyond_its_bound_warns_yellow_then_red_to_both_supervisors(desk, clock):
