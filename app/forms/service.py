@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from ..caches import app_cache
+from ..caches import app_cache, bump_generation, shared_generation
 from ..clock import now
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from .models import Form
 
-LATEST_TTL = 5.0
+GENERATION = "forms"  # bumped by every deployment: each process asks for a key's latest version again
 
 
 def _validators() -> dict[int, Draft202012Validator]:
@@ -25,11 +24,9 @@ def _validators() -> dict[int, Draft202012Validator]:
     return app_cache("forms.validators", dict)
 
 
-def _latest() -> dict[str, tuple[float, int | None, int | None]]:
-    """The latest version of each form key, remembered briefly: completing a task then costs no query for its form.
-
-    Another process's deployment is seen within LATEST_TTL seconds.
-    """
+def _latest() -> dict[str, tuple[int, int | None, int | None]]:
+    """The latest version of each form key (generation, form id, version): completing a task then costs no
+    query for its form. Another process's deployment is seen at once (the shared generation)."""
     return app_cache("forms.latest", dict)
 
 
@@ -65,6 +62,7 @@ def deploy(key: str, schema: Any, actor: str | None, filename: str | None = None
                 deployed_at=now(), deployed_by=actor)
     db.session.add(form)
     db.session.flush()
+    bump_generation(GENERATION)
     _latest().pop(key, None)
     return form, True
 
@@ -103,11 +101,12 @@ def _validator(form: Form) -> Draft202012Validator:
 
 def _validator_for_key(form_key: str) -> tuple[Draft202012Validator | None, int | None]:
     latest_forms, validators = _latest(), _validators()
+    generation = shared_generation(GENERATION)
     cached = latest_forms.get(form_key)
-    if cached and cached[0] > time.monotonic() and (cached[1] is None or cached[1] in validators):
+    if cached and cached[0] == generation and (cached[1] is None or cached[1] in validators):
         return (validators[cached[1]] if cached[1] is not None else None), cached[2]
     form = latest(form_key)
-    latest_forms[form_key] = (time.monotonic() + LATEST_TTL, form.id if form else None, form.version if form else None)
+    latest_forms[form_key] = (generation, form.id if form else None, form.version if form else None)
     return (_validator(form) if form else None), (form.version if form else None)
 
 

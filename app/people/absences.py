@@ -10,14 +10,13 @@ and remembers the clerk (`return_to`); when they are back it is theirs again, un
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from ..audit import service as audit
-from ..caches import app_cache
+from ..caches import app_cache, bump_generation, shared_generation
 from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -74,29 +73,32 @@ def routing(at: dt.datetime | None = None) -> Routing:
     return Routing(day, absent, {home: backup for home, backup in backups.items() if backup in staffed})
 
 
-# Today's routing, remembered briefly for the hot path (every step that opens tasks asks for it). Changes made
-# here are seen at once (forget_routing); another server process's changes within ROUTING_TTL seconds, and the
-# absence job (every minute) moves any task that went the old way.
-def _routing_cache() -> dict[dt.date, tuple[float, Routing]]:
+# Today's routing, remembered until absences, people or posts change on any server process: a change bumps the
+# shared generation `routing` in its own transaction (forget_routing), every lookup compares (one primary-key
+# read per request), and the absence job (every minute) moves any task that went the old way meanwhile.
+ROUTING_GENERATION = "routing"
+
+
+def _routing_cache() -> dict[dt.date, tuple[int, Routing]]:
     return app_cache("people.routing", dict)  # per app (app.extensions): a fresh app starts clean
-
-
-ROUTING_TTL = 5.0
 
 
 def cached_routing(at: dt.datetime | None = None) -> Routing:
     day = local_day(at)
     cache = _routing_cache()
+    generation = shared_generation(ROUTING_GENERATION)
     cached = cache.get(day)
-    if cached is not None and cached[0] > time.monotonic():
+    if cached is not None and cached[0] == generation:
         return cached[1]
     result = routing(at)
     cache.clear()
-    cache[day] = (time.monotonic() + ROUTING_TTL, result)
+    cache[day] = (generation, result)
     return result
 
 
 def forget_routing() -> None:
+    """Absences, people or posts changed (in the caller's transaction): every process routes anew."""
+    bump_generation(ROUTING_GENERATION)
     _routing_cache().clear()
 
 
@@ -279,8 +281,8 @@ def create_absence(username: str, start: dt.date, end: dt.date, reason: str, act
                                                           "start": start.isoformat(), "end": end.isoformat(),
                                                           "reason": reason})
     moved = apply_absences(actor=actor, commit=False)
-    db.session.commit()
     forget_routing()
+    db.session.commit()
     return absence_view(absence), moved
 
 
@@ -298,8 +300,8 @@ def end_absence(absence: Absence, actor: str) -> tuple[dict, dict]:
         "end": absence.end_date.isoformat(), "early": absence.start_date <= today})
     db.session.flush()
     moved = apply_absences(actor=actor, commit=False)
-    db.session.commit()
     forget_routing()
+    db.session.commit()
     return absence_view(absence), moved
 
 

@@ -51,8 +51,8 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
     detail = desk.case(cid)
     assert detail["owner"] == clerk and detail["window_no"] == _window_of(clerk) is not None
     review = desk.task(cid, "review")
-    # P3D in working days (tongban.calendar=working_days): Friday 09:00 -> Wednesday 09:00, the weekend skipped
-    assert review["light"] == "green" and review["due_at"].startswith("2026-12-02T09:00")
+    # P3D in working days (tongban.calendar=working_days): Friday 09:00 -> Wednesday at the office's close (17:00)
+    assert review["light"] == "green" and review["due_at"].startswith("2026-12-02T17:00")
 
     clock.set(shanghai(2026, 11, 28))  # Saturday: nothing is close yet
     desk.sweep()
@@ -69,7 +69,10 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
                                                                             supervise_post)
     assert desk.task(cid, "review")["light"] == "yellow" and desk.case(cid)["light"] == "green"
 
-    clock.set(shanghai(2026, 12, 2, 10))  # Wednesday, past the review's deadline
+    clock.set(shanghai(2026, 12, 2, 10))  # Wednesday morning: the review's last day, not overdue yet
+    desk.sweep()
+    assert [w["level"] for w in desk.warnings(instance=cid)] == ["yellow"]
+    clock.set(shanghai(2026, 12, 2, 17, 30))  # Wednesday after the office closed: past the review's deadline
     desk.sweep()
     [step] = desk.warnings(instance=cid)
     assert (step["kind"], step["level"]) == ("step_red", "red") and "已超期" in step["message"]
