@@ -44,6 +44,12 @@ def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: boo
         outcome = flows.seed_processes(processes)
         summary["definitions"] = sum(1 for _, created in outcome.deployed if created)
         summary["matters"] = sum(1 for _, created in outcome.matters if created)
+    from .tasks.service import backfill_candidates  # open tasks of before migration 0016: their other posts
+
+    added = backfill_candidates()
+    db.session.commit()
+    if added:
+        summary["task_candidates"] = added
     return summary
 
 

@@ -247,3 +247,21 @@ def submissions_for(user: Principal, instance_id: str) -> list[dict]:
     full = instance is not None and access.handles(user, instance)
     return [{c.key: getattr(row, c.key) for c in TaskSubmission.__table__.columns}
             | ({} if full else {"data": access.mask(row.data)}) for row in rows]
+
+
+def backfill_candidates() -> int:
+    """Open tasks made before tasks kept their further candidate groups (migration 0016) get them now, from
+    their case's compiled diagram; idempotent, run by bootstrap at every start. Returns the rows added."""
+    candidates = TaskCandidate.__table__
+    rows = db.session.execute(
+        sa.select(UserTask.id, UserTask.element_id, UserTask.home_post, ProcessInstance.definition_id)
+        .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+        .where(UserTask.state == "open", ~sa.exists().where(candidates.c.task_id == UserTask.id))).all()
+    added = []
+    for task_id, element_id, home_post, definition_id in rows:
+        meta = definitions.compiled_by_id(definition_id).user_tasks.get(element_id)
+        groups = [g for g in (meta.candidate_groups[1:] if meta is not None else ()) if "{" not in g]
+        added += [{"task_id": task_id, "post": post} for post in dict.fromkeys(groups) if post != home_post]
+    if added:
+        db.session.execute(candidates.insert(), added)
+    return len(added)

@@ -98,3 +98,21 @@ def test_the_comprehensive_backup_covers_while_its_clerk_is_away(client, front):
     assert done.status_code == 200, done.json
     detail = client.get(f"/api/v1/instances/{case['id']}", headers=people.auth("frontb")).json
     assert (detail["owner"], detail["owner_post"]) == ("frontb", "综合受理A岗")
+
+
+def test_open_tasks_from_before_candidates_were_kept_get_them_at_bootstrap(app, client, front):
+    from app.tasks.models import TaskCandidate
+    from app.tasks.service import backfill_candidates
+
+    people = front
+    case = _start(client, people, user="clerk")
+    with app.app_context():  # as an older version left it: no candidate rows
+        db.session.execute(TaskCandidate.__table__.delete())
+        db.session.commit()
+    assert _tasks(client, people, "front") == []
+    with app.app_context():
+        assert backfill_candidates() == 1
+        db.session.commit()
+        assert backfill_candidates() == 0
+        db.session.commit()
+    assert [t["id"] for t in _tasks(client, people, "front")] == [case["tasks"][0]["id"]]
