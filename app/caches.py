@@ -52,14 +52,15 @@ _MEMO = "tongban.generations"
 
 
 def shared_generation(name: str) -> int:
-    """The current generation of cache `name` (0 before its first change)."""
-    memo = request.environ.setdefault(_MEMO, {}) if has_request_context() else None
-    if memo is not None and name in memo:
-        return memo[name]
-    value = db.session.scalar(sa.select(CacheGeneration.generation).where(CacheGeneration.name == name)) or 0
-    if memo is not None:
-        memo[name] = value
-    return value
+    """The current generation of cache `name` (0 before its first change). In a request, every cache's
+    generation is read at once, on first use (a handful of rows), and kept for the rest of the request."""
+    if not has_request_context():
+        return db.session.scalar(sa.select(CacheGeneration.generation).where(CacheGeneration.name == name)) or 0
+    memo = request.environ.get(_MEMO)
+    if memo is None:
+        memo = request.environ[_MEMO] = dict(db.session.execute(
+            sa.select(CacheGeneration.name, CacheGeneration.generation)).all())
+    return memo.get(name, 0)
 
 
 def bump_generation(name: str) -> None:
@@ -73,4 +74,4 @@ def bump_generation(name: str) -> None:
         except IntegrityError:
             db.session.execute(bump)
     if has_request_context():
-        request.environ.get(_MEMO, {}).pop(name, None)
+        request.environ.pop(_MEMO, None)

@@ -49,7 +49,8 @@ class UserTask(db.Model):
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the clerk this task goes back to when they return from an absence (their released claim, or the owner's step)
     return_to: Mapped[str | None] = mapped_column(sa.String(64))
-    candidates: Mapped[list[TaskCandidate]] = relationship(lazy="selectin", viewonly=True)
+    # loaded when asked for (lists load them with their tasks): most checks decide on `post` and `home_post`
+    candidates: Mapped[list[TaskCandidate]] = relationship(lazy="select", viewonly=True)
 
     @property
     def other_posts(self) -> list[str]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..audit import service as audit
 from ..audit.service import data_changes
@@ -38,7 +39,9 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
            process_key: str | None = None, scope=None, limit: int = 50, offset: int = 0):
     """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all."""
-    query = db.select(UserTask) if scope is None else db.select(UserTask).where(scope)
+    query = db.select(UserTask).options(selectinload(UserTask.candidates))  # lists show each task's other posts
+    if scope is not None:
+        query = query.where(scope)
     if post:  # waiting at the post, or with it as a further candidate group
         query = query.where(sa.or_(UserTask.post == post, sa.and_(UserTask.state == "open", UserTask.id.in_(
             sa.select(TaskCandidate.task_id).where(TaskCandidate.post == post)))))
@@ -125,11 +128,17 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
     _check_open(task)
     if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
         raise Conflict(f"任务已被 {task.assignee} 认领", {"task_id": task.id, "assignee": task.assignee})
-    data = prefill.with_defaults(task, data)  # e.g. the supplement notice's derived list of missing materials
-    forms.validate_submission(task.form_key, data)
     instance = runtime.lock(task.instance_id)  # the case row before the task row: the order every writer keeps
     if instance.state != "running":
-        raise Conflict("办件不在办理中", {"instance_id": instance.id, "state": instance.state})
+        details = {"instance_id": instance.id, "state": instance.state}
+        db.session.rollback()
+        raise Conflict("办件不在办理中", details)
+    try:
+        data = prefill.with_defaults(task, data)  # e.g. the supplement notice's derived list of missing materials
+        forms.validate_submission(task.form_key, data)
+    except Exception:
+        db.session.rollback()  # the case row's lock goes with the refused submission
+        raise
     if not user.has_role("admin"):
         # Take the task inside this transaction: a colleague's claim that slipped in since it was read wins.
         taken = db.session.execute(
