@@ -36,7 +36,7 @@ def refusal(exc: ApiError | ValidationError) -> tuple[str, int]:
 def close_warning(warning_id: int):
     from .board import render_board
 
-    note = request.form.get("note") or ""
+    note = (request.form.get("note") or "").strip()  # a note of blanks is no note
     try:
         body = CloseSchema().load({"note": note})
         warning = supervision.get_or_404(warning_id)
@@ -46,7 +46,7 @@ def close_warning(warning_id: int):
         db.session.rollback()
         message, status = refusal(exc)
         return render_board(errors={warning_id: message}, notes={warning_id: note}, status=status)
-    flash(f"预警已关闭（{note.strip()[:40]}）")
+    flash(f"预警已关闭（{note[:40]}）")
     return redirect(url_for("web.board", **request.args))
 
 
@@ -87,7 +87,7 @@ def extend(instance_id: str):
 
     user = g.user
     case = access.visible_case(user, instance_id)  # 404 as from the API: no page to show the error on
-    reason = request.form.get("reason") or ""
+    reason = (request.form.get("reason") or "").strip()
     try:
         body = ExtendSchema().load({"reason": reason})
         check_extension(user, case)
@@ -111,7 +111,7 @@ def reassign(task_id: str):
     instance_id = task.instance_id
     target = request.form.get("to") or ""
     kind, _, name = target.partition(":")
-    reason = request.form.get("reason") or ""
+    reason = (request.form.get("reason") or "").strip()
     try:
         body = ReassignSchema().load({"username": name if kind == "user" and name else None,
                                       "post": name if kind == "post" and name else None, "reason": reason})

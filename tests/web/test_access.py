@@ -73,21 +73,6 @@ def signed_in(app, username: str):
     return client
 
 
-@pytest.fixture()
-def scene(hall):
-    from app.definitions import service as definitions
-    from app.documents import service as documents
-    from app.instances import service as instances
-
-    with hall.app_context():  # a case started at the window, as a request would: committed
-        instance, saved = instances.start(definitions.startable(KEY), {"applicant": "某公司"}, None, "chenxiaodong")
-        scene = {"case": instance.id, "task": saved.new_tasks[0]["id"],
-                 "receipt": documents.for_instance(instance.id)[0].id, "query_code": saved.extra["query_code"],
-                 "case_number": saved.extra["case_number"]}
-        db.session.remove()
-    return scene
-
-
 def test_every_page_has_a_row(app):
     pages = {(m, r.rule) for r in app.url_map.iter_rules() if r.endpoint.startswith("web.")
              for m in r.methods - {"HEAD", "OPTIONS"}}
