@@ -15,6 +15,7 @@ from flask import Response, g, render_template, request
 from ..errors import BadRequest, Forbidden
 from ..extensions import db
 from ..hall.vocabulary import Outcome
+from ..instances.models import ProcessInstance
 from ..matters.models import Matter
 from ..people import access
 from ..statistics import service as statistics
@@ -53,6 +54,10 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
     user = g.user
     warnings, warnings_total = supervision.search(state="open", level=request.args.get("level") or None,
                                                   scope=access.warning_scope(user), limit=100)
+    # the warnings name their cases by case number, as the rest of the workbench does
+    ids = {w["instance_id"] for w in warnings}
+    case_numbers = dict(db.session.execute(db.select(ProcessInstance.id, ProcessInstance.case_number).where(
+        ProcessInstance.id.in_(ids), ProcessInstance.case_number.is_not(None))).all()) if ids else {}
     summary = statistics.summary(start, end)
     departments = statistics.departments(start, end)
     windows = statistics.windows(start, end)
@@ -95,7 +100,8 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
                            summary=summary, departments=departments, windows=windows, matters=matters,
                            busiest=busiest[:10], versions=versions, code=code, catalog=catalog, charts=charts,
                            start=start, end=end, clerks=clerks, reports=reports_for_user(),
-                           may_close=may(like=CloseWarning.post), errors=errors or {}, notes=notes or {}), status
+                           may_close=may(like=CloseWarning.post), errors=errors or {}, notes=notes or {},
+                           case_numbers=case_numbers), status
 
 
 @dataclass(frozen=True)

@@ -154,14 +154,28 @@ def steps_of(case: ProcessInstance, handled: bool) -> list[dict]:
             changes = (details or {}).get("changes") or {}
             out.append({"at": e.at, "actor": e.actor, "what": (details or {}).get("name") or e.element_id,
                         "data": changes.get("added") or changes.get("set") or changes, "as_admin": details.get("as_admin")})
-        elif e.action in ("task.claimed", "task.unclaimed", "task.reassigned", "instance.cancelled",
-                          "supervision.warning_raised", "supervision.warning_closed"):
-            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES.get(e.action, e.action), "data": None})
+        elif e.action in ACTION_NAMES:
+            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES[e.action], "data": None,
+                        "note": action_note(e.action, details or {})})
     return out
 
 
 ACTION_NAMES = {"task.claimed": "认领", "task.unclaimed": "释放", "task.reassigned": "改派", "instance.cancelled": "撤销",
-                "supervision.warning_raised": "督查预警", "supervision.warning_closed": "关闭预警"}
+                "instance.extended": "延期", "supervision.warning_raised": "督查预警",
+                "supervision.warning_closed": "关闭预警"}
+
+
+def action_note(action: str, details: dict) -> str | None:
+    """What a supervisor's action said (a reason, a note), in one line of the steps."""
+    if action == "task.reassigned":
+        to = details.get("to_assignee") or f"岗位「{details.get('to_post')}」"
+        return f"→ {to}：{details.get('reason') or ''}"
+    if action == "instance.extended":
+        return f"{details.get('days')} 个工作日，到期日 {details.get('due_date_before')} → {details.get('due_date')}：" \
+               f"{details.get('reason') or ''}"
+    if action in ("supervision.warning_closed", "instance.cancelled"):
+        return details.get("note") or details.get("reason")
+    return None
 
 
 def case_context(case: ProcessInstance) -> dict:
