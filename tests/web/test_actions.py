@@ -9,6 +9,7 @@ import re
 import pytest
 
 from app.extensions import db
+from tests.documents.conftest import pdf_text
 from tests.web.test_access import _csrf, signed_in
 
 GENERIC = "办件编号或查询码不正确，请核对收件凭证后重新输入"
@@ -82,6 +83,10 @@ def test_case_pages_list_the_notices_and_download_them(hall, scene):
     assert link in row
     pdf = clerk.get(link)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert scene["query_code"] not in pdf_text(pdf.data) and scene["case_number"] in pdf_text(pdf.data)
+    # the link right after 收件 carries the code: the receipt prints it only when it checks
+    assert scene["query_code"] in pdf_text(clerk.get(f"{link}?query_code={scene['query_code']}").data)
+    assert "AAAA-BBBB-CC" not in pdf_text(clerk.get(f"{link}?query_code=AAAA-BBBB-CC").data)
     assert 'data-document="receipt"' in text(clerk.get(f"/work/tasks/{scene['task']}"))  # the task page too
     # another case's address for this notice, another department's clerk, nobody signed in
     assert clerk.get(f"/cases/{'0' * 32}/documents/{scene['receipt']}.pdf").status_code == 404
