@@ -32,7 +32,7 @@ LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, None: 3}
 
 
 def case_number(instance: ProcessInstance | None) -> str | None:
-    """The case number once intake gives one (`case_number`, the intake branch), else the business key."""
+    """The case number of a catalogued matter's case (intake), else the business key."""
     if instance is None:
         return None
     return getattr(instance, "case_number", None) or (instance.data or {}).get("case_number") or instance.business_key
