@@ -126,6 +126,8 @@ def test_the_excel_export_opens_with_chinese_headers(hall, scene):
     assert load_workbook(io.BytesIO(one.data)).sheetnames == ["窗口"]
     assert signed_in(hall, "xuetao").get("/board/export.xlsx").status_code == 200  # ops: without 人员
     assert signed_in(hall, "zhaolixin").get("/board/export.xlsx?report=nope").status_code == 400
+    csv = signed_in(hall, "zhaolixin").get("/board/export.csv?report=clerks").get_data(as_text=True)
+    assert csv.lstrip("\ufeff").startswith("用户名,姓名,部门,窗口,岗位,收件") and "陈晓东" in csv
 
 
 # -- supervisors' actions ----------------------------------------------------------------------------------------
