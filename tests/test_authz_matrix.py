@@ -312,6 +312,8 @@ MATRIX = {
     ("GET", "/api/v1/statistics/windows"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/windows")),
     ("GET", "/api/v1/statistics/departments"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/departments")),
     ("GET", "/api/v1/statistics/matters"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/matters")),
+    # per clerk: figures about staff, for those who manage them (not ops); another department's → 403
+    ("GET", "/api/v1/statistics/clerks"): (SUPERVISORS, fixed("/api/v1/statistics/clerks")),
     ("GET", "/api/v1/statistics/matters/<code>/versions"): (
         row(403, boss=404, otherboss=404, center=404, ops=404, admin=404),  # no such matter: 404 once allowed
         fixed("/api/v1/statistics/matters/32021300FG-XX-9999/versions")),

@@ -58,8 +58,9 @@ def row(document, *, data: dict | None = None, query_code: str | None = None) ->
     return out
 
 
-def _visible(document_id: int):
-    """The document and whether the caller handles its case; 404 for a case the caller may not see."""
+def visible(document_id: int):
+    """The document and whether the caller handles its case; 404 for a case the caller may not see (the
+    workbench's case pages download notices through this too)."""
     user = current_user()
     document = service.get_or_404(document_id)
     try:
@@ -85,7 +86,7 @@ class DocumentDetail(MethodView):
     @blp.response(200, DocumentDetailSchema)
     def get(self, document_id):
         """One notice with the data it was made from (identifiers masked unless the caller handles the case)."""
-        document, handles = _visible(document_id)
+        document, handles = visible(document_id)
         return row(document, data=document.data if handles else access.mask(document.data))
 
 
@@ -96,16 +97,22 @@ class DocumentPdf(MethodView):
     @blp.response(200, content_type="application/pdf")
     def get(self, args, document_id):
         """The notice as PDF (A4, Chinese). A receipt prints the query code only when `query_code` checks."""
-        from ..hall import intake
+        document, handles = visible(document_id)
+        return pdf_response(document, handles, args.get("query_code"))
 
-        document, handles = _visible(document_id)
-        data = document.data if handles else access.mask(document.data)
-        code = None
-        if document.kind == "receipt" and args.get("query_code"):
-            instance = intake.check_query_code(data.get("case_number") or "", args["query_code"])
-            code = args["query_code"].strip().upper() if instance is not None else None
-        pdf = render.render(templates.sheet(document.kind, data, document.number, code),
-                            title=f"{document.title} {document.number}")
-        filename = f"{document.data.get('case_number') or document.instance_id}-{document.kind}-{document.id}.pdf"
-        return Response(pdf, mimetype="application/pdf", headers={
-            "Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+def pdf_response(document, handles: bool, query_code: str | None = None) -> Response:
+    """The notice as a PDF answer: identifiers masked unless the caller handles the case; a receipt prints the
+    query code only when it checks."""
+    from ..hall import intake
+
+    data = document.data if handles else access.mask(document.data)
+    code = None
+    if document.kind == "receipt" and query_code:
+        instance = intake.check_query_code(data.get("case_number") or "", query_code)
+        code = query_code.strip().upper() if instance is not None else None
+    pdf = render.render(templates.sheet(document.kind, data, document.number, code),
+                        title=f"{document.title} {document.number}")
+    filename = f"{document.data.get('case_number') or document.instance_id}-{document.kind}-{document.id}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"})

@@ -483,8 +483,14 @@ def status(case_number: str, code: str) -> dict:
     else:
         label = "已收件，待受理审查"
     name = db.session.scalar(sa.select(Matter.name).where(Matter.code == instance.matter_code))
+    from ..tasks.models import UserTask
+
+    # the steps by name only: who holds them is not the applicant's to learn
+    steps = list(db.session.scalars(sa.select(UserTask.name).where(
+        UserTask.instance_id == instance.id, UserTask.state == "open").order_by(UserTask.created_at)))
     return {"case_number": instance.case_number, "matter": name, "status": label, "state": instance.state,
-            "outcome": instance.outcome, "received_on": instance.received_on, "due_date": instance.due_date,
+            "outcome": instance.outcome, "outcome_name": _OUTCOMES.get(instance.outcome or ""),
+            "received_on": instance.received_on, "due_date": instance.due_date, "current_steps": steps,
             "notices": [{"title": d.title, "number": d.number, "issued_on": d.data.get("issued_on")}
                         for d in notices]}
 

@@ -275,8 +275,10 @@ class CaseStatusSchema(Schema):
     status = fields.String(metadata={"description": "已受理 | 待补正 | 办理中 | 已办结 ... in Chinese"})
     state = fields.String()
     outcome = fields.String(allow_none=True)
+    outcome_name = fields.String(allow_none=True, metadata={"description": "the outcome in Chinese: 准予, 不予许可..."})
     received_on = fields.Date(allow_none=True)
     due_date = fields.Date(allow_none=True)
+    current_steps = fields.List(fields.String(), metadata={"description": "the names of the open steps (审核...)"})
     notices = fields.List(fields.Dict(), metadata={"description": "title, number and date of each notice issued"})
 
 

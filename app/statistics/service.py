@@ -16,6 +16,9 @@ Every figure is counted over the cases **received** (收件, `received_on`, Asia
 * `grade` from the on-time rate: 优秀 / 良好 / 合格 at or above the configured thresholds, else 不合格; null when no
   completed case has a verdict.
 
+Per clerk (`clerks`), over the cases received in the period that the clerk took part in (received, accepted as
+owner 首问负责, or completed a step of), and the steps they completed in the period: see that function.
+
 The counts are SQL aggregates grouped by the key; p90 reads only (key, working days) of the completed cases.
 """
 
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from ..calendar.service import check_year, workday_calendar
 from ..clock import SHANGHAI, as_utc, now
@@ -38,7 +42,8 @@ from ..extensions import db
 from ..hall.vocabulary import Outcome
 from ..instances.models import ProcessInstance as PI
 from ..matters.models import KIND_NAMES, KINDS, Matter
-from ..people.models import Department, Window
+from ..people.models import Department, User, Window
+from ..tasks.models import UserTask
 from . import models as _indexes  # noqa: F401  (the indexes belong to the metadata)
 
 log = logging.getLogger(__name__)
@@ -513,3 +518,93 @@ def per_day(start: dt.date | None, end: dt.date | None) -> dict:
         days.append({"date": day, "received": int(received.get(day, 0)), "completed": completed.get(day, 0)})
         day += dt.timedelta(days=1)
     return {"from": period.start, "to": period.end, "days": days}
+
+
+# -- per clerk (人员统计) -----------------------------------------------------------------------------------------
+def clerks(start: dt.date | None, end: dt.date | None, departments: list[str] | None = None) -> dict:
+    """Per person: what they received and accepted, the steps they completed, and how their cases went.
+
+    * `received` cases they received (收件: started), `accepted` cases they own (首问负责: accepted at the window),
+      `cases` cases they took part in (either, or completed a step of): all received in the period.
+    * `completed`, `on_time`, `on_time_rate`, `avg_working_days`, `overdue`, `grade`: over `cases`, as in the
+      other reports (a case counts for everyone who worked on it).
+    * `steps_completed`: user tasks they completed in the period (Asia/Shanghai dates of completion);
+      `avg_step_working_days` the working days from a step's opening to its completion; `steps_late` those
+      completed after the step's deadline (steps with a boundary timer).
+
+    `departments` None: every case and every person; else only those departments' cases (and steps of them), and
+    the people of those departments (User.department_codes) or who worked on such a case. Listed: active clerks
+    in scope (zeros too) and anyone in scope with a figure; by department, window, name.
+    """
+    period = month_period(start, end)
+    thresholds = grade_thresholds()
+    header, _ = _header(period, thresholds)
+    names = _department_names()
+    for code in departments or ():
+        _check_department(code, names)
+    where = period.where()
+    if departments is not None:
+        where.append(PI.department_code.in_(departments))
+
+    # who took part in which case: (username, instance id) pairs, each once
+    took_part = sa.union(
+        sa.select(PI.started_by.label("username"), PI.id.label("instance_id")).where(PI.started_by.is_not(None)),
+        sa.select(PI.owner, PI.id).where(PI.owner.is_not(None)),
+        sa.select(UserTask.completed_by, UserTask.instance_id).where(UserTask.completed_by.is_not(None)),
+    ).subquery()
+    who = took_part.c.username
+    columns = {"cases": sa.func.count(), "received": _count(PI.started_by == who), "accepted": _count(PI.owner == who),
+               **{name: _COLUMNS[name] for name in ("completed", "judged", "on_time", "late", "open_red",
+                                                    "avg_working_days")}}
+    query = sa.select(who, *(column.label(name) for name, column in columns.items())) \
+        .select_from(took_part).join(PI, PI.id == took_part.c.instance_id).where(*where).group_by(who)
+    raw = {row["username"]: dict(row) for row in db.session.execute(query).mappings()}
+
+    low = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
+    high = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    steps = sa.select(UserTask.completed_by, UserTask.created_at, UserTask.completed_at, UserTask.due_at).where(
+        UserTask.state == "completed", UserTask.completed_by.is_not(None),
+        UserTask.completed_at >= low, UserTask.completed_at < high)
+    if departments is not None:
+        steps = steps.join(PI, PI.id == UserTask.instance_id).where(PI.department_code.in_(departments))
+    calendar = workday_calendar()
+    step_figures: dict[str, dict] = {}
+    for username, created, completed, due in db.session.execute(steps):
+        mine = step_figures.setdefault(username, {"count": 0, "days": 0, "late": 0})
+        mine["count"] += 1
+        mine["days"] += calendar.working_days_between(as_utc(created).astimezone(SHANGHAI).date(),
+                                                      as_utc(completed).astimezone(SHANGHAI).date())
+        mine["late"] += int(due is not None and as_utc(completed) > as_utc(due))
+
+    # User.department_codes reads each window by number and the posts: load both once, not once per person
+    windows = db.session.scalars(sa.select(Window)).all()  # noqa: F841  (kept in the identity map)
+    people = db.session.scalars(sa.select(User).options(selectinload(User.posts))).all()
+    wanted = None if departments is None else set(departments)
+    items = []
+    for person in people:
+        active = person.username in raw or person.username in step_figures
+        own = person.department_codes
+        in_scope = wanted is None or bool(wanted & set(own)) or active
+        if not in_scope or not (active or (person.active and "clerk" in person.roles)):
+            continue
+        item = {"username": person.username, "name": person.name, "window_no": person.window_no,
+                "department": own[0] if own else None, "department_name": names.get(own[0]) if own else None,
+                "posts": person.post_names}
+        item.update(_clerk_figures(raw.get(person.username), step_figures.get(person.username), thresholds))
+        items.append(item)
+    items.sort(key=lambda i: (i["department"] is None, i["department"] or "", i["window_no"] is None,
+                              i["window_no"] or 0, i["username"]))
+    return {**header, "departments": departments, "items": items}
+
+
+def _clerk_figures(raw: dict | None, steps: dict | None, thresholds) -> dict:
+    raw, steps = raw or {}, steps or {"count": 0, "days": 0, "late": 0}
+    count = {name: int(raw.get(name) or 0) for name in (
+        "cases", "received", "accepted", "completed", "judged", "on_time", "late", "open_red")}
+    rate = 100.0 * count["on_time"] / count["judged"] if count["judged"] else None
+    return {"received": count["received"], "accepted": count["accepted"], "cases": count["cases"],
+            "completed": count["completed"], "on_time": count["on_time"], "on_time_rate": _rounded(rate),
+            "avg_working_days": _rounded(raw.get("avg_working_days")),
+            "overdue": count["late"] + count["open_red"], "grade": grade(rate, thresholds),
+            "steps_completed": steps["count"], "steps_late": steps["late"],
+            "avg_step_working_days": _rounded(steps["days"] / steps["count"]) if steps["count"] else None}

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..blueprint import Blueprint
 from ..errors import Invalid
 from ..matters.models import KINDS
-from ..people.auth import require
+from ..people.auth import current_user, require
 from ..schemas import IsoDate, LocalDateTime, QuerySchema
 from . import service
 
@@ -16,6 +16,9 @@ blp = Blueprint("statistics", __name__, url_prefix="/api/v1/statistics",
                 description="统计报表：窗口、部门、事项的收件、办结、按时办结率、超期、窗口流量与流程版本对比")
 
 ROLES = ("supervisor", "ops")  # and admin; checked before the query, so a clerk gets 403 whatever it asks
+# Figures per person are about staff, not cases: for those who manage them (a department's supervisors, 中心督查,
+# admin), each within the departments they manage (people.access.manages_department), not for ops.
+CLERK_ROLES = ("supervisor",)
 
 _FIELD_LABELS = {"from": "开始日期 from", "to": "结束日期 to", "merge_below": "合并阈值 merge_below",
                  "base": "基准版本 base", "compare": "对比版本 compare", "department": "部门 department",
@@ -58,6 +61,11 @@ class MatterArgs(StatisticsArgs):
     department = fields.String(load_default=None, metadata={"description": "implementing department code, e.g. fgj"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS, error="应为 " + " | ".join(KINDS)),
                          metadata={"description": " | ".join(KINDS)})
+
+
+class ClerkArgs(StatisticsArgs):
+    department = fields.String(load_default=None, metadata={
+        "description": "only this department's cases and people (a department's supervisor: one of theirs)"})
 
 
 class VersionArgs(StatisticsArgs):
@@ -198,6 +206,53 @@ class VersionComparisonSchema(Schema):
     note = fields.String(allow_none=True)
 
 
+class ClerkFiguresSchema(Schema):
+    username = fields.String()
+    name = fields.String()
+    window_no = fields.Integer(allow_none=True)
+    department = fields.String(allow_none=True, metadata={"description": "the person's department (their window's, "
+                                                                         "else their posts')"})
+    department_name = fields.String(allow_none=True)
+    posts = fields.List(fields.String())
+    received = fields.Integer(metadata={"description": "cases they received (收件) in the period"})
+    accepted = fields.Integer(metadata={"description": "cases they own (首问负责: accepted at their window)"})
+    cases = fields.Integer(metadata={"description": "cases they took part in: received, own or completed a step of"})
+    completed = fields.Integer(metadata={"description": "of `cases`, completed (办结)"})
+    on_time = fields.Integer(metadata={"description": "of `cases`, completed on time"})
+    on_time_rate = fields.Float(allow_none=True, metadata={
+        "description": "percent, over `cases` completed with a clock verdict; null when none"})
+    avg_working_days = fields.Float(allow_none=True, metadata={"description": "`cases` completed: working days used"})
+    overdue = fields.Integer(metadata={"description": "of `cases`: completed late + open with a red light"})
+    grade = fields.String(allow_none=True, metadata={"description": "优秀 | 良好 | 合格 | 不合格 from on_time_rate"})
+    steps_completed = fields.Integer(metadata={"description": "user tasks they completed in the period"})
+    steps_late = fields.Integer(metadata={"description": "of those, completed after the step's deadline"})
+    avg_step_working_days = fields.Float(allow_none=True, metadata={
+        "description": "working days from a step's opening to its completion, on average"})
+
+
+class ClerkReportSchema(PeriodSchema):
+    departments = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "the departments counted; null: the whole center"})
+    items = fields.List(fields.Nested(ClerkFiguresSchema), metadata={
+        "description": "the clerks in scope (zeros too) and anyone else with a figure; by department, window, name"})
+
+
+def clerk_departments(user, department: str | None) -> list[str] | None:
+    """The departments whose clerks the user may compare: None for all (中心督查, admin), else their own — or the
+    one asked for, when they manage it (403 otherwise)."""
+    from ..errors import Forbidden
+    from ..people import access
+
+    if department is not None:
+        if not access.manages_department(user, department):
+            raise Forbidden("只能查看本人督查部门的人员统计", {"department": department,
+                                                       "your_departments": list(user.departments)})
+        return [department]
+    if user.is_(*access.MANAGE_ALL):
+        return None
+    return list(user.departments)
+
+
 # -- routes --------------------------------------------------------------------------------------------------------
 @blp.route("/windows")
 class Windows(MethodView):
@@ -247,3 +302,18 @@ class MatterVersions(MethodView):
     def get(self, args, code):
         """A matter's cases per process version, and the speed-up of one version over another (goal: 30%)."""
         return service.versions(code, args["start"], args["end"], args["base"], args["compare"])
+
+
+@blp.route("/clerks")
+class Clerks(MethodView):
+    @require(*CLERK_ROLES)
+    @blp.arguments(ClerkArgs, location="query")
+    @blp.response(200, ClerkReportSchema)
+    def get(self, args):
+        """Per clerk: received, accepted, steps completed, and their cases' on-time rate and working days.
+
+        A department's supervisor sees their departments' cases and people; 中心督查 and admin the whole center
+        (`department` narrows it). Other roles: 403.
+        """
+        user = current_user()
+        return service.clerks(args["start"], args["end"], clerk_departments(user, args["department"]))

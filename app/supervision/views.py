@@ -159,9 +159,15 @@ class ExtendInstance(MethodView):
         head's approval is the department's supervisor or 中心督查. 409 when already extended, overdue or closed."""
         user = current_user()
         instance = access.visible_case(user, instance_id)
-        if not access.manages_department(user, instance.department_code):
-            from ..errors import Forbidden
-
-            raise Forbidden("只有本部门负责人（督查岗）或中心督查可以批准延期",
-                            {"instance_id": instance.id, "department": instance.department_code})
+        check_extension(user, instance)
         return service.clock_view(service.extend(instance, user.username, body["reason"]))
+
+
+def check_extension(user, instance) -> None:
+    """Who approves a 延期: the head of the case's department (its supervisors) or 中心督查 (the workbench's case
+    page asks this too)."""
+    if not access.manages_department(user, instance.department_code):
+        from ..errors import Forbidden
+
+        raise Forbidden("只有本部门负责人（督查岗）或中心督查可以批准延期",
+                        {"instance_id": instance.id, "department": instance.department_code})

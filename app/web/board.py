@@ -1,24 +1,30 @@
-"""Supervisors and the director: the board — yellow and red warnings with their cases, statistics with charts,
-the version comparison against the 30% goal, and CSV export (the statistics service, as GET /statistics/*)."""
+"""Supervisors and the director: the board — yellow and red warnings with their cases (closed here with a note),
+statistics with charts, per clerk, the version comparison against the 30% goal, and CSV and Excel export (the
+statistics service, as GET /statistics/*)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Response, g, render_template, request
 
-from ..errors import BadRequest
+from ..errors import BadRequest, Forbidden
 from ..extensions import db
 from ..hall.vocabulary import Outcome
+from ..instances.models import ProcessInstance
 from ..matters.models import Matter
 from ..people import access
 from ..statistics import service as statistics
+from ..statistics.views import CLERK_ROLES, clerk_departments
 from ..statistics.views import ROLES as STATISTICS
 from ..supervision import service as supervision
+from ..supervision.views import CloseWarning
 from .blueprint import bp
-from .pages import page
+from .pages import may, page
 
 
 def _date(name: str) -> dt.date | None:
@@ -31,13 +37,27 @@ def _date(name: str) -> dt.date | None:
         raise BadRequest(f"日期格式应为 YYYY-MM-DD：{raw}", {"field": name}) from None
 
 
+def may_see_clerks() -> bool:
+    return may(*CLERK_ROLES)
+
+
 @bp.get("/board")
 @page(*STATISTICS)
 def board():
+    return render_board()
+
+
+def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | None = None, status: int = 200):
+    """The board; `errors` and `notes` by warning id: a refused close shows its message and the note typed, in
+    place (supervise.close_warning)."""
     start, end = _date("from"), _date("to")
     user = g.user
     warnings, warnings_total = supervision.search(state="open", level=request.args.get("level") or None,
                                                   scope=access.warning_scope(user), limit=100)
+    # the warnings name their cases by case number, as the rest of the workbench does
+    ids = {w["instance_id"] for w in warnings}
+    case_numbers = dict(db.session.execute(db.select(ProcessInstance.id, ProcessInstance.case_number).where(
+        ProcessInstance.id.in_(ids), ProcessInstance.case_number.is_not(None))).all()) if ids else {}
     summary = statistics.summary(start, end)
     departments = statistics.departments(start, end)
     windows = statistics.windows(start, end)
@@ -63,46 +83,143 @@ def board():
                     "merge": [bool(w.get("merge_candidate")) for w in windows["items"]],
                     "merge_below": windows["merge_below"]},
     }
+    clerks = statistics.clerks(start, end, clerk_departments(user, None))["items"] if may_see_clerks() else None
+    if clerks is not None:
+        active = [c for c in clerks if c["cases"] or c["steps_completed"]]
+        busiest_clerks = sorted(active, key=lambda c: -(c["cases"] + c["steps_completed"]))[:12]
+        charts["clerks"] = {"names": [c["name"] for c in busiest_clerks],
+                            "received": [c["received"] for c in busiest_clerks],
+                            "accepted": [c["accepted"] for c in busiest_clerks],
+                            "steps": [c["steps_completed"] for c in busiest_clerks],
+                            "on_time_rate": [c["on_time_rate"] for c in busiest_clerks]}
+        clerks = {"active": active, "idle": len(clerks) - len(active)}
     if versions:
         charts["versions"] = {"names": [f"v{v['version']}" for v in versions["versions"]],
                               "avg_days": [v.get("avg_working_days") for v in versions["versions"]]}
     return render_template("board.html", active="board", warnings=warnings, warnings_total=warnings_total,
                            summary=summary, departments=departments, windows=windows, matters=matters,
                            busiest=busiest[:10], versions=versions, code=code, catalog=catalog, charts=charts,
-                           start=start, end=end)
+                           start=start, end=end, clerks=clerks, reports=reports_for_user(),
+                           may_close=may(like=CloseWarning.post), errors=errors or {}, notes=notes or {},
+                           case_numbers=case_numbers), status
 
 
-REPORTS = {
-    "departments": (lambda s, e: statistics.departments(s, e)["items"],
-                    [("code", "部门编码"), ("name", "部门")]),
-    "windows": (lambda s, e: statistics.windows(s, e)["items"],
-                [("no", "窗口"), ("name", "窗口名称"), ("department_name", "部门"), ("merge_candidate", "建议合并")]),
-    "matters": (lambda s, e: statistics.matters(s, e)["items"],
-                [("code", "事项编码"), ("name", "事项"), ("kind_name", "办件类型"), ("department_name", "部门")]),
-}
+@dataclass(frozen=True)
+class Report:
+    """An exportable report: its name on the board and in the workbook, its rows, its columns, who may read it
+    (the roles of its API route)."""
+
+    title: str
+    rows: Callable[[dt.date | None, dt.date | None], list[dict]]
+    columns: list[tuple[str, str]]
+    roles: tuple[str, ...] = STATISTICS
+
+
 FIGURES = [("received", "收件"), ("completed", "办结"), ("open", "在办"), ("on_time", "按时办结"),
            ("on_time_rate", "按时办结率%"), ("avg_working_days", "平均用时(工作日)"), ("p90_working_days", "P90用时"),
            ("overdue", "超期"), ("supplements", "补正次数"), ("refusals", "不予许可"), (str(Outcome.NOT_ACCEPTED), "不予受理"),
            ("green_channel", "绿色通道"), ("daily_traffic", "日均收件"), ("grade", "等级")]
+CLERK_COLUMNS = [("username", "用户名"), ("name", "姓名"), ("department_name", "部门"), ("window_no", "窗口"),
+                 ("posts", "岗位"), ("received", "收件"), ("accepted", "受理(首问负责)"), ("steps_completed", "办理环节"),
+                 ("steps_late", "环节超时"), ("avg_step_working_days", "环节平均用时(工作日)"), ("cases", "经办件"),
+                 ("completed", "办结"), ("on_time", "按时办结"), ("on_time_rate", "按时办结率%"),
+                 ("avg_working_days", "平均用时(工作日)"), ("overdue", "超期"), ("grade", "等级")]
+REPORTS = {
+    "departments": Report("部门", lambda s, e: statistics.departments(s, e)["items"],
+                          [("code", "部门编码"), ("name", "部门"), *FIGURES]),
+    "windows": Report("窗口", lambda s, e: statistics.windows(s, e)["items"],
+                      [("no", "窗口"), ("name", "窗口名称"), ("department_name", "部门"), ("merge_candidate", "建议合并"),
+                       *FIGURES]),
+    "matters": Report("事项", lambda s, e: statistics.matters(s, e)["items"],
+                      [("code", "事项编码"), ("name", "事项"), ("kind_name", "办件类型"), ("department_name", "部门"),
+                       *FIGURES]),
+    "clerks": Report("人员", lambda s, e: statistics.clerks(s, e, clerk_departments(g.user, None))["items"],
+                     CLERK_COLUMNS, roles=CLERK_ROLES),
+}
+
+
+def reports_for_user() -> list[tuple[str, str]]:
+    return [(name, report.title) for name, report in REPORTS.items() if may(*report.roles)]
+
+
+def _report(name: str) -> Report:
+    report = REPORTS.get(name)
+    if report is None:
+        raise BadRequest(f"未知报表：{name}", {"allowed": sorted(REPORTS)})
+    if not may(*report.roles):  # the API route's own roles: per-clerk figures are for supervisors
+        raise Forbidden("当前角色无权导出该报表", {"report": name, "required_roles": list(report.roles)})
+    return report
+
+
+def cell(value):
+    """A figure as a report shows it: 是 for true, blank for false and none, lists joined."""
+    if value is True:
+        return "是"
+    if value is None or value is False:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    return value
+
+
+def _filename(report: str, extension: str) -> str:
+    period = statistics.month_period(_date("from"), _date("to"))
+    return f"tongban-{report}-{period.start}-{period.end}.{extension}"
 
 
 @bp.get("/board/export.csv")
 @page(*STATISTICS)
 def export():
-    report = request.args.get("report") or "departments"
-    if report not in REPORTS:
-        raise BadRequest(f"未知报表：{report}", {"allowed": sorted(REPORTS)})
-    rows, head = REPORTS[report]
+    report = _report(request.args.get("report") or "departments")
     start, end = _date("from"), _date("to")
-    columns = head + FIGURES
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM
     writer = csv.writer(out)
-    writer.writerow([label for _, label in columns])
-    for item in rows(start, end):
-        writer.writerow(["是" if item.get(k) is True else "" if item.get(k) in (None, False) else item.get(k)
-                         for k, _ in columns])
-    period = statistics.month_period(start, end)
-    name = f"tongban-{report}-{period.start}-{period.end}.csv"
+    writer.writerow([label for _, label in report.columns])
+    for item in report.rows(start, end):
+        writer.writerow([cell(item.get(k)) for k, _ in report.columns])
+    name = _filename(request.args.get("report") or "departments", "csv")
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.get("/board/export.xlsx")
+@page(*STATISTICS)
+def export_xlsx():
+    """An Excel workbook: the chosen report, or (`report=all`, the default) one sheet per report the person may
+    read; Chinese headers in the first row, numbers as numbers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    chosen = request.args.get("report") or "all"
+    names = [n for n, _ in reports_for_user()] if chosen == "all" else [chosen]
+    reports = [(n, _report(n)) for n in names]
+    start, end = _date("from"), _date("to")
+    period = statistics.month_period(start, end)
+    book = Workbook()
+    book.remove(book.active)
+    book.properties.title = f"通办统计报表 {period.start} 至 {period.end}"
+    book.properties.creator = g.user.name
+    for _, report in reports:
+        sheet = book.create_sheet(report.title)
+        sheet.append([label for _, label in report.columns])
+        for item in report.rows(start, end):
+            sheet.append([cell(item.get(k)) for k, _ in report.columns])
+        for column in sheet[1]:
+            column.font = Font(bold=True)
+            column.fill = PatternFill("solid", fgColor="DDE6F0")
+            column.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.freeze_panes = "A2"
+        for index, (_, label) in enumerate(report.columns, start=1):
+            values = [label, *(str(c.value) for c in sheet[get_column_letter(index)][1:] if c.value is not None)]
+            # a Chinese character is about two Latin ones wide
+            widest = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in values)
+            sheet.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 6), 40)
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename={_filename(chosen, 'xlsx')}"})

@@ -1,10 +1,13 @@
 """The public guide (办事指南, no sign-in): the matter catalog, each matter's nine disclosures and materials, and a
-case's status by case number and query code (a marked slot until the intake branch lands)."""
+case's status by case number and the query code printed on its receipt (the same function as POST /case-status)."""
 
 from __future__ import annotations
 
 from flask import render_template, request
 
+from ..errors import NotFound
+from ..hall import intake
+from ..instances.views import CaseStatusArgs
 from ..matters import service as matters
 from ..matters.models import KIND_NAMES
 from .blueprint import bp
@@ -30,12 +33,22 @@ def guide_matter(code: str):
 
 @bp.route("/guide/status", methods=["GET", "POST"])
 def guide_status():
-    """A case's status by case number and query code: needs the intake branch (case numbers and query codes)."""
-    lookup = None
-    try:
-        from ..hall import intake  # type: ignore[import-not-found]  # the intake branch
-    except ImportError:
-        intake = None
-    if request.method == "POST" and intake is not None:  # pragma: no cover - the intake branch
-        lookup = intake.public_status(request.form.get("case_number", ""), request.form.get("query_code", ""))
-    return render_template("guide_status.html", active="guide", available=intake is not None, lookup=lookup)
+    """A case's progress for the applicant: the matter, status, dates, current steps, notices — no personal data.
+
+    A wrong code and an unknown case number get the same message, as from the API (404 alike).
+    """
+    lookup, error, status = None, None, 200
+    case_number = (request.form.get("case_number") or "").strip()
+    if request.method == "POST":
+        problems = CaseStatusArgs().validate({"case_number": case_number,
+                                              "query_code": request.form.get("query_code") or ""})
+        if problems:
+            error, status = "请填写收件凭证上的办件编号和查询码（各不超过 40 个字符）", 422
+        else:
+            try:
+                lookup = intake.status(case_number, request.form.get("query_code") or "")
+            except NotFound:
+                error, status = "办件编号或查询码不正确，请核对收件凭证后重新输入", 404
+    # the query code is never echoed back into the page: it stays on the receipt
+    return render_template("guide_status.html", active="guide", lookup=lookup, error=error,
+                           case_number=case_number), status

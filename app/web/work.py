@@ -4,11 +4,14 @@ and starting a case at the window."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from ..audit import service as audit
 from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
-from ..errors import Invalid
+from ..documents import service as documents
+from ..documents import views as document_views
+from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
 from ..instances import service as instances
@@ -29,7 +32,7 @@ LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, None: 3}
 
 
 def case_number(instance: ProcessInstance | None) -> str | None:
-    """The case number once intake gives one (`case_number`, the intake branch), else the business key."""
+    """The case number of a catalogued matter's case (intake), else the business key."""
     if instance is None:
         return None
     return getattr(instance, "case_number", None) or (instance.data or {}).get("case_number") or instance.business_key
@@ -151,14 +154,28 @@ def steps_of(case: ProcessInstance, handled: bool) -> list[dict]:
             changes = (details or {}).get("changes") or {}
             out.append({"at": e.at, "actor": e.actor, "what": (details or {}).get("name") or e.element_id,
                         "data": changes.get("added") or changes.get("set") or changes, "as_admin": details.get("as_admin")})
-        elif e.action in ("task.claimed", "task.unclaimed", "task.reassigned", "instance.cancelled",
-                          "supervision.warning_raised", "supervision.warning_closed"):
-            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES.get(e.action, e.action), "data": None})
+        elif e.action in ACTION_NAMES:
+            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES[e.action], "data": None,
+                        "note": action_note(e.action, details or {})})
     return out
 
 
 ACTION_NAMES = {"task.claimed": "认领", "task.unclaimed": "释放", "task.reassigned": "改派", "instance.cancelled": "撤销",
-                "supervision.warning_raised": "督查预警", "supervision.warning_closed": "关闭预警"}
+                "instance.extended": "延期", "supervision.warning_raised": "督查预警",
+                "supervision.warning_closed": "关闭预警"}
+
+
+def action_note(action: str, details: dict) -> str | None:
+    """What a supervisor's action said (a reason, a note), in one line of the steps."""
+    if action == "task.reassigned":
+        to = details.get("to_assignee") or f"岗位「{details.get('to_post')}」"
+        return f"→ {to}：{details.get('reason') or ''}"
+    if action == "instance.extended":
+        return f"{details.get('days')} 个工作日，到期日 {details.get('due_date_before')} → {details.get('due_date')}：" \
+               f"{details.get('reason') or ''}"
+    if action in ("supervision.warning_closed", "instance.cancelled"):
+        return details.get("note") or details.get("reason")
+    return None
 
 
 def case_context(case: ProcessInstance) -> dict:
@@ -173,14 +190,25 @@ def case_context(case: ProcessInstance) -> dict:
             "timers": instances.waiting_timers(case.id), "documents": documents_of(case)}
 
 
-def documents_of(case: ProcessInstance):
-    """Notices (文书) of the case once the intake/notices branch lands (`GET /instances/{id}/documents`); None: not
-    available in this build (the page shows a marked slot)."""
-    try:
-        from ..documents import service as documents  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return documents.for_instance(case.id)  # pragma: no cover - the notices branch
+def documents_of(case: ProcessInstance) -> list[dict]:
+    """The case's notices (文书), oldest first, as GET /instances/{id}/documents lists them: title, number, date,
+    and the workbench's own download link (the API's wants a bearer token)."""
+    return [{"id": d.id, "kind": d.kind, "title": d.title, "number": d.number, "issued_on": d.data.get("issued_on"),
+             "issued_by": d.issued_by,
+             "url": url_for("web.case_document", instance_id=case.id, document_id=d.id)}
+            for d in documents.for_instance(case.id)]
+
+
+@bp.get("/cases/<instance_id>/documents/<int:document_id>.pdf")
+@page()
+def case_document(instance_id: str, document_id: int):
+    """A notice's PDF, for whoever may see the case: the API's own check and rendering (identifiers masked unless
+    the person handles the case)."""
+    document, handles = document_views.visible(document_id)
+    if document.instance_id != instance_id:  # a notice of another case under this case's address
+        raise NotFound(f"文书 {document_id} 不存在", {"document_id": document_id})
+    # a receipt prints the query code only when the code given checks (the link right after 收件 carries it)
+    return document_views.pdf_response(document, handles, request.args.get("query_code"))
 
 
 @bp.route("/work/tasks/<task_id>", methods=["GET", "POST"])
@@ -222,8 +250,18 @@ def task(task_id: str):
 @bp.get("/cases/<instance_id>")
 @page()
 def case(instance_id: str):
-    found = access.visible_case(g.user, instance_id)
-    return render_template("case.html", active="work", **case_context(found))
+    return render_case(access.visible_case(g.user, instance_id))
+
+
+def render_case(found: ProcessInstance, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    """The case page; with a supervisor's forms when they may use them. `errors` and `values` by form (`extend`,
+    or a task id): a refused action shows the server's message and what was typed, in place (supervise.py)."""
+    from .supervise import supervise_context
+
+    context = case_context(found)
+    return render_template("case.html", active="work", **context,
+                           **supervise_context(found, context["open_tasks"]),
+                           errors=errors or {}, values=values or {}), status
 
 
 @bp.route("/work/start", methods=["GET", "POST"])
@@ -257,7 +295,18 @@ def start():
                                               user.username)
             opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
                       or set(t.get("other_posts", ())) & set(user.post_names)]
-            flash(f"已收件：{matter.name}（申请人 {name}）")
+            code = saved.extra.get("query_code")
+            number = saved.extra.get("case_number")
+            if code:  # shown this once (only its digest is kept): the applicant asks /guide/status with it
+                receipt = next((d for d in documents.for_instance(instance.id) if d.kind == "receipt"), None)
+                link = Markup(" <a href=\"{}\" target=\"_blank\" data-action=\"print-receipt\">打印收件凭证</a>").format(
+                    url_for("web.case_document", instance_id=instance.id, document_id=receipt.id, query_code=code)
+                ) if receipt else ""
+                flash(Markup("已收件：{}（申请人 {}）。办件编号 <b data-testid=\"case-number\">{}</b>，查询码 "
+                             "<b data-testid=\"query-code\">{}</b>（仅显示这一次，请告知申请人）").format(
+                                 matter.name, name, number, code) + link)
+            else:
+                flash(f"已收件：{matter.name}（申请人 {name}）")
             if opened:
                 return redirect(url_for("web.task", task_id=opened[0]["id"]))
             return redirect(url_for("web.case", instance_id=instance.id))

@@ -63,6 +63,7 @@ def test_query_code_checks_and_is_stored_only_as_a_digest(window, clock):
     status = window.client.post("/api/v1/case-status", json={"case_number": case["case_number"], "query_code": code})
     assert status.status_code == 200, status.json
     assert status.json["status"] == "已收件，待受理审查" and status.json["matter"] == matter.name
+    assert status.json["current_steps"] == ["受理"] and status.json["outcome_name"] is None  # names only
     assert APPLICANT["name"] not in str(status.json)
     wrong = window.client.post("/api/v1/case-status", json={"case_number": case["case_number"],
                                                             "query_code": "AAAA-BBBB-CC"})

@@ -18,6 +18,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PASSWORD = "tongban-demo"
 MATTERS = ("fgj/32021300FG-BA-0001",)  # 企业投资项目备案: 受理 → 审核 → 审批决定 → 送达
+KEY = "matter_32021300FG_BA_0001"
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,22 @@ def hall(ctx):
         db.session.commit()
         db.session.remove()
     return ctx
+
+
+@pytest.fixture()
+def scene(hall):
+    """A case of 发改局 received by chenxiaodong (committed): its id, first task, receipt, query code and number."""
+    from app.definitions import service as definitions
+    from app.documents import service as documents
+    from app.instances import service as instances
+
+    with hall.app_context():  # a case started at the window, as a request would: committed
+        instance, saved = instances.start(definitions.startable(KEY), {"applicant": "某公司"}, None, "chenxiaodong")
+        scene = {"key": KEY, "case": instance.id, "task": saved.new_tasks[0]["id"],
+                 "receipt": documents.for_instance(instance.id)[0].id, "query_code": saved.extra["query_code"],
+                 "case_number": saved.extra["case_number"]}
+        db.session.remove()
+    return scene
 
 
 @pytest.fixture()

@@ -31,6 +31,8 @@ PAGES = {
     ("GET", "/board"): (lambda s: "/board", _row(OK, chenxiaodong=403, wangfang=403, youjia=403)),
     ("GET", "/board/export.csv"): (lambda s: "/board/export.csv?report=windows",
                                    _row(OK, chenxiaodong=403, wangfang=403, youjia=403)),
+    ("GET", "/board/export.xlsx"): (lambda s: "/board/export.xlsx", _row(OK, chenxiaodong=403, wangfang=403,
+                                                                          youjia=403)),
     ("GET", "/processes"): (lambda s: "/processes", _row(OK)),
     ("GET", "/processes/<key>"): (lambda s: f"/processes/{KEY}", _row(OK)),
     ("GET", "/processes/<key>/xml"): (lambda s: f"/processes/{KEY}/xml", _row(OK)),
@@ -45,6 +47,8 @@ PAGES = {
     # a case of 发改局: 卫生局's clerk gets 404, as from the API
     ("GET", "/cases/<instance_id>"): (lambda s: f"/cases/{s['case']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/work/tasks/<task_id>"): (lambda s: f"/work/tasks/{s['task']}", _row(OK, wangfang=404, youjia=404)),
+    ("GET", "/cases/<instance_id>/documents/<int:document_id>.pdf"): (
+        lambda s: f"/cases/{s['case']}/documents/{s['receipt']}.pdf", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/vendor/<package>/<path:filename>"): (lambda s: "/vendor/echarts/echarts.min.js",
                                                    _row(OK, anonymous=OK)),
     ("GET", "/web-static/<path:filename>"): (lambda s: "/web-static/workbench.css", _row(OK, anonymous=OK)),
@@ -52,7 +56,8 @@ PAGES = {
 POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/work/tasks/<task_id>/claim",
                                "/work/tasks/<task_id>/unclaim", "/work/tasks/<task_id>", "/work/start",
                                "/processes/<key>/lifecycle", "/processes/<key>/validate", "/modeler/<key>/check",
-                               "/modeler/<key>/deploy", "/guide/status")}
+                               "/modeler/<key>/deploy", "/guide/status", "/board/warnings/<int:warning_id>/close",
+                               "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign")}
 
 
 def _csrf(html: str) -> str:
@@ -66,18 +71,6 @@ def signed_in(app, username: str):
         answer = client.post("/", data={"username": username, "password": "tongban-demo", "csrf_token": token})
         assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
     return client
-
-
-@pytest.fixture()
-def scene(hall):
-    from app.definitions import service as definitions
-    from app.instances import service as instances
-
-    with hall.app_context():  # a case started at the window, as a request would: committed
-        instance, saved = instances.start(definitions.startable(KEY), {"applicant": "某公司"}, None, "chenxiaodong")
-        scene = {"case": instance.id, "task": saved.new_tasks[0]["id"]}
-        db.session.remove()
-    return scene
 
 
 def test_every_page_has_a_row(app):

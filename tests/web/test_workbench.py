@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.web.conftest import shot, sign_in
@@ -33,6 +34,12 @@ def test_a_case_through_the_pages(hall, new_page, artifacts):
         clerk.check(f"input[name='material.{i}']")
     shot(clerk, artifacts, "02-start-case")
     clerk.click("[data-action=receive]")
+    # the case number and the applicant's query code, shown this once (the receipt carries them)
+    number = clerk.get_by_test_id("case-number").inner_text()
+    code = clerk.get_by_test_id("query-code").inner_text()
+    assert re.fullmatch(r"32021300FG2026112500\d\d", number), number
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}", code), code
+    shot(clerk, artifacts, "02-received-query-code")
 
     # the acceptance task opens with the checklist prefilled; a supplement without the missing materials is refused
     expect(clerk.locator("h1")).to_contain_text("受理")
@@ -48,6 +55,15 @@ def test_a_case_through_the_pages(hall, new_page, artifacts):
     clerk.click("[data-action=complete]")
     expect(clerk.locator(".flash")).to_contain_text("下一步：审核（发改局审核岗）")
     expect(clerk.get_by_test_id("steps")).to_contain_text("受理")
+    # the notices issued so far, each downloadable as PDF through the case's own access check
+    documents = clerk.get_by_test_id("documents")
+    expect(documents.locator("tr[data-document=receipt]")).to_contain_text("收件凭证")
+    expect(documents.locator("tr[data-document=acceptance]")).to_contain_text("受理通知书")
+    expect(documents.locator("tr[data-document=acceptance]")).to_contain_text("2026-11-25")
+    with clerk.expect_download() as download:
+        documents.locator("tr[data-document=acceptance] [data-action=download]").click()
+    assert download.value.path().read_bytes().startswith(b"%PDF")
+    assert download.value.suggested_filename == f"{number}-acceptance-2.pdf"
     shot(clerk, artifacts, "04-case-after-acceptance", full_page=True)
 
     # a second clerk (the reviewer) finds it in their work, claims it and reviews
@@ -100,10 +116,42 @@ def test_a_case_through_the_pages(hall, new_page, artifacts):
     expect(supervisor.locator(f"[data-matter='{CODE}']")).to_contain_text("企业投资项目备案")
     supervisor.wait_for_function("document.querySelectorAll('#chart-daily canvas').length > 0")
     shot(supervisor, artifacts, "07-board", full_page=True)
+    # per clerk: the window clerk received and accepted it, the reviewer and the approver did a step each
+    clerks = supervisor.get_by_test_id("clerks")
+    expect(clerks.locator("[data-clerk=chenxiaodong]")).to_contain_text("陈晓东")
+    expect(clerks.locator("[data-clerk=liuyang] td").nth(5)).to_have_text("1")
+    supervisor.wait_for_function("document.querySelectorAll('#chart-clerks canvas').length > 0")
     with supervisor.expect_download() as download:
         supervisor.click("[data-export=departments]")
     text = download.value.path().read_text(encoding="utf-8-sig")
     assert "区发改局" in text and text.splitlines()[0].startswith("部门编码,部门,收件")
+    with supervisor.expect_download() as download:
+        supervisor.click("[data-export-xlsx=all]")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    with download.value.path().open("rb") as handle:  # Playwright keeps it without the file's extension
+        book = load_workbook(handle)
+    assert book.sheetnames == ["部门", "窗口", "事项", "人员"]
+    clerk_rows = {r[0]: r for r in book["人员"].iter_rows(values_only=True)}
+    assert clerk_rows["用户名"][:2] == ("用户名", "姓名") and clerk_rows["chenxiaodong"][1] == "陈晓东"
+    assert clerk_rows["chenxiaodong"][5] == 1  # 收件
+
+    # the applicant asks for the progress with the receipt's case number and query code: no personal data
+    public = new_page(1280, 800)
+    public.goto("/guide")
+    public.get_by_role("link", name="办件进度查询").click()
+    public.fill("#case_number", number)
+    public.fill("#query_code", "WRNG-CDE2-34")
+    public.click("[data-action=lookup]")
+    expect(public.get_by_test_id("status-error")).to_have_text("办件编号或查询码不正确，请核对收件凭证后重新输入")
+    public.fill("#query_code", code.lower())
+    public.click("[data-action=lookup]")
+    result = public.get_by_test_id("status-result")
+    expect(result.locator("[data-status=matter]")).to_have_text("企业投资项目备案")
+    expect(result.locator("[data-status=status]")).to_contain_text("已办结")
+    expect(result.locator("[data-status=received_on]")).to_have_text("2026-11-25")
+    expect(result.get_by_test_id("status-notices")).to_contain_text("受理通知书")
+    assert "无锡某某科技有限公司" not in public.content() and "13812345678" not in public.content()
+    shot(public, artifacts, "12-guide-status")
 
 
 def test_an_analyst_deploys_a_changed_diagram(hall, new_page, artifacts):

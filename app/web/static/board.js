@@ -30,4 +30,16 @@
     series: [{type: 'bar', name: '日均收件', data: data.windows.traffic.map((v, i) => ({value: v, itemStyle: {color: data.windows.merge[i] ? '#c0392b' : '#2f6fb3'}})),
               markLine: {symbol: 'none', data: [{yAxis: data.windows.merge_below, name: '合并线'}], lineStyle: {color: '#c0392b', type: 'dashed'}}}]
   });
+  if (data.clerks) {
+    chart('chart-clerks', {
+      tooltip: {trigger: 'axis'}, legend: {data: ['收件', '受理', '办理环节', '按时办结率']},
+      xAxis: {type: 'category', data: data.clerks.names, axisLabel: {interval: 0, rotate: 30, fontSize: 10}},
+      yAxis: [{type: 'value', minInterval: 1}, {type: 'value', max: 100, axisLabel: {formatter: '{value}%'}}],
+      grid: {left: 40, right: 50, top: 40, bottom: 60},
+      series: [{name: '收件', type: 'bar', data: data.clerks.received, itemStyle: {color: '#2f6fb3'}},
+               {name: '受理', type: 'bar', data: data.clerks.accepted, itemStyle: {color: '#7aa7d6'}},
+               {name: '办理环节', type: 'bar', data: data.clerks.steps, itemStyle: {color: '#2e9d5b'}},
+               {name: '按时办结率', type: 'line', yAxisIndex: 1, data: data.clerks.on_time_rate, itemStyle: {color: '#d98c1f'}}]
+    });
+  }
 })();

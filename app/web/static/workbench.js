@@ -2,3 +2,14 @@
 window.tongban = {
   csrf: () => document.querySelector('meta[name="csrf-token"]').content,
 };
+
+// A button with data-toggle shows or hides the element of that id (the board's close-a-warning rows).
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-toggle]');
+  if (!button) return;
+  const target = document.getElementById(button.dataset.toggle);
+  if (!target) return;
+  target.hidden = !target.hidden;
+  button.setAttribute('aria-expanded', String(!target.hidden));
+  if (!target.hidden) target.querySelector('textarea, input')?.focus();
+});
