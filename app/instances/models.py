@@ -30,7 +30,7 @@ class ProcessInstance(db.Model):
     business_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     state: Mapped[str] = mapped_column(sa.String(20), index=True)
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    engine_state: Mapped[str] = mapped_column(sa.Text)
+    engine_state: Mapped[str] = mapped_column(sa.Text, deferred=True)  # read only when the live case is not cached
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_by: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
