@@ -19,7 +19,7 @@ from ..clock import SHANGHAI, as_utc
 from ..errors import NotFound
 from ..extensions import db
 from ..hall import notices as kinds
-from ..hall.vocabulary import special_bound
+from ..hall.vocabulary import PAUSE, Pause, special_bound
 from ..instances.hooks import StepResult
 from ..instances.models import CaseIntake, ProcessInstance
 from ..serials import next_serial
@@ -151,9 +151,17 @@ class _Context:
         listed = list(self.case_data.get("missing_materials") or [])
         if self.intake is not None:
             listed += [m for m in self.intake.missing_materials if m not in listed]
-        return {"missing_materials": listed,
+        return {"missing_materials": listed, "supplement_by": self._supplement_deadline(),
                 "method": NOTIFY_METHODS.get(self.case_data.get("method") or "", ""),
                 "note": self.case_data.get("note") if self.result.completed else None}
+
+    def _supplement_deadline(self) -> str | None:
+        """The applicant's deadline: the earliest timer on a step that waits for the supplement (its
+        `hall.pause=supplement`), as the notice's local date; None when the diagram sets none."""
+        props = self.result.process.element_properties
+        due = [t.due_at for t in self.result.after.timers
+               if t.attached_to and props(t.attached_to).get(PAUSE) == Pause.SUPPLEMENT]
+        return as_utc(min(due)).astimezone(SHANGHAI).date().isoformat() if due else None
 
     def _not_accepted(self, element_id: str) -> dict:
         return {"reasons": self.case_data.get("reasons") or "", "legal_basis": self.case_data.get("legal_basis"),

@@ -114,8 +114,10 @@ def supplement(data: dict, number: str, query_code: str | None = None) -> Sheet:
                     f"不齐全或者不符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，"
                     f"现一次性告知你（单位）需要补正的全部内容如下（共 {len(items)} 项）："],
         items=items,
-        after_items=["请按上述要求补齐补正全部材料后，向本窗口提交。补正期间办理时限暂停计算，"
-                     "自收到全部补正材料之日起继续计算。"],
+        after_items=["请按上述要求补齐全部材料后，向本窗口提交"
+                     + (f"，补正期限至{chinese_date(data['supplement_by'])}；逾期未补正的，本机关将终止办理"
+                        if data.get("supplement_by") else "")
+                     + "。补正期间办理时限暂停计算，自收到全部补正材料之日起继续计算。"],
         issuer=data["department"]["name"], issued_on=data.get("issued_on", ""), footer=_footer(data))
 
 

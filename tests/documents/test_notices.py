@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -123,6 +123,11 @@ def test_supplement_notice_pdf_lists_every_missing_material(window, clock):
         assert name.replace(" ", "") in text, name
     assert f"共{len(required)}项" in text
     assert required[0] not in text.split("如下")[1]
+    # the applicant's deadline: the supplement check's timer (30 working days), printed as a date
+    timers = window.ok("GET", "/timers", window.ops, params={"instance": cid})["items"]
+    [deadline] = [t for t in timers if t["element_id"] == "timer_supplement_check"]
+    day = date.fromisoformat(deadline["due_at"][:10])
+    assert f"补正期限至{day.year}年{day.month}月{day.day}日" in text and "逾期未补正" in text
 
 
 def test_immediate_and_reported_matters_issue_theirs(window, clock):
