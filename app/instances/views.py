@@ -282,6 +282,10 @@ class CaseStatusSchema(Schema):
     notices = fields.List(fields.Dict(), metadata={"description": "title, number and date of each notice issued"})
 
 
+class NoBodySchema(Schema):
+    """A request that takes no fields: anything sent is refused (422), not silently ignored."""
+
+
 class QueryCodeSchema(Schema):
     query_code = fields.String(metadata={"description": "the new code; the old one stops working"})
     receipt = fields.Dict(metadata={"description": "the new receipt, printed with the new code"})
@@ -302,8 +306,9 @@ class CaseStatus(MethodView):
 @blp.route("/instances/<instance_id>/query-code")
 class ResetQueryCode(MethodView):
     @require("clerk", "supervisor")
+    @blp.arguments(NoBodySchema, required=False)
     @blp.response(200, QueryCodeSchema)
-    def post(self, instance_id):
+    def post(self, _body, instance_id):
         """A new query code for a lost one, and a new receipt with it (those who handle the case)."""
         from ..documents.views import row as document_row
 

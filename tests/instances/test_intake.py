@@ -80,6 +80,7 @@ def test_query_code_checks_and_is_stored_only_as_a_digest(window, clock):
 
     # a lost code: a new one and a new receipt; the old one stops working
     clerk = window.clerk(matter)
+    assert window.call("POST", f"/instances/{case['id']}/query-code", clerk, json={"foo": 1})[0] == 422
     reset = window.ok("POST", f"/instances/{case['id']}/query-code", clerk)
     assert reset["query_code"] != code and reset["receipt"]["kind"] == "receipt"
     assert window.client.post("/api/v1/case-status", json={"case_number": case["case_number"],
