@@ -47,6 +47,17 @@ FIELDS: dict[str, tuple[type, bool]] = {
 _TYPE_NAMES = {_STR: "文本", _INT: "整数", _BOOL: "布尔值 (true/false)", _LIST: "列表", _DICT: "对象"}
 
 
+def safe_link(url) -> bool:
+    """A link the public guide may print: http(s) or a path of this site; never `javascript:`, `data:`, `//host`
+    or anything with spaces or control characters."""
+    if not isinstance(url, str) or not url or len(url) > 2000 or any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        return False
+    lowered = url.lower()
+    if lowered.startswith(("https://", "http://")):
+        return True
+    return url.startswith("/") and not url.startswith(("//", "/\\"))
+
+
 def is_matter_file(filename: str | None) -> bool:
     name = PurePosixPath((filename or "").replace("\\", "/")).name.lower()
     return name.endswith(YAML_SUFFIXES) and name not in NOT_MATTERS
@@ -219,6 +230,9 @@ def _check_lists(record: dict, valid: set[str], problems: _Problems) -> None:
                 continue
             if not _text(item.get("name")):
                 problems.add(f"{field}.name", f"{field} 缺少材料名称 name")
+            if item.get("form_url") is not None and not safe_link(item["form_url"]):
+                problems.add(f"{field}.form_url", f"{field}.form_url 应为 https:// 或 http:// 开头的网址，"
+                                                  f"或本站路径（以 / 开头）")
             for count in ("originals", "copies"):
                 if item.get(count) is not None and (not _is(item[count], _INT) or item[count] < 0):
                     problems.add(f"{field}.{count}", f"{field}.{count} 应为非负整数")

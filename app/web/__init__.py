@@ -37,10 +37,15 @@ def register(app: Flask) -> None:
         app.config["SECRET_KEY"] = _secret_key(app)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # only the workbench's pages: the API has no cookies
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # as long as the session
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=12))
+    # Flask's own defaults hold these keys already (None, 31 days): set them unless the deployment did
+    app.config["SESSION_COOKIE_SAMESITE"] = os.environ.get("TONGBAN_SESSION_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SECURE"] = os.environ.get("TONGBAN_SECURE_COOKIES", "") in ("1", "true", "yes")
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(
+        hours=float(os.environ.get("TONGBAN_SESSION_HOURS", "12")))
     csrf.init_app(app)
     app.register_blueprint(bp)
+    app.after_request(pages.page_errors_and_headers)
 
     @app.cli.group("web")
     def web_group() -> None:

@@ -19,6 +19,17 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 csrf = CSRFProtect()
 
 
+def local_target(target: str | None) -> str | None:
+    """A redirect target from a request, if it stays on this site: a path (`/work?x=1`), never `//host`,
+    `/\\host`, a scheme, or anything with control characters or spaces (browsers drop tabs and newlines, so
+    `/\t/evil.example` would become `//evil.example`)."""
+    if not target or not target.startswith("/") or any(ord(ch) < 33 or ord(ch) == 127 for ch in target):
+        return None
+    if target.startswith(("//", "/\\")) or "\\" in target:
+        return None
+    return target
+
+
 def principal_of(user: User) -> Principal:
     """The same principal a bearer token of this person stands for (people.auth._load_principal)."""
     return Principal(user.id, user.username, user.name, tuple(user.roles), tuple(user.post_names), user.window_no,

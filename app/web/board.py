@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flask import Response, g, render_template, request
 
-from ..errors import BadRequest, Forbidden
+from ..errors import BadRequest, Forbidden, NotFound
 from ..extensions import db
 from ..hall.vocabulary import Outcome
 from ..instances.models import ProcessInstance
@@ -68,7 +68,12 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
     busiest = sorted((m for m in matters["items"] if m["received"]), key=lambda m: -m["received"])
     if code is None and busiest:
         code = busiest[0]["code"]
-    versions = statistics.versions(code, start, end) if code else None
+    versions, versions_error = None, None
+    if code:
+        try:
+            versions = statistics.versions(code, start, end)
+        except NotFound as exc:  # an unknown matter in the link: said in its card, the rest of the board stays
+            versions_error = exc.message
     charts = {
         "daily": {"dates": [d["date"].isoformat() for d in daily["days"]],
                   "received": [d["received"] for d in daily["days"]],
@@ -98,7 +103,8 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
                               "avg_days": [v.get("avg_working_days") for v in versions["versions"]]}
     return render_template("board.html", active="board", warnings=warnings, warnings_total=warnings_total,
                            summary=summary, departments=departments, windows=windows, matters=matters,
-                           busiest=busiest[:10], versions=versions, code=code, catalog=catalog, charts=charts,
+                           busiest=busiest[:10], versions=versions, versions_error=versions_error, code=code,
+                           catalog=catalog, charts=charts,
                            start=start, end=end, clerks=clerks, reports=reports_for_user(),
                            may_close=may(like=CloseWarning.post), errors=errors or {}, notes=notes or {},
                            case_numbers=case_numbers), status
@@ -151,14 +157,20 @@ def _report(name: str) -> Report:
     return report
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
 def cell(value):
-    """A figure as a report shows it: 是 for true, blank for false and none, lists joined."""
+    """A figure as a report shows it: 是 for true, blank for false and none, lists joined. A text a spreadsheet
+    would run as a formula (a matter's or a clerk's name starting with = + - @) gets a leading apostrophe."""
     if value is True:
         return "是"
     if value is None or value is False:
         return ""
     if isinstance(value, (list, tuple)):
-        return "、".join(str(v) for v in value)
+        value = "、".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
     return value
 
 

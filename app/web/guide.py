@@ -28,6 +28,7 @@ def guide_matter(code: str):
     matter = matters.get_or_404(code)
     names = matters.department_names()
     return render_template("guide_matter.html", active="guide", matter=matter, names=names, KIND_NAMES=KIND_NAMES,
+                           safe_link=matters.safe_link,
                            body=matters.handling_body(matter, names))
 
 

@@ -19,3 +19,5 @@ class WebPassword(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # bumped by signing out: every session opened before stops working (the cookie alone proves nothing more)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

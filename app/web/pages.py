@@ -92,17 +92,19 @@ def home():
             session.permanent = True
             session["uid"] = user.id
             session["stamp"] = passwords.stamp(user.id)
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = ""
-            from .blueprint import principal_of
-            return redirect(target or start_page(principal_of(user)))
+            from .blueprint import local_target, principal_of
+            return redirect(local_target(request.args.get("next")) or start_page(principal_of(user)))
     return render_template("signin.html", error=error, username=request.form.get("username", "")), \
         401 if error else 200
 
 
 @bp.post("/signout")
 def signout():
+    from . import passwords
+
+    if g.user is not None:  # the session's cookie stops working everywhere, not only in this browser
+        passwords.end_sessions(g.user.id)
+        db.session.commit()
     session.clear()
     flash("您已退出登录")
     return redirect(url_for("web.home"))
@@ -120,8 +122,8 @@ def password():
         new = request.form.get("new_password") or ""
         if passwords.check(user.username, request.form.get("old_password") or "") is None:
             errors["old_password"] = "原密码不正确"
-        elif len(new) < passwords.MIN_LENGTH:
-            errors["new_password"] = f"新密码至少 {passwords.MIN_LENGTH} 位"
+        elif (problem := passwords.weakness(new, request.form.get("old_password") or "")) is not None:
+            errors["new_password"] = problem
         elif new != request.form.get("again"):
             errors["again"] = "两次输入的新密码不一致"
         else:
@@ -149,6 +151,38 @@ def csrf_error(exc: CSRFError):
     if wants_json():
         return jsonify({"code": "csrf", "message": message, "details": {"reason": exc.description}}), 400
     return render_template("error.html", status=400, message=message), 400
+
+
+@bp.app_errorhandler(413)
+def too_large(exc):
+    if wants_json() or request.path.startswith("/api/"):
+        from ..errors import http_error_response
+
+        return http_error_response(exc)
+    return render_template("error.html", status=413, message="提交的内容过大，请删减后重试"), 413
+
+
+_NOT_PAGES = ("/api/", "/healthz", "/readyz", "/metrics", "/web-static/", "/vendor/")
+
+
+def page_errors_and_headers(response):
+    """After every request: a browser that asked for a page gets the Chinese error page, not the API's JSON
+    error body (an unknown address, a 500, a 422 raised below the pages); and pages may not be framed."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.status_code < 400 or response.mimetype != "application/json" or wants_json() \
+            or request.path.startswith(_NOT_PAGES) or "text/html" not in (request.headers.get("Accept") or ""):
+        return response
+    body = response.get_json(silent=True) or {}
+    message = body.get("message") if isinstance(body, dict) else None
+    if "user" not in g:
+        g.user = None
+    page = render_template("error.html", status=response.status_code,
+                           message=message or "服务暂时出错，请稍后重试；如一再出现，请联系运维人员")
+    response.set_data(page)
+    response.mimetype = "text/html"
+    return response
 
 
 # -- front-end packages: node_modules/, as package-lock.json pins them (tools/_install runs npm ci) -------------------

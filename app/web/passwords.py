@@ -54,9 +54,30 @@ def check(username: str, password: str) -> User | None:
 
 
 def stamp(user_id: int) -> str | None:
-    """What a session remembers of the password it was opened with: a changed password ends old sessions."""
+    """What a session remembers of the password and sign-outs it was opened after: a changed password or a
+    sign-out ends the sessions opened before."""
     row = db.session.get(WebPassword, user_id)
-    return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16] if row is not None else None
+    if row is None:
+        return None
+    return hashlib.sha256(f"{row.password_hash}:{row.session_epoch or 0}".encode()).hexdigest()[:16]
+
+
+def end_sessions(user_id: int) -> None:
+    """Sign-out: the person's open sessions (a copied cookie too) stop working."""
+    row = db.session.get(WebPassword, user_id)
+    if row is not None:
+        row.session_epoch = (row.session_epoch or 0) + 1
+
+
+def weakness(new: str, old: str) -> str | None:
+    """Why a new password is refused, in Chinese, or None."""
+    if len(new.strip()) < MIN_LENGTH or len(set(new)) < 4:
+        return f"新密码至少 {MIN_LENGTH} 位，且不能只是空格或重复的字符"
+    if new == old:
+        return "新密码不能与原密码相同"
+    if new in (DEMO_PASSWORD, demo_password()):
+        return "不能使用演示密码"
+    return None
 
 
 def seed_demo(hall: str | Path) -> int:

@@ -107,8 +107,10 @@ def process_lifecycle(key: str):
     if action not in LIFECYCLE:
         raise BadRequest(f"未知操作：{action}", {"allowed": sorted(LIFECYCLE)})
     page(like=LIFECYCLE[action])(lambda: None)()  # the API operation's own roles
-    version = request.form.get("version")
-    version = int(version) if version and version.isdigit() else None
+    raw = (request.form.get("version") or "").strip()
+    if raw and not (raw.isdigit() and 0 < int(raw) <= 1_000_000):
+        raise BadRequest(f"版本号应为正整数，而不是「{raw[:20]}」", {"field": "version", "version": raw[:20]})
+    version = int(raw) if raw else None  # none: the action applies to every version (suspend / activate all)
     reason = (request.form.get("reason") or "").strip() or None
     everything = request.form.get("include_instances") == "on"
     if action == "withdraw":

@@ -164,7 +164,8 @@ def read(schema: dict | None, form) -> dict:
         elif kind == "rows":
             props = (sub.get("items") or {}).get("properties") or {}
             rows = []
-            count = int(form.get(name + ".__rows") or 0)
+            raw_count = form.get(name + ".__rows") or "0"
+            count = int(raw_count) if raw_count.isdigit() else 0  # a tampered count: read no rows, not a 500
             for i in range(min(count, 500)):
                 row: dict[str, Any] = {}
                 filled = False

@@ -24,7 +24,7 @@ from ..supervision import service as supervision
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
 from . import schema_form
-from .blueprint import bp
+from .blueprint import bp, local_target
 from .pages import may, page
 
 LIST_LIMIT = 500
@@ -108,7 +108,7 @@ def work():
 def claim(task_id: str):
     task = tasks.claim(access.visible_task(g.user, task_id), g.user)
     flash(f"已认领「{task.name}」")
-    return redirect(request.form.get("back") or url_for("web.task", task_id=task_id))
+    return redirect(local_target(request.form.get("back")) or url_for("web.task", task_id=task_id))
 
 
 @bp.post("/work/tasks/<task_id>/unclaim")
@@ -120,7 +120,7 @@ def unclaim(task_id: str):
         access.check_manage_task(user, task)  # as POST /tasks/{id}/unclaim
     task = tasks.unclaim(task, user)
     flash(f"已释放「{task.name}」，退回岗位待办")
-    return redirect(request.form.get("back") or url_for("web.work"))
+    return redirect(local_target(request.form.get("back")) or url_for("web.work"))
 
 
 def task_form(task: UserTask) -> dict | None:
