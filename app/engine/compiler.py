@@ -42,6 +42,7 @@ class UserTaskMeta:
     properties: dict = field(default_factory=dict)
     inline_form: dict | None = None
     outputs: tuple[str, ...] = ()  # its camunda:outputParameter names: only these reach the shared data
+    other_posts: tuple[str, ...] = ()  # its further candidate groups (HumanTaskInfo.other_posts)
 
 
 @dataclass
@@ -196,7 +197,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, info.post(task_spec.lane),
                     info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form,
-                    tuple(o.name for o in info.outputs))
+                    tuple(o.name for o in info.outputs), info.other_posts)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
                            frozenset(d for d in decisions if d), properties)

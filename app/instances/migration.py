@@ -32,7 +32,7 @@ from ..extensions import db
 from ..messages.models import MessageSubscription
 from ..people import absences as people
 from ..supervision.service import watch_from
-from ..tasks.models import TaskCandidate, UserTask
+from ..tasks.models import TaskCandidate, UserTask, candidate_rows
 from ..timers.models import Timer
 from . import runtime
 from .models import ProcessInstance
@@ -205,9 +205,9 @@ def _rows_now(instance: ProcessInstance, before: Snapshot, after: Snapshot, at: 
         if (old.post, old.other_posts) != (task.post, task.other_posts):  # the further candidate posts follow
             candidates = TaskCandidate.__table__
             conn.execute(candidates.delete().where(candidates.c.task_id == task.id))
-            others = [p for p in dict.fromkeys(task.other_posts) if p != task.post]
+            others = candidate_rows(task.id, task.post, task.other_posts)
             if others:
-                conn.execute(candidates.insert(), [{"task_id": task.id, "post": p} for p in others])
+                conn.execute(candidates.insert(), others)
     old_timers = {t.task_id: t for t in before.timers}
     for timer in after.timers:
         old = old_timers.get(timer.task_id)

@@ -28,7 +28,7 @@ from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..messages.models import MessageSubscription
-from ..tasks.models import TaskCandidate, TaskSubmission, UserTask
+from ..tasks.models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 from ..timers.models import Timer
 from . import hooks
 from .models import ProcessInstance
@@ -312,8 +312,7 @@ def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[d
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:
         hooks.run("new_tasks", result, new_rows)  # plugins route, assign and rank the new tasks
-        candidates = [{"task_id": row["id"], "post": post} for row in new_rows
-                      for post in dict.fromkeys(row["other_posts"]) if post != row["home_post"]]
+        candidates = [c for row in new_rows for c in candidate_rows(row["id"], row["home_post"], row["other_posts"])]
         _core(_TASKS.insert(), [{k: v for k, v in row.items() if k != "other_posts"} for row in new_rows])
         if candidates:
             _core(_CANDIDATES.insert(), candidates)

@@ -46,7 +46,7 @@ def covered_posts(user: Principal) -> tuple[str, ...]:
     return (*user.post_names, *(home for home, backup in diverted.items() if backup in user.post_names))
 
 
-def _waiting_as_candidate(posts: Iterable[str]) -> sa.ColumnElement:
+def waiting_as_candidate(posts: Iterable[str]) -> sa.ColumnElement:
     """Open tasks that may be worked at one of these posts as a further candidate group."""
     return sa.and_(UserTask.state == "open", UserTask.id.in_(
         sa.select(TaskCandidate.task_id).where(TaskCandidate.post.in_(list(posts)))))
@@ -56,7 +56,7 @@ def _at_posts(user: Principal) -> list[sa.ColumnElement]:
     if not user.post_names:
         return []
     return [UserTask.post.in_(user.post_names), UserTask.home_post.in_(user.post_names),
-            _waiting_as_candidate(covered_posts(user))]
+            waiting_as_candidate(covered_posts(user))]
 
 
 def may_work_on(user: Principal, task: UserTask) -> bool:

@@ -77,6 +77,11 @@ class TaskSubmission(db.Model):
     outputs: Mapped[list | None] = mapped_column(sa.JSON)  # the names it declared as output; None: all of it
 
 
+def candidate_rows(task_id: str, home_post: str | None, posts) -> list[dict]:
+    """The task_candidate rows of a task: its further candidate posts, once each, its home post left out."""
+    return [{"task_id": task_id, "post": post} for post in dict.fromkeys(posts) if post and post != home_post]
+
+
 class TaskCandidate(db.Model):
     """A post, besides its first, where an open task may be worked (Camunda's further candidate groups: an
     acceptance step of a department's window is also the comprehensive window's). Lists and access look here

@@ -25,7 +25,7 @@ from ..people import access
 from ..people.auth import Principal
 from ..people.models import Post, User
 from . import prefill
-from .models import TaskCandidate, TaskSubmission, UserTask
+from .models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 
 
 def get_or_404(task_id: str) -> UserTask:
@@ -43,8 +43,7 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
     if scope is not None:
         query = query.where(scope)
     if post:  # waiting at the post, or with it as a further candidate group
-        query = query.where(sa.or_(UserTask.post == post, sa.and_(UserTask.state == "open", UserTask.id.in_(
-            sa.select(TaskCandidate.task_id).where(TaskCandidate.post == post)))))
+        query = query.where(sa.or_(UserTask.post == post, access.waiting_as_candidate([post])))
     if assignee:
         query = query.where(UserTask.assignee == assignee)
     if instance:
@@ -269,8 +268,7 @@ def backfill_candidates() -> int:
     added = []
     for task_id, element_id, home_post, definition_id in rows:
         meta = definitions.compiled_by_id(definition_id).user_tasks.get(element_id)
-        groups = [g for g in (meta.candidate_groups[1:] if meta is not None else ()) if "{" not in g]
-        added += [{"task_id": task_id, "post": post} for post in dict.fromkeys(groups) if post != home_post]
+        added += candidate_rows(task_id, home_post, meta.other_posts if meta is not None else ())
     if added:
         db.session.execute(candidates.insert(), added)
     return len(added)
