@@ -13,8 +13,9 @@ from . import validation_messages
 validation_messages.install()  # before any schema is built: fields copy their messages when they are made
 
 from . import config  # noqa: E402
+from .api.openapi import TongbanApi  # noqa: E402
 from .errors import register_error_handlers  # noqa: E402
-from .extensions import TongbanApi, db, migrate  # noqa: E402
+from .extensions import db, migrate  # noqa: E402
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -55,34 +56,34 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
     from . import serials as _serials  # noqa: F401
-    from .documents import models as _documents  # noqa: F401
-    from .supervision import models as _supervision  # noqa: F401
+    from .hall.documents import models as _documents  # noqa: F401
+    from .hall.supervision import models as _supervision  # noqa: F401
 
 
 def _register_hall() -> None:
     """Intake (case numbers, applicants, the materials checklist) and notices: step hooks on the runtime."""
-    from .documents import service as documents
     from .hall import intake
+    from .hall.documents import service as documents
 
     intake.register()
     documents.register()
 
 
 def _register_blueprints(api: TongbanApi) -> None:
-    from .calendar.views import blp as calendar
-    from .definitions.views import blp as definitions
-    from .documents.views import blp as documents
-    from .forms.views import blp as forms
-    from .incidents.views import blp as incidents
-    from .instances.views import blp as instances
-    from .matters.views import blp as matters
-    from .messages.views import blp as messages
-    from .messages.views import signals
-    from .people.views import blp as people
-    from .statistics.views import blp as statistics
-    from .supervision.views import blp as supervision
-    from .tasks.views import blp as tasks
-    from .timers.views import blp as timers
+    from .api.calendar import blp as calendar
+    from .api.definitions import blp as definitions
+    from .api.documents import blp as documents
+    from .api.forms import blp as forms
+    from .api.incidents import blp as incidents
+    from .api.instances import blp as instances
+    from .api.matters import blp as matters
+    from .api.messages import blp as messages
+    from .api.messages import signals
+    from .api.people import blp as people
+    from .api.statistics import blp as statistics
+    from .api.supervision import blp as supervision
+    from .api.tasks import blp as tasks
+    from .api.timers import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
                       statistics, supervision, incidents, documents):

@@ -76,7 +76,7 @@ class Scene:
         return {"username": "clerk2", "start": day.isoformat(), "end": day.isoformat(), "reason": "培训"}
 
     def warning(self) -> int:
-        from app.supervision.models import SupervisionWarning
+        from app.hall.supervision.models import SupervisionWarning
 
         instance_id = self.case()["id"]
         with self.app.app_context():
@@ -132,7 +132,7 @@ def _document_path(suffix: str = ""):
     """A notice of the fgj case (issued directly: the fixture diagram declares none)."""
     def make(scene, user):
         if not hasattr(scene, "fgj_document"):
-            from app.documents import service as documents
+            from app.hall.documents import service as documents
             from app.instances.models import ProcessInstance
 
             instance_id = _case_path()(scene, user)[0].rsplit("/", 1)[1]

@@ -13,9 +13,9 @@ from ..audit import service as audit
 from ..extensions import db
 from ..instances import hooks
 from ..people import absences as people
-from ..supervision import clock
-from ..supervision.service import watch_from
 from . import joint, vocabulary
+from .supervision import clock
+from .supervision.service import watch_from
 
 
 def register() -> None:

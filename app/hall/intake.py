@@ -246,7 +246,7 @@ def check_offered(definition_id: int, process_key: str, today=None) -> None:
     effect); the case would have no legal basis. Processes that are no matter's start freely. The matter comes
     from the case clock's memory (one lookup per version and catalog change)."""
     from ..matters import service as matters
-    from ..supervision import clock
+    from .supervision import clock
 
     matter = clock.matter_for(definition_id, process_key)
     if matter is None or matters.is_offered(matter, today):
@@ -463,9 +463,9 @@ _OUTCOMES = {**OUTCOME_NAMES, "higher_approved": "上级机关准予", "higher_r
 
 def status(case_number: str, code: str) -> dict:
     """What the applicant may learn with the code: no personal data, the notices by title, number and date."""
-    from ..documents import service as documents
     from ..errors import NotFound
     from ..matters.models import Matter
+    from .documents import service as documents
 
     instance = check_query_code(case_number, code)
     if instance is None:
@@ -499,8 +499,8 @@ def reissue_receipt(instance: ProcessInstance, actor: str):
     """A new query code (the old one stops working) and a new receipt to print it on; one transaction."""
     from ..audit import service as audit
     from ..clock import now
-    from ..documents import service as documents
-    from ..documents.models import Document
+    from .documents import service as documents
+    from .documents.models import Document
 
     if instance.case_number is None:
         raise Invalid("该办件没有办件编号，不能设置查询码 (not a matter's case)", {"instance_id": instance.id})

@@ -29,9 +29,9 @@ from ..engine.case import Case, Snapshot
 from ..engine.errors import CaseFailed
 from ..errors import BadRequest, Conflict, Invalid
 from ..extensions import db
+from ..hall.supervision.service import watch_from
 from ..messages.models import MessageSubscription
 from ..people import absences as people
-from ..supervision.service import watch_from
 from ..tasks.models import TaskCandidate, UserTask, candidate_rows
 from ..timers.models import Timer
 from . import runtime

@@ -359,7 +359,7 @@ def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bo
     matter.updated_at = at
     matter.updated_by = actor
     db.session.flush()
-    from ..supervision.clock import forget_matters
+    from ..hall.supervision.clock import forget_matters
     forget_matters()  # the case clock looks the matter up again
     return matter, True
 

@@ -241,7 +241,7 @@ def check_manage_person(user: Principal, target: User) -> None:
 # -- supervision warnings ----------------------------------------------------------------------------------------
 def warning_scope(user: Principal) -> sa.ColumnElement | None:
     """The warnings the user may list: their departments' and those escalated to their posts; None: all."""
-    from ..supervision.models import SupervisionWarning as warning
+    from ..hall.supervision.models import SupervisionWarning as warning
 
     if user.is_(*SEE_ALL):
         return None

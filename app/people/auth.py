@@ -155,7 +155,7 @@ def require(*roles: str):
                 raise Forbidden("当前角色无权执行此操作", {"required_roles": list(roles), "your_roles": user.roles})
             return view(*args, **kwargs)
 
-        # for the OpenAPI document (extensions.document_errors): this operation needs a token
+        # for the OpenAPI document (api.openapi.document_errors): this operation needs a token
         wrapper.__dict__.setdefault("_apidoc", {})["tongban_roles"] = list(roles)
         return wrapper
 

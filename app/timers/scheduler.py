@@ -33,8 +33,8 @@ def start(app: Flask) -> BackgroundScheduler:
 
         return run
 
+    from ..hall.supervision import service as supervision
     from ..people import absences as people
-    from ..supervision import service as supervision
 
     # Due BPMN timers; absences begin and end with the date (AB岗 routing); lights change with the time.
     jobs = [("fire_due_timers", service.fire_due, app.config["SCHEDULER_INTERVAL_SECONDS"]),

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 
 from flask import Response, g, render_template, request
 
+from ..api.statistics import CLERK_ROLES, clerk_departments
+from ..api.statistics import ROLES as STATISTICS
+from ..api.supervision import CloseWarning
 from ..errors import BadRequest, Forbidden, NotFound
 from ..extensions import db
+from ..hall.statistics import service as statistics
+from ..hall.supervision import service as supervision
 from ..hall.vocabulary import Outcome
 from ..instances.models import ProcessInstance
 from ..matters.models import Matter
 from ..people import access
-from ..statistics import service as statistics
-from ..statistics.views import CLERK_ROLES, clerk_departments
-from ..statistics.views import ROLES as STATISTICS
-from ..supervision import service as supervision
-from ..supervision.views import CloseWarning
 from .blueprint import bp
 from .pages import may, page
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from ..api.instances import CaseStatusArgs
 from ..errors import NotFound
 from ..hall import intake
-from ..instances.views import CaseStatusArgs
 from ..matters import service as matters
 from ..matters.models import KIND_NAMES
 from .blueprint import bp

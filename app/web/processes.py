@@ -11,12 +11,12 @@ from pathlib import Path
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
+from ..api.definitions import Activate, Definitions, Suspend, Withdraw, outcome_body
 from ..audit import service as audit
 from ..config import ROOT
 from ..definitions import diff as diffs
 from ..definitions import flows, lifecycle
 from ..definitions import service as definitions
-from ..definitions.views import Activate, Definitions, Suspend, Withdraw, outcome_body
 from ..errors import BadRequest
 from ..extensions import db
 from ..instances import service as instances

@@ -8,15 +8,15 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 from marshmallow import ValidationError
 
+from ..api.supervision import CloseSchema, CloseWarning, ExtendInstance, ExtendSchema, check_extension
+from ..api.tasks import Reassign, ReassignSchema
 from ..errors import ApiError
 from ..extensions import db
+from ..hall.supervision import service as supervision
 from ..people import access
 from ..people.models import Post, User, user_post
-from ..supervision import service as supervision
-from ..supervision.views import CloseSchema, CloseWarning, ExtendInstance, ExtendSchema, check_extension
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
-from ..tasks.views import Reassign, ReassignSchema
 from .blueprint import bp
 from .pages import may, page
 

@@ -6,8 +6,8 @@ from flask import g, url_for
 
 
 def nav_items() -> list[tuple[str, str, str]]:
-    from ..definitions.views import Definitions
-    from ..statistics.views import ROLES as STATISTICS
+    from ..api.definitions import Definitions
+    from ..api.statistics import ROLES as STATISTICS
     from .pages import may
 
     user = g.get("user")

@@ -6,21 +6,21 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from ..api import documents as document_views
+from ..api.instances import StartInstance
 from ..audit import service as audit
 from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
-from ..documents import service as documents
-from ..documents import views as document_views
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
+from ..hall.documents import service as documents
+from ..hall.supervision import service as supervision
 from ..instances import service as instances
 from ..instances.models import ProcessInstance
-from ..instances.views import StartInstance
 from ..matters import service as matters
 from ..matters.models import KIND_NAMES, Matter
 from ..people import access
-from ..supervision import service as supervision
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
 from . import schema_form

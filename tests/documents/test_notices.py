@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import SHANGHAI
-from app.documents import render
+from app.hall.documents import render
 from tests.documents.conftest import APPLICANT, pdf_text
 
 PROMISED = "32021300CG-XK-0001"  # 城市道路挖掘许可: promised, 6 of 7 materials required, a site survey

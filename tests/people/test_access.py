@@ -227,7 +227,7 @@ def test_absences_are_for_the_departments_supervisors(client, hall):
 
 def test_warnings_by_department(app, client, hall):
     from app.clock import now
-    from app.supervision.models import SupervisionWarning
+    from app.hall.supervision.models import SupervisionWarning
 
     fgj = start(client, hall)
     with app.app_context():

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.statistics import service
+from app.hall.statistics import service
 from app.tasks.models import UserTask
 from tests.statistics.conftest import API
 

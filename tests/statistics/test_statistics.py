@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.statistics.service import p90
+from app.hall.statistics.service import p90
 from tests.statistics.conftest import API
 
 OCTOBER = "from=2026-10-01&to=2026-10-31"

@@ -93,7 +93,7 @@ class Desk:
         return self.ok("GET", f"/instances/{instance_id}/clock", self.ops)
 
     def sweep(self) -> dict:
-        from app.supervision import service
+        from app.hall.supervision import service
 
         with self.app.app_context():
             try:

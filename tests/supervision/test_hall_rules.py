@@ -361,7 +361,7 @@ def test_no_supplement_by_the_deadline_closes_the_case_as_supplement_timeout(des
                                                           "query_code": started["query_code"]})
     assert public.status_code == 200 and "补正超时" in public.json["status"], public.json
     with desk.app.app_context():
-        from app.supervision.models import ClockEvent
+        from app.hall.supervision.models import ClockEvent
 
         kinds = [e.kind for e in db.session.scalars(db.select(ClockEvent).where(ClockEvent.instance_id == cid))]
     assert kinds[-1] == "stop"

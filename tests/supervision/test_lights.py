@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from app.calendar.workdays import WorkdayCalendar
-from app.supervision.service import Settings, case_light, step_light, yellow_threshold
+from app.hall.supervision.service import Settings, case_light, step_light, yellow_threshold
 from tests.supervision.conftest import shanghai
 
 CAL = WorkdayCalendar()
@@ -54,7 +54,7 @@ def test_step_light_from_its_deadline():
 
 
 def test_green_channel_limit(app):
-    from app.supervision.clock import green_channel_days
+    from app.hall.supervision.clock import green_channel_days
 
     with app.app_context():
         assert [green_channel_days(d) for d in (0, 1, 2, 3, 5, 10, 30)] == [0, 1, 1, 1, 2, 5, 15]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.supervision.service import Settings, watch_from
+from app.hall.supervision.service import Settings, watch_from
 
 
 def test_watch_from_is_the_earlier_of_the_ratio_window_and_a_holiday_proof_lookahead():

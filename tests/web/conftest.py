@@ -70,7 +70,7 @@ def hall(ctx):
 def scene(hall):
     """A case of 发改局 received by chenxiaodong (committed): its id, first task, receipt, query code and number."""
     from app.definitions import service as definitions
-    from app.documents import service as documents
+    from app.hall.documents import service as documents
     from app.instances import service as instances
 
     with hall.app_context():  # a case started at the window, as a request would: committed

@@ -134,7 +134,7 @@ def test_the_excel_export_opens_with_chinese_headers(hall, scene):
 @pytest.fixture()
 def warning(hall, scene) -> int:
     from app.clock import now
-    from app.supervision.models import SupervisionWarning
+    from app.hall.supervision.models import SupervisionWarning
 
     with hall.app_context():
         row = SupervisionWarning(instance_id=scene["case"], kind="case_yellow", level="yellow", department_code="fgj",

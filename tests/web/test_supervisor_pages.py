@@ -16,8 +16,8 @@ from tests.web.conftest import shot, sign_in
 def warned(hall, scene):
     """The scene's case with an open yellow warning of 发改局, and 吴倩 (a clerk of its window post) away today."""
     from app.clock import now
+    from app.hall.supervision.models import SupervisionWarning
     from app.people import absences
-    from app.supervision.models import SupervisionWarning
 
     with hall.app_context():
         warning = SupervisionWarning(instance_id=scene["case"], kind="case_yellow", level="yellow",

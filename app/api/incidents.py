@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
+from ..incidents import service
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, QuerySchema
-from . import service
+from .blueprint import Blueprint
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents",
                 description="事件（incident）：失败的定时器、出错的步骤、停滞的办件；重试与结案（运维）")

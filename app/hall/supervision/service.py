@@ -28,15 +28,15 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import service as audit
-from ..calendar import service as calendar
-from ..clock import SHANGHAI, as_utc, now
-from ..errors import Conflict, NotFound
-from ..extensions import db
-from ..hall import vocabulary
-from ..instances.models import ProcessInstance
-from ..models_base import paged
-from ..tasks.models import UserTask
+from ...audit import service as audit
+from ...calendar import service as calendar
+from ...clock import SHANGHAI, as_utc, now
+from ...errors import Conflict, NotFound
+from ...extensions import db
+from ...instances.models import ProcessInstance
+from ...models_base import paged
+from ...tasks.models import UserTask
+from .. import vocabulary
 from . import clock as case_clock
 from .clock import CLOSE_WITH_CASE, local_date
 from .models import ClockEvent, SupervisionWarning
@@ -151,8 +151,8 @@ class _Context:
     """What one sweep shares: the time, the calendar, settings, matter names and supervisors' posts."""
 
     def __init__(self, at: datetime) -> None:
-        from ..matters.models import Matter
-        from ..people.models import Post
+        from ...matters.models import Matter
+        from ...people.models import Post
 
         self.at = as_utc(at)
         self.today = local_date(self.at)
@@ -234,7 +234,7 @@ def _tidy(ctx: _Context) -> None:
 
 
 def _case_lights(ctx: _Context) -> None:
-    from ..matters.models import Matter
+    from ...matters.models import Matter
 
     pi = ProcessInstance
     longest = db.session.scalar(sa.select(sa.func.max(Matter.promised_days))) or 0
@@ -330,7 +330,7 @@ def _flagged(kind: str, level: str | None = None):
 def _special_bounds(ctx: _Context) -> None:
     """A special procedure open for its bound (`hall.max_days`, else the matter record's) in working days:
     yellow; beyond it: red."""
-    from ..definitions import service as definitions
+    from ...definitions import service as definitions
 
     t, pi = UserTask, ProcessInstance
     rows = db.session.execute(

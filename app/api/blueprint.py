@@ -10,8 +10,8 @@ from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from .errors import BadRequest, Invalid
-from .extensions import document_errors
+from ..errors import BadRequest, Invalid
+from .openapi import document_errors
 
 
 def _refuse_constant(name: str):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
+from ..messages import service
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import BusinessKey
-from . import service
+from .blueprint import Blueprint
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN 消息（如上级机关批复）")
 

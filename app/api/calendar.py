@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
+from ..calendar import service
+from ..calendar.models import KINDS
 from ..people.auth import current_user, require
 from ..schemas import IsoDate, LocalDateTime, QuerySchema
-from . import service
-from .models import KINDS
+from .blueprint import Blueprint
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
                 description="工作日历：法定节假日、调休与工作日计算")

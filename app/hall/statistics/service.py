@@ -34,16 +34,16 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from ..calendar.service import check_year, workday_calendar
-from ..clock import SHANGHAI, as_utc, now
-from ..definitions.models import ProcessDefinition
-from ..errors import Invalid, NotFound
-from ..extensions import db
-from ..hall.vocabulary import Outcome
-from ..instances.models import ProcessInstance as PI
-from ..matters.models import KIND_NAMES, KINDS, Matter
-from ..people.models import Department, User, Window
-from ..tasks.models import UserTask
+from ...calendar.service import check_year, workday_calendar
+from ...clock import SHANGHAI, as_utc, now
+from ...definitions.models import ProcessDefinition
+from ...errors import Invalid, NotFound
+from ...extensions import db
+from ...instances.models import ProcessInstance as PI
+from ...matters.models import KIND_NAMES, KINDS, Matter
+from ...people.models import Department, User, Window
+from ...tasks.models import UserTask
+from ..vocabulary import Outcome
 from . import models as _indexes  # noqa: F401  (the indexes belong to the metadata)
 
 log = logging.getLogger(__name__)

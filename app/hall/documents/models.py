@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..models_base import UtcDateTime
+from ...extensions import db
+from ...models_base import UtcDateTime
 
 
 class Document(db.Model):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..blueprint import Blueprint
 from ..errors import Invalid
+from ..hall.statistics import service
 from ..matters.models import KINDS
 from ..people.auth import current_user, require
 from ..schemas import IsoDate, LocalDateTime, QuerySchema
-from . import service
+from .blueprint import Blueprint
 
 blp = Blueprint("statistics", __name__, url_prefix="/api/v1/statistics",
                 description="统计报表：窗口、部门、事项的收件、办结、按时办结率、超期、窗口流量与流程版本对比")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
 from ..errors import NotFound
 from ..extensions import db
 from ..instances.models import ProcessInstance
@@ -13,8 +12,9 @@ from ..models_base import paged
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs
-from . import service
-from .models import STATES, Timer
+from ..timers import service
+from ..timers.models import STATES, Timer
+from .blueprint import Blueprint
 
 blp = Blueprint("timers", __name__, url_prefix="/api/v1/timers", description="BPMN 定时器（超期督办等）")
 

@@ -10,12 +10,12 @@ from flask import Response, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from ..blueprint import Blueprint
 from ..errors import NotFound
+from ..hall.documents import render, service, templates
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime
-from . import render, service, templates
+from .blueprint import Blueprint
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="文书：受理通知书、补正通知书、决定书、送达回证")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
 from ..forms import service as forms
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
-from . import prefill, service
-from .models import STATES
+from ..tasks import prefill, service
+from ..tasks.models import STATES
+from .blueprint import Blueprint
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务：按岗位分派，认领、释放、办理")
 

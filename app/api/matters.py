@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
 from ..definitions import service as definitions
+from ..matters import service
+from ..matters.laws import REFERENCE_YEAR
+from ..matters.models import KIND_NAMES, KINDS, TYPES
 from ..schemas import LocalDateTime, PageArgs
-from . import service
-from .laws import REFERENCE_YEAR
-from .models import KIND_NAMES, KINDS, TYPES
+from .blueprint import Blueprint
 
 STATES = ("active", "cancelled", "pending", "all")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..blueprint import Blueprint
+from ..hall.supervision import service
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs
-from . import service
+from .blueprint import Blueprint
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/v1", description="电子监察：办件计时、红黄灯预警与督办")
 

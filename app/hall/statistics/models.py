@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..instances.models import ProcessInstance
+from ...instances.models import ProcessInstance
 
 PI = ProcessInstance
 

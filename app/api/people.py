@@ -6,13 +6,13 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
-from ..blueprint import Blueprint
 from ..errors import Conflict
 from ..extensions import db
+from ..people import absences, access, service, tokens
+from ..people.auth import current_user, require
 from ..people.models import ROLES
 from ..schemas import IsoDate, LocalDateTime, PageArgs, QuerySchema
-from . import absences, access, service, tokens
-from .auth import current_user, require
+from .blueprint import Blueprint
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色、访问令牌、岗位与请假（AB岗）")
 
@@ -77,7 +77,7 @@ class Users(MethodView):
     @blp.response(200, UserSchema(many=True))
     def get(self):
         """All users with their roles and posts."""
-        from .models import User
+        from ..people.models import User
         return list(db.session.scalars(db.select(User).options(selectinload(User.posts)).order_by(User.username)))
 
     @require("admin")
@@ -254,7 +254,7 @@ class Absences(MethodView):
     @blp.response(200, AbsenceListSchema)
     def get(self, args):
         """Absences, latest first; `active_on` keeps those in effect on a date."""
-        from .models import Absence
+        from ..people.models import Absence
 
         items, total = absences.list_absences(args.get("username"), args.get("active_on"), args["limit"],
                                              args["offset"], scope=access.people_scope(current_user(), Absence.user_id))

@@ -6,13 +6,13 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from ..blueprint import Blueprint
 from ..errors import BadRequest
 from ..extensions import db
+from ..forms import service
+from ..forms.models import Form
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime
-from . import service
-from .models import Form
+from .blueprint import Blueprint
 
 blp = Blueprint("forms", __name__, url_prefix="/api/v1/forms", description="任务表单（JSON Schema）")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
-from ..errors import Unavailable
+from ...errors import Unavailable
 from .templates import Sheet
 
 # (regular, bold) candidates; the number is the face in a .ttc collection (2 = SC in Noto CJK)

@@ -28,14 +28,14 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from ..audit import service as audit
-from ..caches import app_cache, bump_generation, shared_generation
-from ..calendar import service as calendar
-from ..clock import SHANGHAI, as_utc
-from ..definitions import service as definitions
-from ..extensions import db
-from ..hall import vocabulary as hall
-from ..hall.vocabulary import OUTCOME_NAMES
+from ...audit import service as audit
+from ...caches import app_cache, bump_generation, shared_generation
+from ...calendar import service as calendar
+from ...clock import SHANGHAI, as_utc
+from ...definitions import service as definitions
+from ...extensions import db
+from .. import vocabulary as hall
+from ..vocabulary import OUTCOME_NAMES
 from .models import ClockEvent, SupervisionWarning
 
 # warnings that describe the case's state: they close when the case closes (a broken rule stays until handled)
@@ -103,8 +103,8 @@ def matter_for(definition_id: int, process_key: str) -> MatterInfo | None:
 
 
 def _lookup(process_key: str) -> MatterInfo | None:
-    from ..matters.models import Matter
-    from ..people.models import Post
+    from ...matters.models import Matter
+    from ...people.models import Post
 
     with db.session.no_autoflush:
         row = db.session.execute(
@@ -348,7 +348,7 @@ def _replied(instance, at: datetime) -> None:
 
 
 def _window_of_owner(instance) -> None:
-    from ..people.models import User
+    from ...people.models import User
 
     with db.session.no_autoflush:
         instance.window_no = db.session.scalar(sa.select(User.window_no).where(User.username == instance.owner))

@@ -15,14 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..clock import SHANGHAI, as_utc
-from ..errors import NotFound
-from ..extensions import db
-from ..hall import notices as kinds
-from ..hall.vocabulary import PAUSE, Pause, special_bound
-from ..instances.hooks import StepResult
-from ..instances.models import CaseIntake, ProcessInstance
-from ..serials import next_serial
+from ...clock import SHANGHAI, as_utc
+from ...errors import NotFound
+from ...extensions import db
+from ...instances.hooks import StepResult
+from ...instances.models import CaseIntake, ProcessInstance
+from ...serials import next_serial
+from .. import notices as kinds
+from ..vocabulary import PAUSE, Pause, special_bound
 from .models import Document
 
 REMEDY = ("如不服本决定，可以自收到本决定书之日起六十日内依法向{review_body}申请行政复议，"
@@ -82,8 +82,8 @@ class _Context:
     """What the notices of one step are made from, read once per step."""
 
     def __init__(self, result: StepResult) -> None:
-        from ..matters.models import Matter
-        from ..people.models import Department, User
+        from ...matters.models import Matter
+        from ...people.models import Department, User
 
         self.result = result
         instance = result.instance
@@ -99,7 +99,7 @@ class _Context:
 
     def base(self) -> dict[str, Any]:
         instance, matter, department = self.result.instance, self.matter, self.department
-        from ..hall.intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
+        from ..intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
 
         applicant = applicant_of(self.intake)
         if applicant is not None:
@@ -221,6 +221,6 @@ def get_or_404(document_id: int) -> Document:
 
 def register() -> None:
     """The notices' step hook (after the intake's, which records the applicant the receipt prints)."""
-    from ..instances import hooks
+    from ...instances import hooks
 
     hooks.register("documents.notices", on_step, when="after_flush")

@@ -6,11 +6,11 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from ..blueprint import Blueprint
+from ..definitions import diff, flows, lifecycle, service
 from ..errors import BadRequest
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, QuerySchema, attributes
-from . import diff, flows, lifecycle, service
+from .blueprint import Blueprint
 
 blp = Blueprint("process-definitions", __name__, url_prefix="/api/v1/process-definitions",
                 description="流程定义：部署 BPMN/DMN 文件，每次内容变化生成新版本")

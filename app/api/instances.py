@@ -6,16 +6,16 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..audit import service as audit
-from ..blueprint import Blueprint
 from ..definitions import service as definitions
-from ..documents import service as documents
 from ..hall import intake
+from ..hall.documents import service as documents
+from ..instances import service
+from ..instances.models import STATES
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import BusinessKey, LocalDateTime, PageArgs, attributes
-from ..tasks.views import SubmissionSchema, TaskSchema
-from . import service
-from .models import STATES
+from .blueprint import Blueprint
+from .tasks import SubmissionSchema, TaskSchema
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="办件（流程实例）")
 
@@ -155,7 +155,7 @@ def _detail(instance, saved=None):
     from ..extensions import db
 
     if saved is not None:
-        from ..documents.views import row as document_row
+        from .documents import row as document_row
 
         extra = {key: value for key, value in saved.extra.items() if value is not None or key != "query_code"}
         return {**extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
@@ -310,7 +310,7 @@ class ResetQueryCode(MethodView):
     @blp.response(200, QueryCodeSchema)
     def post(self, _body, instance_id):
         """A new query code for a lost one, and a new receipt with it (those who handle the case)."""
-        from ..documents.views import row as document_row
+        from .documents import row as document_row
 
         user = current_user()
         instance = access.visible_case(user, instance_id)
