@@ -44,13 +44,35 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_web(app)
     # -- end of the web workbench -----------------------------------------------------------------------------
 
-    from . import hall
-    hall.init_app(app)  # the hall as a plugin: its hooks on every saved step
+    _install_plugins(app)
 
     from .cli import register as register_cli
     register_cli(app)
-    _register_hall()  # last: after the hall's own hooks, so a new case knows its matter when it gets a number
     return app
+
+
+def _install_plugins(app: Flask) -> None:
+    """The runtime's plugins, in the order their hooks are called (app/hookspecs.py declares the hooks)."""
+    from . import plugins
+    from .calendar import plugin as calendar
+    from .errors import CONFLICTS
+    from .hall import plugin as hall
+    from .instances import plugin as instances
+    from .matters import plugin as matters
+    from .messages import plugin as messages
+    from .people import plugin as people
+
+    manager = plugins.install(app, [
+        ("calendar", calendar),  # working days for the engine's working-day timers
+        ("instances", instances),  # new versions' timer start events
+        ("messages", messages),  # what cases throw reaches other cases
+        ("people", people),  # whose department a case is; AB岗 routing of new tasks; posts named by diagrams
+        ("matters", matters),  # matter records deployed beside their diagrams
+        ("hall", hall),  # the hall wing: intake, the case clock and supervision, 联办, notices
+    ])
+    app.extensions[CONFLICTS] = {name: (code, message, columns)
+                                 for found in manager.hook.constraint_conflicts()
+                                 for name, code, message, columns in found}
 
 
 def _load_models() -> None:
@@ -58,15 +80,6 @@ def _load_models() -> None:
     from . import serials as _serials  # noqa: F401
     from .hall.documents import models as _documents  # noqa: F401
     from .hall.supervision import models as _supervision  # noqa: F401
-
-
-def _register_hall() -> None:
-    """Intake (case numbers, applicants, the materials checklist) and notices: step hooks on the runtime."""
-    from .hall import intake
-    from .hall.documents import service as documents
-
-    intake.register()
-    documents.register()
 
 
 def _register_blueprints(api: TongbanApi) -> None:

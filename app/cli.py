@@ -22,35 +22,9 @@ SUFFIXES = (".bpmn", ".dmn", ".yaml", ".yml")
 
 
 def bootstrap(app: Flask, *, admin_token: str | None = None, load_processes: bool = True) -> dict:
-    """Seed the hall, forms and processes where they are new or their shipped file changed; make sure the
-    admin has a token. Never overrides what was deployed or changed through the API or CLI since."""
-    from .definitions import flows
-    from .people import service as people
+    from .bootstrap import bootstrap as run
 
-    summary: dict = {}
-    processes = Path(app.config["PROCESSES_DIR"])
-    hall = processes / "hall.yaml"
-    if hall.exists():
-        summary["hall"] = flows.seed_hall(hall) or "unchanged"
-        from .web.passwords import seed_demo  # the web workbench: demo people get the demo password once
-        summary["web_passwords"] = seed_demo(hall)
-    _, token = people.ensure_admin(admin_token)
-    db.session.commit()
-    summary["admin_token"] = token
-    forms_dir = Path(app.config["FORMS_DIR"])
-    if forms_dir.exists():
-        summary["forms"] = flows.seed_forms(forms_dir)
-    if load_processes and processes.exists():
-        outcome = flows.seed_processes(processes)
-        summary["definitions"] = sum(1 for _, created in outcome.deployed if created)
-        summary["matters"] = sum(1 for _, created in outcome.matters if created)
-    from .tasks.service import backfill_candidates  # open tasks of before migration 0016: their other posts
-
-    added = backfill_candidates()
-    db.session.commit()
-    if added:
-        summary["task_candidates"] = added
-    return summary
+    return run(app, admin_token=admin_token, load_processes=load_processes)
 
 
 def collect(paths: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -104,16 +78,16 @@ def _run_deploy(paths: tuple[str, ...], *, dry_run: bool, changelog: str | None,
         sys.exit(EXIT_INVALID)
     if as_json:
         click.echo(json.dumps([{"file": f.file, "kind": f.kind, "ok": f.ok, "definitions": f.definitions,
-                                "matter": f.matter, "errors": f.errors, "warnings": f.warnings}
+                                "matter": f.record, "errors": f.errors, "warnings": f.warnings}
                                for f in outcome.files], ensure_ascii=False, default=str))
     else:
         for report in outcome.files:
             for item in report.definitions:
                 verb = ("would create" if dry_run else "new") if item["created"] else "same"
                 click.echo(f"{verb} {item['key']} v{item['version']}  ({report.file})")
-            if report.matter:
-                verb = ("would update" if dry_run else "new") if report.matter["created"] else "same"
-                click.echo(f"{verb} matter {report.matter['code']}  ({report.file})")
+            if report.record and report.kind == "matter":
+                verb = ("would update" if dry_run else "new") if report.record["created"] else "same"
+                click.echo(f"{verb} matter {report.record['code']}  ({report.file})")
             for finding in report.errors:
                 click.echo(_line(finding), err=True)
             for finding in report.warnings:
@@ -281,7 +255,7 @@ def register(app: Flask) -> None:
     @with_lifecycle
     def suspend_command(key, version, reason, include_instances) -> None:
         """Suspend KEY (every version) or one --version: new cases are refused."""
-        from .definitions import lifecycle
+        from .instances import lifecycle
 
         _lifecycle(lifecycle.suspend, key, version, reason=reason, include_instances=include_instances)
 
@@ -289,7 +263,7 @@ def register(app: Flask) -> None:
     @with_lifecycle
     def activate_command(key, version, reason, include_instances) -> None:
         """Activate KEY (every suspended version) or one --version."""
-        from .definitions import lifecycle
+        from .instances import lifecycle
 
         _lifecycle(lifecycle.activate, key, version, reason=reason, include_instances=include_instances)
 
@@ -299,7 +273,7 @@ def register(app: Flask) -> None:
     @click.option("--reason", default=None)
     def withdraw_command(key, version, reason) -> None:
         """Withdraw VERSION of KEY: new cases use the previous version; timer start events follow."""
-        from .definitions import lifecycle
+        from .instances import lifecycle
 
         _lifecycle(lifecycle.withdraw, key, version, reason=reason)
 

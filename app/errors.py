@@ -81,17 +81,11 @@ class Unavailable(ApiError):
     status, code = 503, "unavailable"
 
 
-# A unique index that guards a rule (one open case per business key...) names the conflict it stands for:
-# a writer that loses the race at the index gets this 409 instead of a 500.
-CONFLICT_CONSTRAINTS: dict[str, tuple[str, str]] = {}  # index name -> (code, message)
-
-
-_CONSTRAINT_COLUMNS: dict[str, tuple[str, ...]] = {}
-
-
-def conflict_on(constraint: str, code: str, message: str, columns: tuple[str, ...] = ()) -> None:
-    CONFLICT_CONSTRAINTS[constraint] = (code, message)
-    _CONSTRAINT_COLUMNS[constraint] = columns
+# A unique index that guards a rule (one open case per business key...) names the conflict it stands for: a
+# writer that loses the race at the index gets that 409 instead of a 500. Plugins declare them
+# (`constraint_conflicts`); create_app keeps them per app here: index name -> (code, message, columns) — SQLite
+# names the columns, not the index: `UNIQUE constraint failed: table.a, table.b`.
+CONFLICTS = "tongban.conflicts"
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:
@@ -162,8 +156,8 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         text = str(exc.orig)
-        for constraint, (code, message) in CONFLICT_CONSTRAINTS.items():
-            if constraint in text or _sqlite_names(constraint, text):
+        for constraint, (code, message, columns) in app.extensions.get(CONFLICTS, {}).items():
+            if constraint in text or (columns and all(column in text for column in columns)):
                 response = jsonify(error_body(code, message, {}))
                 response.status_code = 409
                 return response
@@ -199,11 +193,6 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = 500
         return response
 
-
-    def _sqlite_names(constraint: str, text: str) -> bool:
-        """SQLite names the columns, not the index: `UNIQUE constraint failed: table.a, table.b`."""
-        columns = _CONSTRAINT_COLUMNS.get(constraint)
-        return bool(columns) and all(column in text for column in columns)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

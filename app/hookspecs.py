@@ -2,7 +2,7 @@
 
 The runtime (definitions, instances, tasks, timers, messages) raises these hooks and knows nothing of who answers
 them; plugins — people (posts, AB岗), the calendar, the matter catalog, the hall wing — implement them. Each hook
-gets a typed context (a dataclass of the module that raises it), never a made-up attribute on an ORM row.
+gets a typed context (the dataclasses below), never a made-up attribute on an ORM row.
 
 Plugins are registered per app, in the order `app/plugins.py` declares, and called in that order. Every hook runs
 in the caller's transaction: raising an `ApiError` refuses the whole operation and nothing is stored.
@@ -10,21 +10,66 @@ in the caller's transaction: raising an `ApiError` refuses the whole operation a
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-if TYPE_CHECKING:  # the contexts are defined by the packages that raise the hooks
+from .engine.case import OpenUserTask, Snapshot, Step
+from .engine.compiler import CompiledProcess
+
+if TYPE_CHECKING:
     from flask import Flask
     from lxml import etree
-
-    from .engine.compiler import CompiledProcess
-    from .instances.hooks import StartContext, StepResult
 
 PROJECT = "tongban"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# -- the contexts ----------------------------------------------------------------------------------------------------
+@dataclass
+class StartContext:
+    """A case about to start: what the caller asked for, for `case_starting` plugins to check and prepare."""
+
+    definition_id: int
+    process_key: str
+    version: int
+    process: CompiledProcess
+    data: dict[str, Any]
+    business_key: str | None
+    actor: str | None
+    applicant: Any = None  # as the request gave it; a plugin replaces it with what it validated
+    department_code: str | None = None  # whose case this is (people.access): a plugin says
+    extras: dict[str, Any] = field(default_factory=dict)  # what plugins carry to their own later hooks
+
+
+@dataclass
+class StepResult:
+    instance: Any  # the ProcessInstance row (the runtime's)
+    process: CompiledProcess
+    before: Snapshot
+    after: Snapshot
+    steps: list[Step]
+    at: datetime
+    actor: str | None
+    action: str
+    completed: OpenUserTask | None = None  # the user task this step completed
+    submitted: dict[str, Any] = field(default_factory=dict)  # the data it was completed with
+    new_tasks: list[dict] = field(default_factory=list)  # task rows written (after_flush hooks only)
+    audit: list[dict] = field(default_factory=list)  # audit entries hooks add, written with the step's own
+    start: StartContext | None = None  # the case's first step: how it was started
+    answer: dict[str, Any] = field(default_factory=dict)  # what plugins add to the caller's answer (a query code)
+    plugin_rows: dict[str, Any] = field(default_factory=dict)  # a plugin's own notes between its hooks of a step
+
+    @property
+    def is_new(self) -> bool:
+        return self.start is not None
+
+    @property
+    def case_id(self) -> str:
+        return self.instance.id
 
 
 # -- cases (app/instances) -------------------------------------------------------------------------------------------

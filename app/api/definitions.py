@@ -6,8 +6,9 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from ..definitions import diff, flows, lifecycle, service
+from ..definitions import diff, flows, service
 from ..errors import BadRequest
+from ..instances import lifecycle
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, QuerySchema, attributes
 from .blueprint import Blueprint
@@ -116,10 +117,6 @@ def _as_dict(definition, **extra):
     return {**attributes(definition, DefinitionSchema), **extra}
 
 
-def _matter_dict(matter, **extra):
-    return {**{c: getattr(matter, c) for c in DeployedMatterSchema().fields if c != "created"}, **extra}
-
-
 def _flag(name: str) -> str | None:
     """A deploy option, from the query string or a multipart form field."""
     value = request.args.get(name)
@@ -142,13 +139,17 @@ def _deploy_options() -> dict:
 def outcome_body(outcome: flows.Outcome) -> dict:
     """The deploy answer: definitions and matters (as before), warnings, and the per-file report."""
     body = {"dry_run": outcome.dry_run, "warnings": outcome.warnings,
-            "files": [{"file": f.file, "kind": f.kind, "ok": f.ok, "definitions": f.definitions, "matter": f.matter,
-                       "form": f.form,
+            "files": [{"file": f.file, "kind": f.kind, "ok": f.ok, "definitions": f.definitions,
+                       "matter": _matter_line(f.record) if f.kind == "matter" else None, "form": f.form,
                        "errors": f.errors, "warnings": f.warnings} for f in outcome.files]}
     if outcome.dry_run:
         return {**body, "items": [], "matters": [], "errors": outcome.errors}
     return {**body, "items": [_as_dict(d, created=c) for d, c in outcome.deployed],
-            "matters": [_matter_dict(m, created=c) for m, c in outcome.matters], "errors": []}
+            "matters": [f.record for f in outcome.files if f.kind == "matter" and f.record], "errors": []}
+
+
+def _matter_line(record: dict | None) -> dict | None:
+    return {k: record[k] for k in ("code", "name", "process_key", "created")} if record else None
 
 
 @blp.route("")

@@ -157,7 +157,7 @@ def _detail(instance, saved=None):
     if saved is not None:
         from .documents import row as document_row
 
-        extra = {key: value for key, value in saved.extra.items() if value is not None or key != "query_code"}
+        extra = {"applicant": None, **saved.extra, **saved.answer}  # the hall's answer: case number, query code
         return {**extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
                 "documents": [document_row(d, query_code=extra.get("query_code"))
@@ -257,11 +257,11 @@ class InstanceSubmissions(MethodView):
         """What each completed task of the case was submitted with (who, when, what), oldest first — a task's
         local data, kept whole even where only its declared outputs reached the case data (404 for a case one
         may not see; identifiers masked for one who does not handle it)."""
-        from ..tasks import service as tasks
+        from .tasks import submissions_for
 
         user = current_user()
         instance = access.visible_case(user, instance_id)
-        return {"items": tasks.submissions_for(user, instance.id)}
+        return {"items": submissions_for(user, instance.id)}
 
 
 class CaseStatusArgs(Schema):

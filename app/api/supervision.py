@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from ..hall.supervision import access as warning_access
 from ..hall.supervision import service
 from ..people import access
 from ..people.auth import current_user, require
@@ -120,7 +121,7 @@ class Warnings(MethodView):
     def get(self, args):
         """Supervision warnings of the caller's departments (all: 中心督查, ops), newest first; open ones unless
         `state` says otherwise."""
-        items, total = service.search(scope=access.warning_scope(current_user()),
+        items, total = service.search(scope=warning_access.warning_scope(current_user()),
             state=None if args["state"] == "all" else args["state"], level=args.get("level"), kind=args.get("kind"),
             department=args.get("department"), instance=args.get("instance"), post=args.get("post"),
             limit=args["limit"], offset=args["offset"])
@@ -136,7 +137,7 @@ class CloseWarning(MethodView):
         """Close a warning with a note (a supervisor of its department, 中心督查; another's: 404)."""
         user = current_user()
         warning = service.get_or_404(warning_id)
-        access.check_close_warning(user, warning)
+        warning_access.check_close_warning(user, warning)
         return service.close(warning, user.username, body["note"])
 
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..forms import service as forms
-from ..people import access
+from ..people import access, work
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
 from ..tasks import prefill, service
@@ -116,7 +116,7 @@ class Task(MethodView):
         form = forms.latest(task.form_key) if task.form_key else None
         schema = form.schema if form else service.inline_form(task)
         return {**attributes(task, TaskSchema), "form": schema, "prefill": prefill.for_task(task),
-                "submissions": service.submissions_for(current_user(), task.instance_id)}
+                "submissions": submissions_for(current_user(), task.instance_id)}
 
 
 @blp.route("/<task_id>/claim")
@@ -126,7 +126,7 @@ class Claim(MethodView):
     def post(self, task_id):
         """Take the task; 409 when someone else holds it."""
         user = current_user()
-        return service.claim(access.visible_task(user, task_id), user)
+        return work.claim(access.visible_task(user, task_id), user)
 
 
 @blp.route("/<task_id>/unclaim")
@@ -136,10 +136,7 @@ class Unclaim(MethodView):
     def post(self, task_id):
         """Give the task back to its post (someone else's claim: a supervisor of its department, 中心督查)."""
         user = current_user()
-        task = access.visible_task(user, task_id)
-        if task.assignee not in (None, user.username) and user.has_role("supervisor"):
-            access.check_manage_task(user, task)
-        return service.unclaim(task, user)
+        return work.unclaim(access.visible_task(user, task_id), user)
 
 
 @blp.route("/<task_id>/complete")
@@ -153,7 +150,7 @@ class Complete(MethodView):
         The answer also carries the case's open tasks after this step, so a workbench can go on without a new query.
         """
         user = current_user()
-        task, state, next_tasks = service.complete(access.visible_task(user, task_id), user, body["data"])
+        task, state, next_tasks = work.complete(access.visible_task(user, task_id), user, body["data"])
         return {**task, "next_tasks": next_tasks, "instance_state": state}
 
 
@@ -168,5 +165,18 @@ class Reassign(MethodView):
         user = current_user()
         task = access.visible_task(user, task_id)
         access.check_manage_task(user, task)
-        return service.reassign(task, user, body["reason"],
+        return work.reassign(task, user, body["reason"],
                                 username=body.get("username"), post=body.get("post"))
+
+
+def submissions_for(user, instance_id: str) -> list[dict]:
+    """The case's task submissions, oldest first; applicant identifiers masked for a caller who does not handle
+    the case (people.access)."""
+    from ..extensions import db
+    from ..instances.models import ProcessInstance
+
+    rows = service.submissions(instance_id)
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is not None and access.handles(user, instance):
+        return rows
+    return [{**row, "data": access.mask(row["data"])} for row in rows]

@@ -4,7 +4,6 @@ lxml tree and the specs the engine already built; the engine itself knows no pos
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -12,7 +11,6 @@ from lxml import etree
 from ..engine.sandbox import check_source as sandbox_check_source
 from ..extensions import db
 from ..forms.models import Form
-from ..people.models import Post
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -42,19 +40,6 @@ def post_references(tree: etree._ElementTree) -> list[PostRef]:
                 if group and "${" not in group and "#{" not in group:  # an expression is resolved per case
                     refs.append(PostRef(group, task.get("id") or "", task.sourceline, "candidateGroups"))
     return refs
-
-
-def unknown_posts(tree: etree._ElementTree, filename: str) -> list[dict]:
-    """One finding per reference to a post that does not exist (file, line, element, post)."""
-    refs = post_references(tree)
-    if not refs:
-        return []
-    names = {r.post for r in refs}
-    known = set(db.session.scalars(db.select(Post.name).where(Post.name.in_(names))))
-    where = {"lane": "泳道", "candidateGroups": "候选组 camunda:candidateGroups"}
-    return [{"code": "unknown_post", "file": filename, "line": r.line, "element": r.element, "post": r.post,
-             "message": f"{filename}: {where[r.via]} {r.element} 指向的岗位 {r.post} 不存在 (unknown post)"}
-            for r in refs if r.post not in known]
 
 
 def missing_forms(processes, filename: str, also_known: set[str] = frozenset()) -> list[dict]:
@@ -184,24 +169,6 @@ def unresolved_calls(refs: list[dict], filename: str, also_known: set[str] = fro
              "message": f"{filename}: 调用活动 {r['element']} 调用的流程 {r['key']} 尚未部署，"
                         f"将在办件到达该步骤时解析 (resolved at call time)"}
             for r in refs if r["key"] not in known and r["key"] not in also_known]
-
-
-# -- checks a plugin registers (the hall: its extension properties) ------------------------------------------------
-# (compiled processes, lxml tree, filename) -> problems, each with code, file, line, element, message
-PluginCheck = Callable[[list, "etree._ElementTree | None", str], list[dict]]
-_plugin_checks: dict[str, PluginCheck] = {}
-
-
-def register_check(name: str, check: PluginCheck) -> None:
-    """A plugin's own deploy check (registering a name again replaces it); its problems refuse the file."""
-    _plugin_checks[name] = check
-
-
-def plugin_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
-    found: list[dict] = []
-    for check in _plugin_checks.values():
-        found.extend(check(processes, tree, filename))
-    return found
 
 
 def line_of(tree: etree._ElementTree | None, element: str | None) -> int | None:

@@ -11,13 +11,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..audit import service as audit
 from ..clock import now
 from ..errors import ApiError, Conflict, Invalid
 from ..extensions import db
-from ..matters import service as matters
+from ..plugins import hooks
 from . import checks, service
 from .models import DefinitionEvent, ProcessDefinition, SeedFile
 
@@ -34,10 +33,15 @@ class Upload:
 
     @property
     def kind(self) -> str:
+        """form, dmn or bpmn — or the kind a plugin claims the file as (the catalog: `matter` records)."""
         name = self.filename.lower()
         if name.endswith(".json"):
             return "form"
-        return "matter" if matters.is_matter_file(self.filename) else "dmn" if name.endswith(".dmn") else "bpmn"
+        if name.endswith(".dmn"):
+            return "dmn"
+        if name.endswith(".bpmn") or name.endswith(".xml"):
+            return "bpmn"
+        return hooks().deploy_file_kind(filename=self.filename) or "bpmn"
 
 
 @dataclass
@@ -45,7 +49,7 @@ class FileReport:
     file: str
     kind: str
     definitions: list[dict] = field(default_factory=list)
-    matter: dict | None = None
+    record: dict | None = None  # a file a plugin stored (a matter record): what it says of it
     form: dict | None = None
     errors: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
@@ -59,7 +63,6 @@ class FileReport:
 class Outcome:
     files: list[FileReport]
     deployed: list[tuple[ProcessDefinition, bool]] = field(default_factory=list)
-    matters: list[tuple[object, bool]] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -72,7 +75,7 @@ class Outcome:
 
     @property
     def created(self) -> bool:
-        return any(f.matter and f.matter["created"] for f in self.files) or any(
+        return any(f.record and f.record["created"] for f in self.files) or any(
             f.form and f.form["created"] for f in self.files) or any(
             d["created"] for f in self.files for d in f.definitions)
 
@@ -82,8 +85,8 @@ def checksum(content: bytes) -> str:
 
 
 def _order(upload: Upload) -> int:
-    # Forms and DMN first, so diagrams of the same upload can name them; matter records last.
-    return {"form": 0, "dmn": 1, "bpmn": 2, "matter": 3}[upload.kind]
+    # Forms and DMN first, so diagrams of the same upload can name them; a plugin's records (matters) last.
+    return {"form": 0, "dmn": 1, "bpmn": 2}.get(upload.kind, 3)
 
 
 def _error(exc: ApiError) -> dict:
@@ -112,14 +115,12 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
                 form, created = forms.deploy_file(upload.filename, upload.content, actor)
                 forms_in_upload.add(form.key)
                 report.form = {"key": form.key, "version": form.version, "created": created}
-            elif upload.kind == "matter":
-                matter, created = matters.deploy(upload.filename, upload.content, actor)
-                report.matter = {"code": matter.code, "name": matter.name, "process_key": matter.process_key,
-                                 "created": created}
-                outcome.matters.append((matter, created))
-            else:
+            elif upload.kind in ("dmn", "bpmn"):
                 _deploy_diagram(upload, report, outcome, actor, source=source, changelog=changelog,
                                 unknown_posts=unknown_posts, forms=forms_in_upload, calls=calls)
+            else:  # a file a plugin claimed
+                report.record = hooks().deploy_file(kind=upload.kind, filename=upload.filename,
+                                                    content=upload.content, actor=actor)
             if report.errors:
                 savepoint.rollback()
             else:
@@ -144,9 +145,7 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
         return outcome
     _record(outcome, actor, source, changelog, uploads)
     db.session.commit()
-    from ..instances import service as instances  # instances import definitions: imported when used
-
-    instances.arm_timer_starts(outcome.deployed)
+    hooks().definitions_deployed(deployed=outcome.deployed)  # app/instances arms new timer start events
     return outcome
 
 
@@ -167,16 +166,12 @@ def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor,
     if prepared.kind == "bpmn":
         report.errors.extend(checks.expression_problems(prepared.processes, prepared.tree, upload.filename))
         calls.append((report, checks.call_references(prepared.processes, prepared.tree)))
-        unknown = checks.unknown_posts(prepared.tree, upload.filename)
-        if unknown_posts == "allow":
-            report.warnings.extend(unknown)
-        else:
-            for finding in unknown:
-                finding["message"] += "；如确需部署，请加 unknown_posts=allow"
-            report.errors.extend(unknown)
         report.errors.extend(checks.missing_forms(prepared.processes, upload.filename, forms))
         report.errors.extend(checks.calendar_problems(prepared.processes, prepared.tree, upload.filename))
-        report.errors.extend(checks.plugin_problems(prepared.processes, prepared.tree, upload.filename))
+        for found in hooks().deploy_checks(processes=prepared.processes, tree=prepared.tree,
+                                           filename=upload.filename, options={"unknown_posts": unknown_posts}):
+            for problem in found:  # posts that do not exist (app/people), hall properties (app/hall)
+                (report.warnings if problem.pop("severity", "error") == "warning" else report.errors).append(problem)
         if report.errors:
             return
     if upload.skip_known and _all_known(prepared):
@@ -214,15 +209,14 @@ def _record(outcome: Outcome, actor, source: str, changelog: str | None, uploads
     for upload in uploads:
         if upload.seed_path and by_file[upload.filename].ok:
             report = by_file[upload.filename]
-            refs = ([d["id"] for d in report.definitions if d.get("id")] if upload.kind != "matter"
-                    else [report.matter["code"]] if report.matter else [])
-            remember_seed(upload.seed_path, "matter" if upload.kind == "matter" else "definition",
+            refs = ([d["id"] for d in report.definitions if d.get("id")] if report.record is None
+                    else [report.record["code"]] if report.record.get("code") else [])
+            remember_seed(upload.seed_path, upload.kind if report.record is not None else "definition",
                           checksum(upload.content), refs)
 
 
-# -------------------------------------------------------------------------------------------- bootstrap seeds
-
 def seeds() -> dict[str, SeedFile]:
+    """The shipped files bootstrap deployed, by path, with their checksums (app/bootstrap.py)."""
     return {s.path: s for s in db.session.scalars(db.select(SeedFile))}
 
 
@@ -230,100 +224,3 @@ def remember_seed(path: str, kind: str, digest: str, refs: list) -> None:
     row = db.session.get(SeedFile, path) or SeedFile(path=path, kind=kind)
     row.checksum, row.deployed_at, row.refs = digest, now(), list(refs)
     db.session.add(row)
-
-
-def shipped_files(root: Path) -> list[Path]:
-    """The diagrams and matter records of a processes/ folder (hall.yaml is seeded on its own)."""
-    paths = [p for pattern in ("*.dmn", "*.bpmn", "*.yaml", "*.yml") for p in root.rglob(pattern)]
-    return sorted(p for p in paths if p.suffix in (".dmn", ".bpmn") or matters.is_matter_file(p.name))
-
-
-def seed_processes(root: Path, actor: str = "system") -> Outcome:
-    """Deploy the shipped files that are new or changed since bootstrap last deployed them; nothing else.
-
-    A version deployed later through the API or CLI stays the latest until someone deploys again; a matter
-    record changed through the API is not overwritten by an unchanged shipped file.
-    """
-    known = seeds()
-    uploads = []
-    for path in shipped_files(root):
-        relative = path.relative_to(root).as_posix()
-        content = path.read_bytes()
-        seed_path = f"processes/{relative}"
-        seen = known.get(seed_path)
-        if seen is not None and seen.checksum == checksum(content):
-            continue
-        upload = Upload(relative, content, seed_path=seed_path, skip_known=seen is None)
-        if upload.kind == "matter" and seen is None and _matter_kept(relative, content):
-            remember_seed(seed_path, "matter", checksum(content), [])
-            continue
-        uploads.append(upload)
-    if not uploads:
-        db.session.commit()
-        return Outcome(files=[])
-    return deploy(uploads, actor, source="bootstrap")
-
-
-def _matter_kept(filename: str, content: bytes) -> bool:
-    """A database from before seeds were remembered: a matter record someone changed stays as it is."""
-    from ..matters.models import Matter
-
-    try:
-        code = matters.parse(filename, content).get("code")
-    except ApiError:
-        return False
-    matter = db.session.get(Matter, code) if isinstance(code, str) else None
-    return matter is not None and matter.updated_by not in (None, "system")
-
-
-def seed_forms(root: Path, actor: str = "system") -> int:
-    """Deploy the shipped forms that are new or changed since bootstrap last deployed them; returns how many."""
-    import json
-
-    from ..forms import service as forms
-
-    known = seeds()
-    created = 0
-    for path in sorted(root.rglob("*.json")):
-        relative = path.relative_to(root).as_posix()
-        content = path.read_bytes()
-        seed_path, digest = f"forms/{relative}", checksum(content)
-        seen = known.get(seed_path)
-        if seen is not None and seen.checksum == digest:
-            continue
-        try:
-            schema = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Invalid(f"表单文件不是有效 JSON: {exc}", {"file": str(path)}) from None
-        key = path.relative_to(root).with_suffix("").as_posix()
-        if seen is None and _form_known(key, schema):
-            remember_seed(seed_path, "form", digest, [])
-            continue
-        form, was_new = forms.deploy(key, schema, actor, filename=str(path))
-        created += was_new
-        remember_seed(seed_path, "form", digest, [form.id])
-    db.session.commit()
-    return created
-
-
-def _form_known(key: str, schema: dict) -> bool:
-    from ..forms import service as forms
-    from ..forms.models import Form
-
-    digest = forms._checksum(schema)
-    return db.session.scalar(db.select(Form.id).where(Form.key == key, Form.checksum == digest).limit(1)) is not None
-
-
-def seed_hall(path: Path) -> dict | None:
-    """Create the hall once and add what is missing when hall.yaml changes; never reset what the API changed."""
-    from ..people import service as people
-
-    content = path.read_bytes()
-    digest = checksum(content)
-    seen = db.session.get(SeedFile, "hall.yaml")
-    if seen is not None and seen.checksum == digest:
-        return None
-    added = people.seed_hall(path)
-    remember_seed("hall.yaml", "hall", digest, [])
-    db.session.flush()
-    return added

@@ -1,11 +1,2 @@
-"""The hall (行政服务中心) as a plugin: its vocabulary (what diagrams declare) and the hooks that give it meaning."""
-
-from __future__ import annotations
-
-
-def init_app(app) -> None:
-    from . import checks
-    from .hooks import register
-
-    register()
-    checks.register()  # deploy refuses a hall property it does not know
+"""The hall wing (行政服务中心): the center's practice as a plugin of the runtime — its vocabulary (what diagrams
+declare), intake, the case clock and supervision, notices and statistics. `plugin.py` is what the runtime calls."""

@@ -30,10 +30,6 @@ def _departments() -> set[str]:
     return set(db.session.scalars(sa.select(Department.code)))
 
 
-def register() -> None:
-    checks.register_check("hall.properties", property_problems)
-
-
 def _problem(filename: str, tree, element: str, name: str, value: str, why: str) -> dict:
     return {"code": "invalid_hall_property", "file": filename, "line": checks.line_of(tree, element),
             "element": element, "property": name, "value": value,

@@ -239,6 +239,21 @@ def on_new_case(result: StepResult) -> None:
     day = as_utc(result.at).astimezone(SHANGHAI).strftime("%Y%m%d")
     serial = next_serial(f"case:{region}{letters}:{day}")
     instance.case_number = f"{region}{letters}{day}{serial:04d}"
+    result.answer["case_number"] = instance.case_number
+
+
+def on_starting(start) -> None:
+    """Before a case starts: its applicant is validated (422), its matter offered today (409), its business key not
+    that of an open case of the matter (409); a matter's case is its matter's department's."""
+    if start.applicant is not None:
+        start.applicant = validate_applicant(start.applicant)
+    check_offered(start.definition_id, start.process_key)
+    check_business_key(start.process_key, start.business_key)
+    from .supervision import clock
+
+    matter = clock.matter_for(start.definition_id, start.process_key)
+    if matter is not None:
+        start.department_code = matter.department_code
 
 
 def check_offered(definition_id: int, process_key: str, today=None) -> None:
@@ -262,7 +277,8 @@ def check_offered(definition_id: int, process_key: str, today=None) -> None:
 def check_business_key(process_key: str, business_key: str | None) -> None:
     """Before a start: 409 naming the open case of this matter that has the business key already.
 
-    (A start that races past this check stops at the partial unique index; errors.conflict_on maps it to 409.)
+    (A start that races past this check stops at the partial unique index; the plugin's constraint_conflicts
+    maps it to 409.)
     """
     if not business_key:
         return
@@ -284,7 +300,9 @@ def duplicate(business_key: str, instance_id: str | None = None, case_number: st
 def record_intake(result: StepResult) -> None:
     """after_flush: the new matter case's intake row: the applicant given at start and the query code's digest."""
     instance = result.instance
-    applicant = getattr(instance, "applicant_record", None) or {}
+    applicant = (result.start.applicant if result.start is not None else None) or {}
+    if applicant:
+        result.answer["applicant"] = applicant
     if result.action != "instance.started" or (instance.case_number is None and not applicant):
         return
     agent = applicant.get("agent") or {}
@@ -298,7 +316,7 @@ def record_intake(result: StepResult) -> None:
         agent_phone=agent.get("phone"), query_code_digest=hashed, query_code_set_at=result.at if code else None,
         received_materials=[], missing_materials=[]))
     db.session.flush()  # the receipt, issued next in this step, prints this applicant
-    instance.query_code = code  # not a column: handed back once, in the start answer and on the receipt
+    result.answer["query_code"] = code  # handed back once, in the start answer and on the receipt
 
 
 def _norm(name: Any) -> str:
@@ -438,22 +456,6 @@ def defaults(task, instance: ProcessInstance, properties: dict[str, str]) -> dic
     if "supplement" in kinds.parse(properties.get(kinds.NOTICE)):
         return prefill(task, instance, properties)
     return None
-
-
-def register() -> None:
-    """The intake's step hooks and prefill (called by create_app)."""
-    from ..errors import conflict_on
-    from ..instances import hooks
-    from ..instances.models import OPEN_BUSINESS_KEY
-    from ..tasks import prefill as prefills
-
-    hooks.register("intake.new_case", on_new_case, when="before_flush")
-    hooks.register("intake.materials", check_materials, when="before_flush")
-    hooks.register("intake.record", record_intake, when="after_flush")
-    prefills.register("intake", prefill, defaults)
-    conflict_on(OPEN_BUSINESS_KEY, "duplicate_business_key",
-                "该事项已有相同业务号的在办件，不能重复收件 (an open case of this matter has this business key)",
-                columns=("process_instance.matter_code", "process_instance.business_key"))
 
 
 # -- the applicant's side: progress by case number and query code; a lost code ---------------------------------

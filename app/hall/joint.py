@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from ..engine.compiler import CompiledProcess
 from ..errors import Conflict, Invalid
 from ..extensions import db
-from ..instances import hooks
+from ..instances.hooks import StepResult
 from ..tasks.models import TaskSubmission
 from . import vocabulary
 from .vocabulary import Outcome, Step
@@ -30,11 +30,6 @@ OPINIONS = "opinions"  # the shared map of co-opinions, by department
 COORDINATION = "coordination"  # the coordination step's result: resolved | refuse
 RESOLVED = "resolved"
 _PROTECTED = {OPINIONS: Step.CO_OPINION, COORDINATION: Step.COORDINATE}
-
-
-def register() -> None:
-    hooks.register_submission("hall.joint", shared_opinion)
-    hooks.register("hall.joint", check_joint_decision, when="before_flush")
 
 
 def is_joint(process: CompiledProcess) -> bool:
@@ -82,7 +77,7 @@ def dissenting(process: CompiledProcess, records: list[tuple[str, dict]]) -> lis
     return sorted(against)
 
 
-def _grants(result: hooks.StepResult) -> bool:
+def _grants(result: StepResult) -> bool:
     done, props = result.completed, result.process.element_properties
     if done is not None and vocabulary.step_of(props(done.element_id)) == Step.DECIDE \
             and result.submitted.get("decision") == "grant":
@@ -90,7 +85,7 @@ def _grants(result: hooks.StepResult) -> bool:
     return any(props(step.element_id).get(vocabulary.OUTCOME) == Outcome.GRANTED for step in result.steps)
 
 
-def check_joint_decision(result: hooks.StepResult) -> None:
+def check_joint_decision(result: StepResult) -> None:
     """A dissent is never granted without the lead department's coordination (行政许可法 Art. 26; 联办件)."""
     if not _grants(result) or not is_joint(result.process):
         return

@@ -29,13 +29,9 @@ from ..engine.case import Case, Snapshot
 from ..engine.errors import CaseFailed
 from ..errors import BadRequest, Conflict, Invalid
 from ..extensions import db
-from ..hall.supervision.service import watch_from
-from ..messages.models import MessageSubscription
-from ..people import absences as people
-from ..tasks.models import TaskCandidate, UserTask, candidate_rows
-from ..timers.models import Timer
+from ..plugins import hooks
 from . import runtime
-from .models import ProcessInstance
+from .models import MessageSubscription, ProcessInstance, TaskCandidate, Timer, UserTask, candidate_rows
 
 log = logging.getLogger(__name__)
 MAX_INSTANCES = 10_000
@@ -188,7 +184,7 @@ def _rows_now(instance: ProcessInstance, before: Snapshot, after: Snapshot, at: 
     conn = db.session.connection()
     old_tasks = {t.id: t for t in before.user_tasks}
     due = _boundary_due(after)
-    routing = people.cached_routing(at)
+    moved = []
     for task in after.user_tasks:
         old = old_tasks.get(task.id)
         if old is None:
@@ -197,17 +193,22 @@ def _rows_now(instance: ProcessInstance, before: Snapshot, after: Snapshot, at: 
         if (old.element_id, old.name, old.form_key) != (task.element_id, task.name, task.form_key):
             values.update(element_id=task.element_id, name=task.name, form_key=task.form_key)
         if old.post != task.post:  # a step that moved to another post: the claim stays, the lists follow the post
-            values.update(home_post=task.post, post=routing.route(task.post))
+            values.update(home_post=task.post, post=task.post)
         if _boundary_due(before).get(old.element_id) != due.get(task.element_id):
-            values.update(due_at=due.get(task.element_id), watch_from=watch_from(at, due.get(task.element_id)))
+            values.update(due_at=due.get(task.element_id))
         if values:
-            conn.execute(_TASKS.update().where(_TASKS.c.id == task.id, _TASKS.c.state == "open").values(**values))
+            moved.append({"id": task.id, "element_id": task.element_id, "home_post": task.post, "values": values})
         if (old.post, old.other_posts) != (task.post, task.other_posts):  # the further candidate posts follow
             candidates = TaskCandidate.__table__
             conn.execute(candidates.delete().where(candidates.c.task_id == task.id))
             others = candidate_rows(task.id, task.post, task.other_posts)
             if others:
                 conn.execute(candidates.insert(), others)
+    if moved:
+        hooks().tasks_migrated(instance=instance, rows=moved, at=at)  # AB routing, supervision's watch
+        for row in moved:
+            task_values = {k: v for k, v in row["values"].items() if k in _TASKS.c}
+            conn.execute(_TASKS.update().where(_TASKS.c.id == row["id"], _TASKS.c.state == "open").values(**task_values))
     old_timers = {t.task_id: t for t in before.timers}
     for timer in after.timers:
         old = old_timers.get(timer.task_id)

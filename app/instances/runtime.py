@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,11 +27,9 @@ from ..engine.case import Case, Snapshot
 from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
-from ..messages.models import MessageSubscription
-from ..tasks.models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
-from ..timers.models import Timer
-from . import hooks
-from .models import ProcessInstance
+from ..plugins import hooks
+from .hooks import StartContext, StepResult
+from .models import MessageSubscription, ProcessInstance, TaskCandidate, TaskSubmission, Timer, UserTask, candidate_rows
 
 
 class _WorkflowCache:
@@ -90,6 +88,7 @@ class Saved:
     outbox: list = field(default_factory=list)  # messages and signals thrown for other cases
     source: tuple = ()  # (instance id, business key) of the case that threw them
     written: tuple = ()  # (instance id, its new version, the case) for the cache once committed
+    answer: dict = field(default_factory=dict)  # what plugins add to the caller's answer (StepResult.answer)
 
 
 # -- races: one lock order (the case row first), lock conflicts as 409 -------------------------------------------
@@ -154,27 +153,10 @@ def load(instance: ProcessInstance) -> Case:
 
 
 def working_days(start: datetime, days: int) -> datetime:
-    """The business calendar the engine's working-day timers count on: Chinese working days (app/calendar),
-    due at the office's close on the last of them (TONGBAN_OFFICE_CLOSE, 17:00): a limit of two working days
-    set on Friday, at whatever hour, is due on Tuesday when the hall closes."""
-    from ..calendar import service as calendar
-    from ..clock import SHANGHAI
-
-    local = start.astimezone(SHANGHAI)
-    day = calendar.workday_calendar().add_working_days(local.date(), days).date
-    close = office_close()
-    moment = datetime.combine(day, close, SHANGHAI) if close is not None else datetime.combine(day, local.timetz())
-    return moment.astimezone(start.tzinfo)
-
-
-def office_close() -> time | None:
-    text = (current_app.config.get("OFFICE_CLOSE") or "").strip()
-    if not text:
-        return None
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"TONGBAN_OFFICE_CLOSE must be HH:MM, not {text!r}") from None
+    """The business calendar the engine's working-day timers count on, as a plugin gives it (app/calendar:
+    Chinese working days, due at the office's close); without one, calendar days."""
+    moment = hooks().working_days(start=start, days=days)
+    return moment if moment is not None else start + timedelta(days=days)
 
 
 def sandbox_limits() -> SandboxLimits:
@@ -193,7 +175,7 @@ _limits_cache: dict[tuple, SandboxLimits] = {}
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
          completed_task_id: str | None = None, before_commit: Callable[[], Any] | None = None,
-         commit: bool = True, submitted: dict[str, Any] | None = None) -> Saved:
+         commit: bool = True, submitted: dict[str, Any] | None = None, start: StartContext | None = None) -> Saved:
     """Write everything the case's new state implies and commit; 409 if another writer got there first.
 
     What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
@@ -217,16 +199,18 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             instance.ended_at = at
         if new:
             db.session.add(instance)
-        result = hooks.StepResult(
+        result = StepResult(
             instance, case.process, before, snap, list(case.steps), at, actor, action,
-            next((t for t in before.user_tasks if t.id == completed_task_id), None), dict(submitted or {}))
-        hooks.run("before_flush", result)  # plugins that still change the case row (the hall: owner, clock)
+            next((t for t in before.user_tasks if t.id == completed_task_id), None), dict(submitted or {}),
+            start=start)
+        hooks().step_before_flush(step=result)  # plugins write their own rows, or refuse the step
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
                       _sync_timers(instance, before, snap, at))
         result.new_tasks = saved.new_tasks
+        saved.answer = result.answer
         _record_submission(instance, result)
-        hooks.run("after_flush", result)
+        hooks().step_after_flush(step=result)
         _sync_subscriptions(instance, before, snap)
         audit.record_many([
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
@@ -281,11 +265,9 @@ def dispatch(outbox: list, source: tuple) -> None:
     if depth >= MAX_CHAIN:
         log.warning("case %s: events not routed, %d cases in one chain", source[0], depth)
         return
-    from ..messages import service as messages  # the message service itself saves through this module
-
     _chain.depth = depth + 1
     try:
-        messages.route_thrown(outbox, source)
+        hooks().events_thrown(outbox=outbox, source=source)  # app/messages delivers them
     finally:
         _chain.depth = depth
 
@@ -298,7 +280,7 @@ def _remember(saved: Saved) -> None:
     case.steps.clear()
 
 
-def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[dict]:
+def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
     before, snap, at, actor = result.before, result.after, result.at, result.actor
     was_open = {t.id for t in before.user_tasks}
     now_open = {t.id for t in snap.user_tasks}
@@ -311,7 +293,7 @@ def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[d
          "completed_by": None, "other_posts": list(t.other_posts)}
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:
-        hooks.run("new_tasks", result, new_rows)  # plugins route, assign and rank the new tasks
+        hooks().step_new_tasks(step=result, rows=new_rows)  # plugins route and assign the new tasks
         candidates = [c for row in new_rows for c in candidate_rows(row["id"], row["home_post"], row["other_posts"])]
         _core(_TASKS.insert(), [{k: v for k, v in row.items() if k != "other_posts"} for row in new_rows])
         if candidates:
@@ -328,7 +310,7 @@ def _sync_tasks(instance, result: hooks.StepResult, completed_task_id) -> list[d
     return new_rows
 
 
-def _record_submission(instance, result: hooks.StepResult) -> None:
+def _record_submission(instance, result: StepResult) -> None:
     """Each completed task keeps its own submitted data (who, when, what) as a record of the case."""
     done = result.completed
     if done is None:

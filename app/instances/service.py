@@ -16,13 +16,11 @@ from ..engine.case import Case
 from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..hall import intake
-from ..messages.models import MessageSubscription
 from ..models_base import paged, row_dict
-from ..tasks.models import UserTask
-from ..timers.models import Timer
+from ..plugins import hooks
 from . import runtime
-from .models import ProcessInstance
+from .hooks import StartContext
+from .models import MessageSubscription, ProcessInstance, Timer, UserTask
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +34,16 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
           applicant: dict[str, Any] | None = None) -> tuple[ProcessInstance, runtime.Saved]:
     """Start a case; with `event` (a message or signal), its start event catches it first.
 
-    `applicant` (intake): validated first (422); a matter's case records it with its case number and query code.
+    Plugins check and prepare it first (`case_starting`: the hall validates the `applicant`, refuses a matter not
+    offered or a second open case of a business key); the answer carries what they add (a query code).
     """
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
-    applicant = intake.validate_applicant(applicant) if applicant is not None else None
-    intake.check_offered(definition.id, definition.key)  # 409: a cancelled matter, or one not yet in effect
-    intake.check_business_key(definition.key, business_key)  # 409: one open case per business key and matter
-    definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     process = definitions.compiled(definition)
+    context = StartContext(definition.id, definition.key, definition.version, process, data, business_key, actor,
+                           applicant=applicant)
+    hooks().case_starting(start=context)  # 409/422 before anything runs
+    definitions.ensure_startable(definition)  # 409: suspended or withdrawn
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
                           resolver=definitions.CallResolver(definition.id), event=event,
@@ -55,40 +54,15 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
                                business_key=business_key, state="running", data={}, engine_state="",
                                started_by=actor, started_at=at, updated_at=at,
-                               department_code=department_of(definition.id, process))
-    instance.applicant_record = applicant  # not a column: the intake hook records it (hall/intake.py)
+                               department_code=context.department_code)
     version = definition.version
     saved = runtime.save(instance, case, actor=actor, action="instance.started",
                          details={"data": data, "business_key": business_key, "version": version,
-                                  **({"applicant": applicant} if applicant else {})},
+                                  **({"applicant": context.applicant} if context.applicant else {})},
                          before_commit=lambda: {**row_dict(instance, exclude=("engine_state",)),
-                                                "definition_version": version, "applicant": applicant,
-                                                "query_code": getattr(instance, "query_code", None)},
-                         commit=commit)
+                                                "definition_version": version},
+                         commit=commit, start=context)
     return instance, saved
-
-
-# definition id -> (its compiled process, its cases' department): tied to the compiled object, so a version
-# compiled anew (another database in tests, a cleared cache) is looked up again
-_departments: dict[int, tuple[object, str]] = {}
-
-
-def department_of(definition_id: int, process) -> str | None:
-    """Whose case this is, for access by department (people.access): the department of the first of the
-    diagram's task posts that has one. A catalogued matter's case gets its matter's department instead
-    (supervision.clock, when the case row is first written)."""
-    entry = _departments.get(definition_id)
-    if entry is not None and entry[0] is process:
-        return entry[1]
-    from ..people.models import Post
-
-    posts = [t.post for t in process.user_tasks.values() if t.post]
-    found = dict(db.session.execute(db.select(Post.name, Post.department_code).where(
-        Post.name.in_(posts), Post.department_code.is_not(None))).all()) if posts else {}
-    department = next((found[p] for p in posts if p in found), None)
-    if department is not None:  # none yet (the hall not seeded): ask again next time
-        _departments[definition_id] = (process, department)
-    return department
 
 
 def get_or_404(instance_id: str) -> ProcessInstance:

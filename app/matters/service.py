@@ -15,12 +15,15 @@ from typing import Any
 
 import yaml
 
+from ..caches import bump_generation
 from ..clock import SHANGHAI, now
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..people.models import Department
 from .laws import REFERENCE_YEAR, citation_year
 from .models import KIND_NAMES, KINDS, TYPES, Matter
+
+GENERATION = "matters"  # the shared generation of the catalog: a record changed on any server process
 
 REGION = "32021300"
 CODE_RE = re.compile(r"^(\d{8})([A-Z]{2})-([A-Z]{2})-(\d{4})$")
@@ -359,8 +362,7 @@ def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bo
     matter.updated_at = at
     matter.updated_by = actor
     db.session.flush()
-    from ..hall.supervision.clock import forget_matters
-    forget_matters()  # the case clock looks the matter up again
+    bump_generation(GENERATION)  # every server process's memory of matters (the case clock's) is stale now
     return matter, True
 
 

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..instances.models import ProcessInstance
-from ..tasks.models import TaskCandidate, UserTask
+from ..tasks.models import UserTask
+from ..tasks.service import waiting_as_candidate
 from . import absences
 from .auth import Principal
 from .models import Post, User, Window, user_post
@@ -44,12 +45,6 @@ def covered_posts(user: Principal) -> tuple[str, ...]:
         return ()
     diverted = absences.cached_routing().diverted
     return (*user.post_names, *(home for home, backup in diverted.items() if backup in user.post_names))
-
-
-def waiting_as_candidate(posts: Iterable[str]) -> sa.ColumnElement:
-    """Open tasks that may be worked at one of these posts as a further candidate group."""
-    return sa.and_(UserTask.state == "open", UserTask.id.in_(
-        sa.select(TaskCandidate.task_id).where(TaskCandidate.post.in_(list(posts)))))
 
 
 def _at_posts(user: Principal) -> list[sa.ColumnElement]:
@@ -236,32 +231,6 @@ def check_manage_person(user: Principal, target: User) -> None:
     raise Forbidden(f"{target.name}（{target.username}）不属于您督查的部门，不能为其登记或结束请假",
                     {"username": target.username, "departments": target.department_codes,
                      "your_departments": list(user.departments)})
-
-
-# -- supervision warnings ----------------------------------------------------------------------------------------
-def warning_scope(user: Principal) -> sa.ColumnElement | None:
-    """The warnings the user may list: their departments' and those escalated to their posts; None: all."""
-    from ..hall.supervision.models import SupervisionWarning as warning
-
-    if user.is_(*SEE_ALL):
-        return None
-    conditions = [sa.false()]
-    if user.departments:
-        conditions.append(warning.department_code.in_(user.departments))
-    if user.post_names:
-        conditions.append(warning.post.in_(user.post_names))
-    return sa.or_(*conditions)
-
-
-def check_close_warning(user: Principal, warning) -> None:
-    if user.is_(*MANAGE_ALL):
-        return
-    mine = (warning.department_code is not None and warning.department_code in user.departments) \
-        or (warning.post is not None and warning.post in user.post_names)
-    if not mine:
-        raise NotFound(f"预警 {warning.id} 不存在", {"warning_id": warning.id})
-    if not user.is_("supervisor"):
-        raise Forbidden("只有督查人员可以关闭预警", {"warning_id": warning.id})
 
 
 # -- applicant identifiers ---------------------------------------------------------------------------------------

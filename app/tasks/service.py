@@ -1,4 +1,5 @@
-"""Finding, claiming and completing user tasks."""
+"""Finding, claiming and completing user tasks: the runtime's operations, for an actor someone else has already
+allowed (who may do what is app/people: `access` decides, `work` composes the checks with these)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,13 @@ from ..audit.service import data_changes
 from ..clock import now
 from ..definitions import service as definitions
 from ..engine.errors import CaseFailed, TaskNotReady
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..forms import service as forms
 from ..instances import hooks, runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import paged
-from ..people import absences as people
-from ..people import access
-from ..people.auth import Principal
-from ..people.models import Post, User
 from . import prefill
 from .models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 
@@ -35,6 +32,12 @@ def get_or_404(task_id: str) -> UserTask:
     return task
 
 
+def waiting_as_candidate(posts) -> sa.ColumnElement:
+    """Open tasks that may be worked at one of these posts as a further candidate group."""
+    return sa.and_(UserTask.state == "open", UserTask.id.in_(
+        sa.select(TaskCandidate.task_id).where(TaskCandidate.post.in_(list(posts)))))
+
+
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
            process_key: str | None = None, scope=None, limit: int = 50, offset: int = 0):
@@ -43,7 +46,7 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
     if scope is not None:
         query = query.where(scope)
     if post:  # waiting at the post, or with it as a further candidate group
-        query = query.where(sa.or_(UserTask.post == post, access.waiting_as_candidate([post])))
+        query = query.where(sa.or_(UserTask.post == post, waiting_as_candidate([post])))
     if assignee:
         query = query.where(UserTask.assignee == assignee)
     if instance:
@@ -68,45 +71,36 @@ def inline_form(task: UserTask) -> dict | None:
     return meta.inline_form if meta is not None else None
 
 
-def _check_may_work_on(task: UserTask, user: Principal) -> None:
-    if user.has_role("admin"):
-        return
-    if not user.has_role("clerk", "supervisor"):
-        raise Forbidden("只有窗口工作人员可以办理任务", {"your_roles": user.roles})
-    if not access.may_work_on(user, task):
-        raise Forbidden(f"您不在岗位「{task.post}」，不能办理此任务", {"post": task.post, "your_posts": user.post_names})
-
-
-def _check_open(task: UserTask) -> None:
+def check_open(task: UserTask) -> None:
     if task.state != "open":
         raise Conflict(f"任务已{'完成' if task.state == 'completed' else '取消'}", {"task_id": task.id, "state": task.state})
 
 
-def claim(task: UserTask, user: Principal) -> UserTask:
-    _check_may_work_on(task, user)
-    _check_open(task)
+def claim(task: UserTask, username: str) -> UserTask:
+    check_open(task)
     result = db.session.execute(
         sa.update(UserTask)
         .where(UserTask.id == task.id, UserTask.state == "open",
-               sa.or_(UserTask.assignee.is_(None), UserTask.assignee == user.username))
-        .values(assignee=user.username, claimed_at=now(), return_to=None))
+               sa.or_(UserTask.assignee.is_(None), UserTask.assignee == username))
+        .values(assignee=username, claimed_at=now(), return_to=None))
     if result.rowcount != 1:
         db.session.rollback()
         current = db.session.get(UserTask, task.id)
-        _check_open(current)
+        check_open(current)
         raise Conflict(f"任务已被 {current.assignee} 认领", {"task_id": task.id, "assignee": current.assignee})
-    audit.record("task.claimed", actor=user.username, instance_id=task.instance_id, task_id=task.id,
+    audit.record("task.claimed", actor=username, instance_id=task.instance_id, task_id=task.id,
                  element_id=task.element_id)
     db.session.commit()
     db.session.refresh(task)
     return task
 
 
-def unclaim(task: UserTask, user: Principal) -> UserTask:
-    _check_open(task)
+def unclaim(task: UserTask, username: str, *, others: bool = False) -> UserTask:
+    """Release a claim: one's own, or (`others`: a supervisor, admin) someone else's."""
+    check_open(task)
     if task.assignee is None:
         return task
-    if task.assignee != user.username and not user.has_role("supervisor", "admin"):
+    if task.assignee != username and not others:
         raise Conflict(f"任务由 {task.assignee} 认领，您不能释放", {"task_id": task.id, "assignee": task.assignee})
     result = db.session.execute(sa.update(UserTask).where(UserTask.id == task.id, UserTask.state == "open",
                                                           UserTask.assignee == task.assignee)
@@ -114,18 +108,21 @@ def unclaim(task: UserTask, user: Principal) -> UserTask:
     if result.rowcount != 1:
         db.session.rollback()
         raise Conflict("任务状态已变化，请刷新后重试", {"task_id": task.id})
-    audit.record("task.unclaimed", actor=user.username, instance_id=task.instance_id, task_id=task.id,
+    audit.record("task.unclaimed", actor=username, instance_id=task.instance_id, task_id=task.id,
                  element_id=task.element_id, details={"previous_assignee": task.assignee})
     db.session.commit()
     db.session.refresh(task)
     return task
 
 
-def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dict, str, list[dict]]:
-    """Complete a task; returns it, the case's state after the step, and the case's open tasks now."""
-    _check_may_work_on(task, user)
-    _check_open(task)
-    if task.assignee is not None and task.assignee != user.username and not user.has_role("admin"):
+def complete(task: UserTask, username: str, data: dict[str, Any], *, override: bool = False,
+             outside_posts: bool = False) -> tuple[dict, str, list[dict]]:
+    """Complete a task; returns it, the case's state after the step, and the case's open tasks now.
+
+    `override` (admin): whoever holds the task; `outside_posts`: the audit entry says it was done as admin.
+    """
+    check_open(task)
+    if task.assignee is not None and task.assignee != username and not override:
         raise Conflict(f"任务已被 {task.assignee} 认领", {"task_id": task.id, "assignee": task.assignee})
     instance = runtime.lock(task.instance_id)  # the case row before the task row: the order every writer keeps
     if instance.state != "running":
@@ -138,12 +135,12 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
     except Exception:
         db.session.rollback()  # the case row's lock goes with the refused submission
         raise
-    if not user.has_role("admin"):
+    if not override:
         # Take the task inside this transaction: a colleague's claim that slipped in since it was read wins.
         taken = db.session.execute(
             sa.update(UserTask).where(UserTask.id == task.id, UserTask.state == "open",
-                                      sa.or_(UserTask.assignee.is_(None), UserTask.assignee == user.username))
-            .values(assignee=user.username).execution_options(synchronize_session=False))
+                                      sa.or_(UserTask.assignee.is_(None), UserTask.assignee == username))
+            .values(assignee=username).execution_options(synchronize_session=False))
         if taken.rowcount != 1:
             db.session.rollback()
             raise Conflict("任务刚被他人认领或已办理，请刷新后重试", {"task_id": task.id})
@@ -158,12 +155,12 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
     before = case.data()
     at = now()
     try:  # a plugin may keep the submission to itself (its own output mapping) or refuse it
-        shared = hooks.shared_outputs(case.process, task.element_id, data, user.username, at)
+        shared = hooks.shared_outputs(case.process, task.element_id, data, username, at)
     except Exception:
         db.session.rollback()
         raise
     try:
-        case.complete(task.id, data, actor=user.username, at=at, shared=shared)
+        case.complete(task.id, data, actor=username, at=at, shared=shared)
     except TaskNotReady:
         db.session.rollback()
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
@@ -171,7 +168,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
         db.session.rollback()
         raise case_failed(exc) from None
     details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}
-    if user.has_role("admin") and task.post not in user.post_names:
+    if outside_posts:
         details["as_admin"] = True
     def rows_after():
         """The completed task and the case's open tasks, read inside the step's transaction."""
@@ -190,71 +187,18 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
         return rows, instance.state  # plain values: they outlive the commit
 
     task_id = task.id
-    saved = runtime.save(instance, case, actor=user.username, action="task.completed", task_id=task.id,
+    saved = runtime.save(instance, case, actor=username, action="task.completed", task_id=task.id,
                          details=details, completed_task_id=task.id, before_commit=rows_after, submitted=data)
     rows, state = saved.extra
     done = next(r for r in rows if r["id"] == task_id)
     return done, state, [r for r in rows if r["id"] != task_id]
 
 
-def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | None = None,
-             post: str | None = None) -> UserTask:
-    """A supervisor gives a task to a clerk of its post (or its backup post), or moves it to one of those posts.
-
-    To a clerk: the task is claimed for them, at the post they hold. To a post: it waits there unclaimed, and that
-    post becomes its home post (absence routing will not move it back).
-    """
-    _check_open(task)
-    if (username is None) == (post is None):
-        raise Invalid("请指定改派给哪位工作人员（username）或哪个岗位（post），二者选一", {"username": username, "post": post})
-    home = task.home_post or task.post
-    backup = db.session.scalar(db.select(Post.backup_name).where(Post.name == home)) if home else None
-    allowed = [p for p in (home, backup) if p]
-    where = f"岗位「{home}」" + (f"或其备岗「{backup}」" if backup else "")
-    if username is not None:
-        user = db.session.scalar(db.select(User).filter_by(username=username))
-        if user is None or not user.active:
-            raise Invalid(f"用户 {username} 不存在或已停用", {"username": username})
-        target = people.post_for(user, home) if home else task.post
-        if home and target is None:
-            raise Invalid(f"{user.name}（{username}）不在{where}，不能把任务「{task.name}」改派给他/她",
-                          {"username": username, "post": home, "backup": backup, "user_posts": user.post_names})
-        if not home and not user.has_role("clerk", "supervisor"):
-            raise Invalid(f"{user.name}（{username}）不是窗口工作人员，不能接收任务", {"username": username})
-        if people.routing().is_absent(username):
-            raise Invalid(f"{user.name}（{username}）今天请假，不能改派给他/她", {"username": username})
-        values = {"assignee": username, "claimed_at": now(), "post": target, "return_to": None}
-    else:
-        if db.session.get(Post, post) is None:
-            raise Invalid(f"岗位 {post} 不存在", {"post": post})
-        if post not in allowed:
-            raise Invalid(f"任务「{task.name}」属于{where}，只能改派到这些岗位", {"post": post, "allowed": allowed})
-        values = {"assignee": None, "claimed_at": None, "post": post, "home_post": post, "return_to": None}
-    previous = {"post": task.post, "assignee": task.assignee}
-    result = db.session.execute(sa.update(UserTask).where(
-        UserTask.id == task.id, UserTask.state == "open", UserTask.post == task.post,
-        UserTask.assignee.is_(None) if task.assignee is None else UserTask.assignee == task.assignee).values(**values))
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict("任务状态已变化，请刷新后重试", {"task_id": task.id})
-    audit.record("task.reassigned", actor=actor.username, instance_id=task.instance_id, task_id=task.id,
-                 element_id=task.element_id, details={
-                     "reason": reason, "from_post": previous["post"], "from_assignee": previous["assignee"],
-                     "to_post": values["post"], "to_assignee": values["assignee"]})
-    db.session.commit()
-    db.session.refresh(task)
-    return task
-
-
-def submissions_for(user: Principal, instance_id: str) -> list[dict]:
-    """The case's task submissions, oldest first; applicant identifiers masked for a caller who does not handle
-    the case (people.access)."""
-    rows = list(db.session.scalars(sa.select(TaskSubmission).where(TaskSubmission.instance_id == instance_id)
-                                   .order_by(TaskSubmission.id)))
-    instance = db.session.get(ProcessInstance, instance_id)
-    full = instance is not None and access.handles(user, instance)
-    return [{c.key: getattr(row, c.key) for c in TaskSubmission.__table__.columns}
-            | ({} if full else {"data": access.mask(row.data)}) for row in rows]
+def submissions(instance_id: str) -> list[dict]:
+    """The case's task submissions (who, when, what), oldest first."""
+    rows = db.session.scalars(sa.select(TaskSubmission).where(TaskSubmission.instance_id == instance_id)
+                              .order_by(TaskSubmission.id))
+    return [{c.key: getattr(row, c.key) for c in TaskSubmission.__table__.columns} for row in rows]
 
 
 def backfill_candidates() -> int:

@@ -1,5 +1,5 @@
-"""APScheduler drives timer firing (a short-interval job on the indexed due-time table) and, more slowly,
-the routing of tasks by absences and the supervision sweep (lights and warnings)."""
+"""APScheduler drives timer firing (a short-interval job on the indexed due-time table) and, more slowly, the
+periodic jobs plugins declare (`scheduled_jobs`: AB岗 routing by date, the supervision sweep)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from ..extensions import db
+from ..plugins import hooks
 from . import service
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,10 @@ def start(app: Flask) -> BackgroundScheduler:
 
         return run
 
-    from ..hall.supervision import service as supervision
-    from ..people import absences as people
-
-    # Due BPMN timers; absences begin and end with the date (AB岗 routing); lights change with the time.
-    jobs = [("fire_due_timers", service.fire_due, app.config["SCHEDULER_INTERVAL_SECONDS"]),
-            ("apply_absences", people.apply_absences, app.config.get("ABSENCE_INTERVAL_SECONDS", 60)),
-            ("supervision_sweep", supervision.sweep, app.config.get("SUPERVISION_INTERVAL_SECONDS", 60))]
+    # Due BPMN timers, and the periodic work of plugins (AB岗 routing by date, the supervision sweep)
+    jobs = [("fire_due_timers", service.fire_due, app.config["SCHEDULER_INTERVAL_SECONDS"])]
+    for found in hooks(app).scheduled_jobs(app=app):
+        jobs.extend(found)
     for name, work, seconds in jobs:
         scheduler.add_job(job(name, work), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
     scheduler.start()

@@ -18,11 +18,11 @@ from ..api.supervision import CloseWarning
 from ..errors import BadRequest, Forbidden, NotFound
 from ..extensions import db
 from ..hall.statistics import service as statistics
+from ..hall.supervision import access as warning_access
 from ..hall.supervision import service as supervision
 from ..hall.vocabulary import Outcome
 from ..instances.models import ProcessInstance
 from ..matters.models import Matter
-from ..people import access
 from .blueprint import bp
 from .pages import may, page
 
@@ -53,7 +53,7 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
     start, end = _date("from"), _date("to")
     user = g.user
     warnings, warnings_total = supervision.search(state="open", level=request.args.get("level") or None,
-                                                  scope=access.warning_scope(user), limit=100)
+                                                  scope=warning_access.warning_scope(user), limit=100)
     # the warnings name their cases by case number, as the rest of the workbench does
     ids = {w["instance_id"] for w in warnings}
     case_numbers = dict(db.session.execute(db.select(ProcessInstance.id, ProcessInstance.case_number).where(

@@ -15,10 +15,11 @@ from ..api.definitions import Activate, Definitions, Suspend, Withdraw, outcome_
 from ..audit import service as audit
 from ..config import ROOT
 from ..definitions import diff as diffs
-from ..definitions import flows, lifecycle
+from ..definitions import flows
 from ..definitions import service as definitions
 from ..errors import BadRequest
 from ..extensions import db
+from ..instances import lifecycle
 from ..instances import service as instances
 from ..matters.models import Matter
 from ..people import access

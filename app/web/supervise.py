@@ -12,10 +12,10 @@ from ..api.supervision import CloseSchema, CloseWarning, ExtendInstance, ExtendS
 from ..api.tasks import Reassign, ReassignSchema
 from ..errors import ApiError
 from ..extensions import db
+from ..hall.supervision import access as warning_access
 from ..hall.supervision import service as supervision
-from ..people import access
+from ..people import access, work
 from ..people.models import Post, User, user_post
-from ..tasks import service as tasks
 from ..tasks.models import UserTask
 from .blueprint import bp
 from .pages import may, page
@@ -40,7 +40,7 @@ def close_warning(warning_id: int):
     try:
         body = CloseSchema().load({"note": note})
         warning = supervision.get_or_404(warning_id)
-        access.check_close_warning(g.user, warning)
+        warning_access.check_close_warning(g.user, warning)
         supervision.close(warning, g.user.username, body["note"])
     except (ApiError, ValidationError) as exc:
         db.session.rollback()
@@ -116,7 +116,7 @@ def reassign(task_id: str):
         body = ReassignSchema().load({"username": name if kind == "user" and name else None,
                                       "post": name if kind == "post" and name else None, "reason": reason})
         access.check_manage_task(user, task)
-        task = tasks.reassign(task, user, body["reason"], username=body["username"], post=body["post"])
+        task = work.reassign(task, user, body["reason"], username=body["username"], post=body["post"])
     except (ApiError, ValidationError) as exc:
         db.session.rollback()
         message, status = refusal(exc)

@@ -21,6 +21,7 @@ from ..instances.models import ProcessInstance
 from ..matters import service as matters
 from ..matters.models import KIND_NAMES, Matter
 from ..people import access
+from ..people import work as task_work
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
 from . import schema_form
@@ -106,7 +107,7 @@ def work():
 @bp.post("/work/tasks/<task_id>/claim")
 @page()
 def claim(task_id: str):
-    task = tasks.claim(access.visible_task(g.user, task_id), g.user)
+    task = task_work.claim(access.visible_task(g.user, task_id), g.user)
     flash(f"已认领「{task.name}」")
     return redirect(local_target(request.form.get("back")) or url_for("web.task", task_id=task_id))
 
@@ -115,10 +116,7 @@ def claim(task_id: str):
 @page()
 def unclaim(task_id: str):
     user = g.user
-    task = access.visible_task(user, task_id)
-    if task.assignee not in (None, user.username) and user.has_role("supervisor"):
-        access.check_manage_task(user, task)  # as POST /tasks/{id}/unclaim
-    task = tasks.unclaim(task, user)
+    task = task_work.unclaim(access.visible_task(user, task_id), user)  # as POST /tasks/{id}/unclaim
     flash(f"已释放「{task.name}」，退回岗位待办")
     return redirect(local_target(request.form.get("back")) or url_for("web.work"))
 
@@ -225,7 +223,7 @@ def task(task_id: str):
     if request.method == "POST":
         data = schema_form.read(schema, request.form) if schema else {}
         try:
-            done, state, next_tasks = tasks.complete(item, user, data)
+            done, state, next_tasks = task_work.complete(item, user, data)
         except Invalid as exc:
             details = exc.details if isinstance(exc.details, dict) else {}
             by_field, general = schema_form.errors_by_field(details.get("errors") or [])
@@ -295,8 +293,8 @@ def start():
                                               user.username)
             opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
                       or set(t.get("other_posts", ())) & set(user.post_names)]
-            code = saved.extra.get("query_code")
-            number = saved.extra.get("case_number")
+            code = saved.answer.get("query_code")
+            number = saved.answer.get("case_number")
             if code:  # shown this once (only its digest is kept): the applicant asks /guide/status with it
                 receipt = next((d for d in documents.for_instance(instance.id) if d.kind == "receipt"), None)
                 link = Markup(" <a href=\"{}\" target=\"_blank\" data-action=\"print-receipt\">打印收件凭证</a>").format(

@@ -217,10 +217,3 @@ def get_or_404(document_id: int) -> Document:
     if document is None:
         raise NotFound(f"文书 {document_id} 不存在", {"document_id": document_id})
     return document
-
-
-def register() -> None:
-    """The notices' step hook (after the intake's, which records the applicant the receipt prints)."""
-    from ...instances import hooks
-
-    hooks.register("documents.notices", on_step, when="after_flush")

@@ -34,6 +34,7 @@ from ...calendar import service as calendar
 from ...clock import SHANGHAI, as_utc
 from ...definitions import service as definitions
 from ...extensions import db
+from ...matters.service import GENERATION  # the shared generation of the matter catalog
 from .. import vocabulary as hall
 from ..vocabulary import OUTCOME_NAMES
 from .models import ClockEvent, SupervisionWarning
@@ -67,7 +68,6 @@ class _MatterCache:
         self.entries: dict[int, tuple[object, int, MatterInfo | None]] = {}
 
 
-GENERATION = "matters"  # the shared generation of the matter catalog
 _lock = threading.Lock()
 
 

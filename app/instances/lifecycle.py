@@ -17,12 +17,11 @@ import sqlalchemy as sa
 
 from ..audit import service as audit
 from ..clock import now
+from ..definitions import service
+from ..definitions.models import DefinitionEvent, ProcessDefinition
 from ..errors import Conflict
 from ..extensions import db
-from ..instances.models import ProcessInstance
-from ..timers.models import Timer
-from . import service
-from .models import DefinitionEvent, ProcessDefinition
+from .models import ProcessInstance, Timer
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def _event(key: str, version: int | None, action: str, actor: str | None, **deta
 
 def _timer_start_cases(definition_ids: list[int], state: str):
     """Cases of these versions that wait on their timer start event (not yet a real case)."""
-    from ..instances.service import TIMER_START_ACTOR
+    from .service import TIMER_START_ACTOR
 
     return (sa.select(ProcessInstance.id).join(Timer, Timer.instance_id == ProcessInstance.id)
             .where(ProcessInstance.definition_id.in_(definition_ids), ProcessInstance.state == state,
@@ -117,7 +116,7 @@ def activate(key: str, version: int | None, actor: str | None, reason: str | Non
 
 def withdraw(key: str, version: int, actor: str | None, reason: str | None = None) -> dict:
     """Withdraw a version for good: new cases use the previous one, whose timer start event is armed again."""
-    from ..instances import service as instances
+    from . import service as instances
 
     definition = service.get_version_or_404(key, version)
     if definition.state == "withdrawn":

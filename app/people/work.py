@@ -1,0 +1,99 @@
+"""What a person may do with a task, and doing it: the access check (app/people/access.py), then the runtime's
+operation (app/tasks/service.py). The API and the workbench both go through here: one rule, two doors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..audit import service as audit
+from ..clock import now
+from ..errors import Conflict, Forbidden, Invalid
+from ..extensions import db
+from ..tasks import service as tasks
+from ..tasks.models import UserTask
+from . import absences, access
+from .auth import Principal
+from .models import Post, User
+
+
+def check_may_work_on(task: UserTask, user: Principal) -> None:
+    """A clerk (or supervisor) at one of the task's posts; admin anywhere."""
+    if user.has_role("admin"):
+        return
+    if not user.has_role("clerk", "supervisor"):
+        raise Forbidden("只有窗口工作人员可以办理任务", {"your_roles": user.roles})
+    if not access.may_work_on(user, task):
+        raise Forbidden(f"您不在岗位「{task.post}」，不能办理此任务", {"post": task.post, "your_posts": user.post_names})
+
+
+def claim(task: UserTask, user: Principal) -> UserTask:
+    check_may_work_on(task, user)
+    return tasks.claim(task, user.username)
+
+
+def unclaim(task: UserTask, user: Principal) -> UserTask:
+    """One's own claim; a supervisor of the task's department (or admin) may release someone else's."""
+    others = task.assignee not in (None, user.username)
+    if others and user.has_role("supervisor"):
+        access.check_manage_task(user, task)
+    return tasks.unclaim(task, user.username, others=user.has_role("supervisor", "admin"))
+
+
+def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dict, str, list[dict]]:
+    check_may_work_on(task, user)
+    admin = user.has_role("admin")
+    return tasks.complete(task, user.username, data, override=admin,
+                          outside_posts=admin and task.post not in user.post_names)
+
+
+def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | None = None,
+             post: str | None = None) -> UserTask:
+    """A supervisor gives a task to a clerk of its post (or its backup post), or moves it to one of those posts.
+
+    To a clerk: the task is claimed for them, at the post they hold. To a post: it waits there unclaimed, and that
+    post becomes its home post (absence routing will not move it back).
+    """
+    tasks.check_open(task)
+    if (username is None) == (post is None):
+        raise Invalid("请指定改派给哪位工作人员（username）或哪个岗位（post），二者选一", {"username": username, "post": post})
+    home = task.home_post or task.post
+    backup = db.session.scalar(db.select(Post.backup_name).where(Post.name == home)) if home else None
+    allowed = [p for p in (home, backup) if p]
+    where = f"岗位「{home}」" + (f"或其备岗「{backup}」" if backup else "")
+    if username is not None:
+        user = db.session.scalar(db.select(User).filter_by(username=username))
+        if user is None or not user.active:
+            raise Invalid(f"用户 {username} 不存在或已停用", {"username": username})
+        target = absences.post_for(user, home) if home else task.post
+        if home and target is None:
+            raise Invalid(f"{user.name}（{username}）不在{where}，不能把任务「{task.name}」改派给他/她",
+                          {"username": username, "post": home, "backup": backup, "user_posts": user.post_names})
+        if not home and not user.has_role("clerk", "supervisor"):
+            raise Invalid(f"{user.name}（{username}）不是窗口工作人员，不能接收任务", {"username": username})
+        if absences.routing().is_absent(username):
+            raise Invalid(f"{user.name}（{username}）今天请假，不能改派给他/她", {"username": username})
+        values = {"assignee": username, "claimed_at": now(), "post": target, "return_to": None}
+    else:
+        if db.session.get(Post, post) is None:
+            raise Invalid(f"岗位 {post} 不存在", {"post": post})
+        if post not in allowed:
+            raise Invalid(f"任务「{task.name}」属于{where}，只能改派到这些岗位", {"post": post, "allowed": allowed})
+        values = {"assignee": None, "claimed_at": None, "post": post, "home_post": post, "return_to": None}
+    previous = {"post": task.post, "assignee": task.assignee}
+    result = db.session.execute(sa.update(UserTask).where(
+        UserTask.id == task.id, UserTask.state == "open", UserTask.post == task.post,
+        UserTask.assignee.is_(None) if task.assignee is None else UserTask.assignee == task.assignee).values(**values))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("任务状态已变化，请刷新后重试", {"task_id": task.id})
+    audit.record("task.reassigned", actor=actor.username, instance_id=task.instance_id, task_id=task.id,
+                 element_id=task.element_id, details={
+                     "reason": reason, "from_post": previous["post"], "from_assignee": previous["assignee"],
+                     "to_post": values["post"], "to_assignee": values["assignee"]})
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
