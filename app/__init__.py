@@ -78,6 +78,7 @@ def _install_plugins(app: Flask) -> None:
 def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
     from . import serials as _serials  # noqa: F401
+    from .hall import models as _hall  # noqa: F401
     from .hall.documents import models as _documents  # noqa: F401
     from .hall.supervision import models as _supervision  # noqa: F401
 

@@ -60,6 +60,7 @@ class StepResult:
     new_tasks: list[dict] = field(default_factory=list)  # task rows written (after_flush hooks only)
     audit: list[dict] = field(default_factory=list)  # audit entries hooks add, written with the step's own
     start: StartContext | None = None  # the case's first step: how it was started
+    details: dict[str, Any] = field(default_factory=dict)  # what the caller said of the act (a cancel's reason)
     answer: dict[str, Any] = field(default_factory=dict)  # what plugins add to the caller's answer (a query code)
     plugin_rows: dict[str, Any] = field(default_factory=dict)  # a plugin's own notes between its hooks of a step
 
@@ -95,6 +96,12 @@ def step_new_tasks(step: StepResult, rows: list[dict]) -> None:
 def step_after_flush(step: StepResult) -> None:
     """The step's case row and task, timer and subscription rows are written: a plugin adds rows that refer to
     them (intake, notices, the case's legal course)."""
+
+
+@hookspec
+def course_ended(process: CompiledProcess, steps: list[Step], snapshot: Snapshot) -> bool:
+    """The step reached the end of the case's main course while some branches still run (escalations): a plugin
+    answering True ends them with it, and the case is complete."""
 
 
 @hookspec

@@ -148,12 +148,12 @@ def _document_path(suffix: str = ""):
 
 def _numbered_case(scene, user):
     """A fgj case with a case number, whose query code may be reset."""
-    from app.instances.models import ProcessInstance
+    from app.hall.models import HallCase
 
     case_id = scene.case()["id"]
-    with scene.app.app_context():
-        instance = db.session.get(ProcessInstance, case_id)
-        instance.case_number = f"MATRIX{next(scene.serial):06d}"
+    with scene.app.app_context():  # a matter's case as the hall keeps it (the fixture diagram is no matter's)
+        db.session.add(HallCase(instance_id=case_id, matter_code="MATRIX", department_code="fgj",
+                                case_number=f"MATRIX{next(scene.serial):06d}", is_open=True))
         db.session.commit()
     return f"/api/v1/instances/{case_id}/query-code", {}
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..audit import service as audit
 from ..definitions import service as definitions
-from ..hall import intake
+from ..hall import intake, summary
 from ..hall.documents import service as documents
+from ..hall.models import HallCase
 from ..instances import service
-from ..instances.models import STATES
+from ..instances.models import STATES, ProcessInstance
 from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import BusinessKey, LocalDateTime, PageArgs, attributes
@@ -68,20 +70,25 @@ class InstanceSchema(Schema):
         "description": "办件编号 {region}{department letters}{yyyyMMdd}{serial}: a catalogued matter's case"})
     owner = fields.String(allow_none=True, metadata={"description": "首问负责人: the clerk who accepted the case"})
     owner_post = fields.String(allow_none=True, metadata={"description": "the window post where they accepted it"})
-    # the case clock (app/supervision): filled for cases of a catalogued matter
+    # the hall's side of the case (app/hall: hall_case): filled for cases of a catalogued matter
     matter_code = fields.String(allow_none=True, metadata={"description": "the matter (事项) whose case this is"})
     department_code = fields.String(allow_none=True)
     window_no = fields.Integer(allow_none=True, metadata={"description": "the owner's window"})
     green_channel = fields.Boolean(metadata={"description": "绿色通道: its own shorter limit, first in task lists"})
-    received_on = fields.Date(allow_none=True, metadata={"description": "收件 date (Asia/Shanghai): the clock starts"})
+    received_on = fields.Date(allow_none=True, metadata={"description": "收件 date (Asia/Shanghai)"})
+    accepted_on = fields.Date(allow_none=True, metadata={
+        "description": "受理 date (视为受理: the receipt date, Art. 32): the limit counts from it"})
     promised_days = fields.Integer(allow_none=True, metadata={"description": "the limit, in working days"})
-    paused_days = fields.Integer(metadata={"description": "working days the clock stood still (supplement, Art. 45)"})
-    due_date = fields.Date(allow_none=True, metadata={"description": "add_working_days(received_on, promised + paused)"})
-    light = fields.String(allow_none=True, metadata={"description": "green | yellow | red while open; null once closed"})
+    paused_days = fields.Integer(metadata={"description": "working days the clock stood still (special procedures)"})
+    due_date = fields.Date(allow_none=True, metadata={
+        "description": "add_working_days(accepted_on, promised + extended + paused); before acceptance from received_on"})
+    light = fields.String(allow_none=True, metadata={"description": "green | yellow | red until the decision"})
+    decided_at = LocalDateTime(allow_none=True, metadata={"description": "决定: the decision clock stops here"})
     outcome = fields.String(allow_none=True, metadata={
-        "description": "granted | refused | not_accepted | higher_approved | higher_rejected | cancelled | completed"})
-    working_days_used = fields.Integer(allow_none=True)
-    on_time = fields.Boolean(allow_none=True)
+        "description": "the decision or how the case ended: granted | refused | not_accepted | supplement_timeout | "
+                       "higher_approved | higher_rejected | cancelled | closed"})
+    working_days_used = fields.Integer(allow_none=True, metadata={"description": "from acceptance to the decision"})
+    on_time = fields.Boolean(allow_none=True, metadata={"description": "the decision by the due date"})
 
 
 class TimerSchema(Schema):
@@ -157,18 +164,20 @@ def _detail(instance, saved=None):
     if saved is not None:
         from .documents import row as document_row
 
-        extra = {"applicant": None, **saved.extra, **saved.answer}  # the hall's answer: case number, query code
-        return {**extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
+        # the hall's answer: its fields of the case (number, clock), the applicant, the query code
+        extra = {**summary.FIELDS, "applicant": None, **saved.extra, **saved.answer}
+        return {**extra, "tasks": summary.task_views(saved.new_tasks), "timers": saved.new_timers,
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
                 "documents": [document_row(d, query_code=extra.get("query_code"))
                               for d in documents.for_instance(instance.id)]}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
-    head = {**attributes(instance, InstanceSchema), "definition_version": definition.version,
+    head = {**attributes(summary.view(instance), InstanceSchema), "definition_version": definition.version,
             "applicant": intake.applicant_of(intake.intake_of(instance.id))}
     if not access.handles(current_user(), instance):
         head["data"] = access.mask(head["data"])
         head["applicant"] = access.mask(head["applicant"])
-    return {**head, "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
+    return {**head, "tasks": summary.task_views(service.open_tasks(instance.id)),
+            "timers": service.waiting_timers(instance.id),
             "messages": service.waiting_messages(instance.id)}
 
 
@@ -204,11 +213,23 @@ class Instances(MethodView):
         started_by = user.username if args.get("started_by") == "me" else args.get("started_by")
         items, total = service.search(key=args.get("key"), state=args.get("state"),
                                       business_key=args.get("business_key"), started_by=started_by,
-                                      owner=owner, scope=access.case_scope(user), limit=args["limit"],
-                                      offset=args["offset"], case_number=args.get("case_number"))
+                                      where=hall_filters(owner=owner, case_number=args.get("case_number")),
+                                      scope=access.case_scope(user), limit=args["limit"], offset=args["offset"])
         mine = access.handled(user, items)
         return {"items": [i if i.id in mine else {**attributes(i, InstanceSchema), "data": access.mask(i.data)}
-                          for i in items], "total": total}
+                          for i in summary.views(items)], "total": total}
+
+
+def hall_filters(*, owner: str | None = None, case_number: str | None = None) -> tuple:
+    """Filters on the hall's side of a case (its owner, its number), as conditions on the runtime's rows."""
+    conditions = []
+    if owner:
+        conditions.append(HallCase.owner == owner)
+    if case_number:
+        conditions.append(HallCase.case_number == case_number.strip())
+    if not conditions:
+        return ()
+    return (ProcessInstance.id.in_(sa.select(HallCase.instance_id).where(*conditions)),)
 
 
 @blp.route("/instances/<instance_id>")
@@ -320,3 +341,44 @@ class ResetQueryCode(MethodView):
             raise Forbidden("只有经办该办件的人员可以重置查询码", {"instance_id": instance_id})
         code, receipt = intake.reissue_receipt(instance, user.username)
         return {"query_code": code, "receipt": document_row(receipt, query_code=code)}
+
+
+class CourseEventSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "received | accepted | deemed_accepted | not_accepted | "
+                                                 "supplement_notice | supplement_received | special_started | "
+                                                 "special_ended | extended | decided | forwarded | higher_replied | "
+                                                 "delivered | supplement_timeout | cancelled | withdrawn | closed"})
+    name = fields.String(metadata={"description": "the event in Chinese: 收件, 受理, 视为受理, 决定, 送达, 办结…"})
+    at = LocalDateTime()
+    actor = fields.String(allow_none=True)
+    post = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    data = fields.Dict(metadata={"description": "what the event carries: a decision and its authority, reasons, "
+                                                "the materials listed, the days of an extension…"})
+
+
+class CourseSchema(Schema):
+    instance_id = fields.String()
+    case_number = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(CourseEventSchema))
+
+
+@blp.route("/instances/<instance_id>/course")
+class InstanceCourse(MethodView):
+    @require()
+    @blp.response(200, CourseSchema)
+    def get(self, instance_id):
+        """The case's legal course (办件过程), oldest first: 收件, 受理 or 视为受理 (Art. 32), 补正告知 and 补正收件,
+        特别程序, 延期, 决定 (with its date and deciding authority), 上报 and 上级答复, 送达, 办结… (404 for a case
+        one may not see; identifiers masked for one who does not handle it)."""
+        from ..hall import cases, course
+
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        events = [course.view(e) for e in course.of(instance.id)]
+        if not access.handles(user, instance):
+            events = [{**e, "data": access.mask(e["data"])} for e in events]
+        case = cases.get(instance.id)
+        return {"instance_id": instance.id, "case_number": case.case_number if case else None, "items": events}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from ..extensions import db
 from ..hall.supervision import access as warning_access
 from ..hall.supervision import service
 from ..people import access
@@ -78,14 +79,24 @@ class ExtendSchema(Schema):
         validate.Regexp(r"\S", error="请填写延期理由（不能只有空白）")])
 
 
+class DeliverySchema(Schema):
+    due_date = fields.Date(metadata={"description": "Art. 44: within 10 working days of the decision"})
+    delivered_at = LocalDateTime(allow_none=True)
+    light = fields.String(allow_none=True)
+    on_time = fields.Boolean(allow_none=True)
+
+
 class ClockSchema(Schema):
     instance_id = fields.String()
+    case_number = fields.String(allow_none=True)
     business_key = fields.String(allow_none=True)
     matter_code = fields.String(allow_none=True)
     department_code = fields.String(allow_none=True)
     window_no = fields.Integer(allow_none=True)
     green_channel = fields.Boolean()
     received_on = fields.Date(allow_none=True)
+    accepted_on = fields.Date(allow_none=True, metadata={
+        "description": "受理 (or 视为受理: the receipt date, Art. 32): the limit counts from it"})
     promised_days = fields.Integer(allow_none=True)
     paused_days = fields.Integer()
     paused_since = LocalDateTime(allow_none=True)
@@ -106,7 +117,11 @@ class ClockSchema(Schema):
     extension_reason = fields.String(allow_none=True)
     accepted_on_receipt = fields.Boolean(metadata={"description": "Art. 32: no supplement notice within 5 working "
                                                                   "days, the case counts as accepted on receipt"})
-    decided_at = LocalDateTime(allow_none=True, metadata={"description": "Art. 44: delivery within 10 working days"})
+    decided_at = LocalDateTime(allow_none=True, metadata={"description": "决定: the decision clock stops here"})
+    decision = fields.String(allow_none=True, metadata={"description": "granted | refused | higher_approved | ..."})
+    deciding_authority = fields.String(allow_none=True)
+    delivery = fields.Nested(DeliverySchema, allow_none=True, metadata={"description": "the delivery clock (Art. 44)"})
+    closed_at = LocalDateTime(allow_none=True)
     forwarded_at = LocalDateTime(allow_none=True, metadata={"description": "上报: when it went to the higher authority"})
     forward_clock = fields.String(allow_none=True, metadata={"description": "end | pause: the district clock then"})
     higher = fields.Nested(HigherSchema, allow_none=True)
@@ -161,7 +176,9 @@ class ExtendInstance(MethodView):
         user = current_user()
         instance = access.visible_case(user, instance_id)
         check_extension(user, instance)
-        return service.clock_view(service.extend(instance, user.username, body["reason"]))
+        service.extend(instance, user.username, body["reason"])
+        db.session.commit()
+        return service.clock_view(instance)
 
 
 def check_extension(user, instance) -> None:

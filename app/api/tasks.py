@@ -6,6 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..forms import service as forms
+from ..hall import summary
 from ..people import access, work
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
@@ -102,8 +103,9 @@ class Tasks(MethodView):
         items, total = service.search(post=args.get("post"), assignee=assignee, scope=access.task_scope(user),
                                       instance=args.get("instance"), state=args.get("state"),
                                       due_before=args.get("due_before"), due_after=args.get("due_after"),
-                                      process_key=args.get("key"), limit=args["limit"], offset=args["offset"])
-        return {"items": items, "total": total}
+                                      process_key=args.get("key"), rank=summary.task_ranking(),
+                                      limit=args["limit"], offset=args["offset"])
+        return {"items": summary.task_views(items), "total": total}
 
 
 @blp.route("/<task_id>")
@@ -115,7 +117,7 @@ class Task(MethodView):
         task = access.visible_task(current_user(), task_id)
         form = forms.latest(task.form_key) if task.form_key else None
         schema = form.schema if form else service.inline_form(task)
-        return {**attributes(task, TaskSchema), "form": schema, "prefill": prefill.for_task(task),
+        return {**attributes(summary.task_view(task), TaskSchema), "form": schema, "prefill": prefill.for_task(task),
                 "submissions": submissions_for(current_user(), task.instance_id)}
 
 
@@ -126,7 +128,7 @@ class Claim(MethodView):
     def post(self, task_id):
         """Take the task; 409 when someone else holds it."""
         user = current_user()
-        return work.claim(access.visible_task(user, task_id), user)
+        return summary.task_view(work.claim(access.visible_task(user, task_id), user))
 
 
 @blp.route("/<task_id>/unclaim")
@@ -136,7 +138,7 @@ class Unclaim(MethodView):
     def post(self, task_id):
         """Give the task back to its post (someone else's claim: a supervisor of its department, 中心督查)."""
         user = current_user()
-        return work.unclaim(access.visible_task(user, task_id), user)
+        return summary.task_view(work.unclaim(access.visible_task(user, task_id), user))
 
 
 @blp.route("/<task_id>/complete")
@@ -151,7 +153,8 @@ class Complete(MethodView):
         """
         user = current_user()
         task, state, next_tasks = work.complete(access.visible_task(user, task_id), user, body["data"])
-        return {**task, "next_tasks": next_tasks, "instance_state": state}
+        done, *following = summary.task_views([task, *next_tasks])
+        return {**attributes(done, TaskSchema), "next_tasks": following, "instance_state": state}
 
 
 @blp.route("/<task_id>/reassign")
@@ -165,8 +168,8 @@ class Reassign(MethodView):
         user = current_user()
         task = access.visible_task(user, task_id)
         access.check_manage_task(user, task)
-        return work.reassign(task, user, body["reason"],
-                                username=body.get("username"), post=body.get("post"))
+        return summary.task_view(work.reassign(task, user, body["reason"],
+                                username=body.get("username"), post=body.get("post")))
 
 
 def submissions_for(user, instance_id: str) -> list[dict]:

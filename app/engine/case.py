@@ -209,6 +209,12 @@ class Case:
     def cancel(self) -> None:
         self.workflow.cancel()
 
+    def end_remaining(self) -> None:
+        """End the case as it stands: every task still open or waiting is cancelled and the workflow counts as
+        completed (as a terminate end event would). For branches the case's own course no longer needs."""
+        self.workflow.cancel(self.workflow)
+        self.workflow.success = True
+
     # --- what the service reads -------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         state = "completed" if self.workflow.is_completed() else "running"

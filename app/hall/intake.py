@@ -29,8 +29,10 @@ from ..clock import SHANGHAI, as_utc
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..instances.hooks import StepResult
-from ..instances.models import CaseIntake, ProcessInstance
+from ..instances.models import ProcessInstance
 from ..serials import next_serial
+from . import cases
+from .models import CaseIntake, HallCase
 from .vocabulary import OUTCOME_NAMES
 
 CHECKLIST = "hall.checklist"  # camunda:property: acceptance | supplement
@@ -192,7 +194,8 @@ def check_query_code(case_number: str, code: str) -> ProcessInstance | None:
     row = db.session.execute(
         sa.select(ProcessInstance, CaseIntake.query_code_digest)
         .join(CaseIntake, CaseIntake.instance_id == ProcessInstance.id)
-        .where(ProcessInstance.case_number == (case_number or "").strip())).first()
+        .join(HallCase, HallCase.instance_id == ProcessInstance.id)
+        .where(HallCase.case_number == (case_number or "").strip())).first()
     if row is None or row[1] is None or not secrets.compare_digest(row[1], digest(code)):
         return None
     return row[0]
@@ -230,16 +233,15 @@ def forget() -> None:
 
 def on_new_case(result: StepResult) -> None:
     """before_flush: a new matter case gets its number."""
-    instance = result.instance
-    # by action, not by version: the clock's own queries may have flushed the new row already
-    if result.action != "instance.started" or instance.matter_code is None or instance.case_number is not None:
+    case = cases.for_step(result)
+    if not result.is_new or case is None or case.case_number is not None:
         return
-    letters = _department_letters(instance.department_code) or (instance.department_code or "XX").upper()[:2]
-    region = instance.matter_code[:8]
+    letters = _department_letters(case.department_code) or (case.department_code or "XX").upper()[:2]
+    region = case.matter_code[:8]
     day = as_utc(result.at).astimezone(SHANGHAI).strftime("%Y%m%d")
     serial = next_serial(f"case:{region}{letters}:{day}")
-    instance.case_number = f"{region}{letters}{day}{serial:04d}"
-    result.answer["case_number"] = instance.case_number
+    case.case_number = f"{region}{letters}{day}{serial:04d}"
+    result.answer["case_number"] = case.case_number
 
 
 def on_starting(start) -> None:
@@ -248,11 +250,11 @@ def on_starting(start) -> None:
     if start.applicant is not None:
         start.applicant = validate_applicant(start.applicant)
     check_offered(start.definition_id, start.process_key)
-    check_business_key(start.process_key, start.business_key)
     from .supervision import clock
 
     matter = clock.matter_for(start.definition_id, start.process_key)
     if matter is not None:
+        check_business_key(matter.code, start.business_key)
         start.department_code = matter.department_code
 
 
@@ -274,18 +276,16 @@ def check_offered(definition_id: int, process_key: str, today=None) -> None:
                    code="matter_not_offered")
 
 
-def check_business_key(process_key: str, business_key: str | None) -> None:
+def check_business_key(matter_code: str, business_key: str | None) -> None:
     """Before a start: 409 naming the open case of this matter that has the business key already.
 
-    (A start that races past this check stops at the partial unique index; the plugin's constraint_conflicts
-    maps it to 409.)
+    (A start that races past this check stops at the partial unique index of `hall_case`; the plugin's
+    constraint_conflicts maps it to 409.)
     """
     if not business_key:
         return
-    other = db.session.execute(sa.select(ProcessInstance.id, ProcessInstance.case_number).where(
-        ProcessInstance.process_key == process_key, ProcessInstance.business_key == business_key,
-        ProcessInstance.matter_code.is_not(None),
-        ProcessInstance.state.in_(("running", "suspended", "error")))).first()
+    other = db.session.execute(sa.select(HallCase.instance_id, HallCase.case_number).where(
+        HallCase.matter_code == matter_code, HallCase.business_key == business_key, HallCase.is_open)).first()
     if other is not None:
         raise duplicate(business_key, other[0], other[1])
 
@@ -303,11 +303,13 @@ def record_intake(result: StepResult) -> None:
     applicant = (result.start.applicant if result.start is not None else None) or {}
     if applicant:
         result.answer["applicant"] = applicant
-    if result.action != "instance.started" or (instance.case_number is None and not applicant):
+    case = cases.for_step(result)
+    number = case.case_number if case is not None else None
+    if not result.is_new or (number is None and not applicant):
         return
     agent = applicant.get("agent") or {}
     # the query code goes with the case number: the applicant asks with both
-    code, hashed = _new_query_code() if instance.case_number else (None, None)
+    code, hashed = _new_query_code() if number else (None, None)
     db.session.add(CaseIntake(
         instance_id=instance.id, applicant_kind=applicant.get("kind"), applicant_name=applicant.get("name"),
         id_type=applicant.get("id_type"), id_number=applicant.get("id_number"), phone=applicant.get("phone"),
@@ -339,7 +341,8 @@ def _required(material: dict) -> bool:
 def check_materials(result: StepResult) -> None:
     """before_flush: the acceptance checklist, the supplement check, and the one-time supplement notice."""
     task = result.completed
-    if task is None or result.instance.matter_code is None:
+    case = cases.for_step(result) if task is not None else None
+    if case is None or case.matter_code is None:
         return
     properties = result.process.element_properties(task.element_id)
     checklist = properties.get(CHECKLIST)
@@ -356,7 +359,7 @@ def check_materials(result: StepResult) -> None:
         row = CaseIntake(instance_id=result.instance.id, received_materials=[], missing_materials=[])
         db.session.add(row)
     if checklist == "acceptance":
-        _acceptance(result, data, row)
+        _acceptance(case.matter_code, data, row)
     elif checklist == "supplement" and data.get("outcome") == COMPLETE:
         supplied = {_norm(m) for m in data.get("received_materials") or []} | {_norm(m) for m in row.received_materials}
         still = [m for m in row.missing_materials if _norm(m) not in supplied]
@@ -408,8 +411,8 @@ def _check_shapes(data: dict) -> None:
                       code="invalid_materials")
 
 
-def _acceptance(result: StepResult, data: dict, row: CaseIntake) -> None:
-    materials = matter_materials(result.instance.matter_code)
+def _acceptance(matter_code: str, data: dict, row: CaseIntake) -> None:
+    materials = matter_materials(matter_code)
     checklist = data.get("materials")
     received = {_norm(m.get("name")) for m in checklist or [] if isinstance(m, dict) and m.get("received") is True}
     missing_required = [m["name"] for m in materials if _required(m) and _norm(m["name"]) not in received]
@@ -439,9 +442,11 @@ def prefill(task, instance: ProcessInstance, properties: dict[str, str]) -> dict
     from . import notices as kinds
 
     if properties.get(CHECKLIST) == "acceptance":
+        case = cases.get(instance.id)
         return {"materials": [{"name": m["name"], "required": _required(m), "received": False,
                                "originals": m.get("originals", 0), "copies": m.get("copies", 0),
-                               "note": m.get("note") or ""} for m in matter_materials(instance.matter_code)]}
+                               "note": m.get("note") or ""}
+                              for m in matter_materials(case.matter_code if case else None)]}
     if "supplement" in kinds.parse(properties.get(kinds.NOTICE)):
         row = intake_of(instance.id)
         if row is not None and row.missing_materials:
@@ -464,35 +469,44 @@ _OUTCOMES = {**OUTCOME_NAMES, "higher_approved": "上级机关准予", "higher_r
 
 
 def status(case_number: str, code: str) -> dict:
-    """What the applicant may learn with the code: no personal data, the notices by title, number and date."""
+    """What the applicant may learn with the code: no personal data; where the case stands in its legal course,
+    the notices by title, number and date."""
     from ..errors import NotFound
     from ..matters.models import Matter
+    from ..tasks.models import UserTask
+    from . import course
     from .documents import service as documents
 
     instance = check_query_code(case_number, code)
     if instance is None:
         raise NotFound("办件编号或查询码不正确 (unknown case number or wrong query code)", {})
+    case = cases.get(instance.id)
     notices = documents.for_instance(instance.id)
-    kinds = [d.kind for d in notices]
-    if instance.state == "completed":
-        label = f"已办结（{_OUTCOMES.get(instance.outcome or '', '办结')}）"
-    elif instance.state == "cancelled":
+    kinds = [e.kind for e in course.of(instance.id)]
+    outcome = case.outcome if case else None
+    if instance.state == "cancelled" or outcome == "cancelled":
         label = "已撤销"
-    elif "supplement" in kinds and "acceptance" not in kinds[kinds.index("supplement"):]:
+    elif not case.is_open or outcome is not None:
+        label = f"已办结（{_OUTCOMES.get(outcome or '', '办结')}）" if not case.is_open \
+            else f"已作出决定（{_OUTCOMES.get(outcome or '', '决定')}），待送达"
+    elif "forwarded" in kinds and "higher_replied" not in kinds:
+        label = "已上报上级机关，等待上级机关决定"
+    elif "supplement_notice" in kinds and not {"supplement_received", "accepted", "deemed_accepted"} \
+            & set(kinds[len(kinds) - 1 - kinds[::-1].index("supplement_notice"):]):
         label = "待补正（请按补正材料通知书一次性补齐材料）"
-    elif "acceptance" in kinds:
+    elif {"accepted", "deemed_accepted"} & set(kinds):
         label = "已受理，办理中"
     else:
         label = "已收件，待受理审查"
-    name = db.session.scalar(sa.select(Matter.name).where(Matter.code == instance.matter_code))
-    from ..tasks.models import UserTask
-
+    name = db.session.scalar(sa.select(Matter.name).where(Matter.code == case.matter_code))
     # the steps by name only: who holds them is not the applicant's to learn
     steps = list(db.session.scalars(sa.select(UserTask.name).where(
         UserTask.instance_id == instance.id, UserTask.state == "open").order_by(UserTask.created_at)))
-    return {"case_number": instance.case_number, "matter": name, "status": label, "state": instance.state,
-            "outcome": instance.outcome, "outcome_name": _OUTCOMES.get(instance.outcome or ""),
-            "received_on": instance.received_on, "due_date": instance.due_date, "current_steps": steps,
+    return {"case_number": case.case_number, "matter": name, "status": label, "state": instance.state,
+            "outcome": outcome, "outcome_name": _OUTCOMES.get(outcome or ""),
+            "received_on": case.received_on, "accepted_on": case.accepted_on, "due_date": case.due_date,
+            "decided_on": case.decided_at.astimezone(SHANGHAI).date() if case.decided_at else None,
+            "current_steps": steps,
             "notices": [{"title": d.title, "number": d.number, "issued_on": d.data.get("issued_on")}
                         for d in notices]}
 
@@ -504,13 +518,14 @@ def reissue_receipt(instance: ProcessInstance, actor: str):
     from .documents import service as documents
     from .documents.models import Document
 
-    if instance.case_number is None:
+    case = cases.get(instance.id)
+    if case is None or case.case_number is None:
         raise Invalid("该办件没有办件编号，不能设置查询码 (not a matter's case)", {"instance_id": instance.id})
     at = now()
     code = reset_query_code(instance, at)
     first = db.session.scalar(sa.select(Document).where(Document.instance_id == instance.id,
                                                         Document.kind == "receipt").order_by(Document.id).limit(1))
-    data = {**(first.data if first is not None else {"case_number": instance.case_number,
+    data = {**(first.data if first is not None else {"case_number": case.case_number,
                                                       "department": {"name": "", "short": "中心"}}),
             "reissued": True}
     receipt = documents.issue(instance, "receipt", data, at, actor, element_id=first.element_id if first else None)

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import Flask
 
 from ..audit import service as audit
 from ..extensions import db
 from ..hookspecs import hookimpl
 from ..instances.hooks import StartContext, StepResult
-from ..instances.models import OPEN_BUSINESS_KEY
 from ..people import absences as people
-from . import checks, intake, joint, vocabulary
+from ..people.models import User
+from . import cases, checks, intake, joint, summary, vocabulary
 from .documents import service as documents
+from .models import OPEN_BUSINESS_KEY, HallCase, HallTask
 from .supervision import clock
 from .supervision import service as supervision
 from .supervision.service import watch_from
@@ -50,8 +52,24 @@ def step_new_tasks(step: StepResult, rows: list[dict]) -> None:
 
 @hookimpl
 def step_after_flush(step: StepResult) -> None:
+    clock.write(step)  # a new case's hall row, the clock's history, the course's events
+    case = cases.for_step(step)
+    if step.is_new and case is not None:
+        step.answer.update(summary.fields(case))  # the start answer shows the case's number and clock
+    write_task_rows(step)
     intake.record_intake(step)  # before the notices: the receipt prints the applicant
     documents.on_step(step)
+
+
+@hookimpl
+def course_ended(process, steps: list, snapshot) -> bool:
+    """The case's main course reached its end (an end event declaring `hall.outcome`) while only escalation
+    steps (督办, `hall.step=supervise`) remain: they end with it; they never hold a case open."""
+    props = process.element_properties
+    if not any(props(step.element_id).get(vocabulary.OUTCOME) for step in steps):
+        return False
+    return all(vocabulary.step_of(props(task.element_id)) == vocabulary.Step.SUPERVISE
+               for task in snapshot.user_tasks)
 
 
 @hookimpl
@@ -71,9 +89,13 @@ def task_defaults(task, case, properties: dict[str, str]) -> dict | None:
 
 @hookimpl
 def tasks_migrated(instance, rows: list[dict], at: datetime) -> None:
+    """A step whose deadline changed in a migration is watched again from when it could turn yellow."""
     for row in rows:
         if "due_at" in row["values"]:
-            row["values"]["watch_from"] = watch_from(at, row["values"]["due_at"])
+            due = row["values"]["due_at"]
+            db.session.execute(sa.update(HallTask).where(HallTask.task_id == row["id"]).values(
+                watch_from=watch_from(at, due) if due is not None else None,
+                light="green" if due is not None else None))
 
 
 @hookimpl
@@ -90,55 +112,81 @@ def scheduled_jobs(app: Flask) -> list[tuple]:
 def constraint_conflicts() -> list[tuple]:
     return [(OPEN_BUSINESS_KEY, "duplicate_business_key",
              "该事项已有相同业务号的在办件，不能重复收件 (an open case of this matter has this business key)",
-             ("process_instance.matter_code", "process_instance.business_key"))]
+             ("hall_case.matter_code", "hall_case.business_key"))]
 
 
 def take_ownership(result: StepResult) -> None:
     """首问负责制: whoever completes the case's first window task (the acceptance) owns the case."""
-    instance, done = result.instance, result.completed
-    if done is None or instance.owner is not None:
+    done = result.completed
+    if done is None:
         return
-    with db.session.no_autoflush:  # the case row is written once, with its owner, by the flush that follows
+    case = cases.for_step(result)
+    if case is not None and case.owner is not None:
+        return
+    with db.session.no_autoflush:
         # the window post the clerk accepted at: the department's, or another candidate (the comprehensive window)
         post = people.owning_post(result.actor, (done.post, *done.other_posts))
     if post is None:
         return
-    instance.owner, instance.owner_post = result.actor, post
-    result.audit.append(audit.entry("instance.owner", actor=result.actor, instance_id=instance.id, task_id=done.id,
-                                    details={"owner": instance.owner, "post": instance.owner_post}))
+    if case is None:  # a case of no matter: the hall keeps only its owner
+        case = cases.start(result, HallCase(instance_id=result.case_id, matter_code=None, is_open=True,
+                                            department_code=result.instance.department_code,
+                                            business_key=result.instance.business_key))
+    case.owner, case.owner_post = result.actor, post
+    with db.session.no_autoflush:  # the statistics count by the window where the case was accepted
+        case.window_no = db.session.scalar(sa.select(User.window_no).where(User.username == result.actor))
+    result.audit.append(audit.entry("instance.owner", actor=result.actor, instance_id=result.case_id,
+                                    task_id=done.id, details={"owner": case.owner, "post": case.owner_post}))
+
+
+_TASK_ROWS = "hall.task_rows"
+_RETURNS = "hall.task_returns"
 
 
 def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
-    instance, at = result.instance, result.at
-    today = people.cached_routing(at)
+    """The new steps' hall rows (role, priority, supervision's watch), written after the runtime's task rows; the
+    owner's steps given to the owner."""
+    case = cases.for_step(result)
+    at = result.at
+    hall_rows = []
     for row in rows:
-        row["role"] = vocabulary.step_of(result.process.element_properties(row["element_id"]))
-        row["priority"] = 1 if instance.green_channel else 0  # major projects first (绿色通道)
-        if row["due_at"] is not None:
-            row["light"] = "green"
-            row["watch_from"] = watch_from(at, row["due_at"])
-    result.audit.extend(_assign_to_owner(instance, rows, today, at))
+        due = row["due_at"]
+        hall_rows.append({"task_id": row["id"], "instance_id": result.case_id,
+                          "role": vocabulary.step_of(result.process.element_properties(row["element_id"])),
+                          "priority": 1 if case is not None and case.green_channel else 0,  # 绿色通道 first
+                          "light": "green" if due is not None else None,
+                          "watch_from": watch_from(at, due) if due is not None else None})
+    result.plugin_rows[_TASK_ROWS] = hall_rows
+    if case is not None:
+        result.audit.extend(_assign_to_owner(result, case, rows, people.cached_routing(at), at))
 
 
-def _assign_to_owner(instance, rows: list[dict], today, at) -> list[dict]:
+def write_task_rows(result: StepResult) -> None:
+    rows = result.plugin_rows.pop(_TASK_ROWS, [])
+    if rows:
+        db.session.execute(sa.insert(HallTask), rows)
+    returns = result.plugin_rows.pop(_RETURNS, [])
+    if returns:
+        people.keep_for(returns)
+
+
+def _assign_to_owner(result: StepResult, case, rows: list[dict], today, at) -> list[dict]:
     """New steps back at the owner's window post (supplement check, delivery...) are the owner's by default.
 
-    While the owner is away they wait at the post (or its backup) and are kept for the owner (`return_to`).
+    While the owner is away they wait at the post (or its backup) and are kept for the owner (AB岗).
     """
-    mine = [row for row in rows if instance.owner
-            and instance.owner_post in (row["home_post"], *row.get("other_posts", ()))]
+    mine = [row for row in rows if case.owner and case.owner_post in (row["home_post"], *row.get("other_posts", ()))]
     if not mine:
         return []
-    if today.is_absent(instance.owner):
-        for row in mine:
-            row["return_to"] = instance.owner
+    if today.is_absent(case.owner):
+        result.plugin_rows[_RETURNS] = [(row["id"], result.case_id, case.owner) for row in mine]
         return []
-    user = people.active_user(instance.owner)
-    post = people.post_for(user, instance.owner_post) if user is not None else None
+    user = people.active_user(case.owner)
+    post = people.post_for(user, case.owner_post) if user is not None else None
     if post is None:  # the owner no longer holds the post or its backup: the step waits at its post
         return []
     for row in mine:
-        row.update(assignee=instance.owner, claimed_at=at, post=post)
-    return [audit.entry("task.assigned", actor=None, instance_id=instance.id, task_id=row["id"],
-                        element_id=row["element_id"], details={"assignee": instance.owner, "cause": "owner"})
+        row.update(assignee=case.owner, claimed_at=at, post=post)
+    return [audit.entry("task.assigned", actor=None, instance_id=result.case_id, task_id=row["id"],
+                        element_id=row["element_id"], details={"assignee": case.owner, "cause": "owner"})
             for row in mine]

@@ -186,6 +186,10 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
     at = now()
     instance_key = instance.id
     snap = case.snapshot()
+    if snap.state == "running" and snap.user_tasks and any(
+            hooks().course_ended(process=case.process, steps=list(case.steps), snapshot=snap)):
+        case.end_remaining()  # what still runs (escalations) ends with the case's main course
+        snap = case.snapshot()
     before = case.baseline or Snapshot(state="running", data={})
     new = instance.version is None
     try:
@@ -202,7 +206,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         result = StepResult(
             instance, case.process, before, snap, list(case.steps), at, actor, action,
             next((t for t in before.user_tasks if t.id == completed_task_id), None), dict(submitted or {}),
-            start=start)
+            start=start, details=dict(details or {}))
         hooks().step_before_flush(step=result)  # plugins write their own rows, or refuse the step
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
@@ -288,14 +292,13 @@ def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
          "name": t.name, "post": t.post, "home_post": t.post, "state": "open", "form_key": t.form_key,
-         "role": None, "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": 0, "light": None,
-         "watch_from": None, "assignee": None, "claimed_at": None, "return_to": None, "completed_at": None,
-         "completed_by": None, "other_posts": list(t.other_posts)}
+         "created_at": at, "due_at": boundary_due.get(t.element_id), "assignee": None, "claimed_at": None,
+         "completed_at": None, "completed_by": None, "other_posts": list(t.other_posts)}
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:
         hooks().step_new_tasks(step=result, rows=new_rows)  # plugins route and assign the new tasks
         candidates = [c for row in new_rows for c in candidate_rows(row["id"], row["home_post"], row["other_posts"])]
-        _core(_TASKS.insert(), [{k: v for k, v in row.items() if k != "other_posts"} for row in new_rows])
+        _core(_TASKS.insert(), [{k: v for k, v in row.items() if k in _TASKS.c} for row in new_rows])
         if candidates:
             _core(_CANDIDATES.insert(), candidates)
     gone = was_open - now_open

@@ -88,12 +88,11 @@ def waiting_messages(instance_id: str) -> list[MessageSubscription]:
 
 
 def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
-           started_by: str | None = None, owner: str | None = None, scope=None, limit: int = 50, offset: int = 0,
-           case_number: str | None = None):
-    """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all."""
+           started_by: str | None = None, scope=None, where: tuple = (), limit: int = 50, offset: int = 0):
+    """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all; `where`:
+    further conditions on ProcessInstance (a plugin's: the hall's case number, owner)."""
     query = db.select(ProcessInstance) if scope is None else db.select(ProcessInstance).where(scope)
-    if owner:
-        query = query.where(ProcessInstance.owner == owner)
+    query = query.where(*where)
     if key:
         query = query.where(ProcessInstance.process_key == key)
     if state:
@@ -102,8 +101,6 @@ def search(*, key: str | None = None, state: str | None = None, business_key: st
         query = query.where(ProcessInstance.business_key == business_key)
     if started_by:
         query = query.where(ProcessInstance.started_by == started_by)
-    if case_number:
-        query = query.where(ProcessInstance.case_number == case_number.strip())
     return paged(query, ProcessInstance.started_at.desc(), ProcessInstance.id, limit=limit, offset=offset)
 
 

@@ -3,7 +3,7 @@
 Routing: a task row keeps `home_post` (its lane's post) and `post` (where it is routed now). While every
 active holder of a post is away and its backup post has someone present, the post's unclaimed open tasks and its
 new tasks go to the backup post. A task claimed by a clerk who is away is released to its post (or the backup)
-and remembers the clerk (`return_to`); when they are back it is theirs again, unless someone claimed it meanwhile.
+and remembers the clerk (`task_return`); when they are back it is theirs again, unless someone claimed it meanwhile.
 `apply_absences()` brings the rows in line with today's absences: on every absence change and periodically.
 """
 
@@ -21,7 +21,7 @@ from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..tasks.models import UserTask
-from .models import Absence, Post, User, user_post
+from .models import Absence, Post, TaskReturn, User, user_post
 
 
 # -- where tasks go today --------------------------------------------------------------------------------------
@@ -146,6 +146,20 @@ def active_user(username: str) -> User | None:
     return memo[username]
 
 
+def keep_for(returns: list[tuple[str, str, str]]) -> None:
+    """(task id, case id, username): these open tasks go back to the clerk when they return (in the caller's
+    transaction)."""
+    table = TaskReturn.__table__
+    db.session.execute(table.delete().where(table.c.task_id.in_([task_id for task_id, _, _ in returns])))
+    db.session.execute(table.insert(), [{"task_id": task_id, "instance_id": instance_id, "username": username}
+                                        for task_id, instance_id, username in returns])
+
+
+def forget_return(task_id: str) -> None:
+    """The task was claimed or moved by someone: it no longer waits for a clerk's return."""
+    db.session.execute(TaskReturn.__table__.delete().where(TaskReturn.task_id == task_id))
+
+
 def _move(row, cause: str, actor: str | None, entries: list, **values) -> bool:
     """Update one open task unless someone changed it meanwhile; audit the move."""
     result = db.session.execute(sa.update(UserTask).where(
@@ -169,15 +183,17 @@ def apply_absences(at: dt.datetime | None = None, *, actor: str | None = None, c
     today = routing(at)
     counts: Counter[str] = Counter()
     entries: list[dict] = []
-    columns = (UserTask.id, UserTask.instance_id, UserTask.post, UserTask.home_post, UserTask.assignee,
-               UserTask.return_to)
+    columns = (UserTask.id, UserTask.instance_id, UserTask.post, UserTask.home_post, UserTask.assignee)
     open_ = UserTask.state == "open"
     if today.absent:  # claims of clerks who are away go back to the post (or its backup)
+        released = []
         for row in db.session.execute(db.select(*columns).where(open_, UserTask.assignee.in_(today.absent))):
             target = today.route(row.home_post or row.post)
-            if _move(row, "absence", actor, entries, post=target, assignee=None, claimed_at=None,
-                     return_to=row.assignee):
+            if _move(row, "absence", actor, entries, post=target, assignee=None, claimed_at=None):
+                released.append((row.id, row.instance_id, row.assignee))
                 counts["released"] += 1
+        if released:
+            keep_for(released)
     if today.diverted:  # posts nobody is there to staff: their waiting tasks go to the backup
         for row in db.session.execute(db.select(*columns).where(
                 open_, UserTask.assignee.is_(None), UserTask.home_post.in_(list(today.diverted)))):
@@ -190,22 +206,21 @@ def apply_absences(at: dt.datetime | None = None, *, actor: str | None = None, c
         target = today.route(row.home_post)
         if target != row.post and _move(row, "return", actor, entries, post=target):
             counts["returned"] += 1
-    waiting = list(db.session.execute(db.select(*columns).where(open_, UserTask.return_to.is_not(None))))
+    waiting = list(db.session.execute(db.select(*columns, TaskReturn.username)
+                                      .join(TaskReturn, TaskReturn.task_id == UserTask.id).where(open_)))
     if waiting:  # tasks kept for clerks who are back
         users = {u.username: u for u in db.session.scalars(
-            db.select(User).where(User.username.in_({row.return_to for row in waiting})))}
+            db.select(User).where(User.username.in_({row.username for row in waiting})))}
         backups = dict(db.session.execute(db.select(Post.name, Post.backup_name)).all())
         for row in waiting:
-            if today.is_absent(row.return_to):
+            if today.is_absent(row.username):
                 continue
-            user = users.get(row.return_to)
+            user = users.get(row.username)
             post = post_for(user, row.home_post or row.post, backups) if user is not None and user.active else None
             if row.assignee is None and (post is not None or row.home_post is None) and user is not None:
-                if _move(row, "back", actor, entries, post=post or row.post, assignee=user.username, claimed_at=at,
-                         return_to=None):
+                if _move(row, "back", actor, entries, post=post or row.post, assignee=user.username, claimed_at=at):
                     counts["given_back"] += 1
-            else:  # claimed by someone else meanwhile, or the clerk no longer holds the post: it stays
-                db.session.execute(sa.update(UserTask).where(UserTask.id == row.id).values(return_to=None))
+            forget_return(row.id)  # given back, or claimed by someone else meanwhile, or no longer their post
     audit.record_many(entries)
     if commit:
         db.session.commit()

@@ -2,9 +2,9 @@
 
 * Cases. admin, 中心督查 (`center_supervisor`) and ops see every case. Everyone else sees the cases of their
   departments (User.department_codes: their window's department, else the departments of the posts they hold,
-  backup posts not counted) and the cases they take part in: started, own (首问负责制), claimed or completed a
-  task of, or that have a task at one of their posts (a backup post they cover included). A case someone may not
-  see answers 404, exactly like one that does not exist.
+  backup posts not counted) and the cases they take part in: started, claimed or completed a task of (the owner,
+  首问负责制, completed its acceptance), will get a task of back, or that have a task at one of their posts (a
+  backup post they cover included). A case someone may not see answers 404, exactly like one that does not exist.
 * Tasks. Lists show the tasks of the caller's posts (where a task is routed now, or its home post) and the tasks
   they hold, held or will get back; a supervisor also sees the tasks of their departments' posts. One task can be
   read by whoever may list it or may see its case.
@@ -30,7 +30,7 @@ from ..tasks.models import UserTask
 from ..tasks.service import waiting_as_candidate
 from . import absences
 from .auth import Principal
-from .models import Post, User, Window, user_post
+from .models import Post, TaskReturn, User, Window, user_post
 
 SEE_ALL = ("admin", "center_supervisor", "ops")  # every case and task (ops: incidents, timers)
 MANAGE_ALL = ("admin", "center_supervisor")  # manage in every department
@@ -45,6 +45,11 @@ def covered_posts(user: Principal) -> tuple[str, ...]:
         return ()
     diverted = absences.cached_routing().diverted
     return (*user.post_names, *(home for home, backup in diverted.items() if backup in user.post_names))
+
+
+def _kept_for(user: Principal) -> sa.ColumnElement:
+    """Open tasks that go back to the user when they return from an absence (AB岗)."""
+    return UserTask.id.in_(sa.select(TaskReturn.task_id).where(TaskReturn.username == user.username))
 
 
 def _at_posts(user: Principal) -> list[sa.ColumnElement]:
@@ -65,8 +70,8 @@ def may_work_on(user: Principal, task: UserTask) -> bool:
 # -- cases -------------------------------------------------------------------------------------------------------
 def _took_part(user: Principal):
     """The ids of the cases with a task the user holds, held, completed, gets back, or that waits at their posts."""
-    who = [UserTask.assignee == user.username, UserTask.completed_by == user.username,
-           UserTask.return_to == user.username, *_at_posts(user)]
+    who = [UserTask.assignee == user.username, UserTask.completed_by == user.username, _kept_for(user),
+           *_at_posts(user)]
     return sa.select(UserTask.instance_id).where(sa.or_(*who))
 
 
@@ -74,8 +79,7 @@ def case_scope(user: Principal) -> sa.ColumnElement | None:
     """The cases the user may see, as a condition on ProcessInstance; None: every case."""
     if user.is_(*SEE_ALL):
         return None
-    conditions = [ProcessInstance.started_by == user.username, ProcessInstance.owner == user.username,
-                  ProcessInstance.id.in_(_took_part(user))]
+    conditions = [ProcessInstance.started_by == user.username, ProcessInstance.id.in_(_took_part(user))]
     if user.departments:
         conditions.append(ProcessInstance.department_code.in_(user.departments))
     return sa.or_(*conditions)
@@ -89,7 +93,7 @@ def _takes_part(user: Principal, instance_ids: Iterable[str]) -> set[str]:
 
 
 def may_see_case(user: Principal, instance: ProcessInstance) -> bool:
-    if user.is_(*SEE_ALL) or user.username in (instance.started_by, instance.owner) \
+    if user.is_(*SEE_ALL) or user.username == instance.started_by \
             or (instance.department_code is not None and instance.department_code in user.departments):
         return True
     return bool(_takes_part(user, [instance.id]))
@@ -112,7 +116,7 @@ def handled(user: Principal, instances: Iterable[ProcessInstance]) -> set[str]:
     rows = list(instances)
     if user.is_(*READ_IN_FULL):
         return {i.id for i in rows}
-    mine = {i.id for i in rows if user.username in (i.started_by, i.owner)
+    mine = {i.id for i in rows if user.username == i.started_by
             or (user.is_("supervisor") and i.department_code is not None and i.department_code in user.departments)}
     return mine | _takes_part(user, [i.id for i in rows if i.id not in mine])
 
@@ -146,8 +150,8 @@ def task_scope(user: Principal) -> sa.ColumnElement | None:
     """The tasks the user's lists show, as a condition on UserTask; None: every task."""
     if user.is_(*SEE_ALL):
         return None
-    conditions = [UserTask.assignee == user.username, UserTask.completed_by == user.username,
-                  UserTask.return_to == user.username, *_at_posts(user)]
+    conditions = [UserTask.assignee == user.username, UserTask.completed_by == user.username, _kept_for(user),
+                  *_at_posts(user)]
     if user.is_("supervisor") and user.departments:
         posts = _department_posts(user.departments)
         conditions += [UserTask.post.in_(posts), UserTask.home_post.in_(posts)]
@@ -156,7 +160,7 @@ def task_scope(user: Principal) -> sa.ColumnElement | None:
 
 def _listed_for(user: Principal, task: UserTask) -> bool:
     """task_scope's conditions on one row, without a query; False may still be True by department (supervisors)."""
-    if user.is_(*SEE_ALL) or user.username in (task.assignee, task.completed_by, task.return_to):
+    if user.is_(*SEE_ALL) or user.username in (task.assignee, task.completed_by):
         return True
     if task.post in user.post_names or task.home_post in user.post_names:
         return True

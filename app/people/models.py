@@ -25,6 +25,8 @@ class Department(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100))
     short: Mapped[str] = mapped_column(sa.String(50))
     letters: Mapped[str | None] = mapped_column(sa.String(4))
+    # the agency's legal name, as its seal and its notices give it (无锡市××区卫生局); hall.yaml
+    legal_name: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class Window(db.Model):
@@ -126,3 +128,14 @@ class Absence(db.Model):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     ended_by: Mapped[str | None] = mapped_column(sa.String(64))
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class TaskReturn(db.Model):
+    """AB岗: the clerk an open task goes back to when they return from an absence (their claim released while
+    away, or a step of a case they own that opened meanwhile). People's own table, keyed by the task."""
+
+    __tablename__ = "task_return"
+
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -60,6 +60,7 @@ def load_hall(path: str | Path) -> dict[str, int]:
     for dep in hall.get("departments", []):
         row = db.session.get(Department, dep["code"]) or Department(code=dep["code"])
         row.name, row.short, row.letters = dep["name"], dep.get("short", dep["name"]), dep.get("letters")
+        row.legal_name = dep.get("legal_name")
         db.session.add(row)
     db.session.flush()
     for win in hall.get("windows", []):
@@ -117,10 +118,13 @@ def seed_hall(path: str | Path) -> dict[str, int]:
     hall = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     added = {"departments": 0, "windows": 0, "posts": 0, "users": 0}
     for dep in hall.get("departments", []):
-        if db.session.get(Department, dep["code"]) is None:
+        row = db.session.get(Department, dep["code"])
+        if row is None:
             db.session.add(Department(code=dep["code"], name=dep["name"], short=dep.get("short", dep["name"]),
-                                      letters=dep.get("letters")))
+                                      letters=dep.get("letters"), legal_name=dep.get("legal_name")))
             added["departments"] += 1
+        elif row.legal_name is None and dep.get("legal_name"):  # a field added to hall.yaml since
+            row.legal_name = dep["legal_name"]
     db.session.flush()
     for win in hall.get("windows", []):
         number = win["no"] if "no" in win else win.get(False)  # a bare `no:` key is the boolean false in YAML 1.1

@@ -30,6 +30,7 @@ def check_may_work_on(task: UserTask, user: Principal) -> None:
 
 def claim(task: UserTask, user: Principal) -> UserTask:
     check_may_work_on(task, user)
+    absences.forget_return(task.id)  # someone took it: it no longer waits for a clerk's return (AB岗)
     return tasks.claim(task, user.username)
 
 
@@ -74,13 +75,13 @@ def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | N
             raise Invalid(f"{user.name}（{username}）不是窗口工作人员，不能接收任务", {"username": username})
         if absences.routing().is_absent(username):
             raise Invalid(f"{user.name}（{username}）今天请假，不能改派给他/她", {"username": username})
-        values = {"assignee": username, "claimed_at": now(), "post": target, "return_to": None}
+        values = {"assignee": username, "claimed_at": now(), "post": target}
     else:
         if db.session.get(Post, post) is None:
             raise Invalid(f"岗位 {post} 不存在", {"post": post})
         if post not in allowed:
             raise Invalid(f"任务「{task.name}」属于{where}，只能改派到这些岗位", {"post": post, "allowed": allowed})
-        values = {"assignee": None, "claimed_at": None, "post": post, "home_post": post, "return_to": None}
+        values = {"assignee": None, "claimed_at": None, "post": post, "home_post": post}
     previous = {"post": task.post, "assignee": task.assignee}
     result = db.session.execute(sa.update(UserTask).where(
         UserTask.id == task.id, UserTask.state == "open", UserTask.post == task.post,
@@ -88,6 +89,7 @@ def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | N
     if result.rowcount != 1:
         db.session.rollback()
         raise Conflict("任务状态已变化，请刷新后重试", {"task_id": task.id})
+    absences.forget_return(task.id)
     audit.record("task.reassigned", actor=actor.username, instance_id=task.instance_id, task_id=task.id,
                  element_id=task.element_id, details={
                      "reason": reason, "from_post": previous["post"], "from_assignee": previous["assignee"],

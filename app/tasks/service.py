@@ -40,8 +40,9 @@ def waiting_as_candidate(posts) -> sa.ColumnElement:
 
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
-           process_key: str | None = None, scope=None, limit: int = 50, offset: int = 0):
-    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all."""
+           process_key: str | None = None, scope=None, rank=None, limit: int = 50, offset: int = 0):
+    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all; `rank`:
+    (table, join condition, order) a plugin ranks tasks by first (the hall: green-channel cases first)."""
     query = db.select(UserTask).options(selectinload(UserTask.candidates))  # lists show each task's other posts
     if scope is not None:
         query = query.where(scope)
@@ -59,7 +60,11 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         query = query.where(UserTask.due_at >= due_after)
     if process_key:
         query = query.where(UserTask.process_key == process_key)
-    return paged(query, UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at,
+    first = ()
+    if rank is not None:
+        table, on, order = rank
+        query, first = query.outerjoin(table, on), (order,)
+    return paged(query, *first, UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at,
                  UserTask.id, limit=limit, offset=offset)
 
 
@@ -82,7 +87,7 @@ def claim(task: UserTask, username: str) -> UserTask:
         sa.update(UserTask)
         .where(UserTask.id == task.id, UserTask.state == "open",
                sa.or_(UserTask.assignee.is_(None), UserTask.assignee == username))
-        .values(assignee=username, claimed_at=now(), return_to=None))
+        .values(assignee=username, claimed_at=now()))
     if result.rowcount != 1:
         db.session.rollback()
         current = db.session.get(UserTask, task.id)

@@ -17,11 +17,11 @@ from ..api.statistics import ROLES as STATISTICS
 from ..api.supervision import CloseWarning
 from ..errors import BadRequest, Forbidden, NotFound
 from ..extensions import db
+from ..hall.models import HallCase
 from ..hall.statistics import service as statistics
 from ..hall.supervision import access as warning_access
 from ..hall.supervision import service as supervision
 from ..hall.vocabulary import Outcome
-from ..instances.models import ProcessInstance
 from ..matters.models import Matter
 from .blueprint import bp
 from .pages import may, page
@@ -56,8 +56,8 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
                                                   scope=warning_access.warning_scope(user), limit=100)
     # the warnings name their cases by case number, as the rest of the workbench does
     ids = {w["instance_id"] for w in warnings}
-    case_numbers = dict(db.session.execute(db.select(ProcessInstance.id, ProcessInstance.case_number).where(
-        ProcessInstance.id.in_(ids), ProcessInstance.case_number.is_not(None))).all()) if ids else {}
+    case_numbers = dict(db.session.execute(db.select(HallCase.instance_id, HallCase.case_number).where(
+        HallCase.instance_id.in_(ids), HallCase.case_number.is_not(None))).all()) if ids else {}
     summary = statistics.summary(start, end)
     departments = statistics.departments(start, end)
     windows = statistics.windows(start, end)

@@ -19,6 +19,7 @@ from ..definitions import flows
 from ..definitions import service as definitions
 from ..errors import BadRequest
 from ..extensions import db
+from ..hall import summary
 from ..instances import lifecycle
 from ..instances import service as instances
 from ..matters.models import Matter
@@ -58,7 +59,7 @@ def case_marks(instance_id: str) -> dict:
         element = entry.element_id or (entry.details or {}).get("element")
         if entry.action in ("engine.step", "task.completed") and element and element not in path:
             path.append(element)
-    return {"case": case, "current": [t.element_id for t in instances.open_tasks(case.id)],
+    return {"case": summary.view(case), "current": [t.element_id for t in instances.open_tasks(case.id)],
             "path": path, "timers": [{"element_id": t.element_id, "due_at": t.due_at.isoformat() if t.due_at else None,
                                       "name": t.name} for t in instances.waiting_timers(case.id)]}
 

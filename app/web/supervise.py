@@ -92,6 +92,7 @@ def extend(instance_id: str):
         body = ExtendSchema().load({"reason": reason})
         check_extension(user, case)
         case = supervision.extend(case, user.username, body["reason"])
+        db.session.commit()
     except (ApiError, ValidationError) as exc:
         db.session.rollback()
         message, status = refusal(exc)

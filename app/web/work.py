@@ -7,13 +7,14 @@ from flask import flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ..api import documents as document_views
-from ..api.instances import StartInstance
+from ..api.instances import StartInstance, hall_filters
 from ..audit import service as audit
 from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
+from ..hall import summary
 from ..hall.documents import service as documents
 from ..hall.supervision import service as supervision
 from ..instances import service as instances
@@ -55,12 +56,12 @@ def rows_for(task_list: list[UserTask]) -> list[dict]:
     """Tasks with their case: matter, case number, applicant, due date, light, green channel."""
     user = g.user
     ids = {t.instance_id for t in task_list}
-    cases = {i.id: i for i in db.session.scalars(db.select(ProcessInstance).where(ProcessInstance.id.in_(ids)))} \
-        if ids else {}
+    cases = {i.id: i for i in summary.views(db.session.scalars(
+        db.select(ProcessInstance).where(ProcessInstance.id.in_(ids))))} if ids else {}
     handled = access.handled(user, cases.values())
     catalog = matters_by_key()
     rows = []
-    for t in task_list:
+    for t in summary.task_views(task_list):
         case = cases.get(t.instance_id)
         data = (case.data if case.id in handled else access.mask(case.data)) if case else {}
         matter = catalog.get(t.process_key)
@@ -80,7 +81,7 @@ def work():
     show = request.args.get("show") or "all"  # all | mine | unclaimed
     key = request.args.get("key") or None
     items, _ = tasks.search(post=post, scope=access.task_scope(user), state="open", process_key=key,
-                            limit=LIST_LIMIT)
+                            rank=summary.task_ranking(), limit=LIST_LIMIT)
     items = [t for t in items if t.assignee in (None, user.username) or access.may_work_on(user, t)
              or user.is_("supervisor")]
     rows = rows_for(items)
@@ -95,7 +96,9 @@ def work():
     if light:
         rows = [r for r in rows if r["light"] == light]
     # the service orders green channel first, then by due date; the page keeps that order
-    owned, _ = instances.search(owner=user.username, state="running", scope=access.case_scope(user), limit=50)
+    owned, _ = instances.search(where=hall_filters(owner=user.username), state="running",
+                                scope=access.case_scope(user), limit=50)
+    owned = summary.views(owned)
     keys = sorted({r["task"].process_key for r in rows_for(items)})
     catalog = matters_by_key()
     return render_template("work.html", active="work", rows=rows, counts=counts, post=post, light=light,
@@ -214,7 +217,7 @@ def case_document(instance_id: str, document_id: int):
 def task(task_id: str):
     user = g.user
     item = access.visible_task(user, task_id)
-    case = db.session.get(ProcessInstance, item.instance_id)
+    case = summary.view(db.session.get(ProcessInstance, item.instance_id))
     schema = task_form(item)
     values = prefill(item, schema, case)
     by_field: dict[str, list[str]] = {}
@@ -241,7 +244,8 @@ def task(task_id: str):
     general += schema_form.unplaced(fields, by_field)
     may_work = item.state == "open" and (user.has_role("admin") or (
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
-    return render_template("task.html", active="work", task=item, schema=schema, fields=fields, general=general,
+    return render_template("task.html", active="work", task=summary.task_view(item), schema=schema, fields=fields,
+                           general=general,
                            may_work=may_work, **case_context(case)), status
 
 
@@ -256,7 +260,7 @@ def render_case(found: ProcessInstance, errors: dict | None = None, values: dict
     or a task id): a refused action shows the server's message and what was typed, in place (supervise.py)."""
     from .supervise import supervise_context
 
-    context = case_context(found)
+    context = case_context(summary.view(found) if not isinstance(found, summary.CaseView) else found)
     return render_template("case.html", active="work", **context,
                            **supervise_context(found, context["open_tasks"]),
                            errors=errors or {}, values=values or {}), status

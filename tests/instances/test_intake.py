@@ -54,7 +54,7 @@ def test_applicant_is_checked_with_chinese_messages(window, clock):
 
 
 def test_query_code_checks_and_is_stored_only_as_a_digest(window, clock):
-    from app.instances.models import CaseIntake
+    from app.hall.models import CaseIntake
 
     matter = window.matter(PROMISED)
     case = window.start(matter)

@@ -202,7 +202,7 @@ def test_a_supervisor_who_sees_the_case_still_cannot_reassign_another_department
     fgj = start(client, hall)
     with app.app_context():
         case = db.session.get(ProcessInstance, fgj["id"])
-        case.owner = "otherboss"
+        case.started_by = "otherboss"  # the case is theirs to see (they received it at the comprehensive window)
         db.session.commit()
     response = call(client, hall, "POST", f"/tasks/{fgj['tasks'][0]['id']}/reassign", "otherboss",
                     json={"username": "clerk2", "reason": "调整分工"})

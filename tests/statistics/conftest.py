@@ -1,5 +1,5 @@
-"""Hand-built cases for the statistics tests: the hall's 10 departments and 23 windows, a few matters, and
-process_instance rows with their clock columns set, so every expected figure can be worked out by hand."""
+"""Hand-built cases for the statistics tests: the hall's 10 departments and 23 windows, a few matters, and cases
+(the runtime's row and the hall's, its clock's figures set), so every expected figure can be worked out by hand."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import yaml
 
 from app.definitions.models import ProcessDefinition
 from app.extensions import db
+from app.hall.models import HallCase
 from app.instances.models import ProcessInstance
 from app.matters.models import Matter
 from app.people.models import Department, Window
@@ -72,16 +73,23 @@ class Builder:
         self.definition(process_key, 1)
 
     def case(self, *, key: str, version: int = 1, received_on: date, state: str = "completed",
-             hours: float | None = None, **columns) -> ProcessInstance:
+             hours: float | None = None, started_by: str | None = None, **columns) -> ProcessInstance:
+        """The runtime's row and the hall's: a closed case (completed or cancelled) with an `on_time` was decided
+        when it ended."""
         started = datetime(received_on.year, received_on.month, received_on.day, 1, 0, tzinfo=UTC)
         if hours is None and state == "completed":
             hours = 1
+        ended = started + timedelta(hours=hours) if hours is not None else None
         row = ProcessInstance(
             id=f"case{next(_ids):06d}", definition_id=self.definition(key, version), process_key=key,
-            state=state, data={}, engine_state="{}", started_at=started, updated_at=started,
-            ended_at=started + timedelta(hours=hours) if hours is not None else None,
-            received_on=received_on, **columns)
+            state=state, data={}, engine_state="{}", started_at=started, updated_at=started, ended_at=ended,
+            started_by=started_by, department_code=columns.get("department_code"))
         self.session.add(row)
+        self.session.flush()
+        closed = state in ("completed", "cancelled")
+        self.session.add(HallCase(instance_id=row.id, received_on=received_on, received_at=started,
+                                  is_open=not closed, closed_at=ended if closed else None,
+                                  decided_at=ended if columns.get("on_time") is not None else None, **columns))
         return row
 
 

@@ -116,7 +116,8 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
                                            "step_red"]
     assert raised[-2]["escalated"] is True and raised[-2]["post"] == supervise_post
 
-    # (g) the case closes on Monday 2026-12-07: late, six working days used; every warning of it closes
+    # (g) decided and closed on Monday 2026-12-07: late, six working days from acceptance to the decision; the
+    # case's lights close at the decision (its clock stops there), the rest when it closes
     clock.set(shanghai(2026, 12, 7))
     desk.complete(cid, "decide", GRANT)
     done = desk.complete(cid, "deliver", DELIVER)
@@ -125,10 +126,13 @@ def test_a_promised_case_over_a_weekend_goes_green_yellow_red_and_is_escalated_o
     assert (final["outcome"], final["working_days_used"], final["on_time"], final["light"]) == ("granted", 6, False,
                                                                                                 None)
     assert desk.warnings(instance=cid) == []
-    assert {w["note"] for w in desk.warnings(instance=cid, state="closed") if w["kind"] == "case_red"} == {"办件已办结"}
+    assert {w["note"] for w in desk.warnings(instance=cid, state="closed") if w["kind"] == "case_red"} == {
+        "已作出决定，办理计时结束"}
     history = desk.clock_of(cid)
-    assert history["state"] == "stopped" and [e["kind"] for e in history["events"]] == ["start", "stop"]
-    assert history["events"][-1]["working_days"] == 6 and history["events"][-1]["element_id"] == "end_granted"
+    assert history["state"] == "stopped"
+    assert [e["kind"] for e in history["events"]] == ["start", "accept", "decide", "stop"]
+    assert history["events"][2]["working_days"] == 6 and history["events"][2]["element_id"] == "decide"
+    assert history["events"][-1]["element_id"] == "end_granted"
 
 
 NATIONAL_DAY_2026 = {_day("2026-10-01") + timedelta(days=i) for i in range(7)}
@@ -210,11 +214,12 @@ def test_d_supplement_and_site_survey_pauses_move_the_due_date(desk, clock):
     paused = desk.clock_of(cid)
     assert paused["state"] == "paused" and paused["supplement_count"] == 1 and paused["paused_since"]
 
-    clock.set(shanghai(2026, 12, 3))  # Thursday: the applicant brings the materials
+    clock.set(shanghai(2026, 12, 3))  # Thursday: the applicant brings the materials, the case is accepted
     desk.sweep()
     desk.complete(cid, "supplement_check", {"outcome": "complete", "received_materials": missing})
-    resumed = desk.clock_of(cid)
-    assert (resumed["state"], resumed["paused_days"], resumed["due_date"]) == ("running", 3, "2026-12-10")
+    resumed = desk.clock_of(cid)  # the limit counts from the acceptance (Art. 42): the wait before it never counted
+    assert (resumed["state"], resumed["accepted_on"], resumed["paused_days"], resumed["due_date"]) == (
+        "running", "2026-12-03", 0, "2026-12-10")
     desk.complete(cid, "review", REVIEW)
     assert desk.clock_of(cid)["state"] == "paused"  # the site survey (Art. 45) does not count
 
@@ -224,7 +229,7 @@ def test_d_supplement_and_site_survey_pauses_move_the_due_date(desk, clock):
     assert [w for w in desk.warnings(instance=cid) if w["kind"].startswith("case_")] == []
     desk.complete(cid, "site_survey", SITE_SURVEY)
     after = desk.clock_of(cid)
-    assert (after["paused_days"], after["due_date"]) == (9, "2026-12-18")  # 3 + 6 (12-04, 07, 08, 09, 10, 11)
+    assert (after["paused_days"], after["due_date"]) == (6, "2026-12-18")  # 12-04, 07, 08, 09, 10, 11
     assert desk.case(cid)["due_date"] == "2026-12-18"
 
     desk.complete(cid, "decide", GRANT)
@@ -234,14 +239,16 @@ def test_d_supplement_and_site_survey_pauses_move_the_due_date(desk, clock):
         "stopped", "granted", True, 0)  # every working day of the case was a pause
     events = [(e["kind"], e["element_id"], e["working_days"], e["due_date"]) for e in final["events"]]
     assert events == [
-        ("start", None, None, "2026-12-07"),
+        ("start", None, None, "2026-12-07"),  # provisional, from the receipt
         ("pause", "supplement_check", None, "2026-12-07"),
-        ("resume", "supplement_check", 3, "2026-12-10"),
+        ("resume", "supplement_check", 3, "2026-12-07"),
+        ("accept", "supplement_check", None, "2026-12-10"),
         ("pause", "site_survey", None, "2026-12-10"),
         ("resume", "site_survey", 6, "2026-12-18"),
+        ("decide", "decide", 0, "2026-12-18"),
         ("stop", "end_granted", 0, "2026-12-18"),
     ]
-    assert final["events"][1]["reason"].startswith("补正") and "现场勘察" in final["events"][3]["reason"]
+    assert final["events"][1]["reason"].startswith("补正") and "现场勘察" in final["events"][4]["reason"]
     assert final["supplement_count"] == 1
 
 
@@ -296,7 +303,7 @@ def test_f_late_first_review_of_a_reported_case_then_cancelled(desk, clock):
     desk.ok("POST", f"/instances/{cid}/cancel", supervisor, json={"reason": "申请人撤回申请"})
     final = desk.case(cid)
     assert (final["state"], final["outcome"], final["light"]) == ("cancelled", "cancelled", None)
-    assert final["on_time"] is False and final["working_days_used"] == 21
+    assert final["on_time"] is None and final["working_days_used"] is None  # no decision: not judged (statistics)
     assert desk.warnings(instance=cid) == []
     assert {w["note"] for w in desk.warnings(instance=cid, state="closed")} == {"办件已撤销"}
     assert desk.clock_of(cid)["events"][-1]["reason"] == "办结：撤销"

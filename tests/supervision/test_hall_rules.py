@@ -278,7 +278,9 @@ def test_a_reported_case_after_forwarding_goes_ten_working_days_without_turning_
         "name": "higher_authority_reply", "business_key": start["business_key"],
         "data": {"higher_decision": "approved", "higher_opinion": "批复同意"}})
     view = desk.clock_of(cid)
-    assert view["higher"]["replied_at"] is not None and view["events"][-1]["kind"] == "reply"
+    assert view["higher"]["replied_at"] is not None  # the higher authority's reply is its decision
+    assert [e["kind"] for e in view["events"]][-2:] == ["reply", "decide"]
+    assert (view["decision"], view["outcome"]) == ("higher_approved", "higher_approved")
     desk.complete(cid, "inform", {"higher_decision": "approved", "method": "sms"})
     final = desk.clock_of(cid)
     assert final["outcome"] == "higher_approved" and final["on_time"] is True

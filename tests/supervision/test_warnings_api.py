@@ -130,7 +130,7 @@ def test_the_yellow_threshold_is_configurable(app, desk, clock):
 
 def test_the_servers_scheduler_sweeps(app, desk, clock):
     """The scheduler runs the sweep periodically (every 60 s by default; faster here)."""
-    from app.instances.models import ProcessInstance
+    from app.hall.models import HallCase
     from app.timers import scheduler
 
     matter = next(m for m in desk.matters(kind="promised", promised_days=5) if not m.special_procedures)
@@ -147,7 +147,7 @@ def test_the_servers_scheduler_sweeps(app, desk, clock):
         with app.app_context():
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
-                light = db.session.get(ProcessInstance, case["id"]).light
+                light = db.session.get(HallCase, case["id"]).light
                 db.session.rollback()
                 if light == "red":
                     break

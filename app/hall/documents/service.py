@@ -19,9 +19,11 @@ from ...clock import SHANGHAI, as_utc
 from ...errors import NotFound
 from ...extensions import db
 from ...instances.hooks import StepResult
-from ...instances.models import CaseIntake, ProcessInstance
+from ...instances.models import ProcessInstance
 from ...serials import next_serial
+from .. import cases
 from .. import notices as kinds
+from ..models import CaseIntake
 from ..vocabulary import PAUSE, Pause, special_bound
 from .models import Document
 
@@ -87,8 +89,10 @@ class _Context:
 
         self.result = result
         instance = result.instance
+        self.case = cases.for_step(result)
+        matter_code = self.case.matter_code if self.case is not None else None
         with db.session.no_autoflush:
-            self.matter = db.session.get(Matter, instance.matter_code) if instance.matter_code else None
+            self.matter = db.session.get(Matter, matter_code) if matter_code else None
             self.department = db.session.get(Department, instance.department_code) \
                 if instance.department_code else None
             self.intake = db.session.get(CaseIntake, instance.id)
@@ -98,7 +102,7 @@ class _Context:
         self.case_data = {**(result.after.data or {}), **(result.submitted or {})}
 
     def base(self) -> dict[str, Any]:
-        instance, matter, department = self.result.instance, self.matter, self.department
+        instance, matter, department, case = self.result.instance, self.matter, self.department, self.case
         from ..intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
 
         applicant = applicant_of(self.intake)
@@ -108,7 +112,7 @@ class _Context:
         elif isinstance(self.case_data.get("applicant"), str):  # a case started without a structured applicant
             applicant = {"name": self.case_data["applicant"]}
         return {
-            "case_number": instance.case_number, "instance_id": instance.id,
+            "case_number": case.case_number if case else None, "instance_id": instance.id,
             "center": CENTER,
             "department": {"code": instance.department_code,
                            "name": department.name if department else CENTER,
@@ -120,10 +124,11 @@ class _Context:
                        "complaint": matter.complaint, "place": matter.place}
             if matter else {"code": None, "name": instance.process_key},
             "applicant": applicant,
-            "received_on": instance.received_on.isoformat() if instance.received_on else None,
-            "due_date": instance.due_date.isoformat() if instance.due_date else None,
+            "received_on": case.received_on.isoformat() if case and case.received_on else None,
+            "accepted_on": case.accepted_on.isoformat() if case and case.accepted_on else None,
+            "due_date": case.due_date.isoformat() if case and case.due_date else None,
             "clerk": self.actor_name or self.result.actor,
-            "window_no": instance.window_no or self.actor_window,  # before acceptance: the receiving clerk's
+            "window_no": (case.window_no if case else None) or self.actor_window,  # before acceptance: the receiver's
         }
 
     def data(self, kind: str, element_id: str, task_id: str | None) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from ...instances.models import ProcessInstance as PI
 from ...matters.models import KIND_NAMES, KINDS, Matter
 from ...people.models import Department, User, Window
 from ...tasks.models import UserTask
+from ..models import HallCase as HC
 from ..vocabulary import Outcome
 from . import models as _indexes  # noqa: F401  (the indexes belong to the metadata)
 
@@ -126,9 +127,9 @@ class Period:
     def where(self) -> list:
         conditions = []
         if self.start is not None:
-            conditions.append(PI.received_on >= self.start)
+            conditions.append(HC.received_on >= self.start)
         if self.end is not None:
-            conditions.append(PI.received_on <= self.end)
+            conditions.append(HC.received_on <= self.end)
         return conditions
 
 
@@ -172,23 +173,26 @@ def _count(condition) -> sa.ColumnElement:
 
 
 NOT_ACCEPTED = str(Outcome.NOT_ACCEPTED)  # a report figure: cases that ended 不予受理 (the hall's outcome)
-_COMPLETED = PI.state == "completed"
-_OPEN = PI.state.in_(OPEN_STATES)
+_COMPLETED = HC.is_open.is_(False) & (sa.func.coalesce(HC.outcome, "") != "cancelled")  # 办结 (not 撤销)
+_OPEN = HC.is_open.is_(True)
+_JUDGED = HC.on_time.is_not(None)  # decided (or answered 不予受理): the decision clock's figures are set
 
 _COLUMNS = {
     "received": sa.func.count(),
     "completed": _count(_COMPLETED),
     "open": _count(_OPEN),
-    "cancelled": _count(PI.state == "cancelled"),
-    "judged": _count(_COMPLETED & PI.on_time.is_not(None)),
-    "on_time": _count(_COMPLETED & PI.on_time.is_(True)),
-    "late": _count(_COMPLETED & PI.on_time.is_(False)),
-    "open_red": _count(_OPEN & (PI.light == "red")),
-    "avg_working_days": sa.func.avg(sa.case((_COMPLETED, PI.working_days_used), else_=None)),
-    "supplements": sa.func.coalesce(sa.func.sum(PI.supplement_count), 0),
-    "refusals": _count(PI.outcome == Outcome.REFUSED),
-    NOT_ACCEPTED: _count(PI.outcome == Outcome.NOT_ACCEPTED),
-    "green_channel": _count(PI.green_channel.is_(True)),
+    "cancelled": _count(HC.outcome == "cancelled"),
+    "decided": _count(HC.decided_at.is_not(None)),
+    "judged": _count(_JUDGED),
+    "on_time": _count(HC.on_time.is_(True)),
+    "late": _count(HC.on_time.is_(False)),
+    "open_red": _count(_OPEN & (HC.light == "red")),
+    "avg_working_days": sa.func.avg(sa.case((_JUDGED, HC.working_days_used), else_=None)),
+    "supplement_timeouts": _count(HC.outcome == Outcome.SUPPLEMENT_TIMEOUT),
+    "supplements": sa.func.coalesce(sa.func.sum(HC.supplement_count), 0),
+    "refusals": _count(HC.outcome == Outcome.REFUSED),
+    NOT_ACCEPTED: _count(HC.outcome == Outcome.NOT_ACCEPTED),
+    "green_channel": _count(HC.green_channel.is_(True)),
 }
 
 
@@ -200,8 +204,10 @@ def _elapsed_hours() -> sa.ColumnElement:
 
 
 def _from(query, join: str | None):
+    """The cases the reports count: the hall's rows, with the runtime's (its start and end, its version)."""
+    query = query.select_from(HC).join(PI, PI.id == HC.instance_id)
     if join == "matter":
-        return query.select_from(PI).outerjoin(Matter, Matter.code == PI.matter_code)
+        return query.outerjoin(Matter, Matter.code == HC.matter_code)
     return query
 
 
@@ -226,8 +232,8 @@ def aggregate(key, where: list, *, join: str | None = None, elapsed: bool = Fals
             continue
         figures["days"] = []
         groups[figures.pop("key")] = figures
-    days_query = _from(sa.select(key_column, PI.working_days_used), join).where(
-        *where, _COMPLETED, PI.working_days_used.is_not(None)).order_by(sa.text("1"), PI.working_days_used)
+    days_query = _from(sa.select(key_column, HC.working_days_used), join).where(
+        *where, _JUDGED, HC.working_days_used.is_not(None)).order_by(sa.text("1"), HC.working_days_used)
     for group, rows in itertools.groupby(db.session.execute(days_query), key=lambda r: r[0]):
         if group in groups:
             groups[group]["days"] = [days for _, days in rows]
@@ -304,8 +310,8 @@ def windows(start: dt.date | None, end: dt.date | None, merge_below: float | Non
     rows = sa.select(Window.no, Window.name, Window.department_code).order_by(Window.no)
     if department is not None:
         rows = rows.where(Window.department_code == department)
-        where.append(PI.department_code == department)
-    groups = aggregate(PI.window_no, where)
+        where.append(HC.department_code == department)
+    groups = aggregate(HC.window_no, where)
     items = []
     for no, name, code in db.session.execute(rows):
         item = {"no": no, "name": name, "department": code, "department_name": names.get(code)}
@@ -337,7 +343,7 @@ def departments(start: dt.date | None, end: dt.date | None) -> dict:
     period = month_period(start, end)
     thresholds = grade_thresholds()
     header, traffic_days = _header(period, thresholds)
-    groups = aggregate(PI.department_code, period.where())
+    groups = aggregate(HC.department_code, period.where())
     items = []
     for code, name in db.session.execute(sa.select(Department.code, Department.name).order_by(Department.code)):
         item = {"code": code, "name": name}
@@ -365,8 +371,8 @@ def matters(start: dt.date | None, end: dt.date | None, department: str | None =
         listing = listing.where(Matter.kind == kind)
         catalogued = catalogued.where(Matter.kind == kind)
     if department is not None or kind is not None:
-        where.append(PI.matter_code.in_(catalogued))
-    groups = aggregate(PI.matter_code, where)
+        where.append(HC.matter_code.in_(catalogued))
+    groups = aggregate(HC.matter_code, where)
     items = []
     for code, name, matter_kind, matter_department in db.session.execute(listing):
         item = {"code": code, "name": name, "kind": matter_kind, "kind_name": KIND_NAMES.get(matter_kind),
@@ -396,7 +402,7 @@ def summary(start: dt.date | None, end: dt.date | None) -> dict:
     by_kind = [{"kind": kind, "kind_name": KIND_NAMES[kind], **publish(kinds.pop(kind, None))} for kind in KINDS]
     if kinds:  # cases of a matter not in the catalog
         by_kind.append({"kind": None, "kind_name": "未登记事项", **publish(_merge_raw(kinds.values()))})
-    green = aggregate(None, [*where, PI.green_channel.is_(True)]).get(None)
+    green = aggregate(None, [*where, HC.green_channel.is_(True)]).get(None)
     return {**header, **publish(center), "by_kind": by_kind, "green_channel_figures": publish(green)}
 
 
@@ -464,7 +470,7 @@ def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | 
         sa.select(ProcessDefinition).where(ProcessDefinition.key == matter.process_key,
                                            ProcessDefinition.kind == "bpmn")
         .order_by(ProcessDefinition.version)))
-    where = [*Period(start, end).where(), PI.matter_code == code,
+    where = [*Period(start, end).where(), HC.matter_code == code,
              PI.definition_id.in_([d.id for d in definitions])]
     groups = aggregate(PI.definition_id, where, elapsed=True)
     listed = [_version_figures(d, groups.get(d.id), thresholds) for d in definitions]
@@ -504,12 +510,13 @@ def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | 
 def per_day(start: dt.date | None, end: dt.date | None) -> dict:
     """Cases received (by 收件 date) and completed (by their end, Asia/Shanghai) on each day of the period."""
     period = month_period(start, end)
-    received = dict(db.session.execute(sa.select(PI.received_on, sa.func.count()).where(*period.where())
-                                       .group_by(PI.received_on)).all())
+    received = dict(db.session.execute(sa.select(HC.received_on, sa.func.count()).where(*period.where())
+                                       .group_by(HC.received_on)).all())
     low = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
     high = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
     completed: dict[dt.date, int] = {}
-    for ended in db.session.scalars(sa.select(PI.ended_at).where(_COMPLETED, PI.ended_at >= low, PI.ended_at < high)):
+    for ended in db.session.scalars(sa.select(HC.closed_at).where(_COMPLETED, HC.closed_at >= low,
+                                                                  HC.closed_at < high)):
         day = as_utc(ended).astimezone(SHANGHAI).date()
         completed[day] = completed.get(day, 0) + 1
     days = []
@@ -544,20 +551,21 @@ def clerks(start: dt.date | None, end: dt.date | None, departments: list[str] | 
         _check_department(code, names)
     where = period.where()
     if departments is not None:
-        where.append(PI.department_code.in_(departments))
+        where.append(HC.department_code.in_(departments))
 
     # who took part in which case: (username, instance id) pairs, each once
     took_part = sa.union(
         sa.select(PI.started_by.label("username"), PI.id.label("instance_id")).where(PI.started_by.is_not(None)),
-        sa.select(PI.owner, PI.id).where(PI.owner.is_not(None)),
+        sa.select(HC.owner, HC.instance_id).where(HC.owner.is_not(None)),
         sa.select(UserTask.completed_by, UserTask.instance_id).where(UserTask.completed_by.is_not(None)),
     ).subquery()
     who = took_part.c.username
-    columns = {"cases": sa.func.count(), "received": _count(PI.started_by == who), "accepted": _count(PI.owner == who),
+    columns = {"cases": sa.func.count(), "received": _count(PI.started_by == who), "accepted": _count(HC.owner == who),
                **{name: _COLUMNS[name] for name in ("completed", "judged", "on_time", "late", "open_red",
                                                     "avg_working_days")}}
     query = sa.select(who, *(column.label(name) for name, column in columns.items())) \
-        .select_from(took_part).join(PI, PI.id == took_part.c.instance_id).where(*where).group_by(who)
+        .select_from(took_part).join(HC, HC.instance_id == took_part.c.instance_id) \
+        .join(PI, PI.id == HC.instance_id).where(*where).group_by(who)
     raw = {row["username"]: dict(row) for row in db.session.execute(query).mappings()}
 
     low = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
@@ -566,7 +574,7 @@ def clerks(start: dt.date | None, end: dt.date | None, departments: list[str] | 
         UserTask.state == "completed", UserTask.completed_by.is_not(None),
         UserTask.completed_at >= low, UserTask.completed_at < high)
     if departments is not None:
-        steps = steps.join(PI, PI.id == UserTask.instance_id).where(PI.department_code.in_(departments))
+        steps = steps.join(HC, HC.instance_id == UserTask.instance_id).where(HC.department_code.in_(departments))
     calendar = workday_calendar()
     step_figures: dict[str, dict] = {}
     for username, created, completed, due in db.session.execute(steps):

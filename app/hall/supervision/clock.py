@@ -1,21 +1,23 @@
-"""The case clock (办件计时): a matter case's due date, its pauses, and how it ended.
+"""The case clock (办件计时): a matter case's two clocks — the decision's and the delivery's — kept on the hall's
+own row (`hall_case`), moved by the events of the case's legal course (app/hall/course.py).
 
-`runtime.save` calls `on_step` once per step, before the case row is written, so everything here lands in the
-same UPDATE (or INSERT) of the row, in the same transaction as the step. For cases that are not a catalogued
-matter's it returns at once: the matter lookup is done once per definition version and kept in memory.
+The hall's step hook calls `on_step` once per step, before the runtime writes its rows; what changes lands in the
+same transaction, in the hall's row only. For cases that are not a catalogued matter's it returns at once: the
+matter lookup is done once per definition version and kept in memory.
 
-* Start: a case of a matter's diagram gets `matter_code`, `department_code`, `green_channel` (asked for in the
-  case data and allowed by the matter), `received_on` (today in Asia/Shanghai), `promised_days` (the matter's;
-  green channel: `max(1, floor(promised × TONGBAN_GREEN_CHANNEL_RATIO))`, 0 stays 0) and
-  `due_date = add_working_days(received_on, promised_days + paused_days)`.
-* Pause: while a task the diagram declares as pausing (`hall.pause`: the supplement check, where the case
-  waits for the applicant, or a special procedure, Art. 45) is open. Resume when none is open any more:
-  `paused_days += working_days_between(pause date, resume date)` and the due date moves.
-* Stop: `outcome` from the end event reached (its `hall.outcome`, or `cancelled`), `working_days_used`, `on_time`,
-  `light = None`;
-  the case's open warnings close (a refusal without reasons stays open until a supervisor closes it).
+* 收件 (received): the matter's promised limit (绿色通道: `max(1, floor(promised × TONGBAN_GREEN_CHANNEL_RATIO))`,
+  0 stays 0); until the case is accepted its due date is provisional, counted from the receipt.
+* 受理 (accepted) or 视为受理 (Art. 32: no supplement notice within 5 working days — accepted on the receipt
+  date): the limit counts from here, `due_date = add_working_days(accepted_on, promised + extended + paused)`.
+* Pauses: while a task the diagram declares as pausing is open (`hall.pause`): the supplement check, where the
+  case waits for the applicant before it is accepted, and special procedures (Art. 45), whose working days move
+  the due date.
+* 决定 (decided): the decision clock stops — `on_time` and `working_days_used` are the decision's, the case's
+  light goes out; the delivery clock starts (Art. 44: delivered within 10 working days of the decision).
+* 办结 (closed): the process ended; escalation steps still open end with it (`course_ended`). The outcome is the
+  decision (准予, 不予许可, 上级准予…), or 不予受理, 补正超时终止, 撤销 — never merely "completed".
 
-Every start, pause, resume and stop is a `clock_event` row with the due date it leaves.
+Every start, acceptance, pause, resume, decision and stop is a `clock_event` row with the due date it leaves.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from ...clock import SHANGHAI, as_utc
 from ...definitions import service as definitions
 from ...extensions import db
 from ...matters.service import GENERATION  # the shared generation of the matter catalog
+from .. import cases, course
 from .. import vocabulary as hall
+from ..models import HallCase
 from ..vocabulary import OUTCOME_NAMES
 from .models import ClockEvent, SupervisionWarning
 
@@ -58,6 +62,8 @@ class MatterInfo:
     effective_from: date | None = None
     cancelled_on: date | None = None
     forward_clock: str | None = None  # 上报件: end | pause at forwarding, where the diagram does not say
+    type: str = "行政许可"  # 事项类型: which instruments its notices are
+    higher_authority: str | None = None  # 上报件: the deciding authority
 
 
 class _MatterCache:
@@ -109,15 +115,16 @@ def _lookup(process_key: str) -> MatterInfo | None:
     with db.session.no_autoflush:
         row = db.session.execute(
             sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code, Matter.promised_days,
-                      Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on, Matter.record)
+                      Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on, Matter.record,
+                      Matter.type, Matter.higher_authority)
             .outerjoin(Post, sa.and_(Post.department_code == Matter.department_code, Post.kind == "supervise"))
             .where(Matter.process_key == process_key).order_by(Matter.code).limit(1)).first()
     if row is None:
         return None
-    code, name, kind, department, promised, green, post, effective_from, cancelled_on, record = row
+    code, name, kind, department, promised, green, post, effective_from, cancelled_on, record, type_, higher = row
     forward = (record or {}).get("forward_clock") if isinstance(record, dict) else None
     return MatterInfo(code, name, kind, department, post, promised or 0, bool(green), effective_from, cancelled_on,
-                      forward)
+                      forward, type_ or "行政许可", higher)
 
 
 # -- settings ----------------------------------------------------------------------------------------------------
@@ -133,267 +140,408 @@ def local_date(at: datetime) -> date:
     return as_utc(at).astimezone(SHANGHAI).date()
 
 
-def due_date(received_on: date, promised_days: int, paused_days: int, cal=None, extended_days: int = 0) -> date:
+def due_date(counted_from: date, promised_days: int, paused_days: int, cal=None, extended_days: int = 0) -> date:
     cal = cal or calendar.workday_calendar()
-    return cal.add_working_days(received_on, promised_days + (extended_days or 0) + paused_days).date
+    return cal.add_working_days(counted_from, promised_days + (extended_days or 0) + paused_days).date
 
 
-def case_due_date(instance, cal=None) -> date:
-    """The case's due date now: its limit, the extension granted (Art. 42) and the working days paused."""
-    return due_date(instance.received_on, instance.promised_days or 0, instance.paused_days or 0, cal,
-                    instance.extended_days or 0)
+def case_due_date(case: HallCase, cal=None) -> date:
+    """The case's due date now: from its acceptance (before it, provisionally from its receipt), its limit, the
+    extension granted (Art. 42) and the working days paused in special procedures (Art. 45)."""
+    return due_date(case.accepted_on or case.received_on, case.promised_days or 0, case.paused_days or 0, cal,
+                    case.extended_days or 0)
 
 
-def district_clock_ended(instance) -> bool:
+def district_clock_ended(case: HallCase) -> bool:
     """上报件 (Art. 43): the district's clock ended when the case was forwarded (the higher authority's time
     is its own)."""
-    return instance.forwarded_at is not None and instance.forward_clock == hall.ForwardClock.END
+    return case.forwarded_at is not None and case.forward_clock == hall.ForwardClock.END
+
+
+def decision_clock_stopped(case: HallCase) -> bool:
+    return case.decided_at is not None or district_clock_ended(case) or not case.is_open
+
 
 
 # -- the hook ----------------------------------------------------------------------------------------------------
-def on_step(result) -> None:
-    """Bring the case's clock up to date with a step (a before-flush step hook: before the row is written).
+def on_step(step) -> None:
+    """Bring the case's clocks up to date with a step and keep the course's events (a before-flush hook).
 
-    Cost: nothing for cases that are not a matter's; for a matter's case, queries only when the clock starts,
-    pauses, resumes or stops, when its owner is first known, or when a refusal is flagged.
+    Cost: nothing for cases that are not a matter's (one lookup per version, then memory); for a matter's case,
+    its hall row read once, locked, and written only when something changed.
     """
-    instance, before, snap, steps, at = result.instance, result.before, result.after, result.steps, result.at
-    props = result.process.element_properties
-    completed_task_id = result.completed.id if result.completed is not None else None
-    if instance.version is None:  # a new case
-        matter = matter_for(instance.definition_id, instance.process_key)
+    case = cases.for_step(step)
+    if step.is_new:
+        matter = matter_for(step.instance.definition_id, step.instance.process_key)
         if matter is None:
             return
-        _start(instance, matter, snap, at)
-    if instance.matter_code is None:
+        case = cases.start(step, _start(step, matter))
+    if case is None:
         return
-    if completed_task_id is not None:
-        _completed(instance, result.completed, snap, props(result.completed.element_id), at)
-    if instance.owner and instance.window_no is None and sa.inspect(instance).attrs.owner.history.added:
-        _window_of_owner(instance)
-    if instance.forwarded_at is not None and instance.replied_at is None and before.messages \
-            and not snap.messages and instance.state != "cancelled":
-        _replied(instance, at)  # the higher authority's reply came (a message, not a task of ours)
-    pausing = [t for t in snap.user_tasks if _pauses(instance, props(t.element_id))] \
-        if instance.state == "running" else []
-    forwarded_pause = instance.forward_clock == hall.ForwardClock.PAUSE and instance.forwarded_at is not None \
-        and instance.replied_at is None and instance.state == "running"
-    if (pausing or forwarded_pause) and instance.paused_since is None:
-        if pausing:
-            _pause(instance, pausing[0], props(pausing[0].element_id), at)
-        else:
-            instance.paused_since = at
-            _event(instance, at, "pause", reason="上报上级机关，区级计时暂停（《行政许可法》第四十三条）")
-    elif not (pausing or forwarded_pause) and instance.paused_since is not None:
-        ended = next((t for t in before.user_tasks if hall.pause_of(props(t.element_id))), None)
-        _resume(instance, ended, at)
-    if instance.state in ("completed", "cancelled") and instance.outcome is None:
-        _stop(instance, steps, props, at)
+    if case.matter_code is None:  # the hall keeps only the owner of a case of no matter, until it ends
+        if case.is_open and (step.after.state == "completed" or step.action == "instance.cancelled"):
+            case.is_open, case.closed_at = False, step.at
+        return
+    events = course.derive(step, case)
+    for event in events:
+        _apply(step, case, event)
+    events += _pauses(step, case)
+    course.keep(step, events)
 
 
-def _event(instance, at: datetime, kind: str, *, reason: str | None = None, element_id: str | None = None,
-           working_days: int | None = None) -> None:
-    db.session.add(ClockEvent(instance_id=instance.id, at=at, kind=kind, reason=reason, element_id=element_id,
-                              working_days=working_days, due_date=instance.due_date))
+def write(step) -> None:
+    """After the runtime's rows are written: the new case's hall row, the clock's history and the course."""
+    cases.insert_new(step)
+    pending = step.plugin_rows.pop(_PENDING, [])
+    if pending:
+        db.session.execute(sa.insert(ClockEvent), pending)
+    course.write(step)
 
 
-def _start(instance, matter: MatterInfo, snap, at: datetime) -> None:
-    wanted = bool((snap.data or {}).get("green_channel"))
-    instance.matter_code = matter.code
-    instance.department_code = matter.department_code
-    instance.green_channel = wanted and matter.green_channel
-    instance.received_on = local_date(at)
-    instance.promised_days = green_channel_days(matter.promised_days) if instance.green_channel \
-        else matter.promised_days
-    instance.paused_days = 0
-    instance.supplement_count = 0
-    instance.due_date = due_date(instance.received_on, instance.promised_days, 0)
-    instance.light = "green"  # a case never starts yellow (see supervision.service.case_light)
-    reason = f"收件，承诺时限 {instance.promised_days} 个工作日"
-    if instance.green_channel:
+_PENDING = "hall.clock_events"
+
+
+def _event(step_or_none, case: HallCase, at: datetime, kind: str, *, reason: str | None = None,
+           element_id: str | None = None, working_days: int | None = None) -> None:
+    row = {"instance_id": case.instance_id, "at": at, "kind": kind, "reason": (reason or "")[:200] or None,
+           "element_id": element_id, "working_days": working_days, "due_date": case.due_date}
+    if step_or_none is not None:
+        step_or_none.plugin_rows.setdefault(_PENDING, []).append(row)
+    else:
+        db.session.execute(sa.insert(ClockEvent), [row])
+
+
+def _start(step, matter: MatterInfo) -> HallCase:
+    at, data = step.at, step.after.data or {}
+    wanted = bool(data.get("green_channel"))
+    green = wanted and matter.green_channel
+    promised = green_channel_days(matter.promised_days) if green else matter.promised_days
+    received = local_date(at)
+    case = HallCase(instance_id=step.case_id, matter_code=matter.code, department_code=matter.department_code,
+                    business_key=step.instance.business_key, is_open=True, green_channel=green, received_at=at,
+                    received_on=received, promised_days=promised, paused_days=0, supplement_count=0,
+                    extended_days=0, accepted_on_receipt=False,
+                    due_date=due_date(received, promised, 0), light="green")  # a case never starts yellow
+    reason = f"收件，承诺时限 {promised} 个工作日（自受理之日起计算）"
+    if green:
         reason += f"（绿色通道，原 {matter.promised_days} 个工作日）"
     elif wanted:
         reason += "（该事项未开通绿色通道，按承诺时限计）"
-    _event(instance, at, "start", reason=reason)
+    _event(step, case, at, "start", reason=reason)
+    return case
 
 
-def _pauses(instance, properties: dict[str, str]) -> bool:
-    pause = hall.pause_of(properties)
-    if pause == hall.Pause.SUPPLEMENT and instance.accepted_on_receipt:
-        return False  # Art. 32: no notice in time, the case counts as accepted on receipt: nothing to wait for
-    return bool(pause)
-
-
-def _completed(instance, done, snap, properties: dict[str, str], at: datetime) -> None:
-    step = hall.step_of(properties)
-    if step == hall.Step.SUPPLEMENT_NOTICE:
-        instance.supplement_count = (instance.supplement_count or 0) + 1
-        if not instance.accepted_on_receipt and local_date(at) > supplement_notice_deadline(instance):
-            accept_on_receipt(instance, done.id, done.element_id, at)
-    if step == hall.Step.FORWARD:  # the diagram's mode, else the matter record's, else the clock ends (Art. 43)
-        matter = matter_for(instance.definition_id, instance.process_key)
+def _apply(step, case: HallCase, event: course.Event) -> None:
+    at, kind = event.at, event.kind
+    if kind == "supplement_notice":
+        case.supplement_count = (case.supplement_count or 0) + 1
+        if not case.accepted_on_receipt and case.accepted_on is None \
+                and local_date(at) > supplement_notice_deadline(case):
+            accept_on_receipt(case, event.task_id, event.element_id, at, step=step)
+    elif kind == "accepted":
+        _accepted(step, case, at, event.element_id)
+    elif kind == "decided":
+        _decided(step, case, event)
+    elif kind == "not_accepted":
+        _answered(step, case, at, hall.Outcome.NOT_ACCEPTED, event.element_id)
+    elif kind == "supplement_timeout":
+        _answered(step, case, at, hall.Outcome.SUPPLEMENT_TIMEOUT, event.element_id, judged=False)
+    elif kind == "forwarded":
+        matter = matter_for(step.instance.definition_id, step.instance.process_key)
+        properties = step.process.element_properties(event.element_id) if event.element_id else {}
         mode = properties.get(hall.FORWARD_CLOCK) or (matter.forward_clock if matter else None) or hall.ForwardClock.END
-        _forwarded(instance, mode, done, at)
-    if step == hall.Step.DELIVER and instance.decided_at is not None:
-        deadline = delivery_deadline(instance)
-        if local_date(at) > deadline:
-            _late_delivery(instance, done, deadline, at)
-    if step in (hall.Step.DECIDE, hall.Step.COORDINATE) and instance.decided_at is None:
-        data = snap.data or {}
-        if step == hall.Step.DECIDE or data.get("coordination") not in (None, "resolved"):
-            instance.decided_at = at  # a coordination that fails decides the refusal
-    if step == hall.Step.DECIDE:
-        data = snap.data or {}
-        reasons = data.get("reasons")
-        if data.get("decision") == "refuse" and not (isinstance(reasons, str) and reasons.strip()):
-            _refusal_without_reasons(instance, done, at)
+        _forwarded(step, case, mode, event.element_id, at)
+        event.data.setdefault("deciding_authority", matter.higher_authority if matter else None)
+    elif kind == "higher_replied":
+        _replied(step, case, at)
+    elif kind == "delivered":
+        case.delivered_at = at
+        if case.delivery_due is not None and local_date(at) > case.delivery_due:
+            _late_delivery(case, event, at)
+    elif kind == "cancelled":
+        if case.outcome is None:
+            case.outcome = "cancelled"
+    elif kind == "closed":
+        _closed(step, case, event)
+    if kind == "decided" and event.data.get("decision") == hall.Outcome.REFUSED and not event.data.get("higher"):
+        reasons = event.data.get("reasons")
+        if not (isinstance(reasons, str) and reasons.strip()):
+            _refusal_without_reasons(case, event, at)
 
 
-def _refusal_without_reasons(instance, task, at: datetime) -> None:
+def _accepted(step, case: HallCase, at: datetime, element_id: str | None) -> None:
+    """受理: the limit counts from today; waits before it (the supplement) are not the agency's time."""
+    if case.paused_since is not None:  # the supplement wait ends with the acceptance: it does not count
+        waited = calendar.workday_calendar().working_days_between(local_date(case.paused_since), local_date(at))
+        case.paused_since = None
+        _event(step, case, at, "resume", element_id=element_id, working_days=waited,
+               reason=f"申请人补正材料，等待 {waited} 个工作日（受理前，不计入办理时限）")
+    case.accepted_on = local_date(at)
+    case.paused_days = 0
+    case.due_date = case_due_date(case)
+    _event(step, case, at, "accept", element_id=element_id,
+           reason=f"受理，办理时限 {case.promised_days or 0} 个工作日自今日起计算（《行政许可法》第四十二条）")
+
+
+def _working_days(case: HallCase, until: date, cal=None) -> int:
+    cal = cal or calendar.workday_calendar()
+    since = case.accepted_on or case.received_on
+    return max(0, cal.working_days_between(since, until) - (case.paused_days or 0))
+
+
+def _decided(step, case: HallCase, event: course.Event) -> None:
+    """决定: the decision clock stops here; the delivery clock (Art. 44) starts."""
+    at = event.at
+    if case.paused_since is not None:  # a pause that ends with the decision (the higher authority's reply)
+        _resume(step, case, None, at)
+    decision = event.data.get("decision")
+    matter = matter_for(step.instance.definition_id, step.instance.process_key)
+    higher = bool(event.data.get("higher"))
+    authority = (matter.higher_authority if higher and matter else None) or _department_name(case.department_code)
+    event.data["deciding_authority"] = authority
+    case.decided_at, case.decided_by, case.deciding_authority = at, event.actor, authority
+    case.decision = decision
+    if decision in course.DECIDING_OUTCOMES:
+        case.outcome = decision
+    decided_on = local_date(at)
+    cal = calendar.workday_calendar()
+    if not district_clock_ended(case):
+        case.working_days_used = _working_days(case, decided_on, cal)
+        case.on_time = decided_on <= case.due_date
+    case.light = None
+    case.delivery_due = cal.add_working_days(decided_on, hall.DELIVERY_DAYS).date
+    _event(step, case, at, "decide", element_id=event.element_id, working_days=case.working_days_used,
+           reason=f"作出决定：{OUTCOME_NAMES.get(decision, '决定')}（{authority}），办理计时结束；"
+                  f"应于 {case.delivery_due.isoformat()} 前送达（《行政许可法》第四十四条）")
+    _close_case_lights(case, at, "已作出决定，办理计时结束")
+
+
+def _answered(step, case: HallCase, at: datetime, outcome: str, element_id: str | None, judged: bool = True) -> None:
+    """不予受理 (the agency's answer to the application) or 补正超时终止 (the applicant did not supplement)."""
+    if case.paused_since is not None:
+        case.paused_since = None
+    case.outcome = outcome
+    if judged:
+        today = local_date(at)
+        case.decided_at, case.decision = at, outcome
+        case.working_days_used = max(0, calendar.workday_calendar().working_days_between(case.received_on, today))
+        case.on_time = today <= case.due_date
+    case.light = None
+    _event(step, case, at, "stop", element_id=element_id, working_days=case.working_days_used,
+           reason=OUTCOME_NAMES.get(outcome, outcome))
+    _close_case_lights(case, at, OUTCOME_NAMES.get(outcome, outcome))
+
+
+def _closed(step, case: HallCase, event: course.Event) -> None:
+    at = event.at
+    if case.outcome is None:  # no decision recorded: what the end says, else only that it ended
+        case.outcome = event.data.get("outcome") or "closed"
+    if not decision_clock_stopped(case) and case.outcome not in ("cancelled",):
+        closed = local_date(at)
+        if case.paused_since is not None:
+            _resume(step, case, None, at)
+        case.working_days_used = _working_days(case, closed)
+        case.on_time = closed <= case.due_date
+    case.paused_since = None
+    case.is_open, case.closed_at, case.light = False, at, None
+    _event(step, case, at, "stop", reason=f"办结：{OUTCOME_NAMES.get(case.outcome, case.outcome)}",
+           element_id=event.element_id, working_days=case.working_days_used)
+    db.session.connection().execute(
+        sa.update(SupervisionWarning)
+        .where(SupervisionWarning.instance_id == case.instance_id, SupervisionWarning.state == "open",
+               SupervisionWarning.kind.in_(CLOSE_WITH_CASE))
+        .values(state="closed", closed_at=at, note="办件已撤销" if case.outcome == "cancelled" else "办件已办结"))
+
+
+def _close_case_lights(case: HallCase, at: datetime, note: str) -> None:
+    db.session.connection().execute(
+        sa.update(SupervisionWarning)
+        .where(SupervisionWarning.instance_id == case.instance_id, SupervisionWarning.state == "open",
+               SupervisionWarning.kind.in_(("case_yellow", "case_red")))
+        .values(state="closed", closed_at=at, note=note))
+
+
+def _department_name(code: str | None) -> str | None:
+    """The deciding department's legal name (hall.yaml), else its name."""
+    if code is None:
+        return None
+    from ...people.models import Department
+
+    with db.session.no_autoflush:
+        row = db.session.execute(sa.select(Department.name, Department.legal_name).where(
+            Department.code == code)).first()
+    return (row[1] or row[0]) if row else code
+
+
+def _refusal_without_reasons(case: HallCase, event: course.Event, at: datetime) -> None:
     """Art. 38: a refusal must state its reasons. Flagged red, to the department's supervisor, at once."""
     from . import service
 
-    matter = matter_for(instance.definition_id, instance.process_key)
-    warning = SupervisionWarning(
-        instance_id=instance.id, task_id=task.id, kind="refusal_without_reasons", level="red",
-        department_code=instance.department_code, post=matter.supervise_post if matter else None,
-        message=service.refusal_message(matter.name if matter else instance.matter_code, instance),
-        raised_at=at, state="open")
-    db.session.add(warning)
-    audit.record("supervision.warning", actor=None, instance_id=instance.id, task_id=task.id,
-                 element_id=task.element_id, details=service.warning_details(warning))
+    _rule_warning(case, event.task_id, event.element_id, "refusal_without_reasons", "red", at,
+                  service.refusal_message(_matter_name(case), case))
+
+
+def _matter_name(case: HallCase) -> str:
+    from ...matters.models import Matter
+
+    with db.session.no_autoflush:
+        return db.session.scalar(sa.select(Matter.name).where(Matter.code == case.matter_code)) or case.matter_code
 
 
 # -- hall-rules: the law's limits (行政许可法 Art. 32, 42, 43, 44) -----------------------------------------------
-def supplement_notice_deadline(instance, cal=None) -> date:
+def supplement_notice_deadline(case: HallCase, cal=None) -> date:
     """Art. 32: the supplement notice within 5 working days of receipt."""
     cal = cal or calendar.workday_calendar()
-    return cal.add_working_days(instance.received_on, hall.SUPPLEMENT_NOTICE_DAYS).date
+    return cal.add_working_days(case.received_on, hall.SUPPLEMENT_NOTICE_DAYS).date
 
 
-def delivery_deadline(instance, cal=None) -> date:
+def delivery_deadline(case: HallCase, cal=None) -> date:
     """Art. 44: delivered within 10 working days of the decision."""
+    if case.delivery_due is not None:
+        return case.delivery_due
     cal = cal or calendar.workday_calendar()
-    return cal.add_working_days(local_date(instance.decided_at), hall.DELIVERY_DAYS).date
+    return cal.add_working_days(local_date(case.decided_at), hall.DELIVERY_DAYS).date
 
 
-def delivery_message(instance, deadline: date, *, delivered: bool) -> str:
+def delivery_message(case: HallCase, deadline: date, *, delivered: bool) -> str:
     what = "送达超过" if delivered else "决定后超过"
-    return (f"办件 {instance.business_key or instance.id[:8]} {what} {hall.DELIVERY_DAYS} 个工作日"
-            f"{'才送达' if delivered else '仍未送达'}（应于 {deadline.isoformat()} 前送达，《行政许可法》第四十四条）")
+    return (f"办件 {case.case_number or case.business_key or case.instance_id[:8]} {what} {hall.DELIVERY_DAYS} "
+            f"个工作日{'才送达' if delivered else '仍未送达'}（应于 {deadline.isoformat()} 前送达，"
+            f"《行政许可法》第四十四条）")
 
 
-def _late_delivery(instance, done, deadline: date, at: datetime) -> None:
+def _late_delivery(case: HallCase, event: course.Event, at: datetime) -> None:
     """Delivered after the Art. 44 limit: one warning per delivery step. The sweep's "not delivered yet" warning,
     if it came first, now says when it was delivered; otherwise one is raised now."""
-    message = delivery_message(instance, deadline, delivered=True)
+    deadline = delivery_deadline(case)
+    message = delivery_message(case, deadline, delivered=True)
     flagged = db.session.connection().execute(
         sa.update(SupervisionWarning)
-        .where(SupervisionWarning.instance_id == instance.id, SupervisionWarning.task_id == done.id,
+        .where(SupervisionWarning.instance_id == case.instance_id, SupervisionWarning.task_id == event.task_id,
                SupervisionWarning.kind == "late_delivery", SupervisionWarning.state == "open")
         .values(message=message)).rowcount
     if not flagged:
-        _rule_warning(instance, done.id, done.element_id, "late_delivery", "red", at, message)
+        _rule_warning(case, event.task_id, event.element_id, "late_delivery", "red", at, message)
 
 
-def accept_on_receipt(instance, task_id: str | None, element_id: str | None, at: datetime) -> None:
+def accept_on_receipt(case: HallCase, task_id: str | None, element_id: str | None, at: datetime, step=None) -> None:
     """Art. 32: no supplement notice within 5 working days: the application counts as accepted on receipt."""
-    instance.accepted_on_receipt = True
-    deadline = supplement_notice_deadline(instance)
-    _event(instance, at, "accepted_on_receipt", element_id=element_id,
+    case.accepted_on_receipt = True
+    case.accepted_on = case.received_on
+    case.paused_days = 0
+    case.paused_since = None
+    case.due_date = case_due_date(case)
+    deadline = supplement_notice_deadline(case)
+    _event(step, case, at, "accepted_on_receipt", element_id=element_id,
            reason=f"补正告知超过 {hall.SUPPLEMENT_NOTICE_DAYS} 个工作日（应于 {deadline.isoformat()} 前），"
                   f"自收到申请之日起即为受理（《行政许可法》第三十二条）")
-    _rule_warning(instance, task_id, element_id, "late_supplement_notice", "red", at,
-                  f"办件 {instance.business_key or instance.id[:8]} 未在收件后 {hall.SUPPLEMENT_NOTICE_DAYS} 个工作日内"
-                  f"一次性告知补正（应于 {deadline.isoformat()} 前），视为自收件之日起受理（《行政许可法》第三十二条）")
+    event = course.Event("deemed_accepted", at, None, None, task_id, element_id,
+                         {"received_on": case.received_on.isoformat(), "notice_deadline": deadline.isoformat()})
+    if step is not None:
+        course.keep(step, [event])
+    else:
+        course.record(case.instance_id, event)
+    _rule_warning(case, task_id, element_id, "late_supplement_notice", "red", at,
+                  f"办件 {case.case_number or case.business_key or case.instance_id[:8]} 未在收件后 "
+                  f"{hall.SUPPLEMENT_NOTICE_DAYS} 个工作日内一次性告知补正（应于 {deadline.isoformat()} 前），"
+                  f"视为自收件之日起受理（《行政许可法》第三十二条）")
 
 
-def _rule_warning(instance, task_id, element_id, kind: str, level: str, at: datetime, message: str) -> None:
-    matter = matter_for(instance.definition_id, instance.process_key)
-    warning = SupervisionWarning(instance_id=instance.id, task_id=task_id, kind=kind, level=level,
-                                 department_code=instance.department_code,
-                                 post=matter.supervise_post if matter else None, message=message, raised_at=at,
-                                 state="open")
-    db.session.add(warning)
-    audit.record("supervision.warning", actor=None, instance_id=instance.id, task_id=task_id, element_id=element_id,
-                 details={"kind": kind, "level": level, "post": warning.post,
-                          "department": instance.department_code, "message": message})
+def _rule_warning(case: HallCase, task_id, element_id, kind: str, level: str, at: datetime, message: str) -> None:
+    post = _supervise_post(case.department_code)
+    db.session.add(SupervisionWarning(instance_id=case.instance_id, task_id=task_id, kind=kind, level=level,
+                                      department_code=case.department_code, post=post, message=message,
+                                      raised_at=at, state="open"))
+    audit.record("supervision.warning", actor=None, instance_id=case.instance_id, task_id=task_id,
+                 element_id=element_id, details={"kind": kind, "level": level, "post": post,
+                                                 "department": case.department_code, "message": message})
 
 
-def _forwarded(instance, mode: str, done, at: datetime) -> None:
+def _supervise_post(department: str | None) -> str | None:
+    from ...people.models import Post
+
+    with db.session.no_autoflush:
+        return db.session.scalar(sa.select(Post.name).where(Post.department_code == department,
+                                                            Post.kind == "supervise").order_by(Post.name).limit(1))
+
+
+def _forwarded(step, case: HallCase, mode: str, element_id: str | None, at: datetime) -> None:
     """上报 (Art. 43): the district's part ends here; its clock ends (or pauses) and the higher one starts."""
-    instance.forwarded_at = at
-    instance.forward_clock = hall.ForwardClock(mode) if mode in tuple(hall.ForwardClock) else hall.ForwardClock.END
-    if instance.forward_clock == hall.ForwardClock.END:
-        cal = calendar.workday_calendar()
-        instance.working_days_used = max(0, cal.working_days_between(instance.received_on, local_date(at))
-                                         - (instance.paused_days or 0))
-        instance.on_time = local_date(at) <= instance.due_date
-        instance.light = None
-        _event(instance, at, "forwarded", element_id=done.element_id, working_days=instance.working_days_used,
+    case.forwarded_at = at
+    case.forward_clock = hall.ForwardClock(mode) if mode in tuple(hall.ForwardClock) else hall.ForwardClock.END
+    if case.forward_clock == hall.ForwardClock.END:
+        today = local_date(at)
+        case.working_days_used = _working_days(case, today)
+        case.on_time = today <= case.due_date
+        case.light = None
+        _event(step, case, at, "forwarded", element_id=element_id, working_days=case.working_days_used,
                reason="上报上级机关，区级计时结束；上级机关的办理时间另计（《行政许可法》第四十三条）")
-        db.session.connection().execute(
-            sa.update(SupervisionWarning)
-            .where(SupervisionWarning.instance_id == instance.id, SupervisionWarning.state == "open",
-                   SupervisionWarning.kind.in_(("case_yellow", "case_red")))
-            .values(state="closed", closed_at=at, note="已上报上级机关，区级计时结束"))
+        _close_case_lights(case, at, "已上报上级机关，区级计时结束")
 
 
-def _replied(instance, at: datetime) -> None:
+def _replied(step, case: HallCase, at: datetime) -> None:
     cal = calendar.workday_calendar()
-    instance.replied_at = at
-    days = cal.working_days_between(local_date(instance.forwarded_at), local_date(at))
-    _event(instance, at, "reply", working_days=days, reason=f"上级机关答复，上级办理 {days} 个工作日")
+    case.replied_at = at
+    days = cal.working_days_between(local_date(case.forwarded_at), local_date(at))
+    _event(step, case, at, "reply", working_days=days, reason=f"上级机关答复，上级办理 {days} 个工作日")
 # -- end hall-rules ----------------------------------------------------------------------------------------------
 
 
-def _window_of_owner(instance) -> None:
-    from ...people.models import User
+def _pauses_for(case: HallCase, properties: dict[str, str]) -> str | None:
+    pause = hall.pause_of(properties)
+    if pause == hall.Pause.SUPPLEMENT and (case.accepted_on_receipt or case.accepted_on is not None):
+        return None  # Art. 32: accepted (or counted so): the supplement wait is no longer the applicant's
+    return pause or None
 
-    with db.session.no_autoflush:
-        instance.window_no = db.session.scalar(sa.select(User.window_no).where(User.username == instance.owner))
+
+def _pauses(step, case: HallCase) -> list[course.Event]:
+    """The clock pauses while a pausing task is open (or, 上报 in pause mode, until the reply) and resumes when
+    none is; a special procedure's start and end are events of the course."""
+    if not case.is_open or decision_clock_stopped(case):
+        return []
+    props = step.process.element_properties
+    running = step.after.state == "running"
+    pausing = [t for t in step.after.user_tasks if _pauses_for(case, props(t.element_id))] if running else []
+    forwarded_pause = case.forward_clock == hall.ForwardClock.PAUSE and case.forwarded_at is not None \
+        and case.replied_at is None and running
+    events = []
+    was = {t.id for t in step.before.user_tasks}
+    for task in step.after.user_tasks:
+        if task.id not in was and hall.pause_of(props(task.element_id)) == hall.Pause.SPECIAL:
+            events.append(course.Event("special_started", step.at, step.actor, task.post, task.id, task.element_id,
+                                       {"procedure": props(task.element_id).get(hall.SPECIAL) or task.name}))
+    now_open = {t.id for t in step.after.user_tasks}
+    for task in step.before.user_tasks:
+        if task.id not in now_open and hall.pause_of(props(task.element_id)) == hall.Pause.SPECIAL:
+            events.append(course.Event("special_ended", step.at, step.actor, task.post, task.id, task.element_id,
+                                       {"procedure": props(task.element_id).get(hall.SPECIAL) or task.name}))
+    if (pausing or forwarded_pause) and case.paused_since is None:
+        if pausing:
+            _pause(step, case, pausing[0], props(pausing[0].element_id), step.at)
+        else:
+            case.paused_since = step.at
+            _event(step, case, step.at, "pause", reason="上报上级机关，区级计时暂停（《行政许可法》第四十三条）")
+    elif not (pausing or forwarded_pause) and case.paused_since is not None:
+        ended = next((t for t in step.before.user_tasks if hall.pause_of(props(t.element_id))), None)
+        _resume(step, case, ended, step.at)
+    return events
 
 
-def _pause(instance, task, properties: dict[str, str], at: datetime) -> None:
-    instance.paused_since = at
+def _pause(step, case: HallCase, task, properties: dict[str, str], at: datetime) -> None:
+    case.paused_since = at
     if hall.pause_of(properties) == hall.Pause.SUPPLEMENT:
-        what = "补正"
+        what = "补正（受理前，等待申请人补正材料）"
     else:
         what = f"特别程序（{properties.get(hall.SPECIAL) or task.name}）"
-    _event(instance, at, "pause", reason=f"{what}：{task.name}"[:200], element_id=task.element_id)
+    _event(step, case, at, "pause", reason=f"{what}：{task.name}", element_id=task.element_id)
 
 
-def _resume(instance, ended, at: datetime) -> None:
+def _resume(step, case: HallCase, ended, at: datetime) -> None:
     cal = calendar.workday_calendar()
-    days = cal.working_days_between(local_date(instance.paused_since), local_date(at))
-    instance.paused_days = (instance.paused_days or 0) + days
-    instance.paused_since = None
-    instance.due_date = case_due_date(instance, cal)
+    days = cal.working_days_between(local_date(case.paused_since), local_date(at))
+    case.paused_since = None
+    if case.accepted_on is not None:  # before the acceptance nothing counts yet: the limit starts at 受理
+        case.paused_days = (case.paused_days or 0) + days
+    case.due_date = case_due_date(case, cal)
     reason = f"恢复计时，暂停 {days} 个工作日" + (f"（{ended.name}）" if ended else "")
-    _event(instance, at, "resume", reason=reason[:200], element_id=ended.element_id if ended else None,
-           working_days=days)
-
-
-def _stop(instance, steps, props, at: datetime) -> None:
-    if instance.state == "cancelled":
-        outcome = "cancelled"
-        element = None
-    else:
-        ends = [s.element_id for s in steps if props(s.element_id).get(hall.OUTCOME) in OUTCOME_NAMES]
-        element = ends[-1] if ends else None
-        outcome = props(element)[hall.OUTCOME] if element else "completed"
-    closed = local_date(at)
-    cal = calendar.workday_calendar()
-    instance.outcome = outcome
-    if not district_clock_ended(instance):  # a forwarded case's district days were counted at forwarding
-        instance.working_days_used = max(0, cal.working_days_between(instance.received_on, closed)
-                                         - (instance.paused_days or 0))
-        instance.on_time = closed <= instance.due_date
-    instance.light = None
-    _event(instance, at, "stop", reason=f"办结：{OUTCOME_NAMES[outcome]}", element_id=element,
-           working_days=instance.working_days_used)
-    db.session.connection().execute(
-        sa.update(SupervisionWarning)
-        .where(SupervisionWarning.instance_id == instance.id, SupervisionWarning.state == "open",
-               SupervisionWarning.kind.in_(CLOSE_WITH_CASE))
-        .values(state="closed", closed_at=at, note=f"办件已{'撤销' if outcome == 'cancelled' else '办结'}"))
+    _event(step, case, at, "resume", reason=reason, element_id=ended.element_id if ended else None, working_days=days)

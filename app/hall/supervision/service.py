@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm.exc import StaleDataError
 
 from ...audit import service as audit
 from ...calendar import service as calendar
@@ -36,7 +35,8 @@ from ...extensions import db
 from ...instances.models import ProcessInstance
 from ...models_base import paged
 from ...tasks.models import UserTask
-from .. import vocabulary
+from .. import cases, course, vocabulary
+from ..models import HallCase, HallTask
 from . import clock as case_clock
 from .clock import CLOSE_WITH_CASE, local_date
 from .models import ClockEvent, SupervisionWarning
@@ -127,9 +127,10 @@ def step_message(level: str, matter_name: str | None, business_key: str | None, 
     return f"{head}的环节「{task_name}」{state}，环节期限 {deadline}{tail}"
 
 
-def refusal_message(matter_name: str | None, instance) -> str:
-    due = f"，办件应于 {instance.due_date.isoformat()} 前办结" if instance.due_date else ""
-    return (f"事项「{matter_name}」{_case_name(instance.business_key, instance.id)}作出不予许可决定但未说明理由"
+def refusal_message(matter_name: str | None, case) -> str:
+    due = f"，办件应于 {case.due_date.isoformat()} 前办结" if case.due_date else ""
+    return (f"事项「{matter_name}」{_case_name(case.business_key, case.instance_id)}"
+            f"作出不予许可决定但未说明理由"
             f"（《行政许可法》第三十八条）{due}")
 
 
@@ -225,8 +226,8 @@ def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
 
 def _tidy(ctx: _Context) -> None:
     """Close warnings whose case is over, and step warnings whose step is done."""
-    over = sa.select(ProcessInstance.id).where(ProcessInstance.id == SupervisionWarning.instance_id,
-                                               ProcessInstance.state.in_(("completed", "cancelled")))
+    over = sa.select(HallCase.instance_id).where(HallCase.instance_id == SupervisionWarning.instance_id,
+                                                 HallCase.is_open.is_(False))
     ctx.close(SupervisionWarning.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
     done = sa.select(UserTask.id).where(UserTask.id == SupervisionWarning.task_id, UserTask.state != "open")
     ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red", "special_overdue", "late_delivery"))
@@ -236,25 +237,23 @@ def _tidy(ctx: _Context) -> None:
 def _case_lights(ctx: _Context) -> None:
     from ...matters.models import Matter
 
-    pi = ProcessInstance
+    hc = HallCase
     longest = db.session.scalar(sa.select(sa.func.max(Matter.promised_days))) or 0
     widest = max(ctx.settings.yellow_days, math.ceil(ctx.settings.yellow_ratio * longest))
     horizon = ctx.cal.add_working_days(ctx.today, widest + 1).date  # beyond it every case is green
     rows = db.session.execute(
-        sa.select(pi.id, pi.light, pi.due_date, pi.promised_days, pi.matter_code, pi.department_code,
-                  pi.business_key)
-        .where(pi.state.in_(OPEN_STATES), pi.due_date.is_not(None), pi.paused_since.is_(None),
-               sa.or_(pi.forwarded_at.is_(None), pi.forward_clock != vocabulary.ForwardClock.END),  # 上报: ended
-               sa.or_(sa.and_(sa.or_(pi.light.is_(None), pi.light == "green"), pi.due_date <= horizon),
-                      pi.light == "yellow",
-                      sa.and_(pi.light == "red", pi.due_date >= ctx.today)))).all()
+        sa.select(hc.instance_id, hc.light, hc.due_date, hc.promised_days, hc.matter_code, hc.department_code,
+                  hc.business_key)
+        .where(hc.is_open, hc.light.is_not(None), hc.due_date.is_not(None), hc.paused_since.is_(None),
+               sa.or_(sa.and_(hc.light == "green", hc.due_date <= horizon), hc.light == "yellow",
+                      sa.and_(hc.light == "red", hc.due_date >= ctx.today)))).all()
     for instance_id, old, due, promised, matter, department, business_key in rows:
         new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
         if new == (old or "green"):
             continue
         changed = db.session.execute(
-            sa.update(pi).where(pi.id == instance_id, pi.state.in_(OPEN_STATES), pi.paused_since.is_(None),
-                                pi.light.is_(None) if old is None else pi.light == old)
+            sa.update(hc).where(hc.instance_id == instance_id, hc.is_open, hc.paused_since.is_(None),
+                                hc.light == old)
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
             continue
@@ -270,21 +269,22 @@ def _case_lights(ctx: _Context) -> None:
 
 
 def _step_lights(ctx: _Context) -> None:
-    t, pi = UserTask, ProcessInstance
+    t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
     rows = db.session.execute(
-        sa.select(t.id, t.light, t.name, t.created_at, t.due_at, t.instance_id, pi.matter_code, pi.department_code,
-                  pi.business_key, pi.due_date)
-        .join(pi, pi.id == t.instance_id)
-        .where(t.state == "open", t.due_at.is_not(None),
-               sa.or_(sa.and_(t.due_at <= ctx.at, sa.or_(t.light.is_(None), t.light != "red")),
-                      sa.and_(t.due_at > ctx.at, sa.or_(t.light.is_(None), t.light == "green"),
-                              sa.or_(t.watch_from.is_(None), t.watch_from <= ctx.at))))).all()
+        sa.select(t.id, ht.light, t.name, t.created_at, t.due_at, t.instance_id, hc.matter_code,
+                  pi.department_code, pi.business_key, hc.due_date)
+        .join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
+        .outerjoin(hc, hc.instance_id == t.instance_id)
+        .where(t.state == "open", t.due_at.is_not(None), ht.light.is_not(None),
+               sa.or_(sa.and_(t.due_at <= ctx.at, ht.light != "red"),
+                      sa.and_(t.due_at > ctx.at, ht.light == "green",
+                              sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at))))).all()
     for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
         new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
         if new == old:
             continue
         changed = db.session.execute(
-            sa.update(t).where(t.id == task_id, t.state == "open", t.light.is_(None) if old is None else t.light == old)
+            sa.update(ht).where(ht.task_id == task_id, ht.light == old)
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:
             continue
@@ -302,14 +302,14 @@ def _step_lights(ctx: _Context) -> None:
 
 def _late_first_reviews(ctx: _Context) -> None:
     """Art. 43: a reported case's first review still open 20 working days (plus pauses) after receipt."""
-    t, pi, w = UserTask, ProcessInstance, SupervisionWarning
-    flagged = sa.select(w.id).where(w.instance_id == pi.id, w.kind == "late_first_review", w.state == "open")
+    t, ht, hc, w = UserTask, HallTask, HallCase, SupervisionWarning
+    flagged = sa.select(w.id).where(w.instance_id == hc.instance_id, w.kind == "late_first_review", w.state == "open")
     rows = db.session.execute(
-        sa.select(pi.id, pi.received_on, pi.paused_days, pi.matter_code, pi.department_code, pi.business_key,
-                  pi.due_date, t.id)
-        .join(pi, pi.id == t.instance_id)
-        .where(t.state == "open", t.role == vocabulary.Step.FIRST_REVIEW, pi.state == "running",
-               pi.received_on.is_not(None), pi.received_on < ctx.today, ~flagged.exists())).all()
+        sa.select(hc.instance_id, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days, hc.matter_code,
+                  hc.department_code, hc.business_key, hc.due_date, t.id)
+        .select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
+        .where(t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
+               hc.received_on.is_not(None), hc.received_on < ctx.today, ~flagged.exists())).all()
     for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
         deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date
         if ctx.today <= deadline:
@@ -322,8 +322,8 @@ def _late_first_reviews(ctx: _Context) -> None:
 
 # -- hall-rules: special procedures' bounds (Art. 45), delivery (Art. 44), the supplement notice (Art. 32) ------
 def _flagged(kind: str, level: str | None = None):
-    w, t = SupervisionWarning, UserTask
-    query = sa.select(w.id).where(w.task_id == t.id, w.kind == kind, w.state == "open")
+    w, ht = SupervisionWarning, HallTask
+    query = sa.select(w.id).where(w.task_id == ht.task_id, w.kind == kind, w.state == "open")
     return query.where(w.level == level) if level else query
 
 
@@ -332,12 +332,13 @@ def _special_bounds(ctx: _Context) -> None:
     yellow; beyond it: red."""
     from ...definitions import service as definitions
 
-    t, pi = UserTask, ProcessInstance
+    t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
     rows = db.session.execute(
-        sa.select(t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, pi.matter_code,
-                  pi.department_code, pi.business_key)
-        .join(pi, pi.id == t.instance_id)
-        .where(t.state == "open", t.role == vocabulary.Step.SPECIAL_PROCEDURE, pi.state.in_(OPEN_STATES),
+        sa.select(t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, hc.matter_code,
+                  hc.department_code, hc.business_key)
+        .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
+        .join(hc, hc.instance_id == ht.instance_id)
+        .where(t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
                ~_flagged("special_overdue", "red").exists())).all()
     procedures: dict[str | None, list] = {}
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key in rows:
@@ -369,74 +370,83 @@ def _special_bounds(ctx: _Context) -> None:
 
 def _late_deliveries(ctx: _Context) -> None:
     """Art. 44: a decision not delivered within 10 working days."""
-    t, pi = UserTask, ProcessInstance
+    t, ht, hc = UserTask, HallTask, HallCase
     rows = db.session.execute(
-        sa.select(t.id, pi.id).join(pi, pi.id == t.instance_id)
-        .where(t.state == "open", t.role == vocabulary.Step.DELIVER, pi.decided_at.is_not(None),
-               pi.state.in_(OPEN_STATES), ~_flagged("late_delivery").exists())).all()
-    for task_id, instance_id in rows:
-        instance = db.session.get(ProcessInstance, instance_id)
-        deadline = case_clock.delivery_deadline(instance, ctx.cal)
-        if ctx.today <= deadline:
-            continue
-        ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind="late_delivery", level="red",
-                          department=instance.department_code,
-                          message=case_clock.delivery_message(instance, deadline, delivered=False))
+        sa.select(t.id, hc).select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
+        .where(t.state == "open", ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
+               hc.decided_at.is_not(None), hc.delivered_at.is_(None), hc.delivery_due < ctx.today, hc.is_open,
+               ~_flagged("late_delivery").exists())).all()
+    for task_id, case in rows:
+        deadline = case_clock.delivery_deadline(case, ctx.cal)
+        ctx.raise_warning(instance_id=case.instance_id, task_id=task_id, kind="late_delivery", level="red",
+                          department=case.department_code,
+                          message=case_clock.delivery_message(case, deadline, delivered=False))
 
 
 def _late_supplement_notices(ctx: _Context) -> None:
     """Art. 32: a supplement notice still not given 5 working days after receipt: accepted on receipt."""
-    t, pi = UserTask, ProcessInstance
+    t, ht, hc = UserTask, HallTask, HallCase
     rows = db.session.execute(
-        sa.select(t.id, t.element_id, pi.id).join(pi, pi.id == t.instance_id)
-        .where(t.state == "open", t.role == vocabulary.Step.SUPPLEMENT_NOTICE, pi.state == "running",
-               pi.received_on.is_not(None), pi.accepted_on_receipt.is_(False))).all()
+        sa.select(t.id, t.element_id, hc.instance_id).select_from(ht).join(t, t.id == ht.task_id)
+        .join(hc, hc.instance_id == ht.instance_id)
+        .where(t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
+               hc.received_on.is_not(None), hc.accepted_on.is_(None), hc.accepted_on_receipt.is_(False))).all()
     for task_id, element_id, instance_id in rows:
-        instance = db.session.get(ProcessInstance, instance_id)
-        if ctx.today <= case_clock.supplement_notice_deadline(instance, ctx.cal):
+        case = cases.lock(instance_id)
+        if case is None or case.accepted_on is not None \
+                or ctx.today <= case_clock.supplement_notice_deadline(case, ctx.cal):
             continue
-        case_clock.accept_on_receipt(instance, task_id, element_id, ctx.at)
+        case_clock.accept_on_receipt(case, task_id, element_id, ctx.at)
         ctx.counts["raised"] += 1
 
 
 # -- hall-rules: 延期 (Art. 42) -----------------------------------------------------------------------------------
-def extend(instance: ProcessInstance, actor: str, reason: str) -> ProcessInstance:
-    """Extend a case's limit once, with the head's approval: +10 working days, a joint case +15 (Art. 42)."""
-    if instance.received_on is None or instance.due_date is None:
+def extend(instance: ProcessInstance, actor: str, reason: str) -> HallCase:
+    """Extend a case's limit once, with the head's approval: +10 working days, a joint case +15 (Art. 42).
+
+    The hall's own row, under the case's lock (the order every writer keeps): a step on the same case waits for
+    it (or it for the step) and both succeed; the runtime's row and its version are not touched.
+    """
+    case = cases.lock(instance.id) if runtime_lock(instance.id) is not None else None
+    if case is None or case.due_date is None:
         raise Conflict("该办件不计时，不能延期", {"instance_id": instance.id})
-    if instance.state not in OPEN_STATES or instance.outcome is not None:
-        raise Conflict("办件已办结，不能延期", {"instance_id": instance.id, "state": instance.state})
-    if case_clock.district_clock_ended(instance):
+    if not case.is_open or case.decided_at is not None:
+        raise Conflict("办件已作出决定或已办结，不能延期", {"instance_id": instance.id, "outcome": case.outcome})
+    if case_clock.district_clock_ended(case):
         raise Conflict("办件已上报上级机关，区级计时已结束，不能延期", {"instance_id": instance.id})
-    if instance.extended_days:
+    if case.extended_days:
         raise Conflict("办件已延期一次，不能再次延期（《行政许可法》第四十二条）",
-                       {"instance_id": instance.id, "extended_days": instance.extended_days,
-                        "extended_by": instance.extended_by})
+                       {"instance_id": instance.id, "extended_days": case.extended_days,
+                        "extended_by": case.extended_by})
     today = local_date(now())
-    if today > instance.due_date:
+    if today > case.due_date:
         raise Conflict("延期须在办理期限届满前决定，该办件已超期",
-                       {"instance_id": instance.id, "due_date": instance.due_date.isoformat()})
+                       {"instance_id": instance.id, "due_date": case.due_date.isoformat()})
     matter = case_clock.matter_for(instance.definition_id, instance.process_key)
     days = vocabulary.JOINT_EXTENSION_DAYS if matter is not None and matter.kind == "joint" \
         else vocabulary.EXTENSION_DAYS
     at = now()
-    old_due = instance.due_date
-    instance.extended_days = days
-    instance.extended_at, instance.extended_by, instance.extension_reason = at, actor, reason
-    instance.due_date = case_clock.case_due_date(instance)
+    old_due = case.due_date
+    case.extended_days = days
+    case.extended_at, case.extended_by, case.extension_reason = at, actor, reason
+    case.due_date = case_clock.case_due_date(case)
     db.session.add(ClockEvent(instance_id=instance.id, at=at, kind="extend", working_days=days,
-                              due_date=instance.due_date,
+                              due_date=case.due_date,
                               reason=f"延期 {days} 个工作日（经负责人批准，《行政许可法》第四十二条）：{reason}"[:200]))
+    course.record(instance.id, course.Event("extended", at, actor, None, None, None, {
+        "days": days, "reason": reason, "due_date_before": old_due.isoformat(), "due_date": case.due_date.isoformat()}))
     audit.record("instance.extended", actor=actor, instance_id=instance.id,
                  details={"days": days, "reason": reason, "due_date_before": old_due.isoformat(),
-                          "due_date": instance.due_date.isoformat()})
-    instance_id = instance.id
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict("该办件已被他人同时处理，请刷新后重试 (concurrent update)", {"instance_id": instance_id}) from None
-    return instance
+                          "due_date": case.due_date.isoformat()})
+    return case
+
+
+def runtime_lock(instance_id: str):
+    from ...instances import runtime
+
+    return runtime.lock(instance_id)
+
+
 # -- end hall-rules ----------------------------------------------------------------------------------------------
 
 
@@ -452,19 +462,20 @@ def search(*, state: str | None = "open", level: str | None = None, kind: str | 
         if value:
             query = query.where(column == value)
     items, total = paged(query, w.raised_at.desc(), w.id.desc(), limit=limit, offset=offset)
-    cases = {}
+    found = {}
     if items:
-        cases = {row.id: row for row in db.session.execute(
-            sa.select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.matter_code,
-                      ProcessInstance.due_date, ProcessInstance.light)
-            .where(ProcessInstance.id.in_({i.instance_id for i in items})))}
-    return [warning_view(item, cases.get(item.instance_id)) for item in items], total
+        found = {row.id: row for row in db.session.execute(
+            sa.select(HallCase.instance_id.label("id"), HallCase.business_key, HallCase.matter_code,
+                      HallCase.due_date, HallCase.light, HallCase.case_number)
+            .where(HallCase.instance_id.in_({i.instance_id for i in items})))}
+    return [warning_view(item, found.get(item.instance_id)) for item in items], total
 
 
 def warning_view(warning: SupervisionWarning, case=None) -> dict:
     return {**{c.key: getattr(warning, c.key) for c in SupervisionWarning.__table__.columns},
             "kind_name": KIND_NAMES.get(warning.kind, warning.kind),
             "business_key": case.business_key if case else None, "matter_code": case.matter_code if case else None,
+            "case_number": case.case_number if case else None,
             "due_date": case.due_date if case else None, "case_light": case.light if case else None}
 
 
@@ -494,48 +505,70 @@ def close(warning: SupervisionWarning, actor: str, note: str) -> dict:
     return warning_view(warning)
 
 
-def _higher_view(instance: ProcessInstance) -> dict | None:
+def _higher_view(case: HallCase) -> dict | None:
     """上报件: the higher authority's time, tracked apart from the district's (Art. 43)."""
-    if instance.forwarded_at is None:
+    if case.forwarded_at is None:
         return None
     cal = calendar.workday_calendar()
-    until = instance.replied_at or now()
-    return {"since": instance.forwarded_at, "replied_at": instance.replied_at,
-            "working_days": cal.working_days_between(local_date(instance.forwarded_at), local_date(until))}
+    until = case.replied_at or now()
+    return {"since": case.forwarded_at, "replied_at": case.replied_at,
+            "working_days": cal.working_days_between(local_date(case.forwarded_at), local_date(until))}
+
+
+def _delivery_view(case: HallCase) -> dict | None:
+    """送达 (Art. 44): its own clock, from the decision."""
+    if case.decided_at is None or case.delivery_due is None:
+        return None
+    today = local_date(now())
+    if case.delivered_at is not None:
+        light = None
+    elif today > case.delivery_due:
+        light = "red"
+    else:
+        light = "yellow" if calendar.workday_calendar().working_days_between(today, case.delivery_due) <= 1 \
+            else "green"
+    return {"due_date": case.delivery_due, "delivered_at": case.delivered_at, "light": light,
+            "on_time": None if case.delivered_at is None else local_date(case.delivered_at) <= case.delivery_due}
 
 
 def clock_view(instance: ProcessInstance) -> dict:
-    """The case clock: limit, pauses, due date, light, and its history."""
+    """The case clocks: the decision's (received, accepted, limit, pauses, due date, light, decided) and the
+    delivery's, and their history."""
     events = list(db.session.scalars(sa.select(ClockEvent).where(ClockEvent.instance_id == instance.id)
                                      .order_by(ClockEvent.id)))
-    if instance.received_on is None:
-        state = "none"
-    elif instance.outcome is not None or case_clock.district_clock_ended(instance):
+    case = cases.get(instance.id)
+    base = {"instance_id": instance.id, "business_key": instance.business_key, "events": events,
+            "working_days_left": None, "provisional": False, "fallback_years": [], "note": None}
+    if case is None or case.matter_code is None:
+        return {**base, "state": "none", "department_code": instance.department_code, "green_channel": False,
+                "paused_days": 0, "supplement_count": 0, "extended_days": 0, "accepted_on_receipt": False}
+    if case.decided_at is not None or not case.is_open or case_clock.district_clock_ended(case):
         state = "stopped"
-    elif instance.paused_since is not None:
+    elif case.paused_since is not None:
         state = "paused"
     else:
         state = "running"
-    view = {"instance_id": instance.id, "business_key": instance.business_key, "matter_code": instance.matter_code,
-            "department_code": instance.department_code, "window_no": instance.window_no,
-            "green_channel": bool(instance.green_channel), "received_on": instance.received_on,
-            "promised_days": instance.promised_days, "paused_days": instance.paused_days or 0,
-            "paused_since": instance.paused_since, "due_date": instance.due_date, "light": instance.light,
-            "state": state, "outcome": instance.outcome, "working_days_used": instance.working_days_used,
-            "on_time": instance.on_time, "supplement_count": instance.supplement_count or 0,
-            "working_days_left": None, "provisional": False, "fallback_years": [], "note": None,
-            "extended_days": instance.extended_days or 0, "extended_by": instance.extended_by,
-            "extended_at": instance.extended_at, "extension_reason": instance.extension_reason,
-            "accepted_on_receipt": bool(instance.accepted_on_receipt), "decided_at": instance.decided_at,
-            "forwarded_at": instance.forwarded_at, "forward_clock": instance.forward_clock,
-            "higher": _higher_view(instance), "events": events}
-    if instance.received_on is not None and instance.due_date is not None:
+    view = {**base, "matter_code": case.matter_code, "case_number": case.case_number,
+            "department_code": case.department_code, "window_no": case.window_no,
+            "green_channel": bool(case.green_channel), "received_on": case.received_on,
+            "accepted_on": case.accepted_on, "promised_days": case.promised_days,
+            "paused_days": case.paused_days or 0, "paused_since": case.paused_since, "due_date": case.due_date,
+            "light": case.light, "state": state, "outcome": case.outcome,
+            "working_days_used": case.working_days_used, "on_time": case.on_time,
+            "supplement_count": case.supplement_count or 0,
+            "extended_days": case.extended_days or 0, "extended_by": case.extended_by,
+            "extended_at": case.extended_at, "extension_reason": case.extension_reason,
+            "accepted_on_receipt": bool(case.accepted_on_receipt), "decided_at": case.decided_at,
+            "decision": case.decision, "deciding_authority": case.deciding_authority,
+            "forwarded_at": case.forwarded_at, "forward_clock": case.forward_clock,
+            "higher": _higher_view(case), "delivery": _delivery_view(case), "closed_at": case.closed_at}
+    if case.received_on is not None and case.due_date is not None:
         cal = calendar.workday_calendar()
-        years = cal.fallback_years_between(instance.received_on, instance.due_date)
+        years = cal.fallback_years_between(case.received_on, case.due_date)
         view.update(provisional=bool(years), fallback_years=list(years), note=calendar.fallback_note(years))
         if state != "stopped":
-            view["working_days_left"] = cal.working_days_between(local_date(now()), instance.due_date)
-            if local_date(now()) > instance.due_date:
-                view["working_days_left"] = -cal.working_days_between(instance.due_date, local_date(now()))
+            today = local_date(now())
+            view["working_days_left"] = cal.working_days_between(today, case.due_date)
+            if today > case.due_date:
+                view["working_days_left"] = -cal.working_days_between(case.due_date, today)
     return view
-

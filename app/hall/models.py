@@ -1,0 +1,145 @@
+"""The hall wing's own tables, keyed by the runtime's case and task ids. The runtime never reads or writes them;
+the hall writes them in the step's own transaction (its step hooks), or under the case's lock (延期), and never
+touches the runtime's rows — so a hall write never bumps a case's version.
+
+* `hall_case`: a matter's case as the hall knows it — its number, matter and owner (首问负责制), and its two
+  clocks: the decision's (受理 → 决定, the promised limit, pauses, 延期) and the delivery's (Art. 44);
+* `hall_task`: a step as the hall knows it — its role in the case's course, priority, supervision light;
+* `case_intake`: what the window recorded on receiving the case (the applicant, the query code, materials);
+* `case_event`: the case's legal course, append-only (see `course.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..models_base import UtcDateTime
+
+OPEN_BUSINESS_KEY = "uq_hall_case_open_business_key"
+_OPEN = "business_key IS NOT NULL AND is_open"
+
+
+class HallCase(db.Model):
+    __tablename__ = "hall_case"
+    __table_args__ = (
+        # intake: one open case per business key and matter; the race between two starts ends at this index
+        sa.Index(OPEN_BUSINESS_KEY, "matter_code", "business_key", unique=True,
+                 sqlite_where=sa.text(_OPEN), postgresql_where=sa.text(_OPEN)),
+        sa.Index("ix_hall_case_open_light", "is_open", "light"),
+        sa.Index("ix_hall_case_received_window", "received_on", "window_no"),
+        sa.Index("ix_hall_case_received_department", "received_on", "department_code"),
+        sa.Index("ix_hall_case_received_matter", "received_on", "matter_code"),
+    )
+
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    matter_code: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # None: no matter's (an owner only)
+    department_code: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    case_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)  # {region}{letters}{yyyyMMdd}{serial}
+    business_key: Mapped[str | None] = mapped_column(sa.String(200))
+    is_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    green_channel: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # 首问负责制: the clerk who accepted the case, the window post where they did it, and its window
+    owner: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    owner_post: Mapped[str | None] = mapped_column(sa.String(100))
+    window_no: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    # the decision's clock (Art. 42): 收件, then 受理 (or 视为受理, Art. 32) to 决定, in working days
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    received_on: Mapped[date | None] = mapped_column(sa.Date)  # 收件 date in Asia/Shanghai
+    accepted_on: Mapped[date | None] = mapped_column(sa.Date)  # 受理 (视为受理: the receipt date): the limit counts from it
+    promised_days: Mapped[int | None] = mapped_column(sa.Integer)  # the limit this case runs under
+    paused_days: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    due_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    light: Mapped[str | None] = mapped_column(sa.String(10))  # green | yellow | red while the clock runs
+    supplement_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    accepted_on_receipt: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # 延期 (Art. 42): the working days added with the head's approval, once, by whom, when and why
+    extended_days: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    extended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    extended_by: Mapped[str | None] = mapped_column(sa.String(64))
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # 上报 (Art. 43): when the case went to the higher authority, the district clock then, and the reply
+    forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    forward_clock: Mapped[str | None] = mapped_column(sa.String(10))
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # 决定: when, what (the outcome it sets) and by whom (the deciding authority)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decision: Mapped[str | None] = mapped_column(sa.String(30))
+    decided_by: Mapped[str | None] = mapped_column(sa.String(64))
+    deciding_authority: Mapped[str | None] = mapped_column(sa.String(200))
+    # 送达 (Art. 44): its own limit and light, from the decision
+    delivery_due: Mapped[date | None] = mapped_column(sa.Date)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # how it ended in law (the decision, 不予受理, 补正超时终止, 撤回…), and the decision clock's figures
+    outcome: Mapped[str | None] = mapped_column(sa.String(30), index=True)
+    working_days_used: Mapped[int | None] = mapped_column(sa.Integer)
+    on_time: Mapped[bool | None] = mapped_column(sa.Boolean)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class HallTask(db.Model):
+    """A step as the hall knows it: its role (`hall.step`), priority (绿色通道 first), supervision light and the
+    moment the sweep needs to look at it (it cannot turn yellow before)."""
+
+    __tablename__ = "hall_task"
+    __table_args__ = (
+        sa.Index("ix_hall_task_watch", "light", "watch_from"),
+        sa.Index("ix_hall_task_role", "role"),
+    )
+
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(40))
+    priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    light: Mapped[str | None] = mapped_column(sa.String(10))
+    watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CaseIntake(db.Model):
+    """What the window records on receiving a case (收件): the applicant, the query code's digest, the checklist."""
+
+    __tablename__ = "case_intake"
+
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id"), primary_key=True)
+    applicant_kind: Mapped[str | None] = mapped_column(sa.String(20))  # person | organisation
+    applicant_name: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    id_type: Mapped[str | None] = mapped_column(sa.String(30))
+    id_number: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    legal_representative: Mapped[str | None] = mapped_column(sa.String(100))
+    agent_name: Mapped[str | None] = mapped_column(sa.String(100))
+    agent_id_type: Mapped[str | None] = mapped_column(sa.String(30))
+    agent_id_number: Mapped[str | None] = mapped_column(sa.String(64))
+    agent_phone: Mapped[str | None] = mapped_column(sa.String(30))
+    # sha256 of the query code: enough to check one, nothing to print it from
+    query_code_digest: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    query_code_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    received_materials: Mapped[list] = mapped_column(sa.JSON, default=list)  # the acceptance checklist
+    missing_materials: Mapped[list] = mapped_column(sa.JSON, default=list)  # derived at 补正 (一次性告知)
+
+
+class CaseEvent(db.Model):
+    """One event of a case's legal course (收件, 受理, 补正告知, 决定, 送达, 办结…): append-only, written in the
+    transaction of the step (or the act) that made it happen."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (
+        sa.Index("ix_case_event_instance", "instance_id", "id"),
+        sa.Index("ix_case_event_kind_at", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str | None] = mapped_column(sa.String(64))
+    post: Mapped[str | None] = mapped_column(sa.String(100))
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    element_id: Mapped[str | None] = mapped_column(sa.String(200))
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
