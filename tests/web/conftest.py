@@ -76,8 +76,8 @@ def scene(hall):
     with hall.app_context():  # a case started at the window, as a request would: committed
         instance, saved = instances.start(definitions.startable(KEY), {"applicant": "某公司"}, None, "chenxiaodong")
         scene = {"key": KEY, "case": instance.id, "task": saved.new_tasks[0]["id"],
-                 "receipt": documents.for_instance(instance.id)[0].id, "query_code": saved.extra["query_code"],
-                 "case_number": saved.extra["case_number"]}
+                 "receipt": documents.for_instance(instance.id)[0].id, "query_code": saved.answer["query_code"],
+                 "case_number": saved.answer["case_number"]}
         db.session.remove()
     return scene
 
