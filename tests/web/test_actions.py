@@ -35,7 +35,7 @@ def test_the_status_lookup_shows_progress_and_no_personal_data(hall, scene):
             definitions.startable(scene["key"]), {"applicant": "无锡某某科技有限公司", "applicant_phone": "13812345678"},
             None, "chenxiaodong", applicant={"kind": "person", "name": "张三", "id_type": "resident_id",
                                              "id_number": "11010519491231002X", "phone": "13912345678"})
-        number, code = saved.extra["case_number"], saved.extra["query_code"]
+        number, code = saved.answer["case_number"], saved.answer["query_code"]
         db.session.remove()
     public = hall.test_client()
     answer = form_post(public, "/guide/status", "/guide/status", case_number=number, query_code=code.lower())
