@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request, send_from_directory
@@ -25,8 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     from .ops import logs
-    logs.configure(os.environ.get("TONGBAN_LOG_LEVEL", "INFO"), os.environ.get("TONGBAN_LOG_FORMAT", "json"),
-                   os.environ.get("TONGBAN_SPIFF_LOG_LEVEL", "WARNING"))
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"], app.config["SPIFF_LOG_LEVEL"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))

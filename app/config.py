@@ -1,4 +1,6 @@
-"""Configuration from environment variables (see README.md, "Configuration")."""
+"""Configuration from environment variables (see README.md, "Configuration"): the one place that reads them, once,
+when the app is made (`from_environment`), parsed into types and checked — a value that makes no sense stops the
+start-up with its name, never a request. Modules read `current_app.config`."""
 
 from __future__ import annotations
 
@@ -20,8 +22,40 @@ def _database_url() -> str:
     return url
 
 
+def _numbers(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != len(default):
+        raise ValueError(f"{name} must be {len(default)} comma-separated numbers, not {text!r}")
+    return values
+
+
+def _flag(name: str, default: str = "") -> bool:
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
 def from_environment() -> dict:
     return {
+        "LOG_LEVEL": os.environ.get("TONGBAN_LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": os.environ.get("TONGBAN_LOG_FORMAT", "json"),
+        "SPIFF_LOG_LEVEL": os.environ.get("TONGBAN_SPIFF_LOG_LEVEL", "WARNING"),
+        # the web workbench: its sessions' key (else instance/secret_key), cookies, and the demo password
+        "TONGBAN_SECRET_KEY": os.environ.get("TONGBAN_SECRET_KEY") or None,
+        "SESSION_SAMESITE": os.environ.get("TONGBAN_SESSION_SAMESITE", "Lax"),
+        "SECURE_COOKIES": _flag("TONGBAN_SECURE_COOKIES"),
+        "SESSION_HOURS": float(os.environ.get("TONGBAN_SESSION_HOURS", "12")),
+        "DEMO_PASSWORD": os.environ.get("TONGBAN_DEMO_PASSWORD") or None,
+        "CJK_FONT": os.environ.get("TONGBAN_CJK_FONT") or None,  # notices' font file (path[:index]); else found
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        # statistics: grades (优秀, 良好, 合格 minimum on-time rates), merge candidates, the speed-up goal
+        "STATISTICS_GRADE_THRESHOLDS": _numbers("TONGBAN_GRADE_THRESHOLDS", (98.0, 95.0, 90.0)),
+        "STATISTICS_MERGE_BELOW": _numbers("TONGBAN_MERGE_BELOW", (2.0,))[0],
+        "STATISTICS_SPEED_UP_GOAL": _numbers("TONGBAN_SPEED_UP_GOAL", (30.0,))[0],
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": int(os.environ.get("TONGBAN_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),

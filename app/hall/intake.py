@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..caches import app_cache, shared_generation
 from ..clock import SHANGHAI, as_utc
 from ..errors import Conflict, Invalid
 from ..extensions import db
@@ -213,22 +214,21 @@ def reset_query_code(instance: ProcessInstance, at: datetime) -> str:
 
 
 # -- the hooks -----------------------------------------------------------------------------------------------------
-_letters: dict[str, str | None] = {}
-
-
 def _department_letters(code: str | None) -> str | None:
+    """A department's letters in case numbers (hall.yaml), remembered per app until people change."""
     if code is None:
         return None
-    if code not in _letters:
-        from ..people.models import Department
+    from ..people.auth import GENERATION
+    from ..people.models import Department
 
+    remembered = app_cache("hall.department_letters", dict)
+    generation = shared_generation(GENERATION)
+    entry = remembered.get(code)
+    if entry is None or entry[0] != generation:
         with db.session.no_autoflush:
-            _letters[code] = db.session.scalar(sa.select(Department.letters).where(Department.code == code))
-    return _letters[code]
-
-
-def forget() -> None:
-    _letters.clear()
+            entry = remembered[code] = (generation, db.session.scalar(
+                sa.select(Department.letters).where(Department.code == code)))
+    return entry[1]
 
 
 def on_new_case(result: StepResult) -> None:

@@ -163,13 +163,11 @@ def sandbox_limits() -> SandboxLimits:
     """The script sandbox's limits from the app's config (TONGBAN_SCRIPT_TIMEOUT, TONGBAN_SCRIPT_MEMORY_MB...)."""
     config = current_app.config
     key = (config["SCRIPT_TIMEOUT_SECONDS"], config["SCRIPT_MEMORY_MB"], config["SCRIPT_WORKERS"])
-    limits = _limits_cache.get(key)
+    remembered = app_cache("runtime.sandbox_limits", dict)  # per app: a test's app may set its own
+    limits = remembered.get(key)
     if limits is None:
-        limits = _limits_cache[key] = SandboxLimits(timeout_seconds=key[0], memory_mb=key[1], workers=key[2])
+        limits = remembered[key] = SandboxLimits(timeout_seconds=key[0], memory_mb=key[1], workers=key[2])
     return limits
-
-
-_limits_cache: dict[tuple, SandboxLimits] = {}
 
 
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,

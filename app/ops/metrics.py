@@ -9,7 +9,6 @@ multiprocess mode), or scrape each worker.
 
 from __future__ import annotations
 
-import os
 import time
 
 import sqlalchemy as sa
@@ -99,7 +98,9 @@ _DATABASE.register(DatabaseCollector())
 
 
 def render() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from flask import current_app
+
+    if current_app.config.get("PROMETHEUS_MULTIPROC_DIR"):
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged)
         requests = generate_latest(merged)

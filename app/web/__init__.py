@@ -14,7 +14,7 @@ from flask import Flask
 
 def _secret_key(app: Flask) -> str:
     """TONGBAN_SECRET_KEY, else one kept in instance/secret_key (shared by every worker of this server)."""
-    given = os.environ.get("TONGBAN_SECRET_KEY")
+    given = app.config.get("TONGBAN_SECRET_KEY")
     if given:
         return given
     if app.config.get("TESTING"):
@@ -38,11 +38,10 @@ def register(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # only the workbench's pages: the API has no cookies
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # as long as the session
     # Flask's own defaults hold these keys already (None, 31 days): set them unless the deployment did
-    app.config["SESSION_COOKIE_SAMESITE"] = os.environ.get("TONGBAN_SESSION_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_SAMESITE", "Lax")
     app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SECURE"] = os.environ.get("TONGBAN_SECURE_COOKIES", "") in ("1", "true", "yes")
-    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(
-        hours=float(os.environ.get("TONGBAN_SESSION_HOURS", "12")))
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SECURE_COOKIES"))
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=float(app.config.get("SESSION_HOURS", 12)))
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.after_request(pages.page_errors_and_headers)

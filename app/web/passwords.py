@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import yaml
@@ -25,7 +24,9 @@ _DUMMY = _hasher.hash("not a password of anyone")
 
 
 def demo_password() -> str:
-    return os.environ.get("TONGBAN_DEMO_PASSWORD") or DEMO_PASSWORD
+    from flask import current_app, has_app_context
+
+    return (current_app.config.get("DEMO_PASSWORD") if has_app_context() else None) or DEMO_PASSWORD
 
 
 def set_password(user: User, password: str, *, demo: bool = False, hashed: str | None = None) -> WebPassword:

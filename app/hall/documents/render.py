@@ -7,7 +7,6 @@ the subset of glyphs used, so the PDF shows the same everywhere.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -36,10 +35,16 @@ def _spec(value: str) -> tuple[str, int]:
     return path, int(index or 0)
 
 
-@lru_cache(maxsize=1)
 def fonts() -> tuple[tuple[str, int], tuple[str, int]] | None:
-    """The (regular, bold) CJK faces to set notices in, or None when the machine has none."""
-    configured = os.environ.get("TONGBAN_CJK_FONT")
+    """The (regular, bold) CJK faces to set notices in, or None when the machine has none (TONGBAN_CJK_FONT, else
+    the first found)."""
+    from flask import current_app, has_app_context
+
+    return _fonts(current_app.config.get("CJK_FONT") if has_app_context() else None)
+
+
+@lru_cache(maxsize=4)
+def _fonts(configured: str | None) -> tuple[tuple[str, int], tuple[str, int]] | None:
     if configured:
         regular = _spec(configured)
         return (regular, regular) if Path(regular[0]).exists() else None

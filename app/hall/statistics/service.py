@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-import os
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -59,25 +58,10 @@ OPEN_STATES = ("running", "error", "suspended")
 
 
 # -- settings ----------------------------------------------------------------------------------------------------
-def _env_numbers(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        values = tuple(float(part) for part in text.split(","))
-        if len(values) != len(default):
-            raise ValueError(text)
-        return values
-    except ValueError:
-        log.warning("%s=%r is not %d comma-separated numbers; using %s", name, text, len(default), default)
-        return default
-
-
 def grade_thresholds() -> tuple[float, float, float]:
-    """(优秀, 良好, 合格) minimum on-time rates in percent: app.config STATISTICS_GRADE_THRESHOLDS, else the
-    environment's TONGBAN_GRADE_THRESHOLDS ("98,95,90"), else 98, 95, 90."""
-    values = current_app.config.get("STATISTICS_GRADE_THRESHOLDS") or _env_numbers(
-        "TONGBAN_GRADE_THRESHOLDS", DEFAULT_GRADE_THRESHOLDS)
+    """(优秀, 良好, 合格) minimum on-time rates in percent: app.config STATISTICS_GRADE_THRESHOLDS (from
+    TONGBAN_GRADE_THRESHOLDS, "98,95,90"), else 98, 95, 90."""
+    values = current_app.config.get("STATISTICS_GRADE_THRESHOLDS") or DEFAULT_GRADE_THRESHOLDS
     values = tuple(float(v) for v in values)
     if len(values) != 3 or not 100 >= values[0] >= values[1] >= values[2] >= 0:
         log.warning("grade thresholds %r are not three falling percentages; using %s", values,
@@ -88,16 +72,12 @@ def grade_thresholds() -> tuple[float, float, float]:
 
 def default_merge_below() -> float:
     value = current_app.config.get("STATISTICS_MERGE_BELOW")
-    if value is None:
-        value = _env_numbers("TONGBAN_MERGE_BELOW", (DEFAULT_MERGE_BELOW,))[0]
-    return float(value)
+    return float(DEFAULT_MERGE_BELOW if value is None else value)
 
 
 def speed_up_goal() -> float:
     value = current_app.config.get("STATISTICS_SPEED_UP_GOAL")
-    if value is None:
-        value = _env_numbers("TONGBAN_SPEED_UP_GOAL", (DEFAULT_SPEED_UP_GOAL,))[0]
-    return float(value)
+    return float(DEFAULT_SPEED_UP_GOAL if value is None else value)
 
 
 def grade(rate: float | None, thresholds: tuple[float, float, float]) -> str | None:
