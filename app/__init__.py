@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
     from . import serials as _serials  # noqa: F401
+    from .cases import models as _cases  # noqa: F401
     from .documents import models as _documents  # noqa: F401
     from .supervision import models as _supervision  # noqa: F401
 

@@ -4,21 +4,19 @@ and starting a case at the window."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 from ..audit import service as audit
-from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
 from ..documents import service as documents
 from ..documents import views as document_views
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
+from ..hall import intake
 from ..instances import service as instances
 from ..instances.models import ProcessInstance
 from ..instances.views import StartInstance
-from ..matters import service as matters
-from ..matters.models import KIND_NAMES, Matter
+from ..matters.models import Matter
 from ..people import access
 from ..supervision import service as supervision
 from ..tasks import service as tasks
@@ -183,9 +181,13 @@ def case_context(case: ProcessInstance) -> dict:
     handled = access.handles(user, case)
     definition = db.session.get(ProcessDefinition, case.definition_id)
     matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
+    record = intake.applicant_of(intake.intake_of(case.id))
+    if record is not None and not handled:
+        record = access.mask(record)
     return {"case": case, "data": case.data if handled else access.mask(case.data), "handled": handled,
             "definition": definition, "matter": matter, "case_number": case_number(case),
-            "applicant": applicant(case.data), "clock": supervision.clock_view(case),
+            "applicant": record["name"] if record else applicant(case.data), "applicant_record": record,
+            "ID_TYPE_NAMES": intake.ID_TYPE_NAMES, "APPLICANT_KINDS": intake.APPLICANT_KINDS, "clock": supervision.clock_view(case),
             "steps": steps_of(case, handled), "open_tasks": instances.open_tasks(case.id),
             "timers": instances.waiting_timers(case.id), "documents": documents_of(case)}
 
@@ -262,53 +264,3 @@ def render_case(found: ProcessInstance, errors: dict | None = None, values: dict
     return render_template("case.html", active="work", **context,
                            **supervise_context(found, context["open_tasks"]),
                            errors=errors or {}, values=values or {}), status
-
-
-@bp.route("/work/start", methods=["GET", "POST"])
-@page(like=StartInstance.post)
-def start():
-    user = g.user
-    code = request.values.get("matter") or None
-    q = request.args.get("q") or None
-    names = matters.department_names()
-    catalog, _ = matters.search(keyword=q, limit=200)
-    mine = set(user.departments)
-    catalog.sort(key=lambda m: (m.department_code not in mine, m.code))
-    matter = matters.get_or_404(code) if code else None
-    errors: dict[str, str] = {}
-    form = request.form
-    if request.method == "POST" and matter is not None:
-        name = (form.get("applicant") or "").strip()
-        if not name:
-            errors["applicant"] = "请填写申请人（单位名称或姓名）"
-        if not errors:
-            data = {"applicant": name, "applicant_type": form.get("applicant_type") or "organisation",
-                    "materials": [{"name": m.get("name"), "received": form.get(f"material.{i}") == "on"}
-                                  for i, m in enumerate(matter.materials or [])]}
-            for key in ("applicant_id_number", "applicant_phone", "agent"):
-                if (form.get(key) or "").strip():
-                    data[key] = form.get(key).strip()
-            if form.get("green_channel") == "on":
-                data["green_channel"] = True
-            definition = definitions.startable(matter.process_key)
-            instance, saved = instances.start(definition, data, (form.get("business_key") or "").strip() or None,
-                                              user.username)
-            opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
-                      or set(t.get("other_posts", ())) & set(user.post_names)]
-            code = saved.extra.get("query_code")
-            number = saved.extra.get("case_number")
-            if code:  # shown this once (only its digest is kept): the applicant asks /guide/status with it
-                receipt = next((d for d in documents.for_instance(instance.id) if d.kind == "receipt"), None)
-                link = Markup(" <a href=\"{}\" target=\"_blank\" data-action=\"print-receipt\">打印收件凭证</a>").format(
-                    url_for("web.case_document", instance_id=instance.id, document_id=receipt.id, query_code=code)
-                ) if receipt else ""
-                flash(Markup("已收件：{}（申请人 {}）。办件编号 <b data-testid=\"case-number\">{}</b>，查询码 "
-                             "<b data-testid=\"query-code\">{}</b>（仅显示这一次，请告知申请人）").format(
-                                 matter.name, name, number, code) + link)
-            else:
-                flash(f"已收件：{matter.name}（申请人 {name}）")
-            if opened:
-                return redirect(url_for("web.task", task_id=opened[0]["id"]))
-            return redirect(url_for("web.case", instance_id=instance.id))
-    return render_template("start.html", active="work", catalog=catalog, matter=matter, q=q, names=names,
-                           KIND_NAMES=KIND_NAMES, errors=errors, form=form), 422 if errors else 200

@@ -111,3 +111,27 @@ def shot(page, artifacts: Path, name: str, full_page: bool = False) -> Path:
     path = artifacts / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+USCC = "91320211MA1P8K2T0A"  # a valid 统一社会信用代码 (GB 32100 check character)
+
+
+def fill_applicant(page, *, kind: str = "organisation", name: str, id_type: str, id_number: str, phone: str,
+                   address: str | None = None, legal_representative: str | None = None,
+                   agent: dict | None = None) -> None:
+    """The 窗口收件 page's applicant fields, as a clerk types them."""
+    page.select_option("select[name='applicant.kind']", kind)
+    page.fill("input[name='applicant.name']", name)
+    page.select_option("select[name='applicant.id_type']", id_type)
+    page.fill("input[name='applicant.id_number']", id_number)
+    page.fill("input[name='applicant.phone']", phone)
+    if address is not None:
+        page.fill("input[name='applicant.address']", address)
+    if legal_representative is not None:
+        page.fill("input[name='applicant.legal_representative']", legal_representative)
+    if agent:
+        page.check("#has-agent")
+        page.fill("input[name='applicant.agent.name']", agent["name"])
+        page.select_option("select[name='applicant.agent.id_type']", agent["id_type"])
+        page.fill("input[name='applicant.agent.id_number']", agent["id_number"])
+        page.fill("input[name='applicant.agent.phone']", agent["phone"])
