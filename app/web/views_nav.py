@@ -15,6 +15,7 @@ def nav_items() -> list[tuple[str, str, str]]:
     if user is not None:
         if user.has_role("clerk", "supervisor"):
             items.append(("work", "我的工作", url_for("web.work")))
+        items.append(("cases", "办件查询", url_for("web.cases")))
         if may(*STATISTICS):
             items.append(("board", "督查看板", url_for("web.board")))
         items.append(("processes", "流程", url_for("web.processes")))

@@ -28,6 +28,7 @@ PAGES = {
     ("GET", "/"): (lambda s: "/", _row("start", anonymous=OK)),
     ("GET", "/work"): (lambda s: "/work", _row(OK)),
     ("GET", "/work/start"): (lambda s: f"/work/start?matter={CODE}", _row(OK, youjia=403)),
+    ("GET", "/cases"): (lambda s: "/cases?applicant=某公司", _row(OK)),
     ("GET", "/work/applicants"): (lambda s: "/work/applicants?q=某公司", _row(OK, youjia=403)),
     ("GET", "/board"): (lambda s: "/board", _row(OK, chenxiaodong=403, wangfang=403, youjia=403)),
     ("GET", "/board/export.csv"): (lambda s: "/board/export.csv?report=windows",
