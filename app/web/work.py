@@ -19,6 +19,7 @@ from ..instances.views import StartInstance
 from ..matters.models import Matter
 from ..people import access
 from ..supervision import service as supervision
+from ..tasks import prefill as task_prefill
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
 from . import schema_form
@@ -127,18 +128,14 @@ def task_form(task: UserTask) -> dict | None:
     return form.schema if form else tasks.inline_form(task)
 
 
-def prefill(task: UserTask, schema: dict | None, case: ProcessInstance) -> dict:
-    """Start values: what the case already holds for the form's fields; the checklist from the matter record."""
+def prefill(task: UserTask, schema: dict | None) -> dict:
+    """Start values: only what this step should start from — what the hall knows for it (the acceptance
+    checklist with what was received at 收件, a notice's missing materials), as GET /tasks/{id}'s `prefill`. Never
+    another step's words: an approver's 审批意见 does not start as the reviewer's 审核意见."""
     if not schema:
         return {}
-    data = case.data or {}
-    values = {k: data[k] for k in (schema.get("properties") or {}) if k in data}
-    materials = (schema.get("properties") or {}).get("materials")
-    if materials and not values.get("materials"):
-        matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
-        if matter is not None:
-            values["materials"] = [{"name": m.get("name"), "received": False} for m in matter.materials or []]
-    return values
+    known = task_prefill.for_task(task)
+    return {k: v for k, v in known.items() if k in (schema.get("properties") or {})}
 
 
 def steps_of(case: ProcessInstance, handled: bool) -> list[dict]:
@@ -220,7 +217,8 @@ def task(task_id: str):
     item = access.visible_task(user, task_id)
     case = db.session.get(ProcessInstance, item.instance_id)
     schema = task_form(item)
-    values = prefill(item, schema, case)
+    values = prefill(item, schema)
+    marks = schema_form.required_rows(values)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
     status = 200
@@ -241,7 +239,7 @@ def task(task_id: str):
             if mine:
                 return redirect(url_for("web.task", task_id=mine[0]["id"]))
             return redirect(url_for("web.case", instance_id=item.instance_id))
-    fields = schema_form.build(schema, values, by_field)
+    fields = schema_form.build(schema, values, by_field, marks)
     general += schema_form.unplaced(fields, by_field)
     may_work = item.state == "open" and (user.has_role("admin") or (
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
