@@ -71,6 +71,7 @@ def _register_hall() -> None:
 
 def _register_blueprints(api: TongbanApi) -> None:
     from .calendar.views import blp as calendar
+    from .cases.views import blp as cases
     from .definitions.views import blp as definitions
     from .documents.views import blp as documents
     from .forms.views import blp as forms
@@ -86,7 +87,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .timers.views import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents, documents):
+                      statistics, supervision, incidents, documents, cases):
         api.register_blueprint(blueprint)
 
 

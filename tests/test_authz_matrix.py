@@ -229,6 +229,15 @@ MATRIX = {
     ("POST", "/api/v1/instances/<instance_id>/query-code"): (
         row(403, clerk=OK, boss=OK, other=404, otherboss=404, center=OK, admin=OK), _numbered_case),
     ("GET", "/api/v1/instances/<instance_id>/documents"): (CASE_READERS, _case_path("/documents")),
+    # corrections at the window: those who handle the case (更正申请人); its receiving clerk or supervisors (撤件)
+    ("PUT", "/api/v1/instances/<instance_id>/applicant"): (
+        row(403, clerk=OK, other=404, boss=OK, otherboss=404, center=OK, admin=OK),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/applicant", {"json": {
+            "reason": "证件号码录入错误", "applicant": {"kind": "organisation", "name": "某公司", "id_type": "uscc",
+                                                   "id_number": "91320211MA1P8K2T0A", "phone": "13812345678"}}})),
+    ("POST", "/api/v1/instances/<instance_id>/withdraw"): (
+        row(403, clerk=OK, other=404, boss=OK, otherboss=404, center=OK, admin=OK),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/withdraw", {"json": {"reason": "误收"}})),
     ("GET", "/api/v1/documents/<int:document_id>"): (CASE_READERS, _document_path()),
     ("GET", "/api/v1/documents/<int:document_id>.pdf"): (CASE_READERS, _document_path(".pdf")),
     # processes' lifecycle (ops), history and diff (anyone signed in)

@@ -209,9 +209,24 @@ def delivery(data: dict, number: str, query_code: str | None = None) -> Sheet:
                  footer=_footer(data))
 
 
+def withdrawal(data: dict, number: str, query_code: str | None = None) -> Sheet:
+    """撤件登记: the applicant's request to withdraw (or a case received in error), signed by the applicant."""
+    applicant = data.get("applicant") or {}
+    rows = [("办件编号", data.get("case_number") or ""), ("申请事项", _matter(data)), *_applicant_rows(data),
+            ("收件时间", data.get("received_at") or ""), ("提出撤件人", data.get("requested_by") or ""),
+            ("提出日期", chinese_date(data.get("requested_on"))), ("撤件理由", data.get("reason") or ""),
+            ("备注", data.get("note") or ""), ("登记人", data.get("clerk") or ""),
+            ("申请人（代理人）签名或盖章", "\n\n                                  年    月    日")]
+    return Sheet(title="撤件登记", number=number, addressee=None,
+                 paragraphs=[f"{applicant.get('name') or '申请人'}申请的{_matter(data)}，经申请人提出（或因收件有误），"
+                             "本窗口予以撤件登记，该办件终止办理，已收取的申请材料退还申请人。"],
+                 rows=rows, issuer=data["department"]["name"], issued_on=data.get("issued_on", ""),
+                 footer=_footer(data))
+
+
 # each template is named after its notice kind (app/hall/notices.py)
 TEMPLATES = {template.__name__: template for template in (
-    receipt, acceptance, supplement, not_accepted, special_procedure, refusal, completion, delivery)}
+    receipt, acceptance, supplement, not_accepted, special_procedure, refusal, completion, delivery, withdrawal)}
 
 
 def sheet(kind: str, data: dict, number: str, query_code: str | None = None) -> Sheet:

@@ -491,7 +491,7 @@ def status(case_number: str, code: str) -> dict:
     if instance.state == "completed":
         label = f"已办结（{_OUTCOMES.get(instance.outcome or '', '办结')}）"
     elif instance.state == "cancelled":
-        label = "已撤销"
+        label = "已撤件" if "withdrawal" in kinds else "已撤销"
     elif "supplement" in kinds and "acceptance" not in kinds[kinds.index("supplement"):]:
         label = "待补正（请按补正材料通知书一次性补齐材料）"
     elif "acceptance" in kinds:

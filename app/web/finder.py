@@ -10,6 +10,7 @@ from flask import g, render_template, request
 
 from ..cases import fields as hall
 from ..cases import search
+from ..cases.corrections import is_withdrawn
 from ..errors import ApiError
 from ..extensions import db
 from ..matters import service as matters
@@ -57,6 +58,7 @@ def cases():
     else:
         status = 422
     handled = access.handled(user, items)
+    withdrawn = is_withdrawn([c.id for c in items])
     applicants = search.applicants_of([c.id for c in items])
     names = matters.department_names()
     catalog = dict(db.session.execute(db.select(Matter.code, Matter.name)).all())
@@ -68,7 +70,7 @@ def cases():
         code = hall.matter_code(case)
         rows.append({"case": case, "number": hall.case_number(case) or case.business_key or case.id[:8],
                      "matter": catalog.get(code) or case.process_key, "applicant": applicant,
-                     "state": state_label(case.state, hall.outcome(case)), "received_on": hall.received_on(case),
+                     "state": state_label(case.state, hall.outcome(case), case.id in withdrawn), "received_on": hall.received_on(case),
                      "due_date": hall.due_date(case), "light": hall.light(case) if case.state == "running" else None,
                      "owner": person(hall.owner(case)) if hall.owner(case) else "—",
                      "department": names.get(case.department_code, "")})

@@ -225,6 +225,22 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return str(value)
 
 
+@bp.app_template_filter("person")
+def person_filter(username: str | None) -> str:
+    """A username as the person's name (陈晓东)."""
+    from .words import person
+
+    return person(username)
+
+
+@bp.app_template_filter("duration")
+def duration_filter(text: str | None) -> str:
+    """ISO 8601 durations in a text as working days (审核超期 P2D → 审核超期 2 个工作日)."""
+    from .words import duration
+
+    return duration(text or "")
+
+
 LIGHTS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 ROLE_NAMES = {"clerk": "窗口/岗位人员", "supervisor": "督查", "center_supervisor": "中心督查", "analyst": "流程分析员",
               "ops": "运维", "admin": "管理员"}

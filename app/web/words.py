@@ -120,7 +120,11 @@ class Labels:
         return value
 
     def plain(self, data: Any, key: Any = None) -> Any:
-        """The data with titled keys and named values, ready for the `value` macro."""
+        """The data with titled keys and named values, ready for the `value` macro; a checklist of materials as
+        one line each (✔ 营业执照（复印件 1 份）)."""
+        if isinstance(data, list) and data and all(isinstance(m, dict) and "name" in m and "received" in m
+                                                  for m in data):
+            return [checklist_line(m) for m in data]
         if isinstance(data, dict):
             return {self.title(k): self.plain(v, k) for k, v in data.items()}
         if isinstance(data, list):
@@ -137,3 +141,10 @@ def labels_for(form_keys: list[str]) -> Labels:
         if form is not None:
             schemas.append(form.schema)
     return Labels(schemas)
+
+
+def checklist_line(material: dict) -> str:
+    counts = [f"{label} {n} 份" for label, n in (("原件", material.get("originals")), ("复印件", material.get("copies")))
+              if isinstance(n, int) and not isinstance(n, bool) and n > 0]
+    mark = "✔" if material.get("received") is True else "✘ 未收"
+    return f"{mark} {material.get('name')}" + (f"（{'，'.join(counts)}）" if counts else "")

@@ -22,7 +22,7 @@ from ..supervision import service as supervision
 from ..tasks import prefill as task_prefill
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
-from . import schema_form
+from . import schema_form, words
 from .blueprint import bp, local_target
 from .pages import may, page
 
@@ -138,38 +138,57 @@ def prefill(task: UserTask, schema: dict | None) -> dict:
     return {k: v for k, v in known.items() if k in (schema.get("properties") or {})}
 
 
-def steps_of(case: ProcessInstance, handled: bool) -> list[dict]:
-    """Earlier steps from the audit trail: who did what when, with what they submitted (opinions)."""
+def labels_of(case: ProcessInstance) -> words.Labels:
+    """The titles of the case's data: the forms of its steps (done and open), and the hall's own keys."""
+    keys = db.session.scalars(db.select(UserTask.form_key).where(UserTask.instance_id == case.id).distinct())
+    return words.labels_for([k for k in keys if k])
+
+
+def steps_of(case: ProcessInstance, handled: bool, labels: words.Labels) -> list[dict]:
+    """Earlier steps from the audit trail: who (by name) did what when, with what they submitted — under the
+    forms' titles, enum values by their names."""
     out = []
     for e in audit.for_instance(case.id, limit=1000):
-        details = e.details if handled else access.mask(e.details)
+        details = (e.details if handled else access.mask(e.details)) or {}
+        step = {"at": e.at, "actor": words.person(e.actor), "data": None}
         if e.action == "instance.started":
-            out.append({"at": e.at, "actor": e.actor, "what": "收件（启动办件）", "data": (details or {}).get("data")})
+            out.append({**step, "what": "收件（启动办件）", "data": labels.plain(details.get("data"))})
         elif e.action == "task.completed":
-            changes = (details or {}).get("changes") or {}
-            out.append({"at": e.at, "actor": e.actor, "what": (details or {}).get("name") or e.element_id,
-                        "data": changes.get("added") or changes.get("set") or changes, "as_admin": details.get("as_admin")})
+            changes = details.get("changes") or {}
+            data = changes.get("added") or changes.get("set") or {}
+            out.append({**step, "what": details.get("name") or "办理环节", "data": labels.plain(data),
+                        "as_admin": details.get("as_admin")})
         elif e.action in ACTION_NAMES:
-            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES[e.action], "data": None,
-                        "note": action_note(e.action, details or {})})
+            out.append({**step, "what": ACTION_NAMES[e.action], "note": action_note(e.action, details)})
     return out
 
 
 ACTION_NAMES = {"task.claimed": "认领", "task.unclaimed": "释放", "task.reassigned": "改派", "instance.cancelled": "撤销",
                 "instance.extended": "延期", "supervision.warning_raised": "督查预警",
-                "supervision.warning_closed": "关闭预警"}
+                "supervision.warning_closed": "关闭预警", "intake.applicant_corrected": "更正申请人",
+                "intake.query_code_reset": "重置查询码（补发收件凭证）", "case.withdrawn": "撤件",
+                "attachment.added": "上传附件", "attachment.removed": "删除附件", "comment.added": "意见"}
 
 
 def action_note(action: str, details: dict) -> str | None:
-    """What a supervisor's action said (a reason, a note), in one line of the steps."""
+    """What an action said (a reason, a note), in one line of the steps."""
     if action == "task.reassigned":
-        to = details.get("to_assignee") or f"岗位「{details.get('to_post')}」"
+        to = words.person(details.get("to_assignee")) if details.get("to_assignee") \
+            else f"岗位「{details.get('to_post')}」"
         return f"→ {to}：{details.get('reason') or ''}"
     if action == "instance.extended":
         return f"{details.get('days')} 个工作日，到期日 {details.get('due_date_before')} → {details.get('due_date')}：" \
                f"{details.get('reason') or ''}"
-    if action in ("supervision.warning_closed", "instance.cancelled"):
+    if action in ("supervision.warning_closed", "instance.cancelled", "intake.applicant_corrected"):
         return details.get("note") or details.get("reason")
+    if action == "case.withdrawn":
+        return f"{details.get('reason') or ''}（{details.get('document') or ''}）"
+    if action == "intake.query_code_reset":
+        return f"新收件凭证 {details.get('receipt') or ''}"
+    if action in ("attachment.added", "attachment.removed"):
+        return details.get("filename")
+    if action == "comment.added":
+        return details.get("text")
     return None
 
 
@@ -178,14 +197,20 @@ def case_context(case: ProcessInstance) -> dict:
     handled = access.handles(user, case)
     definition = db.session.get(ProcessDefinition, case.definition_id)
     matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
+    from ..cases.corrections import is_withdrawn
+    from .words import state_label
+
+    labels = labels_of(case)
     record = intake.applicant_of(intake.intake_of(case.id))
     if record is not None and not handled:
         record = access.mask(record)
     return {"case": case, "data": case.data if handled else access.mask(case.data), "handled": handled,
             "definition": definition, "matter": matter, "case_number": case_number(case),
             "applicant": record["name"] if record else applicant(case.data), "applicant_record": record,
+            "state_text": state_label(case.state, case.outcome, withdrawn=bool(is_withdrawn([case.id]))),
             "ID_TYPE_NAMES": intake.ID_TYPE_NAMES, "APPLICANT_KINDS": intake.APPLICANT_KINDS, "clock": supervision.clock_view(case),
-            "steps": steps_of(case, handled), "open_tasks": instances.open_tasks(case.id),
+            "steps": steps_of(case, handled, labels), "plain_data": labels.plain(case.data if handled
+                                                                                  else access.mask(case.data)), "open_tasks": instances.open_tasks(case.id),
             "timers": instances.waiting_timers(case.id), "documents": documents_of(case)}
 
 
@@ -256,9 +281,15 @@ def case(instance_id: str):
 def render_case(found: ProcessInstance, errors: dict | None = None, values: dict | None = None, status: int = 200):
     """The case page; with a supervisor's forms when they may use them. `errors` and `values` by form (`extend`,
     or a task id): a refused action shows the server's message and what was typed, in place (supervise.py)."""
+    from .corrections import applicant_form_values, window_context
     from .supervise import supervise_context
 
     context = case_context(found)
+    values = values or {}
+    window = window_context(found)
+    correcting = values.get("applicant") or applicant_form_values(context["applicant_record"])
     return render_template("case.html", active="work", **context,
-                           **supervise_context(found, context["open_tasks"]),
-                           errors=errors or {}, values=values or {}), status
+                           **supervise_context(found, context["open_tasks"]), **window,
+                           correcting=correcting, PERSON_ID_TYPES=intake.PERSON_ID_TYPES,
+                           ORGANISATION_ID_TYPES=intake.ORGANISATION_ID_TYPES,
+                           errors=errors or {}, values=values), status

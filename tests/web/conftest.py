@@ -130,7 +130,7 @@ def fill_applicant(page, *, kind: str = "organisation", name: str, id_type: str,
     if legal_representative is not None:
         page.fill("input[name='applicant.legal_representative']", legal_representative)
     if agent:
-        page.check("#has-agent")
+        page.check("[data-has-agent]")
         page.fill("input[name='applicant.agent.name']", agent["name"])
         page.select_option("select[name='applicant.agent.id_type']", agent["id_type"])
         page.fill("input[name='applicant.agent.id_number']", agent["id_number"])

@@ -59,7 +59,9 @@ POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/work/task
                                "/work/tasks/<task_id>/unclaim", "/work/tasks/<task_id>", "/work/start",
                                "/processes/<key>/lifecycle", "/processes/<key>/validate", "/modeler/<key>/check",
                                "/modeler/<key>/deploy", "/guide/status", "/board/warnings/<int:warning_id>/close",
-                               "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign")}
+                               "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign",
+                               "/cases/<instance_id>/applicant", "/cases/<instance_id>/withdraw",
+                               "/cases/<instance_id>/query-code")}
 
 
 def _csrf(html: str) -> str:

@@ -88,3 +88,59 @@ def test_a_person_applies_in_person(hall, new_page):
     number = receive(clerk, kind="person", name="王五", id_type="resident_id", id_number=PERSON_ID,
                      phone="13812345678")
     assert number.startswith("32021300FG")
+
+
+def open_case(page, number: str) -> None:
+    """办件查询 by case number, then the case."""
+    page.goto("/cases")
+    page.fill("input[name=case_number]", number)
+    page.click("[data-action=search]")
+    page.get_by_test_id("found").get_by_role("link", name=number).click()
+    expect(page.get_by_test_id("case")).to_contain_text(number)
+
+
+def test_corrections_at_the_window(hall, new_page, artifacts):
+    clerk = new_page()
+    clerk.on("dialog", lambda dialog: dialog.accept())
+    sign_in(clerk, "chenxiaodong")
+    number = receive(clerk, name="无锡某某科技有限公司", id_type="uscc", id_number=USCC, phone="13812345678")
+    open_case(clerk, number)
+    actions = clerk.get_by_test_id("window-actions")
+
+    # 更正申请人: a bad number is refused in place; corrected with a reason, it shows and the course says so
+    actions.get_by_test_id("correct-applicant").locator("summary").click()
+    form = actions.get_by_test_id("correct-applicant")
+    form.locator("input[name='applicant.phone']").fill("12345")
+    form.locator("[data-action=correct-applicant]").click()
+    expect(clerk.locator("[data-error-for='applicant.phone']")).to_contain_text("联系电话应为")
+    expect(clerk.locator("[data-error-for=applicant]")).to_be_visible()
+    form = clerk.get_by_test_id("correct-applicant")
+    form.locator("input[name='applicant.phone']").fill("0510-85230000")
+    form.locator("input[name=reason]").fill("电话号码录入错误")
+    shot(clerk, artifacts, "day-03-correct-applicant", full_page=True)
+    form.locator("[data-action=correct-applicant]").click()
+    expect(clerk.locator(".flash")).to_contain_text("申请人信息已更正")
+    expect(clerk.get_by_test_id("case")).to_contain_text("0510-85230000")
+    expect(clerk.get_by_test_id("steps")).to_contain_text("更正申请人")
+
+    # a lost query code: a new one, shown once, with a new receipt to print
+    clerk.get_by_test_id("reissue").locator("[data-action=reissue-query-code]").click()
+    code = clerk.get_by_test_id("query-code").inner_text()
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}", code)
+    expect(clerk.get_by_test_id("documents").locator("tr[data-document=receipt]")).to_have_count(2)
+
+    # 撤件: no reason is refused in place; with one, the case ends and a 撤件登记 is issued
+    withdraw = clerk.get_by_test_id("withdraw")
+    withdraw.locator("input[name=requested_by]").fill("李四")
+    withdraw.locator("[data-action=withdraw]").click()
+    expect(clerk.locator("[data-error-for=withdraw]")).to_contain_text("请填写理由")
+    expect(clerk.get_by_test_id("withdraw").locator("input[name=requested_by]")).to_have_value("李四")
+    clerk.get_by_test_id("withdraw").locator("textarea[name=reason]").fill("申请人申请撤回，材料已当场退还")
+    clerk.get_by_test_id("withdraw").locator("[data-action=withdraw]").click()
+    expect(clerk.locator(".flash")).to_contain_text("已撤件")
+    expect(clerk.get_by_test_id("case-state")).to_have_text("已撤件")
+    expect(clerk.get_by_test_id("documents").locator("tr[data-document=withdrawal]")).to_contain_text("撤件登记")
+    shot(clerk, artifacts, "day-04-withdrawn", full_page=True)
+    # the withdrawn case is still found, with its state in words
+    clerk.goto(f"/cases?case_number={number}")
+    expect(clerk.get_by_test_id("found").get_by_test_id("state")).to_have_text("已撤件")

@@ -1,14 +1,12 @@
 // 窗口收件: the applicant form follows the applicant's kind (ID types, legal representative), shows the agent's
 // fields when someone applies on the applicant's behalf, and offers earlier applicants from the 申请人库 as the
 // clerk types a name or an ID number (masked values are never filled in).
-(() => {
-  const form = document.getElementById('intake-form');
-  if (!form) return;
-  const kind = document.getElementById('applicant-kind');
+document.querySelectorAll('form[data-applicant-form]').forEach((form) => {
+  const kind = form.querySelector('[data-applicant-kind]');
   const idType = form.querySelector('select[name="applicant.id_type"]');
-  const agentBox = document.getElementById('has-agent');
-  const agentFields = document.getElementById('agent-fields');
-  const library = document.getElementById('library');
+  const agentBox = form.querySelector('[data-has-agent]');
+  const agentFields = form.querySelector('[data-agent-fields]');
+  const library = form.querySelector('[data-testid=library]');
 
   function followKind() {
     const value = kind.value;
@@ -41,6 +39,7 @@
     library.hidden = true;
   }
 
+  if (!library) return;
   let timer = null;
   let asked = '';
   function ask(text) {
@@ -76,4 +75,4 @@
       timer = setTimeout(() => ask(input.value), 250);
     });
   }
-})();
+});
