@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
     from . import serials as _serials  # noqa: F401
+    from .attachments import models as _attachments  # noqa: F401
     from .cases import models as _cases  # noqa: F401
     from .documents import models as _documents  # noqa: F401
     from .supervision import models as _supervision  # noqa: F401
@@ -70,6 +71,7 @@ def _register_hall() -> None:
 
 
 def _register_blueprints(api: TongbanApi) -> None:
+    from .attachments.views import blp as attachments
     from .calendar.views import blp as calendar
     from .cases.views import blp as cases
     from .definitions.views import blp as definitions
@@ -87,7 +89,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .timers.views import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents, documents, cases):
+                      statistics, supervision, incidents, documents, cases, attachments):
         api.register_blueprint(blueprint)
 
 

@@ -29,7 +29,7 @@ def _secret_key(app: Flask) -> str:
 
 
 def register(app: Flask) -> None:
-    from . import board, corrections, finder, guide, intake, pages, processes, supervise, work  # noqa: F401  (their routes)
+    from . import board, casefiles, corrections, finder, guide, intake, pages, processes, supervise, work  # noqa: F401  (their routes)
     from . import models as _models  # noqa: F401  (the web_password table)
     from .blueprint import bp, csrf
 

@@ -42,6 +42,9 @@ def _who_and_csrf() -> None:
 
     # Flask-WTF caches the signed token in `g`; g lives in the app context, which a test's requests may share
     g.pop("csrf_token", None)
+    from .casefiles import upload_limit
+
+    upload_limit()  # an attachment may be larger than other requests: before CSRF reads the form
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.user = None

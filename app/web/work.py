@@ -193,6 +193,8 @@ def action_note(action: str, details: dict) -> str | None:
 
 
 def case_context(case: ProcessInstance) -> dict:
+    from .casefiles import files_context
+
     user = g.user
     handled = access.handles(user, case)
     definition = db.session.get(ProcessDefinition, case.definition_id)
@@ -211,7 +213,9 @@ def case_context(case: ProcessInstance) -> dict:
             "ID_TYPE_NAMES": intake.ID_TYPE_NAMES, "APPLICANT_KINDS": intake.APPLICANT_KINDS, "clock": supervision.clock_view(case),
             "steps": steps_of(case, handled, labels), "plain_data": labels.plain(case.data if handled
                                                                                   else access.mask(case.data)), "open_tasks": instances.open_tasks(case.id),
-            "timers": instances.waiting_timers(case.id), "documents": documents_of(case)}
+            "timers": instances.waiting_timers(case.id), "documents": documents_of(case),
+            "matter_materials": [m.get("name") for m in (matter.materials if matter else []) or []],
+            **files_context(case)}
 
 
 def documents_of(case: ProcessInstance) -> list[dict]:
@@ -269,7 +273,7 @@ def task(task_id: str):
     may_work = item.state == "open" and (user.has_role("admin") or (
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
     return render_template("task.html", active="work", task=item, schema=schema, fields=fields, general=general,
-                           may_work=may_work, **case_context(case)), status
+                           may_work=may_work, errors={}, values={}, **case_context(case)), status
 
 
 @bp.get("/cases/<instance_id>")

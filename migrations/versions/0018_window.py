@@ -1,4 +1,5 @@
-"""the window's day: indexes for 办件查询 (applicant, agent, phone; prefix search on PostgreSQL)
+"""the window's day: indexes for 办件查询 (applicant, agent, phone; prefix search on PostgreSQL); case attachments
+and comments
 
 Revision ID: 0018_window
 Revises: 0017_web_sessions
@@ -18,6 +19,37 @@ _PREFIX = (('case_intake', 'applicant_name'), ('case_intake', 'agent_name'), ('c
 
 
 def upgrade():
+    op.create_table(
+        'case_attachment',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('instance_id', sa.String(length=32), nullable=False),
+        sa.Column('task_id', sa.String(length=64), nullable=True),
+        sa.Column('material', sa.String(length=200), nullable=True),
+        sa.Column('filename', sa.String(length=255), nullable=False),
+        sa.Column('content_type', sa.String(length=100), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('uploaded_by', sa.String(length=64), nullable=True),
+        sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('note', sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id']),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_case_attachment_instance', 'case_attachment', ['instance_id', 'id'], unique=False)
+    op.create_index('ix_case_attachment_task_id', 'case_attachment', ['task_id'], unique=False)
+    op.create_table(
+        'case_comment',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('instance_id', sa.String(length=32), nullable=False),
+        sa.Column('task_id', sa.String(length=64), nullable=True),
+        sa.Column('reply_to', sa.Integer(), nullable=True),
+        sa.Column('author', sa.String(length=64), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id']),
+        sa.ForeignKeyConstraint(['reply_to'], ['case_comment.id']),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_case_comment_instance', 'case_comment', ['instance_id', 'id'], unique=False)
+    op.create_index('ix_case_comment_task_id', 'case_comment', ['task_id'], unique=False)
     for column in _INTAKE:
         op.create_index(f'ix_case_intake_{column}', 'case_intake', [column], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
@@ -27,6 +59,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('case_comment')
+    op.drop_table('case_attachment')
     if op.get_bind().dialect.name == 'postgresql':
         for table, column in _PREFIX:
             op.drop_index(f'ix_{table}_{column}_prefix', table_name=table)

@@ -14,11 +14,12 @@ from app.extensions import db
 from tests.conftest import ROOT
 
 CHROMIUM = os.environ.get("TONGBAN_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+ARGS = ["--lang=zh-CN", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PASSWORD = "tongban-demo"
 MATTERS = ("fgj/32021300FG-BA-0001",)  # 企业投资项目备案: 受理 → 审核 → 审批决定 → 送达
 KEY = "matter_32021300FG_BA_0001"
+SCANNED_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +79,14 @@ def scene(hall):
         scene = {"key": KEY, "case": instance.id, "task": saved.new_tasks[0]["id"],
                  "receipt": documents.for_instance(instance.id)[0].id, "query_code": saved.extra["query_code"],
                  "case_number": saved.extra["case_number"]}
+        db.session.remove()
+    with hall.test_request_context():  # a scanned material on it, as the clerk would attach it
+        from app.attachments import service as attachments
+        from app.people.models import User
+        from app.web.blueprint import principal_of
+
+        clerk = principal_of(db.session.scalar(db.select(User).filter_by(username="chenxiaodong")))
+        scene["attachment"] = attachments.attach(clerk, instance.id, "营业执照.pdf", SCANNED_PDF).id
         db.session.remove()
     return scene
 

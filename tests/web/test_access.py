@@ -51,6 +51,8 @@ PAGES = {
     ("GET", "/work/tasks/<task_id>"): (lambda s: f"/work/tasks/{s['task']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/cases/<instance_id>/documents/<int:document_id>.pdf"): (
         lambda s: f"/cases/{s['case']}/documents/{s['receipt']}.pdf", _row(OK, wangfang=404, youjia=404)),
+    ("GET", "/cases/<instance_id>/attachments/<int:attachment_id>"): (
+        lambda s: f"/cases/{s['case']}/attachments/{s['attachment']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/vendor/<package>/<path:filename>"): (lambda s: "/vendor/echarts/echarts.min.js",
                                                    _row(OK, anonymous=OK)),
     ("GET", "/web-static/<path:filename>"): (lambda s: "/web-static/workbench.css", _row(OK, anonymous=OK)),
@@ -61,7 +63,8 @@ POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/work/task
                                "/modeler/<key>/deploy", "/guide/status", "/board/warnings/<int:warning_id>/close",
                                "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign",
                                "/cases/<instance_id>/applicant", "/cases/<instance_id>/withdraw",
-                               "/cases/<instance_id>/query-code")}
+                               "/cases/<instance_id>/query-code", "/cases/<instance_id>/attachments",
+                               "/cases/<instance_id>/comments")}
 
 
 def _csrf(html: str) -> str:

@@ -144,3 +144,42 @@ def test_corrections_at_the_window(hall, new_page, artifacts):
     # the withdrawn case is still found, with its state in words
     clerk.goto(f"/cases?case_number={number}")
     expect(clerk.get_by_test_id("found").get_by_test_id("state")).to_have_text("已撤件")
+
+
+def test_attach_a_scanned_material_and_comment(hall, new_page, artifacts):
+    from tests.web.conftest import SCANNED_PDF
+
+    clerk = new_page()
+    sign_in(clerk, "chenxiaodong")
+    receive(clerk, name="无锡某某科技有限公司", id_type="uscc", id_number=USCC, phone="13812345678")
+    expect(clerk.locator("h1")).to_contain_text("受理")  # the acceptance task, the case beside it
+    files = clerk.get_by_test_id("attachments")
+    # a text file renamed .pdf is refused by its content, in place
+    files.locator("input[type=file]").set_input_files(
+        files=[{"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": b"just text"}])
+    files.locator("select[name=material]").select_option("营业执照")
+    files.locator("[data-action=upload]").click()
+    expect(clerk.locator("[data-error-for=attachment]")).to_contain_text("只接受 PDF、JPG、PNG、OFD")
+    # the scanner's PDF is attached to the material
+    files = clerk.get_by_test_id("attachments")
+    files.locator("input[type=file]").set_input_files(
+        files=[{"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": SCANNED_PDF}])
+    files.locator("select[name=material]").select_option("营业执照")
+    files.locator("[data-action=upload]").click()
+    expect(clerk.locator(".flash")).to_contain_text("已上传「营业执照.pdf」（营业执照）")
+    row = clerk.get_by_test_id("attachments").locator("tr[data-attachment]")
+    expect(row).to_contain_text("营业执照")
+    expect(row).to_contain_text("PDF")
+    with clerk.expect_download() as download:
+        row.locator("[data-action=download-attachment]").click()
+    assert download.value.path().read_bytes() == SCANNED_PDF
+
+    # a comment on this step, and the supervisor's reply in the same thread
+    comments = clerk.get_by_test_id("comments")
+    comments.locator("[data-action=comment]").click()
+    expect(clerk.locator("[data-error-for=comment]")).to_contain_text("请填写意见内容")
+    clerk.get_by_test_id("comments").locator("#comment-text").fill("营业执照复印件未加盖公章，已请申请人补盖")
+    clerk.get_by_test_id("comments").locator("[data-action=comment]").click()
+    expect(clerk.get_by_test_id("comments")).to_contain_text("陈晓东")
+    expect(clerk.get_by_test_id("steps")).to_contain_text("上传附件")
+    shot(clerk, artifacts, "day-05-attachments-comments", full_page=True)
