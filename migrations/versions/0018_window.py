@@ -1,5 +1,5 @@
 """the window's day: indexes for 办件查询 (applicant, agent, phone; prefix search on PostgreSQL); case attachments
-and comments
+and comments; web sessions listed per person; sign-in rate counters (limits)
 
 Revision ID: 0018_window
 Revises: 0017_web_sessions
@@ -19,6 +19,26 @@ _PREFIX = (('case_intake', 'applicant_name'), ('case_intake', 'agent_name'), ('c
 
 
 def upgrade():
+    op.create_table(
+        'web_session',
+        sa.Column('id', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('address', sa.String(length=64), nullable=True),
+        sa.Column('user_agent', sa.String(length=300), nullable=True),
+        sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('ended_by', sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_web_session_user', 'web_session', ['user_id', 'ended_at'], unique=False)
+    op.create_table(
+        'rate_counter',
+        sa.Column('key', sa.String(length=300), nullable=False),
+        sa.Column('count', sa.Integer(), nullable=False),
+        sa.Column('expires_at', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('key'))
+    op.create_index('ix_rate_counter_expires_at', 'rate_counter', ['expires_at'], unique=False)
     op.create_table(
         'case_attachment',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -59,6 +79,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('rate_counter')
+    op.drop_table('web_session')
     op.drop_table('case_comment')
     op.drop_table('case_attachment')
     if op.get_bind().dialect.name == 'postgresql':

@@ -46,6 +46,7 @@ PAGES = {
     ("GET", "/guide/matters/<code>"): (lambda s: f"/guide/matters/{CODE}", _row(OK, anonymous=OK)),
     ("GET", "/guide/status"): (lambda s: "/guide/status", _row(OK, anonymous=OK)),
     ("GET", "/account/password"): (lambda s: "/account/password", _row(OK)),
+    ("GET", "/account/sessions"): (lambda s: "/account/sessions", _row(OK)),
     # a case of 发改局: 卫生局's clerk gets 404, as from the API
     ("GET", "/cases/<instance_id>"): (lambda s: f"/cases/{s['case']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/work/tasks/<task_id>"): (lambda s: f"/work/tasks/{s['task']}", _row(OK, wangfang=404, youjia=404)),
@@ -57,7 +58,7 @@ PAGES = {
                                                    _row(OK, anonymous=OK)),
     ("GET", "/web-static/<path:filename>"): (lambda s: "/web-static/workbench.css", _row(OK, anonymous=OK)),
 }
-POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/work/tasks/<task_id>/claim",
+POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/account/sessions", "/work/tasks/<task_id>/claim",
                                "/work/tasks/<task_id>/unclaim", "/work/tasks/<task_id>", "/work/start",
                                "/processes/<key>/lifecycle", "/processes/<key>/validate", "/modeler/<key>/check",
                                "/modeler/<key>/deploy", "/guide/status", "/board/warnings/<int:warning_id>/close",
