@@ -171,13 +171,15 @@ def _detail(instance, saved=None):
     from ..extensions import db
 
     if saved is not None:
+        from ..documents.views import DocumentSchema
         from ..documents.views import row as document_row
 
         extra = {key: value for key, value in saved.extra.items() if value is not None or key != "query_code"}
         return {**extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
-                "documents": [document_row(d, query_code=extra.get("query_code"))
-                              for d in documents.for_instance(instance.id)]}
+                # through the documents' schema: issued_at as ISO +08:00 like every other time
+                "documents": DocumentSchema(many=True).dump([document_row(d, query_code=extra.get("query_code"))
+                                                             for d in documents.for_instance(instance.id)])}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     head = {**attributes(instance, InstanceSchema), "definition_version": definition.version,
             "applicant": intake.applicant_of(intake.intake_of(instance.id))}

@@ -7,6 +7,7 @@ from flask import g, url_for
 
 def nav_items() -> list[tuple[str, str, str]]:
     from ..definitions.views import Definitions
+    from ..people.views import Absences
     from ..statistics.views import ROLES as STATISTICS
     from .pages import may
 
@@ -18,6 +19,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         items.append(("cases", "办件查询", url_for("web.cases")))
         if may(*STATISTICS):
             items.append(("board", "督查看板", url_for("web.board")))
+        if may(like=Absences.get):
+            items.append(("absences", "请假与AB岗", url_for("web.absence_list")))
         items.append(("processes", "流程", url_for("web.processes")))
         if may(like=Definitions.post):
             items.append(("modeler", "流程建模", url_for("web.modeler_index")))

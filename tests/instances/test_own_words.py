@@ -50,3 +50,9 @@ def test_supplement_check_starts_from_the_notice(window):
     window.complete(case["id"], "supplement_notice", {"method": "on_site"})
     check = _task(window, case["id"], "supplement_check")
     assert check["prefill"] == {"received_materials": names[1:4]}
+
+
+def test_the_start_answer_gives_times_as_iso_with_offset(window):
+    case = window.start(window.matter(FG))
+    issued = case["documents"][0]["issued_at"]
+    assert issued.endswith("+08:00") and issued[:4] == "2026", issued

@@ -28,6 +28,7 @@ PAGES = {
     ("GET", "/"): (lambda s: "/", _row("start", anonymous=OK)),
     ("GET", "/work"): (lambda s: "/work", _row(OK)),
     ("GET", "/work/start"): (lambda s: f"/work/start?matter={CODE}", _row(OK, youjia=403)),
+    ("GET", "/work/absences"): (lambda s: "/work/absences", _row(403, zhaolixin=OK, yanliqun=OK, admin=OK)),
     ("GET", "/cases"): (lambda s: "/cases?applicant=某公司", _row(OK)),
     ("GET", "/work/applicants"): (lambda s: "/work/applicants?q=某公司", _row(OK, youjia=403)),
     ("GET", "/board"): (lambda s: "/board", _row(OK, chenxiaodong=403, wangfang=403, youjia=403)),
@@ -65,7 +66,8 @@ POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/account/s
                                "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign",
                                "/cases/<instance_id>/applicant", "/cases/<instance_id>/withdraw",
                                "/cases/<instance_id>/query-code", "/cases/<instance_id>/attachments",
-                               "/cases/<instance_id>/comments")}
+                               "/cases/<instance_id>/comments", "/work/absences",
+                               "/work/absences/<int:absence_id>/end")}
 
 
 def _csrf(html: str) -> str:

@@ -183,3 +183,95 @@ def test_attach_a_scanned_material_and_comment(hall, new_page, artifacts):
     expect(clerk.get_by_test_id("comments")).to_contain_text("陈晓东")
     expect(clerk.get_by_test_id("steps")).to_contain_text("上传附件")
     shot(clerk, artifacts, "day-05-attachments-comments", full_page=True)
+
+
+def test_a_refused_case_is_found_by_applicant_and_id_after_it_ends(hall, new_page, artifacts):
+    clerk = new_page()
+    sign_in(clerk, "chenxiaodong")
+    number = receive(clerk, kind="person", name="赵小燕", id_type="resident_id", id_number=PERSON_ID,
+                     phone="13800001234")
+    # refused at acceptance: the case ends with 不予受理
+    clerk.select_option("select[name='f.outcome']", "not_accepted")
+    clerk.fill("textarea[name='f.reasons']", "申请事项不属于本部门职权范围")
+    clerk.click("[data-action=complete]")
+    expect(clerk.locator("h1")).to_contain_text("不予受理")
+    clerk.fill("textarea[name='f.reasons']", "申请事项不属于本部门职权范围")  # the notice's own words
+    clerk.click("[data-action=complete]")
+    expect(clerk.get_by_test_id("case-state")).to_have_text("已办结（不予受理）")
+    # no English word anywhere on the finished case's page
+    text = clerk.locator("main").inner_text()
+    words = set(re.findall(r"[A-Za-z]{2,}", text)) - {"PDF", "FG", "BA", "KB", "MB", "JPG", "PNG", "OFD"}
+    assert not words, words
+    shot(clerk, artifacts, "day-06-finished-case", full_page=True)
+
+    for field, value in (("applicant", "赵小"), ("id_number", PERSON_ID)):
+        clerk.goto("/cases")
+        clerk.fill(f"input[name={field}]", value)
+        clerk.click("[data-action=search]")
+        found = clerk.get_by_test_id("found").locator("tbody tr")
+        expect(found).to_have_count(1)
+        expect(found).to_contain_text(number)
+        expect(found).to_contain_text("已办结（不予受理）")
+    shot(clerk, artifacts, "day-07-case-search")
+
+
+def test_a_supervisors_scoped_board_and_absences(hall, new_page, artifacts):
+    boss = new_page()
+    sign_in(boss, "zhaolixin")  # 发改局督查岗
+    expect(boss.get_by_test_id("board-scope")).to_contain_text("发改局")
+    expect(boss.get_by_test_id("departments").locator("tbody tr")).to_have_count(1)
+    shot(boss, artifacts, "day-08-board-scoped")
+    center = new_page()
+    sign_in(center, "yanliqun")  # 中心督查: the whole center
+    expect(center.get_by_test_id("board-scope")).to_contain_text("全中心")
+    expect(center.get_by_test_id("departments").locator("tbody tr")).to_have_count(10)
+
+    boss.get_by_role("link", name="请假与AB岗").click()
+    form = boss.get_by_test_id("record-absence")
+    # only the department's people are offered: 卫生局's clerk is not
+    options = form.locator("select[name=username] option").all_inner_texts()
+    assert "陈晓东" in options and "王芳" not in options
+    form.locator("select[name=username]").select_option("chenxiaodong")
+    form.locator("input[name=end]").fill("2026-11-20")  # before the start: refused in place
+    form.locator("input[name=reason]").fill("病假")
+    form.locator("[data-action=record-absence]").click()
+    expect(boss.locator("[data-error-for=record]")).to_contain_text("结束日期不能早于开始日期")
+    expect(boss.get_by_test_id("record-absence").locator("input[name=reason]")).to_have_value("病假")
+    boss.get_by_test_id("record-absence").locator("input[name=end]").fill("2026-11-26")
+    boss.get_by_test_id("record-absence").locator("[data-action=record-absence]").click()
+    expect(boss.locator(".flash")).to_contain_text("已登记 陈晓东")
+    row = boss.get_by_test_id("absences").locator("tbody tr", has_text="陈晓东")
+    expect(row).to_contain_text("在假")
+    shot(boss, artifacts, "day-09-absences")
+    row.locator("[data-action=end-absence]").click()
+    expect(boss.locator(".flash")).to_contain_text("请假已结束")
+
+
+def _no_narrow_text(page) -> list[str]:
+    """Texts of four characters or more squeezed into a column narrower than two characters."""
+    return page.evaluate("""() => {
+      const bad = [];
+      for (const el of document.querySelectorAll('main *')) {
+        const own = Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join('');
+        if (own.length < 4 || el.offsetParent === null) continue;
+        const box = el.getBoundingClientRect();
+        if (box.width > 0 && box.width < 30) bad.push(own.slice(0, 20));
+      }
+      if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push('horizontal scroll');
+      return bad;
+    }""")
+
+
+def test_the_public_pages_on_a_phone(hall, scene, new_page, artifacts):
+    phone = new_page(390, 844)
+    for path, name in (("/guide", "phone-guide"), ("/guide/matters/32021300FG-BA-0001", "phone-guide-matter"),
+                       ("/guide/status", "phone-status")):
+        phone.goto(path)
+        assert _no_narrow_text(phone) == [], path
+        shot(phone, artifacts, name, full_page=True)
+    phone.fill("#case_number", scene["case_number"])
+    phone.fill("#query_code", scene["query_code"])
+    phone.click("[data-action=lookup]")
+    expect(phone.get_by_test_id("status-result")).to_contain_text("已收件")
+    assert _no_narrow_text(phone) == []
+    shot(phone, artifacts, "phone-status-result", full_page=True)
