@@ -231,6 +231,7 @@ VENDOR = {  # what pages load, and nothing else of node_modules
     "properties-panel-css": "@bpmn-io/properties-panel/dist/assets",
     "camunda-moddle": "camunda-bpmn-moddle/resources",
     "echarts": "echarts/dist",
+    "bpmn-js-i18n": "bpmn-js-i18n/translations",
 }
 
 

@@ -164,6 +164,10 @@ def test_an_analyst_deploys_a_changed_diagram(hall, new_page, artifacts):
     # select the review task: the properties panel knows the Camunda extensions (formKey)
     analyst.locator(".djs-element[data-element-id=review]").click()
     expect(analyst.locator("#properties")).to_contain_text("审核")
+    # in Chinese: the panel's groups and the diagram tools' titles
+    expect(analyst.locator("#properties")).to_contain_text("常规")
+    expect(analyst.locator("#properties")).to_contain_text("任务分配")
+    expect(analyst.locator("#properties")).not_to_contain_text("General")
     # rename it on the canvas (direct editing), as an analyst would
     analyst.locator(".djs-element[data-element-id=review]").dblclick()
     editor = analyst.locator(".djs-direct-editing-parent")
