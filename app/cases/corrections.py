@@ -25,6 +25,7 @@ from ..documents.models import Document
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..hall import intake
+from ..hall.vocabulary import Outcome
 from ..instances import runtime
 from ..instances import service as instances
 from ..instances.models import CaseIntake, ProcessInstance
@@ -33,7 +34,7 @@ from ..people.auth import Principal
 from . import fields as hall
 
 # notices that mean the window has decided on the application: no correcting the applicant after them
-DECIDED = ("acceptance", "not_accepted", "refusal", "completion")
+DECIDED = ("acceptance", str(Outcome.NOT_ACCEPTED), "refusal", "completion")
 WITHDRAWAL = "withdrawal"
 MAX_REASON = 1000
 
