@@ -77,12 +77,15 @@ def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
     from . import serials as _serials  # noqa: F401
     from .hall import models as _hall  # noqa: F401
+    from .hall.attachments import models as _attachments  # noqa: F401
     from .hall.documents import models as _documents  # noqa: F401
     from .hall.supervision import models as _supervision  # noqa: F401
 
 
 def _register_blueprints(api: TongbanApi) -> None:
+    from .api.attachments import blp as attachments
     from .api.calendar import blp as calendar
+    from .api.cases import blp as cases
     from .api.definitions import blp as definitions
     from .api.documents import blp as documents
     from .api.forms import blp as forms
@@ -98,7 +101,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .api.timers import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents, documents):
+                      statistics, supervision, incidents, documents, cases, attachments):
         api.register_blueprint(blueprint)
 
 

@@ -99,6 +99,7 @@ def _new_app(url: str, processes_dir: Path):
         "SCHEDULER_ENABLED": False,
         "PROCESSES_DIR": str(processes_dir),
         "FORMS_DIR": str(FIXTURES / "forms"),
+        "ATTACHMENTS_DIR": str(processes_dir.parent / f"{processes_dir.name}-attachments"),  # not the repo's instance/
     })
     application.test_client_class = IsolatedClient
     return application

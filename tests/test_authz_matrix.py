@@ -189,6 +189,19 @@ def _calendar_day(scene, user):
     return f"/api/v1/calendar/days/{day}", {}
 
 
+def _attachment_path(scene, user):
+    from app.hall.attachments import service
+    from app.people.auth import Principal
+
+    _case_path()(scene, user)
+    with scene.app.test_request_context():
+        clerk = Principal(0, "clerk", "窗口甲", ("clerk",), ("测试受理岗",), None, departments=("fgj",))
+        row = service.attach(clerk, scene.fgj_case["id"], "scan.pdf", b"%PDF-1.4\n%%EOF\n")
+        path = f"/api/v1/attachments/{row.id}"
+        db.session.remove()
+    return path, {}
+
+
 MATRIX = {
     # public: the matter guide, forms, the API documents, liveness
     ("GET", "/healthz"): (PUBLIC, fixed("/healthz")),
@@ -229,6 +242,26 @@ MATRIX = {
     ("POST", "/api/v1/instances/<instance_id>/query-code"): (
         row(403, clerk=OK, boss=OK, other=404, otherboss=404, center=OK, admin=OK), _numbered_case),
     ("GET", "/api/v1/instances/<instance_id>/documents"): (CASE_READERS, _case_path("/documents")),
+    # attachments and comments: the case's readers read them; its clerks and supervisors add to them
+    ("GET", "/api/v1/instances/<instance_id>/attachments"): (CASE_READERS, _case_path("/attachments")),
+    ("POST", "/api/v1/instances/<instance_id>/attachments"): (
+        row(403, clerk=OK, other=404, boss=OK, otherboss=404, center=OK, admin=OK),
+        lambda scene, user: (_case_path("/attachments")(scene, user)[0], {
+            "data": {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "scan.pdf")}, "content_type": "multipart/form-data"})),
+    ("GET", "/api/v1/attachments/<int:attachment_id>"): (CASE_READERS, _attachment_path),
+    ("GET", "/api/v1/instances/<instance_id>/comments"): (CASE_READERS, _case_path("/comments")),
+    ("POST", "/api/v1/instances/<instance_id>/comments"): (
+        row(403, clerk=OK, other=404, boss=OK, otherboss=404, center=OK, admin=OK),
+        lambda scene, user: (_case_path("/comments")(scene, user)[0], {"json": {"text": "意见"}})),
+    # corrections at the window: those who handle the case (更正申请人); its receiving clerk or supervisors (撤件)
+    ("PUT", "/api/v1/instances/<instance_id>/applicant"): (
+        row(403, clerk=OK, other=404, boss=OK, otherboss=404, center=OK, admin=OK),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/applicant", {"json": {
+            "reason": "证件号码录入错误", "applicant": {"kind": "organisation", "name": "某公司", "id_type": "uscc",
+                                                   "id_number": "91320211MA1P8K2T0A", "phone": "13812345678"}}})),
+    ("POST", "/api/v1/instances/<instance_id>/withdraw"): (
+        row(403, clerk=OK, other=404, boss=OK, otherboss=404, center=OK, admin=OK),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/withdraw", {"json": {"reason": "误收"}})),
     ("GET", "/api/v1/documents/<int:document_id>"): (CASE_READERS, _document_path()),
     ("GET", "/api/v1/documents/<int:document_id>.pdf"): (CASE_READERS, _document_path(".pdf")),
     # processes' lifecycle (ops), history and diff (anyone signed in)

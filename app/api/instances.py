@@ -15,7 +15,7 @@ from ..instances import service
 from ..instances.models import STATES, ProcessInstance
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import BusinessKey, LocalDateTime, PageArgs, attributes
+from ..schemas import BusinessKey, IsoDate, LocalDateTime, PageArgs, attributes
 from .blueprint import Blueprint
 from .tasks import SubmissionSchema, TaskSchema
 
@@ -133,11 +133,27 @@ class InstanceListArgs(PageArgs):
     business_key = fields.String()
     started_by = fields.String(metadata={"description": "the starter's username, or `me`"})
     owner = fields.String(metadata={"description": "the owner's username, or `me`"})
-    case_number = fields.String(metadata={"description": "办件编号"})
+    case_number = fields.String(metadata={"description": "办件编号, or its beginning"})
+    # 办件查询 (app/cases/search.py): indexed columns of the case and its intake row, never the case data
+    applicant = fields.String(validate=validate.Length(min=1, max=200),
+                              metadata={"description": "the applicant's (or agent's) name, or its beginning"})
+    id_number = fields.String(validate=validate.Length(min=1, max=64),
+                              metadata={"description": "the applicant's or agent's ID number (not for ops)"})
+    phone = fields.String(validate=validate.Length(min=1, max=30),
+                          metadata={"description": "the applicant's or agent's phone (not for ops)"})
+    matter = fields.String(metadata={"description": "matter code (事项编码)"})
+    department = fields.String(metadata={"description": "department code"})
+    received_from = IsoDate(metadata={"description": "received (收件) on or after this day, YYYY-MM-DD"})
+    received_to = IsoDate(metadata={"description": "received on or before this day, YYYY-MM-DD"})
+
+
+class ListedInstanceSchema(InstanceSchema):
+    applicant = fields.Nested(ApplicantSchema, allow_none=True, metadata={
+        "description": "the applicant recorded at intake (identifiers masked for those not handling the case)"})
 
 
 class InstanceListSchema(Schema):
-    items = fields.List(fields.Nested(InstanceSchema))
+    items = fields.List(fields.Nested(ListedInstanceSchema))
     total = fields.Integer()
 
 
@@ -162,14 +178,16 @@ def _detail(instance, saved=None):
     from ..extensions import db
 
     if saved is not None:
+        from .documents import DocumentSchema
         from .documents import row as document_row
 
         # the hall's answer: its fields of the case (number, clock), the applicant, the query code
         extra = {**summary.FIELDS, "applicant": None, **saved.extra, **saved.answer}
         return {**extra, "tasks": summary.task_views(saved.new_tasks), "timers": saved.new_timers,
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
-                "documents": [document_row(d, query_code=extra.get("query_code"))
-                              for d in documents.for_instance(instance.id)]}
+                # through the documents' schema: issued_at as ISO +08:00 like every other time
+                "documents": DocumentSchema(many=True).dump([document_row(d, query_code=extra.get("query_code"))
+                                                             for d in documents.for_instance(instance.id)])}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     head = {**attributes(summary.view(instance), InstanceSchema), "definition_version": definition.version,
             "applicant": intake.applicant_of(intake.intake_of(instance.id))}
@@ -203,21 +221,34 @@ class Instances(MethodView):
     @blp.arguments(InstanceListArgs, location="query")
     @blp.response(200, InstanceListSchema)
     def get(self, args):
-        """Cases the caller may see, newest first, filtered by key, state, business key, starter or owner (`me`).
+        """办件查询: the cases the caller may see, finished ones included, newest first — by case number, applicant
+        (name, ID number, phone: the applicant's or the agent's), business key, matter, department, state, day of
+        receipt, starter or owner (`me`).
 
         A clerk sees their department's cases and those they take part in; applicants' identifiers are masked
-        in cases they do not handle (see the README's security section).
+        in cases they do not handle (see the README's security section). Every filter is an indexed column.
         """
+        from ..hall.window import search
+
         user = current_user()
         owner = user.username if args.get("owner") == "me" else args.get("owner")
         started_by = user.username if args.get("started_by") == "me" else args.get("started_by")
-        items, total = service.search(key=args.get("key"), state=args.get("state"),
-                                      business_key=args.get("business_key"), started_by=started_by,
-                                      where=hall_filters(owner=owner, case_number=args.get("case_number")),
-                                      scope=access.case_scope(user), limit=args["limit"], offset=args["offset"])
+        filters = search.Filters(
+            case_number=args.get("case_number"), applicant=args.get("applicant"), id_number=args.get("id_number"),
+            phone=args.get("phone"), business_key=args.get("business_key"), matter=args.get("matter"),
+            key=args.get("key"), department=args.get("department"), state=args.get("state"),
+            received_from=args.get("received_from"), received_to=args.get("received_to"), started_by=started_by,
+            owner=owner)
+        items, total = search.find(user, filters, limit=args["limit"], offset=args["offset"])
         mine = access.handled(user, items)
-        return {"items": [i if i.id in mine else {**attributes(i, InstanceSchema), "data": access.mask(i.data)}
-                          for i in summary.views(items)], "total": total}
+        applicants = search.applicants_of([i.id for i in items])
+        rows = []
+        for i in summary.views(items):
+            row = {**attributes(i, InstanceSchema), "applicant": applicants.get(i.id)}
+            if i.id not in mine:
+                row["data"], row["applicant"] = access.mask(i.data), access.mask(row["applicant"])
+            rows.append(row)
+        return {"items": rows, "total": total}
 
 
 def hall_filters(*, owner: str | None = None, case_number: str | None = None) -> tuple:

@@ -42,7 +42,7 @@ def _value_problem(name: str, value: str) -> str | None:
     if name in _NOTICES:
         unknown = notices.unknown(value)
         if unknown or not notices.parse(value):
-            return (f"含未知文书种类 {'、'.join(unknown) or '（空）'}，可用：{', '.join(notices.KINDS)} "
+            return (f"含未知文书种类 {'、'.join(unknown) or '（空）'}，可用：{', '.join(k for k, v in notices.KINDS.items() if v.diagram)} "
                     "(unknown notice kind)")
     if name == vocabulary.MAX_DAYS and not (value.isdigit() and int(value) > 0):
         return "应为正整数（工作日） (max_days must be a positive whole number)"

@@ -53,6 +53,7 @@ DECIDING_OUTCOMES = (Outcome.GRANTED, Outcome.REFUSED, Outcome.HIGHER_APPROVED, 
 AFTER_ACCEPTANCE = (Step.REVIEW, Step.FIRST_REVIEW, Step.CO_OPINION, Step.SPECIAL_PROCEDURE, Step.DECIDE,
                     Step.FORWARD, Step.COORDINATE)
 ART_32 = "《行政许可法》第三十二条"
+ENDING_ACTS = {"instance.cancelled": "cancelled", "instance.withdrawn": "withdrawn"}  # 撤销 by the agency, 撤件
 
 
 @dataclass
@@ -137,7 +138,7 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
             receipt_no=_text(submitted.get("receipt_no"), 100))
 
     if case.forwarded_at is not None and case.replied_at is None and step.before.messages \
-            and not step.after.messages and step.action != "instance.cancelled":
+            and not step.after.messages and step.action not in ENDING_ACTS:
         data = step.after.data or {}
         add("higher_replied", higher_decision=_text(data.get("higher_decision"), 40),
             opinion=_text(data.get("higher_opinion")))
@@ -153,9 +154,9 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
     elif end_outcome in DECIDING_OUTCOMES and not decided:  # a diagram that decides by its end alone
         add("decided", element_id=ends[-1], decision=end_outcome)
 
-    if step.action == "instance.cancelled":
-        add("cancelled", reason=_text(step.details.get("reason")))
-    if step.after.state == "completed" or step.action == "instance.cancelled":
+    if step.action in ENDING_ACTS:
+        add(ENDING_ACTS[step.action], reason=_text(step.details.get("reason")))
+    if step.after.state == "completed" or step.action in ENDING_ACTS:
         add("closed", element_id=ends[-1] if ends else None, outcome=end_outcome)
     return events
 

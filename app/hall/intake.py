@@ -442,16 +442,31 @@ def prefill(task, instance: ProcessInstance, properties: dict[str, str]) -> dict
     from . import notices as kinds
 
     if properties.get(CHECKLIST) == "acceptance":
+        # what the window ticked at 收件 (the start data's checklist) starts ticked, with the counts it recorded
+        at_intake = {_norm(m.get("name")): m for m in (instance.data or {}).get("materials") or []
+                     if isinstance(m, dict)}
+        rows = []
         case = cases.get(instance.id)
-        return {"materials": [{"name": m["name"], "required": _required(m), "received": False,
-                               "originals": m.get("originals", 0), "copies": m.get("copies", 0),
-                               "note": m.get("note") or ""}
-                              for m in matter_materials(case.matter_code if case else None)]}
+        for m in matter_materials(case.matter_code if case else None):
+            seen = at_intake.get(_norm(m["name"]), {})
+            rows.append({"name": m["name"], "required": _required(m), "received": seen.get("received") is True,
+                         "originals": _count(seen.get("originals"), m.get("originals", 0)),
+                         "copies": _count(seen.get("copies"), m.get("copies", 0)), "note": m.get("note") or ""})
+        return {"materials": rows}
+    if properties.get(CHECKLIST) == "supplement":  # 补正核验 checks what the notice asked for
+        row = intake_of(instance.id)
+        if row is not None and row.missing_materials:
+            return {"received_materials": list(row.missing_materials)}
+        return None
     if "supplement" in kinds.parse(properties.get(kinds.NOTICE)):
         row = intake_of(instance.id)
         if row is not None and row.missing_materials:
             return {"missing_materials": list(row.missing_materials)}
     return None
+
+
+def _count(value: Any, default: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else int(default or 0)
 
 
 def defaults(task, instance: ProcessInstance, properties: dict[str, str]) -> dict | None:
@@ -484,8 +499,8 @@ def status(case_number: str, code: str) -> dict:
     notices = documents.for_instance(instance.id)
     kinds = [e.kind for e in course.of(instance.id)]
     outcome = case.outcome if case else None
-    if instance.state == "cancelled" or outcome == "cancelled":
-        label = "已撤销"
+    if instance.state == "cancelled" or outcome in ("cancelled", "withdrawn"):
+        label = "已撤件" if outcome == "withdrawn" or "withdrawn" in kinds else "已撤销"
     elif not case.is_open or outcome is not None:
         label = f"已办结（{_OUTCOMES.get(outcome or '', '办结')}）" if not case.is_open \
             else f"已作出决定（{_OUTCOMES.get(outcome or '', '决定')}），待送达"

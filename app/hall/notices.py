@@ -23,6 +23,7 @@ class NoticeKind:
     title: str  # the document's title as printed
     letter: str  # the series character in its number: 发改局受〔2026〕12号
     event: str  # what the case course calls it (文书制作 events for supervision)
+    diagram: bool = True  # a diagram's step may issue it (hall.notice); False: the window's own (撤件登记)
 
 
 KINDS: dict[str, NoticeKind] = {k.code: k for k in (
@@ -34,14 +35,20 @@ KINDS: dict[str, NoticeKind] = {k.code: k for k in (
     NoticeKind("refusal", "不予行政许可决定书", "不许", "审批（不予许可）"),
     NoticeKind("completion", "办结通知书", "结", "办结"),
     NoticeKind("delivery", "送达回证", "送", "送达"),
+    # issued by the window's 撤件 (app/cases/corrections.py), never by a diagram's step
+    NoticeKind("withdrawal", "撤件登记", "撤", "撤件", diagram=False),
 )}
 TITLES: dict[str, str] = {code: kind.title for code, kind in KINDS.items()}
 
 
 def parse(value: str | None) -> list[str]:
     """The kinds a property value names, in order; unknown names are left out (the deploy check reports them)."""
-    return [part.strip() for part in (value or "").split(",") if part.strip() in KINDS]
+    return [part.strip() for part in (value or "").split(",") if _drawn(part.strip())]
 
 
 def unknown(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip() and part.strip() not in KINDS]
+    return [part.strip() for part in (value or "").split(",") if part.strip() and not _drawn(part.strip())]
+
+
+def _drawn(code: str) -> bool:
+    return code in KINDS and KINDS[code].diagram

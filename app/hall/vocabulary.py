@@ -59,8 +59,8 @@ class ForwardClock(StrEnum):
 
 
 OUTCOME_NAMES = {"granted": "准予", "refused": "不予许可", "not_accepted": "不予受理", "higher_approved": "上级准予",
-                 "higher_rejected": "上级不予批准", "supplement_timeout": "补正超时", "cancelled": "撤销",
-                 "completed": "办结"}
+                 "higher_rejected": "上级不予批准", "supplement_timeout": "补正超时终止", "cancelled": "撤销",
+                 "withdrawn": "撤件", "closed": "办结", "completed": "办结"}
 
 # --- ------------------------------------------------------------------------------------------------------------
 # -- hall-rules (行政许可法) limits, in working days; the supervision sweep and the clock apply them --------------

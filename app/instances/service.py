@@ -104,7 +104,10 @@ def search(*, key: str | None = None, state: str | None = None, business_key: st
     return paged(query, ProcessInstance.started_at.desc(), ProcessInstance.id, limit=limit, offset=offset)
 
 
-def cancel(instance: ProcessInstance, actor: str | None, reason: str | None) -> ProcessInstance:
+def cancel(instance: ProcessInstance, actor: str | None, reason: str | None,
+           action: str = "instance.cancelled") -> ProcessInstance:
+    """End a running case: its open tasks and timers end too. `action` names the act in the audit trail (and for
+    plugins: the hall's 撤件 is `instance.withdrawn`)."""
     runtime.lock(instance.id)  # refreshes `instance`: the state checked is the one this transaction writes over
     if instance.state in ("completed", "cancelled"):
         raise Conflict(f"办件已{'办结' if instance.state == 'completed' else '撤销'}，不能撤销",
@@ -112,7 +115,7 @@ def cancel(instance: ProcessInstance, actor: str | None, reason: str | None) -> 
     case = runtime.load(instance)
     case.cancel()
     instance.state = "cancelled"
-    runtime.save(instance, case, actor=actor, action="instance.cancelled", details={"reason": reason})
+    runtime.save(instance, case, actor=actor, action=action, details={"reason": reason})
     return instance
 
 

@@ -29,8 +29,9 @@ def _secret_key(app: Flask) -> str:
 
 
 def register(app: Flask) -> None:
-    from . import board, guide, pages, processes, supervise, work  # noqa: F401  (their routes)
-    from . import models as _models  # noqa: F401  (the web_password table)
+    from . import absences, board, casefiles, corrections, finder, guide, intake, pages, processes, supervise, work  # noqa: F401  (their routes)
+    from . import models as _models  # noqa: F401  (the web_password and web_session tables)
+    from . import throttle as _throttle  # noqa: F401  (the rate_counter table)
     from .blueprint import bp, csrf
 
     if not app.config.get("SECRET_KEY"):

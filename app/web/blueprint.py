@@ -42,15 +42,31 @@ def _who_and_csrf() -> None:
 
     # Flask-WTF caches the signed token in `g`; g lives in the app context, which a test's requests may share
     g.pop("csrf_token", None)
+    from .casefiles import upload_limit
+
+    upload_limit()  # an attachment may be larger than other requests: before CSRF reads the form
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.user = None
     uid = session.get("uid")
     if uid is None:
         return
+    from . import sessions
+
     user = db.session.get(User, uid)
-    if user is None or not user.active or passwords.stamp(user.id) != session.get("stamp"):
+    if user is None or not user.active or passwords.stamp(user.id) != session.get("stamp") \
+            or sessions.current(user.id) is None:
         session.clear()
         return
     g.user = principal_of(user)
     request.environ["tongban.user"] = g.user  # what people.auth.current_user() returns for this request
+    if passwords.must_change(user.id) and request.endpoint not in CHANGE_FIRST_ALLOWED:
+        # the demo hall's shared password: nothing else until the person has a password of their own
+        from flask import flash, redirect, url_for
+
+        if request.method == "GET" and not request.accept_mimetypes.best == "application/json":
+            flash("您仍在使用演示密码，请先修改密码再办理业务", "error")
+        return redirect(url_for("web.password"))
+
+
+CHANGE_FIRST_ALLOWED = {"web.password", "web.signout", "web.static", "web.vendor", "web.home"}

@@ -23,6 +23,7 @@ from ..hall.supervision import access as warning_access
 from ..hall.supervision import service as supervision
 from ..hall.vocabulary import Outcome
 from ..matters.models import Matter
+from ..people import access
 from .blueprint import bp
 from .pages import may, page
 
@@ -58,11 +59,18 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
     ids = {w["instance_id"] for w in warnings}
     case_numbers = dict(db.session.execute(db.select(HallCase.instance_id, HallCase.case_number).where(
         HallCase.instance_id.in_(ids), HallCase.case_number.is_not(None))).all()) if ids else {}
-    summary = statistics.summary(start, end)
-    departments = statistics.departments(start, end)
+    # a department's supervisor sees their departments' figures; 中心督查, ops and admin the whole center
+    scope = None if user.is_(*access.SEE_ALL) else list(user.departments)
+    summary = statistics.summary(start, end, scope)
+    departments = statistics.departments(start, end, scope)
     windows = statistics.windows(start, end)
     matters = statistics.matters(start, end)
-    daily = statistics.per_day(start, end)
+    if scope is not None:
+        windows = {**windows, "items": [w for w in windows["items"] if w.get("department") in scope],
+                   "merge_candidates": [n for n in windows.get("merge_candidates", [])
+                                        if any(w["no"] == n and w.get("department") in scope for w in windows["items"])]}
+        matters = {**matters, "items": [m for m in matters["items"] if m.get("department") in scope]}
+    daily = statistics.per_day(start, end, scope)
     code = request.args.get("matter") or None
     catalog = list(db.session.execute(db.select(Matter.code, Matter.name).order_by(Matter.code)))
     busiest = sorted((m for m in matters["items"] if m["received"]), key=lambda m: -m["received"])
@@ -107,7 +115,8 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
                            catalog=catalog, charts=charts,
                            start=start, end=end, clerks=clerks, reports=reports_for_user(),
                            may_close=may(like=CloseWarning.post), errors=errors or {}, notes=notes or {},
-                           case_numbers=case_numbers), status
+                           case_numbers=case_numbers, scope_names=[d["name"] for d in departments["items"]]
+                           if scope is not None else None), status
 
 
 @dataclass(frozen=True)

@@ -81,29 +81,42 @@ def home():
 
     if g.user is not None and request.method == "GET":
         return redirect(start_page(g.user))
-    error = None
+    from . import sessions, throttle
+
+    error, status = None, 200
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        user = passwords.check(username, request.form.get("password") or "")
-        if user is None:
-            error = "用户名或密码不正确"
+        refused = throttle.locked(username)  # before the password is checked: a locked account says nothing more
+        user = None if refused else passwords.check(username, request.form.get("password") or "")
+        if refused:
+            error, status = refused, 429
+        elif user is None:
+            error, status = "用户名或密码不正确", 401
+            if throttle.failed(username):
+                error, status = throttle.locked(username) or error, 429
         else:
+            throttle.succeeded(username)
             session.clear()
             session.permanent = True
             session["uid"] = user.id
             session["stamp"] = passwords.stamp(user.id)
+            sessions.open_session(user.id)
+            db.session.commit()
             from .blueprint import local_target, principal_of
+            if passwords.must_change(user.id):
+                flash("首次登录，请先修改演示密码（演示密码为公开的初始密码，不能继续使用）", "error")
+                return redirect(url_for("web.password"))
             return redirect(local_target(request.args.get("next")) or start_page(principal_of(user)))
-    return render_template("signin.html", error=error, username=request.form.get("username", "")), \
-        401 if error else 200
+    return render_template("signin.html", error=error, username=request.form.get("username", "")), status
 
 
 @bp.post("/signout")
 def signout():
-    from . import passwords
 
-    if g.user is not None:  # the session's cookie stops working everywhere, not only in this browser
-        passwords.end_sessions(g.user.id)
+    from . import sessions
+
+    if g.user is not None:  # this session ends: its cookie stops working wherever it was copied to
+        sessions.end(g.user.id, sessions.current_id() or "", g.user.username)
         db.session.commit()
     session.clear()
     flash("您已退出登录")
@@ -129,10 +142,36 @@ def password():
         else:
             passwords.set_password(user, new)
             db.session.commit()
-            session["stamp"] = passwords.stamp(user.id)
+            session["stamp"] = passwords.stamp(user.id)  # the other sessions end (a changed password)
             flash("密码已修改")
             return redirect(start_page(g.user))
     return render_template("password.html", errors=errors), 422 if errors else 200
+
+
+@bp.route("/account/sessions", methods=["GET", "POST"])
+@page()
+def account_sessions():
+    """The person's open sessions (when, where, which browser): end one, or all but this one."""
+    from . import sessions
+
+    user = g.user
+    if request.method == "POST":
+        which = request.form.get("session") or ""
+        if which == "others":
+            count = sessions.end_all(user.id, user.username, keep=sessions.current_id())
+            db.session.commit()
+            flash(f"已结束其他 {count} 个会话")
+        elif sessions.end(user.id, which, user.username):
+            db.session.commit()
+            if which == sessions.current_id():
+                session.clear()
+                flash("本会话已结束，请重新登录")
+                return redirect(url_for("web.home"))
+            flash("该会话已结束，使用它的浏览器须重新登录")
+        else:
+            flash("该会话不存在或已结束", "error")
+        return redirect(url_for("web.account_sessions"))
+    return render_template("sessions.html", rows=sessions.of_user(user.id), current=sessions.current_id())
 
 
 # -- errors on pages -----------------------------------------------------------------------------------------------
@@ -192,6 +231,7 @@ VENDOR = {  # what pages load, and nothing else of node_modules
     "properties-panel-css": "@bpmn-io/properties-panel/dist/assets",
     "camunda-moddle": "camunda-bpmn-moddle/resources",
     "echarts": "echarts/dist",
+    "bpmn-js-i18n": "bpmn-js-i18n/translations",
 }
 
 
@@ -223,6 +263,22 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+@bp.app_template_filter("person")
+def person_filter(username: str | None) -> str:
+    """A username as the person's name (陈晓东)."""
+    from .words import person
+
+    return person(username)
+
+
+@bp.app_template_filter("duration")
+def duration_filter(text: str | None) -> str:
+    """ISO 8601 durations in a text as working days (审核超期 P2D → 审核超期 2 个工作日)."""
+    from .words import duration
+
+    return duration(text or "")
 
 
 LIGHTS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}

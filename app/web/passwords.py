@@ -63,6 +63,12 @@ def stamp(user_id: int) -> str | None:
     return hashlib.sha256(f"{row.password_hash}:{row.session_epoch or 0}".encode()).hexdigest()[:16]
 
 
+def must_change(user_id: int) -> bool:
+    """Still the demo hall's shared password: changed at first sign-in before anything else."""
+    row = db.session.get(WebPassword, user_id)
+    return row is not None and row.demo
+
+
 def end_sessions(user_id: int) -> None:
     """Sign-out: the person's open sessions (a copied cookie too) stop working."""
     row = db.session.get(WebPassword, user_id)

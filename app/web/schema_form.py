@@ -30,6 +30,7 @@ class Field:
     errors: list[str] = field(default_factory=list)
     columns: list[Field] = field(default_factory=list)  # rows: the item object's properties
     rows: list[list[Field]] = field(default_factory=list)
+    row_required: list[bool] = field(default_factory=list)  # rows: a required material (marked 必需)
     maxlength: int | None = None
 
     @property
@@ -59,7 +60,8 @@ def _kind(schema: dict) -> str:
     return "json"
 
 
-def _one(name: str, key: str, schema: dict, value: Any, required: bool, errors: dict[str, list[str]]) -> Field:
+def _one(name: str, key: str, schema: dict, value: Any, required: bool, errors: dict[str, list[str]],
+         required_rows: set[str] | None = None) -> Field:
     kind = _kind(schema)
     f = Field(name=name, key=key, title=schema.get("title") or key, kind=kind,
               description=schema.get("description") or "", required=required, value=value,
@@ -76,6 +78,7 @@ def _one(name: str, key: str, schema: dict, value: Any, required: bool, errors: 
         for i, row in enumerate([*values, *([{}] * EXTRA_ROWS)]):
             row = row if isinstance(row, dict) else {}
             f.rows.append([_one(f"{name}.{i}.{k}", k, s, row.get(k), k in need, errors) for k, s in props.items()])
+            f.row_required.append(row.get("required") is True or str(row.get("name")) in (required_rows or ()))
         # an error about a whole row (e.g. a required property missing from it) shows on the list
         for i in range(len(values)):
             f.errors += errors.get(f"{name}.{i}", [])
@@ -86,14 +89,27 @@ def _one(name: str, key: str, schema: dict, value: Any, required: bool, errors: 
     return f
 
 
-def build(schema: dict | None, values: dict | None = None, errors: dict[str, list[str]] | None = None) -> list[Field]:
-    """The fields of a form, filled with `values`, with the server's errors by field."""
+def build(schema: dict | None, values: dict | None = None, errors: dict[str, list[str]] | None = None,
+          required_rows: dict[str, set[str]] | None = None) -> list[Field]:
+    """The fields of a form, filled with `values`, with the server's errors by field; `required_rows`: per list
+    field, the names of the rows to mark as required (the acceptance checklist's required materials)."""
     if not schema:
         return []
-    values, errors = values or {}, errors or {}
+    values, errors, required_rows = values or {}, errors or {}, required_rows or {}
     need = set(schema.get("required") or [])
-    return [_one(key, key, sub, values.get(key), key in need, errors)
+    return [_one(key, key, sub, values.get(key), key in need, errors, required_rows.get(key))
             for key, sub in (schema.get("properties") or {}).items()]
+
+
+def required_rows(known: dict) -> dict[str, set[str]]:
+    """From prefilled values: per list of objects, the names of the rows marked `required` (not a form field)."""
+    out: dict[str, set[str]] = {}
+    for key, value in known.items():
+        if isinstance(value, list):
+            names = {str(v.get("name")) for v in value if isinstance(v, dict) and v.get("required") is True}
+            if names:
+                out[key] = names
+    return out
 
 
 def errors_by_field(problems: list[dict]) -> tuple[dict[str, list[str]], list[str]]:

@@ -4,28 +4,26 @@ and starting a case at the window."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 from ..api import documents as document_views
 from ..api.instances import StartInstance, hall_filters
 from ..audit import service as audit
-from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..forms import service as forms
-from ..hall import summary
+from ..hall import intake, summary
 from ..hall.documents import service as documents
 from ..hall.supervision import service as supervision
 from ..instances import service as instances
 from ..instances.models import ProcessInstance
-from ..matters import service as matters
-from ..matters.models import KIND_NAMES, Matter
+from ..matters.models import Matter
 from ..people import access
 from ..people import work as task_work
+from ..tasks import prefill as task_prefill
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
-from . import schema_form
+from . import schema_form, words
 from .blueprint import bp, local_target
 from .pages import may, page
 
@@ -130,65 +128,94 @@ def task_form(task: UserTask) -> dict | None:
     return form.schema if form else tasks.inline_form(task)
 
 
-def prefill(task: UserTask, schema: dict | None, case: ProcessInstance) -> dict:
-    """Start values: what the case already holds for the form's fields; the checklist from the matter record."""
+def prefill(task: UserTask, schema: dict | None) -> dict:
+    """Start values: only what this step should start from — what the hall knows for it (the acceptance
+    checklist with what was received at 收件, a notice's missing materials), as GET /tasks/{id}'s `prefill`. Never
+    another step's words: an approver's 审批意见 does not start as the reviewer's 审核意见."""
     if not schema:
         return {}
-    data = case.data or {}
-    values = {k: data[k] for k in (schema.get("properties") or {}) if k in data}
-    materials = (schema.get("properties") or {}).get("materials")
-    if materials and not values.get("materials"):
-        matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
-        if matter is not None:
-            values["materials"] = [{"name": m.get("name"), "received": False} for m in matter.materials or []]
-    return values
+    known = task_prefill.for_task(task)
+    return {k: v for k, v in known.items() if k in (schema.get("properties") or {})}
 
 
-def steps_of(case: ProcessInstance, handled: bool) -> list[dict]:
-    """Earlier steps from the audit trail: who did what when, with what they submitted (opinions)."""
+def labels_of(case: ProcessInstance) -> words.Labels:
+    """The titles of the case's data: the forms of its steps (done and open), and the hall's own keys."""
+    keys = db.session.scalars(db.select(UserTask.form_key).where(UserTask.instance_id == case.id).distinct())
+    return words.labels_for([k for k in keys if k])
+
+
+def steps_of(case: ProcessInstance, handled: bool, labels: words.Labels) -> list[dict]:
+    """Earlier steps from the audit trail: who (by name) did what when, with what they submitted — under the
+    forms' titles, enum values by their names."""
     out = []
     for e in audit.for_instance(case.id, limit=1000):
-        details = e.details if handled else access.mask(e.details)
+        details = (e.details if handled else access.mask(e.details)) or {}
+        step = {"at": e.at, "actor": words.person(e.actor), "data": None}
         if e.action == "instance.started":
-            out.append({"at": e.at, "actor": e.actor, "what": "收件（启动办件）", "data": (details or {}).get("data")})
+            out.append({**step, "what": "收件（启动办件）", "data": labels.plain(details.get("data"))})
         elif e.action == "task.completed":
-            changes = (details or {}).get("changes") or {}
-            out.append({"at": e.at, "actor": e.actor, "what": (details or {}).get("name") or e.element_id,
-                        "data": changes.get("added") or changes.get("set") or changes, "as_admin": details.get("as_admin")})
+            changes = details.get("changes") or {}
+            data = changes.get("added") or changes.get("set") or {}
+            out.append({**step, "what": details.get("name") or "办理环节", "data": labels.plain(data),
+                        "as_admin": details.get("as_admin")})
         elif e.action in ACTION_NAMES:
-            out.append({"at": e.at, "actor": e.actor, "what": ACTION_NAMES[e.action], "data": None,
-                        "note": action_note(e.action, details or {})})
+            out.append({**step, "what": ACTION_NAMES[e.action], "note": action_note(e.action, details)})
     return out
 
 
 ACTION_NAMES = {"task.claimed": "认领", "task.unclaimed": "释放", "task.reassigned": "改派", "instance.cancelled": "撤销",
                 "instance.extended": "延期", "supervision.warning_raised": "督查预警",
-                "supervision.warning_closed": "关闭预警"}
+                "supervision.warning_closed": "关闭预警", "intake.applicant_corrected": "更正申请人",
+                "intake.query_code_reset": "重置查询码（补发收件凭证）", "case.withdrawn": "撤件",
+                "attachment.added": "上传附件", "attachment.removed": "删除附件", "comment.added": "意见"}
 
 
 def action_note(action: str, details: dict) -> str | None:
-    """What a supervisor's action said (a reason, a note), in one line of the steps."""
+    """What an action said (a reason, a note), in one line of the steps."""
     if action == "task.reassigned":
-        to = details.get("to_assignee") or f"岗位「{details.get('to_post')}」"
+        to = words.person(details.get("to_assignee")) if details.get("to_assignee") \
+            else f"岗位「{details.get('to_post')}」"
         return f"→ {to}：{details.get('reason') or ''}"
     if action == "instance.extended":
         return f"{details.get('days')} 个工作日，到期日 {details.get('due_date_before')} → {details.get('due_date')}：" \
                f"{details.get('reason') or ''}"
-    if action in ("supervision.warning_closed", "instance.cancelled"):
+    if action in ("supervision.warning_closed", "instance.cancelled", "intake.applicant_corrected"):
         return details.get("note") or details.get("reason")
+    if action == "case.withdrawn":
+        return f"{details.get('reason') or ''}（{details.get('document') or ''}）"
+    if action == "intake.query_code_reset":
+        return f"新收件凭证 {details.get('receipt') or ''}"
+    if action in ("attachment.added", "attachment.removed"):
+        return details.get("filename")
+    if action == "comment.added":
+        return details.get("text")
     return None
 
 
 def case_context(case: ProcessInstance) -> dict:
+    from .casefiles import files_context
+
     user = g.user
     handled = access.handles(user, case)
     definition = db.session.get(ProcessDefinition, case.definition_id)
     matter = db.session.get(Matter, case.matter_code) if case.matter_code else None
+    from ..hall.window.corrections import is_withdrawn
+    from .words import state_label
+
+    labels = labels_of(case)
+    record = intake.applicant_of(intake.intake_of(case.id))
+    if record is not None and not handled:
+        record = access.mask(record)
     return {"case": case, "data": case.data if handled else access.mask(case.data), "handled": handled,
             "definition": definition, "matter": matter, "case_number": case_number(case),
-            "applicant": applicant(case.data), "clock": supervision.clock_view(case),
-            "steps": steps_of(case, handled), "open_tasks": instances.open_tasks(case.id),
-            "timers": instances.waiting_timers(case.id), "documents": documents_of(case)}
+            "applicant": record["name"] if record else applicant(case.data), "applicant_record": record,
+            "state_text": state_label(case.state, case.outcome, withdrawn=bool(is_withdrawn([case.id]))),
+            "ID_TYPE_NAMES": intake.ID_TYPE_NAMES, "APPLICANT_KINDS": intake.APPLICANT_KINDS, "clock": supervision.clock_view(case),
+            "steps": steps_of(case, handled, labels), "plain_data": labels.plain(case.data if handled
+                                                                                  else access.mask(case.data)), "open_tasks": instances.open_tasks(case.id),
+            "timers": instances.waiting_timers(case.id), "documents": documents_of(case),
+            "matter_materials": [m.get("name") for m in (matter.materials if matter else []) or []],
+            **files_context(case)}
 
 
 def documents_of(case: ProcessInstance) -> list[dict]:
@@ -219,7 +246,8 @@ def task(task_id: str):
     item = access.visible_task(user, task_id)
     case = summary.view(db.session.get(ProcessInstance, item.instance_id))
     schema = task_form(item)
-    values = prefill(item, schema, case)
+    values = prefill(item, schema)
+    marks = schema_form.required_rows(values)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
     status = 200
@@ -240,13 +268,12 @@ def task(task_id: str):
             if mine:
                 return redirect(url_for("web.task", task_id=mine[0]["id"]))
             return redirect(url_for("web.case", instance_id=item.instance_id))
-    fields = schema_form.build(schema, values, by_field)
+    fields = schema_form.build(schema, values, by_field, marks)
     general += schema_form.unplaced(fields, by_field)
     may_work = item.state == "open" and (user.has_role("admin") or (
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
     return render_template("task.html", active="work", task=summary.task_view(item), schema=schema, fields=fields,
-                           general=general,
-                           may_work=may_work, **case_context(case)), status
+                           general=general, may_work=may_work, errors={}, values={}, **case_context(case)), status
 
 
 @bp.get("/cases/<instance_id>")
@@ -258,59 +285,16 @@ def case(instance_id: str):
 def render_case(found: ProcessInstance, errors: dict | None = None, values: dict | None = None, status: int = 200):
     """The case page; with a supervisor's forms when they may use them. `errors` and `values` by form (`extend`,
     or a task id): a refused action shows the server's message and what was typed, in place (supervise.py)."""
+    from .corrections import applicant_form_values, window_context
     from .supervise import supervise_context
 
-    context = case_context(summary.view(found) if not isinstance(found, summary.CaseView) else found)
+    found = summary.view(found) if not isinstance(found, summary.CaseView) else found
+    context = case_context(found)
+    values = values or {}
+    window = window_context(found)
+    correcting = values.get("applicant") or applicant_form_values(context["applicant_record"])
     return render_template("case.html", active="work", **context,
-                           **supervise_context(found, context["open_tasks"]),
-                           errors=errors or {}, values=values or {}), status
-
-
-@bp.route("/work/start", methods=["GET", "POST"])
-@page(like=StartInstance.post)
-def start():
-    user = g.user
-    code = request.values.get("matter") or None
-    q = request.args.get("q") or None
-    names = matters.department_names()
-    catalog, _ = matters.search(keyword=q, limit=200)
-    mine = set(user.departments)
-    catalog.sort(key=lambda m: (m.department_code not in mine, m.code))
-    matter = matters.get_or_404(code) if code else None
-    errors: dict[str, str] = {}
-    form = request.form
-    if request.method == "POST" and matter is not None:
-        name = (form.get("applicant") or "").strip()
-        if not name:
-            errors["applicant"] = "请填写申请人（单位名称或姓名）"
-        if not errors:
-            data = {"applicant": name, "applicant_type": form.get("applicant_type") or "organisation",
-                    "materials": [{"name": m.get("name"), "received": form.get(f"material.{i}") == "on"}
-                                  for i, m in enumerate(matter.materials or [])]}
-            for key in ("applicant_id_number", "applicant_phone", "agent"):
-                if (form.get(key) or "").strip():
-                    data[key] = form.get(key).strip()
-            if form.get("green_channel") == "on":
-                data["green_channel"] = True
-            definition = definitions.startable(matter.process_key)
-            instance, saved = instances.start(definition, data, (form.get("business_key") or "").strip() or None,
-                                              user.username)
-            opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
-                      or set(t.get("other_posts", ())) & set(user.post_names)]
-            code = saved.answer.get("query_code")
-            number = saved.answer.get("case_number")
-            if code:  # shown this once (only its digest is kept): the applicant asks /guide/status with it
-                receipt = next((d for d in documents.for_instance(instance.id) if d.kind == "receipt"), None)
-                link = Markup(" <a href=\"{}\" target=\"_blank\" data-action=\"print-receipt\">打印收件凭证</a>").format(
-                    url_for("web.case_document", instance_id=instance.id, document_id=receipt.id, query_code=code)
-                ) if receipt else ""
-                flash(Markup("已收件：{}（申请人 {}）。办件编号 <b data-testid=\"case-number\">{}</b>，查询码 "
-                             "<b data-testid=\"query-code\">{}</b>（仅显示这一次，请告知申请人）").format(
-                                 matter.name, name, number, code) + link)
-            else:
-                flash(f"已收件：{matter.name}（申请人 {name}）")
-            if opened:
-                return redirect(url_for("web.task", task_id=opened[0]["id"]))
-            return redirect(url_for("web.case", instance_id=instance.id))
-    return render_template("start.html", active="work", catalog=catalog, matter=matter, q=q, names=names,
-                           KIND_NAMES=KIND_NAMES, errors=errors, form=form), 422 if errors else 200
+                           **supervise_context(found, context["open_tasks"]), **window,
+                           correcting=correcting, PERSON_ID_TYPES=intake.PERSON_ID_TYPES,
+                           ORGANISATION_ID_TYPES=intake.ORGANISATION_ID_TYPES,
+                           errors=errors or {}, values=values), status

@@ -151,8 +151,21 @@ def run_case(api: Api, matter: dict, scenario: str) -> dict:
             if e["action"] == "engine.step" and (e["element_id"] or "").startswith("end_")]
     status, documents = api.call("GET", f"/instances/{case['id']}/documents", window_clerk)
     assert status == 200
+    status, course = api.call("GET", f"/instances/{case['id']}/course", window_clerk)
+    assert status == 200
     return {"case": case, "done": done, "ends": ends, "messages": messages,
-            "notices": [d["kind"] for d in documents["items"]]}
+            "notices": [d["kind"] for d in documents["items"]], "course": course["items"]}
+
+
+def expected_course(matter: dict, scenario: str) -> list[str]:
+    """The case's legal course, event by event, on its way to the scenario's end."""
+    head = ["received", *(["supplement_notice", "supplement_received"] if scenario.startswith("supplement") else [])]
+    if scenario in ("not_accepted", "supplement_refused"):
+        return [*head, "not_accepted", "closed"]
+    special = ["special_started", "special_ended"] * len(matter["special_procedures"])
+    if matter["kind"] == "reported":
+        return [*head, "accepted", *special, "forwarded", "higher_replied", "decided", "delivered", "closed"]
+    return [*head, "accepted", *special, "decided", "delivered", "closed"]
 
 
 def expected_notices(matter: dict, scenario: str) -> list[str]:
@@ -175,6 +188,16 @@ def test_matter_runs_to_its_end(hall, guide, case):
     assert result["ends"] == [ENDS[scenario]]
     assert result["notices"] == expected_notices(matter, scenario)
     assert result["case"]["case_number"].startswith(matter["code"][:10])
+    assert [e["kind"] for e in result["course"]] == expected_course(matter, scenario)
+    decided = [e for e in result["course"] if e["kind"] in ("decided", "not_accepted")]
+    assert decided and result["case"]["outcome"] == {"granted": "granted", "supplemented": "granted",
+                                                     "refused": "refused", "approved": "higher_approved",
+                                                     "supplemented_approved": "higher_approved",
+                                                     "rejected": "higher_rejected"}.get(scenario, "not_accepted")
+    if decided[0]["kind"] == "decided":
+        authority = decided[0]["data"]["deciding_authority"]
+        assert authority == (matter["higher_authority"] if matter["kind"] == "reported" else
+                             next(d["legal_name"] for d in HALL["departments"] if d["code"] == matter["department"]))
     steps = [element for element, _, _ in result["done"]]
     lead = short(matter["department"])
     assert steps[0] == "accept"

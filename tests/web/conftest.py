@@ -14,11 +14,12 @@ from app.extensions import db
 from tests.conftest import ROOT
 
 CHROMIUM = os.environ.get("TONGBAN_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+ARGS = ["--lang=zh-CN", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-PASSWORD = "tongban-demo"
+PASSWORD = "tongban-demo"  # the demo password; the hall fixture marks it changed
 MATTERS = ("fgj/32021300FG-BA-0001",)  # 企业投资项目备案: 受理 → 审核 → 审批决定 → 送达
 KEY = "matter_32021300FG_BA_0001"
+SCANNED_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,11 @@ def hall(ctx):
                 uploads.append(flows.Upload(path.name, path.read_bytes()))
         flows.deploy(uploads, "system", source="bootstrap")
         passwords.seed_demo(hall_file)
+        # as after everyone's first sign-in: the demo password kept, but no longer marked as the shared one
+        # (tests/web/test_signin.py checks the forced change on a fresh seed)
+        from app.web.models import WebPassword
+
+        db.session.execute(db.update(WebPassword).values(demo=False))
         db.session.commit()
         db.session.remove()
     return ctx
@@ -78,6 +84,14 @@ def scene(hall):
         scene = {"key": KEY, "case": instance.id, "task": saved.new_tasks[0]["id"],
                  "receipt": documents.for_instance(instance.id)[0].id, "query_code": saved.answer["query_code"],
                  "case_number": saved.answer["case_number"]}
+        db.session.remove()
+    with hall.test_request_context():  # a scanned material on it, as the clerk would attach it
+        from app.hall.attachments import service as attachments
+        from app.people.models import User
+        from app.web.blueprint import principal_of
+
+        clerk = principal_of(db.session.scalar(db.select(User).filter_by(username="chenxiaodong")))
+        scene["attachment"] = attachments.attach(clerk, instance.id, "营业执照.pdf", SCANNED_PDF).id
         db.session.remove()
     return scene
 
@@ -111,3 +125,27 @@ def shot(page, artifacts: Path, name: str, full_page: bool = False) -> Path:
     path = artifacts / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+USCC = "91320211MA1P8K2T0A"  # a valid 统一社会信用代码 (GB 32100 check character)
+
+
+def fill_applicant(page, *, kind: str = "organisation", name: str, id_type: str, id_number: str, phone: str,
+                   address: str | None = None, legal_representative: str | None = None,
+                   agent: dict | None = None) -> None:
+    """The 窗口收件 page's applicant fields, as a clerk types them."""
+    page.select_option("select[name='applicant.kind']", kind)
+    page.fill("input[name='applicant.name']", name)
+    page.select_option("select[name='applicant.id_type']", id_type)
+    page.fill("input[name='applicant.id_number']", id_number)
+    page.fill("input[name='applicant.phone']", phone)
+    if address is not None:
+        page.fill("input[name='applicant.address']", address)
+    if legal_representative is not None:
+        page.fill("input[name='applicant.legal_representative']", legal_representative)
+    if agent:
+        page.check("[data-has-agent]")
+        page.fill("input[name='applicant.agent.name']", agent["name"])
+        page.select_option("select[name='applicant.agent.id_type']", agent["id_type"])
+        page.fill("input[name='applicant.agent.id_number']", agent["id_number"])
+        page.fill("input[name='applicant.agent.phone']", agent["phone"])

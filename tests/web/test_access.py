@@ -28,6 +28,9 @@ PAGES = {
     ("GET", "/"): (lambda s: "/", _row("start", anonymous=OK)),
     ("GET", "/work"): (lambda s: "/work", _row(OK)),
     ("GET", "/work/start"): (lambda s: f"/work/start?matter={CODE}", _row(OK, youjia=403)),
+    ("GET", "/work/absences"): (lambda s: "/work/absences", _row(403, zhaolixin=OK, yanliqun=OK, admin=OK)),
+    ("GET", "/cases"): (lambda s: "/cases?applicant=某公司", _row(OK)),
+    ("GET", "/work/applicants"): (lambda s: "/work/applicants?q=某公司", _row(OK, youjia=403)),
     ("GET", "/board"): (lambda s: "/board", _row(OK, chenxiaodong=403, wangfang=403, youjia=403)),
     ("GET", "/board/export.csv"): (lambda s: "/board/export.csv?report=windows",
                                    _row(OK, chenxiaodong=403, wangfang=403, youjia=403)),
@@ -44,20 +47,27 @@ PAGES = {
     ("GET", "/guide/matters/<code>"): (lambda s: f"/guide/matters/{CODE}", _row(OK, anonymous=OK)),
     ("GET", "/guide/status"): (lambda s: "/guide/status", _row(OK, anonymous=OK)),
     ("GET", "/account/password"): (lambda s: "/account/password", _row(OK)),
+    ("GET", "/account/sessions"): (lambda s: "/account/sessions", _row(OK)),
     # a case of 发改局: 卫生局's clerk gets 404, as from the API
     ("GET", "/cases/<instance_id>"): (lambda s: f"/cases/{s['case']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/work/tasks/<task_id>"): (lambda s: f"/work/tasks/{s['task']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/cases/<instance_id>/documents/<int:document_id>.pdf"): (
         lambda s: f"/cases/{s['case']}/documents/{s['receipt']}.pdf", _row(OK, wangfang=404, youjia=404)),
+    ("GET", "/cases/<instance_id>/attachments/<int:attachment_id>"): (
+        lambda s: f"/cases/{s['case']}/attachments/{s['attachment']}", _row(OK, wangfang=404, youjia=404)),
     ("GET", "/vendor/<package>/<path:filename>"): (lambda s: "/vendor/echarts/echarts.min.js",
                                                    _row(OK, anonymous=OK)),
     ("GET", "/web-static/<path:filename>"): (lambda s: "/web-static/workbench.css", _row(OK, anonymous=OK)),
 }
-POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/work/tasks/<task_id>/claim",
+POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/account/sessions", "/work/tasks/<task_id>/claim",
                                "/work/tasks/<task_id>/unclaim", "/work/tasks/<task_id>", "/work/start",
                                "/processes/<key>/lifecycle", "/processes/<key>/validate", "/modeler/<key>/check",
                                "/modeler/<key>/deploy", "/guide/status", "/board/warnings/<int:warning_id>/close",
-                               "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign")}
+                               "/cases/<instance_id>/extend", "/work/tasks/<task_id>/reassign",
+                               "/cases/<instance_id>/applicant", "/cases/<instance_id>/withdraw",
+                               "/cases/<instance_id>/query-code", "/cases/<instance_id>/attachments",
+                               "/cases/<instance_id>/comments", "/work/absences",
+                               "/work/absences/<int:absence_id>/end")}
 
 
 def _csrf(html: str) -> str:

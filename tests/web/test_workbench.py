@@ -9,7 +9,7 @@ import re
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.web.conftest import shot, sign_in
+from tests.web.conftest import USCC, fill_applicant, shot, sign_in
 
 KEY = "matter_32021300FG_BA_0001"
 CODE = "32021300FG-BA-0001"
@@ -28,8 +28,7 @@ def test_a_case_through_the_pages(hall, new_page, artifacts):
     clerk.get_by_test_id("matter-search").fill("企业投资项目备案")
     clerk.get_by_test_id("matter-search").press("Enter")
     clerk.get_by_role("link", name="企业投资项目备案").click()
-    clerk.fill("#applicant", "无锡某某科技有限公司")
-    clerk.fill("input[name=applicant_phone]", "13812345678")
+    fill_applicant(clerk, name="无锡某某科技有限公司", id_type="uscc", id_number=USCC, phone="13812345678")
     for i in range(4):
         clerk.check(f"input[name='material.{i}']")
     shot(clerk, artifacts, "02-start-case")
@@ -165,6 +164,10 @@ def test_an_analyst_deploys_a_changed_diagram(hall, new_page, artifacts):
     # select the review task: the properties panel knows the Camunda extensions (formKey)
     analyst.locator(".djs-element[data-element-id=review]").click()
     expect(analyst.locator("#properties")).to_contain_text("审核")
+    # in Chinese: the panel's groups and the diagram tools' titles
+    expect(analyst.locator("#properties")).to_contain_text("常规")
+    expect(analyst.locator("#properties")).to_contain_text("任务分配")
+    expect(analyst.locator("#properties")).not_to_contain_text("General")
     # rename it on the canvas (direct editing), as an analyst would
     analyst.locator(".djs-element[data-element-id=review]").dblclick()
     editor = analyst.locator(".djs-direct-editing-parent")

@@ -145,8 +145,11 @@ class _Context:
     # -- per kind: what is printed on it
     def _receipt(self, element_id: str) -> dict:
         received = as_utc(self.result.at).astimezone(SHANGHAI)
-        required = [m["name"] for m in (self.matter.materials if self.matter else []) or [] if m.get("required")]
-        return {"received_at": received.strftime("%Y-%m-%d %H:%M"), "required_materials": required,
+        # what the window received (the start's checklist), with the counts: not the matter's list
+        received_materials = [{"name": m.get("name"), "originals": m.get("originals"), "copies": m.get("copies")}
+                              for m in self.case_data.get("materials") or []
+                              if isinstance(m, dict) and m.get("received") is True and m.get("name")]
+        return {"received_at": received.strftime("%Y-%m-%d %H:%M"), "received_materials": received_materials,
                 "query_code_printed": True}
 
     def _acceptance(self, element_id: str) -> dict:

@@ -69,6 +69,13 @@ def _footer(data: dict) -> list[str]:
     return ["　".join(parts)]
 
 
+def _copies(material: dict) -> str:
+    """`营业执照（复印件 1 份）`: a received material with what was handed in."""
+    counts = [f"{label} {n} 份" for label, n in (("原件", material.get("originals")), ("复印件", material.get("copies")))
+              if isinstance(n, int) and n > 0]
+    return f"{material.get('name') or ''}" + (f"（{'，'.join(counts)}）" if counts else "")
+
+
 def receipt(data: dict, number: str, query_code: str | None) -> Sheet:
     rows = [("办件编号", data.get("case_number") or ""), ("申请事项", _matter(data)), *_applicant_rows(data),
             ("收件时间", data.get("received_at") or ""), ("收件窗口", f"{data.get('window_no') or ''}号窗口"
@@ -76,15 +83,18 @@ def receipt(data: dict, number: str, query_code: str | None) -> Sheet:
             ("收件人", data.get("clerk") or ""),
             ("承诺办结时限", f"{(data.get('matter') or {}).get('promised_days', '')} 个工作日（自受理之日起算）"),
             ("查询码", query_code or "已于收件时告知申请人（遗失的，可凭身份证件到窗口重置）")]
-    required = data.get("required_materials") or []
+    received = [_copies(m) for m in data.get("received_materials") or [] if isinstance(m, dict)]
+    required = data.get("required_materials") or []  # receipts issued before they listed what was received
     return Sheet(
         title="收件凭证", number=number, addressee=None,
         paragraphs=["本中心已收到您的申请材料，材料是否齐全、是否受理，将依法当场或者在五日内书面告知。"
                     "凭办件编号和查询码可查询办理进度。"
                     + ("（本凭证为重置查询码后补发，原查询码已作废。）" if data.get("reissued") else "")],
-        rows=rows, items_heading="本事项须提交的必要材料：" if required else "",
-        items=[f"{name}" for name in required],
-        after_items=["（以上为本事项的必要材料；实际收取情况以受理审查核对的材料清单为准。）"] if required else [],
+        rows=rows, items_heading="收取的申请材料：" if received else ("本事项须提交的必要材料：" if required else ""),
+        items=received or [f"{name}" for name in required],
+        after_items=["（以上为窗口收件时收取的材料；是否齐全以受理审查为准。）"] if received else
+        (["（以上为本事项的必要材料；实际收取情况以受理审查核对的材料清单为准。）"] if required else
+         ["（收件时未逐项登记材料，实际收取情况以受理审查核对的材料清单为准。）"]),
         issuer=f"{data.get('center')}{data['department']['name']}窗口", issued_on=data.get("issued_on", ""),
         footer=_footer(data))
 
@@ -199,9 +209,24 @@ def delivery(data: dict, number: str, query_code: str | None = None) -> Sheet:
                  footer=_footer(data))
 
 
+def withdrawal(data: dict, number: str, query_code: str | None = None) -> Sheet:
+    """撤件登记: the applicant's request to withdraw (or a case received in error), signed by the applicant."""
+    applicant = data.get("applicant") or {}
+    rows = [("办件编号", data.get("case_number") or ""), ("申请事项", _matter(data)), *_applicant_rows(data),
+            ("收件时间", data.get("received_at") or ""), ("提出撤件人", data.get("requested_by") or ""),
+            ("提出日期", chinese_date(data.get("requested_on"))), ("撤件理由", data.get("reason") or ""),
+            ("备注", data.get("note") or ""), ("登记人", data.get("clerk") or ""),
+            ("申请人（代理人）签名或盖章", "\n\n                                  年    月    日")]
+    return Sheet(title="撤件登记", number=number, addressee=None,
+                 paragraphs=[f"{applicant.get('name') or '申请人'}申请的{_matter(data)}，经申请人提出（或因收件有误），"
+                             "本窗口予以撤件登记，该办件终止办理，已收取的申请材料退还申请人。"],
+                 rows=rows, issuer=data["department"]["name"], issued_on=data.get("issued_on", ""),
+                 footer=_footer(data))
+
+
 # each template is named after its notice kind (app/hall/notices.py)
 TEMPLATES = {template.__name__: template for template in (
-    receipt, acceptance, supplement, not_accepted, special_procedure, refusal, completion, delivery)}
+    receipt, acceptance, supplement, not_accepted, special_procedure, refusal, completion, delivery, withdrawal)}
 
 
 def sheet(kind: str, data: dict, number: str, query_code: str | None = None) -> Sheet:

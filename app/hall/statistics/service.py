@@ -318,14 +318,23 @@ def _merge_raw(groups) -> dict | None:
     return merged
 
 
-def departments(start: dt.date | None, end: dt.date | None) -> dict:
-    """Every department (with no cases too), by code; cases without a department under `unassigned`."""
+def _in(departments: list[str] | None) -> list:
+    """The condition for a department supervisor's own departments (None: the whole center)."""
+    return [] if departments is None else [HC.department_code.in_(departments)]
+
+
+def departments(start: dt.date | None, end: dt.date | None, only: list[str] | None = None) -> dict:
+    """Every department (with no cases too), by code; cases without a department under `unassigned`; `only`:
+    just these departments (a department supervisor's board)."""
     period = month_period(start, end)
     thresholds = grade_thresholds()
     header, traffic_days = _header(period, thresholds)
-    groups = aggregate(HC.department_code, period.where())
+    groups = aggregate(HC.department_code, [*period.where(), *_in(only)])
     items = []
-    for code, name in db.session.execute(sa.select(Department.code, Department.name).order_by(Department.code)):
+    listing = sa.select(Department.code, Department.name).order_by(Department.code)
+    if only is not None:
+        listing = listing.where(Department.code.in_(only))
+    for code, name in db.session.execute(listing):
         item = {"code": code, "name": name}
         item.update(figures(groups.pop(code, None), traffic_days=traffic_days, thresholds=thresholds))
         items.append(item)
@@ -367,12 +376,13 @@ def matters(start: dt.date | None, end: dt.date | None, department: str | None =
     return {**header, "items": items}
 
 
-def summary(start: dt.date | None, end: dt.date | None) -> dict:
-    """The whole center over the period, by kind of matter, and its green-channel cases."""
+def summary(start: dt.date | None, end: dt.date | None, only: list[str] | None = None) -> dict:
+    """The whole center (or `only` these departments) over the period, by kind of matter, and its green-channel
+    cases."""
     period = month_period(start, end)
     thresholds = grade_thresholds()
     header, traffic_days = _header(period, thresholds)
-    where = period.where()
+    where = [*period.where(), *_in(only)]
 
     def publish(raw):
         return figures(raw, traffic_days=traffic_days, thresholds=thresholds)
@@ -487,16 +497,16 @@ def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | 
 
 
 # -- per day (the workbench's board charts) -----------------------------------------------------------------------
-def per_day(start: dt.date | None, end: dt.date | None) -> dict:
+def per_day(start: dt.date | None, end: dt.date | None, only: list[str] | None = None) -> dict:
     """Cases received (by 收件 date) and completed (by their end, Asia/Shanghai) on each day of the period."""
     period = month_period(start, end)
-    received = dict(db.session.execute(sa.select(HC.received_on, sa.func.count()).where(*period.where())
+    received = dict(db.session.execute(sa.select(HC.received_on, sa.func.count()).where(*period.where(), *_in(only))
                                        .group_by(HC.received_on)).all())
     low = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
     high = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
     completed: dict[dt.date, int] = {}
     for ended in db.session.scalars(sa.select(HC.closed_at).where(_COMPLETED, HC.closed_at >= low,
-                                                                  HC.closed_at < high)):
+                                                                  HC.closed_at < high, *_in(only))):
         day = as_utc(ended).astimezone(SHANGHAI).date()
         completed[day] = completed.get(day, 0) + 1
     days = []

@@ -179,7 +179,7 @@ def on_step(step) -> None:
     if case is None:
         return
     if case.matter_code is None:  # the hall keeps only the owner of a case of no matter, until it ends
-        if case.is_open and (step.after.state == "completed" or step.action == "instance.cancelled"):
+        if case.is_open and (step.after.state == "completed" or step.action in course.ENDING_ACTS):
             case.is_open, case.closed_at = False, step.at
         return
     events = course.derive(step, case)
@@ -258,9 +258,9 @@ def _apply(step, case: HallCase, event: course.Event) -> None:
         case.delivered_at = at
         if case.delivery_due is not None and local_date(at) > case.delivery_due:
             _late_delivery(case, event, at)
-    elif kind == "cancelled":
+    elif kind in ("cancelled", "withdrawn"):
         if case.outcome is None:
-            case.outcome = "cancelled"
+            case.outcome = kind
     elif kind == "closed":
         _closed(step, case, event)
     if kind == "decided" and event.data.get("decision") == hall.Outcome.REFUSED and not event.data.get("higher"):
@@ -336,7 +336,7 @@ def _closed(step, case: HallCase, event: course.Event) -> None:
     at = event.at
     if case.outcome is None:  # no decision recorded: what the end says, else only that it ended
         case.outcome = event.data.get("outcome") or "closed"
-    if not decision_clock_stopped(case) and case.outcome not in ("cancelled",):
+    if not decision_clock_stopped(case) and case.outcome not in ("cancelled", "withdrawn"):
         closed = local_date(at)
         if case.paused_since is not None:
             _resume(step, case, None, at)
@@ -350,7 +350,8 @@ def _closed(step, case: HallCase, event: course.Event) -> None:
         sa.update(SupervisionWarning)
         .where(SupervisionWarning.instance_id == case.instance_id, SupervisionWarning.state == "open",
                SupervisionWarning.kind.in_(CLOSE_WITH_CASE))
-        .values(state="closed", closed_at=at, note="办件已撤销" if case.outcome == "cancelled" else "办件已办结"))
+        .values(state="closed", closed_at=at, note={"cancelled": "办件已撤销", "withdrawn": "办件已撤件"}.get(
+            case.outcome, "办件已办结")))
 
 
 def _close_case_lights(case: HallCase, at: datetime, note: str) -> None:

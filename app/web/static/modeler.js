@@ -6,10 +6,15 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const camunda = await (await fetch(el.dataset.camunda)).json();
   const P = window.BpmnJSPropertiesPanel;
+  // in Chinese: bpmn-js-i18n's translations of the diagram tools, ours of the properties panel (modeler_zh.js)
+  let tools = {};
+  try { tools = (await import(el.dataset.i18n)).default; } catch (e) { tools = {}; }
+  const translate = window.tongbanTranslate([tools, window.tongbanPanelZh]);
   const modeler = new BpmnJS({
     container: el,
     propertiesPanel: {parent: '#properties'},
-    additionalModules: [P.BpmnPropertiesPanelModule, P.BpmnPropertiesProviderModule, P.CamundaPlatformPropertiesProviderModule],
+    additionalModules: [P.BpmnPropertiesPanelModule, P.BpmnPropertiesProviderModule, P.CamundaPlatformPropertiesProviderModule,
+                        {translate: ['value', translate]}],
     moddleExtensions: {camunda: camunda}
   });
   window.tongbanModeler = modeler;

@@ -13,3 +13,11 @@ document.addEventListener('click', (event) => {
   button.setAttribute('aria-expanded', String(!target.hidden));
   if (!target.hidden) target.querySelector('textarea, input')?.focus();
 });
+
+// A file input shows its chosen file's name in Chinese words of our own (the browser's button says it in its own).
+document.addEventListener('change', (event) => {
+  const input = event.target.closest('input[type=file][data-picked]');
+  if (!input) return;
+  const out = document.getElementById(input.dataset.picked);
+  if (out) out.textContent = input.files.length ? Array.from(input.files, (f) => f.name).join('、') : '未选择文件';
+});

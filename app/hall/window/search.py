@@ -1,0 +1,189 @@
+"""办件查询 and the applicant library (申请人库): cases found by number, applicant, ID number, phone, business key,
+matter, department, state and date of receipt — finished cases too — within what the caller may see
+(people.access.case_scope). Every filter is an indexed column of `process_instance` or `case_intake`; case data
+(the JSON) is never searched.
+
+Identifier filters (ID number, phone) are for those who serve applicants or read identifiers in full — clerks,
+supervisors, 中心督查, admin; ops (who read every case with identifiers masked) may not probe them (403).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, fields
+
+import sqlalchemy as sa
+
+from ...clock import SHANGHAI, as_utc
+from ...errors import Forbidden, Invalid
+from ...extensions import db
+from ...instances.models import STATES
+from ...models_base import paged
+from ...people import access
+from ...people.auth import Principal
+from . import fields as hall
+
+MIN_NAME = 1  # characters of a name prefix (a one-character surname is a real query)
+
+
+@dataclass
+class Filters:
+    """What 办件查询 asks for; None: not asked."""
+
+    case_number: str | None = None  # exact, or its beginning
+    applicant: str | None = None  # the applicant's name (or its beginning), or the agent's
+    id_number: str | None = None  # the applicant's or the agent's ID number, exact
+    phone: str | None = None  # the applicant's or the agent's phone, exact
+    business_key: str | None = None
+    matter: str | None = None  # matter code
+    key: str | None = None  # process key
+    department: str | None = None
+    state: str | None = None
+    received_from: dt.date | None = None  # 收件 day (Asia/Shanghai), both ends included
+    received_to: dt.date | None = None
+    started_by: str | None = None
+    owner: str | None = None
+
+    def any(self) -> bool:
+        return any(getattr(self, f.name) not in (None, "") for f in fields(self))
+
+
+def normal_id(value: str) -> str:
+    return re.sub(r"\s", "", value or "").upper()
+
+
+def normal_phone(value: str) -> str:
+    return re.sub(r"\s", "", value or "")
+
+
+def _prefix(column, text: str) -> sa.ColumnElement:
+    """`column` begins with `text`, in a form each database answers from a plain index: a code-point range on
+    SQLite (BINARY collation), LIKE on PostgreSQL (the migration adds varchar_pattern_ops indexes)."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.and_(column >= text, column < text + "\U0010ffff")
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped + "%", escape="\\")
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return as_utc(dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI))
+
+
+def check(user: Principal, filters: Filters) -> None:
+    if (filters.id_number or filters.phone) and user.is_("ops") and not user.is_(*access.READ_IN_FULL):
+        raise Forbidden("运维人员不能按证件号码或联系电话查询办件（申请人身份信息对运维屏蔽）",
+                        {"filters": [n for n in ("id_number", "phone") if getattr(filters, n)]})
+    if filters.state is not None and filters.state not in STATES:
+        raise Invalid(f"办件状态应为以下之一：{'、'.join(STATES)}", {"state": filters.state})
+    if filters.received_from and filters.received_to and filters.received_from > filters.received_to:
+        raise Invalid(f"开始日期 {filters.received_from} 晚于结束日期 {filters.received_to}",
+                      {"from": str(filters.received_from), "to": str(filters.received_to)})
+
+
+def query(user: Principal, filters: Filters) -> sa.Select:
+    """The cases matching `filters` that `user` may see."""
+    check(user, filters)
+    case = hall.CASE
+    intake = hall.INTAKE
+    statement = hall.with_hall(sa.select(case))
+    scope = access.case_scope(user)
+    if scope is not None:
+        statement = statement.where(scope)
+    if filters.case_number:
+        number = filters.case_number.strip().upper()
+        statement = statement.where(_prefix(hall.case_number_column(), number))
+    if filters.business_key:
+        statement = statement.where(case.business_key == filters.business_key.strip())
+    if filters.matter:
+        statement = statement.where(hall.matter_code_column() == filters.matter.strip())
+    if filters.key:
+        statement = statement.where(case.process_key == filters.key)
+    if filters.department:
+        statement = statement.where(case.department_code == filters.department)
+    if filters.state:
+        statement = statement.where(case.state == filters.state)
+    if filters.started_by:
+        statement = statement.where(case.started_by == filters.started_by)
+    if filters.owner:
+        statement = statement.where(hall.owner_column() == filters.owner)
+    if filters.received_from:
+        statement = statement.where(case.started_at >= _day_start(filters.received_from))
+    if filters.received_to:
+        statement = statement.where(case.started_at < _day_start(filters.received_to + dt.timedelta(days=1)))
+    # the applicant's filters: each an indexed lookup in case_intake, applied as "case id in (...)"
+    if filters.applicant and filters.applicant.strip():
+        name = filters.applicant.strip()
+        statement = statement.where(case.id.in_(
+            sa.select(intake.instance_id).where(_prefix(intake.applicant_name, name)).union(
+                sa.select(intake.instance_id).where(_prefix(intake.agent_name, name)))))
+    if filters.id_number:
+        number = normal_id(filters.id_number)
+        statement = statement.where(case.id.in_(
+            sa.select(intake.instance_id).where(intake.id_number == number).union(
+                sa.select(intake.instance_id).where(intake.agent_id_number == number))))
+    if filters.phone:
+        phone = normal_phone(filters.phone)
+        statement = statement.where(case.id.in_(
+            sa.select(intake.instance_id).where(intake.phone == phone).union(
+                sa.select(intake.instance_id).where(intake.agent_phone == phone))))
+    return statement
+
+
+def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0) -> tuple[list, int]:
+    """One page of the matching cases, newest first, and how many match."""
+    case = hall.CASE
+    return paged(query(user, filters), case.started_at.desc(), case.id, limit=limit, offset=offset)
+
+
+def applicants_of(instance_ids: list[str]) -> dict[str, dict]:
+    """The intake rows' applicants of these cases (one query), by case id."""
+    from ..intake import applicant_of
+
+    if not instance_ids:
+        return {}
+    rows = db.session.scalars(sa.select(hall.INTAKE).where(hall.INTAKE.instance_id.in_(instance_ids)))
+    return {row.instance_id: applicant for row in rows if (applicant := applicant_of(row)) is not None}
+
+
+# -- the applicant library (申请人库) ---------------------------------------------------------------------------
+LIBRARY_SCAN = 60  # recent intake rows read to find the distinct applicants offered
+
+
+def library(user: Principal, text: str, *, limit: int = 8) -> list[dict]:
+    """Applicants recorded at earlier intakes whose ID number or name begins with `text`, most recent first, one
+    per applicant — from the cases the user may see; identifiers masked where the user does not handle the case
+    (people.access), so the page fills in only what may be shown."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    intake, case = hall.INTAKE, hall.CASE
+    number = normal_id(text)
+    matches = [_prefix(intake.applicant_name, text)]
+    if re.fullmatch(r"[0-9A-Z()\-]{2,64}", number) and not (user.is_("ops") and not user.is_(*access.READ_IN_FULL)):
+        matches.append(_prefix(intake.id_number, number))
+    statement = sa.select(intake, case).join(case, case.id == intake.instance_id).where(
+        sa.or_(*matches), intake.applicant_name.is_not(None))
+    scope = access.case_scope(user)
+    if scope is not None:
+        statement = statement.where(scope)
+    rows = db.session.execute(statement.order_by(case.started_at.desc(), case.id).limit(LIBRARY_SCAN)).all()
+    handled = access.handled(user, [c for _, c in rows])
+    from ..intake import applicant_of
+
+    seen: set[tuple] = set()
+    out: list[dict] = []
+    for row, instance in rows:
+        applicant = applicant_of(row)
+        who = (applicant.get("kind"), applicant.get("id_type"), applicant.get("id_number"), applicant.get("name"))
+        if who in seen:
+            continue
+        seen.add(who)
+        if instance.id not in handled:
+            applicant = access.mask(applicant)
+        out.append({**applicant, "last_case": hall.case_number(instance) or instance.id,
+                    "last_received": as_utc(instance.started_at).astimezone(SHANGHAI).date().isoformat(),
+                    "masked": instance.id not in handled})
+        if len(out) >= limit:
+            break
+    return out
