@@ -226,6 +226,7 @@ MATRIX = {
     ("GET", "/api/v1/instances"): (ANY_USER, fixed("/api/v1/instances")),
     ("GET", "/api/v1/instances/<instance_id>"): (CASE_READERS, _case_path()),
     ("GET", "/api/v1/instances/<instance_id>/audit"): (CASE_READERS, _case_path("/audit")),
+    ("GET", "/api/v1/instances/<instance_id>/course"): (CASE_READERS, _case_path("/course")),
     ("GET", "/api/v1/instances/<instance_id>/clock"): (CASE_READERS, _case_path("/clock")),
     ("GET", "/api/v1/instances/<instance_id>/submissions"): (CASE_READERS, _case_path("/submissions")),
     # 延期: the department's supervisors, 中心督查, admin; the scene's case is no matter's (no clock): 409 for them

@@ -114,8 +114,8 @@ def _received(instance, saved, matter, name: str):
     user = g.user
     opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
               or set(t.get("other_posts", ())) & set(user.post_names)]
-    code = saved.extra.get("query_code")
-    number = saved.extra.get("case_number")
+    code = saved.answer.get("query_code")
+    number = saved.answer.get("case_number")
     if code:  # shown this once (only its digest is kept): the applicant asks /guide/status with it
         receipt = next((d for d in documents.for_instance(instance.id) if d.kind == "receipt"), None)
         link = Markup(" <a href=\"{}\" target=\"_blank\" data-action=\"print-receipt\">打印收件凭证</a>").format(
