@@ -97,7 +97,11 @@ def _load(tables: dict[str, list[dict]]) -> None:
     """Every row, in the order the 0017 schema's foreign keys ask; PostgreSQL's sequences moved past them."""
     meta = sa.MetaData()
     meta.reflect(bind=db.engine)
-    with db.engine.begin() as conn:
+    with db.engine.begin() as conn:  # foreign keys (a post's backup post, in the same batch) checked at the commit
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        else:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         for table in meta.sorted_tables:
             rows = tables.get(table.name) or []
             if rows:
@@ -107,6 +111,7 @@ def _load(tables: dict[str, list[dict]]) -> None:
                 if "id" in table.c and isinstance(table.c.id.type, sa.Integer) and tables.get(table.name):
                     conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                          f"(SELECT max(id) FROM {table.name}))"))
+
 
 
 @pytest.fixture(scope="module")
@@ -204,12 +209,14 @@ def test_every_case_on_it_still_runs_to_its_end(migrated):
             if case["state"] != "running":
                 break
             clock.advance(minutes=30)
-            if not case["tasks"]:
+            if not [t for t in case["tasks"] if not t["element_id"].startswith("supervise_")]:
                 status, body = api.call("POST", "/messages", window_clerk, json={
                     "name": "higher_authority_reply", "business_key": row["business_key"],
                     "data": {"higher_decision": "approved", "higher_opinion": "批复同意"}})
                 assert status == 200, body
             for task in case["tasks"]:
+                if task["element_id"].startswith("supervise_"):  # an escalation: it ends with the case's course
+                    continue
                 clerk = api.hall.holder(task["post"])
                 api.call("POST", f"/tasks/{task['id']}/claim", clerk)
                 data = form_data(task["form_key"], matter, scenario, case["data"])
