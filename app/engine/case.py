@@ -18,7 +18,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from .compiler import CompiledProcess
+from . import external
 from .errors import CaseFailed, TaskNotReady
+from .external import OpenExternalTask
 from .history import prune_finished_history
 from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
@@ -89,6 +91,7 @@ class Snapshot:
     user_tasks: list[OpenUserTask] = field(default_factory=list)
     timers: list[WaitingTimer] = field(default_factory=list)
     messages: list[WaitingMessage] = field(default_factory=list)
+    external_tasks: list[OpenExternalTask] = field(default_factory=list)  # service tasks waiting for a worker
     error: str | None = None
     error_element: str | None = None
 
@@ -209,11 +212,26 @@ class Case:
     def cancel(self) -> None:
         self.workflow.cancel()
 
+    def complete_external(self, task_id: str, variables: dict[str, Any], local: dict[str, Any] | None = None) -> None:
+        """A worker completed a service task waiting for it (see external.py)."""
+        task = self._waiting_external(task_id)
+        self._run(lambda: external.complete(task, variables, local or {}))
+        self._advance()
+
+    def throw_external_error(self, task_id: str, code: str, message: str | None,
+                             variables: dict[str, Any]) -> None:
+        """A worker's BPMN error: caught by the task's error boundary event, or an enclosing one; raises
+        external.UncaughtError, changing nothing, when nothing catches it."""
+        task = self._waiting_external(task_id)
+        self._run(lambda: external.throw_error(task, code, message, variables))
+        self._advance()
+
     # --- what the service reads -------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         state = "completed" if self.workflow.is_completed() else "running"
         snap = Snapshot(state=state, data=self.data(), user_tasks=self.open_user_tasks(),
-                        timers=self.waiting_timers(), messages=self.waiting_messages())
+                        timers=self.waiting_timers(), messages=self.waiting_messages(),
+                        external_tasks=external.open_external_tasks(self.workflow))
         if state == "running" and not self._anything_open():
             snap.state = "error"
             element = self._stalled_at()
@@ -313,8 +331,18 @@ class Case:
         return None
 
     def _anything_open(self) -> bool:
-        """A case that is neither done nor waiting for a person or an event has stalled."""
-        return any(True for _ in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
+        """A case that is neither done nor waiting for a person, a worker or an event has stalled."""
+        return any(True for _ in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)) or \
+            any(external.is_waiting_external(t) for t in self.workflow.get_tasks(state=TaskState.STARTED))
+
+    def _waiting_external(self, task_id: str):
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            task = None
+        if task is None or not external.is_waiting_external(task):
+            raise TaskNotReady(task_id)
+        return task
 
     def _stalled_at(self) -> str | None:
         """The element a stalled case stopped at: the last task it finished."""
