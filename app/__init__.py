@@ -56,6 +56,7 @@ def _load_models() -> None:
     """Every table in the metadata, whether or not a view imports its module (migrations, test clean-up)."""
     from . import serials as _serials  # noqa: F401
     from .documents import models as _documents  # noqa: F401
+    from .external import models as _external  # noqa: F401
     from .supervision import models as _supervision  # noqa: F401
 
 
@@ -72,6 +73,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .calendar.views import blp as calendar
     from .definitions.views import blp as definitions
     from .documents.views import blp as documents
+    from .external.views import blp as external_tasks
     from .forms.views import blp as forms
     from .incidents.views import blp as incidents
     from .instances.views import blp as instances
@@ -85,7 +87,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .timers.views import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents, documents):
+                      statistics, supervision, incidents, documents, external_tasks):
         api.register_blueprint(blueprint)
 
 

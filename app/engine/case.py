@@ -17,8 +17,8 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from .compiler import CompiledProcess
 from . import external
+from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
 from .external import OpenExternalTask
 from .history import prune_finished_history

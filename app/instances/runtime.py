@@ -27,6 +27,7 @@ from ..engine.case import Case, Snapshot
 from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
+from ..external import rows as external_rows
 from ..messages.models import MessageSubscription
 from ..tasks.models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 from ..timers.models import Timer
@@ -228,6 +229,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         _record_submission(instance, result)
         hooks.run("after_flush", result)
         _sync_subscriptions(instance, before, snap)
+        external_rows.sync(instance, before, snap, at)  # service tasks waiting for a worker
         audit.record_many([
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
                           details={"name": step.name, "type": step.kind}) for step in case.steps),

@@ -1,0 +1,259 @@
+"""Service tasks: external tasks done by workers through Camunda's REST API (`/engine-rest`), with the case
+restored from the database between any two steps; a service task without an implementation refused at deploy."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+TOPIC = "issue-licence"
+
+
+class Worker:
+    """A worker speaking Camunda's external task REST API with a worker's bearer token."""
+
+    def __init__(self, bpmn, worker_id: str = "licence-worker") -> None:
+        self.bpmn = bpmn
+        self.base = bpmn.api.replace("/api/v1", "/engine-rest")
+        self.worker_id = worker_id
+        admin = bpmn.people.auth("admin")
+        if not hasattr(bpmn, "worker_token"):
+            created = requests.post(f"{bpmn.api}/users", headers=admin,
+                                    json={"username": "licence_bot", "name": "电子证照接口", "roles": ["worker"]})
+            assert created.status_code in (200, 201), created.text
+            issued = requests.post(f"{bpmn.api}/users/licence_bot/tokens", headers=admin, json={})
+            assert issued.status_code in (200, 201), issued.text
+            bpmn.worker_token = issued.json()["token"]
+        self.headers = {"Authorization": f"Bearer {bpmn.worker_token}"}
+
+    def call(self, method: str, path: str, expect: int | tuple = (200, 204), **kwargs) -> requests.Response:
+        from tests.conformance.conftest import forget_live_cases
+
+        forget_live_cases(self.bpmn.app)
+        response = requests.request(method, f"{self.base}{path}", headers=self.headers, timeout=30, **kwargs)
+        expected = expect if isinstance(expect, tuple) else (expect,)
+        assert response.status_code in expected, response.text
+        return response
+
+    def fetch(self, topic: str = TOPIC, max_tasks: int = 10, lock: int = 60_000, timeout: int = 0, **extra):
+        body = {"workerId": self.worker_id, "maxTasks": max_tasks, "usePriority": True,
+                "asyncResponseTimeout": timeout, "topics": [{"topicName": topic, "lockDuration": lock, **extra}]}
+        return self.call("POST", "/external-task/fetchAndLock", json=body).json()
+
+    def complete(self, task_id: str, variables: dict | None = None, expect=204, **extra):
+        return self.call("POST", f"/external-task/{task_id}/complete", expect=expect,
+                         json={"workerId": self.worker_id, "variables": variables or {}, **extra})
+
+
+def test_an_external_service_task_waits_for_a_worker_and_takes_its_variables(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {"applicant": "某某公司", "licence_kind": "食品经营"}, business_key="EXT-1")
+    assert bpmn.open_elements(case["id"]) == []  # not passed at once: waiting for a worker
+    assert bpmn.case(case["id"])["state"] == "running"
+    worker = Worker(bpmn)
+    [task] = worker.fetch(variables=["applicant", "licence_kind", "missing"])
+    assert task["activityId"] == "issue_licence" and task["topicName"] == TOPIC
+    assert task["processInstanceId"] == case["id"] and task["businessKey"] == "EXT-1"
+    assert task["processDefinitionKey"] == "conf_external" and task["priority"] == 5
+    assert task["workerId"] == "licence-worker" and task["retries"] is None
+    assert task["lockExpirationTime"].endswith("+0800")
+    assert task["variables"] == {"applicant": {"type": "String", "value": "某某公司", "valueInfo": {}},
+                                 "licence_kind": {"type": "String", "value": "食品经营", "valueInfo": {}}}
+    assert worker.fetch() == []  # locked: no second worker gets it
+    other = Worker(bpmn, "intruder")
+    refused = other.complete(task["id"], expect=400)
+    assert refused.json()["type"] == "InvalidRequestException" and "licence-worker" in refused.json()["message"]
+    worker.complete(task["id"], {"licence_no": {"value": "JY13202110001", "type": "String"},
+                                 "valid_years": {"value": 5, "type": "Integer"},
+                                 "scope": {"value": '{"items": ["预包装食品"]}', "type": "Json"},
+                                 "paid": {"value": True}})
+    worker.complete(task["id"], expect=404)  # once only
+    assert bpmn.open_elements(case["id"]) == ["deliver"]
+    data = bpmn.case(case["id"])["data"]
+    assert data["licence_no"] == "JY13202110001" and data["valid_years"] == 5
+    assert data["scope"] == {"items": ["预包装食品"]} and data["paid"] is True
+    bpmn.complete(case["id"], "deliver")
+    assert bpmn.case(case["id"])["state"] == "completed"
+    done = worker.call("GET", f"/external-task/{task['id']}").json()
+    assert done["state"] == "completed"
+    actions = [e["action"] for e in bpmn.audit(case["id"])]
+    assert "external_task.completed" in actions
+
+
+def test_a_bpmn_error_from_the_worker_is_caught_by_the_error_boundary_event(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {"applicant": "乙"})
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    worker.call("POST", f"/external-task/{task['id']}/bpmnError", expect=204, json={
+        "workerId": worker.worker_id, "errorCode": "LICENCE_REFUSED", "errorMessage": "经营场所不符",
+        "variables": {"refusal": {"value": "经营场所不符", "type": "String"}}})
+    assert bpmn.open_elements(case["id"]) == ["handle_refusal"]
+    assert bpmn.case(case["id"])["data"]["refusal"] == "经营场所不符"
+    assert worker.call("GET", f"/external-task/{task['id']}").json()["state"] == "error"
+
+
+def test_an_uncaught_bpmn_error_is_an_incident_and_the_case_stays_where_it_was(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    worker.call("POST", f"/external-task/{task['id']}/bpmnError", expect=204,
+                json={"workerId": worker.worker_id, "errorCode": "NO_SUCH_CODE"})
+    incidents = requests.get(f"{bpmn.api}/incidents", params={"instance": case["id"]},
+                             headers=bpmn.people.auth("ops")).json()["items"]
+    assert [(i["kind"], i["element_id"]) for i in incidents] == [("external_task", "issue_licence")]
+    assert "NO_SUCH_CODE" in incidents[0]["error"]
+    assert worker.fetch() == []  # no retries left: not fetched until ops act
+
+
+def test_failures_count_down_retries_and_none_left_is_an_incident_ops_can_retry(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    worker.call("POST", f"/external-task/{task['id']}/failure", expect=204, json={
+        "workerId": worker.worker_id, "errorMessage": "证照库超时", "errorDetails": "timeout after 30 s",
+        "retries": 1, "retryTimeout": 60_000})
+    assert worker.fetch() == []  # not before the retry timeout
+    bpmn.clock.advance(seconds=61)
+    [again] = worker.fetch()
+    assert again["id"] == task["id"] and again["retries"] == 1
+    assert again["errorMessage"] == "证照库超时" and again["errorDetails"] == "timeout after 30 s"
+    worker.call("POST", f"/external-task/{task['id']}/failure", expect=204, json={
+        "workerId": worker.worker_id, "errorMessage": "证照库拒绝连接", "retries": 0, "retryTimeout": 0})
+    ops = bpmn.people.auth("ops")
+    [incident] = requests.get(f"{bpmn.api}/incidents", params={"kind": "external_task"}, headers=ops).json()["items"]
+    assert incident["instance_id"] == case["id"] and incident["error"] == "证照库拒绝连接"
+    assert worker.call("GET", "/external-task/count", params={"noRetriesLeft": "true"}).json() == {"count": 1}
+    retried = requests.post(f"{bpmn.api}/incidents/{incident['id']}/retry", headers=ops)
+    assert retried.status_code == 200, retried.text
+    [third] = worker.fetch()
+    worker.complete(third["id"], {"licence_no": {"value": "L-3", "type": "String"}})
+    assert bpmn.open_elements(case["id"]) == ["deliver"]
+
+
+def test_an_expired_lock_returns_the_task_to_the_queue_and_only_the_new_holder_completes_it(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    bpmn.start("conf_external", {})
+    first, second = Worker(bpmn, "first"), Worker(bpmn, "second")
+    [task] = first.fetch(lock=10_000)
+    first.call("POST", f"/external-task/{task['id']}/extendLock", expect=204,
+               json={"workerId": "first", "newDuration": 20_000})
+    bpmn.clock.advance(seconds=15)
+    assert second.fetch() == []  # extended: still first's
+    bpmn.clock.advance(seconds=10)
+    [again] = second.fetch()
+    assert again["id"] == task["id"] and again["workerId"] == "second"
+    first.complete(task["id"], expect=400)
+    first.call("POST", f"/external-task/{task['id']}/extendLock", expect=400,
+               json={"workerId": "first", "newDuration": 1000})
+    second.call("POST", f"/external-task/{task['id']}/unlock", expect=204)
+    [third] = first.fetch()
+    assert third["workerId"] == "first"
+    first.complete(task["id"])
+    second.complete(task["id"], expect=404)
+
+
+def test_lists_and_filters(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    one = bpmn.start("conf_external", {}, business_key="L-1")
+    bpmn.start("conf_external", {}, business_key="L-2")
+    pay = bpmn.start("conf_external_pay", {"fee": 20})
+    worker = Worker(bpmn)
+    [locked] = worker.fetch(max_tasks=1, businessKey="L-1")
+    assert locked["processInstanceId"] == one["id"]
+    listed = worker.call("GET", "/external-task", params={"topicName": TOPIC}).json()
+    assert len(listed) == 2 and {t["businessKey"] for t in listed} == {"L-1", "L-2"}
+    assert worker.call("GET", "/external-task/count", params={"locked": "true"}).json() == {"count": 1}
+    assert worker.call("GET", "/external-task/count", params={"notLocked": "true"}).json() == {"count": 3}
+    assert worker.call("GET", "/external-task", params={"workerId": "licence-worker"}).json()[0]["id"] == locked["id"]
+    topics = {t["topicName"] for t in worker.call("GET", "/external-task",
+                                                  params={"processInstanceId": pay["id"]}).json()}
+    assert topics == {"collect-fee", "class:org.example.SmsDelegate"}
+    worker.call("GET", "/external-task", params={"nonsense": "1"}, expect=400)
+    missing = worker.call("GET", "/external-task/nope", expect=404).json()
+    assert missing["type"] == "InvalidRequestException" and missing["code"] == "not_found"
+
+
+def test_output_parameters_class_delegates_and_expressions(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external_pay", {"fee": 20})
+    worker = Worker(bpmn)
+    [fee] = worker.fetch(topic="collect-fee")
+    worker.complete(fee["id"], {"paid": {"value": True, "type": "Boolean"}},
+                    localVariables={"receipt_no": {"value": "R-88", "type": "String"},
+                                    "scratch": {"value": "only local", "type": "String"}})
+    assert bpmn.case(case["id"])["state"] == "running"  # the SMS delegate waits on its own topic
+    [sms] = worker.fetch(topic="class:org.example.SmsDelegate")
+    worker.complete(sms["id"])
+    done = bpmn.case(case["id"])
+    assert done["state"] == "completed"
+    assert done["data"]["receipt"] == "R-88" and "scratch" not in done["data"] and done["data"]["total"] == 30
+
+
+def test_bad_variables_are_refused_and_change_nothing(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    for bad in ({"n": {"value": "many", "type": "Integer"}}, {"n": {"value": 2 ** 40, "type": "Integer"}},
+                {"j": {"value": "{not json", "type": "Json"}}, {"f": {"value": "AAAA", "type": "Bytes"}},
+                {"x": {"value": 1, "type": "Quaternion"}}, {"s": "not typed"}):
+        body = worker.complete(task["id"], bad, expect=422).json()
+        assert body["type"] == "InvalidRequestException" and body["message"]
+    assert bpmn.case(case["id"])["data"] == {}
+    worker.call("POST", "/external-task/fetchAndLock", expect=422, json={"workerId": "w", "maxTasks": 1})
+    worker.complete(task["id"])
+
+
+def test_workers_need_the_worker_role(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    bpmn.start("conf_external", {})
+    base = bpmn.api.replace("/api/v1", "/engine-rest")
+    body = {"workerId": "w", "maxTasks": 1, "topics": [{"topicName": TOPIC, "lockDuration": 1000}]}
+    clerk = requests.post(f"{base}/external-task/fetchAndLock", json=body, headers=bpmn.people.auth("clerk"))
+    assert clerk.status_code == 403 and clerk.json()["type"] == "AuthorizationException"
+    anonymous = requests.post(f"{base}/external-task/fetchAndLock", json=body)
+    assert anonymous.status_code == 401 and anonymous.json()["type"] == "AuthenticationException"
+    worker = Worker(bpmn)
+    basic = requests.post(f"{base}/external-task/fetchAndLock", json=body,
+                          auth=("licence_bot", bpmn.worker_token))
+    assert basic.status_code == 200 and len(basic.json()) == 1
+    wrong_user = requests.post(f"{base}/external-task/fetchAndLock", json=body, auth=("admin", bpmn.worker_token))
+    assert wrong_user.status_code == 401
+    assert worker.call("GET", "/external-task").json()[0]["workerId"] == "w"
+
+
+def test_long_polling_answers_when_a_task_arrives(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    worker = Worker(bpmn)
+    answers: list = []
+    waiting = threading.Thread(target=lambda: answers.append(worker.fetch(timeout=20_000)))
+    started = time.monotonic()
+    waiting.start()
+    time.sleep(0.3)  # let the fetch find nothing and wait (the case below wakes it)
+    case = bpmn.start("conf_external", {"applicant": "丙"})
+    waiting.join(timeout=25)
+    assert answers and [t["processInstanceId"] for t in answers[0]] == [case["id"]]
+    assert time.monotonic() - started < 10  # woken by the new task, not by the 20 s timeout
+    assert worker.fetch(timeout=200) == []  # nothing more: answers empty after the timeout
+
+
+def test_a_service_task_without_implementation_is_refused_at_deploy(bpmn):
+    response = requests.post(f"{bpmn.api}/process-definitions", headers=bpmn.people.auth("analyst"), files=[
+        ("file", ("service_without_implementation.bpmn",
+                  (bpmn_path("service_without_implementation.bpmn")).read_bytes()))])
+    assert response.status_code == 422, response.text
+    details = response.json()["details"]
+    assert details["file"] == "service_without_implementation.bpmn" and details["element"] == "issue"
+    assert details["line"] == 6
+    assert "camunda:type" in response.json()["message"]
+
+
+def bpmn_path(name: str):
+    from tests.conformance.conftest import DIAGRAMS
+
+    return DIAGRAMS / name
