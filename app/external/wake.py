@@ -12,6 +12,7 @@ step that creates them, an unlock, a failure to retry at once) calls `after_comm
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import weakref
 
@@ -99,7 +100,7 @@ class _Listener(threading.Thread):
                         for target in list(self.targets):
                             target.notify()
         except Exception:  # the database went away (a test's dropped database, a restart): waiters nap instead
-            log.info("external task listener stopped", exc_info=True)
+            log.info("external task listener stopped: %s", sys.exc_info()[1])
         finally:
             self.ready.set()
             with _listeners_lock:

@@ -257,3 +257,21 @@ def bpmn_path(name: str):
     from tests.conformance.conftest import DIAGRAMS
 
     return DIAGRAMS / name
+
+
+def test_the_example_worker_with_camundas_client_issues_and_refuses(bpmn):
+    from camunda.external_task.external_task_worker import ExternalTaskWorker
+
+    from tools.external_worker import handle
+
+    bpmn.deploy("external_task.bpmn")
+    issued = bpmn.start("conf_external", {"applicant": "某某公司"}, business_key="W-1")
+    refused = bpmn.start("conf_external", {})
+    Worker(bpmn)  # creates the worker user and token
+    client = ExternalTaskWorker("example", base_url=bpmn.api.replace("/api/v1", "/engine-rest"),
+                                config={"auth_bearer": {"access_token": bpmn.worker_token}, "maxTasks": 10,
+                                        "asyncResponseTimeout": 0})
+    client.fetch_and_execute(TOPIC, handle)
+    assert bpmn.case(issued["id"])["data"]["licence_no"].startswith("DZZZ-W-1-")
+    assert bpmn.open_elements(issued["id"]) == ["deliver"]
+    assert bpmn.open_elements(refused["id"]) == ["handle_refusal"]
