@@ -37,7 +37,10 @@ _TYPES = {400: "InvalidRequestException", 401: "AuthenticationException", 403: "
 
 @blp.after_request
 def _camunda_error_type(response):
-    """Camunda's clients read an error's `type` and `message`: every error body here carries both."""
+    """Camunda's clients read an error's `type` and `message`: every error body here carries both. A 204 has
+    no body and says no content type (the JavaScript client parses any `application/json` answer)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
     if response.status_code >= 400 and response.mimetype == "application/json":
         body = response.get_json(silent=True)
         if isinstance(body, dict) and "type" not in body:

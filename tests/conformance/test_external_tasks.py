@@ -275,3 +275,40 @@ def test_the_example_worker_with_camundas_client_issues_and_refuses(bpmn):
     assert bpmn.case(issued["id"])["data"]["licence_no"].startswith("DZZZ-W-1-")
     assert bpmn.open_elements(issued["id"]) == ["deliver"]
     assert bpmn.open_elements(refused["id"]) == ["handle_refusal"]
+
+
+def _js_client() -> str | None:
+    """Camunda's JavaScript client, if installed (TONGBAN_JS_EXTERNAL_CLIENT or node_modules): its folder."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    candidates = [os.environ.get("TONGBAN_JS_EXTERNAL_CLIENT", ""),
+                  str(Path(__file__).resolve().parents[2] / "node_modules" / "camunda-external-task-client-js")]
+    found = next((c for c in candidates if c and (Path(c) / "index.js").exists()), None)
+    return found if found and shutil.which("node") else None
+
+
+def test_camundas_javascript_client_completes_tasks_with_basic_auth(bpmn):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    import pytest
+
+    client = _js_client()
+    if client is None:
+        pytest.skip("camunda-external-task-client-js not installed (npm i camunda-external-task-client-js; "
+                    "TONGBAN_JS_EXTERNAL_CLIENT=<its folder>)")
+    bpmn.deploy("external_task.bpmn")
+    cases = [bpmn.start("conf_external", {"applicant": name}) for name in ("甲", "乙")]
+    Worker(bpmn)
+    run = subprocess.run(["node", str(Path(__file__).with_name("js_worker.mjs")), client,
+                          bpmn.api.replace("/api/v1", "/engine-rest"), "licence_bot", bpmn.worker_token,
+                          TOPIC, "2"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"done": 2, "failures": []}
+    for case, name in zip(cases, ("甲", "乙"), strict=True):
+        data = bpmn.case(case["id"])["data"]
+        assert data["licence_no"] == f"JS-{name}" and data["meta"] == {"by": "js", "steps": [1, 2]}
+        assert bpmn.open_elements(case["id"]) == ["deliver"]
