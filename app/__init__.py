@@ -76,6 +76,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .external.views import blp as external_tasks
     from .forms.views import blp as forms
     from .incidents.views import blp as incidents
+    from .instances.modification_views import blp as instance_modification
     from .instances.views import blp as instances
     from .matters.views import blp as matters
     from .messages.views import blp as messages
@@ -87,7 +88,7 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .timers.views import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents, documents, external_tasks):
+                      statistics, supervision, incidents, documents, external_tasks, instance_modification):
         api.register_blueprint(blueprint)
 
 

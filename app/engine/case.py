@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import external
+from . import external, modification
 from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
 from .external import OpenExternalTask
@@ -217,6 +217,19 @@ class Case:
         task = self._waiting_external(task_id)
         self._run(lambda: external.complete(task, variables, local or {}))
         self._advance()
+
+    def modify(self, instructions: list[modification.Instruction]) -> modification.Applied:
+        """Move the case's tokens by hand (see modification.py); ModificationRefused, changing nothing, where the
+        engine cannot."""
+        applied = modification.modify(self.workflow, instructions)
+        self._advance()
+        return applied
+
+    def move(self, from_element: str, to_element: str, variables: dict[str, Any] | None = None, *,
+             task_id: str | None = None) -> modification.Applied:
+        """Cancel the active `from_element` (or that one task of it) and start before `to_element`."""
+        return self.modify([modification.Instruction("cancel", from_element, task_id),
+                            modification.Instruction("startBeforeActivity", to_element, variables=variables or {})])
 
     def throw_external_error(self, task_id: str, code: str, message: str | None,
                              variables: dict[str, Any]) -> None:
