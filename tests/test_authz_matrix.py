@@ -245,6 +245,9 @@ MATRIX = {
         ANY_USER, fixed("/api/v1/process-definitions/two_step/history")),
     ("GET", "/api/v1/process-definitions/<key>/diff"): (
         ANY_USER, fixed("/api/v1/process-definitions/two_step/diff", query_string={"from": 1, "to": 1})),
+    # instance modification: ops (and admin); the case id is unknown here
+    ("POST", "/api/v1/instances/<instance_id>/modification"): (row(403, ops=404, admin=404), fixed(
+        "/api/v1/instances/nope/modification", json={"instructions": [{"type": "cancel", "activityId": "x"}]})),
     # external tasks (Camunda's REST API): workers (and admin) work them, ops read them; ids unknown here: 404
     ("POST", "/engine-rest/external-task/fetchAndLock"): (row(403, admin=OK), fixed(
         "/engine-rest/external-task/fetchAndLock",
