@@ -31,3 +31,18 @@ def sync(instance, before: Snapshot, after: Snapshot, at: datetime) -> None:
     if gone:
         connection.execute(_ROWS.update().where(_ROWS.c.id.in_(gone), _ROWS.c.state == "open")
                            .values(state="cancelled", ended_at=at, worker_id=None, lock_expiration=None))
+
+
+def migrated(instance_id: str, definition_id: int, before: Snapshot, after: Snapshot) -> list:
+    """A case moved to another version (instances.migration): its waiting tasks keep their rows (and locks),
+    with the target's element, name, topic and priority; returns the tasks the rows now describe (the new
+    baseline's: what maps as it is now, what the target dropped as it was, so the save cancels it)."""
+    connection = db.session.connection()
+    old = {t.id: t for t in before.external_tasks}
+    for task in after.external_tasks:
+        if task.id in old:
+            connection.execute(_ROWS.update().where(_ROWS.c.id == task.id, _ROWS.c.state == "open").values(
+                element_id=task.element_id, name=task.name, topic=task.topic, priority=task.priority,
+                definition_id=definition_id))
+    now_ids = {t.id for t in after.external_tasks}
+    return [t for t in after.external_tasks if t.id in old] + [t for t in before.external_tasks if t.id not in now_ids]

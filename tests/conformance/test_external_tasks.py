@@ -312,3 +312,57 @@ def test_camundas_javascript_client_completes_tasks_with_basic_auth(bpmn):
         data = bpmn.case(case["id"])["data"]
         assert data["licence_no"] == f"JS-{name}" and data["meta"] == {"by": "js", "steps": [1, 2]}
         assert bpmn.open_elements(case["id"]) == ["deliver"]
+
+
+def test_a_boundary_timer_takes_the_task_from_its_worker_and_a_cancelled_case_takes_it_from_the_queue(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    assert [t["element_id"] for t in bpmn.timers(case["id"])] == ["issue_timeout"]
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    bpmn.advance(hours=1, minutes=1)
+    assert bpmn.open_elements(case["id"]) == ["issue_by_hand"]
+    worker.complete(task["id"], expect=404)  # the case went on without it
+    assert worker.call("GET", f"/external-task/{task['id']}").json()["state"] == "cancelled"
+    other = bpmn.start("conf_external", {})
+    cancelled = requests.post(f"{bpmn.api}/instances/{other['id']}/cancel", json={"reason": "申请人撤回"},
+                              headers=bpmn.people.auth("admin"))
+    assert cancelled.status_code == 200, cancelled.text
+    assert worker.fetch() == []
+    assert worker.call("GET", "/external-task/count", params={"processInstanceId": other["id"]}).json() == {"count": 0}
+
+
+def test_a_suspended_case_keeps_its_task_from_workers(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    ops = bpmn.people.auth("ops")
+    suspended = requests.post(f"{bpmn.api}/process-definitions/conf_external/suspend", headers=ops,
+                              json={"reason": "证照库维护", "include_instances": True})
+    assert suspended.status_code == 200, suspended.text
+    worker = Worker(bpmn)
+    assert worker.fetch() == []
+    [listed] = worker.call("GET", "/external-task", params={"processInstanceId": case["id"]}).json()
+    assert listed["suspended"] is True
+    activated = requests.post(f"{bpmn.api}/process-definitions/conf_external/activate", headers=ops,
+                              json={"include_instances": True})
+    assert activated.status_code == 200, activated.text
+    [task] = worker.fetch()
+    worker.complete(task["id"])
+    assert bpmn.open_elements(case["id"]) == ["deliver"]
+
+
+def test_a_case_waiting_for_a_worker_migrates_to_a_new_version(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    v2 = bpmn_path("external_task.bpmn").read_text(encoding="utf-8").replace('name="签发电子证照"', 'name="签发证照（新版）"')
+    deployed = requests.post(f"{bpmn.api}/process-definitions", headers=bpmn.people.auth("analyst"),
+                             files=[("file", ("external_task.bpmn", v2.encode()))])
+    assert deployed.status_code in (200, 201), deployed.text
+    migrated = requests.post(f"{bpmn.api}/process-definitions/conf_external/migrations",
+                             headers=bpmn.people.auth("ops"), json={"from_version": 1, "to_version": 2})
+    assert migrated.status_code == 200, migrated.text
+    assert migrated.json()["summary"]["migrated"] == 1, migrated.json()
+    worker.complete(task["id"], {"licence_no": {"value": "V2", "type": "String"}})
+    assert bpmn.open_elements(case["id"]) == ["deliver"]
