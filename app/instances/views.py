@@ -108,6 +108,16 @@ class AuditSchema(Schema):
     details = fields.Dict()
 
 
+class ExternalWaitSchema(Schema):
+    id = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    topic = fields.String()
+    worker_id = fields.String(allow_none=True)
+    lock_expiration = LocalDateTime(allow_none=True)
+    retries = fields.Integer(allow_none=True)
+
+
 class InstanceDetailSchema(InstanceSchema):
     definition_version = fields.Integer()
     applicant = fields.Nested(ApplicantSchema, allow_none=True, metadata={
@@ -118,6 +128,8 @@ class InstanceDetailSchema(InstanceSchema):
     tasks = fields.List(fields.Nested(TaskSchema))
     timers = fields.List(fields.Nested(TimerSchema))
     messages = fields.List(fields.Nested(MessageWaitSchema))
+    external_tasks = fields.List(fields.Nested(ExternalWaitSchema), metadata={
+        "description": "service tasks waiting for a worker (/engine-rest/external-task)"})
 
 
 class InstanceListArgs(PageArgs):
@@ -160,6 +172,8 @@ def _detail(instance, saved=None):
         extra = {key: value for key, value in saved.extra.items() if value is not None or key != "query_code"}
         return {**extra, "tasks": saved.new_tasks, "timers": saved.new_timers,
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
+                "external_tasks": [{"id": t.id, "element_id": t.element_id, "name": t.name, "topic": t.topic}
+                                   for t in saved.snapshot.external_tasks],
                 "documents": [document_row(d, query_code=extra.get("query_code"))
                               for d in documents.for_instance(instance.id)]}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
@@ -168,8 +182,13 @@ def _detail(instance, saved=None):
     if not access.handles(current_user(), instance):
         head["data"] = access.mask(head["data"])
         head["applicant"] = access.mask(head["applicant"])
+    from ..external.models import ExternalTask
+
+    waiting = db.session.scalars(db.select(ExternalTask).where(ExternalTask.instance_id == instance.id,
+                                                               ExternalTask.state == "open")
+                                 .order_by(ExternalTask.created_at))
     return {**head, "tasks": service.open_tasks(instance.id), "timers": service.waiting_timers(instance.id),
-            "messages": service.waiting_messages(instance.id)}
+            "messages": service.waiting_messages(instance.id), "external_tasks": list(waiting)}
 
 
 @blp.route("/process-definitions/<key>/instances")

@@ -51,7 +51,10 @@ def test_an_external_service_task_waits_for_a_worker_and_takes_its_variables(bpm
     bpmn.deploy("external_task.bpmn")
     case = bpmn.start("conf_external", {"applicant": "某某公司", "licence_kind": "食品经营"}, business_key="EXT-1")
     assert bpmn.open_elements(case["id"]) == []  # not passed at once: waiting for a worker
-    assert bpmn.case(case["id"])["state"] == "running"
+    assert [(t["element_id"], t["topic"]) for t in case["external_tasks"]] == [("issue_licence", TOPIC)]
+    shown = bpmn.case(case["id"])
+    assert shown["state"] == "running"
+    assert [(t["element_id"], t["worker_id"]) for t in shown["external_tasks"]] == [("issue_licence", None)]
     worker = Worker(bpmn)
     [task] = worker.fetch(variables=["applicant", "licence_kind", "missing"])
     assert task["activityId"] == "issue_licence" and task["topicName"] == TOPIC
