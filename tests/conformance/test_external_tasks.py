@@ -369,3 +369,11 @@ def test_a_case_waiting_for_a_worker_migrates_to_a_new_version(bpmn):
     assert migrated.json()["summary"]["migrated"] == 1, migrated.json()
     worker.complete(task["id"], {"licence_no": {"value": "V2", "type": "String"}})
     assert bpmn.open_elements(case["id"]) == ["deliver"]
+
+
+def test_a_service_expression_that_does_not_compile_is_refused_at_deploy(bpmn):
+    text = bpmn_path("external_task.bpmn").read_text(encoding="utf-8").replace("${fee + 10}", "${fee +* 10}")
+    response = requests.post(f"{bpmn.api}/process-definitions", headers=bpmn.people.auth("analyst"),
+                             files=[("file", ("external_task.bpmn", text.encode()))])
+    assert response.status_code == 422, response.text
+    assert response.json()["details"]["element"] == "compute"
