@@ -221,9 +221,10 @@ class Case:
     def modify(self, instructions: list[modification.Instruction]) -> modification.Applied:
         """Move the case's tokens by hand (see modification.py); ModificationRefused, changing nothing, where the
         engine cannot."""
-        applied = modification.modify(self.workflow, instructions)
+        applied: list[modification.Applied] = []
+        self._run(lambda: applied.append(modification.modify(self.workflow, instructions)))
         self._advance()
-        return applied
+        return applied[0]
 
     def move(self, from_element: str, to_element: str, variables: dict[str, Any] | None = None, *,
              task_id: str | None = None) -> modification.Applied:
