@@ -375,7 +375,7 @@ class Case:
     def _advance(self) -> None:
         def record(task):
             spec = task.task_spec
-            if spec.bpmn_id:
+            if spec.bpmn_id and not external.is_waiting_external(task):  # a worker's step is its completion
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
         self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
         if self._retire_idle_event_subprocesses():

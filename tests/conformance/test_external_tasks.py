@@ -377,3 +377,15 @@ def test_a_service_expression_that_does_not_compile_is_refused_at_deploy(bpmn):
                              files=[("file", ("external_task.bpmn", text.encode()))])
     assert response.status_code == 422, response.text
     assert response.json()["details"]["element"] == "compute"
+
+
+def test_the_audit_trail_has_the_workers_step_when_it_is_done_not_when_it_starts(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    case = bpmn.start("conf_external", {})
+    assert "issue_licence" not in bpmn.steps(case["id"])
+    worker = Worker(bpmn)
+    [task] = worker.fetch()
+    worker.complete(task["id"])
+    [done] = [e for e in bpmn.audit(case["id"]) if e["action"] == "external_task.completed"]
+    assert done["element_id"] is None or done["details"]["element"] == "issue_licence"
+    assert done["actor"] == "licence_bot" and done["details"]["worker_id"] == "licence-worker"
