@@ -24,10 +24,11 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from .specs import OutputParameter, merge_outputs
+from .specs import OutputParameter, merge_outputs, parameter_values
 
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
@@ -42,6 +43,12 @@ class ExternalInfo:
     kind: str = "external"  # external | class | delegateExpression | connector | spiff
     outputs: tuple[OutputParameter, ...] = ()  # camunda:outputParameter: from the worker's local variables
     properties: dict[str, str] | None = None  # camunda:properties, sent to workers as extensionProperties
+    inputs: tuple[OutputParameter, ...] = ()  # camunda:inputParameter: the task's local variables, from case data
+
+    def local_variables(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The task's local variables (its input parameters) over the case's data: `${name}` / `${a.b}` read
+        the data, other text is literal, maps and lists are built from such values."""
+        return parameter_values(self.inputs, data)
 
 
 class ExternalServiceTask(ServiceTask):
@@ -81,6 +88,7 @@ class OpenExternalTask:
     topic: str
     priority: int = 0
     process_key: str | None = None  # the (sub)process it belongs to
+    local: dict[str, Any] | None = None  # a multi-instance's item: what this one instance is for
 
 
 def is_waiting_external(task) -> bool:
@@ -94,17 +102,29 @@ def open_external_tasks(workflow) -> list[OpenExternalTask]:
         if isinstance(spec, ExternalServiceTask):
             result.append(OpenExternalTask(str(task.id), spec.bpmn_id or spec.name,
                                            spec.bpmn_name or spec.bpmn_id or spec.name, spec.external.topic,
-                                           spec.external.priority, task.workflow.spec.name))
+                                           spec.external.priority, task.workflow.spec.name, _instance_item(task)))
     return result
+
+
+def _instance_item(task) -> dict[str, Any] | None:
+    """The item an instance of a multi-instance service task works on (its element variable), which lives in
+    the instance's own data, not the case's."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, LoopTask):
+        return None
+    names = [ref.bpmn_id for ref in (getattr(parent.task_spec, "input_item", None),
+                                     getattr(parent.task_spec, "output_item", None)) if ref is not None]
+    return {name: task.data[name] for name in names if name in task.data} or None
 
 
 def complete(task, variables: dict[str, Any], local: dict[str, Any]) -> None:
     """A worker's result: its variables reach the case's data; a task declaring outputs
     (`camunda:outputParameter`) maps them from the worker's variables and local variables instead."""
-    outputs = task.task_spec.external.outputs
+    info = task.task_spec.external
     task.data.update(variables)
-    if outputs:
-        task.data.update(merge_outputs(task.data, outputs, {**variables, **local}))
+    if info.outputs:
+        inputs = info.local_variables(task.data)
+        task.data.update(merge_outputs(task.data, info.outputs, {**variables, **inputs, **local}))
     task.complete()
 
 

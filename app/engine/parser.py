@@ -336,7 +336,10 @@ class ServiceParser(ElementProperties, CamundaTaskParser):
                             outputs=tuple(OutputParameter(node.get("name"), _parameter_value(node)) for node in
                                           self.xpath("./bpmn:extensionElements/camunda:inputOutput/"
                                                      "camunda:outputParameter") if node.get("name")),
-                            properties=element_properties(self))
+                            properties=element_properties(self),
+                            inputs=tuple(OutputParameter(node.get("name"), _parameter_value(node)) for node in
+                                         self.xpath("./bpmn:extensionElements/camunda:inputOutput/"
+                                                    "camunda:inputParameter") if node.get("name")))
         return ExternalServiceTask(self.spec, self.bpmn_id, external=info, **self.bpmn_attributes)
 
     def _priority(self) -> int:

@@ -43,5 +43,6 @@ class ExternalTask(db.Model):
     retries: Mapped[int | None] = mapped_column(sa.Integer)  # None until a worker reports a failure (Camunda)
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     error_details: Mapped[str | None] = mapped_column(sa.Text)
+    local_variables: Mapped[dict | None] = mapped_column(sa.JSON)  # a multi-instance's item for this instance
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -22,7 +22,8 @@ def sync(instance, before: Snapshot, after: Snapshot, at: datetime) -> None:
                  "process_key": instance.process_key, "business_key": instance.business_key,
                  "element_id": t.element_id, "name": t.name, "topic": t.topic, "priority": t.priority,
                  "state": "open", "worker_id": None, "lock_expiration": None, "retries": None,
-                 "error_message": None, "error_details": None, "created_at": at, "ended_at": None}
+                 "error_message": None, "error_details": None, "local_variables": t.local, "created_at": at,
+                 "ended_at": None}
                 for t in after.external_tasks if t.id not in was]
     if new_rows:
         connection.execute(_ROWS.insert(), new_rows)

@@ -182,11 +182,27 @@ def _locked_dto(row: ExternalTask, topic: TopicRequest, data: dict, versions: di
     result = _base_dto(row, versions.get(row.definition_id))
     result["errorDetails"] = row.error_details
     # a service task has no local variables of its own here: localVariables=true asks for those only
-    result["variables"] = {} if topic.local_variables else typed_values.typed_all(data, topic.variables)
+    scope = {**data, **(row.local_variables or {})}
+    local = {**(row.local_variables or {}), **_input_parameters(row, scope)}
+    # Camunda's scopes: the task's own (a multi-instance's item, input parameters) over the case's;
+    # localVariables asks for the task's own only
+    visible = local if topic.local_variables else {**data, **local}
+    result["variables"] = typed_values.typed_all(visible, topic.variables)
     if topic.include_extension_properties:
         result["extensionProperties"] = definitions.compiled_by_id(row.definition_id).element_properties(
             row.element_id)
     return result
+
+
+def _input_parameters(row: ExternalTask, scope: dict) -> dict:
+    """The task's input parameters (camunda:inputParameter) over the data it sees, as the worker sees them."""
+    process = definitions.compiled_by_id(row.definition_id)
+    for spec in [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]:
+        for task_spec in spec.task_specs.values():
+            info = getattr(task_spec, "external", None)
+            if info is not None and task_spec.bpmn_id == row.element_id:
+                return info.local_variables(scope) if info.inputs else {}
+    return {}
 
 
 # -- a worker's answers -------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def upgrade():
         sa.Column('retries', sa.Integer()),
         sa.Column('error_message', sa.Text()),
         sa.Column('error_details', sa.Text()),
+        sa.Column('local_variables', sa.JSON()),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('ended_at', sa.DateTime(timezone=True)),
     )

@@ -389,3 +389,21 @@ def test_the_audit_trail_has_the_workers_step_when_it_is_done_not_when_it_starts
     [done] = [e for e in bpmn.audit(case["id"]) if e["action"] == "external_task.completed"]
     assert done["element_id"] is None or done["details"]["element"] == "issue_licence"
     assert done["actor"] == "licence_bot" and done["details"]["worker_id"] == "licence-worker"
+
+
+def test_each_instance_of_a_multi_instance_service_task_is_a_task_with_its_item_and_input_parameters(bpmn):
+    bpmn.deploy("external_task.bpmn")
+    recipients = [{"name": "甲", "phone": "13800000001"}, {"name": "乙", "phone": "13800000002"}]
+    case = bpmn.start("conf_external_each", {"recipients": recipients, "note": "已受理"})
+    worker = Worker(bpmn)
+    tasks = worker.fetch(topic="notify", localVariables=True)
+    assert sorted(t["variables"]["to"]["value"] for t in tasks) == ["13800000001", "13800000002"]
+    assert all(set(t["variables"]) == {"recipient", "channel", "to"} for t in tasks)
+    assert all(t["variables"]["channel"] == {"type": "String", "value": "sms", "valueInfo": {}} for t in tasks)
+    worker.call("POST", f"/external-task/{tasks[0]['id']}/unlock", expect=204)
+    [again] = worker.fetch(topic="notify")  # all the case's variables too
+    assert again["variables"]["note"]["value"] == "已受理" and again["variables"]["recipient"]["type"] == "Json"
+    worker.complete(again["id"])
+    assert bpmn.case(case["id"])["state"] == "running"
+    worker.complete(tasks[1]["id"])
+    assert bpmn.case(case["id"])["state"] == "completed"
