@@ -131,6 +131,9 @@ def test_failures_count_down_retries_and_none_left_is_an_incident_ops_can_retry(
     [incident] = requests.get(f"{bpmn.api}/incidents", params={"kind": "external_task"}, headers=ops).json()["items"]
     assert incident["instance_id"] == case["id"] and incident["error"] == "证照库拒绝连接"
     assert worker.call("GET", "/external-task/count", params={"noRetriesLeft": "true"}).json() == {"count": 1}
+    metrics = requests.get(bpmn.api.replace("/api/v1", "/metrics")).text
+    assert 'tongban_external_tasks{state="no_retries"} 1.0' in metrics
+    assert 'tongban_incidents{kind="external_task"} 1.0' in metrics
     retried = requests.post(f"{bpmn.api}/incidents/{incident['id']}/retry", headers=ops)
     assert retried.status_code == 200, retried.text
     [third] = worker.fetch()
