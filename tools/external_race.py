@@ -187,6 +187,7 @@ def main() -> int:
         from app.people.auth import issue_token
 
         app = create_app({"SCHEDULER_ENABLED": False, "SQLALCHEMY_DATABASE_URI": database})
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # the migration's steps are not the figures
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             tokens = {role: issue_token(service.upsert_user(f"race_{role}", role, [role]))
