@@ -80,6 +80,7 @@ def _load_models() -> None:
     from .hall.attachments import models as _attachments  # noqa: F401
     from .hall.documents import models as _documents  # noqa: F401
     from .hall.supervision import models as _supervision  # noqa: F401
+    from .instances import external_models as _external  # noqa: F401
 
 
 def _register_blueprints(api: TongbanApi) -> None:
@@ -88,12 +89,14 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .api.cases import blp as cases
     from .api.definitions import blp as definitions
     from .api.documents import blp as documents
+    from .api.external import blp as external_tasks
     from .api.forms import blp as forms
     from .api.incidents import blp as incidents
     from .api.instances import blp as instances
     from .api.matters import blp as matters
     from .api.messages import blp as messages
     from .api.messages import signals
+    from .api.modification import blp as instance_modification
     from .api.people import blp as people
     from .api.statistics import blp as statistics
     from .api.supervision import blp as supervision
@@ -101,7 +104,8 @@ def _register_blueprints(api: TongbanApi) -> None:
     from .api.timers import blp as timers
 
     for blueprint in (definitions, instances, tasks, messages, signals, timers, forms, people, matters, calendar,
-                      statistics, supervision, incidents, documents, cases, attachments):
+                      statistics, supervision, incidents, documents, cases, attachments, external_tasks,
+                      instance_modification):
         api.register_blueprint(blueprint)
 
 

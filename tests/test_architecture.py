@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
               "validation_messages"}),
     ("engine", {"engine"}),
     ("runtime", {"hookspecs", "plugins", "audit", "forms", "definitions", "instances", "tasks", "timers",
-                 "messages", "incidents"}),
+                 "messages", "external", "incidents"}),
     ("domain services", {"people", "calendar", "matters"}),
     ("hall", {"hall"}),
     ("API", {"api", "ops"}),
@@ -127,7 +127,7 @@ def test_no_cycle_between_packages():
 
 def test_the_runtime_names_no_plugin():
     """The runtime raises hooks; it imports nothing of the hall, supervision, notices, the catalog or absences."""
-    runtime = {"instances", "engine", "tasks", "timers", "definitions", "messages"}
+    runtime = {"instances", "engine", "tasks", "timers", "definitions", "messages", "external"}
     plugins = {"hall", "matters", "calendar", "people"}
     found = [f"{file}:{line}: {a} imports {b}" for a, b, file, line in imports() if a in runtime and b in plugins]
     assert not found, "\n".join(found)

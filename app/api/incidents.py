@@ -15,8 +15,8 @@ blp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents",
 
 
 class IncidentSchema(Schema):
-    id = fields.String(metadata={"description": "timer-<id> | case-<case id> | stalled-<case id>"})
-    kind = fields.String(metadata={"description": "timer | failed_step | stalled"})
+    id = fields.String(metadata={"description": "timer-<id> | case-<case id> | stalled-<case id> | external-<external task id>"})
+    kind = fields.String(metadata={"description": "timer | failed_step | stalled | external_task"})
     instance_id = fields.String()
     process_key = fields.String(allow_none=True)
     element_id = fields.String(allow_none=True, metadata={"description": "the BPMN element where it stopped"})

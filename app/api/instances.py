@@ -115,6 +115,16 @@ class AuditSchema(Schema):
     details = fields.Dict()
 
 
+class ExternalWaitSchema(Schema):
+    id = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    topic = fields.String()
+    worker_id = fields.String(allow_none=True)
+    lock_expiration = LocalDateTime(allow_none=True)
+    retries = fields.Integer(allow_none=True)
+
+
 class InstanceDetailSchema(InstanceSchema):
     definition_version = fields.Integer()
     applicant = fields.Nested(ApplicantSchema, allow_none=True, metadata={
@@ -125,6 +135,8 @@ class InstanceDetailSchema(InstanceSchema):
     tasks = fields.List(fields.Nested(TaskSchema))
     timers = fields.List(fields.Nested(TimerSchema))
     messages = fields.List(fields.Nested(MessageWaitSchema))
+    external_tasks = fields.List(fields.Nested(ExternalWaitSchema), metadata={
+        "description": "service tasks waiting for a worker (/engine-rest/external-task)"})
 
 
 class InstanceListArgs(PageArgs):
@@ -185,6 +197,8 @@ def _detail(instance, saved=None):
         extra = {**summary.FIELDS, "applicant": None, **saved.extra, **saved.answer}
         return {**extra, "tasks": summary.task_views(saved.new_tasks), "timers": saved.new_timers,
                 "messages": [{"element_id": m.element_id, "name": m.name} for m in saved.snapshot.messages],
+                "external_tasks": [{"id": t.id, "element_id": t.element_id, "name": t.name, "topic": t.topic}
+                                   for t in saved.snapshot.external_tasks],
                 # through the documents' schema: issued_at as ISO +08:00 like every other time
                 "documents": DocumentSchema(many=True).dump([document_row(d, query_code=extra.get("query_code"))
                                                              for d in documents.for_instance(instance.id)])}
@@ -194,9 +208,14 @@ def _detail(instance, saved=None):
     if not access.handles(current_user(), instance):
         head["data"] = access.mask(head["data"])
         head["applicant"] = access.mask(head["applicant"])
+    from ..instances.external_models import ExternalTask
+
+    waiting = db.session.scalars(db.select(ExternalTask).where(ExternalTask.instance_id == instance.id,
+                                                               ExternalTask.state == "open")
+                                 .order_by(ExternalTask.created_at))
     return {**head, "tasks": summary.task_views(service.open_tasks(instance.id)),
             "timers": service.waiting_timers(instance.id),
-            "messages": service.waiting_messages(instance.id)}
+            "messages": service.waiting_messages(instance.id), "external_tasks": list(waiting)}
 
 
 @blp.route("/process-definitions/<key>/instances")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ..engine.external import ExpressionServiceTask
 from ..engine.sandbox import check_source as sandbox_check_source
 from ..extensions import db
 from ..forms.models import Form
@@ -102,6 +103,8 @@ def _sources(processes):
                 script = getattr(task_spec, "script", None)
                 if isinstance(script, str) and script.strip():
                     yield element, "script", script, "exec", None
+                if isinstance(task_spec, ExpressionServiceTask) and task_spec.expression.strip():
+                    yield element, "expression", task_spec.expression, "eval", None
                 definition = getattr(task_spec, "event_definition", None)
                 expression = getattr(definition, "expression", None)
                 if type(definition).__name__ == "ConditionalEventDefinition" and isinstance(expression, str):
@@ -112,7 +115,7 @@ def _sources(processes):
                         yield element, f"loop {attribute}", value, "eval", None
 
 
-_WHAT = {"condition": "条件", "script": "脚本", "event condition": "条件事件的条件"}
+_WHAT = {"condition": "条件", "script": "脚本", "event condition": "条件事件的条件", "expression": "服务任务的表达式"}
 
 
 def expression_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:

@@ -17,8 +17,10 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from . import external, modification
 from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
+from .external import OpenExternalTask
 from .history import prune_finished_history
 from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
@@ -89,6 +91,7 @@ class Snapshot:
     user_tasks: list[OpenUserTask] = field(default_factory=list)
     timers: list[WaitingTimer] = field(default_factory=list)
     messages: list[WaitingMessage] = field(default_factory=list)
+    external_tasks: list[OpenExternalTask] = field(default_factory=list)  # service tasks waiting for a worker
     error: str | None = None
     error_element: str | None = None
 
@@ -215,11 +218,40 @@ class Case:
         self.workflow.cancel(self.workflow)
         self.workflow.success = True
 
+    def complete_external(self, task_id: str, variables: dict[str, Any], local: dict[str, Any] | None = None) -> None:
+        """A worker completed a service task waiting for it (see external.py)."""
+        task = self._waiting_external(task_id)
+        self._run(lambda: external.complete(task, variables, local or {}))
+        self._advance()
+
+    def modify(self, instructions: list[modification.Instruction]) -> modification.Applied:
+        """Move the case's tokens by hand (see modification.py); ModificationRefused, changing nothing, where the
+        engine cannot."""
+        applied: list[modification.Applied] = []
+        self._run(lambda: applied.append(modification.modify(self.workflow, instructions)))
+        self._advance()
+        return applied[0]
+
+    def move(self, from_element: str, to_element: str, variables: dict[str, Any] | None = None, *,
+             task_id: str | None = None) -> modification.Applied:
+        """Cancel the active `from_element` (or that one task of it) and start before `to_element`."""
+        return self.modify([modification.Instruction("cancel", from_element, task_id),
+                            modification.Instruction("startBeforeActivity", to_element, variables=variables or {})])
+
+    def throw_external_error(self, task_id: str, code: str, message: str | None,
+                             variables: dict[str, Any]) -> None:
+        """A worker's BPMN error: caught by the task's error boundary event, or an enclosing one; raises
+        external.UncaughtError, changing nothing, when nothing catches it."""
+        task = self._waiting_external(task_id)
+        self._run(lambda: external.throw_error(task, code, message, variables))
+        self._advance()
+
     # --- what the service reads -------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         state = "completed" if self.workflow.is_completed() else "running"
         snap = Snapshot(state=state, data=self.data(), user_tasks=self.open_user_tasks(),
-                        timers=self.waiting_timers(), messages=self.waiting_messages())
+                        timers=self.waiting_timers(), messages=self.waiting_messages(),
+                        external_tasks=external.open_external_tasks(self.workflow))
         if state == "running" and not self._anything_open():
             snap.state = "error"
             element = self._stalled_at()
@@ -319,8 +351,18 @@ class Case:
         return None
 
     def _anything_open(self) -> bool:
-        """A case that is neither done nor waiting for a person or an event has stalled."""
-        return any(True for _ in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
+        """A case that is neither done nor waiting for a person, a worker or an event has stalled."""
+        return any(True for _ in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)) or \
+            any(external.is_waiting_external(t) for t in self.workflow.get_tasks(state=TaskState.STARTED))
+
+    def _waiting_external(self, task_id: str):
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            task = None
+        if task is None or not external.is_waiting_external(task):
+            raise TaskNotReady(task_id)
+        return task
 
     def _stalled_at(self) -> str | None:
         """The element a stalled case stopped at: the last task it finished."""
@@ -339,7 +381,7 @@ class Case:
     def _advance(self) -> None:
         def record(task):
             spec = task.task_spec
-            if spec.bpmn_id:
+            if spec.bpmn_id and not external.is_waiting_external(task):  # a worker's step is its completion
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
         self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
         if self._retire_idle_event_subprocesses():

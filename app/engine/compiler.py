@@ -133,8 +133,8 @@ def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tu
                                        expression_check))
     except ValidationException as exc:
         raise DefinitionError(
-            f"BPMN 校验失败: {exc}", filename=filename, line=exc.line_number or None, element=exc.id or None
-        ) from None
+            f"BPMN 校验失败: {exc}", filename=filename, line=exc.line_number or _line_of(root, exc.id) or None,
+            element=exc.id or None) from None
     except SpiffWorkflowException as exc:
         raise DefinitionError(f"BPMN 无法解析: {exc}", filename=filename) from None
     except (KeyError, ValueError, TypeError, AttributeError, NotImplementedError) as exc:
@@ -143,6 +143,16 @@ def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tu
     if not processes:
         raise DefinitionError("文件中没有可执行的流程 (no process with isExecutable=\"true\")", filename=filename)
     return processes
+
+
+def _line_of(root, element_id: str | None) -> int | None:
+    """The line of the element SpiffWorkflow's validation named (its exception carries the id, not the line)."""
+    if not element_id:
+        return None
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.get("id") == element_id:
+            return node.sourceline
+    return None
 
 
 # What SpiffWorkflow 3.2 cannot execute, with the reason given to the analyst (docs/bpmn-support.md).

@@ -318,9 +318,12 @@ def _migrate_one(sub, plan: Plan, owner: str) -> None:
         changes.alignment[root] = target.start  # what the root of a fresh case is: it only holds data
     migrate_workflow(changes, sub, target)
     # A subprocess or call activity in flight is STARTED, not reset: what it does next is predicted again.
+    # (So is a service task waiting for a worker: its outputs are predicted again, or completing it would end there.)
     for task in sub.get_tasks(state=TaskState.STARTED, skip_subprocesses=True):
         task._drop_children()
-        task.task_spec._predict(task, mask=_PREDICTED)
+        task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
+        for child in task.children:
+            child.task_spec._predict(child, mask=_PREDICTED)
 
 
 def _restore_timers(workflow, kept: dict, planned: list[dict]) -> list[dict]:

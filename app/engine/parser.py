@@ -61,6 +61,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .expressions import python_expression
+from .external import ExpressionServiceTask, ExternalInfo, ExternalServiceTask, implementation
 from .specs import (
     EventSubprocessStart,
     HumanTaskInfo,
@@ -308,6 +309,47 @@ class CallParser(ElementProperties, CamundaTaskParser):
         return tuple(result)
 
 
+class ServiceParser(ElementProperties, CamundaTaskParser):
+    """A service task: an external task for a worker, or a `camunda:expression` (see `external.py`); one with
+    no implementation is refused, never skipped."""
+
+    def create_task(self):
+        found = implementation(self.node)
+        if found is None:
+            self.raise_validation_exception(
+                "服务任务没有实现：请设置 camunda:type=\"external\" 和 camunda:topic，由外部工作者（worker）完成 "
+                "(serviceTask without an implementation: camunda:type, class, expression, delegateExpression or "
+                "connector)")
+        kind, details = found
+        if kind == "expression":
+            return ExpressionServiceTask(self.spec, self.bpmn_id, expression=python_expression(details["value"]),
+                                         result_variable=details["result"] or None, **self.bpmn_attributes)
+        if kind == "type":
+            if details["type"] != "external":
+                self.raise_validation_exception(f"不支持的 camunda:type=\"{details['type']}\"（只支持 external）")
+            if not details["topic"]:
+                self.raise_validation_exception("外部任务缺少 camunda:topic (camunda:type=\"external\" without a topic)")
+            topic = details["topic"]
+        else:
+            topic = f"{kind}:{details['value']}"
+        info = ExternalInfo(topic=topic, priority=self._priority(), kind="external" if kind == "type" else kind,
+                            outputs=tuple(OutputParameter(node.get("name"), _parameter_value(node)) for node in
+                                          self.xpath("./bpmn:extensionElements/camunda:inputOutput/"
+                                                     "camunda:outputParameter") if node.get("name")),
+                            properties=element_properties(self),
+                            inputs=tuple(OutputParameter(node.get("name"), _parameter_value(node)) for node in
+                                         self.xpath("./bpmn:extensionElements/camunda:inputOutput/"
+                                                    "camunda:inputParameter") if node.get("name")))
+        return ExternalServiceTask(self.spec, self.bpmn_id, external=info, **self.bpmn_attributes)
+
+    def _priority(self) -> int:
+        text = (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}taskPriority") or "0").strip()
+        try:
+            return int(text)
+        except ValueError:
+            self.raise_validation_exception(f"camunda:taskPriority 须为整数，而不是 {text!r}")
+
+
 def _parameter_value(node):
     """An input/output parameter's value: its text, or a `camunda:map` / `camunda:list` of values (nested)."""
     for child in node:
@@ -346,6 +388,7 @@ class TongbanParser(CamundaParser):
         full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
         full_tag("callActivity"): (CallParser, ResolvedCallActivity),
         full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
+        full_tag("serviceTask"): (ServiceParser, ExternalServiceTask),
     }
 
     def __init__(self, validator=None) -> None:

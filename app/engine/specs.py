@@ -79,6 +79,11 @@ def _resolve(value: Any, name: str, local: dict[str, Any]) -> Any:
     return found
 
 
+def parameter_values(parameters: tuple[OutputParameter, ...], local: dict[str, Any]) -> dict[str, Any]:
+    """Each parameter's value over the variables it may name (`${name}`, `${a.b}`; other text is literal)."""
+    return {parameter.name: _resolve(parameter.value, parameter.name, local) for parameter in parameters}
+
+
 def merge_outputs(shared: dict[str, Any], outputs: tuple[OutputParameter, ...], local: dict[str, Any]) -> dict:
     """What a task with declared outputs writes into the shared data: each output's value from the local
     variables; a map merges into the map already there (two departments' entries both stay)."""

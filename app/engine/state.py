@@ -36,6 +36,7 @@ from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from .external import ExpressionServiceTask, ExternalServiceTask
 from .specs import EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
 from .timers import ClockedCycle, ClockedDuration, ClockedTimeDate
 from .workflow import TongbanWorkflow
@@ -163,6 +164,8 @@ def _make_serializer() -> BpmnWorkflowSerializer:
         config[timer] = TimerConditionalEventDefinitionConverter
     config[UserTask] = UserTaskConverter
     config[ManualUserTask] = BpmnTaskSpecConverter
+    config[ExternalServiceTask] = BpmnTaskSpecConverter  # specs are not stored; only old states' migration reads them
+    config[ExpressionServiceTask] = BpmnTaskSpecConverter
     config[ResolvedCallActivity] = SubWorkflowSpecConverter
     config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))

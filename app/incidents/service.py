@@ -1,7 +1,8 @@
 """Incidents: what stopped a case and needs ops — a timer that failed for good, a case in error (a failed step),
-a stalled case (running, but nothing can move it: no open task, no waiting timer, no awaited message).
+a stalled case (running, but nothing can move it: no open task, no waiting timer, no awaited message), an external
+task with no retries left (its worker gave up, or its BPMN error was caught by nothing).
 
-Ids name their kind: `timer-<timer id>`, `case-<case id>`, `stalled-<case id>`.
+Ids name their kind: `timer-<timer id>`, `case-<case id>`, `stalled-<case id>`, `external-<external task id>`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 from ..audit import service as audit
 from ..errors import Conflict, NotFound
 from ..extensions import db
+from ..external import service as external_tasks
+from ..instances.external_models import ExternalTask
 from ..instances.models import ProcessInstance
 from ..messages.models import MessageSubscription
 from ..tasks.models import UserTask
@@ -20,7 +23,7 @@ from ..timers import service as timers
 from ..timers.models import Timer
 
 log = logging.getLogger(__name__)
-KINDS = ("timer", "failed_step", "stalled")
+KINDS = ("timer", "failed_step", "stalled", "external_task")
 _CAP = 1000  # per kind: an ops list, not an export
 
 
@@ -44,6 +47,17 @@ def _stalled(instance: ProcessInstance) -> dict:
             "since": instance.updated_at, "actions": ["resolve"]}
 
 
+def _external_task(task: ExternalTask) -> dict:
+    return {"id": f"external-{task.id}", "kind": "external_task", "instance_id": task.instance_id,
+            "process_key": task.process_key, "element_id": task.element_id, "name": task.name,
+            "error": task.error_message, "attempts": None, "since": task.lock_expiration or task.created_at,
+            "actions": ["retry"]}
+
+
+def _failed_external_tasks():
+    return sa.select(ExternalTask).where(ExternalTask.state == "open", ExternalTask.retries == 0)
+
+
 def _last_element(instance_id: str) -> str | None:
     from ..audit.models import AuditEntry
 
@@ -56,7 +70,8 @@ def _stalled_query():
     pi = ProcessInstance
     nothing = [~sa.exists().where(UserTask.instance_id == pi.id, UserTask.state == "open"),
                ~sa.exists().where(Timer.instance_id == pi.id, Timer.state == "waiting"),
-               ~sa.exists().where(MessageSubscription.instance_id == pi.id)]
+               ~sa.exists().where(MessageSubscription.instance_id == pi.id),
+               ~sa.exists().where(ExternalTask.instance_id == pi.id, ExternalTask.state == "open")]
     return sa.select(pi).where(pi.state == "running", *nothing)
 
 
@@ -81,12 +96,17 @@ def search(kind: str | None = None, instance_id: str | None = None) -> list[dict
         if instance_id:
             query = query.where(ProcessInstance.id == instance_id)
         items += [_stalled(i) for i in db.session.scalars(query)]
+    if kind in (None, "external_task"):
+        query = _failed_external_tasks().order_by(ExternalTask.created_at.desc()).limit(_CAP)
+        if instance_id:
+            query = query.where(ExternalTask.instance_id == instance_id)
+        items += [_external_task(t) for t in db.session.scalars(query)]
     return sorted(items, key=lambda i: i["since"], reverse=True)
 
 
 def _parse(incident_id: str) -> tuple[str, str]:
     kind, _, ref = incident_id.partition("-")
-    if kind not in ("timer", "case", "stalled") or not ref:
+    if kind not in ("timer", "case", "stalled", "external") or not ref:
         raise NotFound(f"事件 {incident_id} 不存在", {"incident_id": incident_id})
     return kind, ref
 
@@ -97,6 +117,10 @@ def get_or_404(incident_id: str) -> dict:
         timer = db.session.get(Timer, int(ref)) if ref.isdigit() else None
         if timer is not None and timer.state == "failed":
             return _failed_timer(timer, db.session.get(ProcessInstance, timer.instance_id))
+    elif kind == "external":
+        task = db.session.scalar(_failed_external_tasks().where(ExternalTask.id == ref))
+        if task is not None:
+            return _external_task(task)
     else:
         found = search("failed_step" if kind == "case" else "stalled", instance_id=ref)
         if found:
@@ -111,6 +135,8 @@ def retry(incident_id: str, actor: str | None) -> dict:
         raise Conflict("停滞的办件无法重试，请人工处理（resolve 将撤销该办件）", {"incident_id": incident_id})
     if incident["kind"] == "timer":
         timers.retry(db.session.get(Timer, int(incident_id.split("-", 1)[1])), actor)
+    elif incident["kind"] == "external_task":  # one more attempt for its workers, due now
+        external_tasks.set_retries(incident_id.split("-", 1)[1], 1, actor)
     else:
         instance = db.session.get(ProcessInstance, incident["instance_id"])
         instance.state, instance.error = "running", None
@@ -126,6 +152,9 @@ def resolve(incident_id: str, actor: str | None, note: str | None) -> dict:
     from ..instances import service as instances
 
     incident = get_or_404(incident_id)
+    if incident["kind"] == "external_task":
+        raise Conflict("外部任务的事件只能重试（再给工作者一次机会），或通过办件修改将办件移到其他步骤",
+                       {"incident_id": incident_id})
     instance = db.session.get(ProcessInstance, incident["instance_id"])
     if incident["kind"] == "timer":
         timer = db.session.get(Timer, int(incident_id.split("-", 1)[1]))

@@ -30,7 +30,7 @@ from ..engine.errors import CaseFailed
 from ..errors import BadRequest, Conflict, Invalid
 from ..extensions import db
 from ..plugins import hooks
-from . import runtime
+from . import external_rows, runtime
 from .models import MessageSubscription, ProcessInstance, TaskCandidate, Timer, UserTask, candidate_rows
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,7 @@ def _save(instance: ProcessInstance, case: Case, before: Snapshot, source, targe
     runtime._cache().take(instance.id, instance.version)  # the source's live case must never be served again
     after = case.snapshot()
     case.baseline = _rows_now(instance, before, after, at)
+    case.baseline.external_tasks = external_rows.migrated(instance.id, target.id, before, after)
     instance.definition_id = target.id
     details = {"from_version": source.version, "to_version": target.version, "from_definition_id": source.id,
                "to_definition_id": target.id, "mapping": dict(plan.mapping),

@@ -28,6 +28,7 @@ from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..plugins import hooks
+from . import external_rows
 from .hooks import StartContext, StepResult
 from .models import MessageSubscription, ProcessInstance, TaskCandidate, TaskSubmission, Timer, UserTask, candidate_rows
 
@@ -214,6 +215,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         _record_submission(instance, result)
         hooks().step_after_flush(step=result)
         _sync_subscriptions(instance, before, snap)
+        external_rows.sync(instance, before, snap, at)  # service tasks waiting for a worker
         audit.record_many([
             *(audit.entry("engine.step", actor=None, instance_id=instance.id, element_id=step.element_id,
                           details={"name": step.name, "type": step.kind}) for step in case.steps),

@@ -40,6 +40,7 @@ class DatabaseCollector:
 
     def collect(self):
         from ..definitions.models import ProcessDefinition
+        from ..instances.external_models import ExternalTask
         from ..instances.models import STATES, ProcessInstance
         from ..tasks.models import UserTask
         from ..timers.models import Timer
@@ -76,9 +77,21 @@ class DatabaseCollector:
                                 value=max(lag, 0.0))
 
         failed = session.scalar(sa.select(sa.func.count()).select_from(Timer).where(Timer.state == "failed"))
+        open_external = ExternalTask.state == "open"
+        locked = sa.and_(open_external, ExternalTask.lock_expiration > at, sa.func.coalesce(ExternalTask.retries, 1) > 0)
+        total, held, stuck = session.execute(sa.select(
+            sa.func.count(), sa.func.count().filter(locked), sa.func.count().filter(ExternalTask.retries == 0))
+            .select_from(ExternalTask).where(open_external)).one()
+        external_tasks = GaugeMetricFamily("tongban_external_tasks", "open external tasks: waiting for a worker, "
+                                           "locked by one, without retries (incidents)", labels=["state"])
+        external_tasks.add_metric(["waiting"], total - held - stuck)
+        external_tasks.add_metric(["locked"], held)
+        external_tasks.add_metric(["no_retries"], stuck)
+        yield external_tasks
         incidents = GaugeMetricFamily("tongban_incidents", "open incidents", labels=["kind"])
         incidents.add_metric(["timer"], failed)
         incidents.add_metric(["case_error"], cases.get("error", 0))
+        incidents.add_metric(["external_task"], stuck)
         yield incidents
 
         definitions = GaugeMetricFamily("tongban_definition_versions", "definition versions by state",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..models_base import UtcDateTime
 
-ROLES = ("clerk", "supervisor", "center_supervisor", "analyst", "ops", "admin")
+ROLES = ("clerk", "supervisor", "center_supervisor", "analyst", "ops", "admin", "worker")  # worker: external tasks
 # A role that includes another: 中心督查 (center supervisor) may do what a supervisor may, for every department.
 IMPLIED_ROLES = {"center_supervisor": ("supervisor",)}
 

@@ -283,7 +283,7 @@ def duration_filter(text: str | None) -> str:
 
 LIGHTS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 ROLE_NAMES = {"clerk": "窗口/岗位人员", "supervisor": "督查", "center_supervisor": "中心督查", "analyst": "流程分析员",
-              "ops": "运维", "admin": "管理员"}
+              "ops": "运维", "admin": "管理员", "worker": "外部系统（工作者）"}
 
 
 @bp.app_context_processor
