@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import SubWorkflowConverter as SubWorkflowSpecConverter
@@ -36,8 +36,8 @@ from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from .specs import EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
-from .timers import ClockedCycle, ClockedDuration, ClockedTimeDate
+from .specs import CAPPED_MI, EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
+from .timers import ClockedCycle, ClockedDuration, ClockedStartCycle, ClockedTimeDate
 from .workflow import TongbanWorkflow
 
 STATE_FORMAT = "tongban-2"
@@ -159,12 +159,14 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[TongbanWorkflow] = SpeclessWorkflowConverter
     config[BpmnSubWorkflow] = SubWorkflowConverter
     config[Task] = JsonDataTaskConverter
-    for timer in (ClockedTimeDate, ClockedDuration, ClockedCycle):
+    for timer in (ClockedTimeDate, ClockedDuration, ClockedCycle, ClockedStartCycle):
         config[timer] = TimerConditionalEventDefinitionConverter
     config[UserTask] = UserTaskConverter
     config[ManualUserTask] = BpmnTaskSpecConverter
     config[ResolvedCallActivity] = SubWorkflowSpecConverter
     config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
+    for plain, capped in CAPPED_MI.items():
+        config[capped] = config.get(plain) or DEFAULT_CONFIG[plain]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))
 
 

@@ -31,6 +31,7 @@ from ..messages.models import MessageSubscription
 from ..tasks.models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 from ..timers.models import Timer
 from . import hooks
+from .limits import engine_limits
 from .models import ProcessInstance
 
 
@@ -148,6 +149,8 @@ def load(instance: ProcessInstance) -> Case:
     else:
         case.set_clock(clock)
         case.set_limits(limits)
+    case.instance_id = instance.id
+    case.set_engine_limits(engine_limits())
     case.steps.clear()
     case.outbox.clear()
     return case

@@ -12,6 +12,7 @@ from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
+from ..engine.budget import LimitExceeded
 from ..engine.case import Case
 from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
@@ -21,19 +22,22 @@ from ..messages.models import MessageSubscription
 from ..models_base import paged, row_dict
 from ..tasks.models import UserTask
 from ..timers.models import Timer
-from . import runtime
+from . import limits, runtime
 from .models import ProcessInstance
 
 log = logging.getLogger(__name__)
 
 
 def case_failed(exc: CaseFailed) -> Invalid:
+    if isinstance(exc, LimitExceeded):  # a run past the engine's limits: maybe an incident (limits.py)
+        return limits.refused(exc)
     return Invalid(f"流程执行出错: {exc.message}", {"element": exc.element}, code="case_failed")
 
 
 def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
           actor: str | None, event=None, commit: bool = True,
-          applicant: dict[str, Any] | None = None) -> tuple[ProcessInstance, runtime.Saved]:
+          applicant: dict[str, Any] | None = None, start_cycle: dict | None = None
+          ) -> tuple[ProcessInstance, runtime.Saved]:
     """Start a case; with `event` (a message or signal), its start event catches it first.
 
     `applicant` (intake): validated first (422); a matter's case records it with its case number and query code.
@@ -48,7 +52,8 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
                           resolver=definitions.CallResolver(definition.id), event=event,
-                          limits=runtime.sandbox_limits(), working_days=runtime.working_days)
+                          limits=runtime.sandbox_limits(), working_days=runtime.working_days,
+                          engine_limits=limits.engine_limits(), start_cycle=start_cycle)
     except CaseFailed as exc:
         raise case_failed(exc) from None
     at = now()

@@ -19,6 +19,7 @@ from ..errors import Conflict
 from ..extensions import db
 from ..instances import runtime
 from ..instances.models import ProcessInstance
+from . import start_cycles
 from .models import Timer
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,13 @@ def _fire(timer: Timer) -> None:
         db.session.commit()
         return
     case = runtime.load(instance)
+    cycle = case.pending_start_cycle() if timer.kind == "start" else None
     case.fire_timers()
-    runtime.save(instance, case, actor=None, action="timer.fired", task_id=timer.task_id,
-                 details={"element": timer.element_id, "name": timer.name, "due_at": timer.due_at.isoformat()})
+    saved = runtime.save(instance, case, actor=None, action="timer.fired", task_id=timer.task_id,
+                         details={"element": timer.element_id, "name": timer.name, "due_at": timer.due_at.isoformat()},
+                         commit=cycle is None)
+    if cycle is not None:  # a start event's cycle: the next firing is the next case's (start_cycles.py)
+        start_cycles.arm_next(instance, case, cycle, saved)
 
 
 def _record_failure(timer_id: int, exc: Exception) -> None:
