@@ -109,6 +109,7 @@ def _bounded(action):
         if self._budget is not None:  # an action inside an action shares the outer budget
             return action(self, *args, **kwargs)
         self._budget = Budget(self.engine_limits)
+        self.fired_timers = set()
         try:
             return action(self, *args, **kwargs)
         except LimitExceeded as exc:
@@ -129,6 +130,7 @@ class Case:
         self.outbox: list[OutgoingEvent] = []
         self.baseline: Snapshot | None = None  # the state last written; set by the service layer
         self.instance_id: str | None = None  # the service's id of the case, for the limits' reports
+        self.fired_timers: set[str] = set()  # the timer tasks the last action ran (fired), by task id
         self._budget: Budget | None = None
 
     @property
@@ -403,6 +405,8 @@ class Case:
             spec = task.task_spec
             if spec.bpmn_id:
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
+            if is_timer_task(task):
+                self.fired_timers.add(str(task.id))
         budget = self._budget or Budget(self.engine_limits)
         chunk = [0]
 

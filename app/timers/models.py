@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..models_base import UtcDateTime
 
-STATES = ("waiting", "fired", "cancelled", "failed", "resolved")  # resolved: a failed one closed by ops
+# fired: the engine ran it; cancelled: its step ended before it was due; superseded: it was due, but another step
+# (a completion, a cancel) ended its step first; failed: an incident; resolved: a failed one closed by ops
+STATES = ("waiting", "fired", "cancelled", "superseded", "failed", "resolved")
 
 
 class Timer(db.Model):
