@@ -183,6 +183,7 @@ class StartInstance(MethodView):
         409 when that version is suspended or withdrawn, with the reason.
         """
         definition = definitions.startable(key, body.get("version"))
+        access.check_start(current_user(), definition)  # 403 for a matter of a department the caller does not serve
         instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username,
                                         applicant=body.get("applicant"))
         return _detail(instance, saved)

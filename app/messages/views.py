@@ -43,7 +43,8 @@ class Messages(MethodView):
         user = current_user()
         return service.deliver(body["name"], business_key=body.get("business_key"),
                                instance_id=body.get("instance_id"), data=body["data"],
-                               actor=user.username, all_matches=body["all"], scope=access.case_scope(user))
+                               actor=user.username, all_matches=body["all"], scope=access.case_scope(user),
+                               starter=user)
 
 
 signals = Blueprint("signals", __name__, url_prefix="/api/v1/signals", description="BPMN 信号（广播）")

@@ -142,6 +142,67 @@ def manages_department(user: Principal, department: str | None) -> bool:
                                      and department in user.departments)
 
 
+# -- starting cases ----------------------------------------------------------------------------------------------
+START_ANY = ("admin", "center_supervisor", "ops")  # receive any department's matter
+
+
+def start_departments(user: Principal) -> frozenset[str] | None:
+    """The departments whose matters the user may receive (start a case of); None: every department.
+
+    A clerk serves their window's department and the departments of every post they hold (a backup post too: they
+    receive for it while its holders are away); the comprehensive window (综合窗口, and its posts 综合受理A/B岗, which
+    belong to no department) serves them all. A supervisor receives for their departments.
+    """
+    if user.is_(*START_ANY):
+        return None
+    served = set(user.departments)
+    if user.window_no is not None:
+        window = db.session.get(Window, user.window_no)
+        if window is not None and window.department_code is None:
+            return None
+        if window is not None:
+            served.add(window.department_code)
+    if user.post_names:
+        for department, kind in db.session.execute(sa.select(Post.department_code, Post.kind).where(
+                Post.name.in_(user.post_names))):
+            if department is None and kind in ("window_a", "window_b"):
+                return None
+            if department is not None:
+                served.add(department)
+    return frozenset(served)
+
+
+def definition_department(definition) -> str | None:
+    """Whose matter a definition is: its catalogued matter's department, else its diagram's posts' department."""
+    from ..definitions import service as definitions
+    from ..instances.service import department_of
+    from ..supervision.clock import matter_for  # the catalog as the case clock keeps it in memory
+
+    if definition.kind != "bpmn":
+        return None
+    matter = matter_for(definition.id, definition.key)
+    if matter is not None:
+        return matter.department_code
+    return department_of(definition.id, definitions.compiled(definition))
+
+
+def may_start(user: Principal, definition, served: frozenset[str] | None = None) -> bool:
+    served = start_departments(user) if served is None else served
+    if served is None:
+        return True
+    department = definition_department(definition)
+    return department is None or department in served
+
+
+def check_start(user: Principal, definition) -> None:
+    """Receiving a case: only of a matter of a department the user serves (403 otherwise), as on the web."""
+    if not may_start(user, definition):
+        raise Forbidden(f"只能受理本人所在部门的事项：{definition.key} 属于其他部门"
+                        f" (you may only start matters of departments you serve)",
+                        {"key": definition.key, "department": definition_department(definition),
+                         "your_departments": sorted(start_departments(user) or ())})
+
+
 # -- tasks -------------------------------------------------------------------------------------------------------
 def _department_posts(departments: Iterable[str]):
     return sa.select(Post.name).where(Post.department_code.in_(list(departments)))

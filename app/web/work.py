@@ -272,6 +272,9 @@ def start():
     q = request.args.get("q") or None
     names = matters.department_names()
     catalog, _ = matters.search(keyword=q, limit=200)
+    served = access.start_departments(user)  # only the matters of departments the clerk serves (as the API)
+    if served is not None:
+        catalog = [m for m in catalog if m.department_code in served]
     mine = set(user.departments)
     catalog.sort(key=lambda m: (m.department_code not in mine, m.code))
     matter = matters.get_or_404(code) if code else None
@@ -291,6 +294,7 @@ def start():
             if form.get("green_channel") == "on":
                 data["green_channel"] = True
             definition = definitions.startable(matter.process_key)
+            access.check_start(user, definition)  # as the API: only the matters of departments one serves
             instance, saved = instances.start(definition, data, (form.get("business_key") or "").strip() or None,
                                               user.username)
             opened = [t for t in saved.new_tasks if t.get("post") in user.post_names
