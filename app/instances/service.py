@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.orm import defer
 
 from ..audit import service as audit
 from ..clock import app_clock, now
@@ -120,9 +121,11 @@ def waiting_messages(instance_id: str) -> list[MessageSubscription]:
 
 def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
            started_by: str | None = None, owner: str | None = None, scope=None, limit: int = 50, offset: int = 0,
-           case_number: str | None = None):
-    """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all."""
+           case_number: str | None = None, summary: bool = False):
+    """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all.
+    The engine state is never read for a list; with `summary`, nor is the case data."""
     query = db.select(ProcessInstance) if scope is None else db.select(ProcessInstance).where(scope)
+    query = query.options(defer(ProcessInstance.engine_state), *([defer(ProcessInstance.data)] if summary else []))
     if owner:
         query = query.where(ProcessInstance.owner == owner)
     if key:
