@@ -32,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite()
     register_error_handlers(app)
+    from .instances.limits import register as register_limits
+    register_limits(app)  # a case failure that reaches a view unconverted is a 422
     _load_models()
     _register_blueprints(api)
     from .ops.views import register as register_ops

@@ -75,6 +75,13 @@ def from_environment() -> dict:
         "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("TONGBAN_SCRIPT_TIMEOUT", "2")),
         "SCRIPT_MEMORY_MB": int(os.environ.get("TONGBAN_SCRIPT_MEMORY_MB", "256")),
         "SCRIPT_WORKERS": int(os.environ.get("TONGBAN_SCRIPT_WORKERS", "2")),
+        # the engine's limits per run and per case (app/engine/budget.py, app/instances/limits.py)
+        "ENGINE_MAX_STEPS": int(os.environ.get("TONGBAN_ENGINE_MAX_STEPS", "10000")),
+        "ENGINE_MAX_SECONDS": float(os.environ.get("TONGBAN_ENGINE_MAX_SECONDS", "10")),
+        "ENGINE_MAX_CALL_DEPTH": int(os.environ.get("TONGBAN_ENGINE_MAX_CALL_DEPTH", "16")),
+        "ENGINE_MAX_BRANCHES": int(os.environ.get("TONGBAN_ENGINE_MAX_BRANCHES", "1000")),
+        "ENGINE_MAX_INSTANCES": int(os.environ.get("TONGBAN_ENGINE_MAX_INSTANCES", "500")),
+        "CASE_MAX_STATE_BYTES": int(float(os.environ.get("TONGBAN_CASE_MAX_STATE_MB", "4")) * 1024 * 1024),
         # the case clock and electronic supervision (app/supervision)
         "GREEN_CHANNEL_RATIO": float(os.environ.get("TONGBAN_GREEN_CHANNEL_RATIO", "0.5")),
         "YELLOW_DAYS": int(os.environ.get("TONGBAN_YELLOW_DAYS", "1")),

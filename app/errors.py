@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, g, has_request_context, jsonify
+from sqlalchemy import event
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -117,6 +119,17 @@ def http_error_response(exc: HTTPException):
     return response
 
 
+def committed_in_request() -> bool:
+    """Whether the current request has committed a transaction (an error after that cannot say "nothing stored")."""
+    return has_request_context() and bool(g.get("tongban_committed"))
+
+
+@event.listens_for(Session, "after_commit")
+def _note_commit(session) -> None:
+    if has_request_context() and not session.in_nested_transaction():
+        g.tongban_committed = True
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -168,6 +181,12 @@ def register_error_handlers(app: Flask) -> None:
             from .extensions import db
 
             db.session.rollback()
+            if committed_in_request():  # too late to refuse: the write stands, and the answer must say so
+                log.error("the response of a request that wrote could not be made", exc_info=exc)
+                response = jsonify(error_body("stored_but_unanswerable", "请求已处理并保存，但应答无法生成，请刷新查看结果"
+                                              " (the change was stored; its answer could not be made)", {}))
+                response.status_code = 500
+                return response
             response = jsonify(error_body("invalid", message, {}))
             response.status_code = 422
             return response

@@ -8,17 +8,34 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from .clock import SHANGHAI, as_utc
 
+EARLIEST, LATEST = 1900, 9000  # the years a date or time given to the API may have
+
+
+def _out_of_range(year: int) -> bool:
+    return not EARLIEST <= year <= LATEST
+
 
 class LocalDateTime(fields.DateTime):
-    """Stored in UTC, shown in Asia/Shanghai; input without an offset is read as Asia/Shanghai time."""
+    """Stored in UTC, shown in Asia/Shanghai; input without an offset is read as Asia/Shanghai time.
+
+    Input is a time between the years 1900 and 9000 (422 otherwise, at the door); output never fails: a stored
+    time that Asia/Shanghai cannot show (past 9999-12-31 16:00 UTC) is shown in UTC."""
+
+    default_error_messages = {"range": f"时间超出允许范围（{EARLIEST} 至 {LATEST} 年）(time out of range)"}
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return as_utc(value).astimezone(SHANGHAI).isoformat()
+        value = as_utc(value)
+        try:
+            return value.astimezone(SHANGHAI).isoformat()
+        except OverflowError:
+            return value.isoformat()
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
+        if _out_of_range(result.year):
+            raise self.make_error("range")
         if result.tzinfo is None:
             result = result.replace(tzinfo=SHANGHAI)
         return as_utc(result)
@@ -51,12 +68,16 @@ def attributes(obj, schema: type[Schema]) -> dict:
 class IsoDate(fields.Date):
     """A calendar date written exactly YYYY-MM-DD (no `20261010`, no times); errors in Chinese."""
 
-    default_error_messages = {"invalid": "日期格式错误，应为 YYYY-MM-DD（例如 2026-10-10）"}
+    default_error_messages = {"invalid": "日期格式错误，应为 YYYY-MM-DD（例如 2026-10-10）",
+                              "range": f"日期超出允许范围（{EARLIEST} 至 {LATEST} 年）(date out of range)"}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if _out_of_range(result.year):
+            raise self.make_error("range")
+        return result
 
 
 class QuerySchema(Schema):

@@ -222,7 +222,9 @@ MATRIX = {
     ("POST", "/api/v1/forms"): (DEPLOYERS, lambda scene, user: ("/api/v1/forms", scene.form_upload())),
     # cases
     ("POST", "/api/v1/process-definitions/<key>/instances"): (
-        row(OK, analyst=403), fixed("/api/v1/process-definitions/two_step/instances", json={"data": {}})),
+        # a clerk or supervisor of another department (卫生局) may not receive 发改局's matter
+        row(OK, analyst=403, other=403, otherboss=403),
+        fixed("/api/v1/process-definitions/two_step/instances", json={"data": {}})),
     ("GET", "/api/v1/instances"): (ANY_USER, fixed("/api/v1/instances")),
     ("GET", "/api/v1/instances/<instance_id>"): (CASE_READERS, _case_path()),
     ("GET", "/api/v1/instances/<instance_id>/audit"): (CASE_READERS, _case_path("/audit")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import flask_smorest
 from flask import current_app, request
@@ -34,14 +35,40 @@ def check_depth(value, limit: int = MAX_JSON_DEPTH) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
+MAX_INT = 2**63 - 1  # what every database column and every client's integer can hold
+
+
+def _number_out_of_range(text: str) -> Invalid:
+    shown = text if len(text) <= 40 else f"{text[:20]}…（{len(text)} 位）"
+    return Invalid(f"数值超出允许范围：{shown}（整数须在 ±{MAX_INT} 之内，小数须为有限数）(a number is out of range)",
+                   {"number": text[:40]})
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19:  # also keeps Python's int() away from its 4,300-digit limit
+        raise _number_out_of_range(text)
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise _number_out_of_range(text)
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise _number_out_of_range(text)
+    return value
+
+
 class StrictJSONParser(FlaskParser):
-    """NaN and Infinity are not JSON: such a body is a 400, never stored in a case and sent back; JSON nested
-    deeper than `MAX_JSON_DEPTH` is a 422."""
+    """NaN and Infinity are not JSON: such a body is a 400, never stored in a case and sent back; numbers out of
+    range (`1e400`, integers past 64 bits) and JSON nested deeper than `MAX_JSON_DEPTH` are a 422."""
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
-        value = json.loads(req.get_data(cache=True).decode("utf-8"), parse_constant=_refuse_constant)
+        value = json.loads(req.get_data(cache=True).decode("utf-8"), parse_constant=_refuse_constant,
+                           parse_int=_parse_int, parse_float=_parse_float)
         check_depth(value)
         return value
 

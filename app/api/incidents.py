@@ -6,6 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..incidents import service
+from ..people import access
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, QuerySchema
 from .blueprint import Blueprint
@@ -48,8 +49,9 @@ class Incidents(MethodView):
     @blp.arguments(IncidentArgs, location="query")
     @blp.response(200, IncidentListSchema)
     def get(self, args):
-        """Open incidents, newest first, with their element and error (at most 1000 of each kind)."""
-        items = service.search(args.get("kind"), args.get("instance"))
+        """Open incidents, newest first, with their element and error (at most 1000 of each kind); a supervisor
+        sees those of the cases they may see."""
+        items = service.search(args.get("kind"), args.get("instance"), scope=access.case_scope(current_user()))
         return {"items": items, "total": len(items)}
 
 
@@ -58,8 +60,8 @@ class Incident(MethodView):
     @require("ops", "supervisor")
     @blp.response(200, IncidentSchema)
     def get(self, incident_id):
-        """One open incident."""
-        return service.get_or_404(incident_id)
+        """One open incident (404 for one whose case the caller may not see)."""
+        return service.get_or_404(incident_id, scope=access.case_scope(current_user()))
 
 
 @blp.route("/<incident_id>/retry")

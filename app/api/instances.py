@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from ..audit import service as audit
 from ..definitions import service as definitions
-from ..hall import intake, summary
+from ..hall import intake, starting, summary
 from ..hall.documents import service as documents
 from ..hall.models import HallCase
 from ..instances import service
@@ -160,8 +160,14 @@ class InstanceListArgs(PageArgs):
 
 
 class ListedInstanceSchema(InstanceSchema):
+    """A case in a list: everything but its data (GET /instances/{id} has it), so a page stays small; the
+    applicant recorded at intake."""
+
     applicant = fields.Nested(ApplicantSchema, allow_none=True, metadata={
         "description": "the applicant recorded at intake (identifiers masked for those not handling the case)"})
+
+    class Meta:
+        exclude = ("data",)
 
 
 class InstanceListSchema(Schema):
@@ -229,6 +235,7 @@ class StartInstance(MethodView):
         409 when that version is suspended or withdrawn, with the reason.
         """
         definition = definitions.startable(key, body.get("version"))
+        starting.check_start(current_user(), definition)  # 403 for a matter of a department the caller does not serve
         instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username,
                                         applicant=body.get("applicant"))
         return _detail(instance, saved)
@@ -242,7 +249,7 @@ class Instances(MethodView):
     def get(self, args):
         """办件查询: the cases the caller may see, finished ones included, newest first — by case number, applicant
         (name, ID number, phone: the applicant's or the agent's), business key, matter, department, state, day of
-        receipt, starter or owner (`me`).
+        receipt, starter or owner (`me`). Summaries without the case data (`GET /instances/{id}` has it).
 
         A clerk sees their department's cases and those they take part in; applicants' identifiers are masked
         in cases they do not handle (see the README's security section). Every filter is an indexed column.
@@ -258,14 +265,15 @@ class Instances(MethodView):
             key=args.get("key"), department=args.get("department"), state=args.get("state"),
             received_from=args.get("received_from"), received_to=args.get("received_to"), started_by=started_by,
             owner=owner)
-        items, total = search.find(user, filters, limit=args["limit"], offset=args["offset"])
+        items, total = search.find(user, filters, limit=args["limit"], offset=args["offset"], summary=True)
         mine = access.handled(user, items)
         applicants = search.applicants_of([i.id for i in items])
         rows = []
         for i in summary.views(items):
-            row = {**attributes(i, InstanceSchema), "applicant": applicants.get(i.id)}
+            row = {**{name: getattr(i, name) for name in ListedInstanceSchema._declared_fields
+                      if name not in ("data", "applicant")}, "applicant": applicants.get(i.id)}
             if i.id not in mine:
-                row["data"], row["applicant"] = access.mask(i.data), access.mask(row["applicant"])
+                row["applicant"] = access.mask(row["applicant"])
             rows.append(row)
         return {"items": rows, "total": total}
 

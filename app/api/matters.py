@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..definitions import service as definitions
-from ..matters import service
+from ..matters import declared, service
 from ..matters.laws import REFERENCE_YEAR
 from ..matters.models import KIND_NAMES, KINDS, TYPES
 from ..schemas import LocalDateTime, PageArgs
@@ -133,5 +133,6 @@ class Matter(MethodView):
         known = set(service.FIELDS)
         return {**detail, **_item(matter, names), "handling_body": service.handling_body(matter, names),
                 "statutory_basis": (matter.record or {}).get("statutory_basis"),
-                "extra": {k: v for k, v in (matter.record or {}).items() if k not in known},
+                **{field: declared.nested_of(field, getattr(matter, field)) for field in declared.NESTED_KEYS},
+                "extra": declared.extra_of(matter.record, known),  # the declared record, never a blob
                 "process": definition if definition is not None and definition.kind == "bpmn" else None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from ..hall import starting
 from ..messages import service
 from ..people import access
 from ..people.auth import current_user, require
@@ -43,7 +44,8 @@ class Messages(MethodView):
         user = current_user()
         return service.deliver(body["name"], business_key=body.get("business_key"),
                                instance_id=body.get("instance_id"), data=body["data"],
-                               actor=user.username, all_matches=body["all"], scope=access.case_scope(user))
+                               actor=user.username, all_matches=body["all"], scope=access.case_scope(user),
+                               may_start=lambda definition: starting.may_start(user, definition))
 
 
 signals = Blueprint("signals", __name__, url_prefix="/api/v1/signals", description="BPMN 信号（广播）")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import selectinload
 
 from ..errors import Conflict
@@ -17,11 +17,18 @@ from .blueprint import Blueprint
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色、访问令牌、岗位与请假（AB岗）")
 
 
+def unique_items(items: list) -> None:
+    """A list that names something twice is a mistake of the caller (a post held twice is one post)."""
+    twice = sorted({item for item in items if items.count(item) > 1})
+    if twice:
+        raise ValidationError(f"重复：{'、'.join(map(str, twice))}")
+
+
 class UserSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{2,64}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
-    posts = fields.List(fields.String(), load_default=list, attribute="post_names")
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list, validate=unique_items)
+    posts = fields.List(fields.String(), load_default=list, attribute="post_names", validate=unique_items)
     window = fields.Integer(load_default=None, allow_none=True, attribute="window_no", strict=True,
                             validate=validate.Range(min=1, max=1000))
     departments = fields.Function(

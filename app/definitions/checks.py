@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ..engine.external import ExpressionServiceTask
+from ..engine import sandbox_checks
 from ..engine.sandbox import check_source as sandbox_check_source
 from ..extensions import db
 from ..forms.models import Form
@@ -81,64 +81,46 @@ def _flow_between(tree: etree._ElementTree | None, source: str, target: str) -> 
     return None
 
 
-def _element_of(spec_name: str) -> str:
-    """The diagram element behind a spec the parser derived (`review.BoundaryEventSplit` → `review`)."""
-    for suffix in (".BoundaryEventSplit", ".BoundaryEventJoin", " [child]"):
-        if spec_name.endswith(suffix):
-            return spec_name[: -len(suffix)]
-    return spec_name
-
-
-def _sources(processes):
-    """(element, what, source text, mode, gateway) of every condition and script the compiled specs will run."""
-    for process in processes:
-        for spec in [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]:
-            for task_spec in spec.task_specs.values():
-                element = task_spec.bpmn_id or _element_of(task_spec.name)
-                for condition, target in getattr(task_spec, "cond_task_specs", None) or ():
-                    args = getattr(condition, "args", None)  # SpiffWorkflow keeps the text in a condition object
-                    condition = args[0] if args and isinstance(args[0], str) else condition
-                    if isinstance(condition, str) and condition.strip():
-                        yield element, "condition", condition, "eval", _element_of(target)
-                script = getattr(task_spec, "script", None)
-                if isinstance(script, str) and script.strip():
-                    yield element, "script", script, "exec", None
-                if isinstance(task_spec, ExpressionServiceTask) and task_spec.expression.strip():
-                    yield element, "expression", task_spec.expression, "eval", None
-                definition = getattr(task_spec, "event_definition", None)
-                expression = getattr(definition, "expression", None)
-                if type(definition).__name__ == "ConditionalEventDefinition" and isinstance(expression, str):
-                    yield element, "event condition", expression, "eval", None
-                for attribute in ("condition", "cardinality", "completion_condition"):
-                    value = getattr(task_spec, attribute, None) if hasattr(task_spec, "task_spec") else None
-                    if isinstance(value, str) and value.strip():
-                        yield element, f"loop {attribute}", value, "eval", None
-
-
-_WHAT = {"condition": "条件", "script": "脚本", "event condition": "条件事件的条件", "expression": "服务任务的表达式"}
-
-
-def expression_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
-    """A condition, script or loop expression that does not compile: the file is refused, naming the element.
-
-    Gateway conditions are named by their sequence flow (the element that holds the condition in the diagram).
+def expression_problems(processes, tree: etree._ElementTree | None, filename: str,
+                        max_instances: int | None = None) -> list[dict]:
+    """Everything the processes will evaluate (`engine.sandbox_checks.evaluated`: scripts, conditions, loop and
+    multi-instance expressions, timer and message expressions, `camunda:in`/`camunda:out`) must compile in the
+    sandbox, and a literal multi-instance cardinality must be within `max_instances`: the file is refused,
+    naming the element. Gateway conditions are named by their sequence flow (the element that holds them).
     """
     found, seen = [], set()
-    for element, what, source, mode, target in _sources(processes):
-        problem = check_source(source, mode)
-        if problem is None:
-            continue
-        holder = _flow_between(tree, element, target) if target else None
-        where = holder or element
-        if (where, what, source) in seen:
-            continue
-        seen.add((where, what, source))
-        label = f"网关 {element} 到 {target} 的顺序流 {holder or '?'}" if what == "condition" else f"元素 {element}"
-        found.append({"code": "invalid_expression", "file": filename, "line": _line_of(tree, where),
-                      "element": where, "kind": what, "expression": source[:500],
-                      "message": f"{filename}: {label} 的{_WHAT.get(what, what)}无法编译：{problem} "
-                                 f"({what} does not compile)"})
+    for process in processes:
+        specs = [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]
+        for item in sandbox_checks.evaluated(specs):
+            problem, verdict = check_source(item.text, item.mode), ("无法编译", "does not compile")
+            if problem is None and item.kind == "loop cardinality":
+                problem, verdict = _cardinality_problem(item.text, max_instances), ("无效", "is refused")
+            if problem is None:
+                continue
+            holder = _flow_between(tree, item.element, item.target) if item.target else None
+            where = holder or item.element
+            if (where, item.kind, item.text) in seen:
+                continue
+            seen.add((where, item.kind, item.text))
+            what = sandbox_checks.KIND_NAMES.get(item.kind, item.kind)
+            label = f"网关 {item.element} 到 {item.target} 的顺序流 {holder or '?'}" if item.kind == "condition" \
+                else f"元素 {item.element}"
+            found.append({"code": "invalid_expression", "file": filename, "line": _line_of(tree, where),
+                          "element": where, "kind": item.kind, "expression": item.text[:500],
+                          "message": f"{filename}: {label} 的{what}{verdict[0]}：{problem} ({item.kind} {verdict[1]})"})
     return found
+
+
+def _cardinality_problem(text: str, max_instances: int | None) -> str | None:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        return None  # an expression: bounded when it is evaluated (engine.budget)
+    if value < 0:
+        return f"多实例数量不能为负数：{value}"
+    if max_instances is not None and value > max_instances:
+        return f"多实例数量 {value} 超过上限 {max_instances} (TONGBAN_ENGINE_MAX_INSTANCES)"
+    return None
 
 
 def call_references(processes, tree: etree._ElementTree | None) -> list[dict]:

@@ -12,12 +12,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import current_app
+
 from ..audit import service as audit
 from ..clock import now
 from ..errors import ApiError, Conflict, Invalid
 from ..extensions import db
 from ..plugins import hooks
-from . import checks, service
+from . import call_cycles, checks, service
 from .models import DefinitionEvent, ProcessDefinition, SeedFile
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
     """
     outcome = Outcome(files=[], dry_run=dry_run)
     forms_in_upload: set[str] = set()
-    calls: list[tuple[FileReport, list[dict]]] = []  # processes called from other files, checked once all are read
+    calls: list[tuple] = []  # (report, calls to other files, processes, tree): checked once every file is read
     for upload in sorted(uploads, key=_order):
         report = FileReport(upload.filename, upload.kind)
         outcome.files.append(report)
@@ -135,8 +137,10 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
         if progress is not None:
             progress(upload)
     uploaded = {d["key"] for f in outcome.files for d in f.definitions}
-    for report, refs in calls:
+    for report, refs, _, _ in calls:
         report.warnings.extend(checks.unresolved_calls(refs, report.file, uploaded))
+    for report, problem in call_cycles.problems([(r, procs, tree) for r, _, procs, tree in calls if r.ok]):
+        report.errors.append(problem)
     errors = outcome.errors
     if dry_run or errors:
         db.session.rollback()  # compiled specs waiting for the commit are dropped with it
@@ -164,8 +168,10 @@ def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor,
                     unknown_posts: str, forms: set[str], calls: list) -> None:
     prepared = service.prepare(upload.filename, upload.content)
     if prepared.kind == "bpmn":
-        report.errors.extend(checks.expression_problems(prepared.processes, prepared.tree, upload.filename))
-        calls.append((report, checks.call_references(prepared.processes, prepared.tree)))
+        report.errors.extend(checks.expression_problems(prepared.processes, prepared.tree, upload.filename,
+                                                        current_app.config["ENGINE_MAX_INSTANCES"]))
+        calls.append((report, checks.call_references(prepared.processes, prepared.tree), prepared.processes,
+                      prepared.tree))
         report.errors.extend(checks.missing_forms(prepared.processes, upload.filename, forms))
         report.errors.extend(checks.calendar_problems(prepared.processes, prepared.tree, upload.filename))
         for found in hooks().deploy_checks(processes=prepared.processes, tree=prepared.tree,

@@ -159,12 +159,13 @@ def prepare(filename: str, content: bytes) -> Prepared:
     try:
         tree = parse_xml(content, filename)  # once: kind, validation, compilation and stored text all use it
         kind = document_kind(tree, filename)
+        from .checks import check_source  # timer expressions and DMN cells compile where conditions do
+
         if kind == "dmn":
-            decisions, processes, dmn = dmn_decisions(tree, filename), [], []
+            decisions = dmn_decisions(tree, filename, expression_check=lambda text: check_source(text, "eval"))
+            processes, dmn = [], []
         else:
             decisions, dmn = [], _latest_dmn()
-            from .checks import check_source  # timer expressions compile where conditions and scripts do
-
             processes = compile_document(tree, filename, [(d.filename, d.content.encode()) for d in dmn],
                                          expression_check=lambda text: check_source(text, "eval"))
     except DefinitionError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from . import external, modification
+from .budget import DEFAULT_ENGINE_LIMITS, Budget, EngineLimits, LimitExceeded, check_branches, check_state_size
 from .compiler import CompiledProcess
 from .errors import CaseFailed, TaskNotReady
 from .external import OpenExternalTask
@@ -26,7 +28,7 @@ from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
 from .specs import HumanTaskMixin, merge_outputs, merge_shared
 from .state import StateError, dump_state, load_state, read_state
-from .timers import event_definitions, is_timer_task, timer_due
+from .timers import ClockedStartCycle, event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
 
 # (start, days) -> the same time of day, that many working days later: the service's business calendar, for
@@ -96,6 +98,33 @@ class Snapshot:
     error_element: str | None = None
 
 
+_CHUNK = 200  # automatic steps between two prunings of the task tree
+
+
+class _Pause(Exception):
+    """Ends one chunk of automatic steps (raised before a step runs, so nothing is half done)."""
+
+
+def _bounded(action):
+    """One engine run (an action of the case) within the case's budget of steps and seconds (budget.py)."""
+
+    def run(self, *args, **kwargs):
+        if self._budget is not None:  # an action inside an action shares the outer budget
+            return action(self, *args, **kwargs)
+        self._budget = Budget(self.engine_limits)
+        self.fired_timers = set()
+        try:
+            return action(self, *args, **kwargs)
+        except LimitExceeded as exc:
+            exc.instance_id = self.instance_id
+            raise
+        finally:
+            self._budget = None
+
+    run.__name__, run.__doc__ = action.__name__, action.__doc__
+    return run
+
+
 class Case:
     def __init__(self, process: CompiledProcess, workflow: TongbanWorkflow) -> None:
         self.process = process
@@ -103,25 +132,48 @@ class Case:
         self.steps: list[Step] = []
         self.outbox: list[OutgoingEvent] = []
         self.baseline: Snapshot | None = None  # the state last written; set by the service layer
+        self.instance_id: str | None = None  # the service's id of the case, for the limits' reports
+        self.fired_timers: set[str] = set()  # the timer tasks the last action ran (fired), by task id
+        self._budget: Budget | None = None
+
+    @property
+    def engine_limits(self) -> EngineLimits:
+        return getattr(self.workflow.script_engine, "engine_limits", None) or DEFAULT_ENGINE_LIMITS
+
+    def set_engine_limits(self, limits: EngineLimits) -> None:
+        """The engine's limits for this case's next runs (steps, seconds, branches, instances...: budget.py)."""
+        self.workflow.script_engine.engine_limits = limits
 
     # --- creating and restoring -------------------------------------------------------------------
     @classmethod
     def start(cls, process: CompiledProcess, data: dict[str, Any], clock: Clock = system_clock,
               resolver: ProcessResolver | None = None, event: BpmnEvent | None = None,
               script_engine=None, *, limits: SandboxLimits = DEFAULT_LIMITS,
-              working_days: WorkingDays | None = None) -> "Case":
+              working_days: WorkingDays | None = None, engine_limits: EngineLimits | None = None,
+              start_cycle: dict | None = None) -> "Case":
+        """A new case. `start_cycle`: the state of its start event's cycle (`timers.next_start_cycle`), for the
+        case a cycle arms after its previous case started."""
         engine = script_engine or ClockedScriptEngine(clock, limits=limits)
         engine.working_days = working_days
+        engine.engine_limits = engine_limits or DEFAULT_ENGINE_LIMITS
         workflow = TongbanWorkflow(process.spec, process.subprocess_specs, script_engine=engine, resolver=resolver)
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
+        if start_cycle is not None:
+            for task in workflow.get_tasks():
+                if isinstance(getattr(task.task_spec, "event_definition", None), ClockedStartCycle):
+                    task._set_internal_data(event_value=dict(start_cycle))
         case = cls(process, workflow)
-        case._advance()
-        if event is not None:  # a message or signal start: the waiting start event catches it
-            case._run(lambda: workflow.catch(event))
-            case._advance()
+        case._begin(event)
         return case
+
+    @_bounded
+    def _begin(self, event: BpmnEvent | None) -> None:
+        self._advance()
+        if event is not None:  # a message or signal start: the waiting start event catches it
+            self._run(lambda: self.workflow.catch(event))
+            self._advance()
 
     @classmethod
     def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock,
@@ -158,11 +210,18 @@ class Case:
 
     def dump(self) -> str:
         try:
-            return dump_state(self.workflow, {"bindings": self.workflow.bindings} if self.workflow.bindings else None)
+            text = dump_state(self.workflow, {"bindings": self.workflow.bindings} if self.workflow.bindings else None)
         except StateError as exc:
             raise CaseFailed(str(exc)) from None
+        try:
+            check_state_size(len(text), self.engine_limits)
+        except LimitExceeded as exc:
+            exc.instance_id = self.instance_id
+            raise
+        return text
 
     # --- actions ----------------------------------------------------------------------------------
+    @_bounded
     def complete(self, task_id: str, data: dict[str, Any], *, actor: str | None = None,
                  at: datetime | None = None, shared: dict[str, Any] | None = None) -> None:
         """Complete a user task with the data submitted. A task that declares its outputs
@@ -183,10 +242,12 @@ class Case:
         self._run(task.run)
         self._advance()
 
+    @_bounded
     def fire_timers(self) -> None:
         self._run(self.workflow.refresh_timers)
         self._advance()
 
+    @_bounded
     def deliver_message(self, name: str, payload: dict[str, Any], correlations: dict | None = None) -> bool:
         """Deliver a message to this case; False when nothing in it waits for that name."""
         definition = self._waiting_definition(name, MessageEventDefinition)
@@ -201,6 +262,7 @@ class Case:
         self._advance()
         return True
 
+    @_bounded
     def deliver_signal(self, name: str, payload: dict[str, Any] | None = None) -> bool:
         if self._waiting_definition(name, SignalEventDefinition) is None:
             return False
@@ -245,6 +307,14 @@ class Case:
         task = self._waiting_external(task_id)
         self._run(lambda: external.throw_error(task, code, message, variables))
         self._advance()
+
+    def pending_start_cycle(self) -> dict | None:
+        """The state of the start event's cycle while the case waits for its firing (a timer start's case)."""
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            if isinstance(getattr(task.task_spec, "event_definition", None), ClockedStartCycle):
+                value = task._get_internal_data("event_value")
+                return dict(value) if isinstance(value, dict) else None
+        return None
 
     # --- what the service reads -------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -383,11 +453,50 @@ class Case:
             spec = task.task_spec
             if spec.bpmn_id and not external.is_waiting_external(task):  # a worker's step is its completion
                 self.steps.append(Step(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, type(spec).__name__))
-        self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
-        if self._retire_idle_event_subprocesses():
-            self._run(lambda: self.workflow.do_engine_steps(did_complete_task=record))
-        self._collect_events()
-        prune_finished_history(self.workflow)
+            if is_timer_task(task):
+                self.fired_timers.add(str(task.id))
+        budget = self._budget or Budget(self.engine_limits)
+        chunk = [0]
+
+        def will_complete(task) -> None:
+            if chunk[0] >= _CHUNK:
+                raise _Pause  # before the task runs: it stays ready for the next chunk
+            chunk[0] += 1
+            budget.step(task)
+
+        steps = {"will_complete_task": will_complete, "did_complete_task": record}
+        while True:
+            chunk[0] = 0
+            paused = self._engine_steps(steps)
+            if not paused and self._retire_idle_event_subprocesses():
+                paused = self._engine_steps(steps)
+            self._collect_events()
+            prune_finished_history(self.workflow)
+            # a long automatic run goes on from the pruned tree, within the budget: SpiffWorkflow walks the whole
+            # tree for every step (and its iterator stops ~1,000 levels down), so a step's cost stays flat
+            if not paused and (chunk[0] == 0 or not self._automatic_ready()):
+                break
+        self._check_width()
+
+    def _engine_steps(self, steps: dict) -> bool:
+        """SpiffWorkflow's automatic steps, at most _CHUNK of them; True when it stopped at the chunk's end."""
+        try:
+            self._run(lambda: self.workflow.do_engine_steps(**steps))
+        except _Pause:
+            return True
+        return False
+
+    def _automatic_ready(self) -> bool:
+        return any(not task.task_spec.manual for task in self.workflow.get_tasks(state=TaskState.READY))
+
+    def _check_width(self) -> None:
+        """A case holds at most so many open tasks and waits at once (a runaway split or repeating timer)."""
+        limit = self.engine_limits.max_branches
+        seen: Counter[str | None] = Counter()
+        for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            seen[getattr(task.task_spec, "bpmn_id", None)] += 1
+            if seen.total() > limit:  # named by the element with the most of them
+                check_branches(seen.total(), self.engine_limits, seen.most_common(1)[0][0])
 
     def _retire_idle_event_subprocesses(self) -> bool:
         """When a (sub)process has nothing left to do but wait in event subprocesses' start events, it ends.

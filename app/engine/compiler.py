@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from .decisions import check_table
 from .errors import DefinitionError
 from .parser import TongbanParser
 from .specs import HumanTaskMixin, ResolvedCallActivity
@@ -79,17 +80,27 @@ def document_kind(tree: etree._ElementTree, filename: str) -> str:
                           filename=filename)
 
 
-def dmn_decisions(tree: etree._ElementTree, filename: str) -> list[tuple[str, str]]:
-    """The (id, name) of each decision of a DMN file, after SpiffWorkflow's DMN parser has accepted it."""
+def dmn_decisions(tree: etree._ElementTree, filename: str, expression_check=None) -> list[tuple[str, str]]:
+    """The (id, name) of each decision of a DMN file, after SpiffWorkflow's DMN parser has accepted it and its
+    tables passed `decisions.check_table` (size; each cell compiled by `expression_check`, when given)."""
     root = tree.getroot()
     decisions = [(el.get("id"), el.get("name") or el.get("id"))
                  for el in root if isinstance(el.tag, str) and etree.QName(el).localname == "decision"]
     if not decisions:
         raise DefinitionError("DMN 文件中没有决策 (no decision element)", filename=filename)
+    parser = TongbanParser()
     try:
-        TongbanParser().add_dmn_xml(root, filename=filename)
+        parser.add_dmn_xml(root, filename=filename)
+        tables = []
+        for decision_id, _ in decisions:
+            dmn_parser = parser.dmn_parsers[decision_id]
+            dmn_parser.parse()
+            tables += dmn_parser.decision.decisionTables
     except Exception as exc:  # the DMN parser raises several exception types
         raise DefinitionError(f"DMN 无法解析: {exc}", filename=filename) from None
+    by_id = {node.get("id"): node.sourceline for node in root.iter() if isinstance(node.tag, str) and node.get("id")}
+    for table in tables:
+        check_table(table, filename, by_id.get, expression_check)
     return decisions
 
 

@@ -44,9 +44,12 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     InclusiveGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
+    NoneTask,
     ReceiveTask,
+    ScriptTask,
     SendTask,
     StartEvent,
+    TransactionSubprocess,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
@@ -55,14 +58,18 @@ from SpiffWorkflow.camunda.parser.task_spec import (
     CAMUNDA_MODEL_NS,
     BusinessRuleTaskParser,
     CamundaTaskParser,
+    ScriptTaskParser,
+    SubWorkflowParser,
     UserTaskParser,
 )
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
+from .decisions import TongbanDMNEngine
 from .expressions import python_expression
 from .external import ExpressionServiceTask, ExternalInfo, ExternalServiceTask, implementation
 from .specs import (
+    CAPPED_MI,
     EventSubprocessStart,
     HumanTaskInfo,
     ManualUserTask,
@@ -71,7 +78,7 @@ from .specs import (
     UserTask,
     VariableMapping,
 )
-from .timers import timer_definition
+from .timers import start_cycle, timer_definition
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NAMESPACES = {**CamundaParser().namespaces, "spiffworkflow": SPIFF_NS}
@@ -81,6 +88,22 @@ def element_properties(parser) -> dict[str, str]:
     """The element's own `camunda:properties` (not those of the elements a subprocess contains)."""
     nodes = parser.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
     return {node.get("name"): node.get("value") or "" for node in nodes if node.get("name")}
+
+
+class CappedInstances:
+    """A multi-instance activity gets the instance cap (`specs.InstanceCap`): SpiffWorkflow's parser builds its
+    multi-instance spec, which becomes the capped subclass (it adds a check, no state); its cardinality and
+    completion condition may be written as Camunda writes them (`${n}`)."""
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        super()._add_multiinstance_task(loop_characteristics)
+        capped = CAPPED_MI.get(type(self.task))
+        if capped is not None:
+            self.task.__class__ = capped
+        for attribute in ("cardinality", "condition"):  # Camunda writes `${n}` here too
+            value = getattr(self.task, attribute, None)
+            if isinstance(value, str):
+                setattr(self.task, attribute, python_expression(value.strip()))
 
 
 class ElementProperties:
@@ -137,7 +160,10 @@ class StartParser(TongbanEventParsing, StartEventParser):
             task.interrupting = self.node.get("isInterrupting", "true") == "true"
             self.spec.start.connect(task)
             return task
-        return StartEventParser.create_task(self)
+        task = StartEventParser.create_task(self)
+        if parent is not None and parent.tag == full_tag("process"):
+            task.event_definition = start_cycle(task.event_definition)  # a cycle starts cases (timers.py)
+        return task
 
 
 class EndParser(TongbanEventParsing, EndEventParser):
@@ -160,12 +186,12 @@ class BoundaryParser(TongbanEventParsing, BoundaryEventParser):
         return BoundaryEventParser.create_task(self)
 
 
-class SendParser(TongbanEventParsing, SendTaskParser):
+class SendParser(CappedInstances, TongbanEventParsing, SendTaskParser):
     def create_task(self):
         return SendTaskParser.create_task(self)
 
 
-class ReceiveParser(TongbanEventParsing, ReceiveTaskParser):
+class ReceiveParser(CappedInstances, TongbanEventParsing, ReceiveTaskParser):
     def create_task(self):
         return ReceiveTaskParser.create_task(self)
 
@@ -208,7 +234,7 @@ class HumanTaskParsing:
         return None
 
 
-class HumanUserTaskParser(ElementProperties, HumanTaskParsing, UserTaskParser):
+class HumanUserTaskParser(CappedInstances, ElementProperties, HumanTaskParsing, UserTaskParser):
     def create_task(self):
         form = self.get_form()
         human = self.human_info()
@@ -247,12 +273,12 @@ def form_schema(form) -> dict:
     return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
-class HumanManualTaskParser(ElementProperties, HumanTaskParsing, CamundaTaskParser):
+class HumanManualTaskParser(CappedInstances, ElementProperties, HumanTaskParsing, CamundaTaskParser):
     def create_task(self):
         return self.spec_class(self.spec, self.bpmn_id, human=self.human_info(), **self.bpmn_attributes)
 
 
-class DecisionTaskParser(ElementProperties, BusinessRuleTaskParser):
+class DecisionTaskParser(CappedInstances, ElementProperties, BusinessRuleTaskParser):
     @staticmethod
     def get_decision_ref(node):
         ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
@@ -265,7 +291,7 @@ class DecisionTaskParser(ElementProperties, BusinessRuleTaskParser):
         return ref
 
 
-class EmbeddedSubprocessParser(ElementProperties, CamundaTaskParser):
+class EmbeddedSubprocessParser(CappedInstances, ElementProperties, CamundaTaskParser):
     """An embedded subprocess, or an event subprocess (`triggeredByEvent`), which Camunda's parser misses."""
 
     def create_task(self):
@@ -274,7 +300,7 @@ class EmbeddedSubprocessParser(ElementProperties, CamundaTaskParser):
         return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
 
 
-class CallParser(ElementProperties, CamundaTaskParser):
+class CallParser(CappedInstances, ElementProperties, CamundaTaskParser):
     def create_task(self):
         camunda = f"{{{CAMUNDA_MODEL_NS}}}"
         called = (self.node.get("calledElement") or "").strip()
@@ -309,7 +335,7 @@ class CallParser(ElementProperties, CamundaTaskParser):
         return tuple(result)
 
 
-class ServiceParser(ElementProperties, CamundaTaskParser):
+class ServiceParser(CappedInstances, ElementProperties, CamundaTaskParser):
     """A service task: an external task for a worker, or a `camunda:expression` (see `external.py`); one with
     no implementation is refused, never skipped."""
 
@@ -369,6 +395,18 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
+class CappedScriptTaskParser(CappedInstances, ScriptTaskParser):
+    pass
+
+
+class CappedNoneTaskParser(CappedInstances, CamundaTaskParser):
+    pass
+
+
+class CappedTransactionParser(CappedInstances, SubWorkflowParser):
+    pass
+
+
 class TongbanParser(CamundaParser):
     """The one parser every deployment goes through."""
 
@@ -388,11 +426,24 @@ class TongbanParser(CamundaParser):
         full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
         full_tag("callActivity"): (CallParser, ResolvedCallActivity),
         full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
+        full_tag("scriptTask"): (CappedScriptTaskParser, ScriptTask),
+        full_tag("task"): (CappedNoneTaskParser, NoneTask),
         full_tag("serviceTask"): (ServiceParser, ExternalServiceTask),
+        full_tag("transaction"): (CappedTransactionParser, TransactionSubprocess),
     }
 
     def __init__(self, validator=None) -> None:
         BpmnDmnParser.__init__(self, namespaces=NAMESPACES, validator=validator)
+
+    def get_engine(self, decision_ref, node):
+        """A business-rule task's decision, evaluated by our DMN engine (decisions.py: bounded work)."""
+        if decision_ref not in self.dmn_parsers:
+            options = ", ".join(self.dmn_parsers)
+            raise ValidationException(f"未部署决策 {decision_ref}（可用：{options}）(no DMN decision with this id)",
+                                      node=node, file_name="")
+        dmn_parser = self.dmn_parsers[decision_ref]
+        dmn_parser.parse()
+        return TongbanDMNEngine(dmn_parser.decision.decisionTables[0])
 
     def get_subprocess_specs(self, name, specs=None, require_call_activity_specs=False):
         """The called processes found in this upload; any other is resolved when a case calls it."""

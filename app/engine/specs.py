@@ -12,8 +12,14 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask as BpmnParallelMI
+from SpiffWorkflow.bpmn.specs.defaults import SequentialMultiInstanceTask as BpmnSequentialMI
+from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask as CamundaParallelMI
+from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask as CamundaSequentialMI
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from SpiffWorkflow.util.task import TaskState
+
+from .budget import LimitExceeded, check_instances, limits_of
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,11 @@ class ResolvedCallActivity(CallActivity):
         self.variables_out = variables_out
 
     def start_workflow(self, my_task):
+        limit = limits_of(my_task).max_call_depth
+        if my_task.workflow.depth + 1 > limit:  # a process that calls itself, directly or through others
+            raise LimitExceeded(f"调用活动 {self.bpmn_id} 的嵌套调用超过 {limit} 层，已停止（流程互相调用或调用自身）"
+                                f" (called processes nested deeper than {limit})",
+                                self.bpmn_id, kind="depth", limit=limit)
         top = my_task.workflow.top_workflow
         resolve = getattr(top, "resolve_call", None)
         if resolve is not None and self.spec not in top.subprocess_specs:
@@ -213,3 +224,34 @@ class EventSubprocessStart(StartEvent):
                 if frontier and task is not holder:
                     task.cancel()
         return result
+
+
+class InstanceCap:
+    """A multi-instance activity makes at most `EngineLimits.max_instances` instances (a collection or a
+    cardinality from the case data may be any size)."""
+
+    def create_child(self, my_task, *args, **kwargs):
+        made = my_task.internal_data.get("tongban.instances", 0) + 1
+        check_instances(made, limits_of(my_task), self.bpmn_id)
+        my_task.internal_data["tongban.instances"] = made
+        return super().create_child(my_task, *args, **kwargs)
+
+
+class CappedParallelMI(InstanceCap, CamundaParallelMI):
+    pass
+
+
+class CappedSequentialMI(InstanceCap, CamundaSequentialMI):
+    pass
+
+
+class CappedBpmnParallelMI(InstanceCap, BpmnParallelMI):
+    pass
+
+
+class CappedBpmnSequentialMI(InstanceCap, BpmnSequentialMI):
+    pass
+
+
+CAPPED_MI = {CamundaParallelMI: CappedParallelMI, CamundaSequentialMI: CappedSequentialMI,
+             BpmnParallelMI: CappedBpmnParallelMI, BpmnSequentialMI: CappedBpmnSequentialMI}

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import SubWorkflowConverter as SubWorkflowSpecConverter
@@ -37,8 +37,8 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from .external import ExpressionServiceTask, ExternalServiceTask
-from .specs import EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
-from .timers import ClockedCycle, ClockedDuration, ClockedTimeDate
+from .specs import CAPPED_MI, EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
+from .timers import ClockedCycle, ClockedDuration, ClockedStartCycle, ClockedTimeDate
 from .workflow import TongbanWorkflow
 
 STATE_FORMAT = "tongban-2"
@@ -160,7 +160,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[TongbanWorkflow] = SpeclessWorkflowConverter
     config[BpmnSubWorkflow] = SubWorkflowConverter
     config[Task] = JsonDataTaskConverter
-    for timer in (ClockedTimeDate, ClockedDuration, ClockedCycle):
+    for timer in (ClockedTimeDate, ClockedDuration, ClockedCycle, ClockedStartCycle):
         config[timer] = TimerConditionalEventDefinitionConverter
     config[UserTask] = UserTaskConverter
     config[ManualUserTask] = BpmnTaskSpecConverter
@@ -168,6 +168,8 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[ExpressionServiceTask] = BpmnTaskSpecConverter
     config[ResolvedCallActivity] = SubWorkflowSpecConverter
     config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
+    for plain, capped in CAPPED_MI.items():
+        config[capped] = config.get(plain) or DEFAULT_CONFIG[plain]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))
 
 

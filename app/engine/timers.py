@@ -33,6 +33,10 @@ _ISO_LOOKALIKE = re.compile(r"^(P|R\d*/|\d{4}-)[0-9A-Z.:/+-]*$")  # meant as ISO
 _CRON_FIELD = r"[0-9A-Z*?/,#LW-]+"
 _CRON = re.compile(rf"^{_CRON_FIELD}(\s+{_CRON_FIELD}){{4,6}}$", re.I)
 LOCAL_TZ = timezone(timedelta(hours=8))  # a time written without offset is China Standard Time
+MIN_CYCLE_SECONDS = 1  # a repeating timer's shortest period: a period of 0 would fire forever at once
+# when a timer may fall due: far enough from datetime's ends that every time zone can show it (year 9999 cannot)
+EARLIEST_DUE = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DUE = datetime(9000, 12, 31, tzinfo=UTC)
 
 
 def is_iso_literal(text: str) -> bool:
@@ -80,15 +84,22 @@ def _as_utc(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def in_range(due: datetime) -> datetime:
+    """A due time the service can store and show; ValueError for one before 1900 or after 9000."""
+    if not EARLIEST_DUE <= due <= LATEST_DUE:
+        raise ValueError(f"due {due.isoformat()} is outside {EARLIEST_DUE.year}–{LATEST_DUE.year}")
+    return due
+
+
 class ClockedTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             text = _evaluate(my_task, self.expression)
             try:
-                event_value = _as_utc(text).isoformat()
-            except ValueError:
-                raise _fail(my_task, text) from None
+                event_value = in_range(_as_utc(text)).isoformat()
+            except (ValueError, OverflowError):
+                raise _fail(my_task, f"{text} (a date between {EARLIEST_DUE.year} and {LATEST_DUE.year})") from None
             my_task._set_internal_data(event_value=event_value)
         if _as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
@@ -106,7 +117,7 @@ class ClockedDuration(DurationTimerEventDefinition):
             now = _now(my_task)
             try:
                 parsed = TimerEventDefinition.parse_iso_duration(text)
-                event_value = _due(my_task, parsed, now).isoformat()
+                event_value = in_range(_due(my_task, parsed, now)).isoformat()
             except WorkflowTaskException:
                 raise
             except Exception:
@@ -148,7 +159,11 @@ class ClockedCycle(CycleTimerEventDefinition):
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= now:
-                event_value["next"] = _following(event_value, next_event).isoformat()
+                try:
+                    following = in_range(_following(event_value, next_event))
+                except (ValueError, OverflowError):  # the cycle runs past the last date a timer may have: it ends
+                    following, event_value["cycles"] = next_event, 1
+                event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
         else:
@@ -158,12 +173,59 @@ class ClockedCycle(CycleTimerEventDefinition):
         return ready
 
 
+class ClockedStartCycle(TimerEventDefinition):
+    """A cycle on a process's start event: each firing starts a case of its own (BPMN), never a loop inside one.
+
+    In its case it fires once, at the cycle's next firing, as a date would: the start event completes and the
+    path runs once. The service arms the case for the following firing with `next_start_cycle` (the cycle's
+    state after this one: cycles left, next firing), given to `Case.start`.
+    """
+
+    def has_fired(self, my_task):
+        if my_task._get_internal_data("event_fired", False):
+            return True
+        event_value = my_task._get_internal_data("event_value")
+        now = _now(my_task)
+        if event_value is None:
+            text = _evaluate(my_task, self.expression)
+            try:
+                event_value = first_cycle(text, now)
+            except Exception:
+                raise _fail(my_task, text) from None
+            my_task._set_internal_data(event_value=event_value)
+        if event_value["cycles"] != 0 and datetime.fromisoformat(event_value["next"]) <= now:
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+def next_start_cycle(state: dict, now: datetime) -> dict | None:
+    """The state of a start cycle for the case after the one firing now; None when this firing is its last.
+
+    Firings missed while no server ran are not made up one by one: the next case waits for the next one to come.
+    """
+    cycles = state.get("cycles", 0)
+    if cycles in (0, 1):
+        return None
+    try:
+        following = _following(state, datetime.fromisoformat(state["next"]))
+        if following <= now:
+            if "cron" in state:
+                following = next_cron(state["cron"], now)
+            else:
+                period = timedelta(seconds=state["duration"])
+                following += period * ((now - following) // period + 1)
+        in_range(following)
+    except (ValueError, OverflowError, KeyError, TypeError):
+        return None
+    return {**state, "cycles": cycles - 1 if cycles > 0 else -1, "next": following.isoformat()}
+
+
 def first_cycle(text: str, now: datetime) -> dict:
     """The stored state of a cycle: cycles left (-1 = forever), next firing, and its period or cron."""
     if is_cron(text):
-        return {"cycles": -1, "next": next_cron(text, now).isoformat(), "cron": text}
+        return {"cycles": -1, "next": in_range(next_cron(text, now)).isoformat(), "cron": text}
     cycles, start, duration = parse_cycle(text, now)
-    return {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+    return {"cycles": cycles, "next": in_range(start).isoformat(), "duration": duration.total_seconds()}
 
 
 def _following(event_value: dict, fired: datetime) -> datetime:
@@ -195,7 +257,19 @@ def _quartz_weekdays(field: str) -> str:
 
 
 def parse_cycle(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
-    """R[n]/duration, R[n]/start/duration or R[n]/duration/end: cycles (-1 = forever), first firing, period."""
+    """R[n]/duration, R[n]/start/duration or R[n]/duration/end: cycles (-1 = forever), first firing, period.
+
+    The period must be at least MIN_CYCLE_SECONDS (ValueError otherwise): `R/PT0S` would fire without end.
+    """
+    cycles, first, period = _parse_cycle(text, now)
+    if period.total_seconds() < MIN_CYCLE_SECONDS:
+        raise ValueError(f"the period of {text!r} is shorter than {MIN_CYCLE_SECONDS} s")
+    if cycles < -1:
+        raise ValueError(f"invalid repetition count in {text!r}")
+    return cycles, first, period
+
+
+def _parse_cycle(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
     parts = text.upper().strip().lstrip("R").split("/")
     cycles = int(parts[0]) if parts[0] else -1
     if len(parts) == 2:
@@ -217,6 +291,13 @@ def timer_definition(kind: str, name: str, expression: str, description: str | N
     """The clocked timer definition for a `timeDate`, `timeDuration` or `timeCycle` value (used by the parser)."""
     cls = {"timeDate": ClockedTimeDate, "timeDuration": ClockedDuration, "timeCycle": ClockedCycle}[kind]
     return cls(name, expression, description=description)
+
+
+def start_cycle(definition):
+    """A process start event's cycle becomes a start cycle (a case per firing); other definitions stay."""
+    if isinstance(definition, ClockedCycle):
+        return ClockedStartCycle(definition.name, definition.expression, description=definition.description)
+    return definition
 
 
 def event_definitions(definition):
@@ -243,8 +324,9 @@ def check_expression(timer: TimerEventDefinition, element: str, filename: str | 
     if not text:
         raise DefinitionError("定时器缺少时间表达式 (timer without a value)", filename=filename, element=element)
     literal = _unquoted(text)
+    cycle = isinstance(timer, (CycleTimerEventDefinition, ClockedStartCycle))
     if is_cron(literal):
-        if not isinstance(timer, CycleTimerEventDefinition):
+        if not cycle:
             raise DefinitionError(f"cron 表达式只能用于 timeCycle: {text}", filename=filename, element=element)
         try:
             next_cron(literal, datetime.now(UTC))
@@ -256,16 +338,24 @@ def check_expression(timer: TimerEventDefinition, element: str, filename: str | 
         if problem:
             raise DefinitionError(f"定时器表达式无效: {text} ({problem})", filename=filename, element=element)
         return
+    now = datetime.now(UTC)
     try:
-        now = datetime.now(UTC)
-        if isinstance(timer, CycleTimerEventDefinition):
-            parse_cycle(literal, now)
+        if cycle:
+            cycles, first, period = _parse_cycle(literal, now)
+            if period.total_seconds() < MIN_CYCLE_SECONDS:
+                raise DefinitionError(f"循环定时器的周期必须至少 {MIN_CYCLE_SECONDS} 秒: {text} "
+                                      f"(a cycle needs a positive period)", filename=filename, element=element)
+            in_range(first)
         elif literal.upper().startswith("P"):
-            TimerEventDefinition.parse_iso_duration(literal)
+            parsed = TimerEventDefinition.parse_iso_duration(literal)
+            in_range(now + TimerEventDefinition.get_timedelta_from_start(parsed, now))
         else:
-            _as_utc(literal)
+            in_range(_as_utc(literal))
+    except DefinitionError:
+        raise
     except Exception:
-        raise DefinitionError(f"定时器时间值无效: {text}", filename=filename, element=element) from None
+        raise DefinitionError(f"定时器时间值无效: {text}（日期须在 {EARLIEST_DUE.year} 至 {LATEST_DUE.year} 年之间）",
+                              filename=filename, element=element) from None
 
 
 def _python_syntax(text: str) -> str | None:

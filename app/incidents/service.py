@@ -75,24 +75,26 @@ def _stalled_query():
     return sa.select(pi).where(pi.state == "running", *nothing)
 
 
-def search(kind: str | None = None, instance_id: str | None = None) -> list[dict]:
-    """Open incidents, newest first."""
+def search(kind: str | None = None, instance_id: str | None = None, scope=None) -> list[dict]:
+    """Open incidents, newest first. `scope`: the condition of the cases the caller may see
+    (people.access.case_scope; None: all) — an incident is shown to whoever may see its case, no one else."""
     items: list[dict] = []
+    where = [scope] if scope is not None else []
     if kind in (None, "timer"):
         query = (sa.select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-                 .where(Timer.state == "failed").order_by(Timer.id.desc()).limit(_CAP))
+                 .where(Timer.state == "failed", *where).order_by(Timer.id.desc()).limit(_CAP))
         if instance_id:
             query = query.where(Timer.instance_id == instance_id)
         items += [_failed_timer(t, i) for t, i in db.session.execute(query)]
     if kind in (None, "failed_step"):
         has_failed_timer = sa.exists().where(Timer.instance_id == ProcessInstance.id, Timer.state == "failed")
-        query = (sa.select(ProcessInstance).where(ProcessInstance.state == "error", ~has_failed_timer)
+        query = (sa.select(ProcessInstance).where(ProcessInstance.state == "error", ~has_failed_timer, *where)
                  .order_by(ProcessInstance.updated_at.desc()).limit(_CAP))
         if instance_id:
             query = query.where(ProcessInstance.id == instance_id)
         items += [_failed_step(i) for i in db.session.scalars(query)]
     if kind in (None, "stalled"):
-        query = _stalled_query().order_by(ProcessInstance.updated_at.desc()).limit(_CAP)
+        query = _stalled_query().where(*where).order_by(ProcessInstance.updated_at.desc()).limit(_CAP)
         if instance_id:
             query = query.where(ProcessInstance.id == instance_id)
         items += [_stalled(i) for i in db.session.scalars(query)]
@@ -111,18 +113,23 @@ def _parse(incident_id: str) -> tuple[str, str]:
     return kind, ref
 
 
-def get_or_404(incident_id: str) -> dict:
+def get_or_404(incident_id: str, scope=None) -> dict:
+    """One open incident; 404 also for one whose case the caller may not see (`scope`, as in `search`)."""
     kind, ref = _parse(incident_id)
     if kind == "timer":
-        timer = db.session.get(Timer, int(ref)) if ref.isdigit() else None
+        timer = db.session.get(Timer, int(ref)) if ref.isascii() and ref.isdigit() and len(ref) < 19 else None
         if timer is not None and timer.state == "failed":
-            return _failed_timer(timer, db.session.get(ProcessInstance, timer.instance_id))
+            instance = db.session.get(ProcessInstance, timer.instance_id)
+            if scope is None or db.session.scalar(sa.select(ProcessInstance.id).where(
+                    ProcessInstance.id == timer.instance_id, scope)) is not None:
+                return _failed_timer(timer, instance)
     elif kind == "external":
         task = db.session.scalar(_failed_external_tasks().where(ExternalTask.id == ref))
-        if task is not None:
+        if task is not None and (scope is None or db.session.scalar(sa.select(ProcessInstance.id).where(
+                ProcessInstance.id == task.instance_id, scope)) is not None):
             return _external_task(task)
     else:
-        found = search("failed_step" if kind == "case" else "stalled", instance_id=ref)
+        found = search("failed_step" if kind == "case" else "stalled", instance_id=ref, scope=scope)
         if found:
             return found[0]
     raise NotFound(f"事件 {incident_id} 不存在或已处理", {"incident_id": incident_id})

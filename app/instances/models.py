@@ -117,7 +117,9 @@ class TaskCandidate(db.Model):
 
 
 # -- timers ----------------------------------------------------------------------------------------------------
-TIMER_STATES = ("waiting", "fired", "cancelled", "failed", "resolved")  # resolved: a failed one closed by ops
+# fired: the engine ran it; cancelled: its step ended before it was due; superseded: it was due, but another step
+# (a completion, a cancel) ended its step first; failed: an incident; resolved: a failed one closed by ops
+TIMER_STATES = ("waiting", "fired", "cancelled", "superseded", "failed", "resolved")
 
 
 class Timer(db.Model):

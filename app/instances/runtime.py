@@ -30,6 +30,7 @@ from ..extensions import db
 from ..plugins import hooks
 from . import external_rows
 from .hooks import StartContext, StepResult
+from .limits import engine_limits
 from .models import MessageSubscription, ProcessInstance, TaskCandidate, TaskSubmission, Timer, UserTask, candidate_rows
 
 
@@ -148,6 +149,8 @@ def load(instance: ProcessInstance) -> Case:
     else:
         case.set_clock(clock)
         case.set_limits(limits)
+    case.instance_id = instance.id
+    case.set_engine_limits(engine_limits())
     case.steps.clear()
     case.outbox.clear()
     return case
@@ -209,7 +212,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         hooks().step_before_flush(step=result)  # plugins write their own rows, or refuse the step
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
-                      _sync_timers(instance, before, snap, at))
+                      _sync_timers(instance, before, snap, at, case.fired_timers))
         result.new_tasks = saved.new_tasks
         saved.answer = result.answer
         _record_submission(instance, result)
@@ -335,7 +338,9 @@ def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
     return due
 
 
-def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime) -> list[dict]:
+def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired: set[str]) -> list[dict]:
+    """A timer gone from the case is `fired` when the engine ran it in this step; else `superseded` when it was
+    already due (another step won the race: a completion, a cancel), or `cancelled` when it was not."""
     was = {t.task_id: t for t in before.timers}
     new_rows = []
     for waiting in snap.timers:
@@ -350,9 +355,14 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime) -> li
     if new_rows:
         _core(_TIMERS.insert(), new_rows)
     if was:
-        rows = (_TIMERS.c.instance_id == instance.id) & _TIMERS.c.task_id.in_(list(was)) & (_TIMERS.c.state == "waiting")
-        _core(_TIMERS.update().where(rows, _TIMERS.c.due_at <= at).values(state="fired", fired_at=at))
-        _core(_TIMERS.update().where(rows, _TIMERS.c.due_at > at).values(state="cancelled"))
+        ran = [task_id for task_id in was if task_id in fired]
+        rows = (_TIMERS.c.instance_id == instance.id) & (_TIMERS.c.state == "waiting")
+        if ran:
+            _core(_TIMERS.update().where(rows, _TIMERS.c.task_id.in_(ran)).values(state="fired", fired_at=at))
+        if len(ran) < len(was):
+            rows = rows & _TIMERS.c.task_id.in_([task_id for task_id in was if task_id not in fired])
+            _core(_TIMERS.update().where(rows, _TIMERS.c.due_at <= at).values(state="superseded"))
+            _core(_TIMERS.update().where(rows, _TIMERS.c.due_at > at).values(state="cancelled"))
     return new_rows
 
 

@@ -7,18 +7,20 @@ import uuid
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.orm import defer
 
 from ..audit import service as audit
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..definitions.models import ProcessDefinition
+from ..engine.budget import LimitExceeded
 from ..engine.case import Case
 from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models_base import paged, row_dict
 from ..plugins import hooks
-from . import runtime
+from . import limits, runtime
 from .hooks import StartContext
 from .models import MessageSubscription, ProcessInstance, Timer, UserTask
 
@@ -26,12 +28,15 @@ log = logging.getLogger(__name__)
 
 
 def case_failed(exc: CaseFailed) -> Invalid:
+    if isinstance(exc, LimitExceeded):  # a run past the engine's limits: maybe an incident (limits.py)
+        return limits.refused(exc)
     return Invalid(f"流程执行出错: {exc.message}", {"element": exc.element}, code="case_failed")
 
 
 def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
           actor: str | None, event=None, commit: bool = True,
-          applicant: dict[str, Any] | None = None) -> tuple[ProcessInstance, runtime.Saved]:
+          applicant: dict[str, Any] | None = None, start_cycle: dict | None = None
+          ) -> tuple[ProcessInstance, runtime.Saved]:
     """Start a case; with `event` (a message or signal), its start event catches it first.
 
     Plugins check and prepare it first (`case_starting`: the hall validates the `applicant`, refuses a matter not
@@ -47,7 +52,8 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     try:
         case = Case.start(process, data, app_clock(current_app._get_current_object()),
                           resolver=definitions.CallResolver(definition.id), event=event,
-                          limits=runtime.sandbox_limits(), working_days=runtime.working_days)
+                          limits=runtime.sandbox_limits(), working_days=runtime.working_days,
+                          engine_limits=limits.engine_limits(), start_cycle=start_cycle)
     except CaseFailed as exc:
         raise case_failed(exc) from None
     at = now()
@@ -88,10 +94,13 @@ def waiting_messages(instance_id: str) -> list[MessageSubscription]:
 
 
 def search(*, key: str | None = None, state: str | None = None, business_key: str | None = None,
-           started_by: str | None = None, scope=None, where: tuple = (), limit: int = 50, offset: int = 0):
+           started_by: str | None = None, scope=None, where: tuple = (), limit: int = 50, offset: int = 0,
+           summary: bool = False):
     """`scope`: the condition of the cases the caller may see (people.access.case_scope), None for all; `where`:
-    further conditions on ProcessInstance (a plugin's: the hall's case number, owner)."""
+    further conditions on ProcessInstance (a plugin's: the hall's case number, owner). The engine state is never
+    read for a list; with `summary`, nor is the case data."""
     query = db.select(ProcessInstance) if scope is None else db.select(ProcessInstance).where(scope)
+    query = query.options(defer(ProcessInstance.engine_state), *([defer(ProcessInstance.data)] if summary else []))
     query = query.where(*where)
     if key:
         query = query.where(ProcessInstance.process_key == key)

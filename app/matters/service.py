@@ -20,6 +20,7 @@ from ..clock import SHANGHAI, now
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..people.models import Department
+from . import declared, yaml_safe
 from .laws import REFERENCE_YEAR, citation_year
 from .models import KIND_NAMES, KINDS, TYPES, Matter
 
@@ -109,7 +110,7 @@ def parse(filename: str, content: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise _invalid(filename, None, f"事项文件 {filename} 不是 UTF-8 编码") from None
     try:
-        record = yaml.safe_load(text)
+        record = yaml_safe.load(text)  # plain data only: no aliases, no custom tags, bounded (yaml_safe.py)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         details = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
@@ -148,6 +149,7 @@ def validate(filename: str, record: dict[str, Any]) -> None:
     _check_kind(record, valid, problems)
     _check_lists(record, valid, problems)
     _check_year(record, valid, problems)
+    declared.check(record, set(FIELDS), problems.add)
     if problems.items:
         first = problems.items[0]
         more = f"（另有 {len(problems.items) - 1} 处问题）" if len(problems.items) > 1 else ""

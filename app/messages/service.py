@@ -33,20 +33,30 @@ log = logging.getLogger(__name__)
 
 
 def deliver(name: str, *, business_key: str | None, instance_id: str | None, data: dict[str, Any],
-            actor: str | None, all_matches: bool = False, scope=None) -> dict[str, list[str]]:
+            actor: str | None, all_matches: bool = False, scope=None, may_start=None) -> dict[str, list[str]]:
     """Deliver to the waiting cases that match, or start the processes waiting for it; 404 when neither.
 
     `scope`: the condition of the cases the caller may see (people.access.case_scope). Another department's
     waiting case answers 404 like a case that waits for nothing, and is never answered by a new case either.
+    `may_start(definition)`: whether the caller may start a process waiting for the message (the hall: only the
+    matters of departments they serve).
+    A message that reached no case — one that waited when it was looked up had caught another message by the
+    time it was locked — answers 404 too: its data was merged nowhere.
     """
     correlated = bool(business_key or instance_id or all_matches)
     targets = _waiting("message", name, business_key, instance_id, scope) if correlated else []
     if targets:
-        return {"delivered_to": _deliver_all(targets, "message", name, data, actor), "started": []}
+        delivered = _deliver_all(targets, "message", name, data, actor)
+        if not delivered:
+            raise NotFound(f"没有办件在等待消息 {name}（等待的办件已收到其他消息）",
+                           {"name": name, "business_key": business_key, "instance_id": instance_id})
+        return {"delivered_to": delivered, "started": []}
     if correlated and scope is not None and _waiting("message", name, business_key, instance_id):
         raise NotFound(f"没有办件在等待消息 {name}", {"name": name, "business_key": business_key,
                                                      "instance_id": instance_id})
     starts = _start_definitions("message", name)
+    if may_start is not None:
+        starts = [d for d in starts if may_start(d)]
     if starts:
         started = [instances.start(d, data, business_key, actor, event=_event("message", name, data))[0].id
                    for d in starts]

@@ -141,6 +141,36 @@ def manages_department(user: Principal, department: str | None) -> bool:
                                      and department in user.departments)
 
 
+# -- starting cases ----------------------------------------------------------------------------------------------
+START_ANY = ("admin", "center_supervisor", "ops")  # receive any department's matter
+
+
+def start_departments(user: Principal) -> frozenset[str] | None:
+    """The departments whose matters the user may receive (start a case of); None: every department.
+
+    A clerk serves their window's department and the departments of every post they hold (a backup post too: they
+    receive for it while its holders are away); the comprehensive window (综合窗口, and its posts 综合受理A/B岗, which
+    belong to no department) serves them all. A supervisor receives for their departments.
+    """
+    if user.is_(*START_ANY):
+        return None
+    served = set(user.departments)
+    if user.window_no is not None:
+        window = db.session.get(Window, user.window_no)
+        if window is not None and window.department_code is None:
+            return None
+        if window is not None:
+            served.add(window.department_code)
+    if user.post_names:
+        for department, kind in db.session.execute(sa.select(Post.department_code, Post.kind).where(
+                Post.name.in_(user.post_names))):
+            if department is None and kind in ("window_a", "window_b"):
+                return None
+            if department is not None:
+                served.add(department)
+    return frozenset(served)
+
+
 # -- tasks -------------------------------------------------------------------------------------------------------
 def _department_posts(departments: Iterable[str]):
     return sa.select(Post.name).where(Post.department_code.in_(list(departments)))

@@ -26,7 +26,7 @@ def get_user_or_404(username: str) -> User:
 
 def ensure_posts(names: list[str]) -> list[Post]:
     posts = []
-    for name in names:
+    for name in dict.fromkeys(names):  # a post named twice is held once
         post = db.session.get(Post, name)
         if post is None:
             raise Invalid(f"岗位 {name} 不存在", {"post": name})

@@ -4,6 +4,7 @@ periodic jobs plugins declare (`scheduled_jobs`: AB岗 routing by date, the supe
 from __future__ import annotations
 
 import logging
+import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -41,6 +42,11 @@ def start(app: Flask) -> BackgroundScheduler:
     for name, work, seconds in jobs:
         scheduler.add_job(job(name, work), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
     scheduler.start()
+    # At a worker's exit the interpreter shuts thread pools down before atexit handlers run; the scheduler stops
+    # first, so it never hands a job to a pool that is gone (an error in the log at every restart otherwise).
+    before_pools_close = getattr(threading, "_register_atexit", None)
+    if before_pools_close is not None:
+        before_pools_close(lambda: scheduler.shutdown(wait=False) if scheduler.running else None)
     app.extensions["tongban_scheduler"] = scheduler
     log.info("timer scheduler started")
     return scheduler

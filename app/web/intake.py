@@ -12,12 +12,14 @@ from ..api.instances import StartInstance
 from ..definitions import service as definitions
 from ..errors import ApiError, Invalid
 from ..extensions import db
+from ..hall import starting
 from ..hall.documents import service as documents
 from ..hall.intake import APPLICANT_KINDS, ORGANISATION_ID_TYPES, PERSON_ID_TYPES
 from ..hall.window import search
 from ..instances import service as instances
 from ..matters import service as matters
 from ..matters.models import KIND_NAMES
+from ..people import access
 from .blueprint import bp
 from .pages import page
 
@@ -77,11 +79,15 @@ def start():
     q = request.args.get("q") or None
     names = matters.department_names()
     catalog, _ = matters.search(keyword=q, limit=200)
+    served = access.start_departments(user)  # only the matters of departments the clerk serves (as the API)
+    if served is not None:
+        catalog = [m for m in catalog if m.department_code in served]
     mine = set(user.departments)
     catalog.sort(key=lambda m: (m.department_code not in mine, m.code))
     matter = matters.get_or_404(code) if code else None
     errors: dict[str, str] = {}
     general: list[str] = []
+    status = 200
     form = request.form
     if request.method == "POST" and matter is not None:
         applicant = applicant_from(form)
@@ -91,6 +97,7 @@ def start():
         business_key = (form.get("business_key") or "").strip() or None
         try:
             definition = definitions.startable(matter.process_key)
+            starting.check_start(user, definition)  # as the API: only the matters of departments one serves
             instance, saved = instances.start(definition, data, business_key, user.username, applicant=applicant)
         except Invalid as exc:
             db.session.rollback()
@@ -98,15 +105,16 @@ def start():
             general = [errors.pop("_")] if "_" in errors else []
             if not errors and not general:
                 general = [exc.message]
-        except ApiError as exc:  # 409: a second open case with this business key, a matter not offered...
+            status = exc.status
+        except ApiError as exc:  # 403: another department's matter; 409: a second open case of a business key...
             db.session.rollback()
-            general = [exc.message]
+            general, status = [exc.message], exc.status
         else:
             return _received(instance, saved, matter, applicant["name"])
     return render_template("start.html", active="work", catalog=catalog, matter=matter, q=q, names=names,
                            KIND_NAMES=KIND_NAMES, errors=errors, general=general, form=form,
                            APPLICANT_KINDS=APPLICANT_KINDS, PERSON_ID_TYPES=PERSON_ID_TYPES,
-                           ORGANISATION_ID_TYPES=ORGANISATION_ID_TYPES), 422 if (errors or general) else 200
+                           ORGANISATION_ID_TYPES=ORGANISATION_ID_TYPES), status
 
 
 def _received(instance, saved, matter, name: str):

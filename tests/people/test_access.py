@@ -136,8 +136,7 @@ def test_applicant_identifiers_are_masked_for_those_who_do_not_handle_the_case(c
     assert approver["applicant"] == "张三"
     assert data("ops")["id_number"] == "320***********1234"  # sees every case, handles none
     listed = {i["id"]: i for i in call(client, hall, "GET", "/instances", "approver").json["items"]}
-    assert listed[case["id"]]["data"]["id_number"] == "320***********1234"
-    assert call(client, hall, "GET", "/instances", "clerk").json["items"][0]["data"]["id_number"] == ID_NUMBER
+    assert "data" not in listed[case["id"]]  # lists are summaries: the data is the detail's, masked there
     trail = call(client, hall, "GET", f"/instances/{case['id']}/audit", "approver").json["items"]
     started = next(e for e in trail if e["action"] == "instance.started")
     assert started["details"]["data"]["id_number"] == "320***********1234"

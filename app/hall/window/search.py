@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 
 from ...clock import SHANGHAI, as_utc
 from ...errors import Forbidden, Invalid
@@ -130,10 +131,14 @@ def query(user: Principal, filters: Filters) -> sa.Select:
     return statement
 
 
-def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0) -> tuple[list, int]:
-    """One page of the matching cases, newest first, and how many match."""
+def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0,
+         summary: bool = False) -> tuple[list, int]:
+    """One page of the matching cases, newest first, and how many match; never their engine state, and with
+    `summary` not their data either."""
     case = hall.CASE
-    return paged(query(user, filters), case.started_at.desc(), case.id, limit=limit, offset=offset)
+    deferred = [defer(case.engine_state), *([defer(case.data)] if summary else [])]
+    return paged(query(user, filters).options(*deferred), case.started_at.desc(), case.id, limit=limit,
+                 offset=offset)
 
 
 def applicants_of(instance_ids: list[str]) -> dict[str, dict]:
