@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from flask import Flask
 
 from .definitions import flows
@@ -15,6 +16,7 @@ from .errors import ApiError, Invalid
 from .extensions import db
 from .forms import service as forms
 from .forms.models import Form
+from .hall import setting
 from .matters import service as matters
 from .matters.models import Matter
 from .people import service as people
@@ -124,6 +126,7 @@ def _form_known(key: str, schema: dict) -> bool:
 
 def seed_hall(path: Path) -> dict | None:
     """Create the hall once and add what is missing when hall.yaml changes; never reset what the API changed."""
+    setting.seed(yaml.safe_load(path.read_text(encoding="utf-8")) or {})  # the district, the higher authorities
     content = path.read_bytes()
     digest = flows.checksum(content)
     seen = db.session.get(SeedFile, "hall.yaml")

@@ -56,6 +56,7 @@ def from_environment() -> dict:
         "STATISTICS_GRADE_THRESHOLDS": _numbers("TONGBAN_GRADE_THRESHOLDS", (98.0, 95.0, 90.0)),
         "STATISTICS_MERGE_BELOW": _numbers("TONGBAN_MERGE_BELOW", (2.0,))[0],
         "STATISTICS_SPEED_UP_GOAL": _numbers("TONGBAN_SPEED_UP_GOAL", (30.0,))[0],
+        "STATISTICS_MIN_GRADED_CASES": int(_numbers("TONGBAN_MIN_GRADED_CASES", (10.0,))[0]),
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": int(os.environ.get("TONGBAN_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),

@@ -62,6 +62,7 @@ KIND_LABELS = {"immediate": "即办件", "promised": "承诺件", "joint": "联�
 REPLY_MESSAGE = "higher_authority_reply"
 # the comprehensive window (综合窗口) accepts for every department: its post is a candidate of every acceptance
 COMPREHENSIVE_POST = "综合受理A岗"
+COORDINATION_POST = "区政府协调岗"  # the district government decides a standing dissent of a 联办件
 
 # special procedures (特别程序) -> form key, matched on a fragment of the procedure's name
 SPECIAL_FORMS = (
@@ -435,6 +436,10 @@ class _Builder:
         opinions = self.gateway("gw_opinions", "会办意见是否一致", self.approve())
         coordinate = self.task("coordinate", "牵头协调", self.review_lane(), "coordinate", hint=1,
                                step=Step.COORDINATE)
+        # a dissent stands until its department withdraws it (the co-department's post) or the district government's
+        # coordinating post decides it (Art. 26): the lead alone cannot resolve it (app/hall/joint.py)
+        m.nodes[coordinate].candidates = (f"{self.dept['short']}审核岗",
+                                          *(f"{self.depts[c]['short']}审核岗" for c in co_codes), COORDINATION_POST)
         coordinated = self.gateway("gw_coordinate", "协调结果", self.review_lane(), hint=1)
         m.flow(join, opinions)
         m.flow(opinions, coordinate, "有不同意见", 'False in [o.get("agree") for o in opinions.values()]')
@@ -506,15 +511,15 @@ def _intake_and_notices(model: Model, kind: str) -> None:
     put("supplement_notice", "hall.notice", "supplement")
     put("supplement_check", "hall.checklist", "supplement")
     put("not_accepted", "hall.notice", "not_accepted")
+    put("end_supplement_timeout", "hall.notice", "termination")  # 补正超时: the case ends with a notice
     # accepted: the merge where 受理 and a complete supplement meet, before the first step after acceptance
     accepted = next(f.target for f in model.flows if f.source == "gw_accept" and f.name == "受理")
     put(accepted, "hall.notice", "acceptance")
     if kind == "immediate":
         put("end_granted", "hall.notice", "completion,delivery")
         put("end_refused", "hall.notice", "refusal,delivery")
-    elif kind == "reported":
-        put("end_higher_approved", "hall.notice", "completion")
-        put("end_higher_rejected", "hall.notice", "completion")
+    elif kind == "reported":  # the higher authority's decision, told with its remedy, and its 送达回证
+        put("inform", "hall.notice", "higher_decision,delivery")
     else:
         put("deliver", "hall.notice", "delivery")
         put("end_granted", "hall.notice", "completion")

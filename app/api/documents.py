@@ -24,8 +24,10 @@ class DocumentSchema(Schema):
     id = fields.Integer()
     instance_id = fields.String()
     kind = fields.String(metadata={"description": "receipt | acceptance | supplement | not_accepted | "
-                                                  "special_procedure | refusal | completion | delivery"})
-    title = fields.String()
+                                                  "special_procedure | refusal | completion | delivery | "
+                                                  "higher_decision | termination | extension | withdrawal"})
+    title = fields.String(metadata={"description": "as printed: a refusal's by the matter's type (不予行政许可决定书, "
+                                                   "不予认定工伤决定书, 不予办理告知书…)"})
     number = fields.String(metadata={"description": "文号, e.g. 发改局受〔2026〕12号: per department, series and year"})
     issued_on = fields.String(metadata={"description": "the notice's date (Asia/Shanghai), YYYY-MM-DD"})
     issued_at = LocalDateTime()

@@ -153,7 +153,7 @@ class MyToken(MethodView):
         return tokens.revoke(tokens.get_for_or_404(service.get_user_or_404(caller.username), token_id), caller)
 
 
-POST_KINDS = ("window_a", "window_b", "review", "approve", "supervise")
+POST_KINDS = ("window_a", "window_b", "review", "approve", "supervise", "head", "government")
 
 
 class PostArgs(QuerySchema):

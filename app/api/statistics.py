@@ -89,23 +89,30 @@ class GradeThresholdSchema(Schema):
 
 class FiguresSchema(Schema):
     received = fields.Integer(metadata={"description": "cases received (收件) in the period"})
-    completed = fields.Integer(metadata={"description": "of those, completed (办结)"})
-    open = fields.Integer(metadata={"description": "still running (or stopped by an error)"})
-    cancelled = fields.Integer(metadata={"description": "withdrawn (撤销)"})
-    on_time = fields.Integer(metadata={"description": "completed on time (按时办结)"})
+    completed = fields.Integer(metadata={"description": "of those, closed by a decision or an answer (办结); 撤销, "
+                                                        "撤件 and 补正超时终止 are counted apart"})
+    open = fields.Integer(metadata={"description": "still open (or stopped by an error)"})
+    cancelled = fields.Integer(metadata={"description": "cancelled by the agency (撤销)"})
+    withdrawn = fields.Integer(metadata={"description": "withdrawn at the window (撤件)"})
+    supplement_timeouts = fields.Integer(metadata={"description": "ended for want of the supplement (补正超时终止)"})
+    decided = fields.Integer(metadata={"description": "decided (决定), or answered 不予受理: what on_time counts"})
+    on_time = fields.Integer(metadata={"description": "decided by the due date (按时决定): the decision's clock"})
     on_time_rate = fields.Float(allow_none=True, metadata={
-        "description": "percent: on_time / completed cases with a clock verdict; null when none"})
-    avg_working_days = fields.Float(allow_none=True, metadata={"description": "completed cases' working days used"})
+        "description": "percent: on_time / decided cases with a clock verdict; null when none"})
+    avg_working_days = fields.Float(allow_none=True, metadata={
+        "description": "decided cases' working days, from acceptance (受理) to the decision (决定)"})
     p90_working_days = fields.Integer(allow_none=True, metadata={
-        "description": "90th percentile (nearest rank) of the completed cases' working days"})
-    overdue = fields.Integer(metadata={"description": "completed late + open with a red light (超期)"})
+        "description": "90th percentile (nearest rank) of the decided cases' working days"})
+    overdue = fields.Integer(metadata={"description": "decided late + open with a red light (超期)"})
     supplements = fields.Integer(metadata={"description": "supplement notices (补正告知), summed"})
     refusals = fields.Integer(metadata={"description": "outcome refused (不予许可)"})
     not_accepted = fields.Integer(metadata={"description": "outcome not_accepted (不予受理)"})
     green_channel = fields.Integer(metadata={"description": "green-channel cases (绿色通道)"})
     daily_traffic = fields.Float(allow_none=True, metadata={
         "description": "received / working days of the period up to today; null when none has begun"})
-    grade = fields.String(allow_none=True, metadata={"description": "优秀 | 良好 | 合格 | 不合格 from on_time_rate"})
+    grade = fields.String(allow_none=True, metadata={
+        "description": "优秀 | 良好 | 合格 | 不合格 from on_time_rate; null below TONGBAN_MIN_GRADED_CASES decided cases"})
+    grade_note = fields.String(allow_none=True, metadata={"description": "why there is no grade (样本不足)"})
 
 
 class PeriodSchema(Schema):

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..hookspecs import StepResult
 from . import notices as notice_kinds
 from .models import CaseEvent, HallCase
-from .vocabulary import OUTCOME, Outcome, Step, step_of
+from .vocabulary import DEPARTMENT, OUTCOME, Outcome, Step, step_of
 
 # code -> what the course calls it (the national case-event vocabulary: 受理, 补交告知, 特别程序申请…)
 KINDS: dict[str, str] = {
@@ -33,6 +33,8 @@ KINDS: dict[str, str] = {
     "not_accepted": "不予受理",
     "supplement_notice": "补正告知",
     "supplement_received": "补正收件",
+    "opinion": "会办意见",
+    "coordination": "协调",
     "special_started": "特别程序开始",
     "special_ended": "特别程序结束",
     "extended": "延期",
@@ -124,6 +126,13 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
             and _accepts(step, role, opened, end_outcome):
         add("accepted", by_task=done is not None and role in (Step.ACCEPT, Step.SUPPLEMENT_CHECK, Step.DECIDE))
 
+    if role == Step.CO_OPINION:  # 联办件: each department's opinion, as given
+        add("opinion", by_task=True, department=props(done.element_id).get(DEPARTMENT) or done.element_id,
+            agree=submitted.get("agree") is True, opinion=_text(submitted.get("opinion")),
+            conditions=_text(submitted.get("conditions")))
+    elif role == Step.COORDINATE:
+        add("coordination", by_task=True, coordination=_text(submitted.get("coordination"), 40),
+            opinion=_text(submitted.get("opinion")))
     if role == Step.DECIDE:
         add("decided", by_task=True, decision=_decision(submitted.get("decision")),
             reasons=_text(submitted.get("reasons")), opinion=_text(submitted.get("opinion")))
@@ -137,6 +146,9 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
         add("delivered", by_task=True, method=_text(submitted.get("method"), 40),
             receipt_no=_text(submitted.get("receipt_no"), 100))
 
+    if not any(e.kind == "delivered" for e in events) and _issues(step, "delivery"):  # delivered on the spot
+        add("delivered", by_task=done is not None and "delivery" in notice_kinds.parse(
+            props(done.element_id).get(notice_kinds.NOTICE)))
     if case.forwarded_at is not None and case.replied_at is None and step.before.messages \
             and not step.after.messages and step.action not in ENDING_ACTS:
         data = step.after.data or {}
@@ -159,6 +171,13 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
     if step.after.state == "completed" or step.action in ENDING_ACTS:
         add("closed", element_id=ends[-1] if ends else None, outcome=end_outcome)
     return events
+
+
+def _issues(step: StepResult, kind: str) -> bool:
+    """Whether an element this step completed or passed issues a notice of `kind` (a 送达回证: delivered)."""
+    props = step.process.element_properties
+    elements = [s.element_id for s in step.steps] + ([step.completed.element_id] if step.completed else [])
+    return any(kind in notice_kinds.parse(props(e).get(notice_kinds.NOTICE)) for e in elements)
 
 
 def _accepts(step: StepResult, role: str | None, opened: list, end_outcome: str | None) -> bool:

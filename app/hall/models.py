@@ -124,6 +124,16 @@ class CaseIntake(db.Model):
     missing_materials: Mapped[list] = mapped_column(sa.JSON, default=list)  # derived at 补正 (一次性告知)
 
 
+class HallSetting(db.Model):
+    """The hall's legal setting from hall.yaml: `district` (its government and court, whom notices name for
+    行政复议 and 行政诉讼) and `authorities` (the higher authorities 上报件 go to)."""
+
+    __tablename__ = "hall_setting"
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[dict | list] = mapped_column(sa.JSON)
+
+
 class CaseEvent(db.Model):
     """One event of a case's legal course (收件, 受理, 补正告知, 决定, 送达, 办结…): append-only, written in the
     transaction of the step (or the act) that made it happen."""

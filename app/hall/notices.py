@@ -32,7 +32,11 @@ KINDS: dict[str, NoticeKind] = {k.code: k for k in (
     NoticeKind("supplement", "补正材料通知书", "补", "补交告知"),
     NoticeKind("not_accepted", "不予受理通知书", "不受", "不予受理"),
     NoticeKind("special_procedure", "特别程序告知书", "特", "特别程序申请"),
-    NoticeKind("refusal", "不予行政许可决定书", "不许", "审批（不予许可）"),
+    NoticeKind("refusal", "不予行政许可决定书", "不许", "审批（不予许可）"),  # titled by the matter's type (law.py)
+    NoticeKind("higher_decision", "上级机关决定告知书", "告", "上级机关决定"),  # 上报件: the higher decision
+    NoticeKind("termination", "终止办理告知书", "终", "补正超时终止"),  # 补正超时: the case ends
+    # issued by the hall's own acts, never by a diagram's step
+    NoticeKind("extension", "延期告知书", "延", "延期", diagram=False),
     NoticeKind("completion", "办结通知书", "结", "办结"),
     NoticeKind("delivery", "送达回证", "送", "送达"),
     # issued by the window's 撤件 (app/cases/corrections.py), never by a diagram's step

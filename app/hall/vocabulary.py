@@ -16,6 +16,7 @@ OUTCOME = "hall.outcome"  # on an end event: how the case ended (Outcome)
 PAUSE = "hall.pause"  # the case clock stops while this task is open (Pause)
 SPECIAL = "hall.special"  # a special procedure's name (Art. 45: 现场勘察, 专家评审, 听证…)
 MAX_DAYS = "hall.max_days"  # a special procedure's own bound, in working days
+SPECIAL_RULE = "hall.special_rule"  # the local rule that makes a procedure special where Art. 45 does not list it
 DEPARTMENT = "hall.department"  # a joint case's co-opinion step: whose opinion it is (department code)
 FORWARD_CLOCK = "hall.forward_clock"  # a reported case's forwarding step: the district clock ends or pauses
 CALENDAR = "tongban.calendar"  # on a timer event: count its days as working days (the engine reads it)

@@ -27,6 +27,8 @@ class Department(db.Model):
     letters: Mapped[str | None] = mapped_column(sa.String(4))
     # the agency's legal name, as its seal and its notices give it (无锡市××区卫生局); hall.yaml
     legal_name: Mapped[str | None] = mapped_column(sa.String(200))
+    superior: Mapped[str | None] = mapped_column(sa.String(200))  # its 上一级主管部门 (行政复议 before 2024)
+    nature: Mapped[str] = mapped_column(sa.String(20), default="agency", server_default="agency")  # party | union
 
 
 class Window(db.Model):

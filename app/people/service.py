@@ -60,7 +60,8 @@ def load_hall(path: str | Path) -> dict[str, int]:
     for dep in hall.get("departments", []):
         row = db.session.get(Department, dep["code"]) or Department(code=dep["code"])
         row.name, row.short, row.letters = dep["name"], dep.get("short", dep["name"]), dep.get("letters")
-        row.legal_name = dep.get("legal_name")
+        row.legal_name, row.superior = dep.get("legal_name"), dep.get("superior")
+        row.nature = dep.get("nature") or "agency"
         db.session.add(row)
     db.session.flush()
     for win in hall.get("windows", []):
@@ -121,10 +122,15 @@ def seed_hall(path: str | Path) -> dict[str, int]:
         row = db.session.get(Department, dep["code"])
         if row is None:
             db.session.add(Department(code=dep["code"], name=dep["name"], short=dep.get("short", dep["name"]),
-                                      letters=dep.get("letters"), legal_name=dep.get("legal_name")))
+                                      letters=dep.get("letters"), legal_name=dep.get("legal_name"),
+                                      superior=dep.get("superior"), nature=dep.get("nature") or "agency"))
             added["departments"] += 1
-        elif row.legal_name is None and dep.get("legal_name"):  # a field added to hall.yaml since
-            row.legal_name = dep["legal_name"]
+            continue
+        for field in ("legal_name", "superior"):  # fields added to hall.yaml since: filled where still empty
+            if getattr(row, field) is None and dep.get(field):
+                setattr(row, field, dep[field])
+        if dep.get("nature") and row.nature in (None, "agency"):
+            row.nature = dep["nature"]
     db.session.flush()
     for win in hall.get("windows", []):
         number = win["no"] if "no" in win else win.get(False)  # a bare `no:` key is the boolean false in YAML 1.1

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 from marshmallow import ValidationError
 
-from ..api.supervision import CloseSchema, CloseWarning, ExtendInstance, ExtendSchema, check_extension
+from ..api.supervision import CloseSchema, CloseWarning, ExtendInstance, ExtendSchema, check_extension, may_extend
 from ..api.tasks import Reassign, ReassignSchema
 from ..errors import ApiError
 from ..extensions import db
@@ -68,7 +68,7 @@ def reassign_targets(task: UserTask) -> dict[str, list[tuple[str, str]]]:
 def supervise_context(case, open_tasks: list[UserTask]) -> dict:
     """Which supervisor forms the case page shows: those the person may use (the same checks as the API's)."""
     user = g.user
-    extend = may(like=ExtendInstance.post) and access.manages_department(user, case.department_code)
+    extend = may(like=ExtendInstance.post) and may_extend(user, case)
     reassign = {}
     if may(like=Reassign.post):
         for task in open_tasks:

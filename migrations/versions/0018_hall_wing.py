@@ -135,6 +135,14 @@ def _create_tables():
     op.create_index('ix_task_return_username', 'task_return', ['username'])
     with op.batch_alter_table('department') as batch_op:
         batch_op.add_column(sa.Column('legal_name', sa.String(200)))
+        batch_op.add_column(sa.Column('superior', sa.String(200)))
+        batch_op.add_column(sa.Column('nature', sa.String(20), server_default='agency', nullable=False))
+    op.create_table(
+        'hall_setting',
+        sa.Column('key', sa.String(60), nullable=False),
+        sa.Column('value', sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint('key', name='pk_hall_setting'),
+    )
 
 
 def _move_data():

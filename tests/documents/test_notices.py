@@ -153,10 +153,14 @@ def test_immediate_and_reported_matters_issue_theirs(window, clock):
         "data": {"higher_decision": "approved", "higher_opinion": "同意核发"}})
     window.complete(cid, "inform", {"higher_decision": "approved", "method": "sms"})
     documents = window.documents(cid)
-    assert [d["kind"] for d in documents] == ["receipt", "acceptance", "special_procedure", "completion"]
-    text = pdf_text(window.pdf(documents[-1]))
+    assert [d["kind"] for d in documents] == ["receipt", "acceptance", "special_procedure", "higher_decision",
+                                              "delivery"]
+    accepted = pdf_text(window.pdf(documents[1]))  # the district reviews first and forwards: it promises no decision
+    assert "完成初审" in accepted and "作出决定" in accepted and matter.higher_authority in accepted
+    text = pdf_text(window.pdf(documents[-2]))
     assert matter.higher_authority in text and "同意核发" in text
-    keep("reported-completion", window.pdf(documents[-1]))
+    assert "上级机关决定告知书" in pdf_text(window.pdf(documents[-1]))  # its 送达回证
+    keep("reported-higher-decision", window.pdf(documents[-2]))
 
 
 def test_numbers_run_per_department_series_and_year(window, clock):

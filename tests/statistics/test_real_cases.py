@@ -51,7 +51,11 @@ def test_real_cases_are_counted(app, hall, clock):
     mine = windows[window]
     assert (mine["received"], mine["completed"], mine["open"]) == (5, 4, 1)
     assert (mine["refusals"], mine["not_accepted"], mine["supplements"]) == (1, 1, 1)
-    assert (mine["on_time"], mine["on_time_rate"], mine["grade"]) == (4, 100.0, "优秀")
+    # four decided cases are too few to grade a window (TONGBAN_MIN_GRADED_CASES, 10 by default)
+    assert (mine["on_time"], mine["on_time_rate"], mine["grade"]) == (4, 100.0, None)
+    assert mine["decided"] == 4 and "样本不足" in mine["grade_note"]
+    app.config["STATISTICS_MIN_GRADED_CASES"] = 4
+    assert {w["no"]: w for w in report(f"/windows?{TODAY}")["items"]}[window]["grade"] == "优秀"
     assert (mine["avg_working_days"], mine["p90_working_days"], mine["overdue"]) == (0.0, 0, 0)
     assert mine["daily_traffic"] == 5.0 and mine["merge_candidate"] is False
     assert sum(w["received"] for w in windows.values()) == 5

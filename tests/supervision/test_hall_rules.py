@@ -93,11 +93,52 @@ def test_each_department_keeps_its_opinion_and_a_dissent_goes_to_coordination_no
     assert (case["state"], case["outcome"]) == ("completed", "refused")
 
 
+def test_a_dissent_stands_until_its_department_withdraws_it(desk, clock):
+    """Art. 26: the lead department cannot resolve a dissent alone (the attack: 环保局 dissents on a 发改局-led case,
+    发改局's reviewer marks it "resolved"); 环保局's own post withdraws it, and only then may the case be granted."""
+    cid = _joint_to_opinions(desk, clock)
+    desk.complete(cid, "co_opinion_cgj", {"opinion": "同意。", "agree": True})
+    desk.complete(cid, "co_opinion_hbj", {"opinion": "暂不同意。", "agree": False, "conditions": "补充环评"})
+    coordinate = desk.task(cid, "coordinate")
+    lead = desk.hall.holder(coordinate["post"])
+    desk.ok("POST", f"/tasks/{coordinate['id']}/claim", lead)
+    code, body = desk.call("POST", f"/tasks/{coordinate['id']}/complete", lead, json={"data": {
+        "coordination": "resolved", "opinion": "经协调一致。"}})
+    assert code == 422 and body["code"] == "dissent_stands" and body["details"]["dissenting"] == ["hbj"], body
+    desk.ok("POST", f"/tasks/{coordinate['id']}/unclaim", lead)
+    hbj = desk.hall.holder("环保局审核岗")  # the dissenting department's own post (a candidate of the step)
+    desk.complete(cid, "coordinate", {"coordination": "resolved", "opinion": "申请人已补充环评，环保局撤回异议。"},
+                  user=hbj)
+    course = desk.ok("GET", f"/instances/{cid}/course", desk.ops)["items"]
+    opinions = [(e["data"]["department"], e["data"]["agree"]) for e in course if e["kind"] == "opinion"]
+    assert sorted(opinions) == [("cgj", True), ("hbj", False)]  # every opinion stays as it was given
+    assert [e["actor"] for e in course if e["kind"] == "coordination"] == [hbj]
+    assert desk.case(cid)["data"]["opinions"]["hbj"]["agree"] is False
+
+
+def test_the_district_government_decides_a_standing_dissent(desk, clock):
+    cid = _joint_to_opinions(desk, clock)
+    desk.complete(cid, "co_opinion_cgj", {"opinion": "不同意。", "agree": False})
+    desk.complete(cid, "co_opinion_hbj", {"opinion": "不同意。", "agree": False})
+    cgj = desk.hall.holder("城管局审核岗")
+    task = desk.task(cid, "coordinate")
+    desk.ok("POST", f"/tasks/{task['id']}/claim", cgj)
+    code, body = desk.call("POST", f"/tasks/{task['id']}/complete", cgj, json={"data": {
+        "coordination": "resolved", "opinion": "城管局撤回。"}})
+    assert code == 409 and body["details"]["dissenting"] == ["hbj"], body  # one withdrew; 环保局's still stands
+    desk.ok("POST", f"/tasks/{task['id']}/unclaim", cgj)
+    government = desk.hall.holder("区政府协调岗")
+    desk.complete(cid, "coordinate", {"coordination": "resolved", "opinion": "区政府协调决定：准予，附条件。"},
+                  user=government)
+    assert "decide" in _elements(desk, cid) or "expert_review" in _elements(desk, cid)
+
+
 def test_after_coordination_the_decision_sees_every_opinion_and_may_grant(desk, clock):
     cid = _joint_to_opinions(desk, clock)
     desk.complete(cid, "co_opinion_cgj", {"opinion": "同意。", "agree": True})
     desk.complete(cid, "co_opinion_hbj", {"opinion": "暂不同意。", "agree": False, "conditions": "补充环评"})
-    desk.complete(cid, "coordinate", {"coordination": "resolved", "opinion": "经协调，申请人补充环评后环保局同意。"})
+    desk.complete(cid, "coordinate", {"coordination": "resolved", "opinion": "经协调，申请人补充环评后环保局同意。"},
+                  user=desk.hall.holder("环保局审核岗"))
     desk.complete(cid, "expert_review", EXPERT)
     decide = desk.task(cid, "decide")
     approver = desk.hall.holder(decide["post"])
@@ -210,14 +251,19 @@ def test_an_extension_moves_the_due_date_once_with_a_reason_by_the_head(desk, cl
     desk.complete(cid, "accept", ACCEPT)
     before = desk.clock_of(cid)
     clerk = desk.hall.holder(f"{SHORT[matter.department_code]}受理A岗")
+    head = head_of(desk, matter.department_code)
     assert desk.call("POST", f"/instances/{cid}/extend", clerk, json={"reason": "需补充调查"})[0] == 403
     other = next(d for d in SHORT if d != matter.department_code)
     assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(other), json={"reason": "x"})[0] in (403, 404)
-    assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code), json={})[0] == 422
-    blank = desk.call("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code), json={"reason": " \n "})
+    assert desk.call("POST", f"/instances/{cid}/extend", head_of(desk, other), json={"reason": "x"})[0] in (403, 404)
+    # the head of the deciding agency approves (Art. 42): neither its supervisor (督查岗) nor 中心督查
+    assert desk.call("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code),
+                     json={"reason": "x"})[0] == 403
+    assert desk.call("POST", f"/instances/{cid}/extend", CENTER, json={"reason": "x"})[0] == 403
+    assert desk.call("POST", f"/instances/{cid}/extend", head, json={})[0] == 422
+    blank = desk.call("POST", f"/instances/{cid}/extend", head, json={"reason": " \n "})
     assert blank[0] == 422 and "空白" in str(blank[1]["details"]), blank
-    after = desk.ok("POST", f"/instances/{cid}/extend", supervisor_of(matter.department_code),
-                    json={"reason": "案情复杂，需补充调查"})
+    after = desk.ok("POST", f"/instances/{cid}/extend", head, json={"reason": "案情复杂，需补充调查"})
     assert after["extended_days"] == hall.EXTENSION_DAYS and after["extension_reason"] == "案情复杂，需补充调查"
     with desk.app.app_context():
         from datetime import date
@@ -228,16 +274,38 @@ def test_an_extension_moves_the_due_date_once_with_a_reason_by_the_head(desk, cl
             date.fromisoformat(before["due_date"]), hall.EXTENSION_DAYS).date
     assert after["due_date"] == expected.isoformat() and desk.case(cid)["due_date"] == expected.isoformat()
     assert after["events"][-1]["kind"] == "extend" and "案情复杂" in after["events"][-1]["reason"]
-    code, body = desk.call("POST", f"/instances/{cid}/extend", CENTER, json={"reason": "再延"})
+    code, body = desk.call("POST", f"/instances/{cid}/extend", head, json={"reason": "再延"})
     assert code == 409, body
+    # the applicant is told in writing: the reason, the head's approval and the new date
+    [listed] = [d for d in desk.ok("GET", f"/instances/{cid}/documents", head)["items"] if d["kind"] == "extension"]
+    notice = desk.ok("GET", f"/documents/{listed['id']}", head)
+    assert notice["title"] == "延期告知书" and notice["data"]["reason"] == "案情复杂，需补充调查"
+    assert notice["data"]["due_date"] == expected.isoformat() and notice["data"]["approved_by"]
+    assert "第四十二条" in notice["data"]["basis"]
+    course = [e["kind"] for e in desk.ok("GET", f"/instances/{cid}/course", head)["items"]]
+    assert course[-1] == "extended"
     audit = desk.ok("GET", f"/instances/{cid}/audit", desk.ops, params={"limit": 200})["items"]
     assert any(e["action"] == "instance.extended" and e["details"]["days"] == hall.EXTENSION_DAYS for e in audit)
 
 
 def test_a_joint_case_extends_by_fifteen(desk, clock):
     cid = _joint_to_opinions(desk, clock)
-    body = desk.ok("POST", f"/instances/{cid}/extend", CENTER, json={"reason": "会办部门意见分歧，需协调"})
+    lead = desk.case(cid)["department_code"]
+    body = desk.ok("POST", f"/instances/{cid}/extend", head_of(desk, lead), json={"reason": "会办部门意见分歧，需协调"})
     assert body["extended_days"] == hall.JOINT_EXTENSION_DAYS == 15
+
+
+def test_an_immediate_case_cannot_be_extended(desk, clock):
+    matter = next(m for m in desk.matters(kind="immediate"))
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    code, body = desk.call("POST", f"/instances/{cid}/extend", head_of(desk, matter.department_code),
+                           json={"reason": "需要研究"})
+    assert code == 409 and "即办件" in body["message"], body
+
+
+def head_of(desk, department: str) -> str:
+    return desk.hall.holder(f"{SHORT[department]}负责人岗")
 
 
 def _reported_to_forwarding(desk, clock):

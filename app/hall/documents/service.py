@@ -21,15 +21,13 @@ from ...extensions import db
 from ...instances.hooks import StepResult
 from ...instances.models import ProcessInstance
 from ...serials import next_serial
-from .. import cases
+from .. import cases, setting
 from .. import notices as kinds
 from ..models import CaseIntake
-from ..vocabulary import PAUSE, Pause, special_bound
+from ..vocabulary import PAUSE, SPECIAL, SPECIAL_RULE, Pause, special_bound
+from . import law
 from .models import Document
 
-REMEDY = ("如不服本决定，可以自收到本决定书之日起六十日内依法向{review_body}申请行政复议，"
-          "或者自收到本决定书之日起六个月内依法向人民法院提起行政诉讼。")
-REVIEW_BODY = "本级人民政府或者上一级主管部门"
 DELIVERY_METHODS = {"on_site": "直接送达", "mail": "邮寄送达", "electronic": "电子送达"}
 NOTIFY_METHODS = {"on_site": "当场告知", "sms": "短信", "phone": "电话", "mail": "邮寄", "online": "网上告知"}
 CENTER = "区行政服务中心"
@@ -64,6 +62,20 @@ def number_for(short: str, kind: str, year: int, serial: int) -> str:
     return f"{short}{kinds.KINDS[kind].letter}〔{year}〕{serial}号"
 
 
+def _parties(matter: dict) -> str | None:
+    """Who else a decision goes to: 工伤认定 decides between the worker and the employer (工伤保险条例 Art. 20)."""
+    basis = "".join(matter.get("legal_basis") or []) + (matter.get("name") or "")
+    return "职工（或者其近亲属）和用人单位" if "工伤" in basis else None
+
+
+def _record_rule(matter, procedure: str | None) -> str | None:
+    """The local rule a matter record cites for a special procedure the law does not list (a site inspection)."""
+    for item in (matter.special_procedures if matter is not None else None) or []:
+        if isinstance(item, dict) and item.get("name") == procedure and item.get("basis"):
+            return str(item["basis"])
+    return None
+
+
 def issue(instance: ProcessInstance, kind: str, data: dict[str, Any], at: datetime, actor: str | None,
           element_id: str | None = None, task_id: str | None = None) -> Document:
     """One numbered notice of the case, in the caller's transaction."""
@@ -71,7 +83,7 @@ def issue(instance: ProcessInstance, kind: str, data: dict[str, Any], at: dateti
     department = instance.department_code or "center"
     serial = next_serial(f"doc:{department}:{kind}:{year}")
     short = data.get("department", {}).get("short") or "中心"
-    document = Document(instance_id=instance.id, kind=kind, title=kinds.KINDS[kind].title,
+    document = Document(instance_id=instance.id, kind=kind, title=data.get("title") or kinds.KINDS[kind].title,
                         number=number_for(short, kind, year, serial), year=year, serial=serial,
                         department_code=instance.department_code, issued_at=at, issued_by=actor,
                         element_id=element_id, task_id=task_id,
@@ -116,8 +128,12 @@ class _Context:
             "center": CENTER,
             "department": {"code": instance.department_code,
                            "name": department.name if department else CENTER,
-                           "short": department.short if department else "中心"},
-            "matter": {"code": matter.code, "name": matter.name, "kind": matter.kind,
+                           "legal_name": (department.legal_name or department.name) if department else CENTER,
+                           "short": department.short if department else "中心",
+                           "superior": department.superior if department else None,
+                           "nature": department.nature if department else "agency"},
+            "district": setting.district(),
+            "matter": {"code": matter.code, "name": matter.name, "kind": matter.kind, "type": matter.type,
                        "legal_basis": list(matter.legal_basis or []), "promised_days": matter.promised_days,
                        "statutory_days": matter.statutory_days, "higher_authority": matter.higher_authority,
                        "result": dict(matter.result or {}), "consultation": matter.consultation,
@@ -136,6 +152,18 @@ class _Context:
         data.update(getattr(self, f"_{kind}")(element_id))
         return data
 
+    # -- the law of the notice: its instrument by the matter's type, the remedy in force on its date
+    @property
+    def family(self) -> law.Family:
+        base = self.base()
+        return law.family_of(base["matter"], base["department"])
+
+    def remedy(self, document: str = "本决定书") -> str:
+        department = self.base()["department"]
+        return law.remedy(self.family, as_utc(self.result.at).astimezone(SHANGHAI).date(),
+                          agency=department["legal_name"], district=setting.district(),
+                          superior=department.get("superior"), document=document)
+
     def _materials(self) -> list[str]:
         if self.intake is not None and self.intake.received_materials:
             return list(self.intake.received_materials)
@@ -153,7 +181,14 @@ class _Context:
                 "query_code_printed": True}
 
     def _acceptance(self, element_id: str) -> dict:
-        return {"accepted_materials": self._materials()}
+        matter = self.base()["matter"]
+        reported = matter.get("kind") == "reported"
+        higher = law.higher(setting.authorities(), matter.get("higher_authority")) if reported else None
+        return {"accepted_materials": self._materials(), "act": self.family.act,
+                "basis": law.basis(matter, self.family, "第三十二条第一款第（五）项"),
+                # 上报件: the district reviews first and forwards; the higher authority decides (Art. 43)
+                "higher_authority": higher.get("legal_name") if higher else None,
+                "first_review_days": 20 if reported else None}
 
     def _supplement(self, element_id: str) -> dict:
         listed = list(self.case_data.get("missing_materials") or [])
@@ -173,20 +208,46 @@ class _Context:
 
     def _not_accepted(self, element_id: str) -> dict:
         return {"reasons": self.case_data.get("reasons") or "", "legal_basis": self.case_data.get("legal_basis"),
-                "referral": self.case_data.get("referral"),
-                "remedy": REMEDY.replace("本决定书", "本通知书").format(review_body=REVIEW_BODY)}
+                "referral": self.case_data.get("referral"), "act": self.family.act,
+                "basis": law.basis(self.base()["matter"], self.family, "第三十二条"),
+                "remedy": self.remedy("本通知书")}
 
     def _special_procedure(self, element_id: str) -> dict:
         task = next((t for t in self.result.after.user_tasks if t.element_id == element_id), None)
         name = task.name if task else element_id
         properties = self.result.process.element_properties(element_id)
         bound = special_bound(properties, name, self.matter.special_procedures if self.matter else None)
-        return {"procedure": name, "max_days": bound}
+        return {"procedure": name, "max_days": bound, "act": self.family.act,
+                "basis": law.basis(self.base()["matter"], self.family, "第四十五条"),
+                "local_rule": properties.get(SPECIAL_RULE) or _record_rule(self.matter, properties.get(SPECIAL) or name)}
 
     def _refusal(self, element_id: str) -> dict:
         # the remedy is always printed (Art. 38), whatever the decision form said
+        matter, family = self.base()["matter"], self.family
         return {"reasons": self.case_data.get("reasons") or "", "opinion": self.case_data.get("opinion"),
-                "remedy": REMEDY.format(review_body=REVIEW_BODY)}
+                "title": law.refusal_title(matter, family), "act": family.act, "verb": family.refusal_verb,
+                "basis": law.basis(matter, family, "第三十八条第二款"),
+                "parties": _parties(matter), "remedy": self.remedy()}
+
+    def _termination(self, element_id: str) -> dict:
+        """补正超时: the applicant did not supplement by the deadline; the case ends (Art. 32)."""
+        missing = list(self.intake.missing_materials) if self.intake is not None else []
+        return {"missing_materials": missing, "act": self.family.act,
+                "basis": law.basis(self.base()["matter"], self.family, "第三十二条第一款第（四）项"),
+                "remedy": self.remedy("本告知书")}
+
+    def _higher_decision(self, element_id: str) -> dict:
+        """上报件: the higher authority's decision, told to the applicant with the remedy against that authority."""
+        matter = self.base()["matter"]
+        higher = law.higher(setting.authorities(), matter.get("higher_authority") or self.case_data.get("forwarded_to"))
+        decision = self.case_data.get("higher_decision")
+        remedy = law.remedy(self.family, as_utc(self.result.at).astimezone(SHANGHAI).date(),
+                            agency=higher.get("legal_name") or "上级机关", district=setting.district(),
+                            superior=higher.get("superior"), government=higher.get("government"),
+                            court="有管辖权的人民法院", document="该决定") if decision == "rejected" else None
+        return {"higher_authority": higher.get("legal_name"), "decision": decision,
+                "opinion": self.case_data.get("higher_opinion"), "result_no": self.case_data.get("result_no"),
+                "remedy": remedy}
 
     def _completion(self, element_id: str) -> dict:
         data = self.case_data
@@ -196,19 +257,23 @@ class _Context:
             outcome = "higher_approved" if data["higher_decision"] == "approved" else "higher_rejected"
         elif outcome is None:
             outcome = "granted" if data.get("decision") == "grant" else "refused"
-        return {"outcome": outcome, "result_no": data.get("result_no"),
+        return {"outcome": outcome, "result_no": data.get("result_no"), "verb": self.family.refusal_verb,
                 "higher_opinion": data.get("higher_opinion"), "forwarded_to": data.get("forwarded_to"),
                 "opinion": data.get("opinion")}
 
     def _delivery(self, element_id: str) -> dict:
         data = self.case_data
-        refused = data.get("decision") not in (None, "grant")
-        delivered = kinds.TITLES["refusal"] if refused else \
-            ((self.matter.result or {}).get("name") if self.matter else None) or "办理结果"
-        previous = db.session.scalar(sa.select(Document.number).where(
-            Document.instance_id == self.result.instance.id, Document.kind == "refusal")
-            .order_by(Document.id.desc()).limit(1)) if refused else None
-        return {"delivered": delivered, "delivered_number": previous or data.get("result_no"),
+        higher = data.get("higher_decision") is not None  # 上报件: the higher authority's decision is delivered
+        refused = not higher and data.get("decision") not in (None, "grant")
+        kind = "higher_decision" if higher else "refusal" if refused else None
+        previous = db.session.execute(sa.select(Document.title, Document.number).where(
+            Document.instance_id == self.result.instance.id, Document.kind == kind)
+            .order_by(Document.id.desc()).limit(1)).first() if kind else None
+        if previous is not None:
+            delivered = previous[0]
+        else:
+            delivered = ((self.matter.result or {}).get("name") if self.matter else None) or "办理结果"
+        return {"delivered": delivered, "delivered_number": (previous[1] if previous else None) or data.get("result_no"),
                 "method": DELIVERY_METHODS.get(data.get("method") or "", data.get("method") or ""),
                 "delivered_on": data.get("delivered_on"), "receipt_no": data.get("receipt_no"),
                 "note": data.get("note")}
@@ -225,3 +290,20 @@ def get_or_404(document_id: int) -> Document:
     if document is None:
         raise NotFound(f"文书 {document_id} 不存在", {"document_id": document_id})
     return document
+
+
+def issue_act(instance: ProcessInstance, kind: str, extra: dict[str, Any], at: datetime, actor: str | None) -> Document:
+    """A notice of an act of the hall's own, outside any step (延期): the case's data as a step would print it, and
+    what the act adds."""
+    from ...definitions import service as definitions
+    from ...engine.case import Snapshot
+
+    db.session.flush()  # the act's own changes first: the notice prints the case as the act leaves it
+    snapshot = Snapshot(state=instance.state, data=dict(instance.data or {}))
+    step = StepResult(instance, definitions.compiled_by_id(instance.definition_id), snapshot, snapshot, [], at,
+                      actor, f"hall.{kind}")
+    context = _Context(step)
+    data = context.base()
+    data.update(extra)
+    data.setdefault("basis", law.basis(data["matter"], context.family, "第四十二条第一款"))
+    return issue(instance, kind, data, at, actor)

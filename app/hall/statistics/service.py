@@ -70,6 +70,11 @@ def grade_thresholds() -> tuple[float, float, float]:
     return values
 
 
+def min_graded_cases() -> int:
+    """How many decided cases a group needs before it is graded (TONGBAN_MIN_GRADED_CASES, 10)."""
+    return int(current_app.config.get("STATISTICS_MIN_GRADED_CASES", 10))
+
+
 def default_merge_below() -> float:
     value = current_app.config.get("STATISTICS_MERGE_BELOW")
     return float(DEFAULT_MERGE_BELOW if value is None else value)
@@ -153,7 +158,9 @@ def _count(condition) -> sa.ColumnElement:
 
 
 NOT_ACCEPTED = str(Outcome.NOT_ACCEPTED)  # a report figure: cases that ended 不予受理 (the hall's outcome)
-_COMPLETED = HC.is_open.is_(False) & (sa.func.coalesce(HC.outcome, "") != "cancelled")  # 办结 (not 撤销)
+# 办结: closed by a decision or an answer — not 撤销, 撤件 or 补正超时终止, which are counted apart
+_COMPLETED = HC.is_open.is_(False) & sa.func.coalesce(HC.outcome, "").not_in(
+    ("cancelled", "withdrawn", str(Outcome.SUPPLEMENT_TIMEOUT)))
 _OPEN = HC.is_open.is_(True)
 _JUDGED = HC.on_time.is_not(None)  # decided (or answered 不予受理): the decision clock's figures are set
 
@@ -169,6 +176,7 @@ _COLUMNS = {
     "open_red": _count(_OPEN & (HC.light == "red")),
     "avg_working_days": sa.func.avg(sa.case((_JUDGED, HC.working_days_used), else_=None)),
     "supplement_timeouts": _count(HC.outcome == Outcome.SUPPLEMENT_TIMEOUT),
+    "withdrawn": _count(HC.outcome == "withdrawn"),
     "supplements": sa.func.coalesce(sa.func.sum(HC.supplement_count), 0),
     "refusals": _count(HC.outcome == Outcome.REFUSED),
     NOT_ACCEPTED: _count(HC.outcome == Outcome.NOT_ACCEPTED),
@@ -236,14 +244,18 @@ def figures(raw: dict | None, *, traffic_days: int, thresholds, merge_below: flo
     raw = raw or {}
     count = {name: int(raw.get(name) or 0) for name in (
         "received", "completed", "open", "cancelled", "judged", "on_time", "late", "open_red", "supplements",
-        "refusals", NOT_ACCEPTED, "green_channel")}
+        "refusals", NOT_ACCEPTED, "green_channel", "decided", "supplement_timeouts", "withdrawn")}
     rate = 100.0 * count["on_time"] / count["judged"] if count["judged"] else None
+    graded = count["judged"] >= min_graded_cases()  # one late case of one is no verdict on a window
     traffic = count["received"] / traffic_days if traffic_days else None
     result = {
         "received": count["received"],
         "completed": count["completed"],
         "open": count["open"],
         "cancelled": count["cancelled"],
+        "decided": count["decided"],  # decisions (and 不予受理 answers): what on_time and the working days are of
+        "supplement_timeouts": count["supplement_timeouts"],  # 补正超时终止: no decision, counted apart
+        "withdrawn": count["withdrawn"],
         "on_time": count["on_time"],
         "on_time_rate": _rounded(rate),
         "avg_working_days": _rounded(raw.get("avg_working_days")),
@@ -254,7 +266,8 @@ def figures(raw: dict | None, *, traffic_days: int, thresholds, merge_below: flo
         NOT_ACCEPTED: count[NOT_ACCEPTED],
         "green_channel": count["green_channel"],
         "daily_traffic": _rounded(traffic),
-        "grade": grade(rate, thresholds),
+        "grade": grade(rate, thresholds) if graded else None,
+        "grade_note": None if graded or not count["judged"] else f"样本不足（{count['judged']} 件，至少 {min_graded_cases()} 件才评定等级）",
     }
     if merge_below is not None:
         result["merge_candidate"] = traffic is not None and traffic < merge_below

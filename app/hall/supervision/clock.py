@@ -506,15 +506,15 @@ def _pauses(step, case: HallCase) -> list[course.Event]:
     forwarded_pause = case.forward_clock == hall.ForwardClock.PAUSE and case.forwarded_at is not None \
         and case.replied_at is None and running
     events = []
+    now_open = {t.id for t in step.after.user_tasks}
+    for task in step.before.user_tasks:  # a procedure that ended, then one that began (in the same step)
+        if task.id not in now_open and hall.pause_of(props(task.element_id)) == hall.Pause.SPECIAL:
+            events.append(course.Event("special_ended", step.at, step.actor, task.post, task.id, task.element_id,
+                                       {"procedure": props(task.element_id).get(hall.SPECIAL) or task.name}))
     was = {t.id for t in step.before.user_tasks}
     for task in step.after.user_tasks:
         if task.id not in was and hall.pause_of(props(task.element_id)) == hall.Pause.SPECIAL:
             events.append(course.Event("special_started", step.at, step.actor, task.post, task.id, task.element_id,
-                                       {"procedure": props(task.element_id).get(hall.SPECIAL) or task.name}))
-    now_open = {t.id for t in step.after.user_tasks}
-    for task in step.before.user_tasks:
-        if task.id not in now_open and hall.pause_of(props(task.element_id)) == hall.Pause.SPECIAL:
-            events.append(course.Event("special_ended", step.at, step.actor, task.post, task.id, task.element_id,
                                        {"procedure": props(task.element_id).get(hall.SPECIAL) or task.name}))
     if (pausing or forwarded_pause) and case.paused_since is None:
         if pausing:

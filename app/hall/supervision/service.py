@@ -414,6 +414,10 @@ def extend(instance: ProcessInstance, actor: str, reason: str) -> HallCase:
         raise Conflict("办件已作出决定或已办结，不能延期", {"instance_id": instance.id, "outcome": case.outcome})
     if case_clock.district_clock_ended(case):
         raise Conflict("办件已上报上级机关，区级计时已结束，不能延期", {"instance_id": instance.id})
+    matter = case_clock.matter_for(instance.definition_id, instance.process_key)
+    if not case.promised_days or (matter is not None and matter.kind == "immediate"):
+        raise Conflict("即办件当场办结，不能延期（《行政许可法》第四十二条的延期适用于不能在期限内作出决定的申请）",
+                       {"instance_id": instance.id, "promised_days": case.promised_days})
     if case.extended_days:
         raise Conflict("办件已延期一次，不能再次延期（《行政许可法》第四十二条）",
                        {"instance_id": instance.id, "extended_days": case.extended_days,
@@ -422,7 +426,6 @@ def extend(instance: ProcessInstance, actor: str, reason: str) -> HallCase:
     if today > case.due_date:
         raise Conflict("延期须在办理期限届满前决定，该办件已超期",
                        {"instance_id": instance.id, "due_date": case.due_date.isoformat()})
-    matter = case_clock.matter_for(instance.definition_id, instance.process_key)
     days = vocabulary.JOINT_EXTENSION_DAYS if matter is not None and matter.kind == "joint" \
         else vocabulary.EXTENSION_DAYS
     at = now()
@@ -435,10 +438,21 @@ def extend(instance: ProcessInstance, actor: str, reason: str) -> HallCase:
                               reason=f"延期 {days} 个工作日（经负责人批准，《行政许可法》第四十二条）：{reason}"[:200]))
     course.record(instance.id, course.Event("extended", at, actor, None, None, None, {
         "days": days, "reason": reason, "due_date_before": old_due.isoformat(), "due_date": case.due_date.isoformat()}))
+    from ..documents import service as documents
+
+    notice = documents.issue_act(instance, "extension", {
+        "reason": reason, "days": days, "due_date_before": old_due.isoformat(), "due_date": case.due_date.isoformat(),
+        "approved_by": _name_of(actor)}, at, actor)
     audit.record("instance.extended", actor=actor, instance_id=instance.id,
                  details={"days": days, "reason": reason, "due_date_before": old_due.isoformat(),
-                          "due_date": case.due_date.isoformat()})
+                          "due_date": case.due_date.isoformat(), "notice": notice.number})
     return case
+
+
+def _name_of(username: str) -> str:
+    from ...people.models import User
+
+    return db.session.scalar(sa.select(User.name).where(User.username == username)) or username
 
 
 def runtime_lock(instance_id: str):
