@@ -116,8 +116,11 @@ class Case:
         case = cls(process, workflow)
         case._advance()
         if event is not None:  # a message or signal start: the waiting start event catches it
-            case._run(lambda: workflow.catch(event))
-            case._advance()
+            name, payload = event.event_definition.name, event.payload if isinstance(event.payload, dict) else {}
+            if isinstance(event.event_definition, MessageEventDefinition):
+                case.deliver_message(name, payload, event.correlations)
+            else:
+                case.deliver_signal(name, payload)
         return case
 
     @classmethod
@@ -157,7 +160,9 @@ class Case:
         try:
             return dump_state(self.workflow, {"bindings": self.workflow.bindings} if self.workflow.bindings else None)
         except StateError as exc:
-            raise CaseFailed(str(exc)) from None
+            last = self.workflow.last_task
+            element = getattr(getattr(last, "task_spec", None), "bpmn_id", None) if last is not None else None
+            raise CaseFailed(str(exc), element, code="case_not_saved") from None
 
     # --- actions ----------------------------------------------------------------------------------
     def complete(self, task_id: str, data: dict[str, Any], *, actor: str | None = None,

@@ -65,6 +65,7 @@ from .specs import (
     EventSubprocessStart,
     HumanTaskInfo,
     ManualUserTask,
+    MergingMessageEventDefinition,
     OutputParameter,
     ResolvedCallActivity,
     UserTask,
@@ -112,8 +113,8 @@ class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
         # otherwise a message's payload merges into the case data, as a form submission does.
         definition = super().parse_message_event(message_event)
         if getattr(definition, "expression", None) is None and type(definition) is not MessageEventDefinition:
-            return MessageEventDefinition(definition.name, definition.correlation_properties,
-                                          description=definition.description)
+            return MergingMessageEventDefinition(definition.name, definition.correlation_properties,
+                                                 description=definition.description)
         definition.expression = python_expression(definition.expression)
         return definition
 

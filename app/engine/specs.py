@@ -12,6 +12,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -208,3 +209,11 @@ class EventSubprocessStart(StartEvent):
                 if frontier and task is not holder:
                     task.cancel()
         return result
+
+
+class MergingMessageEventDefinition(MessageEventDefinition):
+    """SpiffWorkflow's plain message (its payload merges into the case data), under a name of its own.
+
+    A caught message can stay in a case's state (an event-based gateway keeps the events it has seen), and the
+    state's serializer knows classes by name: Camunda's message definition has the same name as the plain one.
+    """

@@ -19,7 +19,10 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    MessageEventDefinitionConverter,
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import SubWorkflowConverter as SubWorkflowSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
@@ -36,7 +39,7 @@ from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from .specs import EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
+from .specs import EventSubprocessStart, ManualUserTask, MergingMessageEventDefinition, ResolvedCallActivity, UserTask
 from .timers import ClockedCycle, ClockedDuration, ClockedTimeDate
 from .workflow import TongbanWorkflow
 
@@ -165,6 +168,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[ManualUserTask] = BpmnTaskSpecConverter
     config[ResolvedCallActivity] = SubWorkflowSpecConverter
     config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
+    config[MergingMessageEventDefinition] = MessageEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))
 
 

@@ -1,7 +1,8 @@
 """Incidents: what stopped a case and needs ops — a timer that failed for good, a case in error (a failed step),
-a stalled case (running, but nothing can move it: no open task, no waiting timer, no awaited message).
+a stalled case (running, but nothing can move it: no open task, no waiting timer, no awaited message), a step
+refused for a reason no caller can fix (its case could not be saved, its decision is not deployed: steps.py).
 
-Ids name their kind: `timer-<timer id>`, `case-<case id>`, `stalled-<case id>`.
+Ids name their kind: `timer-<timer id>`, `case-<case id>`, `stalled-<case id>`, `step-<incident id>`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from ..messages.models import MessageSubscription
 from ..tasks.models import UserTask
 from ..timers import service as timers
 from ..timers.models import Timer
+from . import steps
 
 log = logging.getLogger(__name__)
-KINDS = ("timer", "failed_step", "stalled")
+KINDS = ("timer", "failed_step", "stalled", "refused_step")
 _CAP = 1000  # per kind: an ops list, not an export
 
 
@@ -81,12 +83,14 @@ def search(kind: str | None = None, instance_id: str | None = None) -> list[dict
         if instance_id:
             query = query.where(ProcessInstance.id == instance_id)
         items += [_stalled(i) for i in db.session.scalars(query)]
+    if kind in (None, "refused_step"):
+        items += steps.search(instance_id, _CAP)
     return sorted(items, key=lambda i: i["since"], reverse=True)
 
 
 def _parse(incident_id: str) -> tuple[str, str]:
     kind, _, ref = incident_id.partition("-")
-    if kind not in ("timer", "case", "stalled") or not ref:
+    if kind not in ("timer", "case", "stalled", "step") or not ref:
         raise NotFound(f"事件 {incident_id} 不存在", {"incident_id": incident_id})
     return kind, ref
 
@@ -97,6 +101,10 @@ def get_or_404(incident_id: str) -> dict:
         timer = db.session.get(Timer, int(ref)) if ref.isdigit() else None
         if timer is not None and timer.state == "failed":
             return _failed_timer(timer, db.session.get(ProcessInstance, timer.instance_id))
+    elif kind == "step":
+        row = steps.get_open(ref)
+        if row is not None:
+            return steps.as_incident(row)
     else:
         found = search("failed_step" if kind == "case" else "stalled", instance_id=ref)
         if found:
@@ -109,6 +117,9 @@ def retry(incident_id: str, actor: str | None) -> dict:
     incident = get_or_404(incident_id)
     if incident["kind"] == "stalled":
         raise Conflict("停滞的办件无法重试，请人工处理（resolve 将撤销该办件）", {"incident_id": incident_id})
+    if incident["kind"] == "refused_step":
+        raise Conflict("被拒绝的步骤无法由运维重试：排除原因（如部署缺少的决策）后由原操作人再次办理，或 resolve 结案",
+                       {"incident_id": incident_id, "code": incident.get("code")})
     if incident["kind"] == "timer":
         timers.retry(db.session.get(Timer, int(incident_id.split("-", 1)[1])), actor)
     else:
@@ -122,11 +133,12 @@ def retry(incident_id: str, actor: str | None) -> dict:
 
 def resolve(incident_id: str, actor: str | None, note: str | None) -> dict:
     """Close it without running it again (ops dealt with it): a failed timer is marked resolved and not fired;
-    a case in error goes back to running; a stalled case, which nothing can move, is cancelled."""
+    a case in error goes back to running; a stalled case, which nothing can move, is cancelled; a refused step is
+    closed (its case stays as it is)."""
     from ..instances import service as instances
 
     incident = get_or_404(incident_id)
-    instance = db.session.get(ProcessInstance, incident["instance_id"])
+    instance = db.session.get(ProcessInstance, incident["instance_id"]) if incident["instance_id"] else None
     if incident["kind"] == "timer":
         timer = db.session.get(Timer, int(incident_id.split("-", 1)[1]))
         timer.state = "resolved"
@@ -136,6 +148,8 @@ def resolve(incident_id: str, actor: str | None, note: str | None) -> dict:
             instance.state, instance.error = "running", None
     elif incident["kind"] == "failed_step":
         instance.state, instance.error = "running", None
+    elif incident["kind"] == "refused_step":
+        steps.resolve(steps.get_open(incident_id.split("-", 1)[1]), actor, note)
     else:
         instances.cancel(instance, actor, note or "停滞办件，由运维人工结案")
     audit.record("incident.resolved", actor=actor, instance_id=incident["instance_id"],

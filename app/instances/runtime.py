@@ -24,9 +24,11 @@ from ..caches import app_cache
 from ..clock import app_clock, now
 from ..definitions import service as definitions
 from ..engine.case import Case, Snapshot
+from ..engine.errors import CaseFailed
 from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
+from ..incidents import steps as step_incidents
 from ..messages.models import MessageSubscription
 from ..tasks.models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 from ..timers.models import Timer
@@ -202,7 +204,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
     the commit. With `commit=False` the caller commits several cases at once with `commit_all`.
     """
     at = now()
-    instance_key = instance.id
+    instance_key, stored_version, process_key = instance.id, instance.version, instance.process_key
     snap = case.snapshot()
     before = case.baseline or Snapshot(state="running", data={})
     new = instance.version is None
@@ -245,6 +247,9 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         mapped = _conflict(exc, instance_key)
         if mapped is not None:
             raise mapped from None
+        if isinstance(exc, CaseFailed):  # the new state cannot be stored: an incident, the case as it was
+            raise step_incidents.record(exc, instance_id=None if new else instance_key, case_version=stored_version,
+                                        process_key=process_key, action=action, actor=actor) from None
         raise
     saved.outbox = list(case.outbox)
     if commit:

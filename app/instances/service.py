@@ -17,6 +17,7 @@ from ..engine.errors import CaseFailed
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..hall import intake
+from ..incidents import steps as step_incidents
 from ..messages.models import MessageSubscription
 from ..models_base import paged, row_dict
 from ..tasks.models import UserTask
@@ -27,7 +28,15 @@ from .models import ProcessInstance
 log = logging.getLogger(__name__)
 
 
-def case_failed(exc: CaseFailed) -> Invalid:
+def case_failed(exc: CaseFailed, instance: ProcessInstance | None = None, *, process_key: str | None = None,
+                action: str = "", actor: str | None = None) -> Invalid:
+    """The 422 of a step the engine refused (after the caller's rollback); a reason no caller can fix (a decision
+    not deployed, a state that cannot be stored) is kept as an incident for ops (incidents/steps.py)."""
+    if step_incidents.is_incident(exc):
+        return step_incidents.record(exc, instance_id=instance.id if instance is not None else None,
+                                     case_version=instance.version if instance is not None else None,
+                                     process_key=instance.process_key if instance is not None else process_key,
+                                     action=action, actor=actor)
     return Invalid(f"流程执行出错: {exc.message}", {"element": exc.element}, code="case_failed")
 
 
@@ -50,7 +59,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
                           resolver=definitions.CallResolver(definition.id), event=event,
                           limits=runtime.sandbox_limits(), working_days=runtime.working_days)
     except CaseFailed as exc:
-        raise case_failed(exc) from None
+        raise case_failed(exc, process_key=definition.key, action="instance.started", actor=actor) from None
     at = now()
     instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
                                business_key=business_key, state="running", data={}, engine_state="",

@@ -143,7 +143,7 @@ def _deliver_all(targets: list[str], kind: str, name: str, data: dict[str, Any],
             caught = case.deliver_message(name, data) if kind == "message" else case.deliver_signal(name, data)
         except CaseFailed as exc:
             db.session.rollback()
-            raise case_failed(exc) from None
+            raise case_failed(exc, instance, action=f"{kind}.delivered", actor=actor) from None
         if not caught:
             continue
         saves.append(runtime.save(instance, case, actor=actor, action=f"{kind}.delivered",

@@ -169,7 +169,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
     except CaseFailed as exc:
         db.session.rollback()
-        raise case_failed(exc) from None
+        raise case_failed(exc, instance, action="task.completed", actor=user.username) from None
     details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}
     if user.has_role("admin") and task.post not in user.post_names:
         details["as_admin"] = True
