@@ -186,6 +186,27 @@ def unresolved_calls(refs: list[dict], filename: str, also_known: set[str] = fro
             for r in refs if r["key"] not in known and r["key"] not in also_known]
 
 
+def unresolved_decisions(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
+    """A business-rule task whose decision is not deployed (nor in the same upload): a warning, like a called
+    process — the task looks its decision up when a case reaches it, and refuses that step while it is missing."""
+    from ..engine.specs import DecisionTask
+
+    found, seen = [], set()
+    for process in processes:
+        for spec in [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]:
+            for task_spec in spec.task_specs.values():
+                if isinstance(task_spec, DecisionTask) and task_spec.dmnEngine is None \
+                        and task_spec.bpmn_id not in seen:
+                    seen.add(task_spec.bpmn_id)
+                    found.append({"code": "resolved_at_call_time", "file": filename,
+                                  "line": _line_of(tree, task_spec.bpmn_id), "element": task_spec.bpmn_id,
+                                  "decision": task_spec.decision_ref,
+                                  "message": f"{filename}: 业务规则任务 {task_spec.bpmn_id} 的决策 "
+                                             f"{task_spec.decision_ref} 尚未部署，将在办件到达该步骤时解析 "
+                                             f"(resolved at call time)"})
+    return found
+
+
 # -- checks a plugin registers (the hall: its extension properties) ------------------------------------------------
 # (compiled processes, lxml tree, filename) -> problems, each with code, file, line, element, message
 PluginCheck = Callable[[list, "etree._ElementTree | None", str], list[dict]]

@@ -167,6 +167,7 @@ def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor,
     if prepared.kind == "bpmn":
         report.errors.extend(checks.expression_problems(prepared.processes, prepared.tree, upload.filename))
         calls.append((report, checks.call_references(prepared.processes, prepared.tree)))
+        report.warnings.extend(checks.unresolved_decisions(prepared.processes, prepared.tree, upload.filename))
         unknown = checks.unknown_posts(prepared.tree, upload.filename)
         if unknown_posts == "allow":
             report.warnings.extend(unknown)

@@ -191,7 +191,8 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
             if isinstance(task_spec, ResolvedCallActivity) and task_spec.spec not in subprocess_specs:
                 called.add(task_spec.called_element)
             if hasattr(task_spec, "dmnEngine"):
-                decisions.add(getattr(task_spec.dmnEngine.decision_table, "id", "") or "")
+                decisions.add(getattr(task_spec, "decision_ref", None)
+                              or getattr(task_spec.dmnEngine.decision_table, "id", "") or "")
             if isinstance(task_spec, HumanTaskMixin) and task_spec.bpmn_id:
                 info = task_spec.human
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
@@ -229,3 +230,13 @@ def _connect_run_time_links(spec) -> None:
         child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
         if merge is not None and child is not None and not child.completed_event.is_connected(merge):
             child.completed_event.connect(merge)
+
+
+def decision_engine(content: bytes, filename: str, decision_id: str):
+    """The DMN engine of one decision of a deployed DMN file (a business-rule task resolving it at run time)."""
+    parser = TongbanParser(validator=_VALIDATOR)
+    try:
+        parser.add_dmn_xml(parse_xml(content, filename).getroot(), filename=filename)
+        return parser.get_engine(decision_id, None)
+    except (ValidationException, SpiffWorkflowException, KeyError, ValueError) as exc:
+        raise LookupError(f"{decision_id}: {exc}") from None

@@ -57,11 +57,11 @@ from SpiffWorkflow.camunda.parser.task_spec import (
     CamundaTaskParser,
     UserTaskParser,
 )
-from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .expressions import python_expression
 from .specs import (
+    DecisionTask,
     EventSubprocessStart,
     HumanTaskInfo,
     ManualUserTask,
@@ -253,6 +253,12 @@ class HumanManualTaskParser(ElementProperties, HumanTaskParsing, CamundaTaskPars
 
 
 class DecisionTaskParser(ElementProperties, BusinessRuleTaskParser):
+    def create_task(self):
+        ref = self.get_decision_ref(self.node)
+        known = ref in self.process_parser.parser.dmn_parsers
+        engine = self.process_parser.parser.get_engine(ref, self.node) if known else None
+        return DecisionTask(self.spec, self.bpmn_id, dmnEngine=engine, decision_ref=ref, **self.bpmn_attributes)
+
     @staticmethod
     def get_decision_ref(node):
         ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
@@ -344,7 +350,7 @@ class TongbanParser(CamundaParser):
         full_tag("receiveTask"): (ReceiveParser, ReceiveTask),
         full_tag("exclusiveGateway"): (GatewayParser, ExclusiveGateway),
         full_tag("inclusiveGateway"): (GatewayParser, InclusiveGateway),
-        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
         full_tag("callActivity"): (CallParser, ResolvedCallActivity),
         full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
     }

@@ -13,8 +13,14 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+from .errors import CaseFailed
 
 
 @dataclass(frozen=True)
@@ -217,3 +223,40 @@ class MergingMessageEventDefinition(MessageEventDefinition):
     A caught message can stay in a case's state (an event-based gateway keeps the events it has seen), and the
     state's serializer knows classes by name: Camunda's message definition has the same name as the plain one.
     """
+
+
+class DecisionTask(BusinessRuleTask):
+    """A business-rule task whose decision is found when a case reaches it, unless the deploy already had it.
+
+    As with a called process, deploy order does not matter: a decision named by `camunda:decisionRef` (or
+    `spiffworkflow:calledDecisionId`) that is not deployed yet is looked up through the workflow's resolver
+    (its current version) every time the task runs; still missing, the step is refused naming the decision
+    (`decision_not_deployed`), which the service keeps as an incident.
+    """
+
+    def __init__(self, wf_spec, bpmn_id, dmnEngine=None, decision_ref: str | None = None, **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, dmnEngine, **kwargs)
+        self.decision_ref = decision_ref
+
+    def _run_hook(self, my_task):
+        if self.dmnEngine is not None:
+            return super()._run_hook(my_task)
+        engine = self._resolve(my_task)  # per run: the spec is shared by every case of its version
+        try:
+            my_task.data = DeepMerge.merge(my_task.data, engine.result(my_task))
+        except (SpiffWorkflowException, CaseFailed):
+            raise
+        except Exception as exc:
+            raise WorkflowTaskException(str(exc), task=my_task) from None
+        return BpmnSpecMixin._run_hook(self, my_task)
+
+    def _resolve(self, my_task):
+        resolve = getattr(my_task.workflow.top_workflow, "resolve_decision", None)
+        try:
+            if resolve is None:
+                raise LookupError("no resolver")
+            return resolve(self.decision_ref)
+        except LookupError:
+            raise CaseFailed(f"业务规则任务 {self.bpmn_name or self.bpmn_id} 的决策 {self.decision_ref} 尚未部署 "
+                             f"(decision not deployed)", self.bpmn_id, code="decision_not_deployed",
+                             details={"decision": self.decision_ref}) from None

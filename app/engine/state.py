@@ -39,7 +39,14 @@ from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
-from .specs import EventSubprocessStart, ManualUserTask, MergingMessageEventDefinition, ResolvedCallActivity, UserTask
+from .specs import (
+    DecisionTask,
+    EventSubprocessStart,
+    ManualUserTask,
+    MergingMessageEventDefinition,
+    ResolvedCallActivity,
+    UserTask,
+)
 from .timers import ClockedCycle, ClockedDuration, ClockedTimeDate
 from .workflow import TongbanWorkflow
 
@@ -169,6 +176,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[ResolvedCallActivity] = SubWorkflowSpecConverter
     config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
     config[MergingMessageEventDefinition] = MessageEventDefinitionConverter
+    config[DecisionTask] = BpmnTaskSpecConverter  # specs are not stored; only an old state's migration reads one
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))
 
 
