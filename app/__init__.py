@@ -60,9 +60,13 @@ def _load_models() -> None:
 
 
 def _register_hall() -> None:
-    """Intake (case numbers, applicants, the materials checklist) and notices: step hooks on the runtime."""
+    """Intake (case numbers, applicants, the materials checklist) and notices: step hooks on the runtime;
+    the correlation keys of waiting messages (messages/correlation.py)."""
     from .documents import service as documents
     from .hall import intake
+    from .messages import correlation
+
+    correlation.register()
 
     intake.register()
     documents.register()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,13 @@ from .specs import HumanTaskMixin, merge_outputs, merge_shared
 from .state import StateError, dump_state, load_state, read_state
 from .timers import event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
+
+
+def canonical_correlations(correlations: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Correlation keys as comparable text: (key, its properties as sorted JSON), sorted by key."""
+    return tuple(sorted((str(key), json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+                        for key, value in (correlations or {}).items() if value))
+
 
 # (start, days) -> the same time of day, that many working days later: the service's business calendar, for
 # timers that declare it (`tongban.calendar`, see timers.py)
@@ -61,6 +69,8 @@ class WaitingMessage:
     element_id: str
     name: str
     kind: str = "message"  # 'message' | 'signal'
+    # the declared correlation keys of the (sub)process that waits, as (key, canonical JSON of its properties)
+    correlations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,7 +209,10 @@ class Case:
         else:
             body = dict(payload)
         event = BpmnEvent(type(definition)(name), payload=body, correlations=correlations or {})
-        self._run(lambda: self.workflow.catch(event))
+        caught = []  # an event nothing catches (its correlation differs) must not become this case's own outbox
+        self._run(lambda: caught.append(self.workflow.event_manager.catch(event, internal=False)))
+        if not caught[0]:
+            return False
         self._advance()
         return True
 
@@ -277,29 +290,31 @@ class Case:
 
     def waiting_messages(self) -> list[WaitingMessage]:
         result = []
-        for task_id, element_id, inner in self._catching():
+        for task_id, element_id, inner, workflow in self._catching():
             if isinstance(inner, MessageEventDefinition):
-                result.append(WaitingMessage(task_id, element_id, inner.name, "message"))
+                keys = canonical_correlations(workflow.correlations) if inner.correlation_properties else ()
+                result.append(WaitingMessage(task_id, element_id, inner.name, "message", keys))
             elif isinstance(inner, SignalEventDefinition):
                 result.append(WaitingMessage(task_id, element_id, inner.name, "signal"))
         return result
 
     def _catching(self):
-        """(task id, element, event definition) of everything that would catch an event now.
+        """(task id, element, event definition, its workflow) of everything that would catch an event now.
 
         Waiting tasks, and the start events of the process's message and signal event subprocesses, which
         SpiffWorkflow keeps as triggers of the process rather than as waiting tasks.
         """
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             for inner in event_definitions(getattr(task.task_spec, "event_definition", None)):
-                yield str(task.id), task.task_spec.bpmn_id, inner
+                yield str(task.id), task.task_spec.bpmn_id, inner, task.workflow
         if self.workflow.is_completed():
             return
         for name in getattr(self.workflow.spec.start, "trigger_specs", ()):
             sub_spec = self.workflow.subprocess_specs.get(name)
             for start in getattr(sub_spec, "bpmn_start_events", ()) if sub_spec is not None else ():
                 for inner in event_definitions(start.event_definition):
-                    yield str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner
+                    yield (str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner,
+                           self.workflow)
 
     def inline_form(self, task_id: str) -> dict | None:
         """The form a user task declares in the diagram itself (Camunda's generated form), if any."""
@@ -312,7 +327,7 @@ class Case:
 
     # --- internals --------------------------------------------------------------------------------
     def _waiting_definition(self, name: str, kind: type):
-        for _, _, inner in self._catching():
+        for _, _, inner, _ in self._catching():
             if isinstance(inner, kind) and inner.name == name:
                 return inner
         return None

@@ -112,6 +112,9 @@ class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
         # Camunda's definition (a payload expression and a result variable) only where the diagram uses it;
         # otherwise a message's payload merges into the case data, as a form submission does.
         definition = super().parse_message_event(message_event)
+        for prop in definition.correlation_properties:  # a property in no correlationKey is a key of its own
+            if not prop.correlation_keys:
+                prop.correlation_keys.append(prop.name)
         if getattr(definition, "expression", None) is None and type(definition) is not MessageEventDefinition:
             return MergingMessageEventDefinition(definition.name, definition.correlation_properties,
                                                  description=definition.description)

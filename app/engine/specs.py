@@ -222,7 +222,21 @@ class MergingMessageEventDefinition(MessageEventDefinition):
 
     A caught message can stay in a case's state (an event-based gateway keeps the events it has seen), and the
     state's serializer knows classes by name: Camunda's message definition has the same name as the plain one.
+    A correlation property whose retrieval expression cannot be evaluated on a message (the field is not there)
+    is left out of the message's correlation, as SpiffWorkflow leaves out a missing key, instead of failing
+    the step that throws or catches it.
     """
+
+    def calculate_correlations(self, script_engine, cp, ctx):
+        correlations: dict = {}
+        for prop in cp:
+            try:
+                value = script_engine.environment.evaluate(prop.retrieval_expression, ctx)
+            except (CaseFailed, SpiffWorkflowException):
+                continue
+            for key in prop.correlation_keys:
+                correlations.setdefault(key, {})[prop.name] = value
+        return correlations
 
 
 class DecisionTask(BusinessRuleTask):

@@ -20,3 +20,31 @@ class MessageSubscription(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(10), default="message", server_default="message")  # message | signal
     business_key: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class SubscriptionCorrelation(db.Model):
+    """A waiting message's declared correlation keys (bpmn:correlationKey): a message thrown with the same value
+    of one of its keys is for this case. One row per key of the (sub)process that waits."""
+
+    __tablename__ = "subscription_correlation"
+    __table_args__ = (sa.Index("ix_subscription_correlation_key", "key", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(sa.String(36))
+    name: Mapped[str] = mapped_column(sa.String(200))  # the message awaited
+    key: Mapped[str] = mapped_column(sa.String(200))
+    value: Mapped[str] = mapped_column(sa.String(1000))  # the key's properties as sorted JSON
+
+
+class CaseConversation(db.Model):
+    """A case started by a message another case threw belongs to that case's conversation: the messages its
+    pools exchange afterwards find each other without a business key (the implicit correlation of a
+    collaboration). The conversation is named by the case that began it."""
+
+    __tablename__ = "case_conversation"
+
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    started_by: Mapped[str] = mapped_column(sa.String(32))  # the case whose message started this one
