@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ItemAwareEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 
 from ..engine.sandbox import check_source as sandbox_check_source
 from ..extensions import db
@@ -114,20 +116,31 @@ def _sources(processes):
                     condition = args[0] if args and isinstance(args[0], str) else condition
                     if isinstance(condition, str) and condition.strip():
                         yield element, "condition", condition, "eval", _element_of(target)
-                script = getattr(task_spec, "script", None)
-                if isinstance(script, str) and script.strip():
-                    yield element, "script", script, "exec", None
+                for attribute, what in (("script", "script"), ("prescript", "pre-script"),
+                                        ("postscript", "post-script")):
+                    script = getattr(task_spec, attribute, None)
+                    if isinstance(script, str) and script.strip():
+                        yield element, what, script, "exec", None
                 definition = getattr(task_spec, "event_definition", None)
                 expression = getattr(definition, "expression", None)
                 if type(definition).__name__ == "ConditionalEventDefinition" and isinstance(expression, str):
                     yield element, "event condition", expression, "eval", None
+                elif isinstance(definition, (MessageEventDefinition, ItemAwareEventDefinition)) \
+                        and isinstance(expression, str) and expression.strip():
+                    yield element, "payload expression", expression, "eval", None
+                props = [*(getattr(definition, "correlation_properties", None) or ()),
+                         *(getattr(definition, "process_correlations", None) or ())]
+                for prop in props:
+                    if isinstance(prop.retrieval_expression, str) and prop.retrieval_expression.strip():
+                        yield element, "correlation expression", prop.retrieval_expression, "eval", None
                 for attribute in ("condition", "cardinality", "completion_condition"):
                     value = getattr(task_spec, attribute, None) if hasattr(task_spec, "task_spec") else None
                     if isinstance(value, str) and value.strip():
                         yield element, f"loop {attribute}", value, "eval", None
 
 
-_WHAT = {"condition": "条件", "script": "脚本", "event condition": "条件事件的条件"}
+_WHAT = {"condition": "条件", "script": "脚本", "event condition": "条件事件的条件", "pre-script": "前置脚本",
+         "post-script": "后置脚本", "payload expression": "消息/信号内容表达式", "correlation expression": "关联表达式"}
 
 
 def expression_problems(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:

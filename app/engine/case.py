@@ -29,6 +29,13 @@ from .timers import event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
 
 
+def _as_data(payload: Any) -> dict[str, Any]:
+    """A payload as data to merge into a case: an object as it is, anything else under `payload`."""
+    if payload is None:
+        return {}
+    return dict(payload) if isinstance(payload, dict) else {"payload": payload}
+
+
 def canonical_correlations(correlations: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """Correlation keys as comparable text: (key, its properties as sorted JSON), sorted by key."""
     return tuple(sorted((str(key), json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
@@ -88,7 +95,7 @@ class OutgoingEvent:
 
     kind: str  # 'message' | 'signal'
     name: str
-    payload: dict[str, Any]
+    payload: Any  # the case data (a plain message), or what a payload expression gave (any JSON)
     correlations: dict[str, Any]
 
 
@@ -126,7 +133,7 @@ class Case:
         case = cls(process, workflow)
         case._advance()
         if event is not None:  # a message or signal start: the waiting start event catches it
-            name, payload = event.event_definition.name, event.payload if isinstance(event.payload, dict) else {}
+            name, payload = event.event_definition.name, event.payload
             if isinstance(event.event_definition, MessageEventDefinition):
                 case.deliver_message(name, payload, event.correlations)
             else:
@@ -190,6 +197,8 @@ class Case:
             local = {**data, "task": {"id": task_id, "element_id": spec.bpmn_id, "completed_by": actor,
                                       "completed_at": at.isoformat() if at is not None else None}}
             task.data.update(merge_outputs(task.data, outputs, local))
+        elif getattr(spec, "variable", None):  # SpiffWorkflow's variableName: the submission under that name
+            task.data[spec.variable] = dict(data)
         else:
             task.data.update(data)
         self._run(task.run)
@@ -199,15 +208,21 @@ class Case:
         self._run(self.workflow.refresh_timers)
         self._advance()
 
-    def deliver_message(self, name: str, payload: dict[str, Any], correlations: dict | None = None) -> bool:
-        """Deliver a message to this case; False when nothing in it waits for that name."""
+    def deliver_message(self, name: str, payload: Any, correlations: dict | None = None) -> bool:
+        """Deliver a message to this case; False when nothing in it waits for that name (or for that correlation).
+
+        Camunda's definition carries the payload under its result variable, SpiffWorkflow's under its message
+        variable, as it is; a plain one merges it into the case data (a payload that is not an object is kept
+        under `payload`)."""
         definition = self._waiting_definition(name, MessageEventDefinition)
         if definition is None:
             return False
-        if hasattr(definition, "result_var"):  # Camunda's definition carries its payload under a variable
-            body: Any = {"payload": dict(payload), "result_var": definition.result_var}
+        if hasattr(definition, "result_var"):
+            body: Any = {"payload": payload, "result_var": definition.result_var}
+        elif hasattr(definition, "message_var"):
+            body = payload
         else:
-            body = dict(payload)
+            body = _as_data(payload)
         event = BpmnEvent(type(definition)(name), payload=body, correlations=correlations or {})
         caught = []  # an event nothing catches (its correlation differs) must not become this case's own outbox
         self._run(lambda: caught.append(self.workflow.event_manager.catch(event, internal=False)))
@@ -216,10 +231,12 @@ class Case:
         self._advance()
         return True
 
-    def deliver_signal(self, name: str, payload: dict[str, Any] | None = None) -> bool:
-        if self._waiting_definition(name, SignalEventDefinition) is None:
+    def deliver_signal(self, name: str, payload: Any = None) -> bool:
+        definition = self._waiting_definition(name, SignalEventDefinition)
+        if definition is None:
             return False
-        event = BpmnEvent(SignalEventDefinition(name), payload=dict(payload or {}))
+        body = payload if hasattr(definition, "variable") else _as_data(payload)  # SpiffWorkflow's: as it is
+        event = BpmnEvent(type(definition)(name), payload=body)
         self._run(lambda: self.workflow.catch(event))
         self._advance()
         return True
@@ -292,7 +309,8 @@ class Case:
         result = []
         for task_id, element_id, inner, workflow in self._catching():
             if isinstance(inner, MessageEventDefinition):
-                keys = canonical_correlations(workflow.correlations) if inner.correlation_properties else ()
+                declared = inner.correlation_properties or getattr(inner, "process_correlations", None)
+                keys = canonical_correlations(workflow.correlations) if declared else ()
                 result.append(WaitingMessage(task_id, element_id, inner.name, "message", keys))
             elif isinstance(inner, SignalEventDefinition):
                 result.append(WaitingMessage(task_id, element_id, inner.name, "signal"))
@@ -403,8 +421,7 @@ class Case:
                     else "signal" if isinstance(definition, SignalEventDefinition) else None)
             if kind is None:
                 continue  # an uncaught error or escalation ends where BPMN says it ends
-            payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
-            self.outbox.append(OutgoingEvent(kind, definition.name, dict(payload), dict(event.correlations or {})))
+            self.outbox.append(OutgoingEvent(kind, definition.name, event.payload, dict(event.correlations or {})))
 
     @staticmethod
     def _run(action) -> None:

@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .errors import DefinitionError
 from .parser import TongbanParser
 from .specs import HumanTaskMixin, ResolvedCallActivity
+from .spiff_dialect import TongbanSpiffParser, is_spiff_dialect
 from .timers import check_expression, event_definitions, timers_of
 from .xml import parse_xml
 
@@ -43,6 +44,7 @@ class UserTaskMeta:
     inline_form: dict | None = None
     outputs: tuple[str, ...] = ()  # its camunda:outputParameter names: only these reach the shared data
     other_posts: tuple[str, ...] = ()  # its further candidate groups (HumanTaskInfo.other_posts)
+    instructions: str | None = None  # SpiffWorkflow's instructionsForEndUser
 
 
 @dataclass
@@ -120,7 +122,7 @@ def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tu
     if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
         raise DefinitionError("不是 BPMN 2.0 文件 (root element is not bpmn:definitions)", filename=filename)
     _refuse_unsupported(root, filename)
-    parser = TongbanParser(validator=_VALIDATOR)
+    parser = TongbanSpiffParser(validator=_VALIDATOR) if is_spiff_dialect(root) else TongbanParser(validator=_VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename=filename)
         for dmn_name, dmn_content in dmn_files:
@@ -178,7 +180,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
         _connect_run_time_links(each)
         for task_spec in each.task_specs.values():
             if task_spec.bpmn_id and getattr(task_spec, "extensions", None):
-                properties[task_spec.bpmn_id] = dict(task_spec.extensions)
+                properties[task_spec.bpmn_id] = element_properties(task_spec.extensions)
             definition = getattr(task_spec, "event_definition", None)
             for timer in timers_of(definition) if definition is not None else ():
                 check_expression(timer, task_spec.bpmn_id or task_spec.name, filename, expression_check)
@@ -198,10 +200,17 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, info.post(task_spec.lane),
                     info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form,
-                    tuple(o.name for o in info.outputs), info.other_posts)
+                    tuple(o.name for o in info.outputs), info.other_posts, info.instructions)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
                            frozenset(d for d in decisions if d), properties)
+
+
+def element_properties(extensions: dict) -> dict[str, str]:
+    """An element's declared properties: Camunda's `camunda:properties` are the extensions themselves;
+    SpiffWorkflow's keep them under `properties`, beside its scripts and instructions."""
+    found = extensions.get("properties") if isinstance(extensions.get("properties"), dict) else extensions
+    return {str(k): v for k, v in found.items() if isinstance(v, str)}
 
 
 def _connect_run_time_links(spec) -> None:

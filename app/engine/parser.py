@@ -97,7 +97,9 @@ class ExpressionParsing:
         return python_expression(super().parse_condition(sequence_flow))
 
 
-class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
+class TimerParsing:
+    """Timers as Camunda Modeler and SpiffWorkflow write them (ISO 8601, Quartz cron, `${...}`, Python)."""
+
     def parse_timer_event(self, event):
         name = self.node.get("name", self.node.get("id"))
         description = self.get_event_description(event)
@@ -108,6 +110,26 @@ class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
         raise ValidationException("定时器缺少时间定义 (timer without timeDate, timeDuration or timeCycle)",
                                   node=self.node, file_name=self.filename)
 
+
+class EventSubprocessStartParsing:
+    """An event subprocess also starts on an error or escalation, which SpiffWorkflow's start parser skips, and
+    an interrupting one cancels the rest of its process (`specs.EventSubprocessStart`)."""
+
+    def create_task(self):
+        parent = self.node.getparent()
+        if parent is not None and parent.get("triggeredByEvent") == "true":
+            self.spec_class = EventSubprocessStart
+            definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+                                                    CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                    ESCALATION_EVENT_XPATH])
+            task = self._create_task(definition)
+            task.interrupting = self.node.get("isInterrupting", "true") == "true"
+            self.spec.start.connect(task)
+            return task
+        return StartEventParser.create_task(self)
+
+
+class TongbanEventParsing(ElementProperties, TimerParsing, CamundaEventDefinitionParser):
     def parse_message_event(self, message_event):
         # Camunda's definition (a payload expression and a result variable) only where the diagram uses it;
         # otherwise a message's payload merges into the case data, as a form submission does.
@@ -127,20 +149,8 @@ class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
         return definition
 
 
-class StartParser(TongbanEventParsing, StartEventParser):
-    def create_task(self):
-        parent = self.node.getparent()
-        if parent is not None and parent.get("triggeredByEvent") == "true":
-            # An event subprocess also starts on an error or escalation, which SpiffWorkflow's start parser skips.
-            self.spec_class = EventSubprocessStart
-            definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
-                                                    CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH,
-                                                    ESCALATION_EVENT_XPATH])
-            task = self._create_task(definition)
-            task.interrupting = self.node.get("isInterrupting", "true") == "true"
-            self.spec.start.connect(task)
-            return task
-        return StartEventParser.create_task(self)
+class StartParser(EventSubprocessStartParsing, TongbanEventParsing, StartEventParser):
+    pass
 
 
 class EndParser(TongbanEventParsing, EndEventParser):

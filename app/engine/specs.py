@@ -51,6 +51,7 @@ class HumanTaskInfo:
     inline_form: dict | None = None  # a JSON Schema built from Camunda's generated form (camunda:formData)
     # camunda:inputOutput/camunda:outputParameter: what the task hands to the case's shared data; () = everything
     outputs: tuple[OutputParameter, ...] = ()
+    instructions: str | None = None  # spiffworkflow:instructionsForEndUser (Markdown, `{{ name }}` from the data)
 
     def post(self, lane: str | None) -> str | None:
         """The post a task waits at: its first candidate group, else its lane."""

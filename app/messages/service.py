@@ -69,7 +69,8 @@ def broadcast(name: str, data: dict[str, Any], actor: str | None) -> dict[str, l
             delivered.extend(_deliver_all([target], "signal", name, data, actor))
         except ApiError as exc:
             failed.append({"instance_id": target, "code": exc.code, "message": exc.message})
-    started = [instances.start(d, data, None, actor, event=_event("signal", name, data))[0].id
+    started = [instances.start(d, data if isinstance(data, dict) else {}, None, actor,
+                               event=_event("signal", name, data))[0].id
                for d in _start_definitions("signal", name)]
     return {"delivered_to": delivered, "started": started, "failed": failed}
 
@@ -86,7 +87,8 @@ def route_thrown(outbox: list, source: tuple) -> None:
                 continue
             starts = _start_definitions("message", event.name)
             for definition in starts:  # the new case joins the thrower's conversation, in its start's transaction
-                started, saved = instances.start(definition, event.payload, business_key, None, commit=False,
+                data = event.payload if isinstance(event.payload, dict) else {}
+                started, saved = instances.start(definition, data, business_key, None, commit=False,
                                                  event=_event("message", event.name, event.payload,
                                                               event.correlations))
                 correlation.join(started.id, instance_id)
@@ -119,9 +121,10 @@ def _deliver_thrown(event, instance_id: str, business_key: str | None) -> bool:
     return False
 
 
-def _event(kind: str, name: str, data: dict[str, Any], correlations: dict | None = None) -> BpmnEvent:
+def _event(kind: str, name: str, payload: Any, correlations: dict | None = None) -> BpmnEvent:
+    """The event a start event catches (its own definition's class is taken when it is caught: engine.case)."""
     definition = MessageEventDefinition(name) if kind == "message" else SignalEventDefinition(name)
-    return BpmnEvent(definition, payload=dict(data), correlations=dict(correlations or {}))
+    return BpmnEvent(definition, payload=payload, correlations=dict(correlations or {}))
 
 
 def _waiting(kind: str, name: str, business_key: str | None, instance_id: str | None, scope=None) -> list[str]:
