@@ -35,8 +35,10 @@ class Upload:
     @property
     def kind(self) -> str:
         name = self.filename.lower()
-        if name.endswith(".json"):
+        if name.endswith((".json", ".form")):
             return "form"
+        if name.endswith((".html", ".htm")):
+            return "html"  # an embedded HTML form: not run by the server (see _deploy_html)
         return "matter" if matters.is_matter_file(self.filename) else "dmn" if name.endswith(".dmn") else "bpmn"
 
 
@@ -83,7 +85,7 @@ def checksum(content: bytes) -> str:
 
 def _order(upload: Upload) -> int:
     # Forms and DMN first, so diagrams of the same upload can name them; matter records last.
-    return {"form": 0, "dmn": 1, "bpmn": 2, "matter": 3}[upload.kind]
+    return {"form": 0, "html": 0, "dmn": 1, "bpmn": 2, "matter": 3}[upload.kind]
 
 
 def _error(exc: ApiError) -> dict:
@@ -100,6 +102,8 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
     """
     outcome = Outcome(files=[], dry_run=dry_run)
     forms_in_upload: set[str] = set()
+    ui_schemas = {u.filename.rsplit("/", 1)[-1][: -len("-uischema.json")]: u for u in uploads
+                  if u.filename.lower().endswith("-uischema.json")}
     calls: list[tuple[FileReport, list[dict]]] = []  # processes called from other files, checked once all are read
     for upload in sorted(uploads, key=_order):
         report = FileReport(upload.filename, upload.kind)
@@ -107,11 +111,12 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
         savepoint = db.session.begin_nested()
         try:
             if upload.kind == "form":
-                from ..forms import service as forms
-
-                form, created = forms.deploy_file(upload.filename, upload.content, actor)
-                forms_in_upload.add(form.key)
-                report.form = {"key": form.key, "version": form.version, "created": created}
+                _deploy_form(upload, report, actor, uploads, ui_schemas, forms_in_upload)
+            elif upload.kind == "html":
+                report.warnings.append({
+                    "code": "embedded_form", "file": upload.filename,
+                    "message": f"{upload.filename}: 嵌入式 HTML 表单不由服务器渲染，也不校验其提交的数据；"
+                               f"文件未保存 (embedded HTML forms run without server validation)"})
             elif upload.kind == "matter":
                 matter, created = matters.deploy(upload.filename, upload.content, actor)
                 report.matter = {"code": matter.code, "name": matter.name, "process_key": matter.process_key,
@@ -161,6 +166,27 @@ def refused(outcome: Outcome) -> Invalid:
     return Invalid(f"{first['message']}{more}", details, code=first.get("code") or "invalid_definition")
 
 
+def _deploy_form(upload: Upload, report: FileReport, actor, uploads: list[Upload], ui_schemas: dict,
+                 known: set[str]) -> None:
+    """A form file; SpiffWorkflow's `-uischema.json` goes with its `-schema.json` of the same upload."""
+    from ..forms import service as forms
+
+    base = upload.filename.rsplit("/", 1)[-1]
+    if base.lower().endswith("-uischema.json"):
+        stem = base[: -len("-uischema.json")]
+        if not any(u.filename.rsplit("/", 1)[-1] == f"{stem}-schema.json" for u in uploads):
+            raise Invalid(f"{upload.filename}: 界面定义缺少同次上传的 {stem}-schema.json",
+                          {"file": upload.filename}, code="invalid_form")
+        report.form = {"key": stem, "ui_schema": True, "created": False}
+        return
+    ui = ui_schemas.get(base[: -len("-schema.json")]) if base.endswith("-schema.json") else None
+    deployed = forms.deploy_upload(upload.filename, upload.content, actor, ui.content if ui else None)
+    known.update(form.key for form, _ in deployed)
+    first, created = deployed[0]
+    report.form = {"key": first.key, "version": first.version, "created": any(c for _, c in deployed),
+                   "keys": [form.key for form, _ in deployed]}
+
+
 def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor, *, source, changelog,
                     unknown_posts: str, forms: set[str], calls: list) -> None:
     prepared = service.prepare(upload.filename, upload.content)
@@ -176,6 +202,7 @@ def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor,
                 finding["message"] += "；如确需部署，请加 unknown_posts=allow"
             report.errors.extend(unknown)
         report.errors.extend(checks.missing_forms(prepared.processes, upload.filename, forms))
+        report.warnings.extend(checks.embedded_forms(prepared.processes, upload.filename))
         report.errors.extend(checks.calendar_problems(prepared.processes, prepared.tree, upload.filename))
         report.errors.extend(checks.plugin_problems(prepared.processes, prepared.tree, upload.filename))
         if report.errors:

@@ -334,6 +334,14 @@ class Case:
                     yield (str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner,
                            self.workflow)
 
+    def task_data(self, task_id: str) -> dict[str, Any] | None:
+        """An open task's own data (a multi-instance item's included), None when the case has no such task."""
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            return None
+        return dict(task.data) if task is not None else None
+
     def inline_form(self, task_id: str) -> dict | None:
         """The form a user task declares in the diagram itself (Camunda's generated form), if any."""
         try:

@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .errors import DefinitionError
 from .parser import TongbanParser
-from .specs import HumanTaskMixin, ResolvedCallActivity
+from .specs import HumanTaskMixin, ResolvedCallActivity, element_properties
 from .spiff_dialect import TongbanSpiffParser, is_spiff_dialect
 from .timers import check_expression, event_definitions, timers_of
 from .xml import parse_xml
@@ -45,6 +45,10 @@ class UserTaskMeta:
     outputs: tuple[str, ...] = ()  # its camunda:outputParameter names: only these reach the shared data
     other_posts: tuple[str, ...] = ()  # its further candidate groups (HumanTaskInfo.other_posts)
     instructions: str | None = None  # SpiffWorkflow's instructionsForEndUser
+    form_kind: str | None = None  # json_schema | form_js | embedded (HumanTaskInfo)
+    form_binding: str = "latest"
+    form_version: int | None = None
+    form_ref: str | None = None
 
 
 @dataclass
@@ -200,17 +204,11 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, info.post(task_spec.lane),
                     info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form,
-                    tuple(o.name for o in info.outputs), info.other_posts, info.instructions)
+                    tuple(o.name for o in info.outputs), info.other_posts, info.instructions, info.form_kind,
+                    info.form_binding, info.form_version, info.form_ref)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
                            frozenset(d for d in decisions if d), properties)
-
-
-def element_properties(extensions: dict) -> dict[str, str]:
-    """An element's declared properties: Camunda's `camunda:properties` are the extensions themselves;
-    SpiffWorkflow's keep them under `properties`, beside its scripts and instructions."""
-    found = extensions.get("properties") if isinstance(extensions.get("properties"), dict) else extensions
-    return {str(k): v for k, v in found.items() if isinstance(v, str)}
 
 
 def _connect_run_time_links(spec) -> None:

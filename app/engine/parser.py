@@ -197,7 +197,7 @@ class HumanTaskParsing:
             candidate_groups=_split(self.node.get(f"{camunda}candidateGroups")),
             candidate_users=_split(self.node.get(f"{camunda}candidateUsers")),
             assignee=(self.node.get(f"{camunda}assignee") or "").strip() or None,
-            form_key=self._form_key(),
+            **self._form(),
             due_date=(self.node.get(f"{camunda}dueDate") or "").strip() or None,
             documentation=documentation.text if documentation is not None else None,
             properties=element_properties(self),
@@ -210,15 +210,54 @@ class HumanTaskParsing:
                      self.xpath("./bpmn:extensionElements/camunda:inputOutput/camunda:outputParameter")
                      if node.get("name"))
 
-    def _form_key(self) -> str | None:
-        key = (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or "").strip()
+    def _form(self) -> dict:
+        """The form a task names, as HumanTaskInfo's form fields (see `form_reference`)."""
+        camunda = f"{{{CAMUNDA_MODEL_NS}}}"
+        ref = (self.node.get(f"{camunda}formRef") or "").strip()
+        if ref:
+            binding = (self.node.get(f"{camunda}formRefBinding") or "latest").strip()
+            if binding not in ("latest", "deployment", "version"):
+                self.raise_validation_exception(f"未知的 camunda:formRefBinding: {binding}")
+            version = None
+            if binding == "version":
+                text = (self.node.get(f"{camunda}formRefVersion") or "").strip()
+                if not text.isdigit():
+                    self.raise_validation_exception("camunda:formRefBinding=version 需要整数 camunda:formRefVersion")
+                version = int(text)
+            return {"form_key": ref, "form_kind": "form_js", "form_binding": binding, "form_version": version,
+                    "form_ref": ref}
+        key = (self.node.get(f"{camunda}formKey") or "").strip()
         if key:
-            return key.removeprefix("embedded:").removeprefix("app:").removeprefix("camunda-forms:")
+            return form_reference(key)
         spiff = self.xpath(".//bpmn:extensionElements/spiffworkflow:properties/"
                            "spiffworkflow:property[@name='formJsonSchemaFilename']")
-        if spiff:
-            return (spiff[0].get("value") or "").removesuffix(".json").removesuffix("-schema") or None
-        return None
+        if spiff and (spiff[0].get("value") or "").strip():
+            name = spiff[0].get("value").strip()
+            return {"form_key": name.removesuffix(".json").removesuffix("-schema") or None,
+                    "form_kind": "json_schema", "form_ref": name}
+        return {}
+
+
+def form_reference(key: str) -> dict:
+    """What a `camunda:formKey` names, as HumanTaskInfo's form fields.
+
+    - an embedded HTML form (`embedded:app:forms/x.html`, `app:x.html`, `x.html`): the server neither shows nor
+      checks it (no form key: the task takes any data, and says so);
+    - a Camunda Form (`camunda-forms:deployment:x.form`, `camunda-forms:app:forms/x.form`, `app:x.form`): the
+      form-js file deployed under its file name, the version deployed with the diagram for `deployment`;
+    - anything else: a JSON Schema form of that key (`embedded:` / `app:` prefixes dropped).
+    """
+    if "${" in key or "#{" in key:
+        return {"form_key": key, "form_kind": "json_schema", "form_ref": key}
+    lowered = key.lower()
+    if lowered.endswith((".html", ".htm")):
+        return {"form_key": None, "form_kind": "embedded", "form_ref": key}
+    if lowered.endswith(".form"):
+        binding = "deployment" if key.startswith("camunda-forms:deployment:") else "latest"
+        return {"form_key": key.rsplit(":", 1)[-1].rsplit("/", 1)[-1], "form_kind": "form_js",
+                "form_binding": binding, "form_ref": key}
+    return {"form_key": key.removeprefix("embedded:").removeprefix("app:").removeprefix("camunda-forms:"),
+            "form_kind": "json_schema", "form_ref": key}
 
 
 class HumanUserTaskParser(ElementProperties, HumanTaskParsing, UserTaskParser):
@@ -226,7 +265,7 @@ class HumanUserTaskParser(ElementProperties, HumanTaskParsing, UserTaskParser):
         form = self.get_form()
         human = self.human_info()
         if form.fields:  # Camunda's generated form: the diagram itself says what the task takes
-            human = replace(human, form_key=None, inline_form=form_schema(form))
+            human = replace(human, form_key=None, inline_form=form_schema(form), form_kind="generated")
         return self.spec_class(self.spec, self.bpmn_id, form=form, human=human, **self.bpmn_attributes)
 
 

@@ -23,6 +23,14 @@ from SpiffWorkflow.util.task import TaskState
 from .errors import CaseFailed
 
 
+def element_properties(extensions: dict | None) -> dict[str, str]:
+    """An element's declared properties: Camunda's `camunda:properties` are its spec's extensions themselves;
+    SpiffWorkflow's keep them under `properties`, beside its scripts and instructions."""
+    extensions = extensions or {}
+    found = extensions.get("properties") if isinstance(extensions.get("properties"), dict) else extensions
+    return {str(k): v for k, v in found.items() if isinstance(v, str)}
+
+
 @dataclass(frozen=True)
 class OutputParameter:
     """One `camunda:outputParameter`: a shared variable the task writes, and its value.
@@ -45,6 +53,10 @@ class HumanTaskInfo:
     candidate_users: tuple[str, ...] = ()
     assignee: str | None = None
     form_key: str | None = None
+    form_kind: str | None = None  # json_schema | form_js | embedded (an HTML form the server neither shows nor checks)
+    form_binding: str = "latest"  # which version of the form: latest | deployment | version (camunda:formRefBinding)
+    form_version: int | None = None  # with binding `version`
+    form_ref: str | None = None  # what the diagram wrote (camunda:formKey or formRef), for people to read
     due_date: str | None = None
     documentation: str | None = None
     properties: dict[str, str] = field(default_factory=dict)

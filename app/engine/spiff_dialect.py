@@ -167,6 +167,7 @@ class SpiffHumanTaskParsing(SpiffTaskParser):
         schema_file = (properties.get("formJsonSchemaFilename") or "").strip()
         return HumanTaskInfo(
             form_key=spiff_form_key(schema_file) if schema_file else None,
+            form_kind="json_schema" if schema_file else None, form_ref=schema_file or None,
             documentation=documentation.text if documentation is not None else None,
             properties={k: v for k, v in properties.items() if isinstance(v, str)},
             instructions=(extensions.get("instructionsForEndUser") or "").strip() or None,

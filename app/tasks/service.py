@@ -24,7 +24,7 @@ from ..people import absences as people
 from ..people import access
 from ..people.auth import Principal
 from ..people.models import Post, User
-from . import prefill
+from . import prefill, task_forms
 from .models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 
 
@@ -134,7 +134,7 @@ def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dic
         raise Conflict("办件不在办理中", details)
     try:
         data = prefill.with_defaults(task, data)  # e.g. the supplement notice's derived list of missing materials
-        forms.validate_submission(task.form_key, data)
+        task_forms.validate(task, instance, data)
     except Exception:
         db.session.rollback()  # the case row's lock goes with the refused submission
         raise
