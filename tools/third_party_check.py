@@ -85,10 +85,11 @@ class Run:
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
     def forget(self) -> None:
-        from app.caches import forget_all
+        """Every live case is dropped: the next step reads its case from the database (compiled specs stay)."""
+        from app.instances.runtime import _cache
 
         with self.app.app_context():
-            forget_all()
+            _cache().clear()
 
     def request(self, method: str, path: str, **kwargs):
         self.forget()
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     diagrams = sorted(p for folder in args.folders for p in folder.rglob("*.bpmn"))
     results: dict[str, dict] = {}
     pending = []
-    for bpmn in diagrams:
+    for n, bpmn in enumerate(diagrams, 1):
+        print(f"[{n}/{len(diagrams)}] {bpmn}", file=sys.stderr, flush=True)
         status, body = run.deploy([bpmn, *project_resources(bpmn)])
         if status >= 500:
             results[str(bpmn)] = {"deploy": "5xx"}

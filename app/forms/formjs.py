@@ -10,7 +10,7 @@ input component binds a `key` of the task's data; `validate` holds its rules. Th
 | checkbox | boolean; required → must be checked |
 | radio, select | one of the static `values` (any value when the options come from data) |
 | checklist, taglist | a list of distinct static `values`; required → at least one |
-| datetime | date, time or date-time string, by `subtype` |
+| datetime | a date (format date), a time or a date-time (patterns of what form-js writes), by `subtype` |
 | group (with `path`), dynamiclist | a nested object, a list of objects |
 | text, html, image, spacer, separator, button, table, iframe, expression | nothing: not submitted |
 
@@ -28,7 +28,9 @@ FORM_JS_KEY = "x-form-js"
 NOT_SUBMITTED = {"text", "html", "image", "spacer", "separator", "button", "table", "iframe", "expression",
                  "documentPreview", "filepicker"}
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,19}$"
-DATE_FORMATS = {"date": "date", "time": "time", "datetime": "date-time"}
+# form-js writes dates as YYYY-MM-DD, times as HH:mm with an optional offset, date-times as both joined by T
+TIME = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+DATE_PATTERNS = {"time": f"^{TIME}$", "datetime": f"^\\d{{4}}-\\d{{2}}-\\d{{2}}T{TIME}$"}
 
 
 def is_form_js(document: Any) -> bool:
@@ -102,7 +104,8 @@ def _options(component: dict) -> list | None:
 
 def _field(component: dict, kind: str | None, filename: str) -> tuple[dict | None, bool]:
     validate = component.get("validate") if isinstance(component.get("validate"), dict) else {}
-    label = component.get("label") or component.get("key") or component.get("path")
+    label = component.get("label") or component.get("dateLabel") or component.get("timeLabel") \
+        or component.get("key") or component.get("path")
     optional = bool(component.get("conditional")) or bool(component.get("readonly")) \
         or bool(component.get("disabled"))
     must = bool(validate.get("required")) and not optional
@@ -137,7 +140,9 @@ def _field(component: dict, kind: str | None, filename: str) -> tuple[dict | Non
         if must:
             schema["minItems"] = 1
     elif kind == "datetime":
-        schema = {"type": "string", "format": DATE_FORMATS.get(component.get("subtype") or "date", "date")}
+        subtype = component.get("subtype") or "date"
+        schema = {"type": "string", "format": "date"} if subtype not in DATE_PATTERNS \
+            else {"type": "string", "pattern": DATE_PATTERNS[subtype]}
     elif kind == "group":
         schema = _object(component.get("components") or [], filename)
         must = False
