@@ -103,59 +103,72 @@ def _options(component: dict) -> list | None:
 
 
 def _field(component: dict, kind: str | None, filename: str) -> tuple[dict | None, bool]:
+    """(the field's schema, whether it is required). form-js submits every field it shows, an empty one as "" or
+    null: a field's rules apply to a value that was given; `required` is what asks for one."""
     validate = component.get("validate") if isinstance(component.get("validate"), dict) else {}
-    label = component.get("label") or component.get("dateLabel") or component.get("timeLabel") \
-        or component.get("key") or component.get("path")
+    label = str(component.get("label") or component.get("dateLabel") or component.get("timeLabel")
+                or component.get("key") or component.get("path") or "")
     optional = bool(component.get("conditional")) or bool(component.get("readonly")) \
         or bool(component.get("disabled"))
     must = bool(validate.get("required")) and not optional
     options = _options(component)
-    schema: dict[str, Any]
+    base: str | None  # the JSON type of a given value
+    rules: dict[str, Any] = {}  # what a given value must satisfy
     if kind in ("textfield", "textarea", None):
-        schema = {"type": "string"}
-        _copy(validate, schema, {"minLength": "minLength", "maxLength": "maxLength"}, int)
+        base = "string"
+        _copy(validate, rules, {"minLength": "minLength", "maxLength": "maxLength"}, int)
         if isinstance(validate.get("pattern"), str) and validate["pattern"]:
-            schema["pattern"] = validate["pattern"]
+            rules["pattern"] = validate["pattern"]
         if validate.get("validationType") == "email":
-            schema["format"] = "email"
+            rules["format"] = "email"
         elif validate.get("validationType") == "phone":
-            schema["pattern"] = PHONE_PATTERN
+            rules["pattern"] = PHONE_PATTERN
         if must:
-            schema.setdefault("minLength", 1)
+            rules["minLength"] = max(1, rules.get("minLength", 1))
     elif kind == "number":
-        schema = {"type": "integer" if component.get("decimalDigits") == 0 else "number"}
-        _copy(validate, schema, {"min": "minimum", "max": "maximum"}, float)
+        base = "integer" if component.get("decimalDigits") == 0 else "number"
+        _copy(validate, rules, {"min": "minimum", "max": "maximum"}, float)
     elif kind == "checkbox":
-        schema = {"type": "boolean"}
+        base = "boolean"
         if must:
-            schema["const"] = True
-            schema["errorMessage"] = {"const": f"请勾选{label}"}
+            rules = {"const": True, "errorMessage": {"const": f"请勾选{label}"}}
     elif kind in ("radio", "select"):
-        schema = {"enum": options} if options else {}
+        base = None
         if options:
-            schema["enumNames"] = [v.get("label") for v in component["values"] if "value" in v]
+            rules = {"enum": options, "enumNames": [v.get("label") for v in component["values"] if "value" in v]}
     elif kind in ("checklist", "taglist"):
-        item: dict[str, Any] = {"enum": options} if options else {}
-        schema = {"type": "array", "items": item, "uniqueItems": True}
+        base = "array"
+        rules = {"items": {"enum": options} if options else {}, "uniqueItems": True}
         if must:
-            schema["minItems"] = 1
+            rules["minItems"] = 1
     elif kind == "datetime":
+        base = "string"
         subtype = component.get("subtype") or "date"
-        schema = {"type": "string", "format": "date"} if subtype not in DATE_PATTERNS \
-            else {"type": "string", "pattern": DATE_PATTERNS[subtype]}
+        rules = {"format": "date"} if subtype not in DATE_PATTERNS else {"pattern": DATE_PATTERNS[subtype]}
     elif kind == "group":
-        schema = _object(component.get("components") or [], filename)
-        must = False
+        return {**_object(component.get("components") or [], filename), "title": label}, False
     elif kind == "dynamiclist":
-        schema = {"type": "array", "items": _object(component.get("components") or [], filename)}
-        must = False
+        return {"type": "array", "items": _object(component.get("components") or [], filename), "title": label}, False
     else:
         return None, False  # an unknown kind (a custom component): its value is not checked
-    if label:
-        schema["title"] = str(label)
-    if optional and component.get("readonly"):
+    schema: dict[str, Any] = {"title": label} if label else {}
+    if must:
+        schema.update({"type": base} if base else {}, **rules)
+    else:  # empty ("" or null) is fine; the rules hold for a value that was given
+        if base:
+            schema["type"] = [base, "null"]
+        if rules:
+            given = {"type": "string", "minLength": 1} if base == "string" else {"not": {"type": "null"}}
+            schema["if"], schema["then"] = given, {**schema_title(label), **rules}
+    if component.get("readonly"):
         schema["readOnly"] = True
+    if must and base in ("number", "integer"):
+        schema["errorMessage"] = {"type": f"请填写{label}"}
     return schema, must
+
+
+def schema_title(label: str) -> dict:
+    return {"title": label} if label else {}
 
 
 def _copy(validate: dict, schema: dict, names: dict[str, str], cast) -> None:

@@ -192,6 +192,7 @@ VENDOR = {  # what pages load, and nothing else of node_modules
     "properties-panel-css": "@bpmn-io/properties-panel/dist/assets",
     "camunda-moddle": "camunda-bpmn-moddle/resources",
     "echarts": "echarts/dist",
+    "form-js": "@bpmn-io/form-js/dist",  # the task page renders Camunda Forms with form-js's viewer
 }
 
 

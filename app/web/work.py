@@ -13,7 +13,6 @@ from ..documents import service as documents
 from ..documents import views as document_views
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..forms import service as forms
 from ..instances import service as instances
 from ..instances.models import ProcessInstance
 from ..instances.views import StartInstance
@@ -22,6 +21,7 @@ from ..matters.models import KIND_NAMES, Matter
 from ..people import access
 from ..supervision import service as supervision
 from ..tasks import service as tasks
+from ..tasks import task_forms
 from ..tasks.models import UserTask
 from . import schema_form
 from .blueprint import bp, local_target
@@ -125,8 +125,7 @@ def unclaim(task_id: str):
 
 def task_form(task: UserTask) -> dict | None:
     """The task's JSON Schema, as GET /tasks/{id} gives it."""
-    form = forms.latest(task.form_key) if task.form_key else None
-    return form.schema if form else tasks.inline_form(task)
+    return task_forms.for_task(task).schema
 
 
 def prefill(task: UserTask, schema: dict | None, case: ProcessInstance) -> dict:
@@ -217,14 +216,17 @@ def task(task_id: str):
     user = g.user
     item = access.visible_task(user, task_id)
     case = db.session.get(ProcessInstance, item.instance_id)
-    schema = task_form(item)
+    form = task_forms.for_task(item, case)
+    schema = form.schema
     values = prefill(item, schema, case)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
     status = 200
     if request.method == "POST":
-        data = schema_form.read(schema, request.form) if schema else {}
+        data: dict = {}
         try:
+            data = form_js_data(request.form) if form.form_js else \
+                schema_form.read(schema, request.form) if schema else {}
             done, state, next_tasks = tasks.complete(item, user, data)
         except Invalid as exc:
             details = exc.details if isinstance(exc.details, dict) else {}
@@ -239,12 +241,29 @@ def task(task_id: str):
             if mine:
                 return redirect(url_for("web.task", task_id=mine[0]["id"]))
             return redirect(url_for("web.case", instance_id=item.instance_id))
-    fields = schema_form.build(schema, values, by_field)
-    general += schema_form.unplaced(fields, by_field)
+    if form.form_js:  # rendered by form-js in the page: the server's findings are listed above it
+        fields, general = [], general + [m for messages in by_field.values() for m in messages]
+    else:
+        fields = schema_form.build(schema, values, by_field)
+        general += schema_form.unplaced(fields, by_field)
     may_work = item.state == "open" and (user.has_role("admin") or (
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
     return render_template("task.html", active="work", task=item, schema=schema, fields=fields, general=general,
-                           may_work=may_work, **case_context(case)), status
+                           may_work=may_work, form=form, form_values=values,
+                           instructions=task_forms.instructions(item, case), **case_context(case)), status
+
+
+def form_js_data(posted) -> dict:
+    """What form-js submitted in the page (its data as JSON in one field): an object, else 422."""
+    import json
+
+    try:
+        data = json.loads(posted.get("form_js_data") or "{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise Invalid("表单数据无法读取，请刷新页面后重试", {"field": "form_js_data"})
+    return data
 
 
 @bp.get("/cases/<instance_id>")
