@@ -189,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             results[str(bpmn)] = {"deploy": "5xx" if status >= 500 else "refused",
                                   "reason": (body.get("message") or str(status))[:200]}
-    for result in results.values():
+    for n, (name, result) in enumerate(results.items(), 1):
         if result["deploy"] != "ok":
             continue
+        print(f"[run {n}/{len(results)}] {name}", file=sys.stderr, flush=True)
         outcomes = [run.drive(key) for key in result["keys"]]
         worst = next((o for o in outcomes if o[0] in ("5xx", "error", "step refused", "start refused")), None)
         result["run"] = (worst or next((o for o in outcomes if o[0] != "completed"), None) or ("completed", ""))

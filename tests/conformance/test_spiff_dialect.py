@@ -125,3 +125,19 @@ def test_message_payloads_variables_and_correlation_reach_each_waiting_instance(
     assert done["data"]["answers"] == [{"request_no": "Q-2", "text": "环保意见：同意"},  # as they arrived
                                        {"request_no": "Q-1", "text": "消防意见：同意"}]
     assert bpmn.open_elements(case["id"]) == ["read_answers"]
+
+
+def test_multi_instance_over_a_data_object_one_at_a_time(bpmn):
+    _deploy_dialect(bpmn)
+    case = bpmn.start("spiff_data_object_review", {"departments": ["牵头部门", "消防", "环保"]})
+    signed = []
+    for expected in ("消防", "环保"):  # sequential: one instance at a time, in the data object's order
+        [task] = bpmn.tasks(case["id"])
+        detail = bpmn.http.get(f"{bpmn.api}/tasks/{task['id']}", headers=bpmn._headers("admin")).json()
+        assert detail["element_id"] == "countersign" and detail["instructions"] == f"请{expected}会签"
+        bpmn.complete(case["id"], "countersign", {"signature": f"{expected}：同意"})
+        signed.append(f"{expected}：同意")
+    done = bpmn.case(case["id"])
+    assert done["state"] == "completed"
+    assert done["data"]["signatures"] == signed
+    assert done["data"]["data_objects"] == {"signers": ["消防", "环保"]}  # the data object, kept with the case
