@@ -29,10 +29,11 @@ def is_incident(exc: Exception) -> bool:
 
 def record(exc: CaseFailed, *, instance_id: str | None, case_version: int | None, process_key: str | None,
            action: str, actor: str | None) -> Invalid:
-    """Keep the refused step (after the caller's rollback, in a transaction of its own); returns the 422 to raise.
+    """Keep the refused step (in a transaction of its own, after rolling back the step); returns the 422 to raise.
 
     The same step refused again (same case and version, element and reason) counts on the open incident.
     """
+    db.session.rollback()  # nothing of the refused step stays (the callers have rolled back already, mostly)
     at = now()
     query = sa.select(StepIncident).where(StepIncident.state == "open", StepIncident.code == exc.code,
                                           StepIncident.element_id == exc.element)
