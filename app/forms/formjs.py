@@ -92,6 +92,8 @@ def _place(properties: dict, required: list, key: str, schema: dict, must: bool)
     _place(holder["properties"], inner_required, rest, schema, must)
     if not inner_required:
         holder.pop("required")
+    elif head not in required:  # a required field needs the object that holds it
+        required.append(head)
 
 
 def _options(component: dict) -> list | None:
