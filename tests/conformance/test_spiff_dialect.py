@@ -141,3 +141,21 @@ def test_multi_instance_over_a_data_object_one_at_a_time(bpmn):
     assert done["state"] == "completed"
     assert done["data"]["signatures"] == signed
     assert done["data"]["data_objects"] == {"signers": ["消防", "环保"]}  # the data object, kept with the case
+
+
+def test_process_variable_correlation_finds_the_case_from_its_own_data(bpmn):
+    """SpiffWorkflow's processVariableCorrelation: the waiting case's key comes from its own data, no message
+    before; the message's from its payload. No business key, no conversation between the two."""
+    bpmn.deploy("spiff_process_correlation.bpmn")
+    first = bpmn.start("spiff_applicant")["id"]
+    second = bpmn.start("spiff_applicant")["id"]
+    bpmn.complete(first, "apply", {"application_no": "SQ-1"})
+    bpmn.complete(second, "apply", {"application_no": "SQ-2"})
+    registry = bpmn.start("spiff_registry")["id"]
+    bpmn.complete(registry, "register", {"for_application": "SQ-2", "certificate": "登字第2号"})
+    assert bpmn.open_elements(second) == ["hand_over"]
+    assert bpmn.case(second)["data"]["receipt"] == {"application_no": "SQ-2", "certificate": "登字第2号"}
+    assert bpmn.open_elements(first) == [] and [m["name"] for m in bpmn.case(first)["messages"]] == ["spiff_receipt"]
+    other = bpmn.start("spiff_registry")["id"]
+    bpmn.complete(other, "register", {"for_application": "SQ-1", "certificate": "登字第1号"})
+    assert bpmn.case(first)["data"]["receipt"]["certificate"] == "登字第1号"
