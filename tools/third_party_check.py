@@ -7,7 +7,8 @@ holds (DMN, form-js `.form`, SpiffWorkflow `*-schema.json` forms: those in its f
 folder above `src/` for a Maven project); files that fail alone are tried again once everything else is
 deployed (a called process, a decision from another file). Then a case of each deployed process is started and
 driven: open tasks completed with no data, waiting messages delivered by case id, signals broadcast, the clock
-moved a day when nothing else can move. Between any two steps every live case is forgotten, so each step
+moved to the case's next timer when nothing else can move; then every case still running is cancelled (those a
+deploy armed on a start timer too), so that no other case's timers fire meanwhile. Between any two steps every live case is forgotten, so each step
 restores its case from the database.
 
 A file *runs* when it deploys, a case of each of its processes starts, and driving it never meets a 5xx, a case in
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 from collections import Counter
@@ -30,6 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 RESOURCE_PATTERNS = ("*.dmn", "*.form", "*-schema.json", "*-uischema.json")
 MAX_ROUNDS = 40
+DRIVE_SECONDS = 120
+
+
+class DriveTimeout(Exception):
+    pass
+
 # A refused step that only says the driver gave no data (a condition or script reading a missing variable).
 WANTS_DATA = ("is not defined", "没有定义", "未定义", "NameError", "not defined", "KeyError", "has no attribute",
               "required", "必填")
@@ -106,7 +114,26 @@ class Run:
         return response.status_code, response.get_json(silent=True) or {}
 
     def drive(self, key: str) -> tuple[str, str]:
-        """Start a case of `key` and drive it; (outcome, detail)."""
+        """Start a case of `key` and drive it; (outcome, detail). A drive that takes more than DRIVE_SECONDS (a
+        request that never returns: a process calling itself forever) is stopped and counted as a hang."""
+        def stop(signum, frame):
+            raise DriveTimeout
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        signal.alarm(DRIVE_SECONDS)
+        try:
+            return self._start_and_drive(key)
+        except DriveTimeout:
+            with self.app.app_context():
+                from app.extensions import db
+
+                db.session.rollback()
+            return "hang", f"no answer within {DRIVE_SECONDS} s"
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def _start_and_drive(self, key: str) -> tuple[str, str]:
         response = self.request("POST", f"/process-definitions/{key}/instances", json={"data": {}})
         if response.status_code >= 500:
             return "5xx", f"start: {response.status_code}"
@@ -114,6 +141,12 @@ class Run:
             body = response.get_json(silent=True) or {}
             return "start refused", body.get("message", str(response.status_code))
         case_id = response.get_json()["id"]
+        try:
+            return self._drive(case_id)
+        finally:
+            self.cancel_running()
+
+    def _drive(self, case_id: str) -> tuple[str, str]:
         for _ in range(MAX_ROUNDS):
             response = self.request("GET", f"/instances/{case_id}")
             if response.status_code >= 500:
@@ -153,14 +186,26 @@ class Run:
                     break
             if moved:
                 continue
-            if case.get("timers"):
-                self.clock.current += timedelta(days=1)
+            due = [datetime.fromisoformat(t["due_at"]) for t in case.get("timers") or [] if t.get("due_at")]
+            if due:  # to this case's next timer, and fire what is due
+                self.clock.current = max(self.clock.current, min(due).astimezone(UTC) + timedelta(seconds=1))
                 answer = self.request("POST", "/timers/fire-due")
                 if answer.status_code >= 500:
                     return "5xx", "timers"
                 continue
             return "waiting", ", ".join(m["name"] for m in case.get("messages") or []) or "nothing to do"
         return "waiting", "still running after the driver's rounds"
+
+    def cancel(self, case_id: str) -> None:
+        """A driven case ends here, so its timers (a cycle) do not fire while other files are driven."""
+        self.request("POST", f"/instances/{case_id}/cancel", json={"reason": "measured"})
+
+    def cancel_running(self) -> None:
+        """Every case still running (the one driven, those its messages started, those a deploy armed on a start
+        timer) ends, so that no timer of theirs fires while the next file is driven."""
+        answer = self.request("GET", "/instances", query_string={"state": "running", "limit": 200})
+        for case in (answer.get_json() or {}).get("items", []):
+            self.cancel(case["id"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,12 +234,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             results[str(bpmn)] = {"deploy": "5xx" if status >= 500 else "refused",
                                   "reason": (body.get("message") or str(status))[:200]}
+    run.cancel_running()
     for n, (name, result) in enumerate(results.items(), 1):
         if result["deploy"] != "ok":
             continue
         print(f"[run {n}/{len(results)}] {name}", file=sys.stderr, flush=True)
         outcomes = [run.drive(key) for key in result["keys"]]
-        worst = next((o for o in outcomes if o[0] in ("5xx", "error", "step refused", "start refused")), None)
+        worst = next((o for o in outcomes if o[0] in ("hang", "5xx", "error", "step refused", "start refused")),
+                     None)
         result["run"] = (worst or next((o for o in outcomes if o[0] != "completed"), None) or ("completed", ""))
     counts = Counter()
     for name, result in results.items():
@@ -208,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{total} diagrams: {counts['runs']} deploy and run ({counts['completed']} to their end, "
           f"{counts['waiting']} waiting for what the driver cannot give, {counts['wants data']} wanting data); "
           f"{counts['refused']} refused at deploy, {counts['start refused']} refused at start, "
-          f"{counts['step refused']} refused a step, {counts['error']} in error, {counts['5xx']} answered 5xx")
+          f"{counts['step refused']} refused a step, {counts['error']} in error, {counts['5xx']} answered 5xx, "
+          f"{counts['hang']} never answered")
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

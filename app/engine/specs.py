@@ -149,6 +149,9 @@ class VariableMapping:
     all: bool = False
 
 
+MAX_CALL_DEPTH = 32  # subprocesses and called processes nested in one case
+
+
 class ResolvedCallActivity(CallActivity):
     """A call activity whose process is found when the case reaches it (by key, with Camunda's binding).
 
@@ -170,6 +173,10 @@ class ResolvedCallActivity(CallActivity):
         self.variables_out = variables_out
 
     def start_workflow(self, my_task):
+        if getattr(my_task.workflow, "depth", 0) >= MAX_CALL_DEPTH:  # a process calling itself without end
+            my_task.error()
+            raise WorkflowTaskException(f"调用层级超过 {MAX_CALL_DEPTH} 层：被调用的流程 {self.spec} 可能在无条件地调用自己 "
+                                        f"(call depth exceeded)", task=my_task)
         top = my_task.workflow.top_workflow
         resolve = getattr(top, "resolve_call", None)
         if resolve is not None and self.spec not in top.subprocess_specs:

@@ -50,3 +50,10 @@ def test_call_activity_to_another_file_resolves_at_call_time_in_either_order(bpm
     done = bpmn.case(case["id"])
     assert done["state"] == "completed", done
     assert (done["data"]["latest_version"], done["data"]["pinned_version"]) == (2, 1)
+
+
+def test_a_process_calling_itself_without_end_is_refused_not_hung(bpmn):
+    bpmn.deploy("call_itself.bpmn")
+    refused = bpmn.start("conf_call_itself", expect=422)
+    assert refused["code"] == "case_failed" and refused["details"]["element"] == "again"
+    assert "调用层级超过" in refused["message"]
