@@ -5,14 +5,14 @@
 Every `.bpmn` under the folders is deployed with `unknown_posts=allow`, together with the resources its project
 holds (DMN, form-js `.form`, SpiffWorkflow `*-schema.json` forms: those in its folder and below, and in the
 folder above `src/` for a Maven project); files that fail alone are tried again once everything else is
-deployed (a called process, a decision from another file). Then a case of each deployed process is started and
-driven: open tasks completed with no data, waiting messages delivered by case id, signals broadcast, the clock
+deployed (a called process, a decision from another file). Then a case of each process it deployed is started
+(of the version that file deployed: test files often share process ids) and driven: open tasks completed with no data, waiting messages delivered by case id, signals broadcast, the clock
 moved to the case's next timer when nothing else can move; then every case still running is cancelled (those a
 deploy armed on a start timer too), so that no other case's timers fire meanwhile. Between any two steps every live case is forgotten, so each step
 restores its case from the database.
 
 A file *runs* when it deploys, a case of each of its processes starts, and driving it never meets a 5xx, a case in
-error or a refused step other than a form's or a condition's want of data (the driver submits none). The tool
+error or a refusal other than a form's or a script's or a condition's want of data (the driver submits none). The tool
 uses a throwaway SQLite database and an in-process client of the real app; it is a measurement, not a test.
 """
 
@@ -38,9 +38,10 @@ DRIVE_SECONDS = 120
 class DriveTimeout(Exception):
     pass
 
-# A refused step that only says the driver gave no data (a condition or script reading a missing variable).
+# A refusal that only says the driver gave no data (a condition or script reading a missing variable, a form).
 WANTS_DATA = ("is not defined", "没有定义", "未定义", "NameError", "not defined", "KeyError", "has no attribute",
-              "required", "必填")
+              "required", "必填", "表单数据不符合要求", "could not be set", "Missing data input",
+              "missing a required Data Input")
 
 
 class Clock:
@@ -113,7 +114,7 @@ class Run:
                 handle.close()
         return response.status_code, response.get_json(silent=True) or {}
 
-    def drive(self, key: str) -> tuple[str, str]:
+    def drive(self, key: str, version: int | None) -> tuple[str, str]:
         """Start a case of `key` and drive it; (outcome, detail). A drive that takes more than DRIVE_SECONDS (a
         request that never returns: a process calling itself forever) is stopped and counted as a hang."""
         def stop(signum, frame):
@@ -122,7 +123,7 @@ class Run:
         previous = signal.signal(signal.SIGALRM, stop)
         signal.alarm(DRIVE_SECONDS)
         try:
-            return self._start_and_drive(key)
+            return self._start_and_drive(key, version)
         except DriveTimeout:
             with self.app.app_context():
                 from app.extensions import db
@@ -133,13 +134,15 @@ class Run:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
 
-    def _start_and_drive(self, key: str) -> tuple[str, str]:
-        response = self.request("POST", f"/process-definitions/{key}/instances", json={"data": {}})
+    def _start_and_drive(self, key: str, version: int | None) -> tuple[str, str]:
+        """The version this file deployed (several files may share a process id)."""
+        body = {"data": {}, **({"version": version} if version else {})}
+        response = self.request("POST", f"/process-definitions/{key}/instances", json=body)
         if response.status_code >= 500:
             return "5xx", f"start: {response.status_code}"
         if response.status_code != 201:
-            body = response.get_json(silent=True) or {}
-            return "start refused", body.get("message", str(response.status_code))
+            message = (response.get_json(silent=True) or {}).get("message", str(response.status_code))
+            return ("wants data" if _wants_data(message) else "start refused"), message
         case_id = response.get_json()["id"]
         try:
             return self._drive(case_id)
@@ -165,7 +168,7 @@ class Run:
                     moved = True
                     break
                 message = (answer.get_json(silent=True) or {}).get("message", "")
-                if answer.status_code == 422 and any(w in message for w in WANTS_DATA):
+                if answer.status_code == 422 and _wants_data(message):
                     return "wants data", message[:160]
                 return "step refused", f"{answer.status_code} {message[:160]}"
             if moved:
@@ -239,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         if result["deploy"] != "ok":
             continue
         print(f"[run {n}/{len(results)}] {name}", file=sys.stderr, flush=True)
-        outcomes = [run.drive(key) for key in result["keys"]]
+        outcomes = [run.drive(key, version) for key, version in result["keys"]]
         worst = next((o for o in outcomes if o[0] in ("hang", "5xx", "error", "step refused", "start refused")),
                      None)
         result["run"] = (worst or next((o for o in outcomes if o[0] != "completed"), None) or ("completed", ""))
@@ -262,9 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _keys(body: dict, filename: str) -> list[str]:
-    return [d["key"] for f in body.get("files", []) if f["file"] == filename and f["kind"] == "bpmn"
-            for d in f["definitions"]]
+def _keys(body: dict, filename: str) -> list[tuple[str, int | None]]:
+    return [(d["key"], d.get("version")) for f in body.get("files", []) if f["file"] == filename
+            and f["kind"] == "bpmn" for d in f["definitions"]]
+
+
+def _wants_data(message: str) -> bool:
+    return any(w in message for w in WANTS_DATA)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,18 @@ from .timers import event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
 
 
+def _failing_element(exc: BaseException) -> str | None:
+    """The diagram element whose task spec raised `exc` (from the traceback's frames), if any."""
+    tb, element = exc.__traceback__, None
+    while tb is not None:
+        spec = tb.tb_frame.f_locals.get("self")
+        task = tb.tb_frame.f_locals.get("my_task")
+        found = getattr(getattr(task, "task_spec", None), "bpmn_id", None) or getattr(spec, "bpmn_id", None)
+        element = found or element
+        tb = tb.tb_next
+    return element
+
+
 def _as_data(payload: Any) -> dict[str, Any]:
     """A payload as data to merge into a case: an object as it is, anything else under `payload`."""
     if payload is None:
@@ -41,6 +54,8 @@ def canonical_correlations(correlations: dict[str, Any]) -> tuple[tuple[str, str
     return tuple(sorted((str(key), json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
                         for key, value in (correlations or {}).items() if value))
 
+
+log = logging.getLogger(__name__)
 
 # (start, days) -> the same time of day, that many working days later: the service's business calendar, for
 # timers that declare it (`tongban.calendar`, see timers.py)
@@ -441,3 +456,8 @@ class Case:
             raise CaseFailed(str(exc), element) from None
         except SpiffWorkflowException as exc:
             raise CaseFailed(str(exc)) from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            # SpiffWorkflow's own code on data it did not expect (a multi-instance input that is not a list...):
+            # the step is refused, naming the task it stopped at, instead of failing the server
+            log.warning("engine step failed: %s", exc, exc_info=True)
+            raise CaseFailed(f"流程数据不符合流程定义的要求：{type(exc).__name__}: {exc}", _failing_element(exc)) from None

@@ -188,6 +188,12 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
             definition = getattr(task_spec, "event_definition", None)
             for timer in timers_of(definition) if definition is not None else ():
                 check_expression(timer, task_spec.bpmn_id or task_spec.name, filename, expression_check)
+            for inner in event_definitions(definition):  # a message or signal must be named to be sent or awaited
+                if isinstance(inner, (MessageEventDefinition, SignalEventDefinition)) and not inner.name:
+                    kind = "消息" if isinstance(inner, MessageEventDefinition) else "信号"
+                    raise DefinitionError(f"元素 {task_spec.bpmn_id} 等待或发出的{kind}没有引用{kind}定义，事件也没有名称，"
+                                          f"无法收发 (message/signal event without messageRef/signalRef)",
+                                          filename=filename, element=task_spec.bpmn_id)
             names = {d.name for d in event_definitions(definition) if isinstance(d, MessageEventDefinition)}
             messages |= names
             if isinstance(task_spec, StartEvent) and each is spec:

@@ -121,3 +121,18 @@ def test_a_case_that_cannot_be_saved_is_an_incident_and_stays_as_it_was(bpmn, mo
     assert bpmn.http.get(f"{bpmn.api}/incidents/{incident['id']}", headers=headers).status_code == 404
     bpmn.complete(case["id"], "parallel_work", {"note": "好"})
     assert bpmn.open_elements(case["id"]) == ["after_answer"]
+
+
+def test_a_message_or_signal_event_naming_nothing_is_refused_at_deploy(bpmn):
+    """No messageRef/signalRef and no name of its own: nothing could ever be sent to it (it was a 500 at start)."""
+    from tests.conformance.conftest import DIAGRAMS
+
+    text = (DIAGRAMS / "event_gateways.bpmn").read_text(encoding="utf-8").replace(
+        '<bpmn:intermediateCatchEvent id="s_closed" name="统一关闭">', '<bpmn:intermediateCatchEvent id="s_closed">'
+    ).replace('<bpmn:signalEventDefinition id="s_sed" signalRef="Signal_close"/>',
+              '<bpmn:signalEventDefinition id="s_sed"/>')
+    response = bpmn.http.post(f"{bpmn.api}/process-definitions", files=[("file", ("unnamed.bpmn", text.encode()))],
+                              headers=bpmn._headers("analyst"))
+    assert response.status_code == 422, response.text
+    # the gateway awaits its events (SpiffWorkflow moves them onto it)
+    assert response.json()["details"]["element"] == "s_wait" and "信号" in response.json()["message"]

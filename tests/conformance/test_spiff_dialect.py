@@ -42,6 +42,8 @@ def test_multi_instance_over_a_data_input_collects_each_output_in_order(bpmn):
     assert data["opinions"] == ["同意", "同意", "不同意"]  # SpiffWorkflow collects them as they are given
     assert data["agreed"] == 2  # the multi-instance task's post-script, once all are done
     assert bpmn.open_elements(case["id"]) == ["sign"]
+    refused = bpmn.start("spiff_review", {"applicant": "某公司"}, expect=422)  # no input collection: not a 500
+    assert refused["code"] == "case_failed" and refused["details"]["element"] == "review"
 
 
 def test_instructions_for_the_end_user_are_filled_from_the_data(bpmn):
