@@ -33,6 +33,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     StartEventParser,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import (
@@ -44,9 +45,11 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     InclusiveGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
+    NoneTask,
     ReceiveTask,
     SendTask,
     StartEvent,
+    TransactionSubprocess,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
@@ -57,6 +60,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
     CamundaTaskParser,
     UserTaskParser,
 )
+from SpiffWorkflow.camunda.parser.task_spec import SubWorkflowParser as CamundaSubWorkflowParser
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .expressions import python_expression
@@ -260,7 +264,26 @@ def form_reference(key: str) -> dict:
             "form_kind": "json_schema", "form_ref": key}
 
 
-class HumanUserTaskParser(ElementProperties, HumanTaskParsing, UserTaskParser):
+class DataInputMultiInstance:
+    """Multi-instance over a data input, as BPMN writes it (`loopDataInputRef` / `inputDataItem`,
+    `loopDataOutputRef` / `outputDataItem`), besides Camunda's `camunda:collection` / `elementVariable`: SpiffWorkflow's
+    Camunda parser knows only the latter, its base parser the former."""
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        if self.xpath("./bpmn:multiInstanceLoopCharacteristics/bpmn:loopDataInputRef"):
+            return TaskParser._add_multiinstance_task(self, loop_characteristics)
+        return super()._add_multiinstance_task(loop_characteristics)
+
+
+class PlainTaskParser(ElementProperties, DataInputMultiInstance, CamundaTaskParser):
+    pass
+
+
+class TransactionParser(ElementProperties, DataInputMultiInstance, CamundaSubWorkflowParser):
+    pass
+
+
+class HumanUserTaskParser(ElementProperties, DataInputMultiInstance, HumanTaskParsing, UserTaskParser):
     def create_task(self):
         form = self.get_form()
         human = self.human_info()
@@ -299,12 +322,12 @@ def form_schema(form) -> dict:
     return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
-class HumanManualTaskParser(ElementProperties, HumanTaskParsing, CamundaTaskParser):
+class HumanManualTaskParser(ElementProperties, DataInputMultiInstance, HumanTaskParsing, CamundaTaskParser):
     def create_task(self):
         return self.spec_class(self.spec, self.bpmn_id, human=self.human_info(), **self.bpmn_attributes)
 
 
-class DecisionTaskParser(ElementProperties, BusinessRuleTaskParser):
+class DecisionTaskParser(ElementProperties, DataInputMultiInstance, BusinessRuleTaskParser):
     def create_task(self):
         ref = self.get_decision_ref(self.node)
         known = ref in self.process_parser.parser.dmn_parsers
@@ -323,7 +346,7 @@ class DecisionTaskParser(ElementProperties, BusinessRuleTaskParser):
         return ref
 
 
-class EmbeddedSubprocessParser(ElementProperties, CamundaTaskParser):
+class EmbeddedSubprocessParser(ElementProperties, DataInputMultiInstance, CamundaTaskParser):
     """An embedded subprocess, or an event subprocess (`triggeredByEvent`), which Camunda's parser misses."""
 
     def create_task(self):
@@ -332,7 +355,7 @@ class EmbeddedSubprocessParser(ElementProperties, CamundaTaskParser):
         return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
 
 
-class CallParser(ElementProperties, CamundaTaskParser):
+class CallParser(ElementProperties, DataInputMultiInstance, CamundaTaskParser):
     def create_task(self):
         camunda = f"{{{CAMUNDA_MODEL_NS}}}"
         called = (self.node.get("calledElement") or "").strip()
@@ -404,6 +427,8 @@ class TongbanParser(CamundaParser):
         full_tag("inclusiveGateway"): (GatewayParser, InclusiveGateway),
         full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
         full_tag("callActivity"): (CallParser, ResolvedCallActivity),
+        full_tag("task"): (PlainTaskParser, NoneTask),
+        full_tag("transaction"): (TransactionParser, TransactionSubprocess),
         full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
     }
 
