@@ -41,7 +41,7 @@ class DriveTimeout(Exception):
 # A refusal that only says the driver gave no data (a condition or script reading a missing variable, a form).
 WANTS_DATA = ("is not defined", "没有定义", "未定义", "NameError", "not defined", "KeyError", "has no attribute",
               "required", "必填", "表单数据不符合要求", "could not be set", "Missing data input",
-              "missing a required Data Input")
+              "missing a required Data Input", "NoneType")
 
 
 class Clock:
