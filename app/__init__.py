@@ -83,6 +83,7 @@ def _load_models() -> None:
     from .hall.documents import models as _documents  # noqa: F401
     from .hall.supervision import models as _supervision  # noqa: F401
     from .instances import external_models as _external  # noqa: F401
+    from .messages import models as _messages  # noqa: F401
 
 
 def _register_blueprints(api: TongbanApi) -> None:

@@ -63,8 +63,9 @@ class FindingSchema(Schema):
 
 class FileReportSchema(Schema):
     file = fields.String()
-    kind = fields.String(metadata={"description": "bpmn | dmn | matter"})
+    kind = fields.String(metadata={"description": "bpmn | dmn | matter | form | html"})
     ok = fields.Boolean()
+    form = fields.Dict(allow_none=True, metadata={"description": "a form file: the key(s) and version deployed"})
     definitions = fields.List(fields.Dict(), metadata={"description": "key, version, created (would be, in a dry run)"})
     matter = fields.Dict(allow_none=True)
     errors = fields.List(fields.Dict())

@@ -16,9 +16,11 @@ blp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents",
 
 
 class IncidentSchema(Schema):
-    id = fields.String(metadata={"description": "timer-<id> | case-<case id> | stalled-<case id> | external-<external task id>"})
-    kind = fields.String(metadata={"description": "timer | failed_step | stalled | external_task"})
-    instance_id = fields.String()
+    id = fields.String(metadata={"description": "timer-<id> | case-<case id> | stalled-<case id> | "
+                                                "external-<external task id> | step-<id>"})
+    kind = fields.String(metadata={"description": "timer | failed_step | stalled | external_task | refused_step"})
+    code = fields.String(metadata={"description": "refused_step: case_not_saved | decision_not_deployed"})
+    instance_id = fields.String(allow_none=True, metadata={"description": "none for a case that could not start"})
     process_key = fields.String(allow_none=True)
     element_id = fields.String(allow_none=True, metadata={"description": "the BPMN element where it stopped"})
     name = fields.String(allow_none=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from ..forms import service as forms
 from ..hall import summary
 from ..people import access, work
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
-from ..tasks import prefill, service
+from ..tasks import prefill, service, task_forms
 from ..tasks.models import STATES
 from .blueprint import Blueprint
 
@@ -58,7 +57,16 @@ class SubmissionSchema(Schema):
 
 
 class TaskDetailSchema(TaskSchema):
-    form = fields.Dict(allow_none=True, metadata={"description": "the task's JSON Schema form"})
+    form = fields.Dict(allow_none=True, metadata={
+        "description": "the task's JSON Schema form (a Camunda Form's form-js document under `x-form-js`, a "
+                       "SpiffWorkflow form's ui schema under `x-ui-schema`)"})
+    form_kind = fields.String(allow_none=True, metadata={
+        "description": "json_schema | form_js | generated | embedded (an HTML form the server does not check)"})
+    form_version = fields.Integer(allow_none=True, metadata={"description": "the form version its binding gives"})
+    form_validated = fields.Boolean(metadata={"description": "whether the server checks what is submitted"})
+    form_note = fields.String(allow_none=True, metadata={"description": "e.g. that an embedded form is not checked"})
+    instructions = fields.String(allow_none=True, metadata={
+        "description": "SpiffWorkflow's instructionsForEndUser, `{{ name }}` filled from the task's data"})
     submissions = fields.List(fields.Nested(SubmissionSchema),
                               metadata={"description": "the earlier submissions of its case, oldest first"})
     prefill = fields.Dict(metadata={"description": "values known before the clerk types them (the acceptance "
@@ -115,9 +123,10 @@ class Task(MethodView):
     def get(self, task_id):
         """One task with its form (404 for a task of another department's case)."""
         task = access.visible_task(current_user(), task_id)
-        form = forms.latest(task.form_key) if task.form_key else None
-        schema = form.schema if form else service.inline_form(task)
-        return {**attributes(summary.task_view(task), TaskSchema), "form": schema, "prefill": prefill.for_task(task),
+        form = task_forms.for_task(task)
+        return {**attributes(summary.task_view(task), TaskSchema), "form": form.schema, "form_kind": form.kind,
+                "form_version": form.version, "form_validated": form.validated, "form_note": form.note,
+                "instructions": task_forms.instructions(task), "prefill": prefill.for_task(task),
                 "submissions": submissions_for(current_user(), task.instance_id)}
 
 

@@ -54,9 +54,28 @@ def missing_forms(processes, filename: str, also_known: set[str] = frozenset()) 
     if not found:
         return []
     known = set(db.session.scalars(db.select(Form.key).where(Form.key.in_({k for k, _ in found})).distinct()))
-    return [{"code": "invalid_definition", "file": filename, "element": task.element_id, "form_key": key,
-             "message": f"用户任务 {task.name} 的表单 {key} 不存在 (formKey names no deployed form)"}
-            for key, task in found if key not in known and key not in also_known]
+    problems = [{"code": "invalid_definition", "file": filename, "element": task.element_id, "form_key": key,
+                 "message": f"用户任务 {task.name} 的表单 {key} 不存在 (formKey names no deployed form)"}
+                for key, task in found if key not in known and key not in also_known]
+    for key, task in found:  # camunda:formRefBinding="version": that very version must exist
+        if task.form_binding == "version" and task.form_version is not None and key in known | set(also_known):
+            exists = db.session.scalar(db.select(Form.id).where(Form.key == key, Form.version == task.form_version)
+                                       .limit(1))
+            if exists is None:
+                problems.append({"code": "invalid_definition", "file": filename, "element": task.element_id,
+                                 "form_key": key, "form_version": task.form_version,
+                                 "message": f"用户任务 {task.name} 的表单 {key} 没有第 {task.form_version} 版 "
+                                            f"(camunda:formRefVersion names no deployed version)"})
+    return problems
+
+
+def embedded_forms(processes, filename: str) -> list[dict]:
+    """A task whose form is an embedded HTML form: deployed, with a warning that the server neither shows nor
+    checks it (the task then takes any data, and says so)."""
+    return [{"code": "embedded_form", "file": filename, "element": task.element_id, "form": task.form_ref,
+             "message": f"{filename}: 用户任务 {task.name} 使用嵌入式 HTML 表单 {task.form_ref}，服务器不显示也不校验"
+                        f"其提交的数据 (embedded form: runs without server validation)"}
+            for process in processes for task in process.user_tasks.values() if task.form_kind == "embedded"]
 
 
 # ------------------------------------------------------------------------ conditions, scripts and called processes
@@ -154,6 +173,27 @@ def unresolved_calls(refs: list[dict], filename: str, also_known: set[str] = fro
              "message": f"{filename}: 调用活动 {r['element']} 调用的流程 {r['key']} 尚未部署，"
                         f"将在办件到达该步骤时解析 (resolved at call time)"}
             for r in refs if r["key"] not in known and r["key"] not in also_known]
+
+
+def unresolved_decisions(processes, tree: etree._ElementTree | None, filename: str) -> list[dict]:
+    """A business-rule task whose decision is not deployed (nor in the same upload): a warning, like a called
+    process — the task looks its decision up when a case reaches it, and refuses that step while it is missing."""
+    from ..engine.specs import DecisionTask
+
+    found, seen = [], set()
+    for process in processes:
+        for spec in [process.spec, *(s for s in process.subprocess_specs.values() if s is not None)]:
+            for task_spec in spec.task_specs.values():
+                if isinstance(task_spec, DecisionTask) and task_spec.dmnEngine is None \
+                        and task_spec.bpmn_id not in seen:
+                    seen.add(task_spec.bpmn_id)
+                    found.append({"code": "resolved_at_call_time", "file": filename,
+                                  "line": _line_of(tree, task_spec.bpmn_id), "element": task_spec.bpmn_id,
+                                  "decision": task_spec.decision_ref,
+                                  "message": f"{filename}: 业务规则任务 {task_spec.bpmn_id} 的决策 "
+                                             f"{task_spec.decision_ref} 尚未部署，将在办件到达该步骤时解析 "
+                                             f"(resolved at call time)"})
+    return found
 
 
 def line_of(tree: etree._ElementTree | None, element: str | None) -> int | None:

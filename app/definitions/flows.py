@@ -37,10 +37,12 @@ class Upload:
     def kind(self) -> str:
         """form, dmn or bpmn — or the kind a plugin claims the file as (the catalog: `matter` records)."""
         name = self.filename.lower()
-        if name.endswith(".json"):
+        if name.endswith((".json", ".form")):
             return "form"
         if name.endswith(".dmn"):
             return "dmn"
+        if name.endswith((".html", ".htm")):
+            return "html"  # an embedded HTML form: not run by the server, never stored
         if name.endswith(".bpmn") or name.endswith(".xml"):
             return "bpmn"
         return hooks().deploy_file_kind(filename=self.filename) or "bpmn"
@@ -88,7 +90,7 @@ def checksum(content: bytes) -> str:
 
 def _order(upload: Upload) -> int:
     # Forms and DMN first, so diagrams of the same upload can name them; a plugin's records (matters) last.
-    return {"form": 0, "dmn": 1, "bpmn": 2}.get(upload.kind, 3)
+    return {"form": 0, "html": 0, "dmn": 1, "bpmn": 2}.get(upload.kind, 3)
 
 
 def _error(exc: ApiError) -> dict:
@@ -105,6 +107,8 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
     """
     outcome = Outcome(files=[], dry_run=dry_run)
     forms_in_upload: set[str] = set()
+    ui_schemas = {u.filename.rsplit("/", 1)[-1][: -len("-uischema.json")]: u for u in uploads
+                  if u.filename.lower().endswith("-uischema.json")}
     calls: list[tuple] = []  # (report, calls to other files, processes, tree): checked once every file is read
     for upload in sorted(uploads, key=_order):
         report = FileReport(upload.filename, upload.kind)
@@ -112,11 +116,12 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
         savepoint = db.session.begin_nested()
         try:
             if upload.kind == "form":
-                from ..forms import service as forms
-
-                form, created = forms.deploy_file(upload.filename, upload.content, actor)
-                forms_in_upload.add(form.key)
-                report.form = {"key": form.key, "version": form.version, "created": created}
+                _deploy_form(upload, report, actor, uploads, ui_schemas, forms_in_upload)
+            elif upload.kind == "html":
+                report.warnings.append({
+                    "code": "embedded_form", "file": upload.filename,
+                    "message": f"{upload.filename}: 嵌入式 HTML 表单不由服务器渲染，也不校验其提交的数据；"
+                               f"文件未保存 (embedded HTML forms run without server validation)"})
             elif upload.kind in ("dmn", "bpmn"):
                 _deploy_diagram(upload, report, outcome, actor, source=source, changelog=changelog,
                                 unknown_posts=unknown_posts, forms=forms_in_upload, calls=calls)
@@ -164,6 +169,27 @@ def refused(outcome: Outcome) -> Invalid:
     return Invalid(f"{first['message']}{more}", details, code=first.get("code") or "invalid_definition")
 
 
+def _deploy_form(upload: Upload, report: FileReport, actor, uploads: list[Upload], ui_schemas: dict,
+                 known: set[str]) -> None:
+    """A form file; SpiffWorkflow's `-uischema.json` goes with its `-schema.json` of the same upload."""
+    from ..forms import service as forms
+
+    base = upload.filename.rsplit("/", 1)[-1]
+    if base.lower().endswith("-uischema.json"):
+        stem = base[: -len("-uischema.json")]
+        if not any(u.filename.rsplit("/", 1)[-1] == f"{stem}-schema.json" for u in uploads):
+            raise Invalid(f"{upload.filename}: 界面定义缺少同次上传的 {stem}-schema.json",
+                          {"file": upload.filename}, code="invalid_form")
+        report.form = {"key": stem, "ui_schema": True, "created": False}
+        return
+    ui = ui_schemas.get(base[: -len("-schema.json")]) if base.endswith("-schema.json") else None
+    deployed = forms.deploy_upload(upload.filename, upload.content, actor, ui.content if ui else None)
+    known.update(form.key for form, _ in deployed)
+    first, created = deployed[0]
+    report.form = {"key": first.key, "version": first.version, "created": any(c for _, c in deployed),
+                   "keys": [form.key for form, _ in deployed]}
+
+
 def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor, *, source, changelog,
                     unknown_posts: str, forms: set[str], calls: list) -> None:
     prepared = service.prepare(upload.filename, upload.content)
@@ -172,7 +198,9 @@ def _deploy_diagram(upload: Upload, report: FileReport, outcome: Outcome, actor,
                                                         current_app.config["ENGINE_MAX_INSTANCES"]))
         calls.append((report, checks.call_references(prepared.processes, prepared.tree), prepared.processes,
                       prepared.tree))
+        report.warnings.extend(checks.unresolved_decisions(prepared.processes, prepared.tree, upload.filename))
         report.errors.extend(checks.missing_forms(prepared.processes, upload.filename, forms))
+        report.warnings.extend(checks.embedded_forms(prepared.processes, upload.filename))
         report.errors.extend(checks.calendar_problems(prepared.processes, prepared.tree, upload.filename))
         for found in hooks().deploy_checks(processes=prepared.processes, tree=prepared.tree,
                                            filename=upload.filename, options={"unknown_posts": unknown_posts}):

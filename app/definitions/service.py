@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from ..caches import app_cache
 from ..clock import now
-from ..engine.compiler import CompiledProcess, compile_bpmn, compile_document, dmn_decisions, document_kind
+from ..engine.compiler import (
+    CompiledProcess,
+    compile_bpmn,
+    compile_document,
+    decision_engine,
+    dmn_decisions,
+    document_kind,
+)
 from ..engine.errors import DefinitionError
 from ..engine.xml import parse_xml
 from ..errors import Conflict, Invalid, NotFound
@@ -252,6 +259,18 @@ class CallResolver:
     def by_ref(self, ref) -> CompiledProcess | None:
         definition = db.session.get(ProcessDefinition, int(ref))
         return compiled(definition) if definition is not None else None
+
+    def decision(self, decision_id: str):
+        """A decision the caller's deploy did not have: its current version, compiled once per version."""
+        definition = current(decision_id)
+        if definition is None or definition.kind != "dmn":
+            raise LookupError(f"{decision_id} is not deployed")
+        engines = app_cache("definitions.decisions", dict)
+        engine = engines.get(definition.id)
+        if engine is None:
+            engine = engines[definition.id] = decision_engine(definition.content.encode(), definition.filename,
+                                                              decision_id)
+        return engine
 
 
 def compiled_by_id(definition_id: int) -> CompiledProcess:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +32,34 @@ from .specs import HumanTaskMixin, merge_outputs, merge_shared
 from .state import StateError, dump_state, load_state, read_state
 from .timers import ClockedStartCycle, event_definitions, is_timer_task, timer_due
 from .workflow import ProcessResolver, TongbanWorkflow
+
+
+def _failing_element(exc: BaseException) -> str | None:
+    """The diagram element whose task spec raised `exc` (from the traceback's frames), if any."""
+    tb, element = exc.__traceback__, None
+    while tb is not None:
+        spec = tb.tb_frame.f_locals.get("self")
+        task = tb.tb_frame.f_locals.get("my_task")
+        found = getattr(getattr(task, "task_spec", None), "bpmn_id", None) or getattr(spec, "bpmn_id", None)
+        element = found or element
+        tb = tb.tb_next
+    return element
+
+
+def _as_data(payload: Any) -> dict[str, Any]:
+    """A payload as data to merge into a case: an object as it is, anything else under `payload`."""
+    if payload is None:
+        return {}
+    return dict(payload) if isinstance(payload, dict) else {"payload": payload}
+
+
+def canonical_correlations(correlations: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Correlation keys as comparable text: (key, its properties as sorted JSON), sorted by key."""
+    return tuple(sorted((str(key), json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+                        for key, value in (correlations or {}).items() if value))
+
+
+log = logging.getLogger(__name__)
 
 # (start, days) -> the same time of day, that many working days later: the service's business calendar, for
 # timers that declare it (`tongban.calendar`, see timers.py)
@@ -65,6 +95,8 @@ class WaitingMessage:
     element_id: str
     name: str
     kind: str = "message"  # 'message' | 'signal'
+    # the declared correlation keys of the (sub)process that waits, as (key, canonical JSON of its properties)
+    correlations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,7 +114,7 @@ class OutgoingEvent:
 
     kind: str  # 'message' | 'signal'
     name: str
-    payload: dict[str, Any]
+    payload: Any  # the case data (a plain message), or what a payload expression gave (any JSON)
     correlations: dict[str, Any]
 
 
@@ -172,8 +204,11 @@ class Case:
     def _begin(self, event: BpmnEvent | None) -> None:
         self._advance()
         if event is not None:  # a message or signal start: the waiting start event catches it
-            self._run(lambda: self.workflow.catch(event))
-            self._advance()
+            name, payload = event.event_definition.name, event.payload
+            if isinstance(event.event_definition, MessageEventDefinition):
+                self.deliver_message(name, payload, event.correlations)
+            else:
+                self.deliver_signal(name, payload)
 
     @classmethod
     def load(cls, process: CompiledProcess, state: str, clock: Clock = system_clock,
@@ -212,7 +247,9 @@ class Case:
         try:
             text = dump_state(self.workflow, {"bindings": self.workflow.bindings} if self.workflow.bindings else None)
         except StateError as exc:
-            raise CaseFailed(str(exc)) from None
+            last = self.workflow.last_task
+            element = getattr(getattr(last, "task_spec", None), "bpmn_id", None) if last is not None else None
+            raise CaseFailed(str(exc), element, code="case_not_saved") from None
         try:
             check_state_size(len(text), self.engine_limits)
         except LimitExceeded as exc:
@@ -237,6 +274,8 @@ class Case:
             local = {**data, "task": {"id": task_id, "element_id": spec.bpmn_id, "completed_by": actor,
                                       "completed_at": at.isoformat() if at is not None else None}}
             task.data.update(merge_outputs(task.data, outputs, local))
+        elif getattr(spec, "variable", None):  # SpiffWorkflow's variableName: the submission under that name
+            task.data[spec.variable] = dict(data)
         else:
             task.data.update(data)
         self._run(task.run)
@@ -248,25 +287,36 @@ class Case:
         self._advance()
 
     @_bounded
-    def deliver_message(self, name: str, payload: dict[str, Any], correlations: dict | None = None) -> bool:
-        """Deliver a message to this case; False when nothing in it waits for that name."""
+    def deliver_message(self, name: str, payload: Any, correlations: dict | None = None) -> bool:
+        """Deliver a message to this case; False when nothing in it waits for that name (or for that correlation).
+
+        Camunda's definition carries the payload under its result variable, SpiffWorkflow's under its message
+        variable, as it is; a plain one merges it into the case data (a payload that is not an object is kept
+        under `payload`)."""
         definition = self._waiting_definition(name, MessageEventDefinition)
         if definition is None:
             return False
-        if hasattr(definition, "result_var"):  # Camunda's definition carries its payload under a variable
-            body: Any = {"payload": dict(payload), "result_var": definition.result_var}
+        if hasattr(definition, "result_var"):
+            body: Any = {"payload": payload, "result_var": definition.result_var}
+        elif hasattr(definition, "message_var"):
+            body = payload
         else:
-            body = dict(payload)
+            body = _as_data(payload)
         event = BpmnEvent(type(definition)(name), payload=body, correlations=correlations or {})
-        self._run(lambda: self.workflow.catch(event))
+        caught = []  # an event nothing catches (its correlation differs) must not become this case's own outbox
+        self._run(lambda: caught.append(self.workflow.event_manager.catch(event, internal=False)))
+        if not caught[0]:
+            return False
         self._advance()
         return True
 
     @_bounded
-    def deliver_signal(self, name: str, payload: dict[str, Any] | None = None) -> bool:
-        if self._waiting_definition(name, SignalEventDefinition) is None:
+    def deliver_signal(self, name: str, payload: Any = None) -> bool:
+        definition = self._waiting_definition(name, SignalEventDefinition)
+        if definition is None:
             return False
-        event = BpmnEvent(SignalEventDefinition(name), payload=dict(payload or {}))
+        body = payload if hasattr(definition, "variable") else _as_data(payload)  # SpiffWorkflow's: as it is
+        event = BpmnEvent(type(definition)(name), payload=body)
         self._run(lambda: self.workflow.catch(event))
         self._advance()
         return True
@@ -380,29 +430,40 @@ class Case:
 
     def waiting_messages(self) -> list[WaitingMessage]:
         result = []
-        for task_id, element_id, inner in self._catching():
+        for task_id, element_id, inner, workflow in self._catching():
             if isinstance(inner, MessageEventDefinition):
-                result.append(WaitingMessage(task_id, element_id, inner.name, "message"))
+                declared = inner.correlation_properties or getattr(inner, "process_correlations", None)
+                keys = canonical_correlations(workflow.correlations) if declared else ()
+                result.append(WaitingMessage(task_id, element_id, inner.name, "message", keys))
             elif isinstance(inner, SignalEventDefinition):
                 result.append(WaitingMessage(task_id, element_id, inner.name, "signal"))
         return result
 
     def _catching(self):
-        """(task id, element, event definition) of everything that would catch an event now.
+        """(task id, element, event definition, its workflow) of everything that would catch an event now.
 
         Waiting tasks, and the start events of the process's message and signal event subprocesses, which
         SpiffWorkflow keeps as triggers of the process rather than as waiting tasks.
         """
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             for inner in event_definitions(getattr(task.task_spec, "event_definition", None)):
-                yield str(task.id), task.task_spec.bpmn_id, inner
+                yield str(task.id), task.task_spec.bpmn_id, inner, task.workflow
         if self.workflow.is_completed():
             return
         for name in getattr(self.workflow.spec.start, "trigger_specs", ()):
             sub_spec = self.workflow.subprocess_specs.get(name)
             for start in getattr(sub_spec, "bpmn_start_events", ()) if sub_spec is not None else ():
                 for inner in event_definitions(start.event_definition):
-                    yield str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner
+                    yield (str(uuid5(NAMESPACE_URL, f"trigger:{name}:{start.bpmn_id}")), start.bpmn_id, inner,
+                           self.workflow)
+
+    def task_data(self, task_id: str) -> dict[str, Any] | None:
+        """An open task's own data (a multi-instance item's included), None when the case has no such task."""
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            return None
+        return dict(task.data) if task is not None else None
 
     def inline_form(self, task_id: str) -> dict | None:
         """The form a user task declares in the diagram itself (Camunda's generated form), if any."""
@@ -415,7 +476,7 @@ class Case:
 
     # --- internals --------------------------------------------------------------------------------
     def _waiting_definition(self, name: str, kind: type):
-        for _, _, inner in self._catching():
+        for _, _, inner, _ in self._catching():
             if isinstance(inner, kind) and inner.name == name:
                 return inner
         return None
@@ -540,8 +601,7 @@ class Case:
                     else "signal" if isinstance(definition, SignalEventDefinition) else None)
             if kind is None:
                 continue  # an uncaught error or escalation ends where BPMN says it ends
-            payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
-            self.outbox.append(OutgoingEvent(kind, definition.name, dict(payload), dict(event.correlations or {})))
+            self.outbox.append(OutgoingEvent(kind, definition.name, event.payload, dict(event.correlations or {})))
 
     @staticmethod
     def _run(action) -> None:
@@ -553,3 +613,8 @@ class Case:
             raise CaseFailed(str(exc), element) from None
         except SpiffWorkflowException as exc:
             raise CaseFailed(str(exc)) from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            # SpiffWorkflow's own code on data it did not expect (a multi-instance input that is not a list...):
+            # the step is refused, naming the task it stopped at, instead of failing the server
+            log.warning("engine step failed: %s", exc, exc_info=True)
+            raise CaseFailed(f"流程数据不符合流程定义的要求：{type(exc).__name__}: {exc}", _failing_element(exc)) from None

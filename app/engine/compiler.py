@@ -21,7 +21,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .decisions import check_table
 from .errors import DefinitionError
 from .parser import TongbanParser
-from .specs import HumanTaskMixin, ResolvedCallActivity
+from .specs import HumanTaskMixin, ResolvedCallActivity, element_properties
+from .spiff_dialect import TongbanSpiffParser, is_spiff_dialect
 from .timers import check_expression, event_definitions, timers_of
 from .xml import parse_xml
 
@@ -44,6 +45,11 @@ class UserTaskMeta:
     inline_form: dict | None = None
     outputs: tuple[str, ...] = ()  # its camunda:outputParameter names: only these reach the shared data
     other_posts: tuple[str, ...] = ()  # its further candidate groups (HumanTaskInfo.other_posts)
+    instructions: str | None = None  # SpiffWorkflow's instructionsForEndUser
+    form_kind: str | None = None  # json_schema | form_js | embedded (HumanTaskInfo)
+    form_binding: str = "latest"
+    form_version: int | None = None
+    form_ref: str | None = None
 
 
 @dataclass
@@ -131,7 +137,7 @@ def compile_document(tree: etree._ElementTree, filename: str, dmn_files: list[tu
     if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
         raise DefinitionError("不是 BPMN 2.0 文件 (root element is not bpmn:definitions)", filename=filename)
     _refuse_unsupported(root, filename)
-    parser = TongbanParser(validator=_VALIDATOR)
+    parser = TongbanSpiffParser(validator=_VALIDATOR) if is_spiff_dialect(root) else TongbanParser(validator=_VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename=filename)
         for dmn_name, dmn_content in dmn_files:
@@ -199,10 +205,16 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
         _connect_run_time_links(each)
         for task_spec in each.task_specs.values():
             if task_spec.bpmn_id and getattr(task_spec, "extensions", None):
-                properties[task_spec.bpmn_id] = dict(task_spec.extensions)
+                properties[task_spec.bpmn_id] = element_properties(task_spec.extensions)
             definition = getattr(task_spec, "event_definition", None)
             for timer in timers_of(definition) if definition is not None else ():
                 check_expression(timer, task_spec.bpmn_id or task_spec.name, filename, expression_check)
+            for inner in event_definitions(definition):  # a message or signal must be named to be sent or awaited
+                if isinstance(inner, (MessageEventDefinition, SignalEventDefinition)) and not inner.name:
+                    kind = "消息" if isinstance(inner, MessageEventDefinition) else "信号"
+                    raise DefinitionError(f"元素 {task_spec.bpmn_id} 等待或发出的{kind}没有引用{kind}定义，事件也没有名称，"
+                                          f"无法收发 (message/signal event without messageRef/signalRef)",
+                                          filename=filename, element=task_spec.bpmn_id)
             names = {d.name for d in event_definitions(definition) if isinstance(d, MessageEventDefinition)}
             messages |= names
             if isinstance(task_spec, StartEvent) and each is spec:
@@ -212,13 +224,15 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
             if isinstance(task_spec, ResolvedCallActivity) and task_spec.spec not in subprocess_specs:
                 called.add(task_spec.called_element)
             if hasattr(task_spec, "dmnEngine"):
-                decisions.add(getattr(task_spec.dmnEngine.decision_table, "id", "") or "")
+                decisions.add(getattr(task_spec, "decision_ref", None)
+                              or getattr(task_spec.dmnEngine.decision_table, "id", "") or "")
             if isinstance(task_spec, HumanTaskMixin) and task_spec.bpmn_id:
                 info = task_spec.human
                 user_tasks[task_spec.bpmn_id] = UserTaskMeta(
                     task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id, info.post(task_spec.lane),
                     info.form_key, info.documentation, info.candidate_groups, dict(info.properties), info.inline_form,
-                    tuple(o.name for o in info.outputs), info.other_posts)
+                    tuple(o.name for o in info.outputs), info.other_posts, info.instructions, info.form_kind,
+                    info.form_binding, info.form_version, info.form_ref)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
                            frozenset(d for d in decisions if d), properties)
@@ -250,3 +264,13 @@ def _connect_run_time_links(spec) -> None:
         child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
         if merge is not None and child is not None and not child.completed_event.is_connected(merge):
             child.completed_event.connect(merge)
+
+
+def decision_engine(content: bytes, filename: str, decision_id: str):
+    """The DMN engine of one decision of a deployed DMN file (a business-rule task resolving it at run time)."""
+    parser = TongbanParser(validator=_VALIDATOR)
+    try:
+        parser.add_dmn_xml(parse_xml(content, filename).getroot(), filename=filename)
+        return parser.get_engine(decision_id, None)
+    except (ValidationException, SpiffWorkflowException, KeyError, ValueError) as exc:
+        raise LookupError(f"{decision_id}: {exc}") from None

@@ -29,9 +29,20 @@ class TaskNotReady(EngineError):
 
 
 class CaseFailed(EngineError):
-    """A script, condition or expression failed while the engine ran the case."""
+    """A script, condition or expression failed while the engine ran the case.
 
-    def __init__(self, message: str, element: str | None = None) -> None:
+    `code` says why: `case_failed` (the diagram's own logic: a script, a condition), or one of `INCIDENT_CODES`,
+    which no caller can fix by sending other data — the service keeps those as incidents for ops.
+    """
+
+    def __init__(self, message: str, element: str | None = None, *, code: str = "case_failed",
+                 details: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.element = element
+        self.code = code
+        self.details = dict(details or {})
+
+
+# The case's new state holds something that is not JSON; a business-rule task's decision is not deployed.
+INCIDENT_CODES = frozenset({"case_not_saved", "decision_not_deployed"})

@@ -33,6 +33,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     StartEventParser,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import (
@@ -59,10 +60,9 @@ from SpiffWorkflow.camunda.parser.task_spec import (
     BusinessRuleTaskParser,
     CamundaTaskParser,
     ScriptTaskParser,
-    SubWorkflowParser,
     UserTaskParser,
 )
-from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.camunda.parser.task_spec import SubWorkflowParser as CamundaSubWorkflowParser
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .decisions import TongbanDMNEngine
@@ -70,9 +70,11 @@ from .expressions import python_expression
 from .external import ExpressionServiceTask, ExternalInfo, ExternalServiceTask, implementation
 from .specs import (
     CAPPED_MI,
+    DecisionTask,
     EventSubprocessStart,
     HumanTaskInfo,
     ManualUserTask,
+    MergingMessageEventDefinition,
     OutputParameter,
     ResolvedCallActivity,
     UserTask,
@@ -120,7 +122,9 @@ class ExpressionParsing:
         return python_expression(super().parse_condition(sequence_flow))
 
 
-class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
+class TimerParsing:
+    """Timers as Camunda Modeler and SpiffWorkflow write them (ISO 8601, Quartz cron, `${...}`, Python)."""
+
     def parse_timer_event(self, event):
         name = self.node.get("name", self.node.get("id"))
         description = self.get_event_description(event)
@@ -131,27 +135,14 @@ class TongbanEventParsing(ElementProperties, CamundaEventDefinitionParser):
         raise ValidationException("定时器缺少时间定义 (timer without timeDate, timeDuration or timeCycle)",
                                   node=self.node, file_name=self.filename)
 
-    def parse_message_event(self, message_event):
-        # Camunda's definition (a payload expression and a result variable) only where the diagram uses it;
-        # otherwise a message's payload merges into the case data, as a form submission does.
-        definition = super().parse_message_event(message_event)
-        if getattr(definition, "expression", None) is None and type(definition) is not MessageEventDefinition:
-            return MessageEventDefinition(definition.name, definition.correlation_properties,
-                                          description=definition.description)
-        definition.expression = python_expression(definition.expression)
-        return definition
 
-    def parse_conditional_event(self, event):
-        definition = super().parse_conditional_event(event)
-        definition.expression = python_expression(definition.expression)
-        return definition
+class EventSubprocessStartParsing:
+    """An event subprocess also starts on an error or escalation, which SpiffWorkflow's start parser skips, and
+    an interrupting one cancels the rest of its process (`specs.EventSubprocessStart`)."""
 
-
-class StartParser(TongbanEventParsing, StartEventParser):
     def create_task(self):
         parent = self.node.getparent()
         if parent is not None and parent.get("triggeredByEvent") == "true":
-            # An event subprocess also starts on an error or escalation, which SpiffWorkflow's start parser skips.
             self.spec_class = EventSubprocessStart
             definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
                                                     CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH,
@@ -164,6 +155,30 @@ class StartParser(TongbanEventParsing, StartEventParser):
         if parent is not None and parent.tag == full_tag("process"):
             task.event_definition = start_cycle(task.event_definition)  # a cycle starts cases (timers.py)
         return task
+
+
+class TongbanEventParsing(ElementProperties, TimerParsing, CamundaEventDefinitionParser):
+    def parse_message_event(self, message_event):
+        # Camunda's definition (a payload expression and a result variable) only where the diagram uses it;
+        # otherwise a message's payload merges into the case data, as a form submission does.
+        definition = super().parse_message_event(message_event)
+        for prop in definition.correlation_properties:  # a property in no correlationKey is a key of its own
+            if not prop.correlation_keys:
+                prop.correlation_keys.append(prop.name)
+        if getattr(definition, "expression", None) is None and type(definition) is not MessageEventDefinition:
+            return MergingMessageEventDefinition(definition.name, definition.correlation_properties,
+                                                 description=definition.description)
+        definition.expression = python_expression(definition.expression)
+        return definition
+
+    def parse_conditional_event(self, event):
+        definition = super().parse_conditional_event(event)
+        definition.expression = python_expression(definition.expression)
+        return definition
+
+
+class StartParser(EventSubprocessStartParsing, TongbanEventParsing, StartEventParser):
+    pass
 
 
 class EndParser(TongbanEventParsing, EndEventParser):
@@ -210,7 +225,7 @@ class HumanTaskParsing:
             candidate_groups=_split(self.node.get(f"{camunda}candidateGroups")),
             candidate_users=_split(self.node.get(f"{camunda}candidateUsers")),
             assignee=(self.node.get(f"{camunda}assignee") or "").strip() or None,
-            form_key=self._form_key(),
+            **self._form(),
             due_date=(self.node.get(f"{camunda}dueDate") or "").strip() or None,
             documentation=documentation.text if documentation is not None else None,
             properties=element_properties(self),
@@ -223,23 +238,81 @@ class HumanTaskParsing:
                      self.xpath("./bpmn:extensionElements/camunda:inputOutput/camunda:outputParameter")
                      if node.get("name"))
 
-    def _form_key(self) -> str | None:
-        key = (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or "").strip()
+    def _form(self) -> dict:
+        """The form a task names, as HumanTaskInfo's form fields (see `form_reference`)."""
+        camunda = f"{{{CAMUNDA_MODEL_NS}}}"
+        ref = (self.node.get(f"{camunda}formRef") or "").strip()
+        if ref:
+            binding = (self.node.get(f"{camunda}formRefBinding") or "latest").strip()
+            if binding not in ("latest", "deployment", "version"):
+                self.raise_validation_exception(f"未知的 camunda:formRefBinding: {binding}")
+            version = None
+            if binding == "version":
+                text = (self.node.get(f"{camunda}formRefVersion") or "").strip()
+                if not text.isdigit():
+                    self.raise_validation_exception("camunda:formRefBinding=version 需要整数 camunda:formRefVersion")
+                version = int(text)
+            return {"form_key": ref, "form_kind": "form_js", "form_binding": binding, "form_version": version,
+                    "form_ref": ref}
+        key = (self.node.get(f"{camunda}formKey") or "").strip()
         if key:
-            return key.removeprefix("embedded:").removeprefix("app:").removeprefix("camunda-forms:")
+            return form_reference(key)
         spiff = self.xpath(".//bpmn:extensionElements/spiffworkflow:properties/"
                            "spiffworkflow:property[@name='formJsonSchemaFilename']")
-        if spiff:
-            return (spiff[0].get("value") or "").removesuffix(".json").removesuffix("-schema") or None
-        return None
+        if spiff and (spiff[0].get("value") or "").strip():
+            name = spiff[0].get("value").strip()
+            return {"form_key": name.removesuffix(".json").removesuffix("-schema") or None,
+                    "form_kind": "json_schema", "form_ref": name}
+        return {}
 
 
-class HumanUserTaskParser(CappedInstances, ElementProperties, HumanTaskParsing, UserTaskParser):
+def form_reference(key: str) -> dict:
+    """What a `camunda:formKey` names, as HumanTaskInfo's form fields.
+
+    - an embedded HTML form (`embedded:app:forms/x.html`, `app:x.html`, `x.html`): the server neither shows nor
+      checks it (no form key: the task takes any data, and says so);
+    - a Camunda Form (`camunda-forms:deployment:x.form`, `camunda-forms:app:forms/x.form`, `app:x.form`): the
+      form-js file deployed under its file name, the version deployed with the diagram for `deployment`;
+    - anything else: a JSON Schema form of that key (`embedded:` / `app:` prefixes dropped).
+    """
+    if "${" in key or "#{" in key:
+        return {"form_key": key, "form_kind": "json_schema", "form_ref": key}
+    lowered = key.lower()
+    if lowered.endswith((".html", ".htm")):
+        return {"form_key": None, "form_kind": "embedded", "form_ref": key}
+    if lowered.endswith(".form"):
+        binding = "deployment" if key.startswith("camunda-forms:deployment:") else "latest"
+        return {"form_key": key.rsplit(":", 1)[-1].rsplit("/", 1)[-1], "form_kind": "form_js",
+                "form_binding": binding, "form_ref": key}
+    return {"form_key": key.removeprefix("embedded:").removeprefix("app:").removeprefix("camunda-forms:"),
+            "form_kind": "json_schema", "form_ref": key}
+
+
+class DataInputMultiInstance:
+    """Multi-instance over a data input, as BPMN writes it (`loopDataInputRef` / `inputDataItem`,
+    `loopDataOutputRef` / `outputDataItem`), besides Camunda's `camunda:collection` / `elementVariable`: SpiffWorkflow's
+    Camunda parser knows only the latter, its base parser the former."""
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        if self.xpath("./bpmn:multiInstanceLoopCharacteristics/bpmn:loopDataInputRef"):
+            return TaskParser._add_multiinstance_task(self, loop_characteristics)
+        return super()._add_multiinstance_task(loop_characteristics)
+
+
+class PlainTaskParser(CappedInstances, ElementProperties, DataInputMultiInstance, CamundaTaskParser):
+    pass
+
+
+class TransactionParser(CappedInstances, ElementProperties, DataInputMultiInstance, CamundaSubWorkflowParser):
+    pass
+
+
+class HumanUserTaskParser(CappedInstances, ElementProperties, DataInputMultiInstance, HumanTaskParsing, UserTaskParser):
     def create_task(self):
         form = self.get_form()
         human = self.human_info()
         if form.fields:  # Camunda's generated form: the diagram itself says what the task takes
-            human = replace(human, form_key=None, inline_form=form_schema(form))
+            human = replace(human, form_key=None, inline_form=form_schema(form), form_kind="generated")
         return self.spec_class(self.spec, self.bpmn_id, form=form, human=human, **self.bpmn_attributes)
 
 
@@ -273,12 +346,18 @@ def form_schema(form) -> dict:
     return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
-class HumanManualTaskParser(CappedInstances, ElementProperties, HumanTaskParsing, CamundaTaskParser):
+class HumanManualTaskParser(CappedInstances, ElementProperties, DataInputMultiInstance, HumanTaskParsing, CamundaTaskParser):
     def create_task(self):
         return self.spec_class(self.spec, self.bpmn_id, human=self.human_info(), **self.bpmn_attributes)
 
 
-class DecisionTaskParser(CappedInstances, ElementProperties, BusinessRuleTaskParser):
+class DecisionTaskParser(CappedInstances, ElementProperties, DataInputMultiInstance, BusinessRuleTaskParser):
+    def create_task(self):
+        ref = self.get_decision_ref(self.node)
+        known = ref in self.process_parser.parser.dmn_parsers
+        engine = self.process_parser.parser.get_engine(ref, self.node) if known else None
+        return DecisionTask(self.spec, self.bpmn_id, dmnEngine=engine, decision_ref=ref, **self.bpmn_attributes)
+
     @staticmethod
     def get_decision_ref(node):
         ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
@@ -291,7 +370,7 @@ class DecisionTaskParser(CappedInstances, ElementProperties, BusinessRuleTaskPar
         return ref
 
 
-class EmbeddedSubprocessParser(CappedInstances, ElementProperties, CamundaTaskParser):
+class EmbeddedSubprocessParser(CappedInstances, ElementProperties, DataInputMultiInstance, CamundaTaskParser):
     """An embedded subprocess, or an event subprocess (`triggeredByEvent`), which Camunda's parser misses."""
 
     def create_task(self):
@@ -300,7 +379,7 @@ class EmbeddedSubprocessParser(CappedInstances, ElementProperties, CamundaTaskPa
         return spec_class(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, **self.bpmn_attributes)
 
 
-class CallParser(CappedInstances, ElementProperties, CamundaTaskParser):
+class CallParser(CappedInstances, ElementProperties, DataInputMultiInstance, CamundaTaskParser):
     def create_task(self):
         camunda = f"{{{CAMUNDA_MODEL_NS}}}"
         called = (self.node.get("calledElement") or "").strip()
@@ -399,14 +478,6 @@ class CappedScriptTaskParser(CappedInstances, ScriptTaskParser):
     pass
 
 
-class CappedNoneTaskParser(CappedInstances, CamundaTaskParser):
-    pass
-
-
-class CappedTransactionParser(CappedInstances, SubWorkflowParser):
-    pass
-
-
 class TongbanParser(CamundaParser):
     """The one parser every deployment goes through."""
 
@@ -423,13 +494,13 @@ class TongbanParser(CamundaParser):
         full_tag("receiveTask"): (ReceiveParser, ReceiveTask),
         full_tag("exclusiveGateway"): (GatewayParser, ExclusiveGateway),
         full_tag("inclusiveGateway"): (GatewayParser, InclusiveGateway),
-        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
         full_tag("callActivity"): (CallParser, ResolvedCallActivity),
+        full_tag("task"): (PlainTaskParser, NoneTask),
+        full_tag("transaction"): (TransactionParser, TransactionSubprocess),
         full_tag("subProcess"): (EmbeddedSubprocessParser, CallActivity),
         full_tag("scriptTask"): (CappedScriptTaskParser, ScriptTask),
-        full_tag("task"): (CappedNoneTaskParser, NoneTask),
         full_tag("serviceTask"): (ServiceParser, ExternalServiceTask),
-        full_tag("transaction"): (CappedTransactionParser, TransactionSubprocess),
     }
 
     def __init__(self, validator=None) -> None:

@@ -2,8 +2,8 @@
 compiled process and of a decision table, each with its element, and checks that only compile (nothing runs).
 
 `evaluated(specs)` lists the texts of a process — scripts (and pre/post scripts), gateway conditions,
-multi-instance cardinalities and completion conditions, loop conditions, conditional events, timer and message
-expressions, call activities' `camunda:in`/`camunda:out` source expressions; `decision_cells(table)` those of a
+multi-instance cardinalities and completion conditions, loop conditions, conditional events, timer, message
+and correlation expressions, call activities' `camunda:in`/`camunda:out` source expressions; `decision_cells(table)` those of a
 DMN decision table (input expressions, input entries as SpiffWorkflow will evaluate them, output entries).
 The deploy flow (`definitions/checks.py`) refuses a file whose text the sandbox would refuse, naming the element;
 `check_spec` is the same check on one process, for tools and tests.
@@ -34,6 +34,7 @@ class Evaluated:
 KIND_NAMES = {"script": "脚本", "service expression": "服务任务的表达式", "prescript": "前置脚本", "postscript": "后置脚本", "condition": "条件",
               "loop cardinality": "多实例数量", "completion condition": "多实例完成条件", "loop condition": "循环条件",
               "event condition": "条件事件的条件", "timer": "定时器表达式", "message": "消息表达式",
+              "correlation": "关联表达式",
               "call input": "调用输入映射 camunda:in", "call output": "调用输出映射 camunda:out",
               "input expression": "决策输入表达式", "input entry": "决策输入条目", "output entry": "决策输出条目"}
 
@@ -88,6 +89,11 @@ def _event_expressions(element: str, definition) -> Iterator[Evaluated]:
         for inner in definition.event_definitions:
             yield from _event_expressions(element, inner)
         return
+    for prop in [*(getattr(definition, "correlation_properties", None) or ()),
+                 *(getattr(definition, "process_correlations", None) or ())]:
+        retrieval = getattr(prop, "retrieval_expression", None)
+        if isinstance(retrieval, str) and _text(retrieval):
+            yield Evaluated(element, "correlation", retrieval, "eval")
     text = getattr(definition, "expression", None)
     if not _text(text):
         return

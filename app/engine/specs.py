@@ -14,12 +14,26 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, StartEvent
 from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask as BpmnParallelMI
 from SpiffWorkflow.bpmn.specs.defaults import SequentialMultiInstanceTask as BpmnSequentialMI
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask as CamundaParallelMI
 from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask as CamundaSequentialMI
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .budget import LimitExceeded, check_instances, limits_of
+from .errors import CaseFailed
+
+
+def element_properties(extensions: dict | None) -> dict[str, str]:
+    """An element's declared properties: Camunda's `camunda:properties` are its spec's extensions themselves;
+    SpiffWorkflow's keep them under `properties`, beside its scripts and instructions."""
+    extensions = extensions or {}
+    found = extensions.get("properties") if isinstance(extensions.get("properties"), dict) else extensions
+    return {str(k): v for k, v in found.items() if isinstance(v, str)}
 
 
 @dataclass(frozen=True)
@@ -44,12 +58,17 @@ class HumanTaskInfo:
     candidate_users: tuple[str, ...] = ()
     assignee: str | None = None
     form_key: str | None = None
+    form_kind: str | None = None  # json_schema | form_js | embedded (an HTML form the server neither shows nor checks)
+    form_binding: str = "latest"  # which version of the form: latest | deployment | version (camunda:formRefBinding)
+    form_version: int | None = None  # with binding `version`
+    form_ref: str | None = None  # what the diagram wrote (camunda:formKey or formRef), for people to read
     due_date: str | None = None
     documentation: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     inline_form: dict | None = None  # a JSON Schema built from Camunda's generated form (camunda:formData)
     # camunda:inputOutput/camunda:outputParameter: what the task hands to the case's shared data; () = everything
     outputs: tuple[OutputParameter, ...] = ()
+    instructions: str | None = None  # spiffworkflow:instructionsForEndUser (Markdown, `{{ name }}` from the data)
 
     def post(self, lane: str | None) -> str | None:
         """The post a task waits at: its first candidate group, else its lane."""
@@ -138,6 +157,9 @@ class VariableMapping:
     target: str | None = None
     source_expression: str | None = None
     all: bool = False
+
+
+MAX_CALL_DEPTH = 32  # subprocesses and called processes nested in one case
 
 
 class ResolvedCallActivity(CallActivity):
@@ -255,3 +277,62 @@ class CappedBpmnSequentialMI(InstanceCap, BpmnSequentialMI):
 
 CAPPED_MI = {CamundaParallelMI: CappedParallelMI, CamundaSequentialMI: CappedSequentialMI,
              BpmnParallelMI: CappedBpmnParallelMI, BpmnSequentialMI: CappedBpmnSequentialMI}
+
+
+class MergingMessageEventDefinition(MessageEventDefinition):
+    """SpiffWorkflow's plain message (its payload merges into the case data), under a name of its own.
+
+    A caught message can stay in a case's state (an event-based gateway keeps the events it has seen), and the
+    state's serializer knows classes by name: Camunda's message definition has the same name as the plain one.
+    A correlation property whose retrieval expression cannot be evaluated on a message (the field is not there)
+    is left out of the message's correlation, as SpiffWorkflow leaves out a missing key, instead of failing
+    the step that throws or catches it.
+    """
+
+    def calculate_correlations(self, script_engine, cp, ctx):
+        correlations: dict = {}
+        for prop in cp:
+            try:
+                value = script_engine.environment.evaluate(prop.retrieval_expression, ctx)
+            except (CaseFailed, SpiffWorkflowException):
+                continue
+            for key in prop.correlation_keys:
+                correlations.setdefault(key, {})[prop.name] = value
+        return correlations
+
+
+class DecisionTask(BusinessRuleTask):
+    """A business-rule task whose decision is found when a case reaches it, unless the deploy already had it.
+
+    As with a called process, deploy order does not matter: a decision named by `camunda:decisionRef` (or
+    `spiffworkflow:calledDecisionId`) that is not deployed yet is looked up through the workflow's resolver
+    (its current version) every time the task runs; still missing, the step is refused naming the decision
+    (`decision_not_deployed`), which the service keeps as an incident.
+    """
+
+    def __init__(self, wf_spec, bpmn_id, dmnEngine=None, decision_ref: str | None = None, **kwargs) -> None:
+        super().__init__(wf_spec, bpmn_id, dmnEngine, **kwargs)
+        self.decision_ref = decision_ref
+
+    def _run_hook(self, my_task):
+        if self.dmnEngine is not None:
+            return super()._run_hook(my_task)
+        engine = self._resolve(my_task)  # per run: the spec is shared by every case of its version
+        try:
+            my_task.data = DeepMerge.merge(my_task.data, engine.result(my_task))
+        except (SpiffWorkflowException, CaseFailed):
+            raise
+        except Exception as exc:
+            raise WorkflowTaskException(str(exc), task=my_task) from None
+        return BpmnSpecMixin._run_hook(self, my_task)
+
+    def _resolve(self, my_task):
+        resolve = getattr(my_task.workflow.top_workflow, "resolve_decision", None)
+        try:
+            if resolve is None:
+                raise LookupError("no resolver")
+            return resolve(self.decision_ref)
+        except LookupError:
+            raise CaseFailed(f"业务规则任务 {self.bpmn_name or self.bpmn_id} 的决策 {self.decision_ref} 尚未部署 "
+                             f"(decision not deployed)", self.bpmn_id, code="decision_not_deployed",
+                             details={"decision": self.decision_ref}) from None

@@ -19,7 +19,10 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    MessageEventDefinitionConverter,
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import SubWorkflowConverter as SubWorkflowSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
@@ -37,7 +40,15 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from .external import ExpressionServiceTask, ExternalServiceTask
-from .specs import CAPPED_MI, EventSubprocessStart, ManualUserTask, ResolvedCallActivity, UserTask
+from .specs import (
+    CAPPED_MI,
+    DecisionTask,
+    EventSubprocessStart,
+    ManualUserTask,
+    MergingMessageEventDefinition,
+    ResolvedCallActivity,
+    UserTask,
+)
 from .timers import ClockedCycle, ClockedDuration, ClockedStartCycle, ClockedTimeDate
 from .workflow import TongbanWorkflow
 
@@ -170,6 +181,8 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[EventSubprocessStart] = CAMUNDA_CONFIG[StartEvent]
     for plain, capped in CAPPED_MI.items():
         config[capped] = config.get(plain) or DEFAULT_CONFIG[plain]
+    config[MergingMessageEventDefinition] = MessageEventDefinitionConverter
+    config[DecisionTask] = BpmnTaskSpecConverter  # specs are not stored; only an old state's migration reads one
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DataSafeRegistry()))
 
 

@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from .errors import DefinitionError
+from .specs import element_properties
 
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$", re.I)
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$", re.I)
@@ -134,7 +135,7 @@ def _due(my_task, parsed: dict, now: datetime) -> datetime:
     `P2D` on such a timer set on a Friday afternoon is due on Tuesday afternoon (same time of day, two working
     days later on the calendar the service gives the engine as `script_engine.working_days(start, days)`).
     """
-    extensions = getattr(my_task.task_spec, "extensions", None) or {}
+    extensions = element_properties(getattr(my_task.task_spec, "extensions", None))
     add_working_days = getattr(my_task.workflow.script_engine, "working_days", None)
     days = int(parsed.get("days", 0)) + 7 * int(parsed.get("weeks", 0))
     if extensions.get("tongban.calendar") != WORKING_DAYS or add_working_days is None or days == 0 \

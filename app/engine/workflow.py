@@ -16,6 +16,9 @@ class ProcessResolver(Protocol):
     def by_ref(self, ref: Any) -> Any:
         """The compiled process a kept reference names (the version a case was bound to)."""
 
+    def decision(self, decision_id: str) -> Any:
+        """The DMN engine of the current version of a decision; LookupError when it is not deployed."""
+
 
 class TongbanWorkflow(BpmnWorkflow):
     """A case's workflow. `bindings` pins each called process to the version first found for this case."""
@@ -31,6 +34,11 @@ class TongbanWorkflow(BpmnWorkflow):
             raise LookupError("no resolver")
         ref, process = self.resolver.resolve(call_spec.called_element, call_spec.binding, call_spec.version)
         self.bind(call_spec.spec, ref, process)
+
+    def resolve_decision(self, decision_id: str):
+        if self.resolver is None:
+            raise LookupError("no resolver")
+        return self.resolver.decision(decision_id)
 
     def bind(self, name: str, ref: Any, process) -> None:
         self.subprocess_specs[name] = process.spec

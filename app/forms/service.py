@@ -14,6 +14,7 @@ from ..caches import app_cache, bump_generation, shared_generation
 from ..clock import now
 from ..errors import Invalid, NotFound
 from ..extensions import db
+from . import formjs
 from .models import Form
 
 GENERATION = "forms"  # bumped by every deployment: each process asks for a key's latest version again
@@ -67,15 +68,56 @@ def deploy(key: str, schema: Any, actor: str | None, filename: str | None = None
     return form, True
 
 
-def deploy_file(name: str, content: bytes, actor: str | None) -> tuple[Form, bool]:
-    """One uploaded `<key>.json` file (the form key is the file name without `.json`)."""
-    if not name.endswith(".json"):
-        raise Invalid("表单文件名须为 <表单键>.json", {"file": name})
+UI_SCHEMA_KEY = "x-ui-schema"  # a SpiffWorkflow form's `-uischema.json`, kept beside its schema for the page
+FORM_FILE_SUFFIXES = (".json", ".form")
+
+
+def form_keys(name: str) -> list[str]:
+    """The keys an uploaded form file is deployed under (without reading it): `<key>.json`; SpiffWorkflow's
+    `<key>-schema.json`; a form-js `<name>.form` under its file name (and its `id`, once read)."""
+    base = name.rsplit("/", 1)[-1]
+    if base.endswith(".form"):
+        return [base]
+    if base.endswith("-schema.json") and not base.endswith("-uischema.json"):
+        return [base[: -len("-schema.json")]]
+    return [base[:-5]]
+
+
+def _read_json(name: str, content: bytes) -> Any:
     try:
-        schema = json.loads(content.decode("utf-8"))
+        return json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid(f"表单文件不是有效 JSON: {exc}", {"file": name}) from None
-    return deploy(name.rsplit("/", 1)[-1][:-5], schema, actor, filename=name)
+
+
+def deploy_upload(name: str, content: bytes, actor: str | None,
+                  ui_schema: bytes | None = None) -> list[tuple[Form, bool]]:
+    """One uploaded form file: a JSON Schema (`<key>.json`), SpiffWorkflow's `<key>-schema.json` with its optional
+    `<key>-uischema.json`, or a form-js `.form` made in Camunda Modeler's form editor, converted to the task's
+    JSON Schema (formjs.py) and deployed under its file name and its form id (`camunda:formRef`)."""
+    base = name.rsplit("/", 1)[-1]
+    if not base.endswith(FORM_FILE_SUFFIXES) or base.endswith("-uischema.json"):
+        raise Invalid("表单文件名须为 <表单键>.json、<表单键>-schema.json 或 <名称>.form", {"file": name})
+    document = _read_json(name, content)
+    keys = form_keys(name)
+    if base.endswith(".form"):
+        schema = formjs.to_schema(document, name)
+        form_id = document.get("id")
+        if isinstance(form_id, str) and form_id.strip() and form_id.strip() not in keys:
+            keys.append(form_id.strip())
+    else:
+        schema = document
+        if ui_schema is not None:
+            ui = _read_json(name.replace("-schema.json", "-uischema.json"), ui_schema)
+            if not isinstance(schema, dict) or not isinstance(ui, dict):
+                raise Invalid("表单及其界面定义必须是 JSON 对象", {"file": name})
+            schema = {**schema, UI_SCHEMA_KEY: ui}
+    return [deploy(key, schema, actor, filename=name) for key in keys]
+
+
+def deploy_file(name: str, content: bytes, actor: str | None) -> tuple[Form, bool]:
+    """One uploaded form file (see `deploy_upload`); its first key."""
+    return deploy_upload(name, content, actor)[0]
 
 
 def deploy_directory(directory: str | Path, actor: str | None = "system") -> list[tuple[Form, bool]]:
@@ -122,10 +164,19 @@ def validate_submission(form_key: str | None, data: dict[str, Any]) -> None:
     validator, version = _validator_for_key(form_key)
     if validator is None:
         return
+    _check(validator, data, form_key, version)
+
+
+def validate_form(form: Form, data: dict[str, Any]) -> None:
+    """Like `validate_submission`, against one given version of a form (a task bound to it)."""
+    _check(_validator(form), data, form.key, form.version)
+
+
+def _check(validator: Draft202012Validator, data: dict[str, Any], key: str, version: int | None) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         fields = [{"field": _field(e), "message": _message(e, validator.schema)} for e in errors]
-        raise Invalid("表单数据不符合要求", {"form": form_key, "version": version, "errors": fields})
+        raise Invalid("表单数据不符合要求", {"form": key, "version": version, "errors": fields})
 
 
 def validate_against(schema: dict, data: dict[str, Any], name: str) -> None:

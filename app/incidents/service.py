@@ -1,8 +1,10 @@
 """Incidents: what stopped a case and needs ops — a timer that failed for good, a case in error (a failed step),
 a stalled case (running, but nothing can move it: no open task, no waiting timer, no awaited message), an external
-task with no retries left (its worker gave up, or its BPMN error was caught by nothing).
+task with no retries left (its worker gave up, or its BPMN error was caught by nothing), a step refused for a
+reason no caller can fix (its case could not be saved, its decision is not deployed: instances/step_incidents.py).
 
-Ids name their kind: `timer-<timer id>`, `case-<case id>`, `stalled-<case id>`, `external-<external task id>`.
+Ids name their kind: `timer-<timer id>`, `case-<case id>`, `stalled-<case id>`, `external-<external task id>`,
+`step-<incident id>`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..audit import service as audit
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..external import service as external_tasks
+from ..instances import step_incidents as steps
 from ..instances.external_models import ExternalTask
 from ..instances.models import ProcessInstance
 from ..messages.models import MessageSubscription
@@ -23,7 +26,7 @@ from ..timers import service as timers
 from ..timers.models import Timer
 
 log = logging.getLogger(__name__)
-KINDS = ("timer", "failed_step", "stalled", "external_task")
+KINDS = ("timer", "failed_step", "stalled", "external_task", "refused_step")
 _CAP = 1000  # per kind: an ops list, not an export
 
 
@@ -102,13 +105,17 @@ def search(kind: str | None = None, instance_id: str | None = None, scope=None) 
         query = _failed_external_tasks().order_by(ExternalTask.created_at.desc()).limit(_CAP)
         if instance_id:
             query = query.where(ExternalTask.instance_id == instance_id)
+        if scope is not None:
+            query = query.where(ExternalTask.instance_id.in_(sa.select(ProcessInstance.id).where(scope)))
         items += [_external_task(t) for t in db.session.scalars(query)]
+    if kind in (None, "refused_step"):
+        items += steps.search(instance_id, _CAP, scope)
     return sorted(items, key=lambda i: i["since"], reverse=True)
 
 
 def _parse(incident_id: str) -> tuple[str, str]:
     kind, _, ref = incident_id.partition("-")
-    if kind not in ("timer", "case", "stalled", "external") or not ref:
+    if kind not in ("timer", "case", "stalled", "external", "step") or not ref:
         raise NotFound(f"事件 {incident_id} 不存在", {"incident_id": incident_id})
     return kind, ref
 
@@ -128,6 +135,11 @@ def get_or_404(incident_id: str, scope=None) -> dict:
         if task is not None and (scope is None or db.session.scalar(sa.select(ProcessInstance.id).where(
                 ProcessInstance.id == task.instance_id, scope)) is not None):
             return _external_task(task)
+    elif kind == "step":
+        row = steps.get_open(ref)
+        if row is not None and (scope is None or row.instance_id is None or db.session.scalar(
+                sa.select(ProcessInstance.id).where(ProcessInstance.id == row.instance_id, scope)) is not None):
+            return steps.as_incident(row)
     else:
         found = search("failed_step" if kind == "case" else "stalled", instance_id=ref, scope=scope)
         if found:
@@ -140,6 +152,9 @@ def retry(incident_id: str, actor: str | None) -> dict:
     incident = get_or_404(incident_id)
     if incident["kind"] == "stalled":
         raise Conflict("停滞的办件无法重试，请人工处理（resolve 将撤销该办件）", {"incident_id": incident_id})
+    if incident["kind"] == "refused_step":
+        raise Conflict("被拒绝的步骤无法由运维重试：排除原因（如部署缺少的决策）后由原操作人再次办理，或 resolve 结案",
+                       {"incident_id": incident_id, "code": incident.get("code")})
     if incident["kind"] == "timer":
         timers.retry(db.session.get(Timer, int(incident_id.split("-", 1)[1])), actor)
     elif incident["kind"] == "external_task":  # one more attempt for its workers, due now
@@ -155,14 +170,15 @@ def retry(incident_id: str, actor: str | None) -> dict:
 
 def resolve(incident_id: str, actor: str | None, note: str | None) -> dict:
     """Close it without running it again (ops dealt with it): a failed timer is marked resolved and not fired;
-    a case in error goes back to running; a stalled case, which nothing can move, is cancelled."""
+    a case in error goes back to running; a stalled case, which nothing can move, is cancelled; a refused step is
+    closed (its case stays as it is)."""
     from ..instances import service as instances
 
     incident = get_or_404(incident_id)
     if incident["kind"] == "external_task":
         raise Conflict("外部任务的事件只能重试（再给工作者一次机会），或通过办件修改将办件移到其他步骤",
                        {"incident_id": incident_id})
-    instance = db.session.get(ProcessInstance, incident["instance_id"])
+    instance = db.session.get(ProcessInstance, incident["instance_id"]) if incident["instance_id"] else None
     if incident["kind"] == "timer":
         timer = db.session.get(Timer, int(incident_id.split("-", 1)[1]))
         timer.state = "resolved"
@@ -172,6 +188,8 @@ def resolve(incident_id: str, actor: str | None, note: str | None) -> dict:
             instance.state, instance.error = "running", None
     elif incident["kind"] == "failed_step":
         instance.state, instance.error = "running", None
+    elif incident["kind"] == "refused_step":
+        steps.resolve(steps.get_open(incident_id.split("-", 1)[1]), actor, note)
     else:
         instances.cancel(instance, actor, note or "停滞办件，由运维人工结案")
     audit.record("incident.resolved", actor=actor, instance_id=incident["instance_id"],

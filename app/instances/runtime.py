@@ -28,7 +28,7 @@ from ..engine.sandbox import SandboxLimits
 from ..errors import Busy, Conflict, is_lock_conflict
 from ..extensions import db
 from ..plugins import hooks
-from . import external_rows
+from . import external_rows, step_incidents
 from .hooks import StartContext, StepResult
 from .limits import engine_limits
 from .models import MessageSubscription, ProcessInstance, TaskCandidate, TaskSubmission, Timer, UserTask, candidate_rows
@@ -186,7 +186,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
     the commit. With `commit=False` the caller commits several cases at once with `commit_all`.
     """
     at = now()
-    instance_key = instance.id
+    instance_key, stored_version, process_key = instance.id, instance.version, instance.process_key
     snap = case.snapshot()
     if snap.state == "running" and snap.user_tasks and any(
             hooks().course_ended(process=case.process, steps=list(case.steps), snapshot=snap)):
@@ -236,6 +236,9 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         mapped = _conflict(exc, instance_key)
         if mapped is not None:
             raise mapped from None
+        if step_incidents.is_incident(exc):  # the new state cannot be stored: an incident, the case as it was
+            raise step_incidents.record(exc, instance_id=None if new else instance_key, case_version=stored_version,
+                                        process_key=process_key, action=action, actor=actor) from None
         raise
     saved.outbox = list(case.outbox)
     if commit:

@@ -20,16 +20,25 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models_base import paged, row_dict
 from ..plugins import hooks
-from . import limits, runtime
+from . import limits, runtime, step_incidents
 from .hooks import StartContext
 from .models import MessageSubscription, ProcessInstance, Timer, UserTask
 
 log = logging.getLogger(__name__)
 
 
-def case_failed(exc: CaseFailed) -> Invalid:
-    if isinstance(exc, LimitExceeded):  # a run past the engine's limits: maybe an incident (limits.py)
+def case_failed(exc: CaseFailed, instance: ProcessInstance | None = None, *, process_key: str | None = None,
+                action: str = "", actor: str | None = None) -> Invalid:
+    """The 422 of a step the engine refused (after the caller's rollback); a run past the engine's limits may be an
+    incident (limits.py), and a reason no caller can fix (a decision not deployed, a state that cannot be stored)
+    is kept as an incident for ops (step_incidents.py)."""
+    if isinstance(exc, LimitExceeded):
         return limits.refused(exc)
+    if step_incidents.is_incident(exc):
+        return step_incidents.record(exc, instance_id=instance.id if instance is not None else None,
+                                     case_version=instance.version if instance is not None else None,
+                                     process_key=instance.process_key if instance is not None else process_key,
+                                     action=action, actor=actor)
     return Invalid(f"流程执行出错: {exc.message}", {"element": exc.element}, code="case_failed")
 
 
@@ -55,7 +64,7 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
                           limits=runtime.sandbox_limits(), working_days=runtime.working_days,
                           engine_limits=limits.engine_limits(), start_cycle=start_cycle)
     except CaseFailed as exc:
-        raise case_failed(exc) from None
+        raise case_failed(exc, process_key=definition.key, action="instance.started", actor=actor) from None
     at = now()
     instance = ProcessInstance(id=uuid.uuid4().hex, definition_id=definition.id, process_key=definition.key,
                                business_key=business_key, state="running", data={}, engine_state="",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from . import service
+from ..hookspecs import StepResult, hookimpl
+from . import correlation, service
+
+
+@hookimpl
+def step_after_flush(step: StepResult) -> None:
+    correlation.sync_correlations(step)
 
 
 @hookimpl

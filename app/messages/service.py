@@ -5,7 +5,9 @@
   version); when nothing does either, it is refused (404): an undeliverable message is never silently kept.
 - A signal is broadcast: every case waiting for it catches it, and every signal-start process starts a case.
 - A case that throws a message or signal (a throw event, an end event, a send task) reaches other cases the
-  same way once its own step has committed; the thrower's business key correlates its messages.
+  same way once its own step has committed: by declared correlation keys, within the thrower's conversation
+  (the cases its messages started, and the case whose message started it), or by its business key
+  (correlation.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..instances import runtime
 from ..instances import service as instances
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
+from . import correlation
 from .models import MessageSubscription
 
 log = logging.getLogger(__name__)
@@ -76,7 +79,8 @@ def broadcast(name: str, data: dict[str, Any], actor: str | None) -> dict[str, l
             delivered.extend(_deliver_all([target], "signal", name, data, actor))
         except ApiError as exc:
             failed.append({"instance_id": target, "code": exc.code, "message": exc.message})
-    started = [instances.start(d, data, None, actor, event=_event("signal", name, data))[0].id
+    started = [instances.start(d, data if isinstance(data, dict) else {}, None, actor,
+                               event=_event("signal", name, data))[0].id
                for d in _start_definitions("signal", name)]
     return {"delivered_to": delivered, "started": started, "failed": failed}
 
@@ -89,15 +93,16 @@ def route_thrown(outbox: list, source: tuple) -> None:
             if event.kind == "signal":
                 broadcast(event.name, event.payload, None)
                 continue
-            targets = [t for t in _waiting("message", event.name, business_key, None) if t != instance_id] \
-                if business_key else []
-            if targets:
-                _deliver_all(targets, "message", event.name, event.payload, None)
+            if _deliver_thrown(event, instance_id, business_key):
                 continue
             starts = _start_definitions("message", event.name)
-            for definition in starts:
-                instances.start(definition, event.payload, business_key, None,
-                                event=_event("message", event.name, event.payload))
+            for definition in starts:  # the new case joins the thrower's conversation, in its start's transaction
+                data = event.payload if isinstance(event.payload, dict) else {}
+                started, saved = instances.start(definition, data, business_key, None, commit=False,
+                                                 event=_event("message", event.name, event.payload,
+                                                              event.correlations))
+                correlation.join(started.id, instance_id)
+                runtime.commit_all([saved])
             if not starts:
                 audit.record("message.undelivered", actor=None, instance_id=instance_id,
                              details={"name": event.name, "kind": event.kind})
@@ -110,9 +115,26 @@ def route_thrown(outbox: list, source: tuple) -> None:
             db.session.commit()
 
 
-def _event(kind: str, name: str, data: dict[str, Any]) -> BpmnEvent:
+def _deliver_thrown(event, instance_id: str, business_key: str | None) -> bool:
+    """A thrown message to the cases waiting for it: by declared correlation keys, else in the thrower's
+    conversation, else by its business key (correlation.py). False when none of them caught it."""
+    candidates = (
+        lambda: correlation.by_keys(event.name, event.correlations, instance_id),
+        lambda: correlation.in_conversation(event.name, instance_id),
+        lambda: [t for t in _waiting("message", event.name, business_key, None) if t != instance_id]
+        if business_key else [],
+    )
+    for find in candidates:
+        targets = find()
+        if targets and _deliver_all(targets, "message", event.name, event.payload, None, event.correlations):
+            return True
+    return False
+
+
+def _event(kind: str, name: str, payload: Any, correlations: dict | None = None) -> BpmnEvent:
+    """The event a start event catches (its own definition's class is taken when it is caught: engine.case)."""
     definition = MessageEventDefinition(name) if kind == "message" else SignalEventDefinition(name)
-    return BpmnEvent(definition, payload=dict(data))
+    return BpmnEvent(definition, payload=payload, correlations=dict(correlations or {}))
 
 
 def _waiting(kind: str, name: str, business_key: str | None, instance_id: str | None, scope=None) -> list[str]:
@@ -141,7 +163,8 @@ def _start_definitions(kind: str, name: str) -> list[ProcessDefinition]:
     return result
 
 
-def _deliver_all(targets: list[str], kind: str, name: str, data: dict[str, Any], actor: str | None) -> list[str]:
+def _deliver_all(targets: list[str], kind: str, name: str, data: dict[str, Any], actor: str | None,
+                 correlations: dict | None = None) -> list[str]:
     """Every matching case takes its step in one transaction: if one fails, none has moved."""
     delivered, saves = [], []
     for target in targets:  # locked in id order, the case rows before their subscription and task rows
@@ -150,10 +173,11 @@ def _deliver_all(targets: list[str], kind: str, name: str, data: dict[str, Any],
             continue
         case = runtime.load(instance)
         try:
-            caught = case.deliver_message(name, data) if kind == "message" else case.deliver_signal(name, data)
+            caught = case.deliver_message(name, data, correlations) if kind == "message" \
+                else case.deliver_signal(name, data)
         except CaseFailed as exc:
             db.session.rollback()
-            raise case_failed(exc) from None
+            raise case_failed(exc, instance, action=f"{kind}.delivered", actor=actor) from None
         if not caught:
             continue
         saves.append(runtime.save(instance, case, actor=actor, action=f"{kind}.delivered",

@@ -92,6 +92,11 @@ class DatabaseCollector:
         incidents.add_metric(["timer"], failed)
         incidents.add_metric(["case_error"], cases.get("error", 0))
         incidents.add_metric(["external_task"], stuck)
+
+        from ..instances.step_incidents import open_query  # steps refused for a reason no caller can fix
+
+        refused = session.scalar(sa.select(sa.func.count()).select_from(open_query().subquery()))
+        incidents.add_metric(["refused_step"], refused)
         yield incidents
 
         definitions = GaugeMetricFamily("tongban_definition_versions", "definition versions by state",

@@ -21,7 +21,7 @@ from ..instances import hooks, runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
 from ..models_base import paged
-from . import prefill
+from . import prefill, task_forms
 from .models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 
 
@@ -136,7 +136,7 @@ def complete(task: UserTask, username: str, data: dict[str, Any], *, override: b
         raise Conflict("办件不在办理中", details)
     try:
         data = prefill.with_defaults(task, data)  # e.g. the supplement notice's derived list of missing materials
-        forms.validate_submission(task.form_key, data)
+        task_forms.validate(task, instance, data)
     except Exception:
         db.session.rollback()  # the case row's lock goes with the refused submission
         raise
@@ -171,7 +171,7 @@ def complete(task: UserTask, username: str, data: dict[str, Any], *, override: b
         raise Conflict("任务已不在待办状态", {"task_id": task.id}) from None
     except CaseFailed as exc:
         db.session.rollback()
-        raise case_failed(exc) from None
+        raise case_failed(exc, instance, action="task.completed", actor=username) from None
     details = {"element": task.element_id, "name": task.name, "changes": data_changes(before, case.data())}
     if outside_posts:
         details["as_admin"] = True

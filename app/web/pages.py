@@ -232,6 +232,7 @@ VENDOR = {  # what pages load, and nothing else of node_modules
     "camunda-moddle": "camunda-bpmn-moddle/resources",
     "echarts": "echarts/dist",
     "bpmn-js-i18n": "bpmn-js-i18n/translations",
+    "form-js": "@bpmn-io/form-js/dist",  # the task page renders Camunda Forms with form-js's viewer
 }
 
 

@@ -3,6 +3,8 @@ and starting a case at the window."""
 
 from __future__ import annotations
 
+import json
+
 from flask import flash, g, redirect, render_template, request, url_for
 
 from ..api import documents as document_views
@@ -11,7 +13,6 @@ from ..audit import service as audit
 from ..definitions.models import ProcessDefinition
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..forms import service as forms
 from ..hall import intake, summary
 from ..hall.documents import service as documents
 from ..hall.supervision import service as supervision
@@ -22,6 +23,7 @@ from ..people import access
 from ..people import work as task_work
 from ..tasks import prefill as task_prefill
 from ..tasks import service as tasks
+from ..tasks import task_forms
 from ..tasks.models import UserTask
 from . import schema_form, words
 from .blueprint import bp, local_target
@@ -124,18 +126,21 @@ def unclaim(task_id: str):
 
 def task_form(task: UserTask) -> dict | None:
     """The task's JSON Schema, as GET /tasks/{id} gives it."""
-    form = forms.latest(task.form_key) if task.form_key else None
-    return form.schema if form else tasks.inline_form(task)
+    return task_forms.for_task(task).schema
 
 
-def prefill(task: UserTask, schema: dict | None) -> dict:
+def prefill(task: UserTask, schema: dict | None, variables_of: ProcessInstance | None = None) -> dict:
     """Start values: only what this step should start from — what the hall knows for it (the acceptance
     checklist with what was received at 收件, a notice's missing materials), as GET /tasks/{id}'s `prefill`. Never
-    another step's words: an approver's 审批意见 does not start as the reviewer's 审核意见."""
+    another step's words: an approver's 审批意见 does not start as the reviewer's 审核意见 — except in a Camunda
+    Form (`variables_of`: its case), whose fields show the case's variables of their keys, as Camunda's own
+    task list shows them to the analyst who drew it."""
     if not schema:
         return {}
-    known = task_prefill.for_task(task)
-    return {k: v for k, v in known.items() if k in (schema.get("properties") or {})}
+    properties = schema.get("properties") or {}
+    data = (variables_of.data or {}) if variables_of is not None else {}
+    known = {**{k: data[k] for k in properties if k in data}, **task_prefill.for_task(task)}
+    return {k: v for k, v in known.items() if k in properties}
 
 
 def labels_of(case: ProcessInstance) -> words.Labels:
@@ -244,16 +249,20 @@ def case_document(instance_id: str, document_id: int):
 def task(task_id: str):
     user = g.user
     item = access.visible_task(user, task_id)
-    case = summary.view(db.session.get(ProcessInstance, item.instance_id))
-    schema = task_form(item)
-    values = prefill(item, schema)
+    instance = db.session.get(ProcessInstance, item.instance_id)
+    case = summary.view(instance)
+    form = task_forms.for_task(item, instance)
+    schema = form.schema
+    values = prefill(item, schema, instance if form.form_js else None)
     marks = schema_form.required_rows(values)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
     status = 200
     if request.method == "POST":
-        data = schema_form.read(schema, request.form) if schema else {}
+        data: dict = {}
         try:
+            data = form_js_data(request.form) if form.form_js else \
+                schema_form.read(schema, request.form) if schema else {}
             done, state, next_tasks = task_work.complete(item, user, data)
         except Invalid as exc:
             details = exc.details if isinstance(exc.details, dict) else {}
@@ -268,12 +277,27 @@ def task(task_id: str):
             if mine:
                 return redirect(url_for("web.task", task_id=mine[0]["id"]))
             return redirect(url_for("web.case", instance_id=item.instance_id))
-    fields = schema_form.build(schema, values, by_field, marks)
-    general += schema_form.unplaced(fields, by_field)
+    if form.form_js:  # rendered by form-js in the page: the server's findings are listed above it
+        fields, general = [], general + [m for messages in by_field.values() for m in messages]
+    else:
+        fields = schema_form.build(schema, values, by_field, marks)
+        general += schema_form.unplaced(fields, by_field)
     may_work = item.state == "open" and (user.has_role("admin") or (
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
     return render_template("task.html", active="work", task=summary.task_view(item), schema=schema, fields=fields,
-                           general=general, may_work=may_work, errors={}, values={}, **case_context(case)), status
+                           general=general, may_work=may_work, errors={}, values={}, form=form, form_values=values,
+                           instructions=task_forms.instructions(item, instance), **case_context(case)), status
+
+
+def form_js_data(posted) -> dict:
+    """What form-js submitted in the page (its data as JSON in one field): an object, else 422."""
+    try:
+        data = json.loads(posted.get("form_js_data") or "{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise Invalid("表单数据无法读取，请刷新页面后重试", {"field": "form_js_data"})
+    return data
 
 
 @bp.get("/cases/<instance_id>")

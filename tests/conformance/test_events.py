@@ -109,3 +109,15 @@ def test_parallel_and_sequential_multi_instance_user_tasks(bpmn):
     assert bpmn.open_elements(case["id"]) == ["sign"]
     bpmn.complete(case["id"], "sign")
     assert bpmn.case(case["id"])["state"] == "completed"
+
+
+def test_multi_instance_over_a_bpmn_data_input_in_a_camunda_file(bpmn):
+    """loopDataInputRef / inputDataItem as BPMN writes them, in a file of Camunda's dialect (SpiffWorkflow's
+    Camunda parser knows only camunda:collection)."""
+    bpmn.deploy("mi_data_input.bpmn")
+    case = bpmn.start("conf_mi_data_input", {"parcels": ["A-01", "A-02"]})
+    assert bpmn.open_elements(case["id"]) == ["survey", "survey"]
+    bpmn.complete(case["id"], "survey", {"result": "合格"})
+    bpmn.complete(case["id"], "survey", {"result": "需整改"})
+    done = bpmn.case(case["id"])
+    assert done["state"] == "completed" and sorted(done["data"]["results"]) == ["合格", "需整改"]

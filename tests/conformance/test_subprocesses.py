@@ -50,3 +50,9 @@ def test_call_activity_to_another_file_resolves_at_call_time_in_either_order(bpm
     done = bpmn.case(case["id"])
     assert done["state"] == "completed", done
     assert (done["data"]["latest_version"], done["data"]["pinned_version"]) == (2, 1)
+
+
+def test_a_process_calling_itself_without_end_is_refused_not_hung(bpmn):
+    # refused when it is deployed (the call cycle, tests/guards), so no case can start it and hang
+    refused = bpmn.deploy("call_itself.bpmn", expect=422)
+    assert refused["code"] == "recursive_call" and refused["details"]["element"] == "again"

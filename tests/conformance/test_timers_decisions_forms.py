@@ -62,10 +62,44 @@ def test_business_rule_task_written_with_spiffworkflow_extensions(bpmn):
     assert done["state"] == "completed" and done["data"]["fee"] == "大额"
 
 
-def test_a_decision_that_is_not_deployed_is_refused_with_the_element(bpmn):
-    answer = bpmn.deploy("decision.bpmn", expect=422)
-    assert answer["details"]["file"] == "decision.bpmn"
-    assert "conf_fee_level" in answer["message"]
+def test_a_decision_deployed_after_the_diagram_is_found_when_a_case_reaches_it(bpmn):
+    """Like a called process: a warning at deploy, resolved at call time, an incident naming it while missing."""
+    answer = bpmn.deploy("decision_late.bpmn")
+    [warning] = answer["warnings"]
+    assert warning["code"] == "resolved_at_call_time" and warning["decision"] == "conf_fee_level"
+    assert warning["element"] == "grade" and warning["line"]
+    case = bpmn.start("conf_decision_late")
+    refused = bpmn.complete(case["id"], "measure", {"area": 500}, expect=422)
+    assert refused["code"] == "decision_not_deployed" and "conf_fee_level" in refused["message"]
+    assert refused["details"]["decision"] == "conf_fee_level" and refused["details"]["element"] == "grade"
+    assert bpmn.open_elements(case["id"]) == ["measure"]  # the case did not move
+    assert "area" not in bpmn.case(case["id"])["data"]
+    headers = bpmn._headers("admin")
+    [incident] = bpmn.http.get(f"{bpmn.api}/incidents", params={"instance": case["id"]}, headers=headers).json()["items"]
+    assert incident["code"] == "decision_not_deployed" and incident["name"] == "conf_fee_level"
+    assert incident["element_id"] == "grade" and incident["id"] == refused["details"]["incident_id"]
+
+    bpmn.deploy("conf_fee.dmn")
+    bpmn.complete(case["id"], "measure", {"area": 500})
+    assert bpmn.open_elements(case["id"]) == ["collect"]
+    assert bpmn.case(case["id"])["data"]["fee"] == "大额"
+    assert bpmn.http.get(f"{bpmn.api}/incidents", params={"instance": case["id"]}, headers=headers).json()["items"] == []
+
+
+def test_a_case_that_starts_at_a_missing_decision_is_refused_naming_it(bpmn):
+    answer = bpmn.deploy("decision.bpmn")
+    assert [w["decision"] for w in answer["warnings"]] == ["conf_fee_level"]
+    refused = bpmn.start("conf_decision", {"area": 50}, expect=422)
+    assert refused["code"] == "decision_not_deployed" and refused["details"]["decision"] == "conf_fee_level"
+    headers = bpmn._headers("admin")
+    incidents = bpmn.http.get(f"{bpmn.api}/incidents", params={"kind": "refused_step"}, headers=headers).json()
+    [incident] = [i for i in incidents["items"] if i["process_key"] == "conf_decision"]
+    assert incident["instance_id"] is None and incident["name"] == "conf_fee_level"
+    resolved = bpmn.http.post(f"{bpmn.api}/incidents/{incident['id']}/resolve", json={"note": "决策已部署"},
+                              headers=headers)
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    bpmn.deploy("conf_fee.dmn")
+    assert bpmn.case(bpmn.start("conf_decision", {"area": 50})["id"])["data"]["fee"] == "小额"
 
 
 def test_a_task_without_form_key_takes_any_data_and_a_missing_form_is_refused(bpmn):
