@@ -59,7 +59,7 @@ class CloseSchema(Schema):
 class ClockEventSchema(Schema):
     at = LocalDateTime()
     kind = fields.String(metadata={"description": "start | pause | resume | stop | extend | forwarded | reply | "
-                                                  "accepted_on_receipt"})
+                                                  "accepted_on_receipt | counted (a procedure whose days count) | decide | recomputed"})
     reason = fields.String(allow_none=True)
     element_id = fields.String(allow_none=True)
     working_days = fields.Integer(allow_none=True,
@@ -79,11 +79,26 @@ class ExtendSchema(Schema):
         validate.Regexp(r"\S", error="请填写延期理由（不能只有空白）")])
 
 
+class SpecialExtendSchema(ExtendSchema):
+    days = fields.Integer(required=True, validate=validate.Range(
+        min=1, max=service.SPECIAL_EXTENSION_MAX_DAYS,
+        error=f"延长的工作日数应为 1 至 {service.SPECIAL_EXTENSION_MAX_DAYS}"), metadata={
+        "description": "working days the special procedure may take beyond its bound, not counted toward the limit"})
+
+
 class DeliverySchema(Schema):
     due_date = fields.Date(metadata={"description": "Art. 44: within 10 working days of the decision"})
     delivered_at = LocalDateTime(allow_none=True)
     light = fields.String(allow_none=True)
     on_time = fields.Boolean(allow_none=True)
+
+
+class SpecialSchema(Schema):
+    task_id = fields.String(metadata={"description": "the special procedure's task"})
+    max_days = fields.Integer(allow_none=True, metadata={
+        "description": "working days it may stop the clock (its bound, plus a second notice's days)"})
+    extended_days = fields.Integer(metadata={"description": "the second notice's days (once)"})
+    running = fields.Boolean(metadata={"description": "false: its bound is spent, the days count again"})
 
 
 class ClockSchema(Schema):
@@ -125,6 +140,8 @@ class ClockSchema(Schema):
     forwarded_at = LocalDateTime(allow_none=True, metadata={"description": "上报: when it went to the higher authority"})
     forward_clock = fields.String(allow_none=True, metadata={"description": "end | pause: the district clock then"})
     higher = fields.Nested(HigherSchema, allow_none=True)
+    special = fields.Nested(SpecialSchema, allow_none=True, metadata={
+        "description": "the special procedure (Art. 45) whose pause runs or whose bound is spent"})
     events = fields.List(fields.Nested(ClockEventSchema))
 
 
@@ -178,6 +195,24 @@ class ExtendInstance(MethodView):
         instance = access.visible_case(user, instance_id)
         check_extension(user, instance)
         service.extend(instance, user.username, body["reason"])
+        db.session.commit()
+        return service.clock_view(instance)
+
+
+@blp.route("/instances/<instance_id>/special-procedure/extend")
+class ExtendSpecialProcedure(MethodView):
+    @require("supervisor")
+    @blp.arguments(SpecialExtendSchema)
+    @blp.response(200, ClockSchema)
+    def post(self, body, instance_id):
+        """A special procedure's second notice (Art. 45): the running procedure may take `days` more working days
+        without counting toward the limit, once, approved by the head of the case's department before its bound is
+        spent; a 特别程序告知书（第二次） tells the applicant the reason and the new bound. 409 when no bounded special
+        procedure is running, when already extended, or once the bound is spent (the days then count)."""
+        user = current_user()
+        instance = access.visible_case(user, instance_id)
+        check_extension(user, instance)
+        service.extend_special(instance, user.username, body["days"], body["reason"])
         db.session.commit()
         return service.clock_view(instance)
 

@@ -18,6 +18,7 @@ from ..audit import service as audit
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
+from ..plugins import hooks
 from .models import KINDS, CalendarDay, CalendarYear
 from .workdays import SOURCE_CHINESE_CALENDAR, SOURCE_FALLBACK, WorkdayCalendar
 
@@ -148,6 +149,7 @@ def set_day(day: dt.date, kind: str, name: str | None, actor: str) -> tuple[Cale
         _check_same_kind(row, kind)
         return row, False
     audit.record("calendar.day_set", actor=actor, details={"date": day.isoformat(), "kind": kind, "name": name})
+    _changed([day], actor)
     db.session.commit()
     invalidate()
     return row, True
@@ -158,8 +160,17 @@ def delete_day(day: dt.date, actor: str) -> None:
     audit.record("calendar.day_deleted", actor=actor,
                  details={"date": day.isoformat(), "kind": row.kind, "name": row.name})
     db.session.delete(row)
+    db.session.flush()
+    _changed([day], actor)
     db.session.commit()
     invalidate()
+
+
+def _changed(days: list[dt.date], actor: str | None) -> None:
+    """The days' answers changed (flushed, not committed): open cases' due dates, step timers and lights are counted
+    again in the same transaction (the runtime's timers, the hall's clocks: `calendar_changed`)."""
+    invalidate()
+    hooks().calendar_changed(days=days, actor=actor, at=now())
 
 
 def set_year_complete(year: int, complete: bool, actor: str) -> dict:
@@ -174,6 +185,8 @@ def set_year_complete(year: int, complete: bool, actor: str) -> dict:
     if row.complete != complete or row.updated_at is None:
         audit.record("calendar.year_marked", actor=actor, details={"year": year, "complete": complete})
         row.complete, row.updated_by, row.updated_at = complete, actor, now()
+        db.session.flush()
+        _changed([dt.date(year, 1, 1), dt.date(year, 12, 31)], actor)
         db.session.commit()
         invalidate()
     return year_listing(year)

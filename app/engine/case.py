@@ -30,7 +30,7 @@ from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
 from .specs import HumanTaskMixin, merge_outputs, merge_shared
 from .state import StateError, dump_state, load_state, read_state
-from .timers import ClockedStartCycle, event_definitions, is_timer_task, timer_due
+from .timers import ClockedStartCycle, event_definitions, is_timer_task, rescheduled, timer_due, waiting_timer_tasks
 from .workflow import ProcessResolver, TongbanWorkflow
 
 
@@ -280,6 +280,18 @@ class Case:
             task.data.update(data)
         self._run(task.run)
         self._advance()
+
+    def reschedule_working_day_timers(self, started: Callable[[str], datetime | None]) -> dict[str, datetime]:
+        """The calendar changed: every waiting timer that counts working days is due when the same duration, from
+        the same start, ends on the calendar now (`started(task_id)`: the start of a timer armed before starts were
+        kept). Returns the timers whose due date moved (task id -> new due); nothing runs."""
+        moved = {}
+        for task in list(waiting_timer_tasks(self.workflow)):
+            before = timer_due(task)
+            due = rescheduled(task, started(str(task.id)))
+            if due is not None and due != before:
+                moved[str(task.id)] = due
+        return moved
 
     @_bounded
     def fire_timers(self) -> None:

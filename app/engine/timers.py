@@ -123,7 +123,8 @@ class ClockedDuration(DurationTimerEventDefinition):
                 raise
             except Exception:
                 raise _fail(my_task, text) from None
-            my_task._set_internal_data(event_value=event_value)
+            # kept so a calendar change can count the same duration again from the same start (rescheduled())
+            my_task._set_internal_data(event_value=event_value, event_started=now.isoformat(), event_duration=text)
         if _as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
@@ -144,6 +145,31 @@ def _due(my_task, parsed: dict, now: datetime) -> datetime:
     rest = {k: v for k, v in parsed.items() if k not in ("days", "weeks")}
     start = add_working_days(now, days)
     return start + (TimerEventDefinition.get_timedelta_from_start(rest, start) if rest else timedelta(0))
+
+
+def counts_working_days(task) -> bool:
+    """A waiting duration timer whose days are working days: its due date follows the calendar."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    return isinstance(definition, ClockedDuration) and element_properties(
+        getattr(task.task_spec, "extensions", None)).get("tongban.calendar") == WORKING_DAYS
+
+
+def rescheduled(task, started: datetime | None) -> datetime | None:
+    """A working-day timer's due date counted again on the calendar as it is now, from when it started (kept on the
+    task; `started` for a task armed before that was kept); None when it cannot be told."""
+    if not counts_working_days(task) or task._get_internal_data("event_value") is None:
+        return None
+    began = task._get_internal_data("event_started")
+    began = _as_utc(began) if began else started
+    text = task._get_internal_data("event_duration") or _evaluate(task, task.task_spec.event_definition.expression)
+    if began is None:
+        return None
+    try:
+        due = in_range(_due(task, TimerEventDefinition.parse_iso_duration(text), began))
+    except Exception:
+        return None  # it could be computed when armed; a value that no longer parses keeps its due date
+    task._set_internal_data(event_value=due.isoformat(), event_started=began.isoformat(), event_duration=text)
+    return due
 
 
 class ClockedCycle(CycleTimerEventDefinition):

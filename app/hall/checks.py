@@ -21,7 +21,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     vocabulary.FORWARD_CLOCK: tuple(vocabulary.ForwardClock),
     CHECKLIST: ("acceptance", "supplement"),
 }
-_FREE = (vocabulary.SPECIAL, vocabulary.DEPARTMENT)  # a name, a department code: any non-empty text
+_FREE = (vocabulary.SPECIAL, vocabulary.DEPARTMENT, vocabulary.SPECIAL_RULE)  # a name, a code, a rule: non-empty
 _NOTICES = (notices.NOTICE, notices.NOTICE_ON_ENTER)
 KNOWN = (*_CHOICES, *_FREE, *_NOTICES, vocabulary.MAX_DAYS)
 
@@ -79,9 +79,10 @@ def property_problems(processes, tree: etree._ElementTree | None, filename: str)
             if step == Step.CO_OPINION and not department:
                 found.append(_problem(filename, tree, element, vocabulary.STEP, Step.CO_OPINION,
                                       "的会办步骤须以 hall.department 写明是哪个部门的意见 (whose opinion)"))
-            if vocabulary.MAX_DAYS in properties and vocabulary.PAUSE not in properties \
-                    and properties.get(vocabulary.STEP) != vocabulary.Step.SPECIAL_PROCEDURE:
-                found.append(_problem(filename, tree, element, vocabulary.MAX_DAYS, properties[vocabulary.MAX_DAYS],
-                                      "只用于特别程序（hall.step=special_procedure 或 hall.pause=special）"
-                                      " (max_days bounds a special procedure)"))
+            for name in (vocabulary.MAX_DAYS, vocabulary.SPECIAL_RULE):
+                if name in properties and vocabulary.PAUSE not in properties \
+                        and properties.get(vocabulary.STEP) != vocabulary.Step.SPECIAL_PROCEDURE:
+                    found.append(_problem(filename, tree, element, name, properties[name],
+                                          "只用于特别程序（hall.step=special_procedure 或 hall.pause=special）"
+                                          " (only on a special procedure)"))
     return found

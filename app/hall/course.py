@@ -37,6 +37,8 @@ KINDS: dict[str, str] = {
     "coordination": "协调",
     "special_started": "特别程序开始",
     "special_ended": "特别程序结束",
+    "special_extended": "特别程序延长",
+    "special_overrun": "特别程序超过时限",
     "extended": "延期",
     "decided": "决定",
     "forwarded": "上报",

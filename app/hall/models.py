@@ -54,6 +54,11 @@ class HallCase(db.Model):
     promised_days: Mapped[int | None] = mapped_column(sa.Integer)  # the limit this case runs under
     paused_days: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # a special procedure's pause (Art. 45): its task, the working days it may stop the clock (its bound, plus a
+    # second notice's extension; None: unbounded), and that extension; the task stays set once its bound is spent
+    pause_task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    pause_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    pause_extended_days: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     due_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     light: Mapped[str | None] = mapped_column(sa.String(10))  # green | yellow | red while the clock runs
     supplement_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")

@@ -21,6 +21,7 @@ from ..audit import service as audit
 from ..extensions import db
 from ..hookspecs import hookimpl
 from ..instances.hooks import StartContext, StepResult
+from ..instances.reschedule import ACTION as RESCHEDULED
 from ..people import absences as people
 from ..people.models import User
 from . import cases, checks, intake, joint, summary, vocabulary
@@ -57,8 +58,16 @@ def step_after_flush(step: StepResult) -> None:
     if step.is_new and case is not None:
         step.answer.update(summary.fields(case))  # the start answer shows the case's number and clock
     write_task_rows(step)
+    if step.action == RESCHEDULED:
+        supervision.rescheduled_steps(step)
     intake.record_intake(step)  # before the notices: the receipt prints the applicant
     documents.on_step(step)
+
+
+@hookimpl
+def calendar_changed(days: list, actor: str | None, at: datetime) -> None:
+    """A calendar change: open cases' clocks counted again, and their lights with them."""
+    supervision.relight(clock.recompute_for_calendar(days, actor, at), at)
 
 
 @hookimpl

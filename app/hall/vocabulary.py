@@ -95,5 +95,28 @@ def special_bound(properties: dict[str, str], task_name: str | None, procedures:
     return listed[0]["max_days"] if len(listed) == 1 else None
 
 
+# Art. 45 lists the procedures whose time a limit does not count; any other (a site inspection: 现场勘察, 实地核查…)
+# is special only where a local rule the matter record (or the element) cites makes it so.
+STATUTORY_SPECIAL = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
+STATUTORY_BASIS = "《中华人民共和国行政许可法》第四十五条"
+
+
+def special_basis(properties: dict[str, str], task_name: str | None, procedures: list | None) -> str | None:
+    """Why a special procedure's days do not count: Art. 45 for a kind it lists; else the local rule the element
+    (`hall.special_rule`) or the matter record's procedure of that name (`basis`) cites; None — not special in
+    law, its days count toward the limit."""
+    name = properties.get(SPECIAL) or task_name or ""
+    if any(word in name for word in STATUTORY_SPECIAL):
+        return STATUTORY_BASIS
+    if properties.get(SPECIAL_RULE):
+        return properties[SPECIAL_RULE]
+    listed = [p for p in procedures or [] if isinstance(p, dict)]
+    for candidate in (properties.get(SPECIAL), task_name):
+        found = next((p for p in listed if candidate and p.get("name") == candidate), None)
+        if found is not None:
+            return str(found["basis"]) if found.get("basis") else None
+    return str(listed[0]["basis"]) if len(listed) == 1 and listed[0].get("basis") else None
+
+
 def pause_of(properties: dict[str, str]) -> str | None:
     return properties.get(PAUSE) or None

@@ -212,7 +212,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
         hooks().step_before_flush(step=result)  # plugins write their own rows, or refuse the step
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
         saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
-                      _sync_timers(instance, before, snap, at, case.fired_timers))
+                      _sync_timers(instance, before, snap, at, case.fired_timers, action))
         result.new_tasks = saved.new_tasks
         saved.answer = result.answer
         _record_submission(instance, result)
@@ -307,6 +307,12 @@ def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
         _core(_TASKS.insert(), [{k: v for k, v in row.items() if k in _TASKS.c} for row in new_rows])
         if candidates:
             _core(_CANDIDATES.insert(), candidates)
+    was_due = _boundary_due(before, instance)
+    moved = {element: due for element, due in boundary_due.items() if was_due.get(element) not in (None, due)}
+    for task in snap.user_tasks:  # a boundary timer rescheduled: the open task's due date follows it
+        if task.id in was_open and task.element_id in moved:
+            _core(_TASKS.update().where(_TASKS.c.id == task.id, _TASKS.c.state == "open")
+                  .values(due_at=moved[task.element_id]))
     gone = was_open - now_open
     if completed_task_id in gone:
         gone.discard(completed_task_id)
@@ -341,9 +347,14 @@ def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
     return due
 
 
-def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired: set[str]) -> list[dict]:
+RESCHEDULING = ("calendar.recomputed",)  # steps that move due dates without firing anything
+
+
+def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired: set[str],
+                 action: str = "") -> list[dict]:
     """A timer gone from the case is `fired` when the engine ran it in this step; else `superseded` when it was
-    already due (another step won the race: a completion, a cancel), or `cancelled` when it was not."""
+    already due (another step won the race: a completion, a cancel), or `cancelled` when it was not. A timer
+    still waiting with another due date moved on (a cycle's next firing) or was rescheduled (the calendar)."""
     was = {t.task_id: t for t in before.timers}
     new_rows = []
     for waiting in snap.timers:
@@ -352,9 +363,10 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired
             new_rows.append({"instance_id": instance.id, "task_id": waiting.task_id, "element_id": waiting.element_id,
                              "name": waiting.name, "kind": waiting.kind, "due_at": waiting.due_at,
                              "state": "waiting", "created_at": at, "attempts": 0})
-        elif old.due_at != waiting.due_at:  # a cycle moved on to its next firing
+        elif old.due_at != waiting.due_at:
+            moved = {"due_at": waiting.due_at} if action in RESCHEDULING else {"due_at": waiting.due_at, "fired_at": at}
             _core(_TIMERS.update().where(_TIMERS.c.instance_id == instance.id, _TIMERS.c.task_id == waiting.task_id,
-                                         _TIMERS.c.state == "waiting").values(due_at=waiting.due_at, fired_at=at))
+                                         _TIMERS.c.state == "waiting").values(**moved))
     if new_rows:
         _core(_TIMERS.insert(), new_rows)
     if was:

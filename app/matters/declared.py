@@ -22,7 +22,7 @@ MAX_EXTRA_LIST = 50
 NESTED_KEYS = {
     "materials": ("name", "originals", "copies", "required", "source", "note", "form_url"),
     "result": ("type", "name"),
-    "special_procedures": ("name", "max_days"),
+    "special_procedures": ("name", "max_days", "basis"),
 }
 
 

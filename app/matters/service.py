@@ -264,6 +264,8 @@ def _check_lists(record: dict, valid: set[str], problems: _Problems) -> None:
                 problems.add(field, f"{field} 应为带名称 name 的对象，如 {{name: 现场勘察, max_days: 5}}")
             elif item.get("max_days") is not None and (not _is(item["max_days"], _INT) or item["max_days"] < 0):
                 problems.add(f"{field}.max_days", f"{field}.max_days 应为非负整数")
+            elif item.get("basis") is not None and not _text(item.get("basis")):
+                problems.add(f"{field}.basis", f"{field}.basis 应为规定该特别程序的地方性法规或规章的名称及条款（文本）")
 
 
 def _date(value: Any) -> date | None:

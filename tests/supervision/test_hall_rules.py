@@ -18,6 +18,8 @@ JOINT = "32021300FG-XK-0001"  # 企业投资项目核准: 发改局 leads, 环�
 REPORTED = "32021300CZ-XK-0002"
 CENTER = next(u["username"] for u in HALL["users"] if "center_supervisor" in u["roles"])
 EXPERT = {"opinion": "专家组同意通过。", "conclusion": "pass", "experts": ["专家甲", "专家乙", "专家丙"]}
+# the local rule that makes the site survey a special procedure (Art. 45 does not list site inspections)
+LOCAL_RULE = {"{name: 现场勘察, max_days: 3}": "{name: 现场勘察, max_days: 3, basis: 《无锡市城市道路管理办法》第二十条}"}
 SURVEY = {"findings": "现场与申报材料一致。", "conclusion": "pass", "surveyors": ["甲", "乙"]}
 
 
@@ -465,9 +467,9 @@ def test_the_comprehensive_window_accepts_for_every_department(desk, clock):
 
 # -- the same rules on diagrams an analyst drew: fewer properties, the rest from the matter record --------------
 def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), yaml_extra: str = "",
-                 replace: dict[str, str] | None = None):
+                 replace: dict[str, str] | None = None, record_replace: dict[str, str] | None = None):
     """A shipped matter uploaded again as a new matter, its diagram without the property lines in `drop` and
-    with the texts in `replace` replaced."""
+    with the texts in `replace` replaced (in its record: `record_replace`)."""
     import io
 
     from tests.matters.conftest import PROCESSES
@@ -481,6 +483,9 @@ def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), 
     lines = [line for line in bpmn.splitlines() if not any(d in line for d in drop)]
     assert len(lines) < len(bpmn.splitlines()) or not drop
     record = (folder / f"{code}.yaml").read_text(encoding="utf-8").replace(code, new_code) + yaml_extra
+    for old, new in (record_replace or {}).items():
+        assert old in record
+        record = record.replace(old, new)
     analyst = next(u["username"] for u in HALL["users"] if "analyst" in u["roles"])
     response = desk.client.post("/api/v1/process-definitions", headers=desk.hall.auth(analyst),
                                 content_type="multipart/form-data", data={"file": [
@@ -493,7 +498,7 @@ def _redeploy_as(desk, code: str, new_code: str, *, drop: tuple[str, ...] = (), 
 def test_a_special_pause_alone_is_bounded_by_the_matter_record(desk, clock):
     """The survey declares only `hall.pause=special` (no step, no max_days): the record's 3 days bound it."""
     matter = _redeploy_as(desk, "32021300CG-XK-0001", "32021300CG-XK-0801",
-                          drop=('value="special_procedure"/>', 'name="hall.max_days"'))
+                          drop=('value="special_procedure"/>', 'name="hall.max_days"'), record_replace=LOCAL_RULE)
     clock.set(shanghai(2026, 11, 23, 9))
     cid = desk.start(matter)["id"]
     desk.complete(cid, "accept", ACCEPT)

@@ -24,7 +24,7 @@ from ...serials import next_serial
 from .. import cases, setting
 from .. import notices as kinds
 from ..models import CaseIntake
-from ..vocabulary import PAUSE, SPECIAL, SPECIAL_RULE, Pause, special_bound
+from ..vocabulary import PAUSE, SPECIAL, SPECIAL_RULE, Pause, special_basis, special_bound
 from . import law
 from .models import Document
 
@@ -54,6 +54,8 @@ def on_step(result: StepResult) -> None:
     if issued:
         context = _Context(result)
         for kind, element_id, task_id in issued:
+            if kind == "special_procedure" and not context.is_special(element_id):
+                continue  # not special in law (no Art. 45 kind, no local rule): its days count, nothing to tell
             issue(result.instance, kind, context.data(kind, element_id, task_id), result.at, result.actor,
                   element_id, task_id)
 
@@ -212,6 +214,12 @@ class _Context:
                 "basis": law.basis(self.base()["matter"], self.family, "第三十二条"),
                 "remedy": self.remedy("本通知书")}
 
+    def is_special(self, element_id: str) -> bool:
+        task = next((t for t in self.result.after.user_tasks if t.element_id == element_id), None)
+        properties = self.result.process.element_properties(element_id)
+        return special_basis(properties, task.name if task else None,
+                             self.matter.special_procedures if self.matter else None) is not None
+
     def _special_procedure(self, element_id: str) -> dict:
         task = next((t for t in self.result.after.user_tasks if t.element_id == element_id), None)
         name = task.name if task else element_id
@@ -292,9 +300,10 @@ def get_or_404(document_id: int) -> Document:
     return document
 
 
-def issue_act(instance: ProcessInstance, kind: str, extra: dict[str, Any], at: datetime, actor: str | None) -> Document:
-    """A notice of an act of the hall's own, outside any step (延期): the case's data as a step would print it, and
-    what the act adds."""
+def issue_act(instance: ProcessInstance, kind: str, extra: dict[str, Any], at: datetime, actor: str | None,
+              element_id: str | None = None, task_id: str | None = None) -> Document:
+    """A notice of an act of the hall's own, outside any step (延期, a special procedure's second notice): the
+    case's data as a step would print it, and what the act adds."""
     from ...definitions import service as definitions
     from ...engine.case import Snapshot
 
@@ -304,6 +313,8 @@ def issue_act(instance: ProcessInstance, kind: str, extra: dict[str, Any], at: d
                       actor, f"hall.{kind}")
     context = _Context(step)
     data = context.base()
+    if kind == "special_procedure" and element_id:
+        data.update(context._special_procedure(element_id))
     data.update(extra)
     data.setdefault("basis", law.basis(data["matter"], context.family, "第四十二条第一款"))
-    return issue(instance, kind, data, at, actor)
+    return issue(instance, kind, data, at, actor, element_id, task_id)

@@ -164,14 +164,18 @@ def special_procedure(data: dict, number: str, query_code: str | None = None) ->
     bound = data.get("max_days")
     procedure = data.get("procedure") or "特别程序"
     cited = data.get("local_rule") or data.get("basis") or "《中华人民共和国行政许可法》第四十五条"
-    overrun = " — 第二次告知：原定时限已届满，经批准延长" if data.get("second") else ""
-    return Sheet(
-        title="特别程序告知书", number=number, addressee=f"{_applicant_line(data)}：",
-        paragraphs=[f"你（单位）申请的{_matter(data)}（办件编号 {data.get('case_number') or ''}），依法需要进行"
-                    f"{procedure}{overrun}。根据{cited}的规定，{procedure}所需时间不计算在办理期限内"
-                    + (f"，预计不超过 {bound} 个工作日（超过部分计入办理期限）" if bound else "") + "。",
-                    "特别程序结束后，办理期限继续计算。特此告知。"],
-        issuer=_issuer(data), issued_on=data.get("issued_on", ""), footer=_footer(data))
+    paragraphs = [f"你（单位）申请的{_matter(data)}（办件编号 {data.get('case_number') or ''}），依法需要进行"
+                  f"{procedure}。根据{cited}的规定，{procedure}所需时间不计算在办理期限内"
+                  + (f"，预计不超过 {bound} 个工作日（超过部分计入办理期限）" if bound else "") + "。"]
+    if data.get("second"):  # the second notice: the procedure needs longer than its bound
+        paragraphs = [f"你（单位）申请的{_matter(data)}（办件编号 {data.get('case_number') or ''}）正在进行{procedure}。"
+                      f"因{data.get('reason') or '特别程序需要'}，经本机关负责人批准，{procedure}延长 "
+                      f"{data.get('days')} 个工作日，所需时间合计不超过 {bound} 个工作日，不计算在办理期限内"
+                      f"（依据{cited}）；超过部分计入办理期限。"]
+    paragraphs.append("特别程序结束后，办理期限继续计算。特此告知。")
+    title = "特别程序告知书（第二次）" if data.get("second") else "特别程序告知书"
+    return Sheet(title=title, number=number, addressee=f"{_applicant_line(data)}：", paragraphs=paragraphs,
+                 issuer=_issuer(data), issued_on=data.get("issued_on", ""), footer=_footer(data))
 
 
 def refusal(data: dict, number: str, query_code: str | None = None) -> Sheet:

@@ -64,6 +64,7 @@ class MatterInfo:
     forward_clock: str | None = None  # 上报件: end | pause at forwarding, where the diagram does not say
     type: str = "行政许可"  # 事项类型: which instruments its notices are
     higher_authority: str | None = None  # 上报件: the deciding authority
+    special_procedures: tuple = ()  # the record's special procedures: name, max_days, basis (a local rule)
 
 
 class _MatterCache:
@@ -116,15 +117,16 @@ def _lookup(process_key: str) -> MatterInfo | None:
         row = db.session.execute(
             sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code, Matter.promised_days,
                       Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on, Matter.record,
-                      Matter.type, Matter.higher_authority)
+                      Matter.type, Matter.higher_authority, Matter.special_procedures)
             .outerjoin(Post, sa.and_(Post.department_code == Matter.department_code, Post.kind == "supervise"))
             .where(Matter.process_key == process_key).order_by(Matter.code).limit(1)).first()
     if row is None:
         return None
-    code, name, kind, department, promised, green, post, effective_from, cancelled_on, record, type_, higher = row
+    code, name, kind, department, promised, green, post, effective_from, cancelled_on, record, type_, higher, \
+        special = row
     forward = (record or {}).get("forward_clock") if isinstance(record, dict) else None
     return MatterInfo(code, name, kind, department, post, promised or 0, bool(green), effective_from, cancelled_on,
-                      forward, type_ or "行政许可", higher)
+                      forward, type_ or "行政许可", higher, tuple(p for p in special or () if isinstance(p, dict)))
 
 
 # -- settings ----------------------------------------------------------------------------------------------------
@@ -488,10 +490,23 @@ def _replied(step, case: HallCase, at: datetime) -> None:
 # -- end hall-rules ----------------------------------------------------------------------------------------------
 
 
-def _pauses_for(case: HallCase, properties: dict[str, str]) -> str | None:
+def _special(step, properties: dict[str, str], task_name: str | None) -> tuple[str | None, int | None]:
+    """A special procedure's basis in law (None: its days count) and its bound in working days (None: none)."""
+    matter = matter_for(step.instance.definition_id, step.instance.process_key)
+    procedures = list(matter.special_procedures) if matter is not None else []
+    return (hall.special_basis(properties, task_name, procedures),
+            hall.special_bound(properties, task_name, procedures))
+
+
+def _pauses_for(step, case: HallCase, task, properties: dict[str, str]) -> str | None:
     pause = hall.pause_of(properties)
     if pause == hall.Pause.SUPPLEMENT and (case.accepted_on_receipt or case.accepted_on is not None):
         return None  # Art. 32: accepted (or counted so): the supplement wait is no longer the applicant's
+    if pause == hall.Pause.SPECIAL:
+        if task.id == case.pause_task_id and case.paused_since is None:
+            return None  # its bound is spent (Art. 45): the days count while it goes on
+        if _special(step, properties, task.name)[0] is None:
+            return None  # not a procedure Art. 45 lists, and no local rule cited: the days count
     return pause or None
 
 
@@ -502,7 +517,7 @@ def _pauses(step, case: HallCase) -> list[course.Event]:
         return []
     props = step.process.element_properties
     running = step.after.state == "running"
-    pausing = [t for t in step.after.user_tasks if _pauses_for(case, props(t.element_id))] if running else []
+    pausing = [t for t in step.after.user_tasks if _pauses_for(step, case, t, props(t.element_id))] if running else []
     forwarded_pause = case.forward_clock == hall.ForwardClock.PAUSE and case.forwarded_at is not None \
         and case.replied_at is None and running
     events = []
@@ -514,8 +529,15 @@ def _pauses(step, case: HallCase) -> list[course.Event]:
     was = {t.id for t in step.before.user_tasks}
     for task in step.after.user_tasks:
         if task.id not in was and hall.pause_of(props(task.element_id)) == hall.Pause.SPECIAL:
+            name = props(task.element_id).get(hall.SPECIAL) or task.name
+            basis, bound = _special(step, props(task.element_id), task.name)
             events.append(course.Event("special_started", step.at, step.actor, task.post, task.id, task.element_id,
-                                       {"procedure": props(task.element_id).get(hall.SPECIAL) or task.name}))
+                                       {"procedure": name, "basis": basis, "max_days": bound,
+                                        "pauses": basis is not None}))
+            if basis is None:
+                _event(step, case, step.at, "counted", element_id=task.element_id,
+                       reason=f"「{name}」不属于《行政许可法》第四十五条所列特别程序，事项也未载明规定它的地方性法规"
+                              f"或规章：所用时间计入办理期限")
     if (pausing or forwarded_pause) and case.paused_since is None:
         if pausing:
             _pause(step, case, pausing[0], props(pausing[0].element_id), step.at)
@@ -525,6 +547,8 @@ def _pauses(step, case: HallCase) -> list[course.Event]:
     elif not (pausing or forwarded_pause) and case.paused_since is not None:
         ended = next((t for t in step.before.user_tasks if hall.pause_of(props(t.element_id))), None)
         _resume(step, case, ended, step.at)
+    if case.pause_task_id is not None and case.paused_since is None and case.pause_task_id not in now_open:
+        case.pause_task_id, case.pause_limit, case.pause_extended_days = None, None, 0  # a spent pause ended
     return events
 
 
@@ -532,17 +556,94 @@ def _pause(step, case: HallCase, task, properties: dict[str, str], at: datetime)
     case.paused_since = at
     if hall.pause_of(properties) == hall.Pause.SUPPLEMENT:
         what = "补正（受理前，等待申请人补正材料）"
+        case.pause_task_id, case.pause_limit = None, None
     else:
-        what = f"特别程序（{properties.get(hall.SPECIAL) or task.name}）"
+        basis, bound = _special(step, properties, task.name)
+        case.pause_task_id, case.pause_limit, case.pause_extended_days = task.id, bound, 0
+        what = f"特别程序（{properties.get(hall.SPECIAL) or task.name}，依据{basis}" + (
+            f"，至多 {bound} 个工作日不计入办理期限）" if bound is not None else "）")
     _event(step, case, at, "pause", reason=f"{what}：{task.name}", element_id=task.element_id)
 
 
 def _resume(step, case: HallCase, ended, at: datetime) -> None:
     cal = calendar.workday_calendar()
     days = cal.working_days_between(local_date(case.paused_since), local_date(at))
+    counted = days if case.pause_limit is None else min(days, case.pause_limit)
     case.paused_since = None
     if case.accepted_on is not None:  # before the acceptance nothing counts yet: the limit starts at 受理
-        case.paused_days = (case.paused_days or 0) + days
+        case.paused_days = (case.paused_days or 0) + counted
     case.due_date = case_due_date(case, cal)
+    case.pause_task_id, case.pause_limit, case.pause_extended_days = None, None, 0
     reason = f"恢复计时，暂停 {days} 个工作日" + (f"（{ended.name}）" if ended else "")
-    _event(step, case, at, "resume", reason=reason, element_id=ended.element_id if ended else None, working_days=days)
+    if counted < days:
+        reason += f"，其中超过特别程序时限的 {days - counted} 个工作日计入办理期限（《行政许可法》第四十五条）"
+    _event(step, case, at, "resume", reason=reason, element_id=ended.element_id if ended else None,
+           working_days=counted)
+
+
+def spend_pause(case: HallCase, at: datetime) -> bool:
+    """Art. 45 bounds a special procedure: once its working days (with a second notice's extension) are spent, the
+    clock runs again while the procedure goes on. The supervision sweep calls this under the case's lock."""
+    if case.paused_since is None or case.pause_limit is None or not case.is_open:
+        return False
+    cal = calendar.workday_calendar()
+    since = local_date(case.paused_since)
+    if cal.working_days_between(since, local_date(at)) <= case.pause_limit:
+        return False
+    limit = case.pause_limit
+    resumed_on = cal.add_working_days(since, limit).date
+    case.paused_since = None
+    if case.accepted_on is not None:
+        case.paused_days = (case.paused_days or 0) + limit
+    case.due_date = case_due_date(case, cal)
+    _event(None, case, at, "resume", working_days=limit,
+           reason=f"特别程序已满其时限 {limit} 个工作日，自 {resumed_on.isoformat()} 起计入办理期限"
+                  f"（《行政许可法》第四十五条）")
+    course.record(case.instance_id, course.Event("special_overrun", at, None, None, case.pause_task_id, None,
+                                                 {"max_days": limit, "counted_from": resumed_on.isoformat(),
+                                                  "due_date": case.due_date.isoformat()}))
+    return True
+
+
+def recompute_for_calendar(days: list[date], actor: str | None, at: datetime) -> list[str]:
+    """The calendar changed (`calendar_changed`, in the administrator's transaction): each open case whose clock
+    spans a changed day gets its due date (and an undelivered decision its delivery date) counted again on the
+    calendar now — a clock event and an audit entry per case. Returns the cases whose dates moved."""
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    cal = calendar.workday_calendar()
+    counted_from = sa.func.coalesce(HallCase.accepted_on, HallCase.received_on)
+    decision = sa.and_(HallCase.decided_at.is_(None), HallCase.due_date >= first, counted_from <= last)
+    delivery = sa.and_(HallCase.decided_at.is_not(None), HallCase.delivered_at.is_(None),
+                       HallCase.delivery_due >= first)
+    ids = list(db.session.scalars(sa.select(HallCase.instance_id).where(
+        HallCase.is_open, HallCase.matter_code.is_not(None), sa.or_(decision, delivery))
+        .order_by(HallCase.instance_id)))
+    changed = []
+    listed = "、".join(d.isoformat() for d in sorted(days)[:5]) + ("等" if len(days) > 5 else "")
+    for instance_id in ids:
+        case = cases.lock(instance_id)
+        if case is None or not case.is_open:
+            continue
+        moves = {}
+        if case.decided_at is None and not district_clock_ended(case) and case.due_date is not None:
+            due = case_due_date(case, cal)
+            if due != case.due_date:
+                moves["due_date"] = (case.due_date, due)
+                case.due_date = due
+        if case.decided_at is not None and case.delivered_at is None and case.delivery_due is not None:
+            due = cal.add_working_days(local_date(case.decided_at), hall.DELIVERY_DAYS).date
+            if due != case.delivery_due:
+                moves["delivery_due"] = (case.delivery_due, due)
+                case.delivery_due = due
+        if not moves:
+            continue
+        words = {"due_date": "办理期限", "delivery_due": "送达期限"}
+        said = "；".join(f"{words[k]}由 {old.isoformat()} 改为 {new.isoformat()}" for k, (old, new) in moves.items())
+        _event(None, case, at, "recomputed", reason=f"节假日安排调整（{listed}）：{said}"[:200])
+        audit.record("instance.clock_recomputed", actor=actor, instance_id=instance_id,
+                     details={"days": [d.isoformat() for d in sorted(days)],
+                              **{k: {"from": old.isoformat(), "to": new.isoformat()} for k, (old, new) in moves.items()}})
+        changed.append(instance_id)
+    return changed

@@ -162,7 +162,7 @@ class _Context:
         self._names: dict[str, str] | None = None
         self._posts: dict[str | None, str] | None = None
         self._matter, self._post = Matter, Post
-        self.counts = {"case_lights": 0, "step_lights": 0, "raised": 0, "closed": 0}
+        self.counts = {"case_lights": 0, "step_lights": 0, "raised": 0, "closed": 0, "pauses_spent": 0}
         self.raised: list[SupervisionWarning] = []
 
     def matter_name(self, code: str | None) -> str | None:
@@ -207,21 +207,67 @@ def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
         db.session.rollback()
         return {**ctx.counts, "skipped": 1}
     _tidy(ctx)
+    _spent_pauses(ctx)
     _case_lights(ctx)
     _step_lights(ctx)
     _late_first_reviews(ctx)
     _special_bounds(ctx)
     _late_deliveries(ctx)
     _late_supplement_notices(ctx)
+    _audit_raised(ctx)
+    if commit:
+        db.session.commit()
+    return ctx.counts
+
+
+def relight(instance_ids: list[str], at: datetime | None = None) -> dict[str, int]:
+    """The lights and warnings of these cases now (their due dates moved: a calendar change), in the caller's
+    transaction; the rest waits for the sweep."""
+    ctx = _Context(at or now())
+    if instance_ids:
+        _case_lights(ctx, only=instance_ids)
+        _audit_raised(ctx)
+    return ctx.counts
+
+
+def rescheduled_steps(step) -> None:
+    """A calendar change moved steps' boundary timers (the runtime's `calendar.recomputed` step): each open step's
+    light is judged again against its new due time; one that changes starts green again with its warnings closed,
+    and the sweep raises what it now deserves."""
+    def due_by_element(snapshot) -> dict:
+        due: dict = {}
+        for timer in snapshot.timers:
+            if timer.attached_to and (timer.attached_to not in due or timer.due_at < due[timer.attached_to]):
+                due[timer.attached_to] = timer.due_at
+        return due
+
+    was, now_due = due_by_element(step.before), due_by_element(step.after)
+    moved = {element: due for element, due in now_due.items() if was.get(element) not in (None, due)}
+    ids = [t.id for t in step.after.user_tasks if t.element_id in moved]
+    if not ids:
+        return
+    s, cal = settings(), calendar.workday_calendar()
+    rows = db.session.execute(sa.select(HallTask, UserTask.created_at, UserTask.element_id)
+                              .join(UserTask, UserTask.id == HallTask.task_id).where(HallTask.task_id.in_(ids))).all()
+    for hall_task, created, element in rows:
+        due = moved[element]
+        hall_task.watch_from = watch_from(created, due, s)
+        if hall_task.light is not None and step_light(step.at, created, due, cal, s) != hall_task.light:
+            hall_task.light = "green"
+            db.session.execute(sa.update(SupervisionWarning).where(
+                SupervisionWarning.task_id == hall_task.task_id, SupervisionWarning.state == "open",
+                SupervisionWarning.kind.in_(("step_yellow", "step_red")))
+                .values(state="closed", closed_at=step.at, note="节假日安排调整，环节到期时间已重新计算")
+                .execution_options(synchronize_session=False))
+
+
+def _audit_raised(ctx: _Context) -> None:
     if ctx.raised:
         db.session.flush()
         audit.record_many([audit.entry("supervision.warning", actor=None, instance_id=w.instance_id,
                                        task_id=w.task_id, details={**warning_details(w),
                                                                    "escalated": w.level == "red"})
                            for w in ctx.raised])
-    if commit:
-        db.session.commit()
-    return ctx.counts
 
 
 def _tidy(ctx: _Context) -> None:
@@ -234,19 +280,23 @@ def _tidy(ctx: _Context) -> None:
               & done.exists(), "环节已办理")
 
 
-def _case_lights(ctx: _Context) -> None:
+def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
+    """`only`: these cases, whatever their light (their due dates moved); else those whose light may change."""
     from ...matters.models import Matter
 
     hc = HallCase
-    longest = db.session.scalar(sa.select(sa.func.max(Matter.promised_days))) or 0
-    widest = max(ctx.settings.yellow_days, math.ceil(ctx.settings.yellow_ratio * longest))
-    horizon = ctx.cal.add_working_days(ctx.today, widest + 1).date  # beyond it every case is green
-    rows = db.session.execute(
-        sa.select(hc.instance_id, hc.light, hc.due_date, hc.promised_days, hc.matter_code, hc.department_code,
-                  hc.business_key)
-        .where(hc.is_open, hc.light.is_not(None), hc.due_date.is_not(None), hc.paused_since.is_(None),
-               sa.or_(sa.and_(hc.light == "green", hc.due_date <= horizon), hc.light == "yellow",
-                      sa.and_(hc.light == "red", hc.due_date >= ctx.today)))).all()
+    query = sa.select(hc.instance_id, hc.light, hc.due_date, hc.promised_days, hc.matter_code, hc.department_code,
+                      hc.business_key).where(hc.is_open, hc.light.is_not(None), hc.due_date.is_not(None),
+                                             hc.paused_since.is_(None))
+    if only is not None:
+        query = query.where(hc.instance_id.in_(only))
+    else:
+        longest = db.session.scalar(sa.select(sa.func.max(Matter.promised_days))) or 0
+        widest = max(ctx.settings.yellow_days, math.ceil(ctx.settings.yellow_ratio * longest))
+        horizon = ctx.cal.add_working_days(ctx.today, widest + 1).date  # beyond it every case is green
+        query = query.where(sa.or_(sa.and_(hc.light == "green", hc.due_date <= horizon), hc.light == "yellow",
+                                   sa.and_(hc.light == "red", hc.due_date >= ctx.today)))
+    rows = db.session.execute(query).all()
     for instance_id, old, due, promised, matter, department, business_key in rows:
         new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
         if new == (old or "green"):
@@ -327,6 +377,20 @@ def _flagged(kind: str, level: str | None = None):
     return query.where(w.level == level) if level else query
 
 
+def _spent_pauses(ctx: _Context) -> None:
+    """Art. 45: a special procedure stops the clock only for its bound (and a second notice's extension); past
+    it the clock runs again, the procedure going on (clock.spend_pause, under the case's lock)."""
+    hc = HallCase
+    rows = db.session.execute(sa.select(hc.instance_id, hc.paused_since, hc.pause_limit).where(
+        hc.is_open, hc.paused_since.is_not(None), hc.pause_limit.is_not(None))).all()
+    for instance_id, since, limit in rows:
+        if ctx.cal.working_days_between(local_date(since), ctx.today) <= limit:
+            continue
+        case = cases.lock(instance_id)
+        if case is not None and case_clock.spend_pause(case, ctx.at):
+            ctx.counts["pauses_spent"] += 1
+
+
 def _special_bounds(ctx: _Context) -> None:
     """A special procedure open for its bound (`hall.max_days`, else the matter record's) in working days:
     yellow; beyond it: red."""
@@ -335,18 +399,20 @@ def _special_bounds(ctx: _Context) -> None:
     t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
     rows = db.session.execute(
         sa.select(t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, hc.matter_code,
-                  hc.department_code, hc.business_key)
+                  hc.department_code, hc.business_key, hc.pause_task_id, hc.pause_limit)
         .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .join(hc, hc.instance_id == ht.instance_id)
         .where(t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
                ~_flagged("special_overdue", "red").exists())).all()
     procedures: dict[str | None, list] = {}
-    for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key in rows:
+    for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key, \
+            pause_task, pause_limit in rows:
         if matter not in procedures:  # the matter record's bounds, for a diagram that declares none itself
             procedures[matter] = db.session.scalar(
                 sa.select(ctx._matter.special_procedures).where(ctx._matter.code == matter)) or [] if matter else []
         properties = definitions.compiled_by_id(definition_id).element_properties(element_id)
-        bound = vocabulary.special_bound(properties, name, procedures[matter])
+        bound = pause_limit if pause_task == task_id and pause_limit is not None \
+            else vocabulary.special_bound(properties, name, procedures[matter])  # with a second notice's days
         if bound is None:
             continue
         used = ctx.cal.working_days_between(local_date(created), ctx.today)
@@ -446,6 +512,51 @@ def extend(instance: ProcessInstance, actor: str, reason: str) -> HallCase:
     audit.record("instance.extended", actor=actor, instance_id=instance.id,
                  details={"days": days, "reason": reason, "due_date_before": old_due.isoformat(),
                           "due_date": case.due_date.isoformat(), "notice": notice.number})
+    return case
+
+
+SPECIAL_EXTENSION_MAX_DAYS = 30  # a second notice extends a special procedure by at most this many working days
+
+
+def extend_special(instance: ProcessInstance, actor: str, days: int, reason: str) -> HallCase:
+    """A second notice (Art. 45): a special procedure that needs longer than its bound is extended once, by the
+    head's approval, before the bound is spent; the applicant is told the reason and the new bound."""
+    case = cases.lock(instance.id) if runtime_lock(instance.id) is not None else None
+    if case is None or not case.is_open or case.paused_since is None or case.pause_task_id is None:
+        raise Conflict("办件不在特别程序中（或特别程序的时限已届满、计时已恢复），不能延长特别程序",
+                       {"instance_id": instance.id})
+    if case.pause_limit is None:
+        raise Conflict("该特别程序未设时限，无需延长", {"instance_id": instance.id, "task_id": case.pause_task_id})
+    if case.pause_extended_days:
+        raise Conflict("该特别程序已延长一次，不能再次延长", {"instance_id": instance.id,
+                                                          "extended_days": case.pause_extended_days})
+    cal = calendar.workday_calendar()
+    at = now()
+    used = cal.working_days_between(local_date(case.paused_since), local_date(at))
+    if used > case.pause_limit:
+        raise Conflict(f"特别程序已超过其时限 {case.pause_limit} 个工作日，须在届满前决定延长",
+                       {"instance_id": instance.id, "max_days": case.pause_limit, "working_days": used})
+    task = db.session.get(UserTask, case.pause_task_id)
+    before = case.pause_limit
+    case.pause_limit, case.pause_extended_days = before + days, days
+    db.session.add(ClockEvent(instance_id=instance.id, at=at, kind="extend", working_days=days,
+                              due_date=case.due_date, element_id=task.element_id if task else None,
+                              reason=f"特别程序「{task.name if task else ''}」延长 {days} 个工作日（共 {case.pause_limit} 个"
+                                     f"工作日不计入办理期限，经负责人批准，第二次告知）：{reason}"[:200]))
+    course.record(instance.id, course.Event("special_extended", at, actor, None, case.pause_task_id,
+                                            task.element_id if task else None, {
+                                                "days": days, "reason": reason, "max_days_before": before,
+                                                "max_days": case.pause_limit}))
+    from ..documents import service as documents
+
+    notice = documents.issue_act(instance, "special_procedure", {
+        "procedure": task.name if task else "特别程序", "max_days": case.pause_limit, "second": True,
+        "title": "特别程序告知书（第二次）",
+        "days": days, "reason": reason, "approved_by": _name_of(actor)}, at, actor,
+        task.element_id if task else None, case.pause_task_id)
+    audit.record("instance.special_extended", actor=actor, instance_id=instance.id, task_id=case.pause_task_id,
+                 details={"days": days, "reason": reason, "max_days_before": before, "max_days": case.pause_limit,
+                          "notice": notice.number})
     return case
 
 
@@ -575,7 +686,10 @@ def clock_view(instance: ProcessInstance) -> dict:
             "accepted_on_receipt": bool(case.accepted_on_receipt), "decided_at": case.decided_at,
             "decision": case.decision, "deciding_authority": case.deciding_authority,
             "forwarded_at": case.forwarded_at, "forward_clock": case.forward_clock,
-            "higher": _higher_view(case), "delivery": _delivery_view(case), "closed_at": case.closed_at}
+            "higher": _higher_view(case), "delivery": _delivery_view(case), "closed_at": case.closed_at,
+            "special": {"task_id": case.pause_task_id, "max_days": case.pause_limit,
+                        "extended_days": case.pause_extended_days or 0,
+                        "running": case.paused_since is not None} if case.pause_task_id else None}
     if case.received_on is not None and case.due_date is not None:
         cal = calendar.workday_calendar()
         years = cal.fallback_years_between(case.received_on, case.due_date)
