@@ -231,10 +231,16 @@ MATRIX = {
     ("GET", "/api/v1/instances/<instance_id>/course"): (CASE_READERS, _case_path("/course")),
     ("GET", "/api/v1/instances/<instance_id>/clock"): (CASE_READERS, _case_path("/clock")),
     ("GET", "/api/v1/instances/<instance_id>/submissions"): (CASE_READERS, _case_path("/submissions")),
-    # 延期: the department's supervisors, 中心督查, admin; the scene's case is no matter's (no clock): 409 for them
+    # 延期: approved by the department's head (负责人岗) only, or admin; the scene's case is no matter's (no clock):
+    # 409 for admin; a supervisor who is not the head is refused, of another department not told the case exists
     ("POST", "/api/v1/instances/<instance_id>/extend"): (
-        row(403, boss=409, otherboss=404, center=409, admin=409),
+        row(403, otherboss=404, admin=409),
         lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/extend", {"json": {"reason": "测试"}})),
+    # a special procedure's second notice (Art. 45): the head too; the scene's case has no special procedure: 409
+    ("POST", "/api/v1/instances/<instance_id>/special-procedure/extend"): (
+        row(403, otherboss=404, admin=409),
+        lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/special-procedure/extend",
+                             {"json": {"days": 5, "reason": "测试"}})),
     ("POST", "/api/v1/instances/<instance_id>/cancel"): (
         row(403, boss=OK, otherboss=404, center=OK, ops=OK, admin=OK),
         lambda scene, user: (f"/api/v1/instances/{scene.case()['id']}/cancel", {"json": {"reason": "测试"}})),

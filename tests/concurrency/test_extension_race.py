@@ -24,7 +24,7 @@ def test_an_extension_and_a_step_racing_on_one_case_both_succeed(app, hall, tmp_
     key = "matter_" + matter["code"].replace("-", "_")
     window = hall.holder(f"{short(matter['department'])}受理A岗")
     reviewer = hall.holder(f"{short(matter['department'])}审核岗")
-    head = hall.holder(f"{short(matter['department'])}督查岗")  # the department's head approves a 延期
+    head = hall.holder(f"{short(matter['department'])}负责人岗")  # the department's head approves a 延期
     with gunicorn(app, tmp_path, workers=3) as base:
         http = requests.Session()
 

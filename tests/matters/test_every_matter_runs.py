@@ -8,6 +8,7 @@ The last test drives one whole case, deployed by upload, through a real HTTP ser
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,28 @@ def run_case(api: Api, matter: dict, scenario: str) -> dict:
     assert status == 200
     status, course = api.call("GET", f"/instances/{case['id']}/course", window_clerk)
     assert status == 200
+    _keep_notices(api, matter, scenario, documents["items"], window_clerk)
     return {"case": case, "done": done, "ends": ends, "messages": messages,
             "notices": [d["kind"] for d in documents["items"]], "course": course["items"]}
+
+
+_KEPT: set[tuple[str, str, str]] = set()
+
+
+def _keep_notices(api: Api, matter: dict, scenario: str, documents: list[dict], user: str) -> None:
+    """TONGBAN_NOTICE_DIR set: the PDFs of the first case of each matter type, department nature and scenario,
+    kept there to look at (notices differ by the matter's type and by who issues them)."""
+    folder = os.environ.get("TONGBAN_NOTICE_DIR")
+    nature = DEPARTMENTS[matter["department"]].get("nature") or "agency"
+    if not folder or api.client is None or (matter["type"], nature, scenario) in _KEPT:
+        return
+    _KEPT.add((matter["type"], nature, scenario))
+    target = Path(folder) / f"{matter['type']}-{nature}"
+    target.mkdir(parents=True, exist_ok=True)
+    for document in documents:
+        response = api.client.get(f"/api/v1/documents/{document['id']}.pdf", headers=api.hall.auth(user))
+        assert response.status_code == 200, response.data[:200]
+        (target / f"{matter['code']}-{scenario}-{document['kind']}.pdf").write_bytes(response.data)
 
 
 def expected_course(matter: dict, scenario: str) -> list[str]:
@@ -169,12 +190,21 @@ def expected_course(matter: dict, scenario: str) -> list[str]:
     return [*head, "accepted", *opinions, *special, "decided", "delivered", "closed"]
 
 
+def special_in_law(matter: dict) -> list[dict]:
+    """The record's special procedures that stop the clock (Art. 45 lists them, or a local rule is cited): only
+    these are told to the applicant in a 特别程序告知书."""
+    from app.hall.vocabulary import SPECIAL, special_basis
+
+    procedures = matter["special_procedures"]
+    return [p for p in procedures if special_basis({SPECIAL: p["name"]}, p["name"], procedures)]
+
+
 def expected_notices(matter: dict, scenario: str) -> list[str]:
     """The notices (文书) a case of this kind issues on its way to the scenario's end."""
     head = ["receipt", *(["supplement"] if scenario.startswith("supplement") else [])]
     if scenario in ("not_accepted", "supplement_refused"):
         return [*head, "not_accepted"]
-    accepted = [*head, "acceptance", *["special_procedure"] * len(matter["special_procedures"])]
+    accepted = [*head, "acceptance", *["special_procedure"] * len(special_in_law(matter))]
     if matter["kind"] == "reported":  # the higher authority's decision, told with its remedy, and its 送达回证
         return [*accepted, "higher_decision", "delivery"]
     if matter["kind"] == "immediate":

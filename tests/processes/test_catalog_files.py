@@ -16,7 +16,7 @@ CODE_RE = re.compile(r"^32021300([A-Z]{2})-(XK|QR|CJ|JF|JL|BA|QT|GG)-(\d{4})$")
 TYPES = {"行政许可": "XK", "行政确认": "QR", "行政裁决": "CJ", "行政给付": "JF", "行政奖励": "JL",
          "行政备案": "BA", "其他行政权力": "QT", "公共服务": "GG"}
 KINDS = {"immediate", "promised", "joint", "reported"}
-POST_KINDS = {"window_a", "window_b", "review", "approve", "supervise"}
+POST_KINDS = {"window_a", "window_b", "review", "approve", "supervise", "head", "government"}
 ROLES = {"clerk", "supervisor", "center_supervisor", "analyst", "ops", "admin"}
 MATTER_FIELDS = {
     "code": str, "name": str, "type": str, "department": str, "kind": str, "co_departments": list,
@@ -85,16 +85,19 @@ def test_23_windows_with_exactly_one_comprehensive_window(hall, departments):
 
 def test_posts_are_exactly_the_conventional_ones(hall, departments):
     posts = {p["name"]: p for p in hall["posts"]}
-    assert len(posts) == len(hall["posts"]) == 5 * 10 + 3
+    # five posts per department and its head (负责人岗, who approves a 延期), the center's three, and the district
+    # government's coordinating post (a 联办 dissent it decides)
+    assert len(posts) == len(hall["posts"]) == 6 * 10 + 3 + 1
     for code, d in departments.items():
         s = d["short"]
         expected = {f"{s}受理A岗": "window_a", f"{s}受理B岗": "window_b", f"{s}审核岗": "review",
-                    f"{s}审批岗": "approve", f"{s}督查岗": "supervise"}
+                    f"{s}审批岗": "approve", f"{s}督查岗": "supervise", f"{s}负责人岗": "head"}
         for name, kind in expected.items():
             assert posts[name]["kind"] == kind and posts[name]["department"] == code
     assert posts["综合受理A岗"]["kind"] == "window_a" and posts["综合受理A岗"]["department"] is None
     assert posts["综合受理B岗"]["kind"] == "window_b" and posts["综合受理B岗"]["department"] is None
     assert posts["中心督查岗"]["kind"] == "supervise" and posts["中心督查岗"]["department"] is None
+    assert posts["区政府协调岗"]["kind"] == "government" and posts["区政府协调岗"]["department"] is None
     assert all(p["kind"] in POST_KINDS for p in posts.values())
 
 

@@ -169,9 +169,11 @@ def test_closing_a_warning_on_the_board(hall, warning):
 
 
 def test_extending_a_case_on_its_page(hall, scene):
-    boss = signed_in(hall, "zhaolixin")
+    # the department's head (负责人岗) approves a 延期; its supervisor sees no form for it
+    boss = signed_in(hall, "liguohua")
     page = f"/cases/{scene['case']}"
     assert 'data-action="extend"' in text(boss.get(page))
+    assert 'data-action="extend"' not in text(signed_in(hall, "zhaolixin").get(page))
     assert 'data-testid="supervise"' not in text(signed_in(hall, "chenxiaodong").get(page))
     empty = form_post(boss, page, f"{page}/extend", reason="")
     assert empty.status_code == 422 and 'data-error-for="extend">请填写延期理由' in text(empty)

@@ -52,14 +52,20 @@ def test_a_supervisor_closes_a_warning_extends_and_reassigns(warned, new_page, a
     expect(boss.locator(".flash")).to_contain_text("预警已关闭")
     expect(boss.get_by_test_id("warnings")).to_contain_text("没有未关闭的预警")
 
-    # the case page: 延期 with a reason
-    boss.goto(f"/cases/{warned['case']}")
-    supervise = boss.get_by_test_id("supervise")
+    # the case page: 延期 with a reason, approved by the department's head (负责人岗)
+    head = new_page(1280, 800)
+    sign_in(head, "liguohua")
+    head.goto(f"/cases/{warned['case']}")
+    supervise = head.get_by_test_id("supervise")
     expect(supervise).to_contain_text("延期")
     supervise.locator("#extend-reason").fill("需现场核查项目用地情况")
     supervise.locator("[data-action=extend]").click()
-    expect(boss.locator(".flash")).to_contain_text("已延期 10 个工作日，新的到期日为 2026-12-14")
-    expect(boss.get_by_test_id("clock")).to_contain_text("2026-12-14")
+    expect(head.locator(".flash")).to_contain_text("已延期 10 个工作日，新的到期日为 2026-12-14")
+    expect(head.get_by_test_id("clock")).to_contain_text("2026-12-14")
+    expect(head.get_by_test_id("extend")).to_contain_text("已延期 10 个工作日")
+
+    # the supervisor sees the 延期 on the case page and goes on with 改派
+    boss.goto(f"/cases/{warned['case']}")
     expect(boss.get_by_test_id("extend")).to_contain_text("已延期 10 个工作日")
 
     # 改派 to a clerk who is away today: refused by the service, in place, with the choice kept
