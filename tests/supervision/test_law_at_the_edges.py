@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from app.hall.documents import law
+from app.hall.documents import law, templates
 from tests.supervision.conftest import ACCEPT, DELIVER, GRANT, REVIEW, shanghai
 from tests.supervision.test_hall_rules import _elements, _fire_timers, _matter, _promised
 
@@ -138,6 +138,9 @@ def test_a_refused_injury_claim_is_a_refusal_to_recognise_to_both_parties(desk, 
     assert "用人单位" in refusal["data"]["parties"] and "行政许可" not in refusal["data"]["basis"]
     assert "工伤保险条例" in refusal["data"]["basis"]
     assert "区人民政府" in refusal["data"]["remedy"] and "六个月" in refusal["data"]["remedy"]
+    # numbered in the refusals' series of its own act (不许 is a licence's), the remedy naming this 决定书
+    assert "不予〔2026〕" in refusal["number"] and "不许" not in refusal["number"]
+    assert "如不服本决定书" in refusal["data"]["remedy"]
 
 
 def test_a_party_service_refused_offers_no_administrative_remedy(desk, clock):
@@ -150,6 +153,12 @@ def test_a_party_service_refused_offers_no_administrative_remedy(desk, clock):
     remedy = refusal["data"]["remedy"]
     assert "行政复议" not in remedy and "行政诉讼" not in remedy and "上级党组织" in remedy
     assert "行政许可" not in refusal["title"] and "行政许可法" not in refusal["data"]["basis"]
+    # a 告知书 names itself so in its remedy; a party committee's department is no 机关 and says 本部
+    assert refusal["title"] == "不予办理告知书" and "如对本告知书有异议" in remedy
+    assert "不予〔2026〕" in refusal["number"] and "不许" not in refusal["number"]
+    printed = templates.sheet("refusal", refusal["data"], refusal["number"])
+    body = "".join(printed.paragraphs)
+    assert "本部决定不予办理" in body and "本机关" not in body
 
 
 @pytest.mark.parametrize("on, body, months", [

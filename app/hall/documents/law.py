@@ -31,18 +31,20 @@ class Family:
     refusal_verb: str  # 本机关决定{verb}
     reviewable: bool = True  # 行政复议 / 行政诉讼 lie against it
     organisation: str | None = None  # party or union: whom a dissatisfied applicant turns to
+    refusal_letter: str = "不予"  # the series word in a refusal's number: 城管局不许〔2026〕1号 for a licence only
+    we: str = "本机关"  # how the issuer names itself: a party committee's department or a union is no 机关
 
 
 FAMILIES: dict[str, Family] = {f.code: f for f in (
-    Family("licence", "行政许可", "不予行政许可决定书", "不予行政许可"),
+    Family("licence", "行政许可", "不予行政许可决定书", "不予行政许可", refusal_letter="不许"),
     Family("confirmation", "行政确认", "不予确认决定书", "不予确认"),
     Family("registration", "登记", "不予登记决定书", "不予登记"),
     Family("benefit", "行政给付", "不予给付决定书", "不予给付"),
     Family("filing", "行政备案", "不予备案告知书", "不予备案"),
     Family("other", "行政决定", "不予批准决定书", "不予批准"),
     Family("service", "公共服务", "不予办理告知书", "不予办理"),
-    Family("party", "党组织服务", "不予办理告知书", "不予办理", reviewable=False, organisation="上级党组织"),
-    Family("union", "工会服务", "不予办理告知书", "不予办理", reviewable=False, organisation="上级工会"),
+    Family("party", "党组织服务", "不予办理告知书", "不予办理", reviewable=False, organisation="上级党组织", we="本部"),
+    Family("union", "工会服务", "不予办理告知书", "不予办理", reviewable=False, organisation="上级工会", we="本会"),
 )}
 _BY_TYPE = {"行政许可": "licence", "行政确认": "confirmation", "行政裁决": "other", "行政给付": "benefit",
             "行政奖励": "benefit", "行政备案": "filing", "其他行政权力": "other", "公共服务": "service"}
@@ -98,6 +100,14 @@ def remedy(family: Family, on: date, *, agency: str, district: dict, superior: s
     court = court or district.get("court") or "有管辖权的人民法院"
     return (f"如不服{document}，可以自收到{document}之日起六十日内向{review_body}申请行政复议，"
             f"或者自收到{document}之日起{months}内依法向{court}提起行政诉讼。")
+
+
+def self_reference(title: str) -> str:
+    """How a notice names itself in its remedy: 本决定书, 本告知书, 本通知书 — by its title's last word."""
+    for word in ("决定书", "告知书", "通知书"):
+        if title.endswith(word):
+            return "本" + word
+    return "本决定书"
 
 
 def higher(authorities: list[dict] | None, name: str | None) -> dict:

@@ -60,8 +60,9 @@ def on_step(result: StepResult) -> None:
                   element_id, task_id)
 
 
-def number_for(short: str, kind: str, year: int, serial: int) -> str:
-    return f"{short}{kinds.KINDS[kind].letter}〔{year}〕{serial}号"
+def number_for(short: str, kind: str, year: int, serial: int, letter: str | None = None) -> str:
+    """发改局受〔2026〕12号: the series word is the kind's unless the notice names its own (a refusal by its act)."""
+    return f"{short}{letter or kinds.KINDS[kind].letter}〔{year}〕{serial}号"
 
 
 def _parties(matter: dict) -> str | None:
@@ -86,7 +87,7 @@ def issue(instance: ProcessInstance, kind: str, data: dict[str, Any], at: dateti
     serial = next_serial(f"doc:{department}:{kind}:{year}")
     short = data.get("department", {}).get("short") or "中心"
     document = Document(instance_id=instance.id, kind=kind, title=data.get("title") or kinds.KINDS[kind].title,
-                        number=number_for(short, kind, year, serial), year=year, serial=serial,
+                        number=number_for(short, kind, year, serial, data.get("letter")), year=year, serial=serial,
                         department_code=instance.department_code, issued_at=at, issued_by=actor,
                         element_id=element_id, task_id=task_id,
                         data={**data, "issued_on": as_utc(at).astimezone(SHANGHAI).date().isoformat()})
@@ -152,6 +153,7 @@ class _Context:
     def data(self, kind: str, element_id: str, task_id: str | None) -> dict[str, Any]:
         data = self.base()
         data.update(getattr(self, f"_{kind}")(element_id))
+        data["we"] = self.family.we  # 本机关, or 本部 / 本会 for the party's and the union's services
         return data
 
     # -- the law of the notice: its instrument by the matter's type, the remedy in force on its date
@@ -232,10 +234,11 @@ class _Context:
     def _refusal(self, element_id: str) -> dict:
         # the remedy is always printed (Art. 38), whatever the decision form said
         matter, family = self.base()["matter"], self.family
+        title = law.refusal_title(matter, family)
         return {"reasons": self.case_data.get("reasons") or "", "opinion": self.case_data.get("opinion"),
-                "title": law.refusal_title(matter, family), "act": family.act, "verb": family.refusal_verb,
+                "title": title, "act": family.act, "verb": family.refusal_verb, "letter": family.refusal_letter,
                 "basis": law.basis(matter, family, "第三十八条第二款"),
-                "parties": _parties(matter), "remedy": self.remedy()}
+                "parties": _parties(matter), "remedy": self.remedy(law.self_reference(title))}
 
     def _termination(self, element_id: str) -> dict:
         """补正超时: the applicant did not supplement by the deadline; the case ends (Art. 32)."""

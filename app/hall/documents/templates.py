@@ -299,4 +299,9 @@ TEMPLATES = {template.__name__: template for template in (
 
 
 def sheet(kind: str, data: dict, number: str, query_code: str | None = None) -> Sheet:
-    return TEMPLATES[kind](data, number, query_code)
+    printed = TEMPLATES[kind](data, number, query_code)
+    we = data.get("we")
+    if we and we != "本机关":  # the party's and the union's services: the issuer names itself as it is
+        printed.paragraphs = [p.replace("本机关", we) for p in printed.paragraphs]
+        printed.after_items = [p.replace("本机关", we) for p in printed.after_items]
+    return printed
