@@ -1,16 +1,22 @@
 """Firing due timers: an indexed query on due time, each case in its own transaction, each timer once.
 
-On PostgreSQL several server processes may run this at once: `FOR UPDATE SKIP LOCKED` hands each due timer
-row to one of them, together with its case row. Taking the case row with it keeps the lock order every writer of
-a case keeps (case row first; SKIP LOCKED never waits, so the two rows cannot deadlock), and a case that a
-request is working on is simply left for the next pass rather than waited for (nor does it wait for us long:
-requests give up after LOCK_TIMEOUT_MS with 409 busy).
+The pick reads the timer table alone (`ix_timer_state_due`, pages in due order), then the cases of a page by
+primary key: no join whose plan depends on the planner's statistics (a join planned on stale statistics after a
+bulk of new timers made each pick quadratic). Timers of a case in error (an incident) or suspended by ops wait in
+their rows; a pass pages past them, so they never block the timers behind them.
+
+On PostgreSQL several server processes may run this at once. Each timer is claimed with its case row first, then
+the timer row, both `FOR UPDATE SKIP LOCKED`: the lock order every writer of a case keeps, never a wait — a case a
+request (or another process) is working on is simply left for the next pass (requests give up after
+LOCK_TIMEOUT_MS with 409 busy).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from ..audit import service as audit
 from ..clock import now
@@ -27,46 +33,86 @@ MAX_ATTEMPTS = 3
 RETRY_DELAY = timedelta(seconds=10)
 
 
-def _next_due(at):
-    # Timers of a case in error (an incident) wait until ops retry it; they are not lost meanwhile.
-    query = (db.select(Timer).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-             .where(Timer.state == "waiting", Timer.due_at <= at, ProcessInstance.state == "running")
-             .order_by(Timer.due_at, Timer.id).limit(1))
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=(Timer, ProcessInstance))
+PAGE = 200  # due timers read per query; a pass reads pages until it has tried `limit` of them
+
+
+def _due_page(at, after: tuple | None) -> list:
+    """The next page of due timers in due order, from the timer table alone (keyset paging past `after`)."""
+    query = (sa.select(Timer.id, Timer.instance_id, Timer.due_at)
+             .where(Timer.state == "waiting", Timer.due_at <= at).order_by(Timer.due_at, Timer.id).limit(PAGE))
+    if after is not None:
+        query = query.where(sa.tuple_(Timer.due_at, Timer.id) > sa.tuple_(*after))
+    return list(db.session.execute(query))
+
+
+def _running(instance_ids: set[str]) -> set[str]:
+    return set(db.session.scalars(sa.select(ProcessInstance.id).where(
+        ProcessInstance.id.in_(instance_ids), ProcessInstance.state == "running")))
+
+
+def _claim(timer_id: int, instance_id: str, at) -> Timer | None:
+    """The due timer, with its case row locked first (as every writer of a case), both SKIP LOCKED on PostgreSQL:
+    None when the case is busy, no longer running, or the timer was fired or moved meanwhile."""
+    skip = db.engine.dialect.name == "postgresql"
+    case = sa.select(ProcessInstance.state).where(ProcessInstance.id == instance_id)
+    if skip:
+        case = case.with_for_update(skip_locked=True)
+    if db.session.scalar(case) != "running":
+        return None
+    query = (sa.select(Timer).where(Timer.id == timer_id, Timer.state == "waiting", Timer.due_at <= at)
+             .execution_options(populate_existing=True))
+    if skip:
+        query = query.with_for_update(skip_locked=True)
     return db.session.scalar(query)
 
 
 def fire_due(limit: int = 100) -> int:
     """Fire up to `limit` due timers; returns how many cases were advanced."""
-    advanced = 0
-    skipped: set[int] = set()
-    for _ in range(limit):
+    advanced = tried = 0
+    after = None
+    while tried < limit:
         at = now()
-        timer = _next_due(at)
-        if timer is None or timer.id in skipped:
-            db.session.rollback()
+        page = _due_page(at, after)
+        db.session.rollback()
+        if not page:
             break
-        timer_id, before = timer.id, timer.last_error
-        if not _begin_attempt(timer):
-            continue  # its attempts were spent by runs that never came back: an incident now
-        try:
-            if _fire(timer_id):
-                advanced += 1
-            else:
-                skipped.add(timer_id)
-                _undo_attempt(timer_id, before)
-        except Conflict:
-            db.session.rollback()
-            skipped.add(timer_id)  # another writer changed the case meanwhile; its next pass sees the new state
-        except CaseFailed as exc:
-            db.session.rollback()
-            _record_failure(timer_id, exc)
-        except Exception as exc:  # keep the scheduler alive; the timer is retried and then marked failed
-            log.exception("timer %s failed", timer_id)
-            db.session.rollback()
-            _record_failure(timer_id, exc)
+        after = (page[-1].due_at, page[-1].id)
+        running = _running({row.instance_id for row in page})
+        db.session.rollback()
+        for row in page:
+            if row.instance_id not in running or tried >= limit:
+                continue
+            timer = _claim(row.id, row.instance_id, now())
+            if timer is None:
+                db.session.rollback()
+                continue
+            tried += 1
+            advanced += _attempt(timer)
+        if len(page) < PAGE:
+            break
     return advanced
+
+
+def _attempt(timer: Timer) -> int:
+    """One attempt at a claimed timer: 1 when its case advanced."""
+    timer_id, before = timer.id, timer.last_error
+    if not _begin_attempt(timer):
+        return 0  # its attempts were spent by runs that never came back: an incident now
+    try:
+        if _fire(timer_id):
+            return 1
+        _undo_attempt(timer_id, before)
+    except Conflict:
+        db.session.rollback()  # another writer changed the case meanwhile; the next pass sees the new state
+        _undo_attempt(timer_id, before)
+    except CaseFailed as exc:
+        db.session.rollback()
+        _record_failure(timer_id, exc)
+    except Exception as exc:  # keep the scheduler alive; the timer is retried and then marked failed
+        log.exception("timer %s failed", timer_id)
+        db.session.rollback()
+        _record_failure(timer_id, exc)
+    return 0
 
 
 RUNNING = "正在触发"  # last_error while an attempt runs: still there next time, the attempt never came back

@@ -92,6 +92,49 @@ def test_timers_of_many_cases_fire_in_one_pass(in_app, client, people, clock):
         assert [t["element_id"] for t in _get(client, people, case_id)["tasks"]] == ["work"]
 
 
+def test_due_timers_of_stopped_cases_never_block_the_others(in_app, client, people, clock, monkeypatch):
+    """Timers of cases in error or suspended wait in their rows; a pass pages past them (two a page here) to the
+    due timers behind them, and they fire once their case runs again."""
+    from app.instances.models import ProcessInstance
+
+    deploy(client, people, "waits.bpmn")
+    stopped = [_start(client, people, "waits")["id"] for _ in range(3)]
+    clock.advance(seconds=30)
+    behind = [_start(client, people, "waits")["id"] for _ in range(2)]
+    monkeypatch.setattr(timers, "PAGE", 2)
+
+    def stop(state: str) -> None:
+        for case_id in stopped:
+            db.session.get(ProcessInstance, case_id).state = state
+        db.session.commit()
+
+    in_app(lambda: stop("error"))
+    clock.advance(minutes=6)
+    assert in_app(timers.fire_due) == 2  # the two behind, past three earlier ones of stopped cases
+    for case_id in behind:
+        assert [t["element_id"] for t in _get(client, people, case_id)["tasks"]] == ["work"]
+    assert in_app(lambda: db.session.scalar(db.select(db.func.count()).select_from(Timer).where(
+        Timer.instance_id.in_(stopped), Timer.state == "waiting", Timer.attempts == 0))) == 3
+    in_app(lambda: stop("running"))
+    assert in_app(timers.fire_due) == 3
+
+
+def test_a_scheduler_doing_its_job_logs_no_warning():
+    """A tick skipped while the last pass drains, or run late, is not news; APScheduler's other warnings are."""
+    import logging
+
+    from app.timers.scheduler import _QuietTicks
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("apscheduler.scheduler", logging.WARNING, __file__, 1, message, None, None)
+
+    quiet = _QuietTicks()
+    assert not quiet.filter(record('Execution of job "fire_due_timers" skipped: maximum number of running '
+                                   'instances reached (1)'))
+    assert not quiet.filter(record('Run time of job "fire_due_timers" was missed by 0:00:01.2'))
+    assert quiet.filter(record("Job \"fire_due_timers\" raised an exception"))
+
+
 def test_cancelled_case_leaves_no_waiting_timer(in_app, client, people, clock):
     deploy(client, people, "waits.bpmn")
     case = _start(client, people, "waits")
