@@ -35,11 +35,16 @@ def row_dict(obj, exclude: tuple[str, ...] = ()) -> dict:
     return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key not in exclude}
 
 
-def paged(query, *order_by, limit: int, offset: int) -> tuple[list, int]:
-    """One page of a select's rows in the given order, and how many rows there are in all."""
+def paged(query, *order_by, limit: int, offset: int, count_cap: int | None = None) -> tuple[list, int]:
+    """One page of a select's rows in the given order, and how many rows there are in all — or, with
+    `count_cap`, up to `count_cap + 1` of them (more than the cap: the count stops there, it never walks a
+    million rows to print a number nobody pages to)."""
     from .extensions import db
 
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    counted = query.order_by(None)
+    if count_cap is not None:
+        counted = counted.limit(count_cap + 1)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
     return list(db.session.scalars(query.order_by(*order_by).limit(limit).offset(offset))), total
 
 

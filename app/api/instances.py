@@ -172,7 +172,9 @@ class ListedInstanceSchema(InstanceSchema):
 
 class InstanceListSchema(Schema):
     items = fields.List(fields.Nested(ListedInstanceSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "how many cases match, counted up to 10,000"})
+    total_capped = fields.Boolean(metadata={
+        "description": "true: more than 10,000 cases match (`total` is then 10,000); narrow the filters"})
 
 
 class CancelSchema(Schema):
@@ -275,7 +277,7 @@ class Instances(MethodView):
             if i.id not in mine:
                 row["applicant"] = access.mask(row["applicant"])
             rows.append(row)
-        return {"items": rows, "total": total}
+        return {"items": rows, "total": min(total, search.COUNT_CAP), "total_capped": total > search.COUNT_CAP}
 
 
 def hall_filters(*, owner: str | None = None, case_number: str | None = None) -> tuple:

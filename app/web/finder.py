@@ -78,7 +78,9 @@ def cases():
     matter_choices = sorted(catalog.items()) if user.is_(*access.SEE_ALL) else sorted(
         (code, name) for code, name in db.session.execute(db.select(Matter.code, Matter.name).where(
             Matter.department_code.in_(user.departments or ["-"]))).all())
-    return render_template("cases.html", active="cases", rows=rows, total=total, offset=offset,
+    capped = total > search.COUNT_CAP  # counted up to the cap: "more than 10,000", pages up to it
+    return render_template("cases.html", active="cases", rows=rows, total=min(total, search.COUNT_CAP),
+                           capped=capped, offset=offset,
                            page_size=PAGE_SIZE, asked=asked, start=request.args.get("from") or "",
                            end=request.args.get("to") or "", problems=problems, STATE_NAMES=STATE_NAMES,
                            departments=departments, matter_choices=matter_choices,

@@ -85,3 +85,20 @@ def test_search_uses_indexes_not_case_data(window, app):
             plan = " ".join(str(r[-1]) for r in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {compiled}")))
             assert index in plan, plan
             assert "data" not in str(compiled).split("WHERE", 1)[1]
+
+
+def test_the_total_is_counted_up_to_a_cap(window, clock, monkeypatch):
+    """A busy window's list never counts every case it may see: past the cap the total says "more than"."""
+    from app.hall.window import search
+
+    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI))
+    fg = window.matter(FG)
+    clerk = window.clerk(fg)
+    started = [window.start(fg)["id"] for _ in range(4)]
+    seen = window.ok("GET", "/instances", clerk, params={"matter": FG})
+    monkeypatch.setattr(search, "COUNT_CAP", seen["total"] - 1)
+    capped = window.ok("GET", "/instances", clerk, params={"matter": FG, "limit": 2})
+    assert capped["total_capped"] is True and capped["total"] == seen["total"] - 1
+    assert len(capped["items"]) == 2 and set(_ids(capped)) <= set(started)
+    one = window.ok("GET", "/instances", clerk, params={"matter": FG, "business_key": "-", "limit": 2})
+    assert one["total_capped"] is False and one["total"] == 0

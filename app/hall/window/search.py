@@ -131,14 +131,17 @@ def query(user: Principal, filters: Filters) -> sa.Select:
     return statement
 
 
+COUNT_CAP = 10_000  # matches counted at most; beyond, the total says "more than 10,000" (narrow the filters)
+
+
 def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0,
          summary: bool = False) -> tuple[list, int]:
-    """One page of the matching cases, newest first, and how many match; never their engine state, and with
-    `summary` not their data either."""
+    """One page of the matching cases, newest first, and how many match — up to COUNT_CAP + 1 (more: the total
+    is a lower bound); never their engine state, and with `summary` not their data either."""
     case = hall.CASE
     deferred = [defer(case.engine_state), *([defer(case.data)] if summary else [])]
     return paged(query(user, filters).options(*deferred), case.started_at.desc(), case.id, limit=limit,
-                 offset=offset)
+                 offset=offset, count_cap=COUNT_CAP)
 
 
 def applicants_of(instance_ids: list[str]) -> dict[str, dict]:
