@@ -107,7 +107,7 @@ class MatterDetailSchema(MatterItemSchema):
 CHANGE_ROLES = ("analyst", "ops")  # and admin: those who deploy the catalog's records
 
 
-class ChangeSchema(Schema):
+class MatterChangeSchema(Schema):
     changes = fields.Dict(keys=fields.String(), required=True, error_messages={
         "required": "请给出要修改的字段 changes，如 {\"promised_days\": 10}"}, metadata={
         "description": "fields of the record to set, as in its yaml (e.g. {\"promised_days\": 10}); the whole "
@@ -123,13 +123,13 @@ class ChangeSchema(Schema):
                        "never before the latest version's; until then the version is pending"})
 
 
-class FieldChangeSchema(Schema):
+class MatterFieldChangeSchema(Schema):
     field = fields.String()
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
 
 
-class VersionSchema(Schema):
+class MatterVersionSchema(Schema):
     version = fields.Integer()
     state = fields.String(metadata={"description": "in_force | pending (takes effect later) | superseded"})
     effective_from = fields.Date(metadata={"description": "the date it takes (took) effect, Asia/Shanghai"})
@@ -139,15 +139,15 @@ class VersionSchema(Schema):
     reason = fields.String()
     changed_at = LocalDateTime()
     applied_at = LocalDateTime(allow_none=True, metadata={"description": "when it became the guide's record"})
-    changes = fields.List(fields.Nested(FieldChangeSchema), metadata={
+    changes = fields.List(fields.Nested(MatterFieldChangeSchema), metadata={
         "description": "the fields that differ from the version before (empty for the first)"})
 
 
-class HistorySchema(Schema):
+class MatterHistorySchema(Schema):
     code = fields.String()
     name = fields.String()
     version = fields.Integer(allow_none=True, metadata={"description": "the version in force"})
-    items = fields.List(fields.Nested(VersionSchema), metadata={"description": "newest first"})
+    items = fields.List(fields.Nested(MatterVersionSchema), metadata={"description": "newest first"})
 
 
 def _item(matter, names: dict[str, str]) -> dict:
@@ -188,8 +188,8 @@ class Matter(MethodView):
                 "process": definition if definition is not None and definition.kind == "bpmn" else None}
 
     @require(*CHANGE_ROLES)
-    @blp.arguments(ChangeSchema)
-    @blp.response(200, VersionSchema)
+    @blp.arguments(MatterChangeSchema)
+    @blp.response(200, MatterVersionSchema)
     def patch(self, body, code):
         """Change a matter's record (e.g. its promised limit): a new version with a reason (required: 422 without)
         taking effect on `effective_from` (today by default, never in the past). The whole record is checked as a
@@ -205,7 +205,7 @@ class Matter(MethodView):
 @blp.route("/<code>/history")
 class MatterHistory(MethodView):
     @require()
-    @blp.response(200, HistorySchema)
+    @blp.response(200, MatterHistorySchema)
     def get(self, code):
         """A matter record's versions, newest first: the date each takes effect, its promised and statutory limits,
         who changed it, why, and what changed (each field before and after). Any signed-in user."""
