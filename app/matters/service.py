@@ -372,7 +372,10 @@ def deploy(filename: str, content: bytes, actor: str | None,
         _ensure_first_version(matter)
         why = reason or f"事项文件 {filename} 重新部署"
     _store(matter, record, filename, actor, at)
-    _new_version(matter, record, actor, why, today_local(), at, applied=True)
+    # the first version is in force since the matter is (its record's effective_from); a change from today
+    first = matter.version is None and _latest(matter.code) is None
+    since = (matter.effective_from or today_local()) if first else today_local()
+    _new_version(matter, record, actor, why, min(since, today_local()), at, applied=True)
     db.session.flush()
     bump_generation(GENERATION)  # every server process's memory of matters (the case clock's) is stale now
     return matter, True
@@ -456,7 +459,8 @@ def _ensure_first_version(matter: Matter) -> None:
         db.session.add(MatterVersion(
             matter_code=matter.code, version=1, record=record, promised_days=matter.promised_days or 0,
             statutory_days=matter.statutory_days or 0,
-            effective_from=(matter.updated_at or at).astimezone(SHANGHAI).date(), changed_by=matter.updated_by,
+            effective_from=matter.effective_from or (matter.updated_at or at).astimezone(SHANGHAI).date(),
+            changed_by=matter.updated_by,
             reason=BACKFILL_REASON, changed_at=matter.updated_at or at, applied_at=at))
         matter.version = 1
         db.session.flush()

@@ -1,7 +1,7 @@
 """matter_version: each matter record's history (effective date, who, why); the version a case was received under
 
-Existing records become version 1 (in force since they were loaded, reason 初始版本); existing cases of a catalogued
-matter were received under it.
+Existing records become version 1 (in force since the matter is, its record's effective_from, else since it was
+loaded; reason 初始版本); existing cases of a catalogued matter were received under it.
 
 Revision ID: 0024_matter_versions
 Revises: 0023_special_pauses
@@ -45,12 +45,12 @@ def upgrade():
     with op.batch_alter_table('hall_case') as batch:
         batch.add_column(sa.Column('matter_version', sa.Integer(), nullable=True))
 
-    # version 1 of every record loaded so far, in force since it was loaded (its Shanghai date)
+    # version 1 of every record loaded so far, in force since the matter is (else since it was loaded)
     bind = op.get_bind()
     matter = sa.table('matter', sa.column('code', sa.String), sa.column('record', sa.JSON),
                       sa.column('promised_days', sa.Integer), sa.column('statutory_days', sa.Integer),
                       sa.column('updated_by', sa.String), sa.column('updated_at', sa.DateTime(timezone=True)),
-                      sa.column('version', sa.Integer))
+                      sa.column('effective_from', sa.Date), sa.column('version', sa.Integer))
     version = sa.table('matter_version', sa.column('matter_code', sa.String), sa.column('version', sa.Integer),
                        sa.column('record', sa.JSON), sa.column('promised_days', sa.Integer),
                        sa.column('statutory_days', sa.Integer), sa.column('effective_from', sa.Date),
@@ -62,13 +62,14 @@ def upgrade():
     shanghai = ZoneInfo('Asia/Shanghai')
     moment = datetime.now(UTC)
     rows = []
-    for code, record, promised, statutory, by, at in bind.execute(sa.select(
+    for code, record, promised, statutory, by, at, since in bind.execute(sa.select(
             matter.c.code, matter.c.record, matter.c.promised_days, matter.c.statutory_days, matter.c.updated_by,
-            matter.c.updated_at)):
+            matter.c.updated_at, matter.c.effective_from)):
         at = at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
+        loaded = (at or moment).astimezone(shanghai).date()
         rows.append({'matter_code': code, 'version': 1, 'record': record or {}, 'promised_days': promised or 0,
                      'statutory_days': statutory or 0,
-                     'effective_from': (at or moment).astimezone(shanghai).date(), 'changed_by': by,
+                     'effective_from': min(since, loaded) if since is not None else loaded, 'changed_by': by,
                      'reason': BACKFILL_REASON, 'changed_at': _stored(bind, at or moment),
                      'applied_at': _stored(bind, moment)})
     if rows:
