@@ -112,12 +112,10 @@ class MatterChangeSchema(Schema):
         "required": "请给出要修改的字段 changes，如 {\"promised_days\": 10}"}, metadata={
         "description": "fields of the record to set, as in its yaml (e.g. {\"promised_days\": 10}); the whole "
                        "record is checked again; code and department cannot change"})
-    reason = fields.String(required=True, validate=[
-        validate.Length(min=1, max=service.REASON_MAX, error=f"请填写变更理由（{service.REASON_MAX}字以内）"),
-        validate.Regexp(r"\S", error="请填写变更理由（不能只有空白）")],
-        error_messages={"required": "请填写变更理由 reason（事项记录的每次变更都须说明理由）",
-                        "null": "请填写变更理由 reason"},
-        metadata={"description": "why the record changes (kept in its history)"})
+    # required: checked by the service, so a missing or blank reason answers 422 saying so (请填写变更理由)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(
+        max=service.REASON_MAX, error=f"变更理由不能超过 {service.REASON_MAX} 字"),
+        metadata={"description": "why the record changes (kept in its history); required"})
     effective_from = IsoDate(load_default=None, metadata={
         "description": "the date the change takes effect (Asia/Shanghai), YYYY-MM-DD: today (the default) or later, "
                        "never before the latest version's; until then the version is pending"})

@@ -197,7 +197,7 @@ def test_a_promised_limit_cut_from_20_to_10_days_is_proved(desk, clock):
     assert f'data-speed-up="{CHANGED}"' in center_board and "20 → 10" in center_board
     rows = list(csv.reader(io.StringIO(signed_in(desk.app, CENTER).get("/board/export.csv?report=speed_up")
                                        .get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[1][:5] == [CHANGED, "医疗机构执业登记", "区卫生局", "20", "10"] and rows[-1][1] == "全中心"
+    assert rows[1][:5] == [CHANGED, "医疗机构执业登记", "卫生局", "20", "10"] and rows[-1][1] == "全中心"
 
 
 def test_a_change_taking_effect_later(desk, clock):
