@@ -115,7 +115,7 @@ def deploy_checks(processes, tree, filename: str, options: dict) -> list[dict]:
 @hookimpl
 def scheduled_jobs(app: Flask) -> list[tuple]:
     return [("supervision_sweep", supervision.sweep, app.config.get("SUPERVISION_INTERVAL_SECONDS", 60)),
-            ("matter_versions", apply_matter_versions, app.config.get("MATTER_VERSIONS_INTERVAL_SECONDS", 300))]
+            ("matter_versions", apply_matter_versions, app.config.get("MATTER_VERSIONS_INTERVAL_SECONDS", 300.0))]
 
 
 def apply_matter_versions() -> int:
