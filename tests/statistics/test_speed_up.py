@@ -232,7 +232,8 @@ def test_a_change_taking_effect_later(desk, clock):
     before = desk.start(matter)["id"]
     clock.set(shanghai(2026, 12, 7, 9))  # Monday: the new limit, though no job has run yet
     after = desk.start(matter)["id"]
-    assert desk.clock_of(before)["promised_days"] == original and desk.clock_of(after)["promised_days"] == 5
+    assert [(desk.clock_of(c)["promised_days"], desk.clock_of(c)["matter_version"]) for c in (before, after)] \
+        == [(original, 1), (5, 2)]
     from app.hall.models import HallCase
     from app.hall.plugin import apply_matter_versions
 
