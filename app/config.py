@@ -90,6 +90,8 @@ def from_environment() -> dict:
         "OFFICE_CLOSE": os.environ.get("TONGBAN_OFFICE_CLOSE", "17:00"),
         "YELLOW_RATIO": float(os.environ.get("TONGBAN_YELLOW_RATIO", "0.2")),
         "SUPERVISION_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_SUPERVISION_POLL_SECONDS", "60")),
+        # matter records changed to take effect on a later date become the catalog's record (app/hall/plugin.py)
+        "MATTER_VERSIONS_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_MATTER_VERSIONS_POLL_SECONDS", "300")),
         "API_TITLE": "Tongban 通办 API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

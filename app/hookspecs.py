@@ -144,8 +144,9 @@ def deploy_file_kind(filename: str) -> str | None:
 
 
 @hookspec(firstresult=True)
-def deploy_file(kind: str, filename: str, content: bytes, actor: str | None) -> dict | None:
-    """Store a file the plugin claimed (inside the upload's savepoint); returns what the report shows of it."""
+def deploy_file(kind: str, filename: str, content: bytes, actor: str | None, changelog: str | None) -> dict | None:
+    """Store a file the plugin claimed (inside the upload's savepoint); returns what the report shows of it.
+    `changelog`: the deployment's note (a changed matter record keeps it as its version's reason)."""
 
 
 @hookspec

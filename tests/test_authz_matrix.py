@@ -211,6 +211,11 @@ MATRIX = {
     ("GET", "/static/<path:filename>"): ({role: 404 for role in ROLES}, fixed("/static/nothing.txt")),
     ("GET", "/api/v1/matters"): (PUBLIC, fixed("/api/v1/matters")),
     ("GET", "/api/v1/matters/<code>"): ({role: 404 for role in ROLES}, fixed("/api/v1/matters/32021300FG-XX-9999")),
+    # a matter record's history names who changed it: signed-in users; changing it: those who deploy the catalog
+    ("GET", "/api/v1/matters/<code>/history"): (row(404), fixed("/api/v1/matters/32021300FG-XX-9999/history")),
+    ("PATCH", "/api/v1/matters/<code>"): (
+        row(403, analyst=404, ops=404, admin=404),
+        fixed("/api/v1/matters/32021300FG-XX-9999", json={"changes": {"promised_days": 3}, "reason": "压缩时限"})),
     ("GET", "/api/v1/forms/<path:key>"): (PUBLIC, fixed("/api/v1/forms/test_accept")),
     # definitions and forms
     ("GET", "/api/v1/process-definitions"): (ANY_USER, fixed("/api/v1/process-definitions")),
@@ -373,6 +378,11 @@ MATRIX = {
     ("GET", "/api/v1/statistics/windows"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/windows")),
     ("GET", "/api/v1/statistics/departments"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/departments")),
     ("GET", "/api/v1/statistics/matters"): (SUPERVISORS_OPS, fixed("/api/v1/statistics/matters")),
+    # 发改局's figures: 卫生局's supervisor asking for them is refused (every report counts a department
+    # supervisor's own departments only)
+    ("GET", "/api/v1/statistics/speed-up"): (
+        row(403, boss=OK, center=OK, ops=OK, admin=OK),
+        fixed("/api/v1/statistics/speed-up", query_string={"department": "fgj"})),
     # per clerk: figures about staff, for those who manage them (not ops); another department's → 403
     ("GET", "/api/v1/statistics/clerks"): (SUPERVISORS, fixed("/api/v1/statistics/clerks")),
     ("GET", "/api/v1/statistics/matters/<code>/versions"): (

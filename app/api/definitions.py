@@ -47,6 +47,9 @@ class DeployedMatterSchema(Schema):
     filename = fields.String()
     checksum = fields.String()
     updated_at = LocalDateTime()
+    version = fields.Integer(allow_none=True, metadata={
+        "description": "the record's version (GET /matters/{code}/history); a changed record is a new one, with the "
+                       "form field `changelog` as its reason"})
     created = fields.Boolean(metadata={"description": "false when the record was already the same"})
 
 

@@ -1,4 +1,5 @@
-"""/api/v1/matters: the public matter guide (办事指南) with the nine disclosures (九公开). No token needed."""
+"""/api/v1/matters: the public matter guide (办事指南) with the nine disclosures (九公开), no token needed; a
+record's versions (`/history`, signed in) and changes (`PATCH`, those who deploy the catalog)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from ..definitions import service as definitions
+from ..extensions import db
 from ..matters import declared, service
 from ..matters.laws import REFERENCE_YEAR
 from ..matters.models import KIND_NAMES, KINDS, TYPES
-from ..schemas import LocalDateTime, PageArgs
+from ..people.auth import current_user, require
+from ..schemas import IsoDate, LocalDateTime, PageArgs
 from .blueprint import Blueprint
 
 STATES = ("active", "cancelled", "pending", "all")
@@ -98,6 +101,51 @@ class MatterDetailSchema(MatterItemSchema):
     process = fields.Nested(ProcessRefSchema, allow_none=True,
                             metadata={"description": "the current deployed version of the matter's diagram (newest not withdrawn)"})
     updated_at = LocalDateTime()
+    version = fields.Integer(allow_none=True, metadata={"description": "the record's version in force (see /history)"})
+
+
+CHANGE_ROLES = ("analyst", "ops")  # and admin: those who deploy the catalog's records
+
+
+class MatterChangeSchema(Schema):
+    changes = fields.Dict(keys=fields.String(), required=True, error_messages={
+        "required": "请给出要修改的字段 changes，如 {\"promised_days\": 10}"}, metadata={
+        "description": "fields of the record to set, as in its yaml (e.g. {\"promised_days\": 10}); the whole "
+                       "record is checked again; code and department cannot change"})
+    # required: checked by the service, so a missing or blank reason answers 422 saying so (请填写变更理由)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(
+        max=service.REASON_MAX, error=f"变更理由不能超过 {service.REASON_MAX} 字"),
+        metadata={"description": "why the record changes (kept in its history); required"})
+    effective_from = IsoDate(load_default=None, metadata={
+        "description": "the date the change takes effect (Asia/Shanghai), YYYY-MM-DD: today (the default) or later, "
+                       "never before the latest version's; until then the version is pending"})
+
+
+class MatterFieldChangeSchema(Schema):
+    field = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class MatterVersionSchema(Schema):
+    version = fields.Integer()
+    state = fields.String(metadata={"description": "in_force | pending (takes effect later) | superseded"})
+    effective_from = fields.Date(metadata={"description": "the date it takes (took) effect, Asia/Shanghai"})
+    promised_days = fields.Integer(metadata={"description": "承诺时限 (working days) in this version"})
+    statutory_days = fields.Integer(metadata={"description": "法定时限 (working days) in this version"})
+    changed_by = fields.String(allow_none=True)
+    reason = fields.String()
+    changed_at = LocalDateTime()
+    applied_at = LocalDateTime(allow_none=True, metadata={"description": "when it became the guide's record"})
+    changes = fields.List(fields.Nested(MatterFieldChangeSchema), metadata={
+        "description": "the fields that differ from the version before (empty for the first)"})
+
+
+class MatterHistorySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    version = fields.Integer(allow_none=True, metadata={"description": "the version in force"})
+    items = fields.List(fields.Nested(MatterVersionSchema), metadata={"description": "newest first"})
 
 
 def _item(matter, names: dict[str, str]) -> dict:
@@ -136,3 +184,28 @@ class Matter(MethodView):
                 **{field: declared.nested_of(field, getattr(matter, field)) for field in declared.NESTED_KEYS},
                 "extra": declared.extra_of(matter.record, known),  # the declared record, never a blob
                 "process": definition if definition is not None and definition.kind == "bpmn" else None}
+
+    @require(*CHANGE_ROLES)
+    @blp.arguments(MatterChangeSchema)
+    @blp.response(200, MatterVersionSchema)
+    def patch(self, body, code):
+        """Change a matter's record (e.g. its promised limit): a new version with a reason (required: 422 without)
+        taking effect on `effective_from` (today by default, never in the past). The whole record is checked as a
+        deployed yaml is. Cases received from that date run under the new version; cases received before keep
+        theirs. Those who deploy the catalog (analyst, ops, admin)."""
+        row = service.change(code, body["changes"], body["reason"], body.get("effective_from"),
+                             current_user().username)
+        db.session.commit()
+        _, items = service.history(code)
+        return next(item for item in items if item["version"] == row.version)
+
+
+@blp.route("/<code>/history")
+class MatterHistory(MethodView):
+    @require()
+    @blp.response(200, MatterHistorySchema)
+    def get(self, code):
+        """A matter record's versions, newest first: the date each takes effect, its promised and statutory limits,
+        who changed it, why, and what changed (each field before and after). Any signed-in user."""
+        matter, items = service.history(code)
+        return {"code": matter.code, "name": matter.name, "version": matter.version, "items": items}

@@ -1,14 +1,19 @@
-"""/api/v1/statistics: the center's report figures per window, department, matter and process version."""
+"""/api/v1/statistics: the center's report figures per window, department, matter and process version, and the
+speed-up (提速) across matter-record versions.
+
+Scope: a department's supervisor counts only their departments' cases in every report (and may ask only for one of
+them: 403 otherwise, as for the per-clerk figures); 中心督查, ops and admin count the whole center."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..errors import Invalid
+from ..errors import Forbidden, Invalid
 from ..hall.statistics import service
 from ..matters.models import KINDS
-from ..people.auth import current_user, require
+from ..people import access
+from ..people.auth import Principal, current_user, require
 from ..schemas import IsoDate, LocalDateTime, QuerySchema
 from .blueprint import Blueprint
 
@@ -66,6 +71,16 @@ class MatterArgs(StatisticsArgs):
 class ClerkArgs(StatisticsArgs):
     department = fields.String(load_default=None, metadata={
         "description": "only this department's cases and people (a department's supervisor: one of theirs)"})
+
+
+class SpeedUpArgs(StatisticsArgs):
+    start = IsoDate(data_key="from", load_default=None, metadata={
+        "description": "first day (收件日期) of the cases compared, and the day whose limit is `before`; default: "
+                       "no lower bound (the first version's limit)"})
+    end = IsoDate(data_key="to", load_default=None, metadata={
+        "description": "last day of the cases compared, and the day whose limit is `after`; default: today"})
+    department = fields.String(load_default=None, metadata={
+        "description": "one department's matters and cases (a department's supervisor: one of theirs)"})
 
 
 class VersionArgs(StatisticsArgs):
@@ -244,6 +259,88 @@ class ClerkReportSchema(PeriodSchema):
         "description": "the clerks in scope (zeros too) and anyone else with a figure; by department, window, name"})
 
 
+class SpeedUpSideSchema(Schema):
+    versions = fields.List(fields.Integer(), metadata={"description": "the record's versions of this era (one limit)"})
+    effective_from = fields.Date(metadata={"description": "the era's first version took effect"})
+    promised_days = fields.Integer(metadata={"description": "承诺时限, working days"})
+    statutory_days = fields.Integer(metadata={"description": "法定时限, working days"})
+    received = fields.Integer(metadata={"description": "cases received under it in the period"})
+    decided = fields.Integer(metadata={"description": "of those, decided (决定): what the actual days count"})
+    working_days_total = fields.Integer(metadata={"description": "the decided cases' working days, summed"})
+    avg_working_days = fields.Float(allow_none=True, metadata={
+        "description": "decision working days (受理 → 决定) per decided case"})
+
+
+class SpeedUpVersionSchema(Schema):
+    version = fields.Integer()
+    effective_from = fields.Date()
+    promised_days = fields.Integer()
+    statutory_days = fields.Integer()
+    reason = fields.String(allow_none=True)
+    received = fields.Integer()
+    decided = fields.Integer()
+    avg_working_days = fields.Float(allow_none=True)
+
+
+class SpeedUpMatterSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    kind_name = fields.String(allow_none=True)
+    department = fields.String()
+    department_name = fields.String(allow_none=True)
+    limit_changed = fields.Boolean(metadata={"description": "the promised limit before differs from after"})
+    before = fields.Nested(SpeedUpSideSchema, allow_none=True, metadata={
+        "description": "the era in force on `from` (the first without it); null when the limit did not change"})
+    after = fields.Nested(SpeedUpSideSchema, metadata={"description": "the era in force on `to`"})
+    promised_speed_up_percent = fields.Float(allow_none=True, metadata={
+        "description": "(before − after) / before of the promised limits"})
+    actual_speed_up_percent = fields.Float(allow_none=True, metadata={
+        "description": "(before − after) / before of the average decision working days"})
+    goal_met = fields.Boolean(allow_none=True, metadata={"description": "both speed-ups at least the goal"})
+    versions = fields.List(fields.Nested(SpeedUpVersionSchema), metadata={"description": "every version by `to`"})
+
+
+class SpeedUpCenterSchema(Schema):
+    matters_changed = fields.Integer(metadata={"description": "matters whose promised limit changed"})
+    promised_days_before = fields.Integer(allow_none=True, metadata={"description": "their limits before, summed"})
+    promised_days_after = fields.Integer(allow_none=True, metadata={"description": "their limits after, summed"})
+    promised_speed_up_percent = fields.Float(allow_none=True)
+    matters_compared = fields.Integer(metadata={
+        "description": "of those, matters with decided cases both before and after: what the actual figure counts"})
+    decided_before = fields.Integer()
+    decided_after = fields.Integer()
+    avg_working_days_before = fields.Float(allow_none=True, metadata={"description": "case-weighted"})
+    avg_working_days_after = fields.Float(allow_none=True, metadata={"description": "case-weighted"})
+    actual_speed_up_percent = fields.Float(allow_none=True)
+    promised_goal_met = fields.Boolean(allow_none=True)
+    actual_goal_met = fields.Boolean(allow_none=True)
+    goal_met = fields.Boolean(allow_none=True, metadata={"description": "both; null while either is unknown"})
+
+
+class SpeedUpReportSchema(Schema):
+    start = fields.Date(data_key="from", attribute="from", allow_none=True)
+    end = fields.Date(data_key="to", attribute="to", allow_none=True)
+    department = fields.String(allow_none=True)
+    departments = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "the departments counted; null: the whole center"})
+    goal_percent = fields.Float(metadata={"description": "TONGBAN_SPEED_UP_GOAL, 30 by default"})
+    center = fields.Nested(SpeedUpCenterSchema, metadata={"description": "the center (the departments in scope)"})
+    items = fields.List(fields.Nested(SpeedUpMatterSchema), metadata={
+        "description": "matters whose record changed (more than one version by `to`), by code"})
+
+
+def statistics_scope(user: Principal, department: str | None = None) -> list[str] | None:
+    """The departments whose cases the user's figures count: None for the whole center (中心督查, ops, admin), a
+    department's supervisor their own. Asking for a department outside them: 403 (as for the per-clerk figures)."""
+    if user.is_(*access.SEE_ALL):
+        return None
+    mine = list(user.departments)
+    if department is not None and department not in mine:
+        raise Forbidden("只能查看本人督查部门的统计", {"department": department, "your_departments": mine})
+    return mine
+
+
 def clerk_departments(user, department: str | None) -> list[str] | None:
     """The departments whose clerks the user may compare: None for all (中心督查, admin), else their own — or the
     one asked for, when they manage it (403 otherwise)."""
@@ -267,8 +364,11 @@ class Windows(MethodView):
     @blp.arguments(WindowArgs, location="query")
     @blp.response(200, WindowReportSchema)
     def get(self, args):
-        """Per window (all of them): received, completed, on-time rate, working days, overdue, traffic, grade."""
-        return service.windows(args["start"], args["end"], args["merge_below"], args["department"])
+        """Per window: received, completed, on-time rate, working days, overdue, traffic, grade. A department's
+        supervisor: their departments' windows (and any other window that received their cases), counting their
+        departments' cases only."""
+        scope = statistics_scope(current_user(), args["department"])
+        return service.windows(args["start"], args["end"], args["merge_below"], args["department"], only=scope)
 
 
 @blp.route("/departments")
@@ -277,8 +377,8 @@ class Departments(MethodView):
     @blp.arguments(StatisticsArgs, location="query")
     @blp.response(200, DepartmentReportSchema)
     def get(self, args):
-        """Per department (all of them): the same figures."""
-        return service.departments(args["start"], args["end"])
+        """Per department (all of them; a department's supervisor: theirs): the same figures."""
+        return service.departments(args["start"], args["end"], statistics_scope(current_user()))
 
 
 @blp.route("/matters")
@@ -287,8 +387,10 @@ class Matters(MethodView):
     @blp.arguments(MatterArgs, location="query")
     @blp.response(200, MatterReportSchema)
     def get(self, args):
-        """Per matter (the whole catalog, or one department's or kind's): the same figures, with name and kind."""
-        return service.matters(args["start"], args["end"], args["department"], args["kind"])
+        """Per matter (the whole catalog, or one department's or kind's; a department's supervisor: their
+        departments' matters): the same figures, with name and kind."""
+        scope = statistics_scope(current_user(), args["department"])
+        return service.matters(args["start"], args["end"], args["department"], args["kind"], only=scope)
 
 
 @blp.route("/summary")
@@ -297,8 +399,9 @@ class Summary(MethodView):
     @blp.arguments(StatisticsArgs, location="query")
     @blp.response(200, SummarySchema)
     def get(self, args):
-        """The whole center over the period, by kind of matter, and the green channel."""
-        return service.summary(args["start"], args["end"])
+        """The whole center (a department's supervisor: their departments) over the period, by kind of matter, and
+        the green channel."""
+        return service.summary(args["start"], args["end"], statistics_scope(current_user()))
 
 
 @blp.route("/matters/<code>/versions")
@@ -307,8 +410,10 @@ class MatterVersions(MethodView):
     @blp.arguments(VersionArgs, location="query")
     @blp.response(200, VersionComparisonSchema)
     def get(self, args, code):
-        """A matter's cases per process version, and the speed-up of one version over another (goal: 30%)."""
-        return service.versions(code, args["start"], args["end"], args["base"], args["compare"])
+        """A matter's cases per process version, and the speed-up of one version over another (goal: 30%). A
+        department's supervisor: a matter of their departments (another's: 403)."""
+        return service.versions(code, args["start"], args["end"], args["base"], args["compare"],
+                                only=statistics_scope(current_user()))
 
 
 @blp.route("/clerks")
@@ -324,3 +429,38 @@ class Clerks(MethodView):
         """
         user = current_user()
         return service.clerks(args["start"], args["end"], clerk_departments(user, args["department"]))
+
+
+@blp.route("/speed-up")
+class SpeedUp(MethodView):
+    @require(*ROLES)
+    @blp.arguments(SpeedUpArgs, location="query")
+    @blp.response(200, SpeedUpReportSchema)
+    def get(self, args):
+        """The speed-up (提速) across matter-record versions: per matter whose record changed, and for the center.
+
+        * Cases: those received (收件, Asia/Shanghai) in the period `from`–`to` (open where left out); each counts
+          under the matter-record version it was received under (set at intake; a case from before versions were
+          kept: the version in force on its receipt date).
+        * Actual days: the decision's clock only — the working days from acceptance (受理) to the decision (决定) of
+          the cases decided (`working_days_used`); not the delivery (送达), nor cases open, withdrawn, cancelled,
+          ended for want of a supplement or not accepted.
+        * Per matter: the record's versions in force by `to` (default today), grouped into eras of one promised
+          limit. `before` is the era in force on `from` (without `from`: the first version's), `after` the era in
+          force on `to`. The limit changed when their promised limits differ. Promised speed-up = (before − after)
+          / before of the promised limits (working days); actual speed-up = the same of the two eras' average
+          decision working days (null when either has no decided case in the period, or before averages 0).
+        * The center (the departments in the caller's scope, or `department`): over the matters whose limit
+          changed, the sum of their promised limits before against the sum after; and the case-weighted average
+          decision working days before against after, over the matters with decided cases in both eras
+          (`matters_compared`).
+        * The goal (TONGBAN_SPEED_UP_GOAL, 30%) is met on the limits (`promised_goal_met`) and on the actual days
+          (`actual_goal_met`) when the speed-up is at least the goal; `goal_met` is both (null while either is
+          unknown).
+        * A new process version without a change of the record: GET /statistics/matters/{code}/versions.
+
+        A department's supervisor counts only their departments (another department asked for: 403); 中心督查, ops
+        and admin the whole center.
+        """
+        scope = statistics_scope(current_user(), args["department"])
+        return service.speed_up(args["start"], args["end"], args["department"], only=scope)

@@ -106,6 +106,8 @@ class ClockSchema(Schema):
     case_number = fields.String(allow_none=True)
     business_key = fields.String(allow_none=True)
     matter_code = fields.String(allow_none=True)
+    matter_version = fields.Integer(allow_none=True, metadata={
+        "description": "the matter record's version the case was received under (GET /matters/{code}/history)"})
     department_code = fields.String(allow_none=True)
     window_no = fields.Integer(allow_none=True)
     green_channel = fields.Boolean()

@@ -127,7 +127,7 @@ def deploy(uploads: list[Upload], actor: str | None, *, source: str, changelog: 
                                 unknown_posts=unknown_posts, forms=forms_in_upload, calls=calls)
             else:  # a file a plugin claimed
                 report.record = hooks().deploy_file(kind=upload.kind, filename=upload.filename,
-                                                    content=upload.content, actor=actor)
+                                                    content=upload.content, actor=actor, changelog=changelog)
             if report.errors:
                 savepoint.rollback()
             else:

@@ -38,6 +38,8 @@ class HallCase(db.Model):
     instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"),
                                              primary_key=True)
     matter_code: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # None: no matter's (an owner only)
+    # the version of the matter's record (matter_version) in force when the case was received: its promised limit
+    matter_version: Mapped[int | None] = mapped_column(sa.Integer)
     department_code: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     case_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)  # {region}{letters}{yyyyMMdd}{serial}
     business_key: Mapped[str | None] = mapped_column(sa.String(200))

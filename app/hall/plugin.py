@@ -114,7 +114,18 @@ def deploy_checks(processes, tree, filename: str, options: dict) -> list[dict]:
 
 @hookimpl
 def scheduled_jobs(app: Flask) -> list[tuple]:
-    return [("supervision_sweep", supervision.sweep, app.config.get("SUPERVISION_INTERVAL_SECONDS", 60))]
+    return [("supervision_sweep", supervision.sweep, app.config.get("SUPERVISION_INTERVAL_SECONDS", 60)),
+            ("matter_versions", apply_matter_versions, app.config.get("MATTER_VERSIONS_INTERVAL_SECONDS", 300.0))]
+
+
+def apply_matter_versions() -> int:
+    """Matter records changed to take effect on a later date become the catalog's record on that date (the case
+    clock already receives cases under them from that date: app/hall/supervision/clock.py)."""
+    from ..matters import service as matters
+
+    applied = matters.apply_due()
+    db.session.commit()
+    return applied
 
 
 @hookimpl

@@ -1,4 +1,6 @@
-"""One row per matter (事项): its public record (九公开) as loaded from the catalog yaml."""
+"""One row per matter (事项): its public record (九公开) as loaded from the catalog yaml, and its history: one
+`matter_version` row per change of the record (a deploy or seed that changes the yaml, or an update through the
+API), with the date it takes effect, who changed it and why."""
 
 from __future__ import annotations
 
@@ -54,3 +56,30 @@ class Matter(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_by: Mapped[str | None] = mapped_column(sa.String(64))
+    # the version of the record this row holds (in force since its effective_from); None before any was kept
+    version: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class MatterVersion(db.Model):
+    """One version of a matter's record: the whole record as JSON, its limits as columns (the speed-up report reads
+    them), when it takes effect (Asia/Shanghai date), who changed it, why, and when.
+
+    A version takes effect on `effective_from`: until then it is pending (`applied_at` None) and the matter row
+    keeps the record in force; a case is received under the version in force on its receipt date.
+    """
+
+    __tablename__ = "matter_version"
+    __table_args__ = (sa.Index("ix_matter_version_code_version", "matter_code", "version", unique=True),
+                      sa.Index("ix_matter_version_pending", "applied_at", "effective_from"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter_code: Mapped[str] = mapped_column(sa.ForeignKey("matter.code", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(sa.Integer)
+    record: Mapped[dict] = mapped_column(sa.JSON)
+    promised_days: Mapped[int] = mapped_column(sa.Integer)
+    statutory_days: Mapped[int] = mapped_column(sa.Integer)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    changed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # became the matter row's record; None: pending

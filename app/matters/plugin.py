@@ -15,10 +15,10 @@ def deploy_file_kind(filename: str) -> str | None:
 
 
 @hookimpl
-def deploy_file(kind: str, filename: str, content: bytes, actor: str | None) -> dict | None:
+def deploy_file(kind: str, filename: str, content: bytes, actor: str | None, changelog: str | None) -> dict | None:
     if kind != KIND:
         return None
-    matter, created = service.deploy(filename, content, actor)
+    matter, created = service.deploy(filename, content, actor, reason=(changelog or "").strip() or None)
     return {"code": matter.code, "name": matter.name, "process_key": matter.process_key,
             "filename": matter.filename, "checksum": matter.checksum, "updated_at": matter.updated_at,
-            "created": created}
+            "version": matter.version, "created": created}

@@ -2,6 +2,14 @@
 
 A matter's yaml is its public record (九公开). It is loaded on deploy (bootstrap, `flask deploy`, and the
 deploy API beside the diagrams); a file whose content did not change is not rewritten.
+
+Versions (`matter_version`): every change of a record — a deploy or seed whose yaml differs from the record, or an
+update through the API (`change`, with a reason and the date it takes effect) — is a new version holding the whole
+record, its promised and statutory limits, its effective date (Asia/Shanghai), who changed it, why and when. A version
+effective today or earlier is the matter row's record at once; one effective later is pending until its date
+(`apply_due`, the hall's periodic job), and a case received on or after that date runs under it all the same (the
+case clock reads the pending versions). Effective dates never go back: a change takes effect today or later, and
+not before the latest version's.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 
 from ..caches import bump_generation
@@ -22,7 +31,7 @@ from ..extensions import db
 from ..people.models import Department
 from . import declared, yaml_safe
 from .laws import REFERENCE_YEAR, citation_year
-from .models import KIND_NAMES, KINDS, TYPES, Matter
+from .models import KIND_NAMES, KINDS, TYPES, Matter, MatterVersion
 
 GENERATION = "matters"  # the shared generation of the catalog: a record changed on any server process
 
@@ -335,8 +344,14 @@ def _checksum(record: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bool]:
-    """Validate and store one matter yaml; returns (matter, created_or_changed). Same content: not rewritten."""
+def deploy(filename: str, content: bytes, actor: str | None,
+           reason: str | None = None) -> tuple[Matter, bool]:
+    """Validate and store one matter yaml; returns (matter, created_or_changed). Same content: not rewritten.
+
+    A new or changed record is a new version, in force today (`reason`: the deploy's changelog, else what happened).
+    A record with a version still pending (a change through the API that takes effect later) is not overwritten:
+    422, since the yaml would undo that change on its date.
+    """
     record = parse(filename, content)
     validate(filename, record)
     checksum = _checksum(record)
@@ -347,6 +362,27 @@ def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bo
     if matter is None:
         matter = Matter(code=record["code"], created_at=at)
         db.session.add(matter)
+        why = reason or f"事项记录首次载入（{filename}）"
+    else:
+        pending = _pending(matter.code)
+        if pending is not None:
+            raise _invalid(filename, None, f"事项 {matter.code} 有 {pending.effective_from} 起生效的待生效版本 "
+                                           f"v{pending.version}（{pending.reason}）：请在其生效后再部署该事项文件",
+                           version=pending.version, effective_from=pending.effective_from.isoformat())
+        _ensure_first_version(matter)
+        why = reason or f"事项文件 {filename} 重新部署"
+    _store(matter, record, filename, actor, at)
+    # the first version is in force since the matter is (its record's effective_from); a change from today
+    first = matter.version is None and _latest(matter.code) is None
+    since = (matter.effective_from or today_local()) if first else today_local()
+    _new_version(matter, record, actor, why, min(since, today_local()), at, applied=True)
+    db.session.flush()
+    bump_generation(GENERATION)  # every server process's memory of matters (the case clock's) is stale now
+    return matter, True
+
+
+def _store(matter: Matter, record: dict, filename: str, actor: str | None, at: datetime) -> None:
+    """The record becomes the matter row's (its columns from the record's fields)."""
     for field in FIELDS:
         if field in ("code", "department", "statutory_basis"):
             continue
@@ -362,12 +398,9 @@ def deploy(filename: str, content: bytes, actor: str | None) -> tuple[Matter, bo
     matter.process_key = process_key_for(record["code"])
     matter.record = record
     matter.filename = filename
-    matter.checksum = checksum
+    matter.checksum = _checksum(record)
     matter.updated_at = at
     matter.updated_by = actor
-    db.session.flush()
-    bump_generation(GENERATION)  # every server process's memory of matters (the case clock's) is stale now
-    return matter, True
 
 
 def deploy_directory(directory: str | Path, actor: str | None = "system") -> list[tuple[Matter, bool]]:
@@ -376,6 +409,174 @@ def deploy_directory(directory: str | Path, actor: str | None = "system") -> lis
     paths = sorted(p for suffix in YAML_SUFFIXES for p in root.rglob(f"*{suffix}"))
     return [deploy(p.relative_to(root).as_posix(), p.read_bytes(), actor)
             for p in paths if is_matter_file(p.name)]
+
+
+# ------------------------------------------------------------------------------------------------- versions
+
+REASON_MAX = 1000
+BACKFILL_REASON = "初始版本（版本记录启用前已载入的事项记录）"
+FIXED_FIELDS = ("code", "department")  # a record's identity: a change of these is a new matter, not a version
+
+
+def today_local() -> date:
+    return now().astimezone(SHANGHAI).date()
+
+
+def _latest(code: str) -> MatterVersion | None:
+    return db.session.scalar(sa.select(MatterVersion).where(MatterVersion.matter_code == code)
+                             .order_by(MatterVersion.version.desc()).limit(1))
+
+
+def _pending(code: str) -> MatterVersion | None:
+    """The newest version not yet in force (taking effect later), if any."""
+    return db.session.scalar(sa.select(MatterVersion).where(MatterVersion.matter_code == code,
+                                                            MatterVersion.applied_at.is_(None))
+                             .order_by(MatterVersion.version.desc()).limit(1))
+
+
+def _new_version(matter: Matter, record: dict, actor: str | None, reason: str, effective_from: date,
+                 at: datetime, *, applied: bool) -> MatterVersion:
+    latest = _latest(matter.code)
+    number = (latest.version if latest is not None else 0) + 1
+    row = MatterVersion(matter_code=matter.code, version=number, record=record,
+                        promised_days=int(record.get("promised_days") or 0),
+                        statutory_days=int(record.get("statutory_days") or 0), effective_from=effective_from,
+                        changed_by=actor, reason=reason[:REASON_MAX], changed_at=at, applied_at=at if applied else None)
+    db.session.add(row)
+    if applied:
+        matter.version = number
+    db.session.flush()
+    return row
+
+
+def _ensure_first_version(matter: Matter) -> None:
+    """A record stored without a version (before versions were kept): its current record is version 1."""
+    if matter.version is None and _latest(matter.code) is None:
+        at = now()
+        record = matter.record or {}
+        if not record.get("promised_days") and matter.promised_days is not None:
+            record = {**record, "promised_days": matter.promised_days, "statutory_days": matter.statutory_days}
+        db.session.add(MatterVersion(
+            matter_code=matter.code, version=1, record=record, promised_days=matter.promised_days or 0,
+            statutory_days=matter.statutory_days or 0,
+            effective_from=matter.effective_from or (matter.updated_at or at).astimezone(SHANGHAI).date(),
+            changed_by=matter.updated_by,
+            reason=BACKFILL_REASON, changed_at=matter.updated_at or at, applied_at=at))
+        matter.version = 1
+        db.session.flush()
+
+
+def change(code: str, changes: dict[str, Any], reason: str, effective_from: date | None,
+           actor: str | None) -> MatterVersion:
+    """Change fields of a matter's record (a new version): validated as a whole record, with a reason, taking effect
+    on `effective_from` (default today, Asia/Shanghai; never in the past, never before the latest version's date).
+
+    The change applies to the newest version (a pending one included). In force today: the matter row's record at
+    once; later: pending until its date. The caller commits.
+    """
+    matter = get_or_404(code)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("请填写变更理由 reason（事项记录的每次变更都须说明理由）", {"field": "reason"})
+    unknown = [f for f in FIXED_FIELDS if f in changes]
+    if unknown:
+        raise Invalid(f"事项编码 code 和实施部门 department 不能修改（另立新事项）：{'、'.join(unknown)}",
+                      {"field": unknown[0]})
+    if not changes:
+        raise Invalid("changes 不能为空：请给出要修改的字段", {"field": "changes"})
+    today = today_local()
+    effective_from = effective_from or today
+    if effective_from < today:
+        raise Invalid(f"生效日期 {effective_from} 早于今天 {today}：变更不能追溯生效",
+                      {"field": "effective_from", "today": today.isoformat()})
+    _ensure_first_version(matter)
+    latest = _latest(matter.code)
+    if latest is not None and effective_from < latest.effective_from:
+        raise Invalid(f"生效日期 {effective_from} 早于最新版本 v{latest.version} 的生效日期 {latest.effective_from}",
+                      {"field": "effective_from", "version": latest.version,
+                       "latest_effective_from": latest.effective_from.isoformat()})
+    base = dict(latest.record if latest is not None and latest.record else matter.record or {})
+    record = _plain({**base, **changes})
+    validate(matter.filename, record)
+    if _checksum(record) == _checksum(_plain(base)):
+        raise Invalid("变更后的记录与当前版本相同，没有可记录的变更", {"field": "changes"})
+    at = now()
+    in_force = effective_from <= today
+    row = _new_version(matter, record, actor, reason, effective_from, at, applied=in_force)
+    if in_force:
+        _store(matter, record, matter.filename, actor, at)
+        db.session.flush()
+    bump_generation(GENERATION)
+    return row
+
+
+def apply_due(today: date | None = None) -> int:
+    """Pending versions whose date has come become their matter's record (the newest one due per matter); returns
+    how many versions took effect. The caller commits."""
+    today = today or today_local()
+    due = list(db.session.scalars(sa.select(MatterVersion).where(
+        MatterVersion.applied_at.is_(None), MatterVersion.effective_from <= today)
+        .order_by(MatterVersion.matter_code, MatterVersion.version)))
+    if not due:
+        return 0
+    at = now()
+    newest: dict[str, MatterVersion] = {}
+    for row in due:
+        row.applied_at = at
+        newest[row.matter_code] = row
+    for code, row in newest.items():
+        matter = db.session.get(Matter, code)
+        if matter is not None and (matter.version or 0) < row.version:
+            _store(matter, row.record, matter.filename, row.changed_by, at)
+            matter.version = row.version
+    db.session.flush()
+    bump_generation(GENERATION)
+    return len(due)
+
+
+def version_in_force(code: str, on: date) -> MatterVersion | None:
+    """The version a case received on that date runs under: the newest one effective by then."""
+    return db.session.scalar(sa.select(MatterVersion).where(
+        MatterVersion.matter_code == code, MatterVersion.effective_from <= on)
+        .order_by(MatterVersion.version.desc()).limit(1))
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    order = list(FIELDS)
+    return (order.index(name), name) if name in order else (len(order), name)
+
+
+def diff(before: dict | None, after: dict) -> list[dict[str, Any]]:
+    """The fields that differ between two records: [{field, before, after}], in the catalog's order."""
+    before = before or {}
+    names = sorted(set(before) | set(after), key=_field_order)
+    return [{"field": name, "before": before.get(name), "after": after.get(name)}
+            for name in names if before.get(name) != after.get(name)]
+
+
+def version_state(row: MatterVersion, current: int | None) -> str:
+    """in_force (the matter row's record), pending (takes effect later) or superseded."""
+    if row.applied_at is None:
+        return "pending"
+    return "in_force" if row.version == current else "superseded"
+
+
+def history(code: str) -> tuple[Matter, list[dict[str, Any]]]:
+    """A matter's versions, newest first, each with what changed from the version before it."""
+    matter = get_or_404(code)
+    rows = list(db.session.scalars(sa.select(MatterVersion).where(MatterVersion.matter_code == code)
+                                   .order_by(MatterVersion.version)))
+    items, previous = [], None
+    for row in rows:
+        items.append({"version": row.version, "effective_from": row.effective_from, "promised_days": row.promised_days,
+                      "statutory_days": row.statutory_days, "changed_by": row.changed_by, "reason": row.reason,
+                      "changed_at": row.changed_at, "applied_at": row.applied_at,
+                      "state": version_state(row, matter.version),
+                      "changes": diff(previous.record if previous is not None else None, row.record or {})
+                      if previous is not None else []})
+        previous = row
+    items.reverse()
+    return matter, items
 
 
 # ----------------------------------------------------------------------------------------- public guide

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flask import Response, g, render_template, request
 
-from ..api.statistics import CLERK_ROLES, clerk_departments
+from ..api.statistics import CLERK_ROLES, clerk_departments, statistics_scope
 from ..api.statistics import ROLES as STATISTICS
 from ..api.supervision import CloseWarning
 from ..errors import BadRequest, Forbidden, NotFound
@@ -23,7 +23,6 @@ from ..hall.supervision import access as warning_access
 from ..hall.supervision import service as supervision
 from ..hall.vocabulary import Outcome
 from ..matters.models import Matter
-from ..people import access
 from .blueprint import bp
 from .pages import may, page
 
@@ -59,29 +58,29 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
     ids = {w["instance_id"] for w in warnings}
     case_numbers = dict(db.session.execute(db.select(HallCase.instance_id, HallCase.case_number).where(
         HallCase.instance_id.in_(ids), HallCase.case_number.is_not(None))).all()) if ids else {}
-    # a department's supervisor sees their departments' figures; 中心督查, ops and admin the whole center
-    scope = None if user.is_(*access.SEE_ALL) else list(user.departments)
+    # a department's supervisor sees their departments' figures, every one of them; 中心督查, ops and admin the
+    # whole center (the API's scope: api.statistics.statistics_scope)
+    scope = statistics_scope(user)
     summary = statistics.summary(start, end, scope)
     departments = statistics.departments(start, end, scope)
-    windows = statistics.windows(start, end)
-    matters = statistics.matters(start, end)
-    if scope is not None:
-        windows = {**windows, "items": [w for w in windows["items"] if w.get("department") in scope],
-                   "merge_candidates": [n for n in windows.get("merge_candidates", [])
-                                        if any(w["no"] == n and w.get("department") in scope for w in windows["items"])]}
-        matters = {**matters, "items": [m for m in matters["items"] if m.get("department") in scope]}
+    windows = statistics.windows(start, end, only=scope)
+    matters = statistics.matters(start, end, only=scope)
     daily = statistics.per_day(start, end, scope)
     code = request.args.get("matter") or None
-    catalog = list(db.session.execute(db.select(Matter.code, Matter.name).order_by(Matter.code)))
+    catalog_query = db.select(Matter.code, Matter.name).order_by(Matter.code)
+    if scope is not None:
+        catalog_query = catalog_query.where(Matter.department_code.in_(scope))
+    catalog = list(db.session.execute(catalog_query))
     busiest = sorted((m for m in matters["items"] if m["received"]), key=lambda m: -m["received"])
     if code is None and busiest:
         code = busiest[0]["code"]
     versions, versions_error = None, None
     if code:
         try:
-            versions = statistics.versions(code, start, end)
-        except NotFound as exc:  # an unknown matter in the link: said in its card, the rest of the board stays
+            versions = statistics.versions(code, start, end, only=scope)
+        except (NotFound, Forbidden) as exc:  # a matter unknown or not theirs: said in its card, the board stays
             versions_error = exc.message
+    speed_up = statistics.speed_up(start, end, only=scope)
     charts = {
         "daily": {"dates": [d["date"].isoformat() for d in daily["days"]],
                   "received": [d["received"] for d in daily["days"]],
@@ -112,6 +111,7 @@ def render_board(errors: dict[int, str] | None = None, notes: dict[int, str] | N
     return render_template("board.html", active="board", warnings=warnings, warnings_total=warnings_total,
                            summary=summary, departments=departments, windows=windows, matters=matters,
                            busiest=busiest[:10], versions=versions, versions_error=versions_error, code=code,
+                           speed_up=speed_up,
                            catalog=catalog, charts=charts,
                            start=start, end=end, clerks=clerks, reports=reports_for_user(),
                            may_close=may(like=CloseWarning.post), errors=errors or {}, notes=notes or {},
@@ -139,17 +139,51 @@ CLERK_COLUMNS = [("username", "用户名"), ("name", "姓名"), ("department_nam
                  ("steps_late", "环节超时"), ("avg_step_working_days", "环节平均用时(工作日)"), ("cases", "经办件"),
                  ("completed", "办结"), ("on_time", "按时办结"), ("on_time_rate", "按时办结率%"),
                  ("avg_working_days", "平均用时(工作日)"), ("overdue", "超期"), ("grade", "等级")]
+SPEED_UP_COLUMNS = [("code", "事项编码"), ("name", "事项"), ("department_name", "部门"),
+                    ("promised_before", "原承诺时限(工作日)"), ("promised_after", "现承诺时限(工作日)"),
+                    ("promised_speed_up_percent", "承诺时限压缩%"), ("decided_before", "原版本办结件"),
+                    ("avg_before", "原平均用时(工作日)"), ("decided_after", "现版本办结件"), ("avg_after", "现平均用时(工作日)"),
+                    ("actual_speed_up_percent", "实际提速%"), ("goal_met", "达到目标")]
+
+
+def _scope() -> list[str] | None:
+    """The departments the signed-in person's figures count (None: the whole center), as on the API."""
+    return statistics_scope(g.user)
+
+
+def speed_up_rows(start: dt.date | None, end: dt.date | None) -> list[dict]:
+    """The speed-up report as rows: each matter whose limit changed, then the center's figure."""
+    report = statistics.speed_up(start, end, only=_scope())
+    rows = []
+    for item in report["items"]:
+        if not item["limit_changed"]:
+            continue
+        before, after = item["before"], item["after"]
+        rows.append({**item, "promised_before": before["promised_days"], "promised_after": after["promised_days"],
+                     "decided_before": before["decided"], "avg_before": before["avg_working_days"],
+                     "decided_after": after["decided"], "avg_after": after["avg_working_days"]})
+    center = report["center"]
+    rows.append({"code": "", "name": "全中心" if report["departments"] is None else "合计（本人督查部门）",
+                 "promised_before": center["promised_days_before"], "promised_after": center["promised_days_after"],
+                 "promised_speed_up_percent": center["promised_speed_up_percent"],
+                 "decided_before": center["decided_before"], "avg_before": center["avg_working_days_before"],
+                 "decided_after": center["decided_after"], "avg_after": center["avg_working_days_after"],
+                 "actual_speed_up_percent": center["actual_speed_up_percent"], "goal_met": center["goal_met"]})
+    return rows
+
+
 REPORTS = {
-    "departments": Report("部门", lambda s, e: statistics.departments(s, e)["items"],
+    "departments": Report("部门", lambda s, e: statistics.departments(s, e, _scope())["items"],
                           [("code", "部门编码"), ("name", "部门"), *FIGURES]),
-    "windows": Report("窗口", lambda s, e: statistics.windows(s, e)["items"],
+    "windows": Report("窗口", lambda s, e: statistics.windows(s, e, only=_scope())["items"],
                       [("no", "窗口"), ("name", "窗口名称"), ("department_name", "部门"), ("merge_candidate", "建议合并"),
                        *FIGURES]),
-    "matters": Report("事项", lambda s, e: statistics.matters(s, e)["items"],
+    "matters": Report("事项", lambda s, e: statistics.matters(s, e, only=_scope())["items"],
                       [("code", "事项编码"), ("name", "事项"), ("kind_name", "办件类型"), ("department_name", "部门"),
                        *FIGURES]),
     "clerks": Report("人员", lambda s, e: statistics.clerks(s, e, clerk_departments(g.user, None))["items"],
                      CLERK_COLUMNS, roles=CLERK_ROLES),
+    "speed_up": Report("提速", speed_up_rows, SPEED_UP_COLUMNS),
 }
 
 

@@ -14,7 +14,9 @@ from tests.matters.test_every_matter_runs import MATTERS, Api, run_case
 TODAY = "from=2026-11-25&to=2026-11-25"  # the `clock` fixture's day
 IMMEDIATE = next(m for m in MATTERS if m["code"] == "32021300FG-BA-0002")  # 即办件, 0 working days
 PROMISED = next(m for m in MATTERS if m["code"] == "32021300FG-BA-0001")  # 承诺件, 3 working days
-READER = next(u["username"] for u in HALL["users"] if "supervisor" in u["roles"])
+READER = next(u["username"] for u in HALL["users"] if "center_supervisor" in u["roles"])  # 中心督查: the center
+FGJ_READER = next(u["username"] for u in HALL["users"] if "supervisor" in u["roles"]
+                  and any(p.startswith("发改局") for p in u.get("posts", [])))
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +43,16 @@ def test_real_cases_are_counted(app, hall, clock):
         for m in PROMISED["materials"]]}
     assert api.call("POST", f"/tasks/{accept['id']}/complete", clerk, json={"data": data})[0] == 200
 
-    def report(path):
-        response = client.get(f"/api/v1/statistics{path}", headers=hall.auth(READER))
+    def report(path, reader=READER):
+        response = client.get(f"/api/v1/statistics{path}", headers=hall.auth(reader))
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
     windows = {w["no"]: w for w in report(f"/windows?{TODAY}")["items"]}
     assert len(windows) == 23
+    # 发改局's supervisor: 发改局's windows only (all five cases are 发改局's)
+    theirs = report(f"/windows?{TODAY}", FGJ_READER)["items"]
+    assert {w["department"] for w in theirs} == {"fgj"} and sum(w["received"] for w in theirs) == 5
     mine = windows[window]
     assert (mine["received"], mine["completed"], mine["open"]) == (5, 4, 1)
     assert (mine["refusals"], mine["not_accepted"], mine["supplements"]) == (1, 1, 1)

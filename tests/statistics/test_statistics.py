@@ -12,7 +12,7 @@ from tests.statistics.conftest import API
 OCTOBER = "from=2026-10-01&to=2026-10-31"
 
 
-def get(client, people, path, user="boss"):
+def get(client, people, path, user="center"):
     response = client.get(f"{API}{path}", headers=people.auth(user))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -89,7 +89,7 @@ def test_windows_of_one_department(client, people, october):
     body = get(client, people, f"/windows?{OCTOBER}&department=fgj")
     assert [w["no"] for w in body["items"]] == [2, 3]
     assert body["unassigned"]["received"] == 0  # the online case belongs to 城管局
-    response = client.get(f"{API}/windows?department=nope", headers=people.auth("boss"))
+    response = client.get(f"{API}/windows?department=nope", headers=people.auth("center"))
     assert response.status_code == 404 and "nope" in response.get_json()["message"]
 
 
@@ -163,7 +163,7 @@ def test_matters(client, people, october):
     assert [m["received"] for m in fgj] == [5, 42]
     immediate = get(client, people, f"/matters?{OCTOBER}&kind=immediate")["items"]
     assert [(m["code"], m["received"]) for m in immediate] == [("FG-XK-0002", 42)]
-    response = client.get(f"{API}/matters?department=nope", headers=people.auth("boss"))
+    response = client.get(f"{API}/matters?department=nope", headers=people.auth("center"))
     assert response.status_code == 404
 
 
@@ -263,13 +263,33 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
     ("from=1800-01-01&to=1800-01-31", "超出"),
 ])
 def test_bad_periods_are_422_in_chinese(client, people, october, query, words):
-    for path in ("/windows", "/departments", "/matters", "/summary", "/matters/FG-XK-0001/versions"):
+    for path in ("/windows", "/departments", "/matters", "/summary", "/matters/FG-XK-0001/versions", "/speed-up"):
         response = client.get(f"{API}{path}?{query}", headers=people.auth("boss"))
         assert response.status_code == 422, (path, query)
         body = response.get_json()
         assert body["code"] == "invalid"
         assert words in body["message"] and CHINESE.search(body["message"])
         assert "invalid request" not in body["message"]
+
+
+def test_a_department_supervisor_counts_only_their_departments(client, people, october):
+    """发改局's supervisor (boss): every report counts 发改局's cases only; 卫生局's supervisor 卫生局's; asking for
+    another department is refused as the per-clerk figures refuse it (403)."""
+    center = get(client, people, f"/summary?{OCTOBER}")
+    mine = get(client, people, f"/summary?{OCTOBER}", user="boss")
+    assert (center["received"], mine["received"]) == (49, 47)
+    assert get(client, people, f"/summary?{OCTOBER}", user="otherboss")["received"] == 1
+    assert [d["code"] for d in get(client, people, f"/departments?{OCTOBER}", user="boss")["items"]] == ["fgj"]
+    windows = get(client, people, f"/windows?{OCTOBER}", user="boss")
+    assert [w["no"] for w in windows["items"]] == [2, 3] and windows["unassigned"]["received"] == 0
+    assert sum(w["received"] for w in windows["items"]) == 47
+    matters = get(client, people, f"/matters?{OCTOBER}", user="boss")["items"]
+    assert [m["code"] for m in matters] == ["FG-XK-0001", "FG-XK-0002"]
+    for path in ("/windows", "/matters", "/speed-up"):
+        response = client.get(f"{API}{path}?department=wsj", headers=people.auth("boss"))
+        assert response.status_code == 403 and response.get_json()["details"]["your_departments"] == ["fgj"]
+    assert client.get(f"{API}/matters/WS-XK-0001/versions", headers=people.auth("boss")).status_code == 403
+    assert get(client, people, "/matters/WS-XK-0001/versions", user="otherboss")["versions"][0]["cases"] == 1
 
 
 def test_bad_numbers_are_422(client, people, october):
@@ -283,8 +303,9 @@ def test_bad_numbers_are_422(client, people, october):
 def test_openapi_documents_the_endpoints(client):
     spec = client.get("/api/openapi.json").get_json()
     paths = spec["paths"]
-    for path in ("windows", "departments", "matters", "summary", "matters/{code}/versions"):
+    for path in ("windows", "departments", "matters", "summary", "matters/{code}/versions", "speed-up"):
         assert f"/api/v1/statistics/{path}" in paths
+    assert "case-weighted" in paths["/api/v1/statistics/speed-up"]["get"]["description"]
     windows = paths["/api/v1/statistics/windows"]["get"]
     assert {p["name"] for p in windows["parameters"]} >= {"from", "to", "merge_below"}
     schemas = spec["components"]["schemas"]

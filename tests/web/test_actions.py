@@ -116,11 +116,15 @@ def test_the_excel_export_opens_with_chinese_headers(hall, scene):
     assert answer.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "tongban-all-2026-11-01-2026-11-30.xlsx" in answer.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(answer.data))
-    assert book.sheetnames == ["部门", "窗口", "事项", "人员"]
+    assert book.sheetnames == ["部门", "窗口", "事项", "人员", "提速"]
     departments = [[c.value for c in r] for r in book["部门"].iter_rows()]
     assert departments[0][:4] == ["部门编码", "部门", "收件", "办结"]
-    fgj = next(r for r in departments if r[0] == "fgj")
+    assert [r[0] for r in departments[1:]] == ["fgj"]  # 发改局's supervisor: 发改局's figures only
+    fgj = departments[1]
     assert fgj[1] == "区发改局" and fgj[2] == 1  # a number, not text
+    speed_up = [[c.value for c in r] for r in book["提速"].iter_rows()]
+    assert speed_up[0][:5] == ["事项编码", "事项", "部门", "原承诺时限(工作日)", "现承诺时限(工作日)"]
+    assert speed_up[-1][1] == "合计（本人督查部门）"  # no limit changed: the total row alone
     clerks = [[c.value for c in r] for r in book["人员"].iter_rows()]
     assert clerks[0][:3] == ["用户名", "姓名", "部门"]
     assert next(r for r in clerks if r[0] == "chenxiaodong")[5] == 1  # 收件

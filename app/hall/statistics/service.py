@@ -36,10 +36,10 @@ from sqlalchemy.orm import selectinload
 from ...calendar.service import check_year, workday_calendar
 from ...clock import SHANGHAI, as_utc, now
 from ...definitions.models import ProcessDefinition
-from ...errors import Invalid, NotFound
+from ...errors import Forbidden, Invalid, NotFound
 from ...extensions import db
 from ...instances.models import ProcessInstance as PI
-from ...matters.models import KIND_NAMES, KINDS, Matter
+from ...matters.models import KIND_NAMES, KINDS, Matter, MatterVersion
 from ...people.models import Department, User, Window
 from ...tasks.models import UserTask
 from ..models import HallCase as HC
@@ -291,8 +291,9 @@ def _check_department(code: str | None, names: dict[str, str]) -> None:
 
 
 def windows(start: dt.date | None, end: dt.date | None, merge_below: float | None = None,
-            department: str | None = None) -> dict:
-    """Every window (with no cases too), by number; cases without a window under `unassigned`."""
+            department: str | None = None, only: list[str] | None = None) -> dict:
+    """Every window (with no cases too), by number; cases without a window under `unassigned`. `only`: just these
+    departments' cases, at their windows and at any other window that received some (the comprehensive window)."""
     period = month_period(start, end)
     thresholds = grade_thresholds()
     merge_below = default_merge_below() if merge_below is None else merge_below
@@ -304,9 +305,12 @@ def windows(start: dt.date | None, end: dt.date | None, merge_below: float | Non
     if department is not None:
         rows = rows.where(Window.department_code == department)
         where.append(HC.department_code == department)
+    where += _in(only)
     groups = aggregate(HC.window_no, where)
     items = []
     for no, name, code in db.session.execute(rows):
+        if only is not None and code not in only and no not in groups:
+            continue
         item = {"no": no, "name": name, "department": code, "department_name": names.get(code)}
         item.update(figures(groups.pop(no, None), traffic_days=traffic_days, thresholds=thresholds,
                             merge_below=merge_below))
@@ -356,8 +360,9 @@ def departments(start: dt.date | None, end: dt.date | None, only: list[str] | No
 
 
 def matters(start: dt.date | None, end: dt.date | None, department: str | None = None,
-            kind: str | None = None) -> dict:
-    """Every catalogued matter (with no cases too), by code, with its name and kind."""
+            kind: str | None = None, only: list[str] | None = None) -> dict:
+    """Every catalogued matter (with no cases too), by code, with its name and kind; `only`: just these
+    departments' matters and cases."""
     period = month_period(start, end)
     thresholds = grade_thresholds()
     names = _department_names()
@@ -374,6 +379,9 @@ def matters(start: dt.date | None, end: dt.date | None, department: str | None =
         catalogued = catalogued.where(Matter.kind == kind)
     if department is not None or kind is not None:
         where.append(HC.matter_code.in_(catalogued))
+    if only is not None:
+        listing = listing.where(Matter.department_code.in_(only))
+        where += _in(only)
     groups = aggregate(HC.matter_code, where)
     items = []
     for code, name, matter_kind, matter_department in db.session.execute(listing):
@@ -458,15 +466,19 @@ def _pick(by_number: dict[int, dict], base: int | None, compare: int | None) -> 
 
 
 def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | None = None,
-             compare: int | None = None) -> dict:
+             compare: int | None = None, only: list[str] | None = None) -> dict:
     """Cases of a matter per version of its process, and the speed-up of `compare` over `base`.
 
-    The period is open where a bound is left out (all the matter's cases by default).
+    The period is open where a bound is left out (all the matter's cases by default). `only`: the departments in
+    the caller's scope; a matter of another department is refused (403), and only their cases count.
     """
     check_period(start, end)
     matter = db.session.get(Matter, code)
     if matter is None:
         raise NotFound(f"事项 {code} 不存在", {"code": code})
+    if only is not None and matter.department_code not in only:
+        raise Forbidden("只能查看本人督查部门的统计", {"code": code, "department": matter.department_code,
+                                                 "your_departments": list(only)})
     thresholds = grade_thresholds()
     goal = speed_up_goal()
     definitions = list(db.session.scalars(
@@ -474,7 +486,7 @@ def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | 
                                            ProcessDefinition.kind == "bpmn")
         .order_by(ProcessDefinition.version)))
     where = [*Period(start, end).where(), HC.matter_code == code,
-             PI.definition_id.in_([d.id for d in definitions])]
+             PI.definition_id.in_([d.id for d in definitions]), *_in(only)]
     groups = aggregate(PI.definition_id, where, elapsed=True)
     listed = [_version_figures(d, groups.get(d.id), thresholds) for d in definitions]
     by_number = {v["version"]: v for v in listed}
@@ -508,6 +520,147 @@ def versions(code: str, start: dt.date | None, end: dt.date | None, base: int | 
         "note": note,
     }
 
+
+# -- the speed-up across matter-record versions (提速) -----------------------------------------------------------
+def _decided_only():
+    """The decision's clock: cases decided (决定), with their working days from acceptance to the decision."""
+    return HC.decided_at.is_not(None) & HC.working_days_used.is_not(None)
+
+
+def _case_version():
+    """The matter-record version a case was received under: its own (set at intake), else — a case from before
+    versions were kept — the version in force on its receipt date."""
+    in_force = sa.select(sa.func.max(MatterVersion.version)).where(
+        MatterVersion.matter_code == HC.matter_code, MatterVersion.effective_from <= HC.received_on) \
+        .correlate(HC).scalar_subquery()
+    return sa.func.coalesce(HC.matter_version, in_force)
+
+
+def _per_version(codes: list[str], period: Period, departments: list[str] | None) -> dict:
+    """(matter code, version) -> received, decided and the decided cases' working days (sum)."""
+    if not codes:
+        return {}
+    decided = _decided_only()
+    cases = sa.select(HC.matter_code.label("code"), _case_version().label("version"),
+                      sa.case((decided, 1), else_=0).label("decided"),
+                      sa.case((decided, HC.working_days_used), else_=0).label("days")) \
+        .where(*period.where(), HC.matter_code.in_(codes), *_in(departments)).subquery()
+    query = sa.select(cases.c.code, cases.c.version, sa.func.count(), sa.func.sum(cases.c.decided),
+                      sa.func.sum(cases.c.days)).group_by(cases.c.code, cases.c.version)
+    return {(code, version): {"received": int(received), "decided": int(decided or 0), "days": int(days or 0)}
+            for code, version, received, decided, days in db.session.execute(query)}
+
+
+def _percent(before, after) -> float | None:
+    """(before − after) / before in percent; None when either is missing or before is not above 0."""
+    if before is None or after is None or float(before) <= 0:
+        return None
+    return 100.0 * (float(before) - float(after)) / float(before)
+
+
+def _eras(versions: list) -> list[list]:
+    """Consecutive versions with the same promised limit: one era each."""
+    eras: list[list] = []
+    for row in versions:
+        if eras and eras[-1][-1].promised_days == row.promised_days:
+            eras[-1].append(row)
+        else:
+            eras.append([row])
+    return eras
+
+
+def _side(era: list, counts: dict, code: str) -> tuple[dict, float | None]:
+    """One era's limits and its cases' figures, and the unrounded average of the decided cases' working days."""
+    figures = [counts.get((code, v.version)) or {} for v in era]
+    received, decided, days = (sum(f.get(k, 0) for f in figures) for k in ("received", "decided", "days"))
+    average = days / decided if decided else None
+    return {"versions": [v.version for v in era], "effective_from": era[0].effective_from,
+            "promised_days": era[0].promised_days, "statutory_days": era[-1].statutory_days, "received": received,
+            "decided": decided, "working_days_total": days, "avg_working_days": _rounded(average)}, average
+
+
+def _version_row(row, counts: dict) -> dict:
+    figures = counts.get((row.matter_code, row.version)) or {}
+    decided = figures.get("decided", 0)
+    return {"version": row.version, "effective_from": row.effective_from, "promised_days": row.promised_days,
+            "statutory_days": row.statutory_days, "reason": row.reason, "received": figures.get("received", 0),
+            "decided": decided, "avg_working_days": _rounded(figures["days"] / decided) if decided else None}
+
+
+def speed_up(start: dt.date | None, end: dt.date | None, department: str | None = None,
+             only: list[str] | None = None) -> dict:
+    """Per matter whose record changed, and for the center (the departments in scope): the promised limit and the
+    decision's actual working days before and after, across matter-record versions: the method is described at
+    GET /api/v1/statistics/speed-up (app/api/statistics.py) and in docs/statistics.md."""
+    check_period(start, end)
+    names = _department_names()
+    _check_department(department, names)
+    departments = [department] if department is not None else only
+    last_day = end or today()
+    goal = speed_up_goal()
+    matters = sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code).order_by(Matter.code)
+    if departments is not None:
+        matters = matters.where(Matter.department_code.in_(departments))
+    listed = {code: (name, kind, dep) for code, name, kind, dep in db.session.execute(matters)}
+    versions: dict[str, list] = {}
+    if listed:
+        for row in db.session.scalars(sa.select(MatterVersion).where(
+                MatterVersion.matter_code.in_(list(listed)), MatterVersion.effective_from <= last_day)
+                .order_by(MatterVersion.matter_code, MatterVersion.version)):
+            versions.setdefault(row.matter_code, []).append(row)
+    changed = sorted(code for code, rows in versions.items() if len(rows) > 1)  # a record changed by `to`
+    counts = _per_version(changed, Period(start, end), departments)
+    items = []
+    totals = dict.fromkeys(("matters", "promised_before", "promised_after", "compared", "decided_before",
+                            "days_before", "decided_after", "days_after"), 0)
+    for code in changed:
+        eras = _eras(versions[code])
+        first = 0  # the era in force when the period starts (the first one without a start)
+        if start is not None:
+            first = max((i for i, era in enumerate(eras) if era[0].effective_from <= start), default=0)
+        before, average_before = _side(eras[first], counts, code)
+        after, average_after = _side(eras[-1], counts, code)
+        limit_changed = first != len(eras) - 1 and before["promised_days"] != after["promised_days"]
+        promised = _percent(before["promised_days"], after["promised_days"]) if limit_changed else None
+        actual = _percent(average_before, average_after) if limit_changed else None
+        name, kind, dep = listed[code]
+        items.append({
+            "code": code, "name": name, "kind": kind, "kind_name": KIND_NAMES.get(kind), "department": dep,
+            "department_name": names.get(dep), "limit_changed": limit_changed,
+            "before": before if limit_changed else None, "after": after,
+            "promised_speed_up_percent": _rounded(promised), "actual_speed_up_percent": _rounded(actual),
+            "goal_met": None if promised is None or actual is None else promised >= goal and actual >= goal,
+            "versions": [_version_row(v, counts) for v in versions[code]]})
+        if not limit_changed:
+            continue
+        totals["matters"] += 1
+        totals["promised_before"] += before["promised_days"]
+        totals["promised_after"] += after["promised_days"]
+        if before["decided"] and after["decided"]:
+            totals["compared"] += 1
+            for side, figures in (("before", before), ("after", after)):
+                totals[f"decided_{side}"] += figures["decided"]
+                totals[f"days_{side}"] += figures["working_days_total"]
+    average_before = totals["days_before"] / totals["decided_before"] if totals["decided_before"] else None
+    average_after = totals["days_after"] / totals["decided_after"] if totals["decided_after"] else None
+    promised = _percent(totals["promised_before"], totals["promised_after"]) if totals["matters"] else None
+    actual = _percent(average_before, average_after)
+    promised_met = None if promised is None else promised >= goal
+    actual_met = None if actual is None else actual >= goal
+    center = {
+        "matters_changed": totals["matters"],
+        "promised_days_before": totals["promised_before"] if totals["matters"] else None,
+        "promised_days_after": totals["promised_after"] if totals["matters"] else None,
+        "promised_speed_up_percent": _rounded(promised),
+        "matters_compared": totals["compared"],
+        "decided_before": totals["decided_before"], "decided_after": totals["decided_after"],
+        "avg_working_days_before": _rounded(average_before), "avg_working_days_after": _rounded(average_after),
+        "actual_speed_up_percent": _rounded(actual),
+        "promised_goal_met": promised_met, "actual_goal_met": actual_met,
+        "goal_met": None if promised_met is None or actual_met is None else promised_met and actual_met,
+    }
+    return {"from": start, "to": end, "department": department, "departments": departments,
+            "goal_percent": goal, "center": center, "items": items}
 
 # -- per day (the workbench's board charts) -----------------------------------------------------------------------
 def per_day(start: dt.date | None, end: dt.date | None, only: list[str] | None = None) -> dict:

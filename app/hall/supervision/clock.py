@@ -65,6 +65,17 @@ class MatterInfo:
     type: str = "行政许可"  # 事项类型: which instruments its notices are
     higher_authority: str | None = None  # 上报件: the deciding authority
     special_procedures: tuple = ()  # the record's special procedures: name, max_days, basis (a local rule)
+    version: int | None = None  # the record's version in force (matter_version)
+    pending: tuple = ()  # versions taking effect later: (version, effective_from, promised_days), oldest first
+
+    def limit_on(self, day: date) -> tuple[int | None, int]:
+        """(version, promised days) of the record in force on a receipt date: a pending version whose date has
+        come counts before the periodic job makes it the matter row's record."""
+        version, promised = self.version, self.promised_days
+        for number, effective_from, days in self.pending:
+            if effective_from <= day:
+                version, promised = number, days
+        return version, promised
 
 
 class _MatterCache:
@@ -110,23 +121,28 @@ def matter_for(definition_id: int, process_key: str) -> MatterInfo | None:
 
 
 def _lookup(process_key: str) -> MatterInfo | None:
-    from ...matters.models import Matter
+    from ...matters.models import Matter, MatterVersion
     from ...people.models import Post
 
     with db.session.no_autoflush:
         row = db.session.execute(
             sa.select(Matter.code, Matter.name, Matter.kind, Matter.department_code, Matter.promised_days,
                       Matter.green_channel, Post.name, Matter.effective_from, Matter.cancelled_on, Matter.record,
-                      Matter.type, Matter.higher_authority, Matter.special_procedures)
+                      Matter.type, Matter.higher_authority, Matter.special_procedures, Matter.version)
             .outerjoin(Post, sa.and_(Post.department_code == Matter.department_code, Post.kind == "supervise"))
             .where(Matter.process_key == process_key).order_by(Matter.code).limit(1)).first()
-    if row is None:
-        return None
+        if row is None:
+            return None
+        pending = tuple(tuple(p) for p in db.session.execute(
+            sa.select(MatterVersion.version, MatterVersion.effective_from, MatterVersion.promised_days)
+            .where(MatterVersion.matter_code == row[0], MatterVersion.applied_at.is_(None))
+            .order_by(MatterVersion.version)))
     code, name, kind, department, promised, green, post, effective_from, cancelled_on, record, type_, higher, \
-        special = row
+        special, version = row
     forward = (record or {}).get("forward_clock") if isinstance(record, dict) else None
     return MatterInfo(code, name, kind, department, post, promised or 0, bool(green), effective_from, cancelled_on,
-                      forward, type_ or "行政许可", higher, tuple(p for p in special or () if isinstance(p, dict)))
+                      forward, type_ or "行政许可", higher, tuple(p for p in special or () if isinstance(p, dict)),
+                      version, pending)
 
 
 # -- settings ----------------------------------------------------------------------------------------------------
@@ -217,16 +233,18 @@ def _start(step, matter: MatterInfo) -> HallCase:
     at, data = step.at, step.after.data or {}
     wanted = bool(data.get("green_channel"))
     green = wanted and matter.green_channel
-    promised = green_channel_days(matter.promised_days) if green else matter.promised_days
     received = local_date(at)
-    case = HallCase(instance_id=step.case_id, matter_code=matter.code, department_code=matter.department_code,
+    version, limit = matter.limit_on(received)  # the record in force on the receipt date
+    promised = green_channel_days(limit) if green else limit
+    case = HallCase(instance_id=step.case_id, matter_code=matter.code, matter_version=version,
+                    department_code=matter.department_code,
                     business_key=step.instance.business_key, is_open=True, green_channel=green, received_at=at,
                     received_on=received, promised_days=promised, paused_days=0, supplement_count=0,
                     extended_days=0, accepted_on_receipt=False,
                     due_date=due_date(received, promised, 0), light="green")  # a case never starts yellow
     reason = f"收件，承诺时限 {promised} 个工作日（自受理之日起计算）"
     if green:
-        reason += f"（绿色通道，原 {matter.promised_days} 个工作日）"
+        reason += f"（绿色通道，原 {limit} 个工作日）"
     elif wanted:
         reason += "（该事项未开通绿色通道，按承诺时限计）"
     _event(step, case, at, "start", reason=reason)

@@ -673,7 +673,8 @@ def clock_view(instance: ProcessInstance) -> dict:
         state = "paused"
     else:
         state = "running"
-    view = {**base, "matter_code": case.matter_code, "case_number": case.case_number,
+    view = {**base, "matter_code": case.matter_code, "matter_version": case.matter_version,
+            "case_number": case.case_number,
             "department_code": case.department_code, "window_no": case.window_no,
             "green_channel": bool(case.green_channel), "received_on": case.received_on,
             "accepted_on": case.accepted_on, "promised_days": case.promised_days,
