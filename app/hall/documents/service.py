@@ -21,6 +21,7 @@ from ...extensions import db
 from ...instances.hooks import StepResult
 from ...instances.models import ProcessInstance
 from ...serials import next_serial
+from ...tasks.moves import MOVES
 from .. import cases, setting
 from .. import notices as kinds
 from ..models import CaseIntake
@@ -35,9 +36,10 @@ OUTCOME = "hall.outcome"  # app/hall/vocabulary.py's OUTCOME, on end events
 
 
 def on_step(result: StepResult) -> None:
-    """after_flush: issue the notices the elements of this step declare."""
+    """after_flush: issue the notices the elements of this step declare; a move (退回, 撤回) issues none: the
+    notices of the steps it re-enters went out already."""
     process = result.process
-    if not process.properties:
+    if not process.properties or result.action in MOVES:
         return
     issued: list[tuple[str, str, str | None]] = []  # (kind, element id, task id)
     if result.completed is not None:
