@@ -35,6 +35,9 @@ CENTER = "区行政服务中心"
 OUTCOME = "hall.outcome"  # app/hall/vocabulary.py's OUTCOME, on end events
 
 
+ONCE = ("acceptance",)  # a case is accepted once: its 受理通知书 is issued once
+
+
 def on_step(result: StepResult) -> None:
     """after_flush: issue the notices the elements of this step declare; a move (退回, 撤回) issues none: the
     notices of the steps it re-enters went out already."""
@@ -53,6 +56,10 @@ def on_step(result: StepResult) -> None:
         if task.id not in was_open:
             for kind in kinds.parse(process.element_properties(task.element_id).get(kinds.NOTICE_ON_ENTER)):
                 issued.append((kind, task.element_id, task.id))
+    if any(kind in ONCE for kind, _, _ in issued):  # a step passed again (after a 退回) tells nothing anew
+        done = set(db.session.scalars(sa.select(Document.kind).where(
+            Document.instance_id == result.case_id, Document.kind.in_(ONCE))))
+        issued = [item for item in issued if item[0] not in done]
     if issued:
         context = _Context(result)
         for kind, element_id, task_id in issued:
