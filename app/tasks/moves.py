@@ -181,7 +181,8 @@ def following(task: UserTask, instance: ProcessInstance) -> list[UserTask]:
     if held:
         first = held[0]
         _refuse(f"下一环节「{first.name}」已被 {first.assignee} 认领，不能撤回",
-                {"task_id": task.id, "successor": first.id, "assignee": first.assignee}, "successor_claimed")
+                {"task_id": task.id, "successor": first.id, "successor_name": first.name, "assignee": first.assignee},
+                "successor_claimed")
     if others:
         _refuse(f"办件还有其他进行中的环节「{'、'.join(t.name for t in others)}」，不能单独撤回「{name}」",
                 {"task_id": task.id, "open": [t.id for t in others]}, "parallel_branch")
