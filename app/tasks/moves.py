@@ -155,7 +155,11 @@ def take_back(task: UserTask, actor: str, reason: str | None = None) -> Moved:
         _refuse(f"任务「{task.name}」{'尚未办理' if task.state == 'open' else '已取消'}，不能撤回",
                 {"task_id": task.id, "state": task.state}, "not_completed")
     _check_running(instance, TAKEN_BACK)
-    successors = following(task, instance)
+    try:
+        successors = following(task, instance, lock=True)
+    except Conflict:
+        db.session.rollback()
+        raise
     details = {"task_id": task.id, "from_element": task.element_id, "from_name": task.name, "from_post": task.post,
                "to_element": task.element_id, "to_name": task.name, "to_post": task.post, "reopen_for": actor,
                "cancelled": [{"task_id": s.id, "element_id": s.element_id, "name": s.name} for s in successors],
@@ -164,28 +168,29 @@ def take_back(task: UserTask, actor: str, reason: str | None = None) -> Moved:
                  details=details, reason=reason)
 
 
-def following(task: UserTask, instance: ProcessInstance) -> list[UserTask]:
+def following(task: UserTask, instance: ProcessInstance, *, lock: bool = False) -> list[UserTask]:
     """The open tasks the completion of `task` opened, if it may still be taken back: 409 when the case moved on
-    (another step since), a task it opened was claimed by someone else, or it opened none."""
+    (another step since), a task it opened was claimed by someone else, or it opened none. `lock`: their rows
+    write-locked (the act; a page asking only reads). Changes nothing, rolls nothing back."""
     name = task.name
     if instance.updated_at != task.completed_at:
-        _refuse(f"「{name}」办理之后办件已有新的进展，不能撤回", {"task_id": task.id}, "case_moved_on")
-    open_rows = list(db.session.scalars(sa.select(UserTask).where(
-        UserTask.instance_id == task.instance_id, UserTask.state == "open").order_by(UserTask.created_at)
-        .execution_options(populate_existing=True)))
+        _conflict(f"「{name}」办理之后办件已有新的进展，不能撤回", {"task_id": task.id}, "case_moved_on")
+    query = sa.select(UserTask).where(UserTask.instance_id == task.instance_id, UserTask.state == "open") \
+        .order_by(UserTask.created_at).execution_options(populate_existing=True)
+    open_rows = list(db.session.scalars(_for_update(query) if lock else query))
     successors = [t for t in open_rows if t.created_at == task.completed_at]
     others = [t for t in open_rows if t.created_at != task.completed_at]
     if not successors:
-        _refuse(f"「{name}」办理后没有待办的下一环节，不能撤回", {"task_id": task.id}, "case_moved_on")
+        _conflict(f"「{name}」办理后没有待办的下一环节，不能撤回", {"task_id": task.id}, "case_moved_on")
     held = [t for t in successors if t.assignee not in (None, task.completed_by)]
     if held:
         first = held[0]
-        _refuse(f"下一环节「{first.name}」已被 {first.assignee} 认领，不能撤回",
-                {"task_id": task.id, "successor": first.id, "successor_name": first.name, "assignee": first.assignee},
-                "successor_claimed")
+        _conflict(f"下一环节「{first.name}」已被 {first.assignee} 认领，不能撤回",
+                  {"task_id": task.id, "successor": first.id, "successor_name": first.name, "assignee": first.assignee},
+                  "successor_claimed")
     if others:
-        _refuse(f"办件还有其他进行中的环节「{'、'.join(t.name for t in others)}」，不能单独撤回「{name}」",
-                {"task_id": task.id, "open": [t.id for t in others]}, "parallel_branch")
+        _conflict(f"办件还有其他进行中的环节「{'、'.join(t.name for t in others)}」，不能单独撤回「{name}」",
+                  {"task_id": task.id, "open": [t.id for t in others]}, "parallel_branch")
     return successors
 
 
@@ -263,8 +268,15 @@ def _locked(instance_id: str) -> ProcessInstance:
 
 
 def _fresh(task_id: str) -> UserTask:
-    return db.session.scalar(sa.select(UserTask).where(UserTask.id == task_id)
-                             .execution_options(populate_existing=True))
+    """The task row read again, after the case's row (the lock order every writer keeps)."""
+    return db.session.scalar(_for_update(sa.select(UserTask).where(UserTask.id == task_id)
+                                         .execution_options(populate_existing=True)))
+
+
+def _for_update(query):
+    """Write-locked on PostgreSQL: a claim of the row (which takes no case lock) waits for the move, or the move
+    reads the claim that got there first. SQLite's writer holds the database already."""
+    return query.with_for_update() if db.engine.dialect.name == "postgresql" else query
 
 
 def _check_running(instance: ProcessInstance, action: str) -> None:
@@ -272,6 +284,10 @@ def _check_running(instance: ProcessInstance, action: str) -> None:
         states = {"completed": "已办结", "cancelled": "已撤销", "error": "出错待处理", "suspended": "已挂起"}
         _refuse(f"办件{states.get(instance.state, instance.state)}，不能{WHAT[action]}",
                 {"instance_id": instance.id, "state": instance.state}, "not_running")
+
+
+def _conflict(message: str, details: dict, code: str):
+    raise Conflict(message, details, code=code)
 
 
 def _refuse(message: str, details: dict, code: str):
