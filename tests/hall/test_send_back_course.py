@@ -114,6 +114,11 @@ def test_a_review_sent_back_to_the_acceptance_keeps_the_clock_and_the_notices(wi
     [event] = [e for e in window.course(case_id) if e["kind"] == "taken_back"]
     assert (event["name"], event["actor"], event["data"]["cancelled"]) == ("经办人撤回", "liuyang", ["审批决定"])
     assert window.clock_of(case_id)["due_date"] == before["due_date"]
+    window.complete(case_id, "review", "liuyang", REVIEW)
+    # the clerks' figures: the sent-back review was never done, the taken-back one is done once, when done again
+    figures = window.ok("GET", "/statistics/clerks?from=2026-11-01&to=2026-11-30", "zhaolixin")["items"]
+    steps = {i["username"]: i["steps_completed"] for i in figures}
+    assert (steps["liuyang"], steps["chenxiaodong"]) == (1, 2)
 
 
 def test_an_acceptance_that_issued_its_notice_is_not_taken_back(window):
