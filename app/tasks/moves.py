@@ -134,7 +134,9 @@ def send_back(task: UserTask, actor: str, to_element: str, reason: str, *, assig
     target = next((s for s in choices(task) if s.element_id == to_element), None)
     if target is None:
         offered = [s.element_id for s in choices(task)]
-        _refuse(f"「{to_element}」不是本办件在「{task.name}」之前已办理的环节，不能退回到那里"
+        named = db.session.scalar(sa.select(UserTask.name).where(
+            UserTask.instance_id == task.instance_id, UserTask.element_id == to_element).limit(1))
+        _refuse(f"「{named or to_element}」不是本办件在「{task.name}」之前已办理的环节，不能退回到那里"
                 + (f"（可退回：{'、'.join(s.name for s in choices(task))}）" if offered else "（没有可退回的环节）"),
                 {"task_id": task.id, "to": to_element, "choices": offered}, "not_an_earlier_step")
     details = {"from_task_id": task.id, "from_element": task.element_id, "from_name": task.name,
