@@ -167,6 +167,26 @@ def _task_path(suffix: str = "", body=None, claimed_by=None):
     return make
 
 
+def _approval(claimed_by: str | None, suffix: str, body: dict):
+    """A fgj case whose acceptance clerk A completed, waiting at its approval (claimed by `claimed_by`): the
+    approval's path (退回), or the acceptance's (撤回)."""
+    def make(scene, user):
+        accept = scene.task(claimed_by="clerk")
+        assert scene.call("POST", f"/api/v1/tasks/{accept}/complete", "clerk",
+                          json={"data": {"applicant": "甲", "materials_complete": True}}).status_code == 200
+        if suffix == "/take-back":
+            return f"/api/v1/tasks/{accept}{suffix}", {"json": body}
+        with scene.app.app_context():
+            from app.tasks.models import UserTask
+
+            approve = db.session.scalar(db.select(UserTask.id).where(
+                UserTask.state == "open", UserTask.element_id == "approve").order_by(UserTask.created_at.desc()))
+        if claimed_by:
+            assert scene.call("POST", f"/api/v1/tasks/{approve}/claim", claimed_by).status_code == 200
+        return f"/api/v1/tasks/{approve}{suffix}", {"json": body}
+    return make
+
+
 def _message(scene, user):
     key = f"FG-{next(scene.serial)}"
     scene.case("reply", business_key=key)
@@ -333,6 +353,14 @@ MATRIX = {
         TASK_WORKERS, _task_path("/complete", {"data": {"applicant": "甲", "materials_complete": True}})),
     ("POST", "/api/v1/tasks/<task_id>/unclaim"): (  # clerk2's claim: its own clerk, or fgj's supervisors
         row(404, clerk=409, boss=OK, center=OK, ops=409, admin=OK), _task_path("/unclaim", claimed_by="clerk2")),
+    ("GET", "/api/v1/tasks/<task_id>/send-back"): (CASE_READERS, _task_path("/send-back")),
+    # 退回: the approval's holder (approver, not a role here) or fgj's supervisors; clerk A sees it but holds nothing
+    ("POST", "/api/v1/tasks/<task_id>/send-back"): (
+        row(404, clerk=403, boss=OK, center=OK, ops=403, admin=OK),
+        _approval("approver", "/send-back", {"to": "accept", "reason": "材料有误，退回重新受理"})),
+    # 撤回: only clerk A, who completed the acceptance
+    ("POST", "/api/v1/tasks/<task_id>/take-back"): (
+        row(404, clerk=OK, boss=403, center=403, ops=403, admin=403), _approval(None, "/take-back", {})),
     ("POST", "/api/v1/tasks/<task_id>/reassign"): (
         row(403, boss=OK, otherboss=404, center=OK, admin=OK),
         _task_path("/reassign", {"username": "clerk2", "reason": "调整分工"})),

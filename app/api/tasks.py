@@ -1,15 +1,17 @@
-"""/api/v1/tasks: list by post/assignee/case/state/due date, claim, unclaim, complete."""
+"""/api/v1/tasks: list by post/assignee/case/state/due date, claim, unclaim, complete; 退回 (send back) and 撤回
+(take back), committed here."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..hall import summary
+from ..instances import runtime
 from ..people import access, work
 from ..people.auth import current_user, require
 from ..schemas import LocalDateTime, PageArgs, attributes
-from ..tasks import prefill, service, task_forms
+from ..tasks import moves, prefill, service, task_forms
 from ..tasks.models import STATES
 from .blueprint import Blueprint
 
@@ -56,6 +58,16 @@ class SubmissionSchema(Schema):
                           metadata={"description": "what it declared as output to the case data; null: all"})
 
 
+class ReturnedSchema(Schema):
+    kind = fields.String(metadata={"description": "sent_back (退回) | taken_back (撤回)"})
+    by = fields.String(allow_none=True, metadata={"description": "who sent it back (or took it back)"})
+    at = LocalDateTime()
+    reason = fields.String(allow_none=True)
+    from_step = fields.String(allow_none=True, metadata={"description": "the step it was sent back from"})
+    from_element = fields.String(allow_none=True)
+    from_task_id = fields.String(allow_none=True)
+
+
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(allow_none=True, metadata={
         "description": "the task's JSON Schema form (a Camunda Form's form-js document under `x-form-js`, a "
@@ -71,6 +83,8 @@ class TaskDetailSchema(TaskSchema):
                               metadata={"description": "the earlier submissions of its case, oldest first"})
     prefill = fields.Dict(metadata={"description": "values known before the clerk types them (the acceptance "
                                                    "checklist, a supplement notice's missing materials)"})
+    returned = fields.Nested(ReturnedSchema, allow_none=True, metadata={
+        "description": "why the task is open again: the 退回 or 撤回 that reopened it (null: it was not)"})
 
 
 class TaskListArgs(PageArgs):
@@ -127,7 +141,7 @@ class Task(MethodView):
         return {**attributes(summary.task_view(task), TaskSchema), "form": form.schema, "form_kind": form.kind,
                 "form_version": form.version, "form_validated": form.validated, "form_note": form.note,
                 "instructions": task_forms.instructions(task), "prefill": prefill.for_task(task),
-                "submissions": submissions_for(current_user(), task.instance_id)}
+                "submissions": submissions_for(current_user(), task.instance_id), "returned": moves.returned(task)}
 
 
 @blp.route("/<task_id>/claim")
@@ -179,6 +193,100 @@ class Reassign(MethodView):
         access.check_manage_task(user, task)
         return summary.task_view(work.reassign(task, user, body["reason"],
                                 username=body.get("username"), post=body.get("post")))
+
+
+class StepChoiceSchema(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    task_id = fields.String(metadata={"description": "the earlier task, completed"})
+    post = fields.String(allow_none=True)
+    completed_by = fields.String(allow_none=True, metadata={"description": "who completed it: it reopens for them"})
+    completed_at = LocalDateTime(allow_none=True)
+
+
+class SendBackChoicesSchema(Schema):
+    task_id = fields.String()
+    may_send_back = fields.Boolean(metadata={"description": "whether the caller may send this task back"})
+    items = fields.List(fields.Nested(StepChoiceSchema), metadata={
+        "description": "the steps completed on the path to this task, oldest first, by name"})
+
+
+def _reason(required: bool):
+    def check(value: str) -> None:
+        if required and not value.strip():
+            raise ValidationError("请填写退回理由")
+    return validate.And(validate.Length(max=500, error="理由不能超过500字"), check)
+
+
+class SendBackSchema(Schema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=200, error="请选择退回到哪一环节"),
+                       metadata={"description": "the element id of an earlier step (GET .../send-back lists them)"},
+                       error_messages={"required": "请选择退回到哪一环节"})
+    reason = fields.String(required=True, validate=_reason(True), error_messages={"required": "请填写退回理由"})
+
+
+class TakeBackSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=_reason(False))
+
+
+class TaskMoveSchema(Schema):
+    task = fields.Nested(TaskSchema, metadata={"description": "the task sent back (now cancelled) or taken back"})
+    reopened = fields.Nested(TaskSchema, metadata={"description": "the earlier step, open again"})
+    cancelled = fields.List(fields.Nested(TaskSchema), metadata={"description": "tasks cancelled by the move"})
+    next_tasks = fields.List(fields.Nested(TaskSchema), metadata={"description": "the case's open tasks now"})
+    instance_state = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+def moved_view(moved: moves.Moved) -> dict:
+    """The answer of a committed move (its rows were read inside its transaction: plain values)."""
+    task, reopened, *rest = summary.task_views([moved.task, moved.reopened, *moved.cancelled, *moved.open_tasks])
+    cancelled, open_tasks = rest[:len(moved.cancelled)], rest[len(moved.cancelled):]
+    return {"task": task, "reopened": reopened, "cancelled": cancelled, "next_tasks": open_tasks,
+            "instance_state": moved.instance_state, "reason": moved.reason}
+
+
+@blp.route("/<task_id>/send-back")
+class SendBack(MethodView):
+    @require()
+    @blp.response(200, SendBackChoicesSchema)
+    def get(self, task_id):
+        """The earlier steps this task may be sent back to (退回): those completed on the path to it, oldest
+        first, each with who completed it (404 for a task of another department's case)."""
+        user = current_user()
+        task = access.visible_task(user, task_id)
+        return {"task_id": task.id, "may_send_back": work.may_send_back(task, user),
+                "items": work.send_back_choices(task)}
+
+    @require()
+    @blp.arguments(SendBackSchema)
+    @blp.response(200, TaskMoveSchema)
+    def post(self, body, task_id):
+        """退回: send the case back from this open task to an earlier step, with a reason. The clerk who claimed
+        the task, or a supervisor of its department; the step reopens at its post for the clerk who completed it
+        (if they still hold the post), and shows the reason (`returned`). 409 when the task is not open, the case
+        not running, `to` not an earlier step of this case, or the engine cannot move it (a multi-instance, a
+        parallel branch); 422 without a reason. The legal clock goes on."""
+        user = current_user()
+        moved = work.send_back(access.visible_task(user, task_id), user, body["to"], body["reason"].strip())
+        runtime.commit_all([moved.saved])
+        return moved_view(moved)
+
+
+@blp.route("/<task_id>/take-back")
+class TakeBack(MethodView):
+    @require()
+    @blp.arguments(TakeBackSchema)
+    @blp.response(200, TaskMoveSchema)
+    def post(self, body, task_id):
+        """撤回: take back one's own completed step while the tasks its completion opened are unclaimed and
+        nothing else has happened to the case; they are cancelled and the step reopens for its clerk. 403 for
+        anyone else; 409 once a next step is claimed (`successor_claimed`) or the case moved on."""
+        user = current_user()
+        reason = (body.get("reason") or "").strip() or None
+        moved = work.take_back(access.visible_task(user, task_id), user, reason)
+        runtime.commit_all([moved.saved])
+        return moved_view(moved)
 
 
 def submissions_for(user, instance_id: str) -> list[dict]:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from ..errors import Invalid
 from ..extensions import db
 from ..hookspecs import StepResult
+from ..tasks.moves import MOVES, SENT_BACK, TAKEN_BACK
 from . import notices as notice_kinds
 from .models import CaseEvent, HallCase
 from .vocabulary import DEPARTMENT, OUTCOME, Outcome, Step, step_of
@@ -48,6 +49,8 @@ KINDS: dict[str, str] = {
     "cancelled": "撤销",
     "withdrawn": "撤回",
     "closed": "办结",
+    "sent_back": "退回",
+    "taken_back": "经办人撤回",
 }
 # what a decision decides (the case's outcome): a decide step's `decision`, or the end a diagram reached
 DECISIONS = {"grant": Outcome.GRANTED, "refuse": Outcome.REFUSED, "approved": Outcome.HIGHER_APPROVED,
@@ -101,6 +104,9 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
     opened = [t for t in step.after.user_tasks if t.id not in was_open]
     ends = [s.element_id for s in step.steps if props(s.element_id).get(OUTCOME)]
     end_outcome = props(ends[-1]).get(OUTCOME) if ends else None
+
+    if step.action in MOVES:  # 退回, 撤回: the move is the course's event; nothing else happened in law
+        return [_move(step)]
 
     if case.accepted_on_receipt:  # Art. 32: the agency owes a decision now
         refused_by = [t.name for t in opened if step_of(props(t.element_id)) == Step.NOT_ACCEPTED]
@@ -173,6 +179,20 @@ def derive(step: StepResult, case: HallCase) -> list[Event]:
     if step.after.state == "completed" or step.action in ENDING_ACTS:
         add("closed", element_id=ends[-1] if ends else None, outcome=end_outcome)
     return events
+
+
+def _move(step: StepResult) -> Event:
+    """退回 (sent_back) or 经办人撤回 (taken_back): who, why, from which step to which (app/hall/moves.py)."""
+    details = step.details
+    data = {"reason": _text(details.get("reason"), 500), "from_step": details.get("from_name"),
+            "from_element": details.get("from_element"), "to_step": details.get("to_name"),
+            "reopened_task_id": details.get("reopened_task_id")}
+    if step.action == TAKEN_BACK:
+        data["cancelled"] = [c.get("name") for c in details.get("cancelled") or []]
+    kind = "sent_back" if step.action == SENT_BACK else "taken_back"
+    return Event(kind, step.at, step.actor, details.get("from_post"),
+                 details.get("from_task_id") or details.get("task_id"), details.get("to_element"),
+                 {k: v for k, v in data.items() if v not in (None, [])})
 
 
 def _issues(step: StepResult, kind: str) -> bool:

@@ -4,7 +4,8 @@
 - before the case row is written: 首问负责制 (whoever completes a case's first window task owns it), 联办件
   (no grant over a dissent, `joint`), the case clock (办件计时, `supervision/clock.py`), the case number, the
   materials checklist (`intake`);
-- new task rows: given to the owner when they come back to the owner's window post, green-channel cases first,
+- new task rows: a step reopened by 退回 or 撤回 given to the clerk who completed it (`moves`), others to the
+  owner when they come back to the owner's window post, green-channel cases first,
   the step's role from the diagram, watched by supervision from when they could turn yellow (AB岗 routing is
   app/people's, before this);
 - after: the intake record and the notices the step issues (`documents`).
@@ -24,7 +25,7 @@ from ..instances.hooks import StartContext, StepResult
 from ..instances.reschedule import ACTION as RESCHEDULED
 from ..people import absences as people
 from ..people.models import User
-from . import cases, checks, intake, joint, summary, vocabulary
+from . import cases, checks, intake, joint, moves, summary, vocabulary
 from .documents import service as documents
 from .models import OPEN_BUSINESS_KEY, HallCase, HallTask
 from .supervision import clock
@@ -39,6 +40,7 @@ def case_starting(start: StartContext) -> None:
 
 @hookimpl
 def step_before_flush(step: StepResult) -> None:
+    moves.check(step)  # 退回, 撤回: not across what the law has made final
     take_ownership(step)
     joint.check_joint_decision(step)  # 联办件: no grant over a standing dissent
     clock.on_step(step)
@@ -177,8 +179,19 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
                           "light": "green" if due is not None else None,
                           "watch_from": watch_from(at, due) if due is not None else None})
     result.plugin_rows[_TASK_ROWS] = hall_rows
+    if case is None and not moves.is_move(result):
+        return
+    today = people.cached_routing(at)
+    kept = []
+    if moves.is_move(result):  # the reopened step goes back to the clerk who completed it
+        entries, kept = moves.assign_reopened(result, rows, today, at)
+        result.audit.extend(entries)
+        if kept:
+            result.plugin_rows.setdefault(_RETURNS, []).extend(kept)
     if case is not None:
-        result.audit.extend(_assign_to_owner(result, case, rows, people.cached_routing(at), at))
+        handled = {task_id for task_id, _, _ in kept}
+        result.audit.extend(_assign_to_owner(result, case, [r for r in rows if r["assignee"] is None
+                                                            and r["id"] not in handled], today, at))
 
 
 def write_task_rows(result: StepResult) -> None:
@@ -199,7 +212,7 @@ def _assign_to_owner(result: StepResult, case, rows: list[dict], today, at) -> l
     if not mine:
         return []
     if today.is_absent(case.owner):
-        result.plugin_rows[_RETURNS] = [(row["id"], result.case_id, case.owner) for row in mine]
+        result.plugin_rows.setdefault(_RETURNS, []).extend((row["id"], result.case_id, case.owner) for row in mine)
         return []
     user = people.active_user(case.owner)
     post = people.post_for(user, case.owner_post) if user is not None else None

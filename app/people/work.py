@@ -11,6 +11,7 @@ from ..audit import service as audit
 from ..clock import now
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
+from ..tasks import moves
 from ..tasks import service as tasks
 from ..tasks.models import UserTask
 from . import absences, access
@@ -99,3 +100,45 @@ def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | N
     return task
 
 
+
+
+def send_back_choices(task: UserTask) -> list[dict]:
+    """The earlier steps the task may be sent back to, oldest first, each with who completed it."""
+    return [step.view() for step in moves.choices(task)]
+
+
+def may_send_back(task: UserTask, user: Principal) -> bool:
+    """The clerk holding the task, or a supervisor of its department (中心督查, admin)."""
+    if task.state != "open":
+        return False
+    if task.assignee is not None and task.assignee == user.username:
+        return True
+    try:
+        access.check_manage_task(user, task)
+    except Forbidden:
+        return False
+    return True
+
+
+def send_back(task: UserTask, user: Principal, to: str, reason: str) -> moves.Moved:
+    """退回: the clerk who claimed the task, or a supervisor of its department, sends the case back to a step
+    completed on the path to it, with a reason; it reopens for the clerk who completed it (the hall assigns it).
+    Not committed: the caller commits the returned save."""
+    managing = False
+    if task.assignee != user.username:
+        try:
+            access.check_manage_task(user, task)
+            managing = True
+        except Forbidden:
+            raise Forbidden("只有认领该任务的经办人或本部门督查人员可以退回" + (
+                "，请先认领" if task.assignee is None else f"（该任务由 {task.assignee} 认领）"),
+                {"task_id": task.id, "assignee": task.assignee}) from None
+    return moves.send_back(task, user.username, to, reason, assignee_only=not managing)
+
+
+def take_back(task: UserTask, user: Principal, reason: str | None = None) -> moves.Moved:
+    """撤回: only the clerk who completed the step; not committed (the caller commits the returned save)."""
+    if task.state == "completed" and task.completed_by != user.username:
+        raise Forbidden(f"只有办理该环节的 {task.completed_by} 本人可以撤回",
+                        {"task_id": task.id, "completed_by": task.completed_by})
+    return moves.take_back(task, user.username, reason)

@@ -31,6 +31,7 @@ def _secret_key(app: Flask) -> str:
 def register(app: Flask) -> None:
     from . import absences, board, casefiles, corrections, finder, guide, intake, pages, processes, supervise, work  # noqa: F401  (their routes)
     from . import models as _models  # noqa: F401  (the web_password and web_session tables)
+    from . import moves as _moves  # noqa: F401  (退回 and 撤回)
     from . import throttle as _throttle  # noqa: F401  (the rate_counter table)
     from .blueprint import bp, csrf
 

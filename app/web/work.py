@@ -21,9 +21,9 @@ from ..instances.models import ProcessInstance
 from ..matters.models import Matter
 from ..people import access
 from ..people import work as task_work
+from ..tasks import moves, task_forms
 from ..tasks import prefill as task_prefill
 from ..tasks import service as tasks
-from ..tasks import task_forms
 from ..tasks.models import UserTask
 from . import schema_form, words
 from .blueprint import bp, local_target
@@ -102,9 +102,24 @@ def work():
     keys = sorted({r["task"].process_key for r in rows_for(items)})
     catalog = matters_by_key()
     return render_template("work.html", active="work", rows=rows, counts=counts, post=post, light=light,
+                           done=recently_done(user),
                            show=show, key=key, posts=user.post_names, owned=owned,
                            matter_filter=[(k, catalog[k].name if k in catalog else k) for k in keys],
                            case_number=case_number, applicant=applicant, may_start=may(like=StartInstance.post))
+
+
+DONE_LIMIT = 10
+
+
+def recently_done(user) -> list[dict]:
+    """我的已办: the person's latest completed steps, each with whether it may still be taken back (撤回)."""
+    done = list(db.session.scalars(db.select(UserTask).where(
+        UserTask.completed_by == user.username, UserTask.state == "completed")
+        .order_by(UserTask.completed_at.desc()).limit(DONE_LIMIT)))
+    rows = rows_for(done)
+    for row, task in zip(rows, done, strict=True):
+        row["may_take_back"] = moves.may_take_back(task, user.username) is None
+    return rows
 
 
 @bp.post("/work/tasks/<task_id>/claim")
@@ -172,7 +187,8 @@ ACTION_NAMES = {"task.claimed": "认领", "task.unclaimed": "释放", "task.reas
                 "instance.extended": "延期", "supervision.warning_raised": "督查预警",
                 "supervision.warning_closed": "关闭预警", "intake.applicant_corrected": "更正申请人",
                 "intake.query_code_reset": "重置查询码（补发收件凭证）", "case.withdrawn": "撤件",
-                "attachment.added": "上传附件", "attachment.removed": "删除附件", "comment.added": "意见"}
+                "attachment.added": "上传附件", "attachment.removed": "删除附件", "comment.added": "意见",
+                "task.sent_back": "退回", "task.taken_back": "撤回"}
 
 
 def action_note(action: str, details: dict) -> str | None:
@@ -181,6 +197,10 @@ def action_note(action: str, details: dict) -> str | None:
         to = words.person(details.get("to_assignee")) if details.get("to_assignee") \
             else f"岗位「{details.get('to_post')}」"
         return f"→ {to}：{details.get('reason') or ''}"
+    if action == "task.sent_back":
+        return f"「{details.get('from_name')}」退回至「{details.get('to_name')}」：{details.get('reason') or ''}"
+    if action == "task.taken_back":
+        return f"撤回「{details.get('to_name')}」" + (f"：{details['reason']}" if details.get("reason") else "")
     if action == "instance.extended":
         return f"{details.get('days')} 个工作日，到期日 {details.get('due_date_before')} → {details.get('due_date')}：" \
                f"{details.get('reason') or ''}"
@@ -220,7 +240,17 @@ def case_context(case: ProcessInstance) -> dict:
                                                                                   else access.mask(case.data)), "open_tasks": instances.open_tasks(case.id),
             "timers": instances.waiting_timers(case.id), "documents": documents_of(case),
             "matter_materials": [m.get("name") for m in (matter.materials if matter else []) or []],
-            **files_context(case)}
+            "take_back": take_back_offer(case), **files_context(case)}
+
+
+def take_back_offer(case: ProcessInstance) -> UserTask | None:
+    """The person's latest completed step of the case, while they may still take it back (撤回)."""
+    latest = db.session.scalar(db.select(UserTask).where(
+        UserTask.instance_id == case.id, UserTask.state == "completed", UserTask.completed_by == g.user.username)
+        .order_by(UserTask.completed_at.desc()).limit(1))
+    if latest is None or moves.may_take_back(latest, g.user.username) is not None:
+        return None
+    return latest
 
 
 def documents_of(case: ProcessInstance) -> list[dict]:
@@ -247,6 +277,14 @@ def case_document(instance_id: str, document_id: int):
 @bp.route("/work/tasks/<task_id>", methods=["GET", "POST"])
 @page()
 def task(task_id: str):
+    return render_task(task_id, submitted=request.method == "POST")
+
+
+def render_task(task_id: str, *, submitted: bool = False, moving: dict | None = None, status: int = 200):
+    """The task page: its form (`submitted`: the completion posted now), the 退回 form and why it was reopened;
+    `moving`: a refused 退回's message and what was typed (app/web/moves.py)."""
+    from .moves import task_moves
+
     user = g.user
     item = access.visible_task(user, task_id)
     instance = db.session.get(ProcessInstance, item.instance_id)
@@ -257,8 +295,7 @@ def task(task_id: str):
     marks = schema_form.required_rows(values)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
-    status = 200
-    if request.method == "POST":
+    if submitted:
         data: dict = {}
         try:
             data = form_js_data(request.form) if form.form_js else \
@@ -286,7 +323,8 @@ def task(task_id: str):
         user.has_role("clerk", "supervisor") and access.may_work_on(user, item)))
     return render_template("task.html", active="work", task=summary.task_view(item), schema=schema, fields=fields,
                            general=general, may_work=may_work, errors={}, values={}, form=form, form_values=values,
-                           instructions=task_forms.instructions(item, instance), **case_context(case)), status
+                           submitted=submitted, instructions=task_forms.instructions(item, instance),
+                           **task_moves(item, moving), **case_context(case)), status
 
 
 def form_js_data(posted) -> dict:

@@ -67,7 +67,8 @@ POSTS = {("POST", r) for r in ("/", "/signout", "/account/password", "/account/s
                                "/cases/<instance_id>/applicant", "/cases/<instance_id>/withdraw",
                                "/cases/<instance_id>/query-code", "/cases/<instance_id>/attachments",
                                "/cases/<instance_id>/comments", "/work/absences",
-                               "/work/absences/<int:absence_id>/end")}
+                               "/work/absences/<int:absence_id>/end", "/work/tasks/<task_id>/send-back",
+                               "/work/tasks/<task_id>/take-back")}
 
 
 def _csrf(html: str) -> str:

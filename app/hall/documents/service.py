@@ -21,6 +21,7 @@ from ...extensions import db
 from ...instances.hooks import StepResult
 from ...instances.models import ProcessInstance
 from ...serials import next_serial
+from ...tasks.moves import MOVES
 from .. import cases, setting
 from .. import notices as kinds
 from ..models import CaseIntake
@@ -34,10 +35,14 @@ CENTER = "区行政服务中心"
 OUTCOME = "hall.outcome"  # app/hall/vocabulary.py's OUTCOME, on end events
 
 
+ONCE = ("acceptance",)  # a case is accepted once: its 受理通知书 is issued once
+
+
 def on_step(result: StepResult) -> None:
-    """after_flush: issue the notices the elements of this step declare."""
+    """after_flush: issue the notices the elements of this step declare; a move (退回, 撤回) issues none: the
+    notices of the steps it re-enters went out already."""
     process = result.process
-    if not process.properties:
+    if not process.properties or result.action in MOVES:
         return
     issued: list[tuple[str, str, str | None]] = []  # (kind, element id, task id)
     if result.completed is not None:
@@ -51,6 +56,10 @@ def on_step(result: StepResult) -> None:
         if task.id not in was_open:
             for kind in kinds.parse(process.element_properties(task.element_id).get(kinds.NOTICE_ON_ENTER)):
                 issued.append((kind, task.element_id, task.id))
+    if any(kind in ONCE for kind, _, _ in issued):  # a step passed again (after a 退回) tells nothing anew
+        done = set(db.session.scalars(sa.select(Document.kind).where(
+            Document.instance_id == result.case_id, Document.kind.in_(ONCE))))
+        issued = [item for item in issued if item[0] not in done]
     if issued:
         context = _Context(result)
         for kind, element_id, task_id in issued:

@@ -42,6 +42,7 @@ from ...instances.models import ProcessInstance as PI
 from ...matters.models import KIND_NAMES, KINDS, Matter, MatterVersion
 from ...people.models import Department, User, Window
 from ...tasks.models import UserTask
+from ..models import CaseEvent
 from ..models import HallCase as HC
 from ..vocabulary import Outcome
 from . import models as _indexes  # noqa: F401  (the indexes belong to the metadata)
@@ -726,9 +727,11 @@ def clerks(start: dt.date | None, end: dt.date | None, departments: list[str] | 
 
     low = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
     high = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    taken_back = sa.select(CaseEvent.task_id).where(CaseEvent.kind == "taken_back", CaseEvent.task_id.is_not(None))
     steps = sa.select(UserTask.completed_by, UserTask.created_at, UserTask.completed_at, UserTask.due_at).where(
         UserTask.state == "completed", UserTask.completed_by.is_not(None),
-        UserTask.completed_at >= low, UserTask.completed_at < high)
+        UserTask.completed_at >= low, UserTask.completed_at < high,
+        UserTask.id.not_in(taken_back))  # a step its clerk took back (撤回) counts once, when done again
     if departments is not None:
         steps = steps.join(HC, HC.instance_id == UserTask.instance_id).where(HC.department_code.in_(departments))
     calendar = workday_calendar()
