@@ -202,3 +202,13 @@ def test_the_public_guide(hall, new_page, artifacts):
         expect(disclosures).to_contain_text(heading)
     expect(page.get_by_test_id("materials")).to_contain_text("企业投资项目备案申请表")
     shot(page, artifacts, "11-guide-matter", full_page=True)
+
+
+def test_no_page_of_a_window_scrolls_sideways_at_1366(scene, new_page):
+    """At a window's 1366×768 nothing sticks out to the right (a hidden file input once made the task page 2204
+    px wide)."""
+    page = new_page()
+    sign_in(page, "chenxiaodong")
+    for path in (f"/cases/{scene['case']}", f"/work/tasks/{scene['task']}", "/work", "/cases", "/guide"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366, path
