@@ -36,6 +36,9 @@ def test_p90_is_the_nearest_rank():
     assert p90([5]) == 5
     assert p90(list(range(1, 11))) == 9  # rank 9 of 10
     assert p90(list(range(1, 21))) == 18
+    # the same from a histogram {value: cases}, as the reports read it from the database
+    assert p90({}) is None and p90({5: 1}) == 5
+    assert p90({v: 1 for v in range(1, 11)}) == 9 and p90({1: 18, 30: 2}) == 1 and p90({1: 17, 30: 3}) == 30
     assert p90(list(range(1, 71))) == 63  # 0.9 × 70 is not quite 63 in floating point; the rank is
     assert p90([0, 2, 4, 10]) == 10  # rank ⌈3.6⌉ = 4
 

@@ -19,13 +19,13 @@ Every figure is counted over the cases **received** (收件, `received_on`, Asia
 Per clerk (`clerks`), over the cases received in the period that the clerk took part in (received, accepted as
 owner 首问负责, or completed a step of), and the steps they completed in the period: see that function.
 
-The counts are SQL aggregates grouped by the key; p90 reads only (key, working days) of the completed cases.
+The counts are SQL aggregates grouped by the key; the p90 reads a histogram (key, working days, cases) — a few
+dozen rows a group, whatever the period — never every case's figure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from dataclasses import dataclass
 
@@ -201,7 +201,8 @@ def _from(query, join: str | None):
 
 
 def aggregate(key, where: list, *, join: str | None = None, elapsed: bool = False) -> dict:
-    """Raw figures per value of `key` (one GROUP BY), with each group's sorted working days for the p90.
+    """Raw figures per value of `key` (one GROUP BY), with each group's working days as a histogram for the p90
+    ({days: cases}: a few dozen rows per group from the database, whatever the period's size).
 
     `key` None: one group for all the cases, under the key None.
     """
@@ -219,18 +220,26 @@ def aggregate(key, where: list, *, join: str | None = None, elapsed: bool = Fals
         figures = dict(row)
         if figures["received"] == 0:  # no GROUP BY over no rows
             continue
-        figures["days"] = []
+        figures["days"] = {}
         groups[figures.pop("key")] = figures
-    days_query = _from(sa.select(key_column, HC.working_days_used), join).where(
-        *where, _JUDGED, HC.working_days_used.is_not(None)).order_by(sa.text("1"), HC.working_days_used)
-    for group, rows in itertools.groupby(db.session.execute(days_query), key=lambda r: r[0]):
+    days_query = _from(sa.select(key_column, HC.working_days_used, sa.func.count()), join).where(
+        *where, _JUDGED, HC.working_days_used.is_not(None))
+    days_query = days_query.group_by(*([key] if key is not None else []), HC.working_days_used)
+    for group, days, cases in db.session.execute(days_query):
         if group in groups:
-            groups[group]["days"] = [days for _, days in rows]
+            groups[group]["days"][int(days)] = int(cases)
     return groups
 
 
-def p90(values: list[int]) -> int | None:
-    """Nearest rank: the ⌈0.9·n⌉-th smallest value (values sorted)."""
+def p90(values: list[int] | dict[int, int]) -> int | None:
+    """Nearest rank: the ⌈0.9·n⌉-th smallest value — of sorted values, or of a histogram {value: count}."""
+    if isinstance(values, dict):
+        rank, seen = (9 * sum(values.values()) + 9) // 10, 0
+        for value in sorted(values):
+            seen += values[value]
+            if seen >= rank:
+                return value
+        return None
     if not values:
         return None
     return values[(9 * len(values) + 9) // 10 - 1]
@@ -260,7 +269,7 @@ def figures(raw: dict | None, *, traffic_days: int, thresholds, merge_below: flo
         "on_time": count["on_time"],
         "on_time_rate": _rounded(rate),
         "avg_working_days": _rounded(raw.get("avg_working_days")),
-        "p90_working_days": p90(raw.get("days") or []),
+        "p90_working_days": p90(raw.get("days") or {}),
         "overdue": count["late"] + count["open_red"],
         "supplements": count["supplements"],
         "refusals": count["refusals"],
@@ -330,9 +339,13 @@ def _merge_raw(groups) -> dict | None:
     if len(groups) == 1:
         return groups[0]
     merged = {name: sum(int(g[name]) for g in groups) for name in _COLUMNS if name != "avg_working_days"}
-    days = sorted(itertools.chain.from_iterable(g["days"] for g in groups))
+    days: dict[int, int] = {}
+    for group in groups:
+        for value, cases in group["days"].items():
+            days[value] = days.get(value, 0) + cases
     merged["days"] = days
-    merged["avg_working_days"] = sum(days) / len(days) if days else None
+    decided = sum(days.values())
+    merged["avg_working_days"] = sum(v * n for v, n in days.items()) / decided if decided else None
     return merged
 
 
@@ -433,7 +446,7 @@ def _version_figures(version: ProcessDefinition, raw: dict | None, thresholds) -
         "on_time_rate": _rounded(rate),
         "grade": grade(rate, thresholds),
         "avg_working_days": _rounded(raw.get("avg_working_days")),
-        "p90_working_days": p90(raw.get("days") or []),
+        "p90_working_days": p90(raw.get("days") or {}),
         "avg_elapsed_hours": _rounded(raw.get("avg_elapsed_hours")),
     }
 
