@@ -141,6 +141,8 @@ def test_a_refused_injury_claim_is_a_refusal_to_recognise_to_both_parties(desk, 
     # numbered in the refusals' series of its own act (不许 is a licence's), the remedy naming this 决定书
     assert "不予〔2026〕" in refusal["number"] and "不许" not in refusal["number"]
     assert "如不服本决定书" in refusal["data"]["remedy"]
+    body = "".join(templates.sheet("refusal", refusal["data"], refusal["number"]).paragraphs)
+    assert "本机关决定不予认定工伤。" in body  # what it decides, as its title names it
 
 
 def test_a_party_service_refused_offers_no_administrative_remedy(desk, clock):
@@ -173,3 +175,12 @@ def test_the_remedy_is_the_law_in_force_on_the_notice_date(on, body, months):
                       superior="无锡市卫生局")
     assert body.replace("区人民政府", "无锡市崇安区人民政府") in text and months in text
     assert "无锡市崇安区人民法院" in text
+
+
+def test_a_matter_named_as_an_application_is_not_applied_for_twice():
+    data = {"matter": {"name": "劳动能力鉴定申请"}, "received_on": "2026-12-07", "case_number": "X"}
+    for kind in ("acceptance", "refusal", "not_accepted"):
+        text = "".join(templates.sheet(kind, data, "1号").paragraphs)
+        assert "劳动能力鉴定申请" in text and "申请申请" not in text, kind
+    data["matter"]["name"] = "城市道路挖掘许可"
+    assert "城市道路挖掘许可申请" in "".join(templates.sheet("refusal", data, "1号").paragraphs)

@@ -76,6 +76,13 @@ def refusal_title(matter: dict | None, family: Family) -> str:
     return refusal + after
 
 
+def refusal_verb(title: str, family: Family) -> str:
+    """What the agency decides, as its refusal's title names it (不予认定工伤决定书 → 不予认定工伤), else the
+    family's verb (不予确认)."""
+    found = re.fullmatch(r"(不予.+?)(?:决定书|通知书|告知书)", title)
+    return found.group(1) if found and title != family.refusal_title else family.refusal_verb
+
+
 def basis(matter: dict | None, family: Family, licensing_article: str) -> str:
     """What a notice cites: the licensing act's article for a licence, else the matter's own legal basis."""
     if family.code == "licence":

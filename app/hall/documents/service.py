@@ -245,7 +245,8 @@ class _Context:
         matter, family = self.base()["matter"], self.family
         title = law.refusal_title(matter, family)
         return {"reasons": self.case_data.get("reasons") or "", "opinion": self.case_data.get("opinion"),
-                "title": title, "act": family.act, "verb": family.refusal_verb, "letter": family.refusal_letter,
+                "title": title, "act": family.act, "verb": law.refusal_verb(title, family),
+                "letter": family.refusal_letter,
                 "basis": law.basis(matter, family, "第三十八条第二款"),
                 "parties": _parties(matter), "remedy": self.remedy(law.self_reference(title))}
 

@@ -45,6 +45,12 @@ def _matter(data: dict) -> str:
     return (data.get("matter") or {}).get("name") or ""
 
 
+def _applied(data: dict) -> str:
+    """What the applicant applied for, as the notices say it: 城市道路挖掘许可申请 — a matter named …申请 once."""
+    name = _matter(data)
+    return name if name.endswith("申请") else f"{name}申请"
+
+
 def _basis(data: dict) -> str:
     basis = (data.get("matter") or {}).get("legal_basis") or []
     return "、".join(basis) if basis else "《中华人民共和国行政许可法》"
@@ -123,7 +129,7 @@ def acceptance(data: dict, number: str, query_code: str | None = None) -> Sheet:
         promise = "本机关将当场作出决定。"
     return Sheet(
         title="受理通知书", number=number, addressee=f"{_applicant_line(data)}：",
-        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请，申请材料齐全、"
+        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}，申请材料齐全、"
                     f"符合法定形式，根据{basis}的规定，本机关决定予以受理。" + promise],
         items_heading="已收取的申请材料：" if items else "", items=items,
         after_items=[f"办件编号：{data.get('case_number') or ''}。可凭办件编号和收件凭证上的查询码查询办理进度。"],
@@ -134,7 +140,7 @@ def supplement(data: dict, number: str, query_code: str | None = None) -> Sheet:
     items = data.get("missing_materials") or []
     return Sheet(
         title="补正材料通知书", number=number, addressee=f"{_applicant_line(data)}：",
-        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请，经审查，申请材料"
+        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}，经审查，申请材料"
                     f"不齐全或者不符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，"
                     f"现一次性告知你（单位）需要补正的全部内容如下（共 {len(items)} 项）："],
         items=items,
@@ -147,7 +153,7 @@ def supplement(data: dict, number: str, query_code: str | None = None) -> Sheet:
 
 def not_accepted(data: dict, number: str, query_code: str | None = None) -> Sheet:
     basis = data.get("basis") or "《中华人民共和国行政许可法》第三十二条"
-    paragraphs = [f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请，经审查，"
+    paragraphs = [f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}，经审查，"
                   f"根据{basis}的规定，本机关决定不予受理。理由如下：",
                   data.get("reasons") or "（未说明理由）"]
     if data.get("legal_basis"):
@@ -182,7 +188,7 @@ def refusal(data: dict, number: str, query_code: str | None = None) -> Sheet:
     basis = data.get("basis") or "《中华人民共和国行政许可法》第三十八条第二款"
     verb = data.get("verb") or "不予行政许可"
     addressee = _applicant_line(data) + (f"（并送达{data['parties']}）" if data.get("parties") else "")
-    paragraphs = [f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请（办件编号 "
+    paragraphs = [f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}（办件编号 "
                   f"{data.get('case_number') or ''}），本机关已依法受理并进行了审查。经审查，你（单位）的申请不符合"
                   f"法定条件、标准，根据{basis}的规定，本机关决定{verb}。",
                   "理由如下：", data.get("reasons") or "（未说明理由）",
@@ -210,7 +216,7 @@ def completion(data: dict, number: str, query_code: str | None = None) -> Sheet:
         body = f"本机关已依法作出{data.get('verb') or '不予行政许可'}的决定，决定书已另行送达。"
     return Sheet(
         title="办结通知书", number=number, addressee=f"{_applicant_line(data)}：",
-        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请（办件编号 "
+        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}（办件编号 "
                     f"{data.get('case_number') or ''}）已办理完毕。", body,
                     "欢迎对本次办理服务作出评价（好差评）。"],
         issuer=_issuer(data), issued_on=data.get("issued_on", ""), footer=_footer(data))
@@ -254,7 +260,7 @@ def termination(data: dict, number: str, query_code: str | None = None) -> Sheet
     basis = data.get("basis") or "《中华人民共和国行政许可法》第三十二条第一款第（四）项"
     return Sheet(
         title="终止办理告知书", number=number, addressee=f"{_applicant_line(data)}：",
-        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请（办件编号 "
+        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}（办件编号 "
                     f"{data.get('case_number') or ''}），本机关已依照{basis}的规定一次性告知需要补正的材料。截至补正期限届满，"
                     "你（单位）未补正下列材料，本机关决定终止办理该申请：",
                     ],
@@ -268,7 +274,7 @@ def extension(data: dict, number: str, query_code: str | None = None) -> Sheet:
     basis = data.get("basis") or "《中华人民共和国行政许可法》第四十二条第一款"
     return Sheet(
         title="延期告知书", number=number, addressee=f"{_applicant_line(data)}：",
-        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请（办件编号 "
+        paragraphs=[f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}（办件编号 "
                     f"{data.get('case_number') or ''}），因{data.get('reason') or '情况复杂'}，不能在原定期限"
                     f"（{chinese_date(data.get('due_date_before'))}）内作出决定。经本机关负责人（{data.get('approved_by') or ''}）"
                     f"批准，根据{basis}的规定，办理期限延长 {data.get('days') or ''} 个工作日，"
@@ -282,7 +288,7 @@ def higher_decision(data: dict, number: str, query_code: str | None = None) -> S
     approved = data.get("decision") == "approved"
     body = (f"经{higher}审查，决定准予" + (f"（批准文号 {data['result_no']}）" if data.get("result_no") else "") + "。"
             if approved else f"经{higher}审查，决定不予批准。")
-    paragraphs = [f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_matter(data)}申请（办件编号 "
+    paragraphs = [f"你（单位）于{chinese_date(data.get('received_on'))}提出的{_applied(data)}（办件编号 "
                   f"{data.get('case_number') or ''}），本机关已依法初审并报送{higher}。{body}",
                   *([f"{higher}意见：{data['opinion']}"] if data.get("opinion") else []),
                   *([data["remedy"]] if data.get("remedy") else []),
