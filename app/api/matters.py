@@ -109,7 +109,7 @@ CHANGE_ROLES = ("analyst", "ops")  # and admin: those who deploy the catalog's r
 
 class MatterChangeSchema(Schema):
     changes = fields.Dict(keys=fields.String(), required=True, error_messages={
-        "required": "请给出要修改的字段 changes，如 {\"promised_days\": 10}"}, metadata={
+        "required": "请给出要修改的字段 changes，如 {{\"promised_days\": 10}}"}, metadata={
         "description": "fields of the record to set, as in its yaml (e.g. {\"promised_days\": 10}); the whole "
                        "record is checked again; code and department cannot change"})
     # required: checked by the service, so a missing or blank reason answers 422 saying so (请填写变更理由)
