@@ -437,6 +437,27 @@ def test_no_supplement_by_the_deadline_closes_the_case_as_supplement_timeout(des
 
         kinds = [e.kind for e in db.session.scalars(db.select(ClockEvent).where(ClockEvent.instance_id == cid))]
     assert kinds[-1] == "stop"
+    # no decision, no verdict: 补正超时 is counted apart, never as late (nor on time)
+    clock_view = desk.clock_of(cid)
+    assert clock_view["on_time"] is None and clock_view["working_days_used"] is None, clock_view
+
+
+def test_a_refusal_to_accept_after_a_supplement_is_judged_without_the_applicants_wait(desk, clock):
+    """补正后不予受理: the applicant took 6 working days to come back, still incomplete, and the window answered that
+    day; the wait is the applicant's, so the answer used 0 working days and is on time."""
+    matter = _promised(desk)
+    clock.set(shanghai(2026, 11, 23, 9))
+    cid = desk.start(matter)["id"]
+    desk.complete(cid, "accept", {"outcome": "supplement", "missing_materials": ["营业执照"]})
+    desk.complete(cid, "supplement_notice", {"missing_materials": ["营业执照"], "method": "sms", "notice_no": "BZ-3"})
+    clock.set(shanghai(2026, 12, 1, 10))  # Mon 11-23 → Tue 12-01: six working days of waiting
+    desk.complete(cid, "supplement_check", {"outcome": "not_accepted", "reasons": "申请人补正后材料仍不齐全。"})
+    desk.complete(cid, "not_accepted", {"reasons": "申请人补正后材料仍不齐全。", "notice_no": "BY-3"})
+    case = desk.case(cid)
+    assert case["outcome"] == "not_accepted"
+    view = desk.clock_of(cid)
+    assert view["working_days_used"] == 0 and view["on_time"] is True, view
+    assert view["due_date"] >= "2026-12-01"
 
 
 def test_the_comprehensive_window_accepts_for_every_department(desk, clock):

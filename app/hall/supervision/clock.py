@@ -337,14 +337,21 @@ def _decided(step, case: HallCase, event: course.Event) -> None:
 
 
 def _answered(step, case: HallCase, at: datetime, outcome: str, element_id: str | None, judged: bool = True) -> None:
-    """不予受理 (the agency's answer to the application) or 补正超时终止 (the applicant did not supplement)."""
+    """不予受理 (the agency's answer to the application) or 补正超时终止 (the applicant did not supplement, no
+    answer of the agency: no verdict either). The applicant's supplement wait is not the agency's time: an answer
+    given the day the applicant came back is judged on the days the agency had the application."""
+    today = local_date(at)
+    cal = calendar.workday_calendar()
+    waited = case.paused_days or 0
     if case.paused_since is not None:
+        waited += cal.working_days_between(local_date(case.paused_since), today)
         case.paused_since = None
     case.outcome = outcome
     if judged:
-        today = local_date(at)
         case.decided_at, case.decision = at, outcome
-        case.working_days_used = max(0, calendar.workday_calendar().working_days_between(case.received_on, today))
+        case.paused_days = waited
+        case.due_date = due_date(case.received_on, case.promised_days or 0, waited, cal)
+        case.working_days_used = max(0, cal.working_days_between(case.received_on, today) - waited)
         case.on_time = today <= case.due_date
     case.light = None
     _event(step, case, at, "stop", element_id=element_id, working_days=case.working_days_used,
@@ -356,7 +363,10 @@ def _closed(step, case: HallCase, event: course.Event) -> None:
     at = event.at
     if case.outcome is None:  # no decision recorded: what the end says, else only that it ended
         case.outcome = event.data.get("outcome") or "closed"
-    if not decision_clock_stopped(case) and case.outcome not in ("cancelled", "withdrawn"):
+    # no decision to judge: ended by the agency or the applicant (撤销, 撤件), or unsupplemented (补正超时终止,
+    # counted apart from decisions)
+    unjudged = ("cancelled", "withdrawn", hall.Outcome.SUPPLEMENT_TIMEOUT)
+    if not decision_clock_stopped(case) and case.outcome not in unjudged:
         closed = local_date(at)
         if case.paused_since is not None:
             _resume(step, case, None, at)
@@ -588,8 +598,9 @@ def _resume(step, case: HallCase, ended, at: datetime) -> None:
     days = cal.working_days_between(local_date(case.paused_since), local_date(at))
     counted = days if case.pause_limit is None else min(days, case.pause_limit)
     case.paused_since = None
-    if case.accepted_on is not None:  # before the acceptance nothing counts yet: the limit starts at 受理
-        case.paused_days = (case.paused_days or 0) + counted
+    # before the acceptance the wait moves the provisional due date (and a 不予受理's verdict); the acceptance
+    # starts the limit afresh and drops it
+    case.paused_days = (case.paused_days or 0) + counted
     case.due_date = case_due_date(case, cal)
     case.pause_task_id, case.pause_limit, case.pause_extended_days = None, None, 0
     reason = f"恢复计时，暂停 {days} 个工作日" + (f"（{ended.name}）" if ended else "")
