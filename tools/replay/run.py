@@ -86,12 +86,17 @@ class Jobs:
         return counts
 
 
-def make_app(database_url: str, clock: Clock):
+def make_app(database_url: str | None, clock: Clock):
+    """The replay's own app: the clerks' requests (in process) and the scheduler's jobs, on the replay's clock;
+    `database_url` None: the server's (DATABASE_URL, else the embedded SQLite under instance/)."""
     from app import create_app
 
     os.environ.setdefault("TONGBAN_LOG_FORMAT", "text")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SCHEDULER_ENABLED": False, "CLOCK": clock,
-                      "LOG_LEVEL": "WARNING", "SQLITE_SYNCHRONOUS": "NORMAL", "TESTING": False})
+    config = {"SCHEDULER_ENABLED": False, "CLOCK": clock, "LOG_LEVEL": "WARNING", "SQLITE_SYNCHRONOUS": "NORMAL",
+              "TESTING": False}
+    if database_url:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app = create_app(config)
     logging.getLogger().setLevel(logging.WARNING)
     for name in ("app", "tongban", "werkzeug", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -125,6 +130,26 @@ def revoke_tokens(app) -> int:
         db.session.commit()
         db.session.remove()
     return gone
+
+
+def fresh_database(url: str) -> tuple[str, object]:
+    """PostgreSQL: a new database beside the one named (dropped afterwards unless kept), as the tests do."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url.replace("postgres://", "postgresql://", 1))
+    name = f"tongban_replay_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), drop
 
 
 def free_port() -> int:
