@@ -11,6 +11,7 @@ are deleted afterwards; the demo people sign in with the demo password as always
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -72,7 +73,9 @@ def main(argv: list[str]) -> int:
         hall = Hall(issue_tokens("replay"))
         db.session.commit()
         db.session.remove()
-    plan = plans.make(cases=args.per_day * len(days), days=days, seed=args.seed)
+    # livelier than the trial (whose on-time rate was near 100%): a newcomer should see red lights and late steps
+    rates = dataclasses.replace(plans.Rates(), late=0.08, special_overrun=0.12, late_delivery=0.02, extended=0.03)
+    plan = plans.make(cases=args.per_day * len(days), days=days, seed=args.seed, rates=rates)
     print(f"demo: replaying {len(plan.cases)} cases over the {len(days)} working days {days[0]} – {days[-1]} up to "
           f"now (takes a minute or two)…", file=sys.stderr)
     begun = time.monotonic()

@@ -110,6 +110,7 @@ class Replay:
         self.cases = {p.n: Case(p, truth.new_case(p, plan.matters[p.code], self.s), plan.matters[p.code],
                                 random.Random(plan.seed * 1_000_003 + p.n)) for p in plan.cases}
         self.absent: dict[str, tuple[dt.date, dt.date]] = {}
+        self.active: dict[int, Case] = {}  # started, not ended: what the ticks look at
         self.queue: list = []
         self.seq = 0
         self.lock = threading.Lock()
@@ -163,7 +164,7 @@ class Replay:
                 if day >= last_arrival:
                     if self.options.stop_at is None and not self.options.drain:
                         break
-                    if all(c.done for c in self.cases.values()) and not self.queue:
+                    if not self.active and not self.queue:
                         break
                     tail += 1
                     if tail > self.options.tail_days:
@@ -192,9 +193,8 @@ class Replay:
                 self.jobs.apply_absences(at)
             self._timers(at)
             if slot in self.sweep_slots:
-                for case in self.cases.values():
-                    if case.id is not None and not case.done:
-                        case.truth.sweep(at)
+                for case in list(self.active.values()):
+                    case.truth.sweep(at)
                 self.jobs.sweep(at)
                 self.counters.sweeps += 1
             events = self._due(day, slot)
@@ -249,9 +249,8 @@ class Replay:
     # -- the scheduler's jobs ----------------------------------------------------------------------------------
     def _timers(self, at: dt.datetime) -> None:
         expected: list[tuple[Case, truth.StepTruth]] = []
-        for case in self.cases.values():
-            if case.id is not None and not case.done:
-                expected.extend((case, step) for step in case.truth.due_timers(at))
+        for case in list(self.active.values()):
+            expected.extend((case, step) for step in case.truth.due_timers(at))
         advanced = self.jobs.fire_due(at)
         self.counters.timer_runs += advanced
         if advanced != len(expected):
@@ -399,6 +398,8 @@ class Replay:
             return
         self.counters.started += 1
         case.id = answer["id"]
+        with self.lock:
+            self.active[p.n] = case
         case.truth.received(at, receiver, answer["id"])
         self._visit(case, self._sync(case, answer["tasks"], at, slot, day), day, slot, at)
 
@@ -503,6 +504,8 @@ class Replay:
         case.truth.ended(at, outcome)
         case.tasks.clear()
         case.done = True
+        with self.lock:
+            self.active.pop(case.plan.n, None)
 
     def _on_reply(self, case: Case, _, day: dt.date, slot: int, at: dt.datetime) -> None:
         if case.done:
