@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     from app.extensions import db
 
     with app.app_context():
-        hall = Hall(issue_tokens("replay"))
+        hall = Hall(issue_tokens("replay", lasting=True))
         db.session.commit()
         db.session.remove()
     # livelier than the trial (whose on-time rate was near 100%): a newcomer should see red lights and late steps

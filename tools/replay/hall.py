@@ -72,13 +72,15 @@ class Hall:
         return self.holders[post]
 
 
-def issue_tokens(label: str = "replay") -> dict[str, str]:
-    """A bearer token for every user (in the caller's app context; the caller commits)."""
+def issue_tokens(label: str = "replay", *, lasting: bool = False) -> dict[str, str]:
+    """A bearer token for every user (in the caller's app context; the caller commits). `lasting`: tokens that do
+    not expire — the replay's clock runs months ahead of the moment they are issued (the replay deletes them)."""
     from app.extensions import db
     from app.people.auth import issue_token
     from app.people.models import User
 
-    return {user.username: issue_token(user, label=label) for user in db.session.scalars(db.select(User))}
+    extra = {"expires_at": None} if lasting else {}
+    return {user.username: issue_token(user, label=label, **extra) for user in db.session.scalars(db.select(User))}
 
 
 # -- what a matter's diagram declares ------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def prepare(app, *, migrate: bool = True) -> Hall:
         if migrate:
             upgrade(directory=str(ROOT / "migrations"))
         bootstrap(app)
-        tokens = issue_tokens(REPLAY_TOKENS)
+        tokens = issue_tokens(REPLAY_TOKENS, lasting=True)
         db.session.commit()
         db.session.remove()
     return Hall(tokens)
@@ -202,6 +202,7 @@ def simulate(plan, *, database_url: str | None = None, serve: int = 0, clients: 
 
     begun = time.monotonic()
     workdir = workdir or tempfile.mkdtemp(prefix="tongban-replay-")
+    Path(workdir).mkdir(parents=True, exist_ok=True)
     database_url = database_url or f"sqlite:///{Path(workdir) / 'replay.db'}"
     first = dt.datetime.combine(plan.days[0], dt.time(8, 0), dt.timezone(dt.timedelta(hours=8)))
     clock = Clock(first.astimezone(dt.UTC), str(Path(workdir) / "clock") if serve else None)
