@@ -111,6 +111,8 @@ class Replay:
                                 random.Random(plan.seed * 1_000_003 + p.n)) for p in plan.cases}
         self.absent: dict[str, tuple[dt.date, dt.date]] = {}
         self.active: dict[int, Case] = {}  # started, not ended: what the ticks look at
+        self.epoch = 0  # bumped when an absence begins or ends: tasks seen before may sit at another post now
+        self.returns: set[dt.date] = set()  # days on which clerks come back
         self.queue: list = []
         self.seq = 0
         self.lock = threading.Lock()
@@ -166,6 +168,10 @@ class Replay:
                         break
                     if not self.active and not self.queue:
                         break
+                    if not self.queue and not any(s.due is not None and not s.escalated
+                                                  for c in self.active.values() for s in c.truth.open_steps()):
+                        self.notes.append(f"停止：{len(self.active)} 个办件未办结，已无可办的步骤（见上方的意外应答）")
+                        break
                     tail += 1
                     if tail > self.options.tail_days:
                         self.notes.append(f"停止：末次收件后 {self.options.tail_days} 个工作日仍有未办结的办件")
@@ -191,6 +197,8 @@ class Replay:
             self.counters.ticks += 1
             if slot == 0:
                 self.jobs.apply_absences(at)
+                if day in self.returns:
+                    self.epoch += 1
             self._timers(at)
             if slot in self.sweep_slots:
                 for case in list(self.active.values()):
@@ -253,9 +261,10 @@ class Replay:
             expected.extend((case, step) for step in case.truth.due_timers(at))
         advanced = self.jobs.fire_due(at)
         self.counters.timer_runs += advanced
-        if advanced != len(expected):
+        cases = len({id(c) for c, _ in expected})  # a case's timers due together fire in one step
+        if advanced != cases:
             self.notes.append(f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}: 定时器任务推进了 {advanced} 个办件，"
-                              f"台账预计 {len(expected)} 个")
+                              f"台账预计 {cases} 个")
         for case in {id(c): c for c, _ in expected}.values():
             steps = [s for c, s in expected if c is case]
             status, body = self.api.call("GET", f"/instances/{case.id}", ADMIN)
@@ -288,6 +297,7 @@ class Replay:
             del case.tasks[task_id]
         now = []
         for task in tasks:
+            task["_epoch"] = self.epoch
             if task["id"] in case.tasks:
                 case.tasks[task["id"]] = task
                 continue
@@ -426,6 +436,14 @@ class Replay:
 
     def _complete(self, case: Case, task: dict, day: dt.date, slot: int, at: dt.datetime) -> list[dict] | None:
         step = diagram(case.plan.code).steps[task["element_id"]]
+        if task.get("_epoch") != self.epoch:  # an absence began or ended since: where is it now, whose is it?
+            status, fresh = self.api.call("GET", f"/tasks/{task['id']}", ADMIN)
+            if status != 200 or fresh.get("state") != "open":
+                self._refresh(case, at, slot, day)
+                return None
+            task = {**task, **{k: fresh.get(k) for k in ("post", "home_post", "other_posts", "assignee")},
+                    "_epoch": self.epoch}
+            case.tasks[task["id"]] = task
         actor = self._actor(case, task, day)
         if actor is None:  # nobody at work to do it today: tomorrow
             self.counters.waits += 1
@@ -512,7 +530,7 @@ class Replay:
             return
         p = case.plan
         decision = "rejected" if p.path == "rejected" else "approved"
-        sender = case.truth.receiver if self.available(case.truth.receiver, day) else (self._receiver(p, day) or ADMIN)
+        sender = self._department_clerk(case, day)
         status, body = self.api.call("POST", "/messages", sender, json={
             "name": "higher_authority_reply", "business_key": p.business_key,
             "data": {"higher_decision": decision, "higher_opinion": f"{case.matter['higher_authority']}批复"}})
@@ -524,6 +542,16 @@ class Replay:
         case.truth.decided(at, "higher_rejected" if decision == "rejected" else "higher_approved")
         case.decided = True
         self._refresh(case, at, slot, day)
+
+    def _department_clerk(self, case: Case, day: dt.date) -> str:
+        """Someone of the case's department who sees its cases (a backup clerk sees only the tasks of the post they
+        cover): the receiving clerk, another window clerk, the reviewer, the supervisor."""
+        department = short(case.plan.department)
+        for who in (case.truth.receiver, *self.holders.get(f"{department}受理A岗", []),
+                    *self.holders.get(f"{department}审核岗", []), *self.holders.get(f"{department}督查岗", [])):
+            if who and USERS.get(who, {}).get("window") != 1 and self.available(who, day):
+                return who
+        return ADMIN
 
     def _on_withdraw(self, case: Case, _, day: dt.date, slot: int, at: dt.datetime) -> None:
         if case.done or case.decided:
@@ -565,6 +593,8 @@ class Replay:
             return
         self.counters.absences += 1
         self.absent[absence.username] = (absence.start, absence.end)
+        self.returns.add(workdays.next_workday(absence.end))
+        self.epoch += 1
 
 
 NAMES = ("无锡市宏达机械制造有限公司", "无锡市锡东建设工程有限公司", "无锡华程物业管理有限公司", "无锡市新吴餐饮有限公司",

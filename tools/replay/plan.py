@@ -70,6 +70,7 @@ class Rates:
     comprehensive: float = 0.05  # received at the comprehensive window (综合窗口)
     absences: float = 0.6  # absence spells per window clerk per month
     late_first_review: float = 0.0  # 上报件 first review past Art. 43's 20 days (none in the trial)
+    timeout_days_left: int = 15  # 补正超时 only for cases arriving this many working days before the last day
 
 
 @dataclass
@@ -204,7 +205,7 @@ def _case(rng: random.Random, rates: Rates, n: int, matter: dict, day: dt.date, 
     if rng.random() < rates.supplement[kind]:
         case.supplement_days = rng.choice((1, 1, 2, 2, 3, 4, 5, 7))
         end = rng.random()
-        if end < rates.supplement_timeout and days_left > 15:  # only early in the trial: 30 working days to run
+        if end < rates.supplement_timeout and days_left > rates.timeout_days_left:  # 30 working days to run
             case.supplement_end = "timeout"
         elif end < rates.supplement_timeout + rates.supplement_refused:
             case.supplement_end = "refused"

@@ -38,6 +38,9 @@ def _explain(difference, cases_by_n: dict) -> str | None:
     case = cases_by_n.get(difference.cases[0])
     if case is None:
         return None
+    if case.outcome == "supplement_timeout" and difference.field in ("on_time", "working_days_used"):
+        return ("补正超时终止：不是决定，台账不给结论（统计口径“另计”）；应用在办结时按超期计入（clock._closed 未排除"
+                "补正超时，`_answered(judged=False)` 的本意因此落空），拉低了按时办结率")
     if case.outcome == "not_accepted" and case.supplement_wait and difference.field in ("on_time", "working_days_used"):
         return (f"补正后不予受理：申请人补正用了 {case.supplement_wait} 个工作日，台账不计入机关用时"
                 "（受理前等待申请人的时间不是机关的时间）；应用把它计入了不予受理的用时")
