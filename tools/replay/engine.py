@@ -111,8 +111,10 @@ class Replay:
                                 random.Random(plan.seed * 1_000_003 + p.n)) for p in plan.cases}
         self.absent: dict[str, tuple[dt.date, dt.date]] = {}
         self.active: dict[int, Case] = {}  # started, not ended: what the ticks look at
-        self.epoch = 0  # bumped when an absence begins or ends: tasks seen before may sit at another post now
-        self.returns: set[dt.date] = set()  # days on which clerks come back
+        self.epoch = 0  # bumped when an absence begins or ends: tasks of its posts may sit elsewhere now
+        self.touched: dict[str, int] = {}  # post (or "user:name") -> the epoch its routing last changed
+        self.returns: dict[dt.date, list[str]] = {}  # the clerks coming back on each day
+        self.backups = {p["name"]: p.get("backup") for p in HALL["posts"]}
         self.queue: list = []
         self.seq = 0
         self.lock = threading.Lock()
@@ -197,8 +199,8 @@ class Replay:
             self.counters.ticks += 1
             if slot == 0:
                 self.jobs.apply_absences(at)
-                if day in self.returns:
-                    self.epoch += 1
+                for username in self.returns.pop(day, []):
+                    self._touch(username)
             self._timers(at)
             if slot in self.sweep_slots:
                 for case in list(self.active.values()):
@@ -436,7 +438,7 @@ class Replay:
 
     def _complete(self, case: Case, task: dict, day: dt.date, slot: int, at: dt.datetime) -> list[dict] | None:
         step = diagram(case.plan.code).steps[task["element_id"]]
-        if task.get("_epoch") != self.epoch:  # an absence began or ended since: where is it now, whose is it?
+        if self.stale(task):  # an absence began or ended since: where is it now, whose is it?
             status, fresh = self.api.call("GET", f"/tasks/{task['id']}", ADMIN)
             if status != 200 or fresh.get("state") != "open":
                 self._refresh(case, at, slot, day)
@@ -593,8 +595,23 @@ class Replay:
             return
         self.counters.absences += 1
         self.absent[absence.username] = (absence.start, absence.end)
-        self.returns.add(workdays.next_workday(absence.end))
+        self.returns.setdefault(workdays.next_workday(absence.end), []).append(absence.username)
+        self._touch(absence.username)
+
+    def _touch(self, username: str) -> None:
+        """An absence began or ended: the clerk's posts, their backups and the clerk's own tasks may have moved."""
         self.epoch += 1
+        for post in USERS[username].get("posts", []):
+            self.touched[post] = self.epoch
+            if self.backups.get(post):
+                self.touched[self.backups[post]] = self.epoch
+        self.touched[f"user:{username}"] = self.epoch
+
+    def stale(self, task: dict) -> bool:
+        seen = task.get("_epoch", -1)
+        keys = [task.get("post"), task.get("home_post"), *task.get("other_posts", []),
+                self.backups.get(task.get("home_post") or ""), f"user:{task.get('assignee')}"]
+        return any(self.touched.get(k or "", -1) > seen for k in keys)
 
 
 NAMES = ("无锡市宏达机械制造有限公司", "无锡市锡东建设工程有限公司", "无锡华程物业管理有限公司", "无锡市新吴餐饮有限公司",
