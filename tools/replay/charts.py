@@ -149,9 +149,8 @@ def working_days_by_kind(rows: list[tuple[str, list[int], float]], path: Path, s
             y = chart.y(limit)
             for dash in range(int(left + step * 0.08), int(left + step * 0.92), 12):
                 chart.draw.line((dash, y, min(dash + 7, left + step * 0.92), y), fill=RED, width=2)
-            text = f"平均承诺时限 {limit:.1f}"
-            chart.draw.text((left + step * 0.92 - chart.draw.textlength(text, font=chart.small), y - 17), text,
-                            fill=RED, font=chart.small)
+            text = f"平均时限 {limit:.1f}"
+            chart.draw.text((left + step * 0.02, y - 17), text, fill=RED, font=chart.small)
         values = sorted(days)
         if values:
             figures = [(sum(values) / len(values), BLUE), (values[(len(values) - 1) // 2], GREEN),
@@ -166,6 +165,7 @@ def working_days_by_kind(rows: list[tuple[str, list[int], float]], path: Path, s
         caption = f"{label}（{len(values)} 件）"
         chart.draw.text((left + step / 2 - chart.draw.textlength(caption, font=chart.font) / 2, y1 + 10), caption,
                         fill=INK, font=chart.font)
-    chart.draw.text((x0, y1 + 40), "用时：受理至决定的工作日（不计特别程序暂停；上报件为区级初审至上报；不予受理自收件起）",
+    chart.draw.text((x0, y1 + 40), "用时：受理至决定的工作日（不计特别程序暂停；上报件为区级初审至上报；不予受理自收件起）。"
+                                  "虚线：这些办件的承诺时限（含延期）平均",
                     fill="#555555", font=chart.small)
     return chart.save(path)
