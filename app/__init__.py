@@ -25,6 +25,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     from .ops import logs
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"], app.config["SPIFF_LOG_LEVEL"])
+    if app.config.get("CLOCK_FILE") and not app.config.get("CLOCK"):
+        from .clock import FileClock
+
+        app.config["CLOCK"] = FileClock(app.config["CLOCK_FILE"])
+        app.logger.warning("the clock is read from %s (TONGBAN_CLOCK_FILE: a replay's clock, never production)",
+                           app.config["CLOCK_FILE"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))

@@ -63,6 +63,8 @@ def from_environment() -> dict:
         "PROCESSES_DIR": os.environ.get("TONGBAN_PROCESSES_DIR", str(ROOT / "processes")),
         "FORMS_DIR": os.environ.get("TONGBAN_FORMS_DIR", str(ROOT / "forms")),
         "SCHEDULER_ENABLED": os.environ.get("TONGBAN_SCHEDULER", "on") != "off",
+        # the trial's replay only (tools/simulate): the clock read from this file; unset (the default): real time
+        "CLOCK_FILE": os.environ.get("TONGBAN_CLOCK_FILE") or None,
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
         "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
         "METRICS_TOKEN": os.environ.get("TONGBAN_METRICS_TOKEN") or None,

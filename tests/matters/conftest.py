@@ -3,54 +3,18 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import yaml
 
 from app.extensions import db
+from tools.replay.hall import FORMS, HALL, PROCESSES, ROOT, Hall, catalog, issue_tokens, post_holders  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ROOT / "processes"
-FORMS = ROOT / "forms"
-HALL = yaml.safe_load((PROCESSES / "hall.yaml").read_text(encoding="utf-8"))
-
-
-def catalog() -> list[dict]:
-    """The 90 matters' records, as the analysts wrote them."""
-    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(PROCESSES.glob("*/*.yaml"))]
-
-
-def post_holders() -> dict[str, str]:
-    """Post name -> the first hall user holding it (the clerk who does that post's tasks in the tests)."""
-    holders: dict[str, str] = {}
-    for user in HALL["users"]:
-        for post in user.get("posts", []):
-            holders.setdefault(post, user["username"])
-    return holders
-
-
-@dataclass
-class Hall:
-    """Bearer tokens of every hall user, and who holds each post."""
-
-    tokens: dict[str, str]
-    holders: dict[str, str] = field(default_factory=post_holders)
-
-    def auth(self, username: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[username]}"}
-
-    def holder(self, post: str) -> str:
-        assert post in self.holders, f"no hall user holds the post {post}"
-        return self.holders[post]
+# The hall, the catalog and who holds which post live in tools/replay/hall.py (the trial's replay uses them too).
 
 
 def seed_hall(app, *, load_processes: bool = True) -> Hall:
     """Bootstrap the real hall, forms/ and (optionally) processes/ into the emptied test database."""
     from app.cli import bootstrap
-    from app.people.auth import issue_token
-    from app.people.models import User
     from tests.conftest import _empty_tables
 
     saved = {key: app.config[key] for key in ("PROCESSES_DIR", "FORMS_DIR")}
@@ -59,8 +23,7 @@ def seed_hall(app, *, load_processes: bool = True) -> Hall:
         with app.app_context():
             _empty_tables()
             bootstrap(app, load_processes=load_processes)
-            tokens = {user.username: issue_token(user, label="tests")
-                      for user in db.session.scalars(db.select(User))}
+            tokens = issue_tokens(label="tests")
             db.session.commit()
             db.session.remove()
     finally:
