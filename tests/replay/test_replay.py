@@ -60,9 +60,6 @@ def test_three_days_replayed_equal_the_ledger(database_emptied, tmp_path):
         assert (tmp_path / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the app counts the applicant's 补正 wait in a 不予受理's working days and due date (hall/supervision/clock.py "
-    "_answered); the ledger does not — the wait before acceptance is not the agency's time. Named in every report."))
 def test_refusal_after_a_supplement_counts_no_wait(database_emptied):
     rates = dataclasses.replace(plans.Rates(), not_accepted=0.0, supplement={"immediate": 1.0}, supplement_refused=1.0,
                                 supplement_timeout=0.0, absences=0.0)
@@ -76,10 +73,6 @@ def test_refusal_after_a_supplement_counts_no_wait(database_emptied):
     assert outcome.comparison.differences == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the app gives a 补正超时终止 a verdict when it closes (late, its working days since receipt: hall/supervision/"
-    "clock.py _closed does not except it, so _answered(judged=False) is undone) and so counts it in the on-time "
-    "rate; the ledger gives none — it is no decision (docs/api-statistics.md: counted apart). Named in every report."))
 def test_a_supplement_timeout_gets_no_verdict(database_emptied):
     rates = dataclasses.replace(plans.Rates(), not_accepted=0.0, supplement={"immediate": 1.0}, supplement_refused=0.0,
                                 supplement_timeout=1.0, timeout_days_left=0, absences=0.0)

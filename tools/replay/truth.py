@@ -142,8 +142,11 @@ class CaseTruth:
 
     @property
     def due(self) -> dt.date:
-        """From the acceptance (before it, provisionally from the receipt): the limit, 延期 and special pauses."""
-        return workdays.add(self.accepted_on or self.received_on, self.promised + self.extended_days + self.paused_days)
+        """From the acceptance (before it, provisionally from the receipt, moved by the applicant's supplement
+        wait): the limit, 延期 and special pauses."""
+        waited = self.supplement_wait if self.accepted_on is None else 0
+        return workdays.add(self.accepted_on or self.received_on,
+                            self.promised + self.extended_days + self.paused_days + waited)
 
     @property
     def is_open(self) -> bool:
@@ -246,7 +249,7 @@ class CaseTruth:
         today = local_date(at)
         self.decided_at, self.outcome = at, "not_accepted"
         self.working_days_used = max(0, workdays.between(self.received_on, today) - self.supplement_wait)
-        self.on_time = today <= workdays.add(self.received_on, self.promised + self.supplement_wait)
+        self.on_time = today <= self.due
         self._stop()
 
     def forwarded(self, at: dt.datetime) -> None:

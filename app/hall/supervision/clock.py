@@ -347,10 +347,10 @@ def _answered(step, case: HallCase, at: datetime, outcome: str, element_id: str 
         waited += cal.working_days_between(local_date(case.paused_since), today)
         case.paused_since = None
     case.outcome = outcome
+    case.paused_days = waited
+    case.due_date = due_date(case.received_on, case.promised_days or 0, waited, cal)
     if judged:
         case.decided_at, case.decision = at, outcome
-        case.paused_days = waited
-        case.due_date = due_date(case.received_on, case.promised_days or 0, waited, cal)
         case.working_days_used = max(0, cal.working_days_between(case.received_on, today) - waited)
         case.on_time = today <= case.due_date
     case.light = None
