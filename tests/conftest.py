@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.caches import forget_all
 from app.extensions import db
+from tools.throwaway_db import fresh_postgres, is_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -46,20 +45,8 @@ class FakeClock:
 
 def _database(tmp_root: Path):
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql")):
-        import psycopg
-
-        base = make_url(url.replace("postgres://", "postgresql://", 1))
-        name = f"tongban_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            with psycopg.connect(admin_dsn, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), drop
+    if is_postgres(url):
+        return fresh_postgres(url, "tongban_test")
     return f"sqlite:///{tmp_root / 'tongban-test.db'}", lambda: None
 
 

@@ -70,18 +70,9 @@ def _database(url: str | None) -> tuple[str, Callable[[], None]]:
     if not url:
         folder = tempfile.mkdtemp(prefix="tongban-bench-timers-")
         return f"sqlite:///{folder}/bench.db", lambda: None
-    import sqlalchemy as sa
+    from tools.throwaway_db import fresh_postgres
 
-    name = f"tongban_bench_timers_{os.getpid()}"
-    server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return url.rsplit("/", 1)[0] + f"/{name}", drop
+    return fresh_postgres(url, "tongban_bench_timers")
 
 
 def main() -> None:

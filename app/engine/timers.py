@@ -172,16 +172,21 @@ def rescheduled(task, started: datetime | None) -> datetime | None:
     return due
 
 
+def _first_cycle(my_task, expression: str, now: datetime) -> dict:
+    """A cycle's state at its arming: its value evaluated and parsed, or the timer fails naming the value."""
+    text = _evaluate(my_task, expression)
+    try:
+        return first_cycle(text, now)
+    except Exception:
+        raise _fail(my_task, text) from None
+
+
 class ClockedCycle(CycleTimerEventDefinition):
     def cycle_complete(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            text = _evaluate(my_task, self.expression)
-            try:
-                event_value = first_cycle(text, now)
-            except Exception:
-                raise _fail(my_task, text) from None
+            event_value = _first_cycle(my_task, self.expression, now)
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
@@ -214,11 +219,7 @@ class ClockedStartCycle(TimerEventDefinition):
         event_value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if event_value is None:
-            text = _evaluate(my_task, self.expression)
-            try:
-                event_value = first_cycle(text, now)
-            except Exception:
-                raise _fail(my_task, text) from None
+            event_value = _first_cycle(my_task, self.expression, now)
             my_task._set_internal_data(event_value=event_value)
         if event_value["cycles"] != 0 and datetime.fromisoformat(event_value["next"]) <= now:
             my_task._set_internal_data(event_fired=True)

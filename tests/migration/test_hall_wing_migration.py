@@ -14,12 +14,10 @@ import datetime as dt
 import gzip
 import json
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
@@ -27,6 +25,7 @@ from tests.conftest import FakeClock, close_app
 from tests.documents.conftest import APPLICANT  # noqa: F401  (the applicant the fixture's cases carry)
 from tests.matters.conftest import HALL, catalog
 from tests.matters.test_every_matter_runs import Api, form_data, short
+from tools.throwaway_db import fresh_postgres, is_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "filled_0017.json.gz"
@@ -42,20 +41,8 @@ def filled(tmp_path_factory):
     """A database of its own, at 0017, with the fixture's rows; its URL."""
     url = os.environ.get("DATABASE_URL", "")
     drop = None
-    if url.startswith(("postgres://", "postgresql")):
-        import psycopg
-
-        base = make_url(url.replace("postgres://", "postgresql://", 1))
-        name = f"tongban_hall_wing_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        url = base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    if is_postgres(url):
+        url, drop = fresh_postgres(url, "tongban_hall_wing")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('hall-wing') / 'filled.db'}"
     dump = json.loads(gzip.decompress(FIXTURE.read_bytes()).decode("utf-8"))

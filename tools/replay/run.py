@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.throwaway_db import fresh_postgres
+
 from .hall import ROOT, Hall, issue_tokens
 
 REPLAY_TOKENS = "replay"
@@ -134,22 +136,7 @@ def revoke_tokens(app) -> int:
 
 def fresh_database(url: str) -> tuple[str, object]:
     """PostgreSQL: a new database beside the one named (dropped afterwards unless kept), as the tests do."""
-    import uuid
-
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url.replace("postgres://", "postgresql://", 1))
-    name = f"tongban_replay_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False), drop
+    return fresh_postgres(url, "tongban_replay")
 
 
 def free_port() -> int:
