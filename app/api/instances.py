@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
@@ -209,7 +211,7 @@ def _detail(instance, saved=None):
                                    for t in saved.snapshot.external_tasks],
                 # through the documents' schema: issued_at as ISO +08:00 like every other time
                 "documents": DocumentSchema(many=True).dump([document_row(d, query_code=extra.get("query_code"))
-                                                             for d in documents.for_instance(instance.id)])}
+                                                             for d in saved.extra["documents"]])}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     head = {**attributes(summary.view(instance), InstanceSchema), "definition_version": definition.version,
             "applicant": intake.applicant_of(intake.intake_of(instance.id))}
@@ -239,8 +241,14 @@ class StartInstance(MethodView):
         definition = definitions.startable(key, body.get("version"))
         starting.check_start(current_user(), definition)  # 403 for a matter of a department the caller does not serve
         instance, saved = service.start(definition, body["data"], body.get("business_key"), current_user().username,
-                                        applicant=body.get("applicant"))
+                                        applicant=body.get("applicant"), answer=_issued)
         return _detail(instance, saved)
+
+
+def _issued(instance_id: str) -> dict:
+    """In the start's transaction: the notices it issued, as plain values that outlive the commit."""
+    return {"documents": [SimpleNamespace(**{c.key: getattr(d, c.key) for c in d.__table__.columns})
+                          for d in documents.for_instance(instance_id)]}
 
 
 @blp.route("/instances")

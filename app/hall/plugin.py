@@ -24,7 +24,6 @@ from ..hookspecs import hookimpl
 from ..instances.hooks import StartContext, StepResult
 from ..instances.reschedule import ACTION as RESCHEDULED
 from ..people import absences as people
-from ..people.models import User
 from . import cases, checks, intake, joint, moves, summary, vocabulary
 from .documents import service as documents
 from .models import OPEN_BUSINESS_KEY, HallCase, HallTask
@@ -155,8 +154,7 @@ def take_ownership(result: StepResult) -> None:
                                             department_code=result.instance.department_code,
                                             business_key=result.instance.business_key))
     case.owner, case.owner_post = result.actor, post
-    with db.session.no_autoflush:  # the statistics count by the window where the case was accepted
-        case.window_no = db.session.scalar(sa.select(User.window_no).where(User.username == result.actor))
+    case.window_no = people.window_of(result.actor)  # the statistics count by the window that accepted the case
     result.audit.append(audit.entry("instance.owner", actor=result.actor, instance_id=result.case_id,
                                     task_id=done.id, details={"owner": case.owner, "post": case.owner_post}))
 
@@ -173,10 +171,11 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
     hall_rows = []
     for row in rows:
         due = row["due_at"]
-        hall_rows.append({"task_id": row["id"], "instance_id": result.case_id,
-                          "role": vocabulary.step_of(result.process.element_properties(row["element_id"])),
-                          "priority": 1 if case is not None and case.green_channel else 0,  # 绿色通道 first
-                          "light": "green" if due is not None else None,
+        fields = {"role": vocabulary.step_of(result.process.element_properties(row["element_id"])),
+                  "priority": 1 if case is not None and case.green_channel else 0,  # 绿色通道 first
+                  "light": "green" if due is not None else None}
+        row.update(fields)  # the answer shows them without reading the rows back (summary.task_views)
+        hall_rows.append({"task_id": row["id"], "instance_id": result.case_id, **fields,
                           "watch_from": watch_from(at, due) if due is not None else None})
     result.plugin_rows[_TASK_ROWS] = hall_rows
     if case is None and not moves.is_move(result):

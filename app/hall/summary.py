@@ -65,13 +65,13 @@ TASK_FIELDS: dict[str, Any] = {"light": None, "priority": 0, "role": None}
 class TaskView:
     """The runtime's task (a row, or a dict of one) with the hall's fields beside it (read-only)."""
 
-    def __init__(self, task: Any, hall: HallTask | None) -> None:
+    def __init__(self, task: Any, hall: dict[str, Any] | None) -> None:
         self.task = task
-        self.hall = hall
+        self.hall = hall  # plain values: a view outlives the transaction that read it
 
     def __getattr__(self, name: str) -> Any:
         if name in TASK_FIELDS:
-            return getattr(self.hall, name) if self.hall is not None else TASK_FIELDS[name]
+            return self.hall[name] if self.hall is not None else TASK_FIELDS[name]
         if isinstance(self.task, dict):
             try:
                 return self.task[name]
@@ -81,11 +81,18 @@ class TaskView:
 
 
 def task_views(tasks: Iterable[Any]) -> list[TaskView]:
+    """The tasks with the hall's fields: a new task's row as the step wrote it carries them already
+    (`shape_task_rows`), the others are read in one query."""
     rows = list(tasks)
-    ids = [t["id"] if isinstance(t, dict) else t.id for t in rows]
-    found = {h.task_id: h for h in db.session.scalars(
-        sa.select(HallTask).where(HallTask.task_id.in_(ids)))} if ids else {}
-    return [TaskView(t, found.get(t["id"] if isinstance(t, dict) else t.id)) for t in rows]
+    known = {t["id"]: {k: t[k] for k in TASK_FIELDS} for t in rows
+             if isinstance(t, dict) and TASK_FIELDS.keys() <= t.keys()}
+    ids = [i for i in (t["id"] if isinstance(t, dict) else t.id for t in rows) if i not in known]
+    if ids:
+        table = HallTask.__table__
+        known.update((row["task_id"], {k: row[k] for k in TASK_FIELDS}) for row in db.session.execute(
+            sa.select(table.c.task_id, *(table.c[k] for k in TASK_FIELDS)).where(table.c.task_id.in_(ids)))
+            .mappings())
+    return [TaskView(t, known.get(t["id"] if isinstance(t, dict) else t.id)) for t in rows]
 
 
 def task_view(task: Any) -> TaskView:

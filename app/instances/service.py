@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -44,12 +45,13 @@ def case_failed(exc: CaseFailed, instance: ProcessInstance | None = None, *, pro
 
 def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str | None,
           actor: str | None, event=None, commit: bool = True,
-          applicant: dict[str, Any] | None = None, start_cycle: dict | None = None
-          ) -> tuple[ProcessInstance, runtime.Saved]:
+          applicant: dict[str, Any] | None = None, start_cycle: dict | None = None,
+          answer: Callable[[str], dict[str, Any]] | None = None) -> tuple[ProcessInstance, runtime.Saved]:
     """Start a case; with `event` (a message or signal), its start event catches it first.
 
     Plugins check and prepare it first (`case_starting`: the hall validates the `applicant`, refuses a matter not
     offered or a second open case of a business key); the answer carries what they add (a query code).
+    `answer(case id)` reads what the caller answers with inside the step's transaction (in `saved.extra`).
     """
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
@@ -75,7 +77,8 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
                          details={"data": data, "business_key": business_key, "version": version,
                                   **({"applicant": context.applicant} if context.applicant else {})},
                          before_commit=lambda: {**row_dict(instance, exclude=("engine_state",)),
-                                                "definition_version": version},
+                                                "definition_version": version,
+                                                **(answer(instance.id) if answer is not None else {})},
                          commit=commit, start=context)
     return instance, saved
 

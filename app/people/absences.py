@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -22,6 +23,9 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..tasks.models import UserTask
 from .models import Absence, Post, TaskReturn, User, user_post
+
+if TYPE_CHECKING:
+    from .auth import Principal
 
 
 # -- where tasks go today --------------------------------------------------------------------------------------
@@ -96,6 +100,34 @@ def cached_routing(at: dt.datetime | None = None) -> Routing:
     return result
 
 
+@dataclass(frozen=True)
+class PostInfo:
+    name: str
+    kind: str
+    department_code: str | None
+    backup_name: str | None
+
+
+def post_info(name: str | None) -> PostInfo | None:
+    """A post as the catalog has it, remembered under the routing generation (a change of posts bumps it) so a
+    step does not read the post table; a post the catalog does not know yet is read (and not remembered)."""
+    if not name:
+        return None
+    cache = app_cache("people.posts", dict)
+    generation = shared_generation(ROUTING_GENERATION)
+    if cache.get("generation") != generation:
+        cache["posts"] = {row.name: PostInfo(row.name, row.kind, row.department_code, row.backup_name)
+                          for row in db.session.execute(sa.select(Post.name, Post.kind, Post.department_code,
+                                                                  Post.backup_name))}
+        cache["generation"] = generation
+    found = cache["posts"].get(name)
+    if found is None:
+        row = db.session.execute(sa.select(Post.name, Post.kind, Post.department_code, Post.backup_name)
+                                 .where(Post.name == name)).first()
+        found = PostInfo(row.name, row.kind, row.department_code, row.backup_name) if row is not None else None
+    return found
+
+
 def forget_routing() -> None:
     """Absences, people or posts changed (in the caller's transaction): every process routes anew."""
     bump_generation(ROUTING_GENERATION)
@@ -116,7 +148,7 @@ def post_for(user: User, home_post: str | None, backups: dict[str, str | None] |
 
 def may_own(username: str | None, post_name: str | None) -> bool:
     """首问负责制: completing a task of a window post makes a clerk of that post (or its backup) the case's owner."""
-    post = db.session.get(Post, post_name) if username and post_name else None
+    post = post_info(post_name) if username else None
     if post is None or post.kind not in ("window_a", "window_b"):
         return False
     user = active_user(username)
@@ -136,14 +168,27 @@ def owning_post(username: str | None, posts: tuple[str, ...]) -> str | None:
     return None
 
 
-def active_user(username: str) -> User | None:
-    """An active user by name; remembered for the rest of the request (a step may ask twice)."""
+def active_user(username: str) -> User | Principal | None:
+    """An active user by name (their posts and window); remembered for the rest of the request (a step may ask
+    twice). The caller themselves is the request's principal, read at sign-in and as fresh as the people tables
+    (people.auth's shared generation): no query."""
     from flask import has_request_context, request
 
-    memo = request.environ.setdefault("tongban.users", {}) if has_request_context() else {}
+    if not has_request_context():
+        return db.session.scalar(db.select(User).filter_by(username=username, active=True))
+    caller = request.environ.get("tongban.user")
+    if caller is not None and caller.username == username:
+        return caller
+    memo = request.environ.setdefault("tongban.users", {})
     if username not in memo:
         memo[username] = db.session.scalar(db.select(User).filter_by(username=username, active=True))
     return memo[username]
+
+
+def window_of(username: str | None) -> int | None:
+    """The window an active user sits at (the statistics count a case by the window that accepted it)."""
+    user = active_user(username) if username else None
+    return user.window_no if user is not None else None
 
 
 def keep_for(returns: list[tuple[str, str, str]]) -> None:

@@ -164,13 +164,11 @@ def start_departments(user: Principal) -> frozenset[str] | None:
             return None
         if window is not None:
             served.add(window.department_code)
-    if user.post_names:
-        for department, kind in db.session.execute(sa.select(Post.department_code, Post.kind).where(
-                Post.name.in_(user.post_names))):
-            if department is None and kind in ("window_a", "window_b"):
-                return None
-            if department is not None:
-                served.add(department)
+    for post in filter(None, map(absences.post_info, user.post_names)):
+        if post.department_code is None and post.kind in ("window_a", "window_b"):
+            return None
+        if post.department_code is not None:
+            served.add(post.department_code)
     return frozenset(served)
 
 

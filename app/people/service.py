@@ -84,6 +84,7 @@ def load_hall(path: str | Path) -> dict[str, int]:
         upsert_user(person["username"], person["name"], person.get("roles", ["clerk"]),
                     person.get("posts", []), person.get("window"))
     db.session.flush()
+    forget_routing()  # posts and their backups may have changed
     return {"departments": len(hall.get("departments", [])), "windows": len(hall.get("windows", [])),
             "posts": len(posts), "users": len(hall.get("users", []))}
 
@@ -149,6 +150,8 @@ def seed_hall(path: str | Path) -> dict[str, int]:
     for post in new_posts:  # backups once every post exists (a backup is itself a post)
         db.session.get(Post, post["name"]).backup_name = post.get("backup")
     added["posts"] = len(new_posts)
+    if new_posts:
+        forget_routing()
     for person in hall.get("users", []):
         if db.session.scalar(db.select(User.id).filter_by(username=person["username"])) is None:
             upsert_user(person["username"], person["name"], person.get("roles", ["clerk"]),

@@ -3,6 +3,7 @@ operation (app/tasks/service.py). The API and the workbench both go through here
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,11 +44,12 @@ def unclaim(task: UserTask, user: Principal) -> UserTask:
     return tasks.unclaim(task, user.username, others=user.has_role("supervisor", "admin"))
 
 
-def complete(task: UserTask, user: Principal, data: dict[str, Any]) -> tuple[dict, str, list[dict]]:
+def complete(task: UserTask, user: Principal, data: dict[str, Any],
+             views: Callable[[list[dict]], list] | None = None) -> tuple[Any, str, list[Any]]:
     check_may_work_on(task, user)
     admin = user.has_role("admin")
     return tasks.complete(task, user.username, data, override=admin,
-                          outside_posts=admin and task.post not in user.post_names)
+                          outside_posts=admin and task.post not in user.post_names, views=views)
 
 
 def reassign(task: UserTask, actor: Principal, reason: str, *, username: str | None = None,

@@ -3,6 +3,7 @@ allowed (who may do what is app/people: `access` decides, `work` composes the ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -121,10 +122,13 @@ def unclaim(task: UserTask, username: str, *, others: bool = False) -> UserTask:
 
 
 def complete(task: UserTask, username: str, data: dict[str, Any], *, override: bool = False,
-             outside_posts: bool = False) -> tuple[dict, str, list[dict]]:
+             outside_posts: bool = False, views: Callable[[list[dict]], list] | None = None
+             ) -> tuple[Any, str, list[Any]]:
     """Complete a task; returns it, the case's state after the step, and the case's open tasks now.
 
-    `override` (admin): whoever holds the task; `outside_posts`: the audit entry says it was done as admin.
+    `override` (admin): whoever holds the task; `outside_posts`: the audit entry says it was done as admin;
+    `views` turns the task rows into what the caller answers with, inside the step's transaction (a read after
+    the commit would open a second one).
     """
     check_open(task)
     if task.assignee is not None and task.assignee != username and not override:
@@ -189,14 +193,15 @@ def complete(task: UserTask, username: str, data: dict[str, Any], *, override: b
             others.setdefault(task_id_, []).append(post)
         for row in rows:
             row["other_posts"] = others.get(row["id"], [])
-        return rows, instance.state  # plain values: they outlive the commit
+        ids = [row["id"] for row in rows]
+        return ids, (views(rows) if views is not None else rows), instance.state  # plain values: they outlive the commit
 
     task_id = task.id
     saved = runtime.save(instance, case, actor=username, action="task.completed", task_id=task.id,
                          details=details, completed_task_id=task.id, before_commit=rows_after, submitted=data)
-    rows, state = saved.extra
-    done = next(r for r in rows if r["id"] == task_id)
-    return done, state, [r for r in rows if r["id"] != task_id]
+    ids, rows, state = saved.extra
+    done = next(r for i, r in zip(ids, rows, strict=True) if i == task_id)
+    return done, state, [r for i, r in zip(ids, rows, strict=True) if i != task_id]
 
 
 def submissions(instance_id: str) -> list[dict]:
