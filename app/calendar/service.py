@@ -1,8 +1,9 @@
 """The working-day calendar as the service uses it: chinesecalendar, the administrators' table, the fallback rule.
 
 `workday_calendar()` is what other modules (the case clock, statistics) call: a `WorkdayCalendar` built from the
-`calendar_day` and `calendar_year` tables. It is cached per application and keyed on the table contents, so a
-change made by this process or by another server process is seen on the next call, without a stale window.
+`calendar_day` and `calendar_year` tables. It is cached per application under the shared generation `calendar`, which
+every change bumps in its own transaction, so a change made by this process or by another server process is seen
+on the next call, without a stale window (and a step does not read the tables).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import datetime as dt
 import re
 import threading
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import service as audit
+from ..caches import app_cache, bump_generation, shared_generation
 from ..clock import now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -66,24 +67,28 @@ def _contents() -> tuple:
     return days, years
 
 
+GENERATION = "calendar"
+
+
 def workday_calendar() -> WorkdayCalendar:
-    """The calendar with every administrator's entry; rebuilt only when the tables changed."""
-    key = _contents()
-    cache = current_app.extensions.setdefault("tongban_calendar", {})
+    """The calendar with every administrator's entry; rebuilt only when the tables changed (on any process)."""
+    generation = shared_generation(GENERATION)
+    cache = app_cache("calendar.workdays", dict)
     with _lock:
-        if cache.get("key") == key:
+        if cache.get("generation") == generation:
             return cache["calendar"]
-    days, years = key
+    days, years = _contents()
     calendar = WorkdayCalendar({day: (kind, name) for day, kind, name in days}, complete_years=years)
     with _lock:
-        cache["key"], cache["calendar"] = key, calendar
+        cache["generation"], cache["calendar"] = generation, calendar
     return calendar
 
 
 def invalidate() -> None:
-    """Forget the cached calendar (called on every change; other processes notice by the table contents)."""
+    """In the transaction of a change: every process's calendar is stale once it commits."""
+    bump_generation(GENERATION)
     with _lock:
-        current_app.extensions.pop("tongban_calendar", None)
+        app_cache("calendar.workdays", dict).clear()
 
 
 def fallback_note(years) -> str | None:
@@ -136,8 +141,8 @@ def set_day(day: dt.date, kind: str, name: str | None, actor: str) -> tuple[Cale
             audit.record("calendar.day_renamed", actor=actor,
                          details={"date": day.isoformat(), "kind": kind, "name": name, "previous_name": row.name})
             row.name, row.updated_by, row.updated_at = name, actor, now()
-            db.session.commit()
             invalidate()
+            db.session.commit()
         return row, False
     row = CalendarDay(date=day, kind=kind, name=name, updated_by=actor, updated_at=now())
     db.session.add(row)
@@ -151,7 +156,6 @@ def set_day(day: dt.date, kind: str, name: str | None, actor: str) -> tuple[Cale
     audit.record("calendar.day_set", actor=actor, details={"date": day.isoformat(), "kind": kind, "name": name})
     _changed([day], actor)
     db.session.commit()
-    invalidate()
     return row, True
 
 
@@ -163,7 +167,6 @@ def delete_day(day: dt.date, actor: str) -> None:
     db.session.flush()
     _changed([day], actor)
     db.session.commit()
-    invalidate()
 
 
 def _changed(days: list[dt.date], actor: str | None) -> None:
@@ -188,7 +191,6 @@ def set_year_complete(year: int, complete: bool, actor: str) -> dict:
         db.session.flush()
         _changed([dt.date(year, 1, 1), dt.date(year, 12, 31)], actor)
         db.session.commit()
-        invalidate()
     return year_listing(year)
 
 

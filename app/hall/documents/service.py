@@ -11,15 +11,18 @@ The PDF is rendered from that copy when asked for (app/documents/render.py), so 
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 
+from ...caches import app_cache, shared_generation
 from ...clock import SHANGHAI, as_utc
 from ...errors import NotFound
 from ...extensions import db
 from ...instances.hooks import StepResult
 from ...instances.models import ProcessInstance
+from ...people import absences as people
 from ...serials import next_serial
 from ...tasks.moves import MOVES
 from .. import cases, setting
@@ -104,25 +107,44 @@ def issue(instance: ProcessInstance, kind: str, data: dict[str, Any], at: dateti
     return document
 
 
+def _matter_record(code: str) -> SimpleNamespace | None:
+    """The matter row's columns as a step prints them, remembered per catalog generation (a record changed on
+    any server process bumps it): a step does not read the record's JSON columns again."""
+    from ...matters.models import Matter
+    from ...matters.service import GENERATION
+
+    cache = app_cache("documents.matters", dict)
+    generation = shared_generation(GENERATION)
+    if cache.get(_GENERATION) != generation:
+        cache.clear()
+        cache[_GENERATION] = generation
+    if code not in cache:
+        row = db.session.get(Matter, code)
+        cache[code] = None if row is None else SimpleNamespace(
+            **{column.key: getattr(row, column.key) for column in Matter.__mapper__.column_attrs})
+    return cache[code]
+
+
+_GENERATION = object()  # the cache's own key for the generation its entries were read at
+
+
 class _Context:
     """What the notices of one step are made from, read once per step."""
 
     def __init__(self, result: StepResult) -> None:
-        from ...matters.models import Matter
-        from ...people.models import Department, User
+        from ...people.models import Department
 
         self.result = result
         instance = result.instance
         self.case = cases.for_step(result)
         matter_code = self.case.matter_code if self.case is not None else None
         with db.session.no_autoflush:
-            self.matter = db.session.get(Matter, matter_code) if matter_code else None
+            self.matter = _matter_record(matter_code) if matter_code else None
             self.department = db.session.get(Department, instance.department_code) \
                 if instance.department_code else None
             self.intake = db.session.get(CaseIntake, instance.id)
-            actor = db.session.execute(sa.select(User.name, User.window_no).where(
-                User.username == result.actor)).first() if result.actor else None
-        self.actor_name, self.actor_window = actor if actor is not None else (None, None)
+            actor = people.active_user(result.actor) if result.actor else None
+        self.actor_name, self.actor_window = (actor.name, actor.window_no) if actor is not None else (None, None)
         self.case_data = {**(result.after.data or {}), **(result.submitted or {})}
 
     def base(self) -> dict[str, Any]:
