@@ -6,7 +6,8 @@ never serves another app's (another database's) entries.
 
 A cache that must follow changes made by other server processes keeps a shared generation: the writer bumps it
 in the transaction of its change (`bump_generation`), readers compare it with the one their entries were made at
-(`shared_generation`, one primary-key read, remembered for the rest of the request).
+(`shared_generation`: one read of the few counters, remembered for the rest of the request, or of a background
+job's transaction).
 """
 
 from __future__ import annotations
@@ -54,13 +55,23 @@ _MEMO = "tongban.generations"
 def shared_generation(name: str) -> int:
     """The current generation of cache `name` (0 before its first change). In a request, every cache's
     generation is read at once, on first use (a handful of rows), and kept for the rest of the request."""
-    if not has_request_context():
-        return db.session.scalar(sa.select(CacheGeneration.generation).where(CacheGeneration.name == name)) or 0
+    if not has_request_context():  # a background job: remembered for the rest of its transaction
+        session = db.session()
+        transaction = session.get_transaction()
+        kept = session.info.get(_MEMO)
+        if kept is not None and transaction is not None and kept[0] is transaction:
+            return kept[1].get(name, 0)
+        memo = _read_all()
+        session.info[_MEMO] = (session.get_transaction(), memo)
+        return memo.get(name, 0)
     memo = request.environ.get(_MEMO)
     if memo is None:
-        memo = request.environ[_MEMO] = dict(db.session.execute(
-            sa.select(CacheGeneration.name, CacheGeneration.generation)).all())
+        memo = request.environ[_MEMO] = _read_all()
     return memo.get(name, 0)
+
+
+def _read_all() -> dict[str, int]:
+    return dict(db.session.execute(sa.select(CacheGeneration.name, CacheGeneration.generation)).all())
 
 
 def bump_generation(name: str) -> None:
@@ -73,5 +84,6 @@ def bump_generation(name: str) -> None:
                 db.session.execute(table.insert().values(name=name, generation=1))
         except IntegrityError:
             db.session.execute(bump)
+    db.session.info.pop(_MEMO, None)
     if has_request_context():
         request.environ.pop(_MEMO, None)

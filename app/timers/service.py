@@ -95,11 +95,11 @@ def fire_due(limit: int = 100) -> int:
 
 def _attempt(timer: Timer) -> int:
     """One attempt at a claimed timer: 1 when its case advanced."""
-    timer_id, before = timer.id, timer.last_error
+    timer_id, instance_id, before = timer.id, timer.instance_id, timer.last_error  # before the commit expires it
     if not _begin_attempt(timer):
         return 0  # its attempts were spent by runs that never came back: an incident now
     try:
-        if _fire(timer_id):
+        if _fire(timer_id, instance_id):
             return 1
         _undo_attempt(timer_id, before)
     except Conflict:
@@ -144,15 +144,14 @@ def _undo_attempt(timer_id: int, last_error: str | None) -> None:
     db.session.commit()
 
 
-def _fire(timer_id: int) -> bool:
+def _fire(timer_id: int, instance_id: str) -> bool:
     """Run a due timer's case (locked again after the attempt was committed); False when another writer has
     fired or ended it meanwhile."""
-    timer = db.session.get(Timer, timer_id)
-    instance = _lock_case(timer.instance_id) if timer is not None else None
-    if instance is None:  # a request holds the case right now: the next pass
+    instance = _lock_case(instance_id)
+    timer = db.session.get(Timer, timer_id, populate_existing=True) if instance is not None else None
+    if timer is None:  # a request holds the case right now (or the timer is gone): the next pass
         db.session.rollback()
         return False
-    db.session.refresh(timer)
     if timer.state != "waiting" or timer.due_at > now():
         db.session.rollback()
         return False
