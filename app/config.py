@@ -58,7 +58,9 @@ def from_environment() -> dict:
         "STATISTICS_SPEED_UP_GOAL": _numbers("TONGBAN_SPEED_UP_GOAL", (30.0,))[0],
         "STATISTICS_MIN_GRADED_CASES": int(_numbers("TONGBAN_MIN_GRADED_CASES", (10.0,))[0]),
         "SQLALCHEMY_DATABASE_URI": _database_url(),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # a server's connections are checked before use (they outlive a PostgreSQL restart); an embedded file
+        # cannot go away, so SQLite skips the check's round trip at every checkout
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not _database_url().startswith("sqlite")},
         "MAX_CONTENT_LENGTH": int(os.environ.get("TONGBAN_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
         "PROCESSES_DIR": os.environ.get("TONGBAN_PROCESSES_DIR", str(ROOT / "processes")),
         "FORMS_DIR": os.environ.get("TONGBAN_FORMS_DIR", str(ROOT / "forms")),

@@ -1,9 +1,9 @@
 """Gap-free serial numbers (case numbers, notice numbers) from counter rows, safe under concurrent writers.
 
-`next_serial(scope)` makes sure the scope's row exists (INSERT ... ON CONFLICT DO NOTHING) and then increments
-it with one UPDATE ... RETURNING in the caller's transaction. The UPDATE takes the row's lock, so a concurrent
-transaction waits for this one to commit and then reads the new value (PostgreSQL); SQLite has one writer at a
-time anyway. A step that fails rolls its increment back with it: numbers have no gaps.
+`next_serial(scope)` is one upsert in the caller's transaction: INSERT the scope at 1, or ON CONFLICT increment it,
+RETURNING the value. The upsert takes the row's lock, so a concurrent transaction waits for this one to commit and
+then reads the new value (PostgreSQL; two that insert a new scope at once queue on its key the same way); SQLite
+has one writer at a time anyway. A step that fails rolls its increment back with it: numbers have no gaps.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def next_serial(scope: str) -> int:
     """The next number of a scope, starting at 1; the row stays locked until the caller's transaction ends."""
     connection = db.session.connection()
     insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(_TABLE)
-    connection.execute(insert.values(scope=scope, value=0).on_conflict_do_nothing(index_elements=["scope"]))
     return connection.execute(
-        sa.update(_TABLE).where(_TABLE.c.scope == scope).values(value=_TABLE.c.value + 1)
+        insert.values(scope=scope, value=1)
+        .on_conflict_do_update(index_elements=["scope"], set_={"value": _TABLE.c.value + 1})
         .returning(_TABLE.c.value)).scalar_one()
