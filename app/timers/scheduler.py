@@ -51,7 +51,7 @@ def start(app: Flask) -> BackgroundScheduler:
         return run
 
     # Due BPMN timers, and the periodic work of plugins (AB岗 routing by date, the supervision sweep)
-    jobs = [("fire_due_timers", service.fire_due, app.config["SCHEDULER_INTERVAL_SECONDS"])]
+    jobs = [("fire_due_timers", service.drain_due, app.config["SCHEDULER_INTERVAL_SECONDS"])]
     for found in hooks(app).scheduled_jobs(app=app):
         jobs.extend(found)
     for name, work, seconds in jobs:
