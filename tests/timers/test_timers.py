@@ -92,6 +92,19 @@ def test_timers_of_many_cases_fire_in_one_pass(in_app, client, people, clock):
         assert [t["element_id"] for t in _get(client, people, case_id)["tasks"]] == ["work"]
 
 
+def test_the_scheduler_pass_drains_a_burst_beyond_one_pass(in_app, client, people, clock):
+    """A pass fires at most `limit` timers; the scheduler's pass goes on while passes find a full page."""
+    deploy(client, people, "waits.bpmn")
+    for _ in range(7):
+        _start(client, people, "waits")
+    clock.advance(minutes=6)
+    assert in_app(lambda: timers.fire_due(limit=3)) == 3
+    assert in_app(lambda: timers.drain_due(limit=3)) == 4  # the other four, in passes of three, three and none
+    assert in_app(lambda: timers.drain_due(limit=3)) == 0
+    assert in_app(lambda: db.session.scalar(db.select(db.func.count()).select_from(Timer).where(
+        Timer.state == "fired"))) == 7
+
+
 def test_due_timers_of_stopped_cases_never_block_the_others(in_app, client, people, clock, monkeypatch):
     """Timers of cases in error or suspended wait in their rows; a pass pages past them (two a page here) to the
     due timers behind them, and they fire once their case runs again."""
