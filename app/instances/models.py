@@ -110,10 +110,18 @@ class TaskCandidate(db.Model):
     too; the task's own `post`/`home_post` stay the first candidate group."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (sa.Index("ix_task_candidate_post", "post", "task_id"),)
+    __table_args__ = (
+        sa.Index("ix_task_candidate_post", "post", "task_id"),
+        # lists look up open tasks only: this index stays the size of today's work, however long the history
+        sa.Index("ix_task_candidate_open_post", "post", "task_id", sqlite_where=sa.text("is_open"),
+                 postgresql_where=sa.text("is_open")),
+    )
 
     task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
     post: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    # False once the task is completed or cancelled (runtime._sync_tasks): the row stays, as the task's record
+    # of where it could be worked (the hall names the owner's window post from it)
+    is_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
 
 
 # -- timers ----------------------------------------------------------------------------------------------------

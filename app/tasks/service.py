@@ -32,10 +32,22 @@ def get_or_404(task_id: str) -> UserTask:
     return task
 
 
+def candidates_at(posts) -> sa.Select:
+    """The ids of open tasks that may be worked at one of these posts as a further candidate group (through the
+    partial index of open candidates: finished tasks' rows are not read)."""
+    return sa.select(TaskCandidate.task_id).where(TaskCandidate.is_open, TaskCandidate.post.in_(list(posts)))
+
+
 def waiting_as_candidate(posts) -> sa.ColumnElement:
     """Open tasks that may be worked at one of these posts as a further candidate group."""
-    return sa.and_(UserTask.state == "open", UserTask.id.in_(
-        sa.select(TaskCandidate.task_id).where(TaskCandidate.post.in_(list(posts)))))
+    return UserTask.id.in_(candidates_at(posts))
+
+
+def at_post(post: str, state: str | None) -> sa.ColumnElement:
+    """Tasks waiting at the post or with it as a further candidate group, as one id set: `post = … OR id IN
+    (candidates)` cannot be read through indexes, and PostgreSQL would walk every open task for it."""
+    routed = sa.select(UserTask.id).where(UserTask.post == post, *([UserTask.state == state] if state else []))
+    return UserTask.id.in_(sa.union_all(routed, candidates_at([post])))
 
 
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
@@ -47,7 +59,7 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
     if scope is not None:
         query = query.where(scope)
     if post:  # waiting at the post, or with it as a further candidate group
-        query = query.where(sa.or_(UserTask.post == post, waiting_as_candidate([post])))
+        query = query.where(at_post(post, state))
     if assignee:
         query = query.where(UserTask.assignee == assignee)
     if instance:

@@ -36,6 +36,8 @@ class SupervisionWarning(db.Model):
         sa.Index("ix_supervision_warning_instance", "instance_id"),
         sa.Index("ix_supervision_warning_department", "department_code", "state"),
         sa.Index("ix_supervision_warning_post_state", "post", "state", "raised_at"),
+        sa.Index("ix_supervision_warning_open", "id", sqlite_where=sa.text("state = 'open'"),
+                 postgresql_where=sa.text("state = 'open'")),  # the sweep's safety net, a slice at a time
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ the same warning twice. A light going back closes the warnings above it. The sam
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -51,6 +52,12 @@ KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（�
 OPEN_STATES = ("running", "error", "suspended")  # a case stopped by an incident or by ops is still open, and still late
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
+STEP_KINDS = ("step_yellow", "step_red", "special_overdue", "late_delivery")  # they close with their step
+# A sweep with much to do (the first after an import, or after the server was down) commits in chunks: a case's
+# row, locked by the light's guarded UPDATE, is held at most this long, never for the whole catch-up
+CHUNK_SECONDS = 0.5
+CHUNK_ROWS = 500
+TIDY_SLICE = 2000  # open warnings the safety net looks at per sweep
 
 
 @dataclass(frozen=True)
@@ -151,11 +158,12 @@ def warning_details(warning: SupervisionWarning) -> dict:
 class _Context:
     """What one sweep shares: the time, the calendar, settings, matter names and supervisors' posts."""
 
-    def __init__(self, at: datetime) -> None:
+    def __init__(self, at: datetime, commit: bool = False) -> None:
         from ...matters.models import Matter
         from ...people.models import Post
 
         self.at = as_utc(at)
+        self.commit, self.began, self.pending = commit, None, 0
         self.today = local_date(self.at)
         self.cal = calendar.workday_calendar()
         self.settings = settings()
@@ -192,6 +200,26 @@ class _Context:
         self.counts["raised"] += 1
         return warning
 
+    def changed(self) -> None:
+        """After a write: in a committing sweep, the chunk is committed once it is old or big enough."""
+        if not self.commit:
+            return
+        if self.began is None:
+            self.began = time.monotonic()
+        self.pending += 1
+        if self.pending >= CHUNK_ROWS or time.monotonic() - self.began >= CHUNK_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what is done; the next chunk goes on only under the sweep's lock again (a transaction's lock
+        ends with it: another process that took it meanwhile carries on with the same work)."""
+        _audit_raised(self)
+        self.raised = []
+        db.session.commit()
+        self.began, self.pending = None, 0
+        if not _locked():
+            raise _Yielded
+
     def close(self, condition, note: str) -> None:
         result = db.session.execute(sa.update(SupervisionWarning).where(SupervisionWarning.state == "open", condition)
                                     .values(state="closed", closed_at=self.at, note=note)
@@ -199,21 +227,34 @@ class _Context:
         self.counts["closed"] += result.rowcount or 0
 
 
+class _Yielded(Exception):
+    """Another process holds the sweep's lock after a chunk's commit."""
+
+
+def _locked() -> bool:
+    return db.engine.dialect.name != "postgresql" or bool(db.session.scalar(
+        sa.select(sa.func.pg_try_advisory_xact_lock(_SWEEP_LOCK))))
+
+
 def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
-    """Bring lights in line with the time and raise or close warnings; returns what it did."""
-    ctx = _Context(at or now())
-    if db.engine.dialect.name == "postgresql" and not db.session.scalar(
-            sa.select(sa.func.pg_try_advisory_xact_lock(_SWEEP_LOCK))):
+    """Bring lights in line with the time and raise or close warnings; returns what it did. With `commit`, a
+    long sweep commits in chunks (CHUNK_SECONDS); without, everything stays in the caller's transaction."""
+    ctx = _Context(at or now(), commit)
+    if not _locked():
         db.session.rollback()
         return {**ctx.counts, "skipped": 1}
-    _tidy(ctx)
-    _spent_pauses(ctx)
-    _case_lights(ctx)
-    _step_lights(ctx)
-    _late_first_reviews(ctx)
-    _special_bounds(ctx)
-    _late_deliveries(ctx)
-    _late_supplement_notices(ctx)
+    try:
+        _tidy(ctx)
+        _spent_pauses(ctx)
+        _case_lights(ctx)
+        _step_lights(ctx)
+        _late_first_reviews(ctx)
+        _special_bounds(ctx)
+        _late_deliveries(ctx)
+        _late_supplement_notices(ctx)
+    except _Yielded:
+        db.session.rollback()
+        return {**ctx.counts, "skipped": 1}
     _audit_raised(ctx)
     if commit:
         db.session.commit()
@@ -270,14 +311,34 @@ def _audit_raised(ctx: _Context) -> None:
                            for w in ctx.raised])
 
 
+def steps_ended(step) -> None:
+    """The tasks a step completed or cancelled leave the sweep's open-step indexes, and their step warnings
+    close at once (环节已办理), in the step's transaction."""
+    ended = {t.id for t in step.before.user_tasks} - {t.id for t in step.after.user_tasks}
+    if not ended:
+        return
+    conn, w = db.session.connection(), SupervisionWarning
+    conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open).values(is_open=False))
+    conn.execute(sa.update(w).where(w.instance_id == step.case_id, w.task_id.in_(ended), w.state == "open",
+                                    w.kind.in_(STEP_KINDS)).values(state="closed", closed_at=step.at, note="环节已办理"))
+
+
+_tidy_after = [0]  # per process: the id the last sweep's slice of open warnings ended at
+
+
 def _tidy(ctx: _Context) -> None:
-    """Close warnings whose case is over, and step warnings whose step is done."""
-    over = sa.select(HallCase.instance_id).where(HallCase.instance_id == SupervisionWarning.instance_id,
-                                                 HallCase.is_open.is_(False))
-    ctx.close(SupervisionWarning.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
-    done = sa.select(UserTask.id).where(UserTask.id == SupervisionWarning.task_id, UserTask.state != "open")
-    ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red", "special_overdue", "late_delivery"))
-              & done.exists(), "环节已办理")
+    """Close warnings whose case is over, and step warnings whose step is done — a safety net, as cases and
+    steps close theirs when they end: a slice of the open warnings per sweep, round and round."""
+    w = SupervisionWarning
+    ids = list(db.session.scalars(sa.select(w.id).where(w.state == "open", w.id > _tidy_after[0])
+                                  .order_by(w.id).limit(TIDY_SLICE)))
+    _tidy_after[0] = ids[-1] if len(ids) == TIDY_SLICE else 0
+    if not ids:
+        return
+    over = sa.select(HallCase.instance_id).where(HallCase.instance_id == w.instance_id, HallCase.is_open.is_(False))
+    ctx.close(w.id.in_(ids) & w.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
+    done = sa.select(UserTask.id).where(UserTask.id == w.task_id, UserTask.state != "open")
+    ctx.close(w.id.in_(ids) & w.kind.in_(STEP_KINDS) & done.exists(), "环节已办理")
 
 
 def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
@@ -307,6 +368,7 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
             continue
+        ctx.changed()
         ctx.counts["case_lights"] += 1
         ctx.close((SupervisionWarning.instance_id == instance_id)
                   & SupervisionWarning.kind.in_([f"case_{level}" for level in LEVELS if level != new]),
@@ -325,7 +387,7 @@ def _step_lights(ctx: _Context) -> None:
                   pi.department_code, pi.business_key, hc.due_date)
         .join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .outerjoin(hc, hc.instance_id == t.instance_id)
-        .where(t.state == "open", t.due_at.is_not(None), ht.light.is_not(None),
+        .where(ht.is_open, t.state == "open", t.due_at.is_not(None), ht.light.is_not(None),
                sa.or_(sa.and_(t.due_at <= ctx.at, ht.light != "red"),
                       sa.and_(t.due_at > ctx.at, ht.light == "green",
                               sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at))))).all()
@@ -338,6 +400,7 @@ def _step_lights(ctx: _Context) -> None:
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:
             continue
+        ctx.changed()
         ctx.counts["step_lights"] += 1
         if new not in LEVELS:
             continue
@@ -358,7 +421,7 @@ def _late_first_reviews(ctx: _Context) -> None:
         sa.select(hc.instance_id, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days, hc.matter_code,
                   hc.department_code, hc.business_key, hc.due_date, t.id)
         .select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
+        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
                hc.received_on.is_not(None), hc.received_on < ctx.today, ~flagged.exists())).all()
     for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
         deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date
@@ -389,6 +452,7 @@ def _spent_pauses(ctx: _Context) -> None:
         case = cases.lock(instance_id)
         if case is not None and case_clock.spend_pause(case, ctx.at):
             ctx.counts["pauses_spent"] += 1
+        ctx.changed()
 
 
 def _special_bounds(ctx: _Context) -> None:
@@ -402,7 +466,7 @@ def _special_bounds(ctx: _Context) -> None:
                   hc.department_code, hc.business_key, hc.pause_task_id, hc.pause_limit)
         .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
+        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
                ~_flagged("special_overdue", "red").exists())).all()
     procedures: dict[str | None, list] = {}
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key, \
@@ -439,7 +503,7 @@ def _late_deliveries(ctx: _Context) -> None:
     t, ht, hc = UserTask, HallTask, HallCase
     rows = db.session.execute(
         sa.select(t.id, hc).select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
+        .where(ht.is_open, t.state == "open", ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
                hc.decided_at.is_not(None), hc.delivered_at.is_(None), hc.delivery_due < ctx.today, hc.is_open,
                ~_flagged("late_delivery").exists())).all()
     for task_id, case in rows:
@@ -455,7 +519,7 @@ def _late_supplement_notices(ctx: _Context) -> None:
     rows = db.session.execute(
         sa.select(t.id, t.element_id, hc.instance_id).select_from(ht).join(t, t.id == ht.task_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
+        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
                hc.received_on.is_not(None), hc.accepted_on.is_(None), hc.accepted_on_receipt.is_(False))).all()
     for task_id, element_id, instance_id in rows:
         case = cases.lock(instance_id)
@@ -464,6 +528,7 @@ def _late_supplement_notices(ctx: _Context) -> None:
             continue
         case_clock.accept_on_receipt(case, task_id, element_id, ctx.at)
         ctx.counts["raised"] += 1
+        ctx.changed()
 
 
 # -- hall-rules: 延期 (Art. 42) -----------------------------------------------------------------------------------
