@@ -102,3 +102,25 @@ def test_the_total_is_counted_up_to_a_cap(window, clock, monkeypatch):
     assert len(capped["items"]) == 2 and set(_ids(capped)) <= set(started)
     one = window.ok("GET", "/instances", clerk, params={"matter": FG, "business_key": "-", "limit": 2})
     assert one["total_capped"] is False and one["total"] == 0
+
+
+def test_pages_follow_one_another_by_keyset(window, clock):
+    """`next` of a full page, passed as `after`, gives the following page: the same cases in the same order as
+    offset paging, none twice; the last page has no `next`; a cursor not from a page is refused."""
+    fg = window.matter(FG)
+    clerk = window.clerk(fg)
+    for day in (8, 8, 9):  # two cases started at the same moment: the id orders them
+        clock.set(datetime(2026, 12, day, 9, 0, tzinfo=SHANGHAI))
+        window.start(fg)
+    everything = _ids(window.ok("GET", "/instances", clerk, params={"matter": FG, "limit": 500}))
+    walked, after = [], None
+    while True:
+        params = {"matter": FG, "limit": 2, **({"after": after} if after else {})}
+        page = window.ok("GET", "/instances", clerk, params=params)
+        walked += _ids(page)
+        after = page["next"]
+        if after is None:
+            break
+    assert walked == everything and len(set(walked)) == len(walked) >= 3
+    code, body = window.call("GET", "/instances", clerk, params={"after": "yesterday,abc"})
+    assert code == 422 and "after" in body["message"]
