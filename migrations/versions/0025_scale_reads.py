@@ -1,5 +1,6 @@
 """Reads that do not grow with history: open flags on task candidates and on the hall's steps, so that task
-lists and the supervision sweep read today's work through partial indexes; open warnings indexed by id
+lists and the supervision sweep read today's work through partial indexes; open tasks by post (GET /posts) and open
+warnings by id
 
 Revision ID: 0025_scale_reads
 Revises: 0024_matter_versions
@@ -28,13 +29,17 @@ def upgrade():
     op.create_index('ix_hall_task_open_watch', 'hall_task', ['light', 'watch_from'],
                     sqlite_where=is_open, postgresql_where=is_open)
     op.create_index('ix_hall_task_open_role', 'hall_task', ['role'], sqlite_where=is_open, postgresql_where=is_open)
-    open_warning = sa.text("state = 'open'")
+    open_state = sa.text("state = 'open'")
+    op.create_index('ix_user_task_open_post', 'user_task', ['post', 'assignee'],
+                    sqlite_where=open_state, postgresql_where=open_state)
+    open_warning = open_state
     op.create_index('ix_supervision_warning_open', 'supervision_warning', ['id'],
                     sqlite_where=open_warning, postgresql_where=open_warning)
 
 
 def downgrade():
     op.drop_index('ix_supervision_warning_open', table_name='supervision_warning')
+    op.drop_index('ix_user_task_open_post', table_name='user_task')
     op.drop_index('ix_hall_task_open_role', table_name='hall_task')
     op.drop_index('ix_hall_task_open_watch', table_name='hall_task')
     op.drop_index('ix_task_candidate_open_post', table_name='task_candidate')
