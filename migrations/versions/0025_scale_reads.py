@@ -35,9 +35,12 @@ def upgrade():
     open_warning = open_state
     op.create_index('ix_supervision_warning_open', 'supervision_warning', ['id'],
                     sqlite_where=open_warning, postgresql_where=open_warning)
+    op.create_index('ix_supervision_warning_open_raised', 'supervision_warning', ['raised_at', 'id'],
+                    sqlite_where=open_warning, postgresql_where=open_warning)
 
 
 def downgrade():
+    op.drop_index('ix_supervision_warning_open_raised', table_name='supervision_warning')
     op.drop_index('ix_supervision_warning_open', table_name='supervision_warning')
     op.drop_index('ix_user_task_open_post', table_name='user_task')
     op.drop_index('ix_hall_task_open_role', table_name='hall_task')

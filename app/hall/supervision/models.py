@@ -38,6 +38,8 @@ class SupervisionWarning(db.Model):
         sa.Index("ix_supervision_warning_post_state", "post", "state", "raised_at"),
         sa.Index("ix_supervision_warning_open", "id", sqlite_where=sa.text("state = 'open'"),
                  postgresql_where=sa.text("state = 'open'")),  # the sweep's safety net, a slice at a time
+        sa.Index("ix_supervision_warning_open_raised", "raised_at", "id", sqlite_where=sa.text("state = 'open'"),
+                 postgresql_where=sa.text("state = 'open'")),  # the list's newest open warnings first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
