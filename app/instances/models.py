@@ -54,9 +54,10 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_state_due", "state", "due_at"),
         sa.Index("ix_user_task_home_post_state", "home_post", "state"),
         sa.Index("ix_user_task_completed_by", "completed_by"),  # cases a clerk took part in (people.access)
-        # GET /posts counts open tasks per post from this index alone, however many tasks are finished
-        sa.Index("ix_user_task_open_post", "post", "assignee", sqlite_where=sa.text("state = 'open'"),
-                 postgresql_where=sa.text("state = 'open'")),
+        # a post's open tasks in due order (task lists walk it), and GET /posts counts them from it alone:
+        # its size is today's work, however many tasks are finished
+        sa.Index("ix_user_task_open_post", "post", "due_at", "created_at", "id", "assignee",
+                 sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'")),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)

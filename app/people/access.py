@@ -183,9 +183,11 @@ def _department_posts(departments: Iterable[str]):
     return sa.select(Post.name).where(Post.department_code.in_(list(departments)))
 
 
-def task_scope(user: Principal) -> sa.ColumnElement | None:
-    """The tasks the user's lists show, as a condition on UserTask; None: every task."""
-    if user.is_(*SEE_ALL):
+def task_scope(user: Principal, post: str | None = None) -> sa.ColumnElement | None:
+    """The tasks the user's lists show, as a condition on UserTask; None: every task — or every task of the list
+    of `post` when the user holds it (all that waits there, routed or as a candidate, is theirs to see: the list
+    is then read from the post's index alone)."""
+    if user.is_(*SEE_ALL) or (post is not None and post in user.post_names):
         return None
     conditions = [UserTask.assignee == user.username, UserTask.completed_by == user.username, _kept_for(user),
                   *_at_posts(user)]

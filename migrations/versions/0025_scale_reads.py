@@ -1,6 +1,6 @@
 """Reads that do not grow with history: open flags on task candidates and on the hall's steps, so that task
-lists and the supervision sweep read today's work through partial indexes; open tasks by post (GET /posts) and open
-warnings by id
+lists and the supervision sweep read today's work through partial indexes; open tasks by post in due order (task lists, GET
+/posts), green-channel steps, and open warnings
 
 Revision ID: 0025_scale_reads
 Revises: 0024_matter_versions
@@ -30,8 +30,11 @@ def upgrade():
                     sqlite_where=is_open, postgresql_where=is_open)
     op.create_index('ix_hall_task_open_role', 'hall_task', ['role'], sqlite_where=is_open, postgresql_where=is_open)
     open_state = sa.text("state = 'open'")
-    op.create_index('ix_user_task_open_post', 'user_task', ['post', 'assignee'],
+    op.create_index('ix_user_task_open_post', 'user_task', ['post', 'due_at', 'created_at', 'id', 'assignee'],
                     sqlite_where=open_state, postgresql_where=open_state)
+    prioritized = sa.text('is_open AND priority > 0')
+    op.create_index('ix_hall_task_open_priority', 'hall_task', ['task_id'], sqlite_where=prioritized,
+                    postgresql_where=prioritized)
     open_warning = open_state
     op.create_index('ix_supervision_warning_open', 'supervision_warning', ['id'],
                     sqlite_where=open_warning, postgresql_where=open_warning)
@@ -42,6 +45,7 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_supervision_warning_open_raised', table_name='supervision_warning')
     op.drop_index('ix_supervision_warning_open', table_name='supervision_warning')
+    op.drop_index('ix_hall_task_open_priority', table_name='hall_task')
     op.drop_index('ix_user_task_open_post', table_name='user_task')
     op.drop_index('ix_hall_task_open_role', table_name='hall_task')
     op.drop_index('ix_hall_task_open_watch', table_name='hall_task')
