@@ -40,9 +40,12 @@ def upgrade():
                     sqlite_where=open_warning, postgresql_where=open_warning)
     op.create_index('ix_supervision_warning_open_raised', 'supervision_warning', ['raised_at', 'id'],
                     sqlite_where=open_warning, postgresql_where=open_warning)
+    op.create_index('ix_supervision_warning_open_task', 'supervision_warning', ['task_id', 'kind'],
+                    sqlite_where=open_warning, postgresql_where=open_warning)
 
 
 def downgrade():
+    op.drop_index('ix_supervision_warning_open_task', table_name='supervision_warning')
     op.drop_index('ix_supervision_warning_open_raised', table_name='supervision_warning')
     op.drop_index('ix_supervision_warning_open', table_name='supervision_warning')
     op.drop_index('ix_hall_task_open_priority', table_name='hall_task')

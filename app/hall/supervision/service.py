@@ -57,7 +57,7 @@ STEP_KINDS = ("step_yellow", "step_red", "special_overdue", "late_delivery")  # 
 # row, locked by the light's guarded UPDATE, is held at most this long, never for the whole catch-up
 CHUNK_SECONDS = 0.5
 CHUNK_ROWS = 500
-TIDY_SLICE = 2000  # open warnings the safety net looks at per sweep
+TIDY_SLICE = 500  # open warnings the safety net looks at per sweep
 
 
 @dataclass(frozen=True)
