@@ -440,6 +440,15 @@ def _flagged(kind: str, level: str | None = None):
     return query.where(w.level == level) if level else query
 
 
+def _warned_steps(kind: str, task_ids: list[str]) -> set[str]:
+    """Which of these steps have an open warning of this kind (one query per thousand steps)."""
+    w, found = SupervisionWarning, set()
+    for start in range(0, len(task_ids), 1000):
+        found.update(db.session.scalars(sa.select(w.task_id).where(
+            w.state == "open", w.kind == kind, w.task_id.in_(task_ids[start:start + 1000]))))
+    return found
+
+
 def _spent_pauses(ctx: _Context) -> None:
     """Art. 45: a special procedure stops the clock only for its bound (and a second notice's extension); past
     it the clock runs again, the procedure going on (clock.spend_pause, under the case's lock)."""
@@ -469,23 +478,33 @@ def _special_bounds(ctx: _Context) -> None:
         .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
                ~_flagged("special_overdue", "red").exists())).all()
     procedures: dict[str | None, list] = {}
+    # a busy hall has thousands of open special procedures: what is the same for many is worked out once
+    bounds: dict[tuple, int | None] = {}
+    used_since: dict[date, int] = {}
+    warned = _warned_steps("special_overdue", [r[0] for r in rows])
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key, \
             pause_task, pause_limit in rows:
         if matter not in procedures:  # the matter record's bounds, for a diagram that declares none itself
             procedures[matter] = db.session.scalar(
                 sa.select(ctx._matter.special_procedures).where(ctx._matter.code == matter)) or [] if matter else []
-        properties = definitions.compiled_by_id(definition_id).element_properties(element_id)
-        bound = pause_limit if pause_task == task_id and pause_limit is not None \
-            else vocabulary.special_bound(properties, name, procedures[matter])  # with a second notice's days
+        if pause_task == task_id and pause_limit is not None:
+            bound = pause_limit  # with a second notice's days
+        else:
+            key = (definition_id, element_id, name, matter)
+            if key not in bounds:
+                properties = definitions.compiled_by_id(definition_id).element_properties(element_id)
+                bounds[key] = vocabulary.special_bound(properties, name, procedures[matter])
+            bound = bounds[key]
         if bound is None:
             continue
-        used = ctx.cal.working_days_between(local_date(created), ctx.today)
+        since = local_date(created)
+        if since not in used_since:
+            used_since[since] = ctx.cal.working_days_between(since, ctx.today)
+        used = used_since[since]
         level = "red" if used > bound else "yellow" if used >= bound else None
         if level is None:
             continue
-        if level == "yellow" and db.session.scalar(sa.select(SupervisionWarning.id).where(
-                SupervisionWarning.task_id == task_id, SupervisionWarning.kind == "special_overdue",
-                SupervisionWarning.state == "open")):
+        if level == "yellow" and task_id in warned:
             continue
         if level == "red":
             ctx.close((SupervisionWarning.task_id == task_id) & (SupervisionWarning.kind == "special_overdue"),
