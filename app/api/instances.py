@@ -177,6 +177,9 @@ class InstanceListSchema(Schema):
     total = fields.Integer(metadata={"description": "how many cases match, counted up to 10,000"})
     total_capped = fields.Boolean(metadata={
         "description": "true: more than 10,000 cases match (`total` is then 10,000); narrow the filters"})
+    total_estimated = fields.Boolean(metadata={
+        "description": "true: the total is the database's estimate (a caller who sees only the cases they took part "
+                       "in, and more than 10,000 cases seem to match): counting would read every case"})
     next = fields.String(allow_none=True, metadata={
         "description": "pass as `after` for the page after this one; null when this page is not full"})
 
@@ -283,6 +286,7 @@ class Instances(MethodView):
                 row["applicant"] = access.mask(row["applicant"])
             rows.append(row)
         return {"items": rows, "total": min(total, search.COUNT_CAP), "total_capped": total > search.COUNT_CAP,
+                "total_estimated": isinstance(total, search.Estimated),
                 "next": search.next_cursor(items) if len(items) == args["limit"] else None}
 
 
