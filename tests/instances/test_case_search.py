@@ -124,3 +124,17 @@ def test_pages_follow_one_another_by_keyset(window, clock):
     assert walked == everything and len(set(walked)) == len(walked) >= 3
     code, body = window.call("GET", "/instances", clerk, params={"after": "yesterday,abc"})
     assert code == 422 and "after" in body["message"]
+
+
+def test_a_total_over_the_cap_for_one_who_only_took_part_is_the_databases_estimate(window, app, monkeypatch):
+    """The comprehensive window's clerk sees only the cases they took part in: no index counts those, so on
+    PostgreSQL a total past the cap is the planner's estimate (said so); a department's clerk is counted."""
+    from app.hall.window import search
+
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    monkeypatch.setattr(search, "COUNT_CAP", 0)
+    body = window.ok("GET", "/instances", "zhoumin", params={"limit": 1})
+    assert body["total_estimated"] is postgres and (body["total_capped"] is True or not postgres)
+    clerk = window.clerk(window.matter(FG))
+    assert window.ok("GET", "/instances", clerk, params={"limit": 1})["total_estimated"] is False
