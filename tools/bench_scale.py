@@ -521,8 +521,18 @@ def migrate(url: str) -> None:
 
     app = create_app({"SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING"})
     with app.app_context():
+        before = db.session.scalar(db.text("SELECT version_num FROM alembic_version"))
+        db.session.remove()
         upgrade(directory=str(ROOT / "migrations"))
+        after = db.session.scalar(db.text("SELECT version_num FROM alembic_version"))
+        db.session.remove()
         db.engine.dispose()
+    if after != before:  # a data migration leaves stale statistics and visibility maps: as an operator would
+        import psycopg
+
+        log(f"migrated {before} -> {after}: VACUUM (ANALYZE)")
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
 
 
 if __name__ == "__main__":

@@ -126,7 +126,8 @@ class Tasks(MethodView):
                                       instance=args.get("instance"), state=args.get("state"),
                                       due_before=args.get("due_before"), due_after=args.get("due_after"),
                                       process_key=args.get("key"), rank=summary.task_ranking(),
-                                      limit=args["limit"], offset=args["offset"])
+                                      limit=args["limit"], offset=args["offset"],
+                                      covered=access.lists_all_at(user, args.get("post")))
         return {"items": summary.task_views(items), "total": total}
 
 

@@ -183,6 +183,17 @@ def _department_posts(departments: Iterable[str]):
     return sa.select(Post.name).where(Post.department_code.in_(list(departments)))
 
 
+def lists_all_at(user: Principal, post: str | None) -> bool:
+    """Whether every task routed to `post` is in the user's lists: their own post, or (a supervisor) one of
+    their departments' posts."""
+    if post is None:
+        return False
+    if user.is_(*SEE_ALL) or post in user.post_names:
+        return True
+    return bool(user.is_("supervisor") and user.departments and db.session.scalar(
+        _department_posts(user.departments).where(Post.name == post)) is not None)
+
+
 def task_scope(user: Principal, post: str | None = None) -> sa.ColumnElement | None:
     """The tasks the user's lists show, as a condition on UserTask; None: every task — or every task of the list
     of `post` when the user holds it (all that waits there, routed or as a candidate, is theirs to see: the list

@@ -54,13 +54,13 @@ PICK_LIMIT = 1000  # pages this deep are picked in one query, without the ordere
 
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
-           process_key: str | None = None, scope=None, rank=None, limit: int = 50, offset: int = 0):
-    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all; `rank`:
+           process_key: str | None = None, scope=None, rank=None, limit: int = 50, offset: int = 0,
+           covered: bool = False):
+    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all;
+    `covered`: every task routed to `post` is within it (people.access.lists_all_at); `rank`:
     (table, join condition, order, first) a plugin ranks tasks by first (the hall: green-channel cases first),
     `first` the open tasks it puts ahead."""
     filters = []
-    if scope is not None:
-        filters.append(scope)
     if assignee:
         filters.append(UserTask.assignee == assignee)
     if instance:
@@ -73,9 +73,15 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         filters.append(UserTask.due_at >= due_after)
     if process_key:
         filters.append(UserTask.process_key == process_key)
+    narrowed = len(filters) > (1 if state else 0)  # anything but the state
+    if scope is not None:
+        filters.append(scope)
     # waiting at the post, or with it as a further candidate group
     query = db.select(UserTask).where(*filters, *([at_post(post, state)] if post else []))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    if post and state == "open" and not narrowed:
+        total = _open_at(post, scope, covered)
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     order: tuple = (UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
     page = query
     if rank is not None:
@@ -85,6 +91,17 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
             page = page.where(UserTask.id.in_(_picked(filters, post, first, offset + limit)))
     page = page.options(selectinload(UserTask.candidates))  # lists show each task's other posts
     return list(db.session.scalars(page.order_by(*order).limit(limit).offset(offset))), total
+
+
+def _open_at(post: str, scope, covered: bool) -> int:
+    """How many open tasks wait at the post: those routed there, counted from the post's index alone when the
+    caller may see them all, and those with it as a further candidate (few), each checked against the scope."""
+    routed = sa.select(sa.func.count()).select_from(UserTask).where(
+        UserTask.post == post, UserTask.state == "open", *([scope] if scope is not None and not covered else []))
+    candidates = sa.select(sa.func.count()).select_from(UserTask).where(
+        UserTask.id.in_(candidates_at([post])), UserTask.post != post, UserTask.state == "open",
+        *([scope] if scope is not None else []))
+    return (db.session.scalar(routed) or 0) + (db.session.scalar(candidates) or 0)
 
 
 def _picked(filters: list, post: str | None, first, count: int) -> sa.Select:

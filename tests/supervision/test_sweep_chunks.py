@@ -45,7 +45,7 @@ def test_a_sweep_with_much_to_do_commits_in_chunks_and_raises_each_warning_once(
     for cid in ids:
         desk.complete(cid, "accept", ACCEPT)
     commits = []
-    monkeypatch.setattr(service, "CHUNK_ROWS", 1)  # a commit after every change
+    monkeypatch.setattr(service, "CHUNK_ROWS", 1)  # a commit after every row changed
     with app.app_context():
         session = db.session()  # the context's own session: the listener goes with it
 

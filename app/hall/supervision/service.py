@@ -196,18 +196,22 @@ class _Context:
                                      department_code=department, post=self.supervise_post(department),
                                      message=message, raised_at=self.at, state="open")
         db.session.add(warning)
+        self.wrote()
         self.raised.append(warning)
         self.counts["raised"] += 1
         return warning
 
-    def changed(self) -> None:
-        """After a write: in a committing sweep, the chunk is committed once it is old or big enough."""
-        if not self.commit:
-            return
-        if self.began is None:
-            self.began = time.monotonic()
-        self.pending += 1
-        if self.pending >= CHUNK_ROWS or time.monotonic() - self.began >= CHUNK_SECONDS:
+    def wrote(self) -> None:
+        """A write of the chunk (its row locks are held from the first one)."""
+        if self.commit:
+            self.began = self.began or time.monotonic()
+            self.pending += 1
+
+    def checkpoint(self) -> None:
+        """Between two rows' work (a light and its warnings commit together): in a committing sweep, the chunk is
+        committed once it is old or big enough."""
+        if self.commit and self.pending and (self.pending >= CHUNK_ROWS
+                                             or time.monotonic() - self.began >= CHUNK_SECONDS):
             self.flush()
 
     def flush(self) -> None:
@@ -225,6 +229,8 @@ class _Context:
                                     .values(state="closed", closed_at=self.at, note=note)
                                     .execution_options(synchronize_session=False))
         self.counts["closed"] += result.rowcount or 0
+        if result.rowcount:
+            self.wrote()
 
 
 class _Yielded(Exception):
@@ -359,6 +365,7 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
                                    sa.and_(hc.light == "red", hc.due_date >= ctx.today)))
     rows = db.session.execute(query).all()
     for instance_id, old, due, promised, matter, department, business_key in rows:
+        ctx.checkpoint()
         new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
         if new == (old or "green"):
             continue
@@ -368,7 +375,7 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
             continue
-        ctx.changed()
+        ctx.wrote()
         ctx.counts["case_lights"] += 1
         ctx.close((SupervisionWarning.instance_id == instance_id)
                   & SupervisionWarning.kind.in_([f"case_{level}" for level in LEVELS if level != new]),
@@ -392,6 +399,7 @@ def _step_lights(ctx: _Context) -> None:
                       sa.and_(t.due_at > ctx.at, ht.light == "green",
                               sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at))))).all()
     for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
+        ctx.checkpoint()
         new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
         if new == old:
             continue
@@ -400,7 +408,7 @@ def _step_lights(ctx: _Context) -> None:
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:
             continue
-        ctx.changed()
+        ctx.wrote()
         ctx.counts["step_lights"] += 1
         if new not in LEVELS:
             continue
@@ -424,6 +432,7 @@ def _late_first_reviews(ctx: _Context) -> None:
         .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
                hc.received_on.is_not(None), hc.received_on < ctx.today, ~flagged.exists())).all()
     for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
+        ctx.checkpoint()
         deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date
         if ctx.today <= deadline:
             continue
@@ -456,12 +465,13 @@ def _spent_pauses(ctx: _Context) -> None:
     rows = db.session.execute(sa.select(hc.instance_id, hc.paused_since, hc.pause_limit).where(
         hc.is_open, hc.paused_since.is_not(None), hc.pause_limit.is_not(None))).all()
     for instance_id, since, limit in rows:
+        ctx.checkpoint()
         if ctx.cal.working_days_between(local_date(since), ctx.today) <= limit:
             continue
         case = cases.lock(instance_id)
         if case is not None and case_clock.spend_pause(case, ctx.at):
             ctx.counts["pauses_spent"] += 1
-        ctx.changed()
+            ctx.wrote()
 
 
 def _special_bounds(ctx: _Context) -> None:
@@ -484,6 +494,7 @@ def _special_bounds(ctx: _Context) -> None:
     warned = _warned_steps("special_overdue", [r[0] for r in rows])
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key, \
             pause_task, pause_limit in rows:
+        ctx.checkpoint()
         if matter not in procedures:  # the matter record's bounds, for a diagram that declares none itself
             procedures[matter] = db.session.scalar(
                 sa.select(ctx._matter.special_procedures).where(ctx._matter.code == matter)) or [] if matter else []
@@ -526,6 +537,7 @@ def _late_deliveries(ctx: _Context) -> None:
                hc.decided_at.is_not(None), hc.delivered_at.is_(None), hc.delivery_due < ctx.today, hc.is_open,
                ~_flagged("late_delivery").exists())).all()
     for task_id, case in rows:
+        ctx.checkpoint()
         deadline = case_clock.delivery_deadline(case, ctx.cal)
         ctx.raise_warning(instance_id=case.instance_id, task_id=task_id, kind="late_delivery", level="red",
                           department=case.department_code,
@@ -541,13 +553,14 @@ def _late_supplement_notices(ctx: _Context) -> None:
         .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
                hc.received_on.is_not(None), hc.accepted_on.is_(None), hc.accepted_on_receipt.is_(False))).all()
     for task_id, element_id, instance_id in rows:
+        ctx.checkpoint()
         case = cases.lock(instance_id)
         if case is None or case.accepted_on is not None \
                 or ctx.today <= case_clock.supplement_notice_deadline(case, ctx.cal):
             continue
         case_clock.accept_on_receipt(case, task_id, element_id, ctx.at)
         ctx.counts["raised"] += 1
-        ctx.changed()
+        ctx.wrote()
 
 
 # -- hall-rules: 延期 (Art. 42) -----------------------------------------------------------------------------------
