@@ -159,6 +159,8 @@ class InstanceListArgs(PageArgs):
     department = fields.String(metadata={"description": "department code"})
     received_from = IsoDate(metadata={"description": "received (收件) on or after this day, YYYY-MM-DD"})
     received_to = IsoDate(metadata={"description": "received on or before this day, YYYY-MM-DD"})
+    after = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "keyset paging: the `next` of the previous page (cheaper than `offset` deep in a list)"})
 
 
 class ListedInstanceSchema(InstanceSchema):
@@ -177,6 +179,11 @@ class InstanceListSchema(Schema):
     total = fields.Integer(metadata={"description": "how many cases match, counted up to 10,000"})
     total_capped = fields.Boolean(metadata={
         "description": "true: more than 10,000 cases match (`total` is then 10,000); narrow the filters"})
+    total_estimated = fields.Boolean(metadata={
+        "description": "true: the total is the database's estimate (a caller who sees only the cases they took part "
+                       "in, and more than 10,000 cases seem to match): counting would read every case"})
+    next = fields.String(allow_none=True, metadata={
+        "description": "pass as `after` for the page after this one; null when this page is not full"})
 
 
 class CancelSchema(Schema):
@@ -275,7 +282,8 @@ class Instances(MethodView):
             key=args.get("key"), department=args.get("department"), state=args.get("state"),
             received_from=args.get("received_from"), received_to=args.get("received_to"), started_by=started_by,
             owner=owner)
-        items, total = search.find(user, filters, limit=args["limit"], offset=args["offset"], summary=True)
+        items, total = search.find(user, filters, limit=args["limit"], offset=args["offset"], summary=True,
+                                   after=search.cursor(args["after"]) if args.get("after") else None)
         mine = access.handled(user, items)
         applicants = search.applicants_of([i.id for i in items])
         rows = []
@@ -285,7 +293,9 @@ class Instances(MethodView):
             if i.id not in mine:
                 row["applicant"] = access.mask(row["applicant"])
             rows.append(row)
-        return {"items": rows, "total": min(total, search.COUNT_CAP), "total_capped": total > search.COUNT_CAP}
+        return {"items": rows, "total": min(total, search.COUNT_CAP), "total_capped": total > search.COUNT_CAP,
+                "total_estimated": isinstance(total, search.Estimated),
+                "next": search.next_cursor(items) if len(items) == args["limit"] else None}
 
 
 def hall_filters(*, owner: str | None = None, case_number: str | None = None) -> tuple:

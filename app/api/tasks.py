@@ -122,11 +122,12 @@ class Tasks(MethodView):
         green-channel first, then by due date."""
         user = current_user()
         assignee = user.username if args.get("assignee") == "me" else args.get("assignee")
-        items, total = service.search(post=args.get("post"), assignee=assignee, scope=access.task_scope(user),
+        items, total = service.search(post=args.get("post"), assignee=assignee, scope=access.task_scope(user, args.get("post")),
                                       instance=args.get("instance"), state=args.get("state"),
                                       due_before=args.get("due_before"), due_after=args.get("due_after"),
                                       process_key=args.get("key"), rank=summary.task_ranking(),
-                                      limit=args["limit"], offset=args["offset"])
+                                      limit=args["limit"], offset=args["offset"],
+                                      covered=access.lists_all_at(user, args.get("post")))
         return {"items": summary.task_views(items), "total": total}
 
 

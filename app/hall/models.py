@@ -97,6 +97,13 @@ class HallTask(db.Model):
     __table_args__ = (
         sa.Index("ix_hall_task_watch", "light", "watch_from"),
         sa.Index("ix_hall_task_role", "role"),
+        # the supervision sweep reads open steps only, through these: their size is today's work, not history
+        sa.Index("ix_hall_task_open_watch", "light", "watch_from", sqlite_where=sa.text("is_open"),
+                 postgresql_where=sa.text("is_open")),
+        sa.Index("ix_hall_task_open_role", "role", sqlite_where=sa.text("is_open"),
+                 postgresql_where=sa.text("is_open")),
+        sa.Index("ix_hall_task_open_priority", "task_id", sqlite_where=sa.text("is_open AND priority > 0"),
+                 postgresql_where=sa.text("is_open AND priority > 0")),  # task lists: green channel first
     )
 
     task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
@@ -105,6 +112,8 @@ class HallTask(db.Model):
     priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     light: Mapped[str | None] = mapped_column(sa.String(10))
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # False from the step that completed or cancelled the task (hall plugin, in that step's transaction)
+    is_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
 
 
 class CaseIntake(db.Model):

@@ -59,6 +59,7 @@ def step_after_flush(step: StepResult) -> None:
     if step.is_new and case is not None:
         step.answer.update(summary.fields(case))  # the start answer shows the case's number and clock
     write_task_rows(step)
+    supervision.steps_ended(step)
     if step.action == RESCHEDULED:
         supervision.rescheduled_steps(step)
     intake.record_intake(step)  # before the notices: the receipt prints the applicant

@@ -100,5 +100,7 @@ def task_view(task: Any) -> TaskView:
 
 
 def task_ranking():
-    """How task lists rank steps: green-channel cases first (the hall's priority), for tasks.service.search."""
-    return HallTask, HallTask.task_id == UserTask.id, sa.func.coalesce(HallTask.priority, 0).desc()
+    """How task lists rank steps: green-channel cases first (the hall's priority), for tasks.service.search;
+    the open steps ranked first, from their own small index."""
+    first = UserTask.id.in_(sa.select(HallTask.task_id).where(HallTask.is_open, HallTask.priority > 0))
+    return HallTask, HallTask.task_id == UserTask.id, sa.func.coalesce(HallTask.priority, 0).desc(), first

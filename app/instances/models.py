@@ -54,6 +54,10 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_state_due", "state", "due_at"),
         sa.Index("ix_user_task_home_post_state", "home_post", "state"),
         sa.Index("ix_user_task_completed_by", "completed_by"),  # cases a clerk took part in (people.access)
+        # a post's open tasks in due order (task lists walk it), and GET /posts counts them from it alone:
+        # its size is today's work, however many tasks are finished
+        sa.Index("ix_user_task_open_post", "post", "due_at", "created_at", "id", "assignee",
+                 sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'")),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -110,10 +114,18 @@ class TaskCandidate(db.Model):
     too; the task's own `post`/`home_post` stay the first candidate group."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (sa.Index("ix_task_candidate_post", "post", "task_id"),)
+    __table_args__ = (
+        sa.Index("ix_task_candidate_post", "post", "task_id"),
+        # lists look up open tasks only: this index stays the size of today's work, however long the history
+        sa.Index("ix_task_candidate_open_post", "post", "task_id", sqlite_where=sa.text("is_open"),
+                 postgresql_where=sa.text("is_open")),
+    )
 
     task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
     post: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    # False once the task is completed or cancelled (runtime._sync_tasks): the row stays, as the task's record
+    # of where it could be worked (the hall names the owner's window post from it)
+    is_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
 
 
 # -- timers ----------------------------------------------------------------------------------------------------

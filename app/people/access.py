@@ -81,10 +81,14 @@ def case_scope(user: Principal) -> sa.ColumnElement | None:
         return None
     # EXISTS, probing the case's own tasks by index: `id IN (every case the user ever took part in)` is planned
     # as a subplan run per case row once that set outgrows work_mem, and a list of a busy window never answered
-    took_part = _took_part(user).where(UserTask.instance_id == ProcessInstance.id)
-    conditions = [ProcessInstance.started_by == user.username, took_part.exists().correlate(ProcessInstance)]
+    # and OFFSET 0 keeps it so: PostgreSQL may otherwise plan it as a hashed set of every task the user's posts
+    # ever had (an alternative it picks for an EXISTS it can turn into IN), built in full before the first row.
+    # The cheap conditions come first: OR is evaluated in the written order, and they spare most probes.
+    took_part = _took_part(user).where(UserTask.instance_id == ProcessInstance.id).offset(0)
+    conditions = [ProcessInstance.started_by == user.username]
     if user.departments:
         conditions.append(ProcessInstance.department_code.in_(user.departments))
+    conditions.append(took_part.exists().correlate(ProcessInstance))
     return sa.or_(*conditions)
 
 
@@ -177,9 +181,22 @@ def _department_posts(departments: Iterable[str]):
     return sa.select(Post.name).where(Post.department_code.in_(list(departments)))
 
 
-def task_scope(user: Principal) -> sa.ColumnElement | None:
-    """The tasks the user's lists show, as a condition on UserTask; None: every task."""
-    if user.is_(*SEE_ALL):
+def lists_all_at(user: Principal, post: str | None) -> bool:
+    """Whether every task routed to `post` is in the user's lists: their own post, or (a supervisor) one of
+    their departments' posts."""
+    if post is None:
+        return False
+    if user.is_(*SEE_ALL) or post in user.post_names:
+        return True
+    return bool(user.is_("supervisor") and user.departments and db.session.scalar(
+        _department_posts(user.departments).where(Post.name == post)) is not None)
+
+
+def task_scope(user: Principal, post: str | None = None) -> sa.ColumnElement | None:
+    """The tasks the user's lists show, as a condition on UserTask; None: every task — or every task of the list
+    of `post` when the user holds it (all that waits there, routed or as a candidate, is theirs to see: the list
+    is then read from the post's index alone)."""
+    if user.is_(*SEE_ALL) or (post is not None and post in user.post_names):
         return None
     conditions = [UserTask.assignee == user.username, UserTask.completed_by == user.username, _kept_for(user),
                   *_at_posts(user)]

@@ -21,7 +21,6 @@ from ..forms import service as forms
 from ..instances import hooks, runtime
 from ..instances.models import ProcessInstance
 from ..instances.service import case_failed
-from ..models_base import paged
 from . import prefill, task_forms
 from .models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
 
@@ -33,40 +32,93 @@ def get_or_404(task_id: str) -> UserTask:
     return task
 
 
+def candidates_at(posts) -> sa.Select:
+    """The ids of open tasks that may be worked at one of these posts as a further candidate group (through the
+    partial index of open candidates: finished tasks' rows are not read)."""
+    return sa.select(TaskCandidate.task_id).where(TaskCandidate.is_open, TaskCandidate.post.in_(list(posts)))
+
+
 def waiting_as_candidate(posts) -> sa.ColumnElement:
     """Open tasks that may be worked at one of these posts as a further candidate group."""
-    return sa.and_(UserTask.state == "open", UserTask.id.in_(
-        sa.select(TaskCandidate.task_id).where(TaskCandidate.post.in_(list(posts)))))
+    return UserTask.id.in_(candidates_at(posts))
+
+
+def at_post(post: str, state: str | None) -> sa.ColumnElement:
+    """Tasks waiting at the post or with it as a further candidate group, as one id set: `post = … OR id IN
+    (candidates)` cannot be read through indexes, and PostgreSQL would walk every open task for it."""
+    routed = sa.select(UserTask.id).where(UserTask.post == post, *([UserTask.state == state] if state else []))
+    return UserTask.id.in_(sa.union_all(routed, candidates_at([post])))
+
+
+PICK_LIMIT = 1000  # pages this deep are picked in one query, without the ordered walks below
 
 
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
-           process_key: str | None = None, scope=None, rank=None, limit: int = 50, offset: int = 0):
-    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all; `rank`:
-    (table, join condition, order) a plugin ranks tasks by first (the hall: green-channel cases first)."""
-    query = db.select(UserTask).options(selectinload(UserTask.candidates))  # lists show each task's other posts
-    if scope is not None:
-        query = query.where(scope)
-    if post:  # waiting at the post, or with it as a further candidate group
-        query = query.where(sa.or_(UserTask.post == post, waiting_as_candidate([post])))
+           process_key: str | None = None, scope=None, rank=None, limit: int = 50, offset: int = 0,
+           covered: bool = False):
+    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all;
+    `covered`: every task routed to `post` is within it (people.access.lists_all_at); `rank`:
+    (table, join condition, order, first) a plugin ranks tasks by first (the hall: green-channel cases first),
+    `first` the open tasks it puts ahead."""
+    filters = []
     if assignee:
-        query = query.where(UserTask.assignee == assignee)
+        filters.append(UserTask.assignee == assignee)
     if instance:
-        query = query.where(UserTask.instance_id == instance)
+        filters.append(UserTask.instance_id == instance)
     if state:
-        query = query.where(UserTask.state == state)
+        filters.append(UserTask.state == state)
     if due_before:
-        query = query.where(UserTask.due_at < due_before)
+        filters.append(UserTask.due_at < due_before)
     if due_after:
-        query = query.where(UserTask.due_at >= due_after)
+        filters.append(UserTask.due_at >= due_after)
     if process_key:
-        query = query.where(UserTask.process_key == process_key)
-    first = ()
+        filters.append(UserTask.process_key == process_key)
+    narrowed = len(filters) > (1 if state else 0)  # anything but the state
+    if scope is not None:
+        filters.append(scope)
+    # waiting at the post, or with it as a further candidate group
+    query = db.select(UserTask).where(*filters, *([at_post(post, state)] if post else []))
+    if post and state == "open" and not narrowed:
+        total = _open_at(post, scope, covered)
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    order: tuple = (UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
+    page = query
     if rank is not None:
-        table, on, order = rank
-        query, first = query.outerjoin(table, on), (order,)
-    return paged(query, *first, UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at,
-                 UserTask.id, limit=limit, offset=offset)
+        table, on, first_order, first = rank
+        page, order = page.outerjoin(table, on), (first_order, *order)
+        if state == "open" and offset + limit <= PICK_LIMIT:
+            page = page.where(UserTask.id.in_(_picked(filters, post, first, offset + limit)))
+    page = page.options(selectinload(UserTask.candidates))  # lists show each task's other posts
+    return list(db.session.scalars(page.order_by(*order).limit(limit).offset(offset))), total
+
+
+def _open_at(post: str, scope, covered: bool) -> int:
+    """How many open tasks wait at the post: those routed there, counted from the post's index alone when the
+    caller may see them all, and those with it as a further candidate (few), each checked against the scope."""
+    routed = sa.select(sa.func.count()).select_from(UserTask).where(
+        UserTask.post == post, UserTask.state == "open", *([scope] if scope is not None and not covered else []))
+    candidates = sa.select(sa.func.count()).select_from(UserTask).where(
+        UserTask.id.in_(candidates_at([post])), UserTask.post != post, UserTask.state == "open",
+        *([scope] if scope is not None else []))
+    return (db.session.scalar(routed) or 0) + (db.session.scalar(candidates) or 0)
+
+
+def _picked(filters: list, post: str | None, first, count: int) -> sa.Select:
+    """The ids a ranked page of open tasks can come from: the first `count` by due date of those ranked first
+    and of the others, at the post and among its candidates apart. Each is a walk of an index in that order
+    (ix_user_task_open_post: post, due date, created), stopped after `count` rows — a busy post's thousands of
+    open tasks are neither read nor sorted."""
+    due = (UserTask.due_at.asc().nulls_last(), UserTask.created_at, UserTask.id)
+    places = [None] if not post else [UserTask.post == post,
+                                      sa.and_(UserTask.id.in_(candidates_at([post])), UserTask.post != post)]
+    picks = []
+    for place in places:
+        for ranked in (first, sa.not_(first)):
+            picks.append(sa.select(UserTask.id).where(*filters, *([place] if place is not None else []), ranked)
+                         .order_by(*due).limit(count).subquery().select())
+    return sa.union_all(*picks)
 
 
 def inline_form(task: UserTask) -> dict | None:

@@ -102,3 +102,39 @@ def test_the_total_is_counted_up_to_a_cap(window, clock, monkeypatch):
     assert len(capped["items"]) == 2 and set(_ids(capped)) <= set(started)
     one = window.ok("GET", "/instances", clerk, params={"matter": FG, "business_key": "-", "limit": 2})
     assert one["total_capped"] is False and one["total"] == 0
+
+
+def test_pages_follow_one_another_by_keyset(window, clock):
+    """`next` of a full page, passed as `after`, gives the following page: the same cases in the same order as
+    offset paging, none twice; the last page has no `next`; a cursor not from a page is refused."""
+    fg = window.matter(FG)
+    clerk = window.clerk(fg)
+    for day in (8, 8, 9):  # two cases started at the same moment: the id orders them
+        clock.set(datetime(2026, 12, day, 9, 0, tzinfo=SHANGHAI))
+        window.start(fg)
+    everything = _ids(window.ok("GET", "/instances", clerk, params={"matter": FG, "limit": 500}))
+    walked, after = [], None
+    while True:
+        params = {"matter": FG, "limit": 2, **({"after": after} if after else {})}
+        page = window.ok("GET", "/instances", clerk, params=params)
+        walked += _ids(page)
+        after = page["next"]
+        if after is None:
+            break
+    assert walked == everything and len(set(walked)) == len(walked) >= 3
+    code, body = window.call("GET", "/instances", clerk, params={"after": "yesterday,abc"})
+    assert code == 422 and "after" in body["message"]
+
+
+def test_a_total_over_the_cap_for_one_who_only_took_part_is_the_databases_estimate(window, app, monkeypatch):
+    """The comprehensive window's clerk sees only the cases they took part in: no index counts those, so on
+    PostgreSQL a total past the cap is the planner's estimate (said so); a department's clerk is counted."""
+    from app.hall.window import search
+
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    monkeypatch.setattr(search, "COUNT_CAP", 0)
+    body = window.ok("GET", "/instances", "zhoumin", params={"limit": 1})
+    assert body["total_estimated"] is postgres and (body["total_capped"] is True or not postgres)
+    clerk = window.clerk(window.matter(FG))
+    assert window.ok("GET", "/instances", clerk, params={"limit": 1})["total_estimated"] is False

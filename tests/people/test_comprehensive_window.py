@@ -116,3 +116,24 @@ def test_open_tasks_from_before_candidates_were_kept_get_them_at_bootstrap(app, 
         assert backfill_candidates() == 0
         db.session.commit()
     assert [t["id"] for t in _tasks(client, people, "front")] == [case["tasks"][0]["id"]]
+
+
+def test_a_finished_tasks_candidate_rows_stay_as_its_record_but_leave_the_lists(app, client, front):
+    from app.tasks.models import TaskCandidate
+
+    people = front
+    case = _start(client, people, user="clerk")
+    accept = case["tasks"][0]
+    assert [t["id"] for t in _tasks(client, people, "front", post="综合受理A岗")] == [accept["id"]]
+    done = _complete(client, people, accept["id"], "clerk", {"applicant": "王五", "materials_complete": True})
+    assert done.status_code == 200, done.json
+    with app.app_context():
+        rows = db.session.execute(db.select(TaskCandidate.post, TaskCandidate.is_open)
+                                  .where(TaskCandidate.task_id == accept["id"])).all()
+    assert rows == [("综合受理A岗", False)]  # kept (where it could have been worked), closed
+    # the finished task still names its further candidate post; no list of that post shows it, in any state
+    shown = client.get(f"/api/v1/tasks/{accept['id']}", headers=people.auth("clerk")).json
+    assert (shown["state"], shown["other_posts"]) == ("completed", ["综合受理A岗"])
+    assert _tasks(client, people, "front", post="综合受理A岗") == []
+    assert _tasks(client, people, "front", post="综合受理A岗", state="completed") == []
+    assert [t["id"] for t in _tasks(client, people, "clerk", post="测试受理岗", state="completed")] == [accept["id"]]

@@ -192,40 +192,57 @@ def _elapsed_hours() -> sa.ColumnElement:
     return (sa.func.julianday(PI.ended_at) - sa.func.julianday(PI.started_at)) * 24.0
 
 
-def _from(query, join: str | None):
-    """The cases the reports count: the hall's rows, with the runtime's (its start and end, its version)."""
-    query = query.select_from(HC).join(PI, PI.id == HC.instance_id)
+def _from(query, join: str | None, runtime: bool = True):
+    """The cases the reports count: the hall's rows, with the runtime's (its start and end, its version) when a
+    figure reads them — every hall row has its runtime row, and joining a million of them for nothing doubles a
+    long period's report."""
+    query = query.select_from(HC)
+    if runtime:
+        query = query.join(PI, PI.id == HC.instance_id)
     if join == "matter":
         return query.outerjoin(Matter, Matter.code == HC.matter_code)
     return query
+
+
+def _reads_runtime(*expressions) -> bool:
+    from sqlalchemy.sql.util import find_tables
+
+    return any(PI.__table__ in find_tables(e, include_crud=False) for e in expressions if e is not None)
 
 
 def aggregate(key, where: list, *, join: str | None = None, elapsed: bool = False) -> dict:
     """Raw figures per value of `key` (one GROUP BY), with each group's working days as a histogram for the p90
     ({days: cases}: a few dozen rows per group from the database, whatever the period's size).
 
-    `key` None: one group for all the cases, under the key None.
+    `key` None: one group for all the cases, under the key None; a tuple of columns: groups keyed by tuples.
     """
     columns = dict(_COLUMNS)
     if elapsed:
         columns["avg_elapsed_hours"] = sa.func.avg(
             sa.case((_COMPLETED & PI.ended_at.is_not(None), _elapsed_hours()), else_=None))
     labelled = [column.label(name) for name, column in columns.items()]
-    key_column = (sa.null() if key is None else key).label("key")
-    query = _from(sa.select(key_column, *labelled), join).where(*where)
-    if key is not None:
-        query = query.group_by(key)
+    keys = key if isinstance(key, tuple) else () if key is None else (key,)
+    key_columns = [k.label(f"key{i}") for i, k in enumerate(keys)] or [sa.null().label("key0")]
+    runtime = elapsed or _reads_runtime(*keys, *where)
+
+    def group_of(values) -> object:
+        return tuple(values) if isinstance(key, tuple) else values[0]
+
+    query = _from(sa.select(*key_columns, *labelled), join, runtime).where(*where)
+    if keys:
+        query = query.group_by(*keys)
     groups = {}
     for row in db.session.execute(query).mappings():
         figures = dict(row)
         if figures["received"] == 0:  # no GROUP BY over no rows
             continue
         figures["days"] = {}
-        groups[figures.pop("key")] = figures
-    days_query = _from(sa.select(key_column, HC.working_days_used, sa.func.count()), join).where(
+        groups[group_of([figures.pop(c.name) for c in key_columns])] = figures
+    days_query = _from(sa.select(*key_columns, HC.working_days_used, sa.func.count()), join, runtime).where(
         *where, _JUDGED, HC.working_days_used.is_not(None))
-    days_query = days_query.group_by(*([key] if key is not None else []), HC.working_days_used)
-    for group, days, cases in db.session.execute(days_query):
+    days_query = days_query.group_by(*keys, HC.working_days_used)
+    for row in db.session.execute(days_query):
+        group, days, cases = group_of(row[:len(key_columns)]), row[-2], row[-1]
         if group in groups:
             groups[group]["days"][int(days)] = int(cases)
     return groups
@@ -422,12 +439,17 @@ def summary(start: dt.date | None, end: dt.date | None, only: list[str] | None =
     def publish(raw):
         return figures(raw, traffic_days=traffic_days, thresholds=thresholds)
 
-    center = aggregate(None, where).get(None)
-    kinds = aggregate(Matter.kind, where, join="matter")
+    # one pass over the period, by kind and green channel; the center and the green channel are sums of groups
+    split = aggregate((Matter.kind, HC.green_channel), where, join="matter")
+    center = _merge_raw(split.values())
+    green = _merge_raw(raw for (_, on_green), raw in split.items() if on_green)
+    kinds: dict = {}
+    for (kind, _), raw in split.items():
+        kinds.setdefault(kind, []).append(raw)
+    kinds = {kind: _merge_raw(raws) for kind, raws in kinds.items()}
     by_kind = [{"kind": kind, "kind_name": KIND_NAMES[kind], **publish(kinds.pop(kind, None))} for kind in KINDS]
     if kinds:  # cases of a matter not in the catalog
         by_kind.append({"kind": None, "kind_name": "未登记事项", **publish(_merge_raw(kinds.values()))})
-    green = aggregate(None, [*where, HC.green_channel.is_(True)]).get(None)
     return {**header, **publish(center), "by_kind": by_kind, "green_channel_figures": publish(green)}
 
 

@@ -36,6 +36,12 @@ class SupervisionWarning(db.Model):
         sa.Index("ix_supervision_warning_instance", "instance_id"),
         sa.Index("ix_supervision_warning_department", "department_code", "state"),
         sa.Index("ix_supervision_warning_post_state", "post", "state", "raised_at"),
+        sa.Index("ix_supervision_warning_open", "id", sqlite_where=sa.text("state = 'open'"),
+                 postgresql_where=sa.text("state = 'open'")),  # the sweep's safety net, a slice at a time
+        sa.Index("ix_supervision_warning_open_raised", "raised_at", "id", sqlite_where=sa.text("state = 'open'"),
+                 postgresql_where=sa.text("state = 'open'")),  # the list's newest open warnings first
+        sa.Index("ix_supervision_warning_open_task", "task_id", "kind", sqlite_where=sa.text("state = 'open'"),
+                 postgresql_where=sa.text("state = 'open'")),  # the sweep's "not warned yet" of a step
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

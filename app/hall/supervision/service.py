@@ -21,6 +21,7 @@ the same warning twice. A light going back closes the warnings above it. The sam
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -51,6 +52,12 @@ KIND_NAMES = {"case_yellow": "办件黄灯预警", "case_red": "办件红灯（�
 OPEN_STATES = ("running", "error", "suspended")  # a case stopped by an incident or by ops is still open, and still late
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
+STEP_KINDS = ("step_yellow", "step_red", "special_overdue", "late_delivery")  # they close with their step
+# A sweep with much to do (the first after an import, or after the server was down) commits in chunks: a case's
+# row, locked by the light's guarded UPDATE, is held at most this long, never for the whole catch-up
+CHUNK_SECONDS = 0.5
+CHUNK_ROWS = 500
+TIDY_SLICE = 500  # open warnings the safety net looks at per sweep
 
 
 @dataclass(frozen=True)
@@ -151,11 +158,12 @@ def warning_details(warning: SupervisionWarning) -> dict:
 class _Context:
     """What one sweep shares: the time, the calendar, settings, matter names and supervisors' posts."""
 
-    def __init__(self, at: datetime) -> None:
+    def __init__(self, at: datetime, commit: bool = False) -> None:
         from ...matters.models import Matter
         from ...people.models import Post
 
         self.at = as_utc(at)
+        self.commit, self.began, self.pending = commit, None, 0
         self.today = local_date(self.at)
         self.cal = calendar.workday_calendar()
         self.settings = settings()
@@ -188,32 +196,71 @@ class _Context:
                                      department_code=department, post=self.supervise_post(department),
                                      message=message, raised_at=self.at, state="open")
         db.session.add(warning)
+        self.wrote()
         self.raised.append(warning)
         self.counts["raised"] += 1
         return warning
+
+    def wrote(self) -> None:
+        """A write of the chunk (its row locks are held from the first one)."""
+        if self.commit:
+            self.began = self.began or time.monotonic()
+            self.pending += 1
+
+    def checkpoint(self) -> None:
+        """Between two rows' work (a light and its warnings commit together): in a committing sweep, the chunk is
+        committed once it is old or big enough."""
+        if self.commit and self.pending and (self.pending >= CHUNK_ROWS
+                                             or time.monotonic() - self.began >= CHUNK_SECONDS):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what is done; the next chunk goes on only under the sweep's lock again (a transaction's lock
+        ends with it: another process that took it meanwhile carries on with the same work)."""
+        _audit_raised(self)
+        self.raised = []
+        db.session.commit()
+        self.began, self.pending = None, 0
+        if not _locked():
+            raise _Yielded
 
     def close(self, condition, note: str) -> None:
         result = db.session.execute(sa.update(SupervisionWarning).where(SupervisionWarning.state == "open", condition)
                                     .values(state="closed", closed_at=self.at, note=note)
                                     .execution_options(synchronize_session=False))
         self.counts["closed"] += result.rowcount or 0
+        if result.rowcount:
+            self.wrote()
+
+
+class _Yielded(Exception):
+    """Another process holds the sweep's lock after a chunk's commit."""
+
+
+def _locked() -> bool:
+    return db.engine.dialect.name != "postgresql" or bool(db.session.scalar(
+        sa.select(sa.func.pg_try_advisory_xact_lock(_SWEEP_LOCK))))
 
 
 def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
-    """Bring lights in line with the time and raise or close warnings; returns what it did."""
-    ctx = _Context(at or now())
-    if db.engine.dialect.name == "postgresql" and not db.session.scalar(
-            sa.select(sa.func.pg_try_advisory_xact_lock(_SWEEP_LOCK))):
+    """Bring lights in line with the time and raise or close warnings; returns what it did. With `commit`, a
+    long sweep commits in chunks (CHUNK_SECONDS); without, everything stays in the caller's transaction."""
+    ctx = _Context(at or now(), commit)
+    if not _locked():
         db.session.rollback()
         return {**ctx.counts, "skipped": 1}
-    _tidy(ctx)
-    _spent_pauses(ctx)
-    _case_lights(ctx)
-    _step_lights(ctx)
-    _late_first_reviews(ctx)
-    _special_bounds(ctx)
-    _late_deliveries(ctx)
-    _late_supplement_notices(ctx)
+    try:
+        _tidy(ctx)
+        _spent_pauses(ctx)
+        _case_lights(ctx)
+        _step_lights(ctx)
+        _late_first_reviews(ctx)
+        _special_bounds(ctx)
+        _late_deliveries(ctx)
+        _late_supplement_notices(ctx)
+    except _Yielded:
+        db.session.rollback()
+        return {**ctx.counts, "skipped": 1}
     _audit_raised(ctx)
     if commit:
         db.session.commit()
@@ -270,14 +317,34 @@ def _audit_raised(ctx: _Context) -> None:
                            for w in ctx.raised])
 
 
+def steps_ended(step) -> None:
+    """The tasks a step completed or cancelled leave the sweep's open-step indexes, and their step warnings
+    close at once (环节已办理), in the step's transaction."""
+    ended = {t.id for t in step.before.user_tasks} - {t.id for t in step.after.user_tasks}
+    if not ended:
+        return
+    conn, w = db.session.connection(), SupervisionWarning
+    conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open).values(is_open=False))
+    conn.execute(sa.update(w).where(w.instance_id == step.case_id, w.task_id.in_(ended), w.state == "open",
+                                    w.kind.in_(STEP_KINDS)).values(state="closed", closed_at=step.at, note="环节已办理"))
+
+
+_tidy_after = [0]  # per process: the id the last sweep's slice of open warnings ended at
+
+
 def _tidy(ctx: _Context) -> None:
-    """Close warnings whose case is over, and step warnings whose step is done."""
-    over = sa.select(HallCase.instance_id).where(HallCase.instance_id == SupervisionWarning.instance_id,
-                                                 HallCase.is_open.is_(False))
-    ctx.close(SupervisionWarning.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
-    done = sa.select(UserTask.id).where(UserTask.id == SupervisionWarning.task_id, UserTask.state != "open")
-    ctx.close(SupervisionWarning.kind.in_(("step_yellow", "step_red", "special_overdue", "late_delivery"))
-              & done.exists(), "环节已办理")
+    """Close warnings whose case is over, and step warnings whose step is done — a safety net, as cases and
+    steps close theirs when they end: a slice of the open warnings per sweep, round and round."""
+    w = SupervisionWarning
+    ids = list(db.session.scalars(sa.select(w.id).where(w.state == "open", w.id > _tidy_after[0])
+                                  .order_by(w.id).limit(TIDY_SLICE)))
+    _tidy_after[0] = ids[-1] if len(ids) == TIDY_SLICE else 0
+    if not ids:
+        return
+    over = sa.select(HallCase.instance_id).where(HallCase.instance_id == w.instance_id, HallCase.is_open.is_(False))
+    ctx.close(w.id.in_(ids) & w.kind.in_(CLOSE_WITH_CASE) & over.exists(), "办件已办结")
+    done = sa.select(UserTask.id).where(UserTask.id == w.task_id, UserTask.state != "open")
+    ctx.close(w.id.in_(ids) & w.kind.in_(STEP_KINDS) & done.exists(), "环节已办理")
 
 
 def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
@@ -298,6 +365,7 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
                                    sa.and_(hc.light == "red", hc.due_date >= ctx.today)))
     rows = db.session.execute(query).all()
     for instance_id, old, due, promised, matter, department, business_key in rows:
+        ctx.checkpoint()
         new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
         if new == (old or "green"):
             continue
@@ -307,6 +375,7 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
             continue
+        ctx.wrote()
         ctx.counts["case_lights"] += 1
         ctx.close((SupervisionWarning.instance_id == instance_id)
                   & SupervisionWarning.kind.in_([f"case_{level}" for level in LEVELS if level != new]),
@@ -325,11 +394,12 @@ def _step_lights(ctx: _Context) -> None:
                   pi.department_code, pi.business_key, hc.due_date)
         .join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .outerjoin(hc, hc.instance_id == t.instance_id)
-        .where(t.state == "open", t.due_at.is_not(None), ht.light.is_not(None),
+        .where(ht.is_open, t.state == "open", t.due_at.is_not(None), ht.light.is_not(None),
                sa.or_(sa.and_(t.due_at <= ctx.at, ht.light != "red"),
                       sa.and_(t.due_at > ctx.at, ht.light == "green",
                               sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at))))).all()
     for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
+        ctx.checkpoint()
         new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
         if new == old:
             continue
@@ -338,6 +408,7 @@ def _step_lights(ctx: _Context) -> None:
             .values(light=new).execution_options(synchronize_session=False))
         if changed.rowcount != 1:
             continue
+        ctx.wrote()
         ctx.counts["step_lights"] += 1
         if new not in LEVELS:
             continue
@@ -358,9 +429,10 @@ def _late_first_reviews(ctx: _Context) -> None:
         sa.select(hc.instance_id, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days, hc.matter_code,
                   hc.department_code, hc.business_key, hc.due_date, t.id)
         .select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
+        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
                hc.received_on.is_not(None), hc.received_on < ctx.today, ~flagged.exists())).all()
     for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
+        ctx.checkpoint()
         deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date
         if ctx.today <= deadline:
             continue
@@ -377,6 +449,15 @@ def _flagged(kind: str, level: str | None = None):
     return query.where(w.level == level) if level else query
 
 
+def _warned_steps(kind: str, task_ids: list[str]) -> set[str]:
+    """Which of these steps have an open warning of this kind (one query per thousand steps)."""
+    w, found = SupervisionWarning, set()
+    for start in range(0, len(task_ids), 1000):
+        found.update(db.session.scalars(sa.select(w.task_id).where(
+            w.state == "open", w.kind == kind, w.task_id.in_(task_ids[start:start + 1000]))))
+    return found
+
+
 def _spent_pauses(ctx: _Context) -> None:
     """Art. 45: a special procedure stops the clock only for its bound (and a second notice's extension); past
     it the clock runs again, the procedure going on (clock.spend_pause, under the case's lock)."""
@@ -384,11 +465,13 @@ def _spent_pauses(ctx: _Context) -> None:
     rows = db.session.execute(sa.select(hc.instance_id, hc.paused_since, hc.pause_limit).where(
         hc.is_open, hc.paused_since.is_not(None), hc.pause_limit.is_not(None))).all()
     for instance_id, since, limit in rows:
+        ctx.checkpoint()
         if ctx.cal.working_days_between(local_date(since), ctx.today) <= limit:
             continue
         case = cases.lock(instance_id)
         if case is not None and case_clock.spend_pause(case, ctx.at):
             ctx.counts["pauses_spent"] += 1
+            ctx.wrote()
 
 
 def _special_bounds(ctx: _Context) -> None:
@@ -402,26 +485,37 @@ def _special_bounds(ctx: _Context) -> None:
                   hc.department_code, hc.business_key, hc.pause_task_id, hc.pause_limit)
         .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
+        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
                ~_flagged("special_overdue", "red").exists())).all()
     procedures: dict[str | None, list] = {}
+    # a busy hall has thousands of open special procedures: what is the same for many is worked out once
+    bounds: dict[tuple, int | None] = {}
+    used_since: dict[date, int] = {}
+    warned = _warned_steps("special_overdue", [r[0] for r in rows])
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key, \
             pause_task, pause_limit in rows:
+        ctx.checkpoint()
         if matter not in procedures:  # the matter record's bounds, for a diagram that declares none itself
             procedures[matter] = db.session.scalar(
                 sa.select(ctx._matter.special_procedures).where(ctx._matter.code == matter)) or [] if matter else []
-        properties = definitions.compiled_by_id(definition_id).element_properties(element_id)
-        bound = pause_limit if pause_task == task_id and pause_limit is not None \
-            else vocabulary.special_bound(properties, name, procedures[matter])  # with a second notice's days
+        if pause_task == task_id and pause_limit is not None:
+            bound = pause_limit  # with a second notice's days
+        else:
+            key = (definition_id, element_id, name, matter)
+            if key not in bounds:
+                properties = definitions.compiled_by_id(definition_id).element_properties(element_id)
+                bounds[key] = vocabulary.special_bound(properties, name, procedures[matter])
+            bound = bounds[key]
         if bound is None:
             continue
-        used = ctx.cal.working_days_between(local_date(created), ctx.today)
+        since = local_date(created)
+        if since not in used_since:
+            used_since[since] = ctx.cal.working_days_between(since, ctx.today)
+        used = used_since[since]
         level = "red" if used > bound else "yellow" if used >= bound else None
         if level is None:
             continue
-        if level == "yellow" and db.session.scalar(sa.select(SupervisionWarning.id).where(
-                SupervisionWarning.task_id == task_id, SupervisionWarning.kind == "special_overdue",
-                SupervisionWarning.state == "open")):
+        if level == "yellow" and task_id in warned:
             continue
         if level == "red":
             ctx.close((SupervisionWarning.task_id == task_id) & (SupervisionWarning.kind == "special_overdue"),
@@ -439,10 +533,11 @@ def _late_deliveries(ctx: _Context) -> None:
     t, ht, hc = UserTask, HallTask, HallCase
     rows = db.session.execute(
         sa.select(t.id, hc).select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
+        .where(ht.is_open, t.state == "open", ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
                hc.decided_at.is_not(None), hc.delivered_at.is_(None), hc.delivery_due < ctx.today, hc.is_open,
                ~_flagged("late_delivery").exists())).all()
     for task_id, case in rows:
+        ctx.checkpoint()
         deadline = case_clock.delivery_deadline(case, ctx.cal)
         ctx.raise_warning(instance_id=case.instance_id, task_id=task_id, kind="late_delivery", level="red",
                           department=case.department_code,
@@ -455,15 +550,17 @@ def _late_supplement_notices(ctx: _Context) -> None:
     rows = db.session.execute(
         sa.select(t.id, t.element_id, hc.instance_id).select_from(ht).join(t, t.id == ht.task_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
+        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
                hc.received_on.is_not(None), hc.accepted_on.is_(None), hc.accepted_on_receipt.is_(False))).all()
     for task_id, element_id, instance_id in rows:
+        ctx.checkpoint()
         case = cases.lock(instance_id)
         if case is None or case.accepted_on is not None \
                 or ctx.today <= case_clock.supplement_notice_deadline(case, ctx.cal):
             continue
         case_clock.accept_on_receipt(case, task_id, element_id, ctx.at)
         ctx.counts["raised"] += 1
+        ctx.wrote()
 
 
 # -- hall-rules: 延期 (Art. 42) -----------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from ...clock import SHANGHAI, as_utc
 from ...errors import Forbidden, Invalid
 from ...extensions import db
 from ...instances.models import STATES
-from ...models_base import paged
 from ...people import access
 from ...people.auth import Principal
 from . import fields as hall
@@ -82,13 +81,13 @@ def check(user: Principal, filters: Filters) -> None:
                       {"from": str(filters.received_from), "to": str(filters.received_to)})
 
 
-def query(user: Principal, filters: Filters) -> sa.Select:
-    """The cases matching `filters` that `user` may see."""
+def query(user: Principal, filters: Filters, *, scoped: bool = True) -> sa.Select:
+    """The cases matching `filters` that `user` may see (`scoped` False: that anyone may see)."""
     check(user, filters)
     case = hall.CASE
     intake = hall.INTAKE
     statement = hall.with_hall(sa.select(case))
-    scope = access.case_scope(user)
+    scope = access.case_scope(user) if scoped else None
     if scope is not None:
         statement = statement.where(scope)
     if filters.case_number:
@@ -134,14 +133,71 @@ def query(user: Principal, filters: Filters) -> sa.Select:
 COUNT_CAP = 10_000  # matches counted at most; beyond, the total says "more than 10,000" (narrow the filters)
 
 
-def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0,
-         summary: bool = False) -> tuple[list, int]:
+def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0, summary: bool = False,
+         after: tuple[dt.datetime, str] | None = None) -> tuple[list, int]:
     """One page of the matching cases, newest first, and how many match — up to COUNT_CAP + 1 (more: the total
-    is a lower bound); never their engine state, and with `summary` not their data either."""
+    is a lower bound); never their engine state, and with `summary` not their data either. `after`: the page
+    after the case (started_at, id) that ended the previous one (keyset paging: no rows skipped over)."""
     case = hall.CASE
     deferred = [defer(case.engine_state), *([defer(case.data)] if summary else [])]
-    return paged(query(user, filters).options(*deferred), case.started_at.desc(), case.id, limit=limit,
-                 offset=offset, count_cap=COUNT_CAP)
+    statement = query(user, filters)
+    total = _count(user, filters, statement)
+    if after is not None:  # newest first, then by id: the rows after the last one shown
+        at, last = after
+        statement = statement.where(sa.or_(case.started_at < at, sa.and_(case.started_at == at, case.id > last)))
+    rows = db.session.scalars(statement.options(*deferred).order_by(case.started_at.desc(), case.id)
+                              .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def next_cursor(items: list) -> str:
+    """The keyset cursor after a page's last case: its start time and id."""
+    last = items[-1]
+    return f"{as_utc(last.started_at).isoformat()},{last.id}"
+
+
+def cursor(text: str) -> tuple[dt.datetime, str]:
+    at, _, last = text.rpartition(",")
+    try:
+        return as_utc(dt.datetime.fromisoformat(at)), last
+    except ValueError:
+        raise Invalid("分页游标 after 无效：请使用上一页返回的 next", {"after": text}) from None
+
+
+def _count(user: Principal, filters: Filters, statement: sa.Select) -> int:
+    """How many cases match, up to COUNT_CAP + 1. The cases of the user's own departments are part of what they
+    see and are counted first, from the department index: past the cap, the whole count is not needed (it would
+    probe every other case's tasks for the user's part in it)."""
+    def capped(select: sa.Select) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(
+            select.order_by(None).limit(COUNT_CAP + 1).subquery())) or 0
+
+    if access.case_scope(user) is not None:
+        if user.departments:
+            own = capped(query(user, filters, scoped=False).where(hall.CASE.department_code.in_(user.departments)))
+            if own > COUNT_CAP:
+                return own
+        elif db.engine.dialect.name == "postgresql":  # only the part they took: no index counts it
+            guess = _estimate(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()))
+            if guess > COUNT_CAP:
+                return Estimated(guess)
+    return capped(statement)
+
+
+class Estimated(int):
+    """A total the planner estimated: over the cap, for someone whose cases are only those they took part in
+    (counting them would probe every case's tasks); the answer says so (`total_estimated`)."""
+
+
+def _estimate(statement: sa.Select) -> int:
+    """PostgreSQL's estimate of the rows the statement's scan of cases yields (EXPLAIN, not run)."""
+    compiled = statement.compile(db.engine, compile_kwargs={"render_postcompile": True})
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    node = plan[0]["Plan"]
+    while node.get("Plans") and node.get("Node Type") in ("Aggregate", "Limit", "Subquery Scan", "Gather",
+                                                          "Result"):
+        node = node["Plans"][0]
+    return int(node.get("Plan Rows", 0))
 
 
 def applicants_of(instance_ids: list[str]) -> dict[str, dict]:
