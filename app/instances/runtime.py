@@ -322,8 +322,10 @@ def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
     if gone:
         _core(_TASKS.update().where(_TASKS.c.id.in_(gone), _TASKS.c.state == "open")
               .values(state="cancelled", completed_at=at))
-    ended = was_open - now_open
-    if ended:  # a finished task is no longer looked up as a candidate at other posts (the lists' index)
+    # a finished task is no longer looked up as a candidate at other posts (the lists' index); only a task with
+    # further candidate groups has rows (and a row left open is harmless: the lists also ask for open tasks)
+    ended = [t.id for t in before.user_tasks if t.id not in now_open and set(t.other_posts) - {t.post}]
+    if ended:
         _core(_CANDIDATES.update().where(_CANDIDATES.c.task_id.in_(ended), _CANDIDATES.c.is_open)
               .values(is_open=False))
     return new_rows

@@ -324,9 +324,17 @@ def steps_ended(step) -> None:
     if not ended:
         return
     conn, w = db.session.connection(), SupervisionWarning
-    conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open).values(is_open=False))
-    conn.execute(sa.update(w).where(w.instance_id == step.case_id, w.task_id.in_(ended), w.state == "open",
-                                    w.kind.in_(STEP_KINDS)).values(state="closed", closed_at=step.at, note="环节已办理"))
+    lit = conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open)
+                       .values(is_open=False).returning(HallTask.task_id, HallTask.light)).all()
+    case = cases.for_step(step)
+    # a matter's step may be warned of without a light of its own (a special procedure, the delivery); elsewhere
+    # only a step with a limit (a light) is ever warned of
+    matter = case is not None and case.matter_code is not None
+    watched = [task_id for task_id, light in lit if matter or light is not None]
+    if watched:
+        conn.execute(sa.update(w).where(w.instance_id == step.case_id, w.task_id.in_(watched), w.state == "open",
+                                        w.kind.in_(STEP_KINDS))
+                     .values(state="closed", closed_at=step.at, note="环节已办理"))
 
 
 _tidy_after = [0]  # per process: the id the last sweep's slice of open warnings ended at
