@@ -49,7 +49,9 @@ class WarningSchema(Schema):
 
 class WarningListSchema(Schema):
     items = fields.List(fields.Nested(WarningSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "how many warnings match, counted up to 10,000"})
+    total_capped = fields.Boolean(metadata={
+        "description": "true: more than 10,000 warnings match (`total` is then 10,000); narrow the filters"})
 
 
 class CloseSchema(Schema):
@@ -159,7 +161,7 @@ class Warnings(MethodView):
             state=None if args["state"] == "all" else args["state"], level=args.get("level"), kind=args.get("kind"),
             department=args.get("department"), instance=args.get("instance"), post=args.get("post"),
             limit=args["limit"], offset=args["offset"])
-        return {"items": items, "total": total}
+        return {"items": items, "total": min(total, service.COUNT_CAP), "total_capped": total > service.COUNT_CAP}
 
 
 @blp.route("/supervision/warnings/<int:warning_id>/close")

@@ -68,3 +68,18 @@ def test_a_sweep_with_much_to_do_commits_in_chunks_and_raises_each_warning_once(
             db.session.remove()
         assert sorted(d["warning_id"] for d in audited if d["level"] == "red") == sorted(w["id"] for w in open_now)
     assert desk.sweep()["raised"] == 0  # nothing left over, nothing twice
+
+
+def test_the_warnings_total_is_counted_up_to_a_cap(desk, clock, monkeypatch):
+    from app.hall.supervision import service
+
+    clock.set(shanghai(2026, 11, 27))
+    cid = desk.start(_matter(desk))["id"]
+    desk.complete(cid, "accept", ACCEPT)
+    clock.set(shanghai(2026, 12, 2, 17, 30))  # past the review's deadline: a step_red
+    desk.sweep()
+    listed = desk.ok("GET", "/supervision/warnings", desk.ops, params={"instance": cid})
+    assert (listed["total"], listed["total_capped"]) == (1, False)
+    monkeypatch.setattr(service, "COUNT_CAP", 0)
+    capped = desk.ok("GET", "/supervision/warnings", desk.ops, params={"instance": cid})
+    assert (capped["total"], capped["total_capped"], len(capped["items"])) == (0, True, 1)

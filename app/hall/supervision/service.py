@@ -57,6 +57,7 @@ STEP_KINDS = ("step_yellow", "step_red", "special_overdue", "late_delivery")  # 
 # row, locked by the light's guarded UPDATE, is held at most this long, never for the whole catch-up
 CHUNK_SECONDS = 0.5
 CHUNK_ROWS = 500
+COUNT_CAP = 10_000  # warnings counted at most for a list (after an import there may be a hundred thousand open)
 TIDY_SLICE = 500  # open warnings the safety net looks at per sweep
 
 
@@ -684,14 +685,15 @@ def runtime_lock(instance_id: str):
 def search(*, state: str | None = "open", level: str | None = None, kind: str | None = None,
            department: str | None = None, instance: str | None = None, post: str | None = None,
            scope=None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    """`scope`: the condition of the warnings the caller may see (people.access.warning_scope), None for all."""
+    """`scope`: the condition of the warnings the caller may see (people.access.warning_scope), None for all; the
+    total counts up to COUNT_CAP + 1."""
     w = SupervisionWarning
     query = sa.select(w) if scope is None else sa.select(w).where(scope)
     for column, value in ((w.state, state), (w.level, level), (w.kind, kind), (w.department_code, department),
                           (w.instance_id, instance), (w.post, post)):
         if value:
             query = query.where(column == value)
-    items, total = paged(query, w.raised_at.desc(), w.id.desc(), limit=limit, offset=offset)
+    items, total = paged(query, w.raised_at.desc(), w.id.desc(), limit=limit, offset=offset, count_cap=COUNT_CAP)
     found = {}
     if items:
         found = {row.id: row for row in db.session.execute(
