@@ -141,8 +141,11 @@ def post_for(user: User, home_post: str | None, backups: dict[str, str | None] |
     held = set(user.post_names)
     if home_post in held:
         return home_post
-    backup = (backups or {}).get(home_post) if backups is not None else db.session.scalar(
-        db.select(Post.backup_name).where(Post.name == home_post))
+    if backups is not None:
+        backup = backups.get(home_post)
+    else:
+        known = post_info(home_post)
+        backup = known.backup_name if known is not None else None
     return backup if backup in held else None
 
 
@@ -152,7 +155,7 @@ def may_own(username: str | None, post_name: str | None) -> bool:
     if post is None or post.kind not in ("window_a", "window_b"):
         return False
     user = active_user(username)
-    return user is not None and post_for(user, post.name, {post.name: post.backup_name}) is not None
+    return user is not None and post_for(user, post.name) is not None
 
 
 def owning_post(username: str | None, posts: tuple[str, ...]) -> str | None:

@@ -115,17 +115,14 @@ def _matter_record(code: str) -> SimpleNamespace | None:
 
     cache = app_cache("documents.matters", dict)
     generation = shared_generation(GENERATION)
-    if cache.get(_GENERATION) != generation:
-        cache.clear()
-        cache[_GENERATION] = generation
-    if code not in cache:
+    if cache.get("generation") != generation:
+        cache["records"], cache["generation"] = {}, generation
+    records = cache["records"]
+    if code not in records:
         row = db.session.get(Matter, code)
-        cache[code] = None if row is None else SimpleNamespace(
+        records[code] = None if row is None else SimpleNamespace(
             **{column.key: getattr(row, column.key) for column in Matter.__mapper__.column_attrs})
-    return cache[code]
-
-
-_GENERATION = object()  # the cache's own key for the generation its entries were read at
+    return records[code]
 
 
 class _Context:
