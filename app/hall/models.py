@@ -21,6 +21,9 @@ from ..models_base import UtcDateTime
 
 OPEN_BUSINESS_KEY = "uq_hall_case_open_business_key"
 _OPEN = "business_key IS NOT NULL AND is_open"
+# the supervision sweep's next look at a row: a date at or before today means "look now"; NULL, never (until a
+# write that could change its outcome sets it to this again)
+LOOK_NOW = date(2000, 1, 1)
 
 
 class HallCase(db.Model):
@@ -33,6 +36,9 @@ class HallCase(db.Model):
         sa.Index("ix_hall_case_received_window", "received_on", "window_no"),
         sa.Index("ix_hall_case_received_department", "received_on", "department_code"),
         sa.Index("ix_hall_case_received_matter", "received_on", "matter_code"),
+        # the sweep visits only the open cases whose light (or spent pause) can change today
+        sa.Index("ix_hall_case_open_look", "look_on", sqlite_where=sa.text("is_open"),
+                 postgresql_where=sa.text("is_open")),
     )
 
     instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"),
@@ -87,6 +93,9 @@ class HallCase(db.Model):
     working_days_used: Mapped[int | None] = mapped_column(sa.Integer)
     on_time: Mapped[bool | None] = mapped_column(sa.Boolean)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the first date its light can change, or its special procedure's pause be spent (the sweep's, see LOOK_NOW);
+    # a write to what it depends on sets it to LOOK_NOW (`_look_again` below)
+    look_on: Mapped[date | None] = mapped_column(sa.Date, default=LOOK_NOW, server_default=LOOK_NOW.isoformat())
 
 
 class HallTask(db.Model):
@@ -100,7 +109,7 @@ class HallTask(db.Model):
         # the supervision sweep reads open steps only, through these: their size is today's work, not history
         sa.Index("ix_hall_task_open_watch", "light", "watch_from", sqlite_where=sa.text("is_open"),
                  postgresql_where=sa.text("is_open")),
-        sa.Index("ix_hall_task_open_role", "role", sqlite_where=sa.text("is_open"),
+        sa.Index("ix_hall_task_open_role", "role", "look_on", sqlite_where=sa.text("is_open"),
                  postgresql_where=sa.text("is_open")),
         sa.Index("ix_hall_task_open_priority", "task_id", sqlite_where=sa.text("is_open AND priority > 0"),
                  postgresql_where=sa.text("is_open AND priority > 0")),  # task lists: green channel first
@@ -111,7 +120,10 @@ class HallTask(db.Model):
     role: Mapped[str | None] = mapped_column(sa.String(40))
     priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     light: Mapped[str | None] = mapped_column(sa.String(10))
+    # the moment its light can next change: turning yellow (green), red (yellow); NULL: look now
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the first date the sweep's date-granular rules for its role (Art. 32, 43, 44, 45) can change their verdict
+    look_on: Mapped[date | None] = mapped_column(sa.Date, default=LOOK_NOW, server_default=LOOK_NOW.isoformat())
     # False from the step that completed or cancelled the task (hall plugin, in that step's transaction)
     is_open: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
 
@@ -169,3 +181,15 @@ class CaseEvent(db.Model):
     task_id: Mapped[str | None] = mapped_column(sa.String(36))
     element_id: Mapped[str | None] = mapped_column(sa.String(200))
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+# what a case's light or pause depends on: a write to any of them and the sweep looks at the case again
+_LIGHT_INPUTS = ("due_date", "paused_since", "pause_limit", "promised_days", "light", "is_open")
+
+
+def _look_again(case: HallCase, value, old, initiator) -> None:
+    case.look_on = LOOK_NOW
+
+
+for _name in _LIGHT_INPUTS:
+    sa.event.listen(getattr(HallCase, _name), "set", _look_again)

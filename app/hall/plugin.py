@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ..audit import service as audit
+from ..calendar import service as calendar
 from ..extensions import db
 from ..hookspecs import hookimpl
 from ..instances.hooks import StartContext, StepResult
@@ -68,7 +69,10 @@ def step_after_flush(step: StepResult) -> None:
 
 @hookimpl
 def calendar_changed(days: list, actor: str | None, at: datetime) -> None:
-    """A calendar change: open cases' clocks counted again, and their lights with them."""
+    """A calendar change: open cases' clocks counted again, and their lights with them; the sweep looks again at
+    whatever a changed day can move."""
+    if days:
+        supervision.look_again_from(min(days))
     supervision.relight(clock.recompute_for_calendar(days, actor, at), at)
 
 
@@ -170,6 +174,7 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
     case = cases.for_step(result)
     at = result.at
     hall_rows = []
+    cal = calendar.workday_calendar() if any(row["due_at"] is not None for row in rows) else None
     for row in rows:
         due = row["due_at"]
         fields = {"role": vocabulary.step_of(result.process.element_properties(row["element_id"])),
@@ -177,7 +182,7 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
                   "light": "green" if due is not None else None}
         row.update(fields)  # the answer shows them without reading the rows back (summary.task_views)
         hall_rows.append({"task_id": row["id"], "instance_id": result.case_id, **fields,
-                          "watch_from": watch_from(at, due) if due is not None else None})
+                          "watch_from": watch_from(at, due, cal) if due is not None else None})
     result.plugin_rows[_TASK_ROWS] = hall_rows
     if case is None and not moves.is_move(result):
         return

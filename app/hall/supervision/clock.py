@@ -422,8 +422,12 @@ def _matter_name(case: HallCase) -> str:
 # -- hall-rules: the law's limits (行政许可法 Art. 32, 42, 43, 44) -----------------------------------------------
 def supplement_notice_deadline(case: HallCase, cal=None) -> date:
     """Art. 32: the supplement notice within 5 working days of receipt."""
+    return supplement_notice_due(case.received_on, cal)
+
+
+def supplement_notice_due(received_on: date, cal=None) -> date:
     cal = cal or calendar.workday_calendar()
-    return cal.add_working_days(case.received_on, hall.SUPPLEMENT_NOTICE_DAYS).date
+    return cal.add_working_days(received_on, hall.SUPPLEMENT_NOTICE_DAYS).date
 
 
 def delivery_deadline(case: HallCase, cal=None) -> date:

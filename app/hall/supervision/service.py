@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,7 +37,7 @@ from ...instances.models import ProcessInstance
 from ...models_base import paged
 from ...tasks.models import UserTask
 from .. import cases, course, vocabulary
-from ..models import HallCase, HallTask
+from ..models import LOOK_NOW, HallCase, HallTask
 from . import clock as case_clock
 from .clock import CLOSE_WITH_CASE, local_date
 from .models import ClockEvent, SupervisionWarning
@@ -99,18 +99,52 @@ def step_light(at: datetime, created_at: datetime, due_at: datetime, cal, s: Set
     return "green"
 
 
-def watch_from(created_at: datetime, due_at: datetime | None, s: Settings | None = None) -> datetime | None:
-    """The earliest moment a step created now can turn yellow, so the sweep can leave it alone until then.
+def turns_on(due: date, left: int, cal) -> date | None:
+    """The first date from which at most `left` working days remain up to `due` (`working_days_between(d, due) <=
+    left`): the (left+1)-th working day counted back from `due`; None when `left` is negative (never)."""
+    if left < 0:
+        return None
+    day, found = due, 0
+    for _ in range(800):  # further back than any limit reaches
+        if cal.is_workday(day):
+            found += 1
+            if found == left + 1:
+                return day
+        day -= timedelta(days=1)
+    return day
 
-    Conservative: the last `yellow_ratio` of its span, or `yellow_days` working days with room for the longest
-    run of holidays (Spring Festival) and weekends.
-    """
+
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def watch_from(created_at: datetime, due_at: datetime | None, cal=None, s: Settings | None = None) -> datetime | None:
+    """The moment a step turns yellow (`step_light`): the last `yellow_ratio` of its span, or the local midnight
+    from which at most `yellow_days` working days remain (never its whole span), whichever comes first — the sweep
+    leaves a green step alone until then."""
     if due_at is None:
         return None
-    s = s or settings()
+    s, cal = s or settings(), cal or calendar.workday_calendar()
     created_at, due_at = as_utc(created_at), as_utc(due_at)
-    lookahead = timedelta(days=7 * (s.yellow_days + 1) + 10)
-    return due_at - max((due_at - created_at) * s.yellow_ratio, lookahead)
+    moments = [due_at, due_at - (due_at - created_at) * s.yellow_ratio]
+    due_day = local_date(due_at)
+    span_days = cal.working_days_between(local_date(created_at), due_day)
+    day = turns_on(due_day, min(s.yellow_days, span_days - 1), cal)
+    if day is not None:
+        moments.append(local_midnight(day))
+    return min(moments)
+
+
+def case_look_on(light: str, due: date, promised_days: int, cal, s: Settings) -> date | None:
+    """The first date a running case's light can change: yellow as `case_light` has it, red the day after its due
+    date; a red case's changes only with its due date (a write that sets `look_on` again)."""
+    red = due + timedelta(days=1)
+    if light == "red":
+        return None
+    if light == "yellow":
+        return red
+    yellow = turns_on(due, yellow_threshold(promised_days or 0, s), cal)
+    return red if yellow is None else min(yellow, red)
 
 
 # -- messages ----------------------------------------------------------------------------------------------------
@@ -173,6 +207,20 @@ class _Context:
         self._matter, self._post = Matter, Post
         self.counts = {"case_lights": 0, "step_lights": 0, "raised": 0, "closed": 0, "pauses_spent": 0}
         self.raised: list[SupervisionWarning] = []
+        self.looks: dict[date | None, list[str]] = {}  # steps' next look (`hall_task.look_on`), written together
+        self.tomorrow = self.today + timedelta(days=1)
+
+    def look(self, task_id: str, on: date | None) -> None:
+        """When the sweep's date-granular rules look at this step again (None: not while it stays as it is)."""
+        self.looks.setdefault(on, []).append(task_id)
+        self.wrote()
+
+    def write_looks(self) -> None:
+        for on, ids in self.looks.items():
+            for start in range(0, len(ids), 1000):
+                db.session.execute(sa.update(HallTask).where(HallTask.task_id.in_(ids[start:start + 1000]))
+                                   .values(look_on=on).execution_options(synchronize_session=False))
+        self.looks = {}
 
     def matter_name(self, code: str | None) -> str | None:
         if code is None:
@@ -218,6 +266,7 @@ class _Context:
     def flush(self) -> None:
         """Commit what is done; the next chunk goes on only under the sweep's lock again (a transaction's lock
         ends with it: another process that took it meanwhile carries on with the same work)."""
+        self.write_looks()
         _audit_raised(self)
         self.raised = []
         db.session.commit()
@@ -262,6 +311,7 @@ def sweep(at: datetime | None = None, *, commit: bool = True) -> dict[str, int]:
     except _Yielded:
         db.session.rollback()
         return {**ctx.counts, "skipped": 1}
+    ctx.write_looks()
     _audit_raised(ctx)
     if commit:
         db.session.commit()
@@ -276,6 +326,18 @@ def relight(instance_ids: list[str], at: datetime | None = None) -> dict[str, in
         _case_lights(ctx, only=instance_ids)
         _audit_raised(ctx)
     return ctx.counts
+
+
+def look_again_from(first: date) -> None:
+    """A calendar change from `first` on: every date the sweep worked out that a changed day can move is worked
+    out again at the next sweep — steps' yellow moments (those due after it), the rules' dates after it."""
+    open_due = sa.select(UserTask.id).where(UserTask.state == "open", UserTask.due_at >= local_midnight(first))
+    db.session.execute(sa.update(HallTask).where(HallTask.is_open, HallTask.light == "green",
+                                                 HallTask.task_id.in_(open_due))
+                       .values(watch_from=None).execution_options(synchronize_session=False))
+    for table in (HallTask, HallCase):
+        db.session.execute(sa.update(table).where(table.is_open, table.look_on >= first)
+                           .values(look_on=LOOK_NOW).execution_options(synchronize_session=False))
 
 
 def rescheduled_steps(step) -> None:
@@ -299,7 +361,7 @@ def rescheduled_steps(step) -> None:
                               .join(UserTask, UserTask.id == HallTask.task_id).where(HallTask.task_id.in_(ids))).all()
     for hall_task, created, element in rows:
         due = moved[element]
-        hall_task.watch_from = watch_from(created, due, s)
+        hall_task.watch_from = watch_from(created, due, cal, s)
         if hall_task.light is not None and step_light(step.at, created, due, cal, s) != hall_task.light:
             hall_task.light = "green"
             db.session.execute(sa.update(SupervisionWarning).where(
@@ -357,32 +419,32 @@ def _tidy(ctx: _Context) -> None:
 
 
 def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
-    """`only`: these cases, whatever their light (their due dates moved); else those whose light may change."""
-    from ...matters.models import Matter
-
+    """`only`: these cases, whatever their light (their due dates moved: a calendar change); else those whose
+    light can change today (`look_on`). Each case looked at gets the next date its light can change."""
     hc = HallCase
     query = sa.select(hc.instance_id, hc.light, hc.due_date, hc.promised_days, hc.matter_code, hc.department_code,
-                      hc.business_key).where(hc.is_open, hc.light.is_not(None), hc.due_date.is_not(None),
-                                             hc.paused_since.is_(None))
-    if only is not None:
-        query = query.where(hc.instance_id.in_(only))
-    else:
-        longest = db.session.scalar(sa.select(sa.func.max(Matter.promised_days))) or 0
-        widest = max(ctx.settings.yellow_days, math.ceil(ctx.settings.yellow_ratio * longest))
-        horizon = ctx.cal.add_working_days(ctx.today, widest + 1).date  # beyond it every case is green
-        query = query.where(sa.or_(sa.and_(hc.light == "green", hc.due_date <= horizon), hc.light == "yellow",
-                                   sa.and_(hc.light == "red", hc.due_date >= ctx.today)))
+                      hc.business_key).where(hc.is_open, hc.paused_since.is_(None))
+    query = query.where(hc.instance_id.in_(only), hc.light.is_not(None), hc.due_date.is_not(None)) \
+        if only is not None else query.where(hc.look_on <= ctx.today)
     rows = db.session.execute(query).all()
     for instance_id, old, due, promised, matter, department, business_key in rows:
         ctx.checkpoint()
-        new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
-        if new == (old or "green"):
+        # guarded: the case moved on meanwhile (a step wrote it), or another process got here first
+        guard = sa.update(hc).where(hc.instance_id == instance_id, hc.is_open, hc.paused_since.is_(None),
+                                    hc.light.is_(None) if old is None else hc.light == old,
+                                    hc.due_date.is_(None) if due is None else hc.due_date == due) \
+            .execution_options(synchronize_session=False)
+        if old is None or due is None:  # no clock running: nothing to look at until one is (a write sets look_on)
+            db.session.execute(guard.values(look_on=None))
+            ctx.wrote()
             continue
-        changed = db.session.execute(
-            sa.update(hc).where(hc.instance_id == instance_id, hc.is_open, hc.paused_since.is_(None),
-                                hc.light == old)
-            .values(light=new).execution_options(synchronize_session=False))
-        if changed.rowcount != 1:  # the case moved on meanwhile, or another process got here first
+        new = case_light(ctx.today, due, promised or 0, ctx.cal, ctx.settings)
+        look_on = case_look_on(new, due, promised or 0, ctx.cal, ctx.settings)
+        if new == old:
+            db.session.execute(guard.values(look_on=look_on))
+            ctx.wrote()
+            continue
+        if db.session.execute(guard.values(light=new, look_on=look_on)).rowcount != 1:
             continue
         ctx.wrote()
         ctx.counts["case_lights"] += 1
@@ -397,25 +459,27 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
 
 
 def _step_lights(ctx: _Context) -> None:
+    """Open steps whose light can change now (`watch_from`: turning yellow, then red); each looked at gets the
+    moment of its next change."""
     t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
     rows = db.session.execute(
         sa.select(t.id, ht.light, t.name, t.created_at, t.due_at, t.instance_id, hc.matter_code,
                   pi.department_code, pi.business_key, hc.due_date)
-        .join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
+        .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .outerjoin(hc, hc.instance_id == t.instance_id)
-        .where(ht.is_open, t.state == "open", t.due_at.is_not(None), ht.light.is_not(None),
-               sa.or_(sa.and_(t.due_at <= ctx.at, ht.light != "red"),
-                      sa.and_(t.due_at > ctx.at, ht.light == "green",
-                              sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at))))).all()
+        .where(ht.is_open, ht.light.in_(("green", "yellow")), sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at),
+               t.state == "open", t.due_at.is_not(None))).all()
     for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
         ctx.checkpoint()
         new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
+        watch = {"green": watch_from(created, due_at, ctx.cal, ctx.settings), "yellow": due_at}.get(new)
+        guard = sa.update(ht).where(ht.task_id == task_id, ht.light == old).execution_options(
+            synchronize_session=False)
         if new == old:
+            db.session.execute(guard.values(watch_from=watch))
+            ctx.wrote()
             continue
-        changed = db.session.execute(
-            sa.update(ht).where(ht.task_id == task_id, ht.light == old)
-            .values(light=new).execution_options(synchronize_session=False))
-        if changed.rowcount != 1:
+        if db.session.execute(guard.values(light=new, watch_from=watch)).rowcount != 1:
             continue
         ctx.wrote()
         ctx.counts["step_lights"] += 1
@@ -432,23 +496,31 @@ def _step_lights(ctx: _Context) -> None:
 
 def _late_first_reviews(ctx: _Context) -> None:
     """Art. 43: a reported case's first review still open 20 working days (plus pauses) after receipt."""
-    t, ht, hc, w = UserTask, HallTask, HallCase, SupervisionWarning
+    ht, hc, w = HallTask, HallCase, SupervisionWarning
     flagged = sa.select(w.id).where(w.instance_id == hc.instance_id, w.kind == "late_first_review", w.state == "open")
     rows = db.session.execute(
-        sa.select(hc.instance_id, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days, hc.matter_code,
-                  hc.department_code, hc.business_key, hc.due_date, t.id)
-        .select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.FIRST_REVIEW, hc.is_open,
-               hc.received_on.is_not(None), hc.received_on < ctx.today, ~flagged.exists())).all()
-    for instance_id, received, paused, matter, department, business_key, due, task_id in rows:
+        sa.select(hc.instance_id, hc.is_open, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days,
+                  hc.matter_code, hc.department_code, hc.business_key, hc.due_date, ht.task_id, flagged.exists())
+        .select_from(ht).join(hc, hc.instance_id == ht.instance_id)
+        .where(ht.is_open, ht.role == vocabulary.Step.FIRST_REVIEW, ht.look_on <= ctx.today)).all()
+    for instance_id, case_open, received, paused, matter, department, business_key, due, task_id, warned in rows:
         ctx.checkpoint()
+        if not case_open:
+            ctx.look(task_id, None)
+            continue
+        if received is None:
+            ctx.look(task_id, ctx.tomorrow)
+            continue
         deadline = ctx.cal.add_working_days(received, FIRST_REVIEW_DAYS + (paused or 0)).date
         if ctx.today <= deadline:
+            ctx.look(task_id, deadline + timedelta(days=1))
             continue
-        ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind="late_first_review", level="red",
-                          department=department,
-                          message=late_review_message(ctx.matter_name(matter), business_key, instance_id, received,
-                                                      deadline, due))
+        ctx.look(task_id, ctx.tomorrow)  # past it: again tomorrow, should the warning be closed by hand
+        if not warned:
+            ctx.raise_warning(instance_id=instance_id, task_id=task_id, kind="late_first_review", level="red",
+                              department=department,
+                              message=late_review_message(ctx.matter_name(matter), business_key, instance_id,
+                                                          received, deadline, due))
 
 
 # -- hall-rules: special procedures' bounds (Art. 45), delivery (Art. 44), the supplement notice (Art. 32) ------
@@ -458,27 +530,25 @@ def _flagged(kind: str, level: str | None = None):
     return query.where(w.level == level) if level else query
 
 
-def _warned_steps(kind: str, task_ids: list[str]) -> set[str]:
-    """Which of these steps have an open warning of this kind (one query per thousand steps)."""
-    w, found = SupervisionWarning, set()
-    for start in range(0, len(task_ids), 1000):
-        found.update(db.session.scalars(sa.select(w.task_id).where(
-            w.state == "open", w.kind == kind, w.task_id.in_(task_ids[start:start + 1000]))))
-    return found
-
-
 def _spent_pauses(ctx: _Context) -> None:
     """Art. 45: a special procedure stops the clock only for its bound (and a second notice's extension); past
     it the clock runs again, the procedure going on (clock.spend_pause, under the case's lock)."""
     hc = HallCase
     rows = db.session.execute(sa.select(hc.instance_id, hc.paused_since, hc.pause_limit).where(
-        hc.is_open, hc.paused_since.is_not(None), hc.pause_limit.is_not(None))).all()
+        hc.is_open, hc.paused_since.is_not(None), hc.look_on <= ctx.today)).all()
     for instance_id, since, limit in rows:
         ctx.checkpoint()
-        if ctx.cal.working_days_between(local_date(since), ctx.today) <= limit:
+        # spent once more than `limit` working days have passed since the pause began
+        spent_on = None if limit is None else ctx.cal.add_working_days(local_date(since), limit + 1).date
+        if spent_on is None or ctx.today < spent_on:
+            db.session.execute(sa.update(hc).where(hc.instance_id == instance_id, hc.paused_since == since,
+                                                   hc.pause_limit.is_(limit) if limit is None
+                                                   else hc.pause_limit == limit)
+                               .values(look_on=spent_on).execution_options(synchronize_session=False))
+            ctx.wrote()
             continue
         case = cases.lock(instance_id)
-        if case is not None and case_clock.spend_pause(case, ctx.at):
+        if case is not None and case_clock.spend_pause(case, ctx.at):  # its light is looked at again (look_on)
             ctx.counts["pauses_spent"] += 1
             ctx.wrote()
 
@@ -491,19 +561,24 @@ def _special_bounds(ctx: _Context) -> None:
     t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
     rows = db.session.execute(
         sa.select(t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, hc.matter_code,
-                  hc.department_code, hc.business_key, hc.pause_task_id, hc.pause_limit)
+                  hc.department_code, hc.business_key, hc.pause_task_id, hc.pause_limit, hc.is_open,
+                  _flagged("special_overdue", "red").exists(), _flagged("special_overdue", "yellow").exists())
         .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SPECIAL_PROCEDURE, hc.is_open,
-               ~_flagged("special_overdue", "red").exists())).all()
+        .where(ht.is_open, ht.role == vocabulary.Step.SPECIAL_PROCEDURE, ht.look_on <= ctx.today)).all()
     procedures: dict[str | None, list] = {}
-    # a busy hall has thousands of open special procedures: what is the same for many is worked out once
+    # many open special procedures share a diagram and a day: what is the same for many is worked out once
     bounds: dict[tuple, int | None] = {}
     used_since: dict[date, int] = {}
-    warned = _warned_steps("special_overdue", [r[0] for r in rows])
     for task_id, element_id, name, created, instance_id, definition_id, matter, department, business_key, \
-            pause_task, pause_limit in rows:
+            pause_task, pause_limit, case_open, red, yellow in rows:
         ctx.checkpoint()
+        if not case_open:
+            ctx.look(task_id, None)
+            continue
+        if red:
+            ctx.look(task_id, ctx.tomorrow)  # again tomorrow, should the warning be closed by hand
+            continue
         if matter not in procedures:  # the matter record's bounds, for a diagram that declares none itself
             procedures[matter] = db.session.scalar(
                 sa.select(ctx._matter.special_procedures).where(ctx._matter.code == matter)) or [] if matter else []
@@ -516,15 +591,17 @@ def _special_bounds(ctx: _Context) -> None:
                 bounds[key] = vocabulary.special_bound(properties, name, procedures[matter])
             bound = bounds[key]
         if bound is None:
+            ctx.look(task_id, None)
             continue
         since = local_date(created)
         if since not in used_since:
             used_since[since] = ctx.cal.working_days_between(since, ctx.today)
         used = used_since[since]
         level = "red" if used > bound else "yellow" if used >= bound else None
-        if level is None:
-            continue
-        if level == "yellow" and task_id in warned:
+        # yellow on the day its working days reach the bound, red the working day after
+        ctx.look(task_id, ctx.tomorrow if level == "red" else
+                 ctx.cal.add_working_days(since, bound + (level == "yellow")).date)
+        if level is None or (level == "yellow" and yellow):
             continue
         if level == "red":
             ctx.close((SupervisionWarning.task_id == task_id) & (SupervisionWarning.kind == "special_overdue"),
@@ -539,30 +616,50 @@ def _special_bounds(ctx: _Context) -> None:
 
 def _late_deliveries(ctx: _Context) -> None:
     """Art. 44: a decision not delivered within 10 working days."""
-    t, ht, hc = UserTask, HallTask, HallCase
+    ht, hc = HallTask, HallCase
     rows = db.session.execute(
-        sa.select(t.id, hc).select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, t.state == "open", ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
-               hc.decided_at.is_not(None), hc.delivered_at.is_(None), hc.delivery_due < ctx.today, hc.is_open,
-               ~_flagged("late_delivery").exists())).all()
-    for task_id, case in rows:
+        sa.select(ht.task_id, hc, _flagged("late_delivery").exists()).select_from(ht)
+        .join(hc, hc.instance_id == ht.instance_id)
+        .where(ht.is_open, ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
+               ht.look_on <= ctx.today)).all()
+    for task_id, case, warned in rows:
         ctx.checkpoint()
-        deadline = case_clock.delivery_deadline(case, ctx.cal)
-        ctx.raise_warning(instance_id=case.instance_id, task_id=task_id, kind="late_delivery", level="red",
-                          department=case.department_code,
-                          message=case_clock.delivery_message(case, deadline, delivered=False))
+        if not case.is_open or case.delivered_at is not None:
+            ctx.look(task_id, None)
+        elif case.decided_at is None or case.delivery_due is None:
+            ctx.look(task_id, ctx.tomorrow)  # not decided yet
+        elif ctx.today <= case.delivery_due:
+            ctx.look(task_id, case.delivery_due + timedelta(days=1))
+        else:
+            ctx.look(task_id, ctx.tomorrow)
+            if not warned:
+                deadline = case_clock.delivery_deadline(case, ctx.cal)
+                ctx.raise_warning(instance_id=case.instance_id, task_id=task_id, kind="late_delivery", level="red",
+                                  department=case.department_code,
+                                  message=case_clock.delivery_message(case, deadline, delivered=False))
 
 
 def _late_supplement_notices(ctx: _Context) -> None:
     """Art. 32: a supplement notice still not given 5 working days after receipt: accepted on receipt."""
     t, ht, hc = UserTask, HallTask, HallCase
     rows = db.session.execute(
-        sa.select(t.id, t.element_id, hc.instance_id).select_from(ht).join(t, t.id == ht.task_id)
+        sa.select(t.id, t.element_id, hc.instance_id, hc.is_open, hc.received_on, hc.accepted_on,
+                  hc.accepted_on_receipt).select_from(ht).join(t, t.id == ht.task_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, t.state == "open", ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, hc.is_open,
-               hc.received_on.is_not(None), hc.accepted_on.is_(None), hc.accepted_on_receipt.is_(False))).all()
-    for task_id, element_id, instance_id in rows:
+        .where(ht.is_open, ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, ht.look_on <= ctx.today)).all()
+    for task_id, element_id, instance_id, case_open, received, accepted, on_receipt in rows:
         ctx.checkpoint()
+        if not case_open or accepted is not None or on_receipt:
+            ctx.look(task_id, None)
+            continue
+        if received is None:
+            ctx.look(task_id, ctx.tomorrow)
+            continue
+        deadline = case_clock.supplement_notice_due(received, ctx.cal)
+        if ctx.today <= deadline:
+            ctx.look(task_id, deadline + timedelta(days=1))
+            continue
+        ctx.look(task_id, None)
         case = cases.lock(instance_id)
         if case is None or case.accepted_on is not None \
                 or ctx.today <= case_clock.supplement_notice_deadline(case, ctx.cal):
