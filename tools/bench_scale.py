@@ -270,6 +270,11 @@ def reset_import(conn) -> int:
                  "WHERE b.instance_id = h.instance_id AND h.light IS DISTINCT FROM b.light")
     conn.execute("UPDATE hall_task h SET light = b.light FROM bench_import_task b "
                  "WHERE b.task_id = h.task_id AND h.light IS DISTINCT FROM b.light")
+    # as after migration 0026: the catch-up looks at every open case and step once (a step's watch moment too)
+    conn.execute("UPDATE hall_case SET look_on = DATE '2000-01-01' WHERE is_open "
+                 "AND look_on IS DISTINCT FROM DATE '2000-01-01'")
+    conn.execute("UPDATE hall_task SET look_on = DATE '2000-01-01', watch_from = NULL WHERE is_open "
+                 "AND (look_on IS DISTINCT FROM DATE '2000-01-01' OR watch_from IS NOT NULL)")
     gone = conn.execute("DELETE FROM supervision_warning WHERE id > %s", (marks[0],)).rowcount
     conn.execute("UPDATE supervision_warning w SET state = 'open', closed_at = NULL, note = NULL "
                  "FROM bench_import_warning b WHERE b.id = w.id AND w.state <> 'open'")
@@ -470,13 +475,23 @@ def sweep_figures(url: str, steady_runs: int = 5) -> list[Figure]:
             began = time.perf_counter()
             supervision.sweep()
             steady.append((time.perf_counter() - began) * 1000)
+        # the next local day's first sweep: the rows whose date it is (lights turning, rules' deadlines)
+        from app.clock import SHANGHAI, now
+
+        tomorrow = (now().astimezone(SHANGHAI) + dt.timedelta(days=1)).replace(hour=0, minute=5)
+        began = time.perf_counter()
+        next_day = supervision.sweep(tomorrow)
+        next_day_ms = (time.perf_counter() - began) * 1000
+        log(f"next day's first sweep: {next_day}")
         db.session.remove()
         db.engine.dispose()
     figures = [Figure("supervision sweep, steady (max of 5)", max(steady), 200),
                Figure(f"catch-up sweep after the import, whole ({counts.get('case_lights', 0):,} case and "
                       f"{counts.get('step_lights', 0):,} step lights)", catch_up / 1000, None, "s"),
                Figure("catch-up sweep: longest first write to commit (row locks held)", catch_up_lock, 1000),
-               Figure("catch-up sweep: longest transaction (its reads included)", catch_up_transaction, None)]
+               Figure("catch-up sweep: longest transaction (its reads included)", catch_up_transaction, None),
+               Figure(f"the next day's first sweep ({next_day.get('case_lights', 0):,} case and "
+                      f"{next_day.get('step_lights', 0):,} step lights change)", next_day_ms, None)]
     for figure in figures:
         print(figure.line(), flush=True)
     return figures
