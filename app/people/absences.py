@@ -22,7 +22,7 @@ from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..tasks.models import UserTask
-from .models import Absence, Post, TaskReturn, User, user_post
+from .models import Absence, Department, Post, TaskReturn, User, user_post
 
 if TYPE_CHECKING:
     from .auth import Principal
@@ -125,6 +125,38 @@ def post_info(name: str | None) -> PostInfo | None:
         row = db.session.execute(sa.select(Post.name, Post.kind, Post.department_code, Post.backup_name)
                                  .where(Post.name == name)).first()
         found = PostInfo(row.name, row.kind, row.department_code, row.backup_name) if row is not None else None
+    return found
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    code: str
+    name: str
+    short: str
+    letters: str | None
+    legal_name: str | None
+    superior: str | None
+    nature: str
+
+
+def department_info(code: str | None) -> DepartmentInfo | None:
+    """A department as the catalog has it, remembered like the posts (hall.yaml changes bump the generation), so a
+    step's notices do not read the department table."""
+    if not code:
+        return None
+    cache = app_cache("people.departments", dict)
+    generation = shared_generation(ROUTING_GENERATION)
+    if cache.get("generation") != generation:
+        cache["departments"] = {row.code: DepartmentInfo(*row) for row in db.session.execute(sa.select(
+            Department.code, Department.name, Department.short, Department.letters, Department.legal_name,
+            Department.superior, Department.nature))}
+        cache["generation"] = generation
+    found = cache["departments"].get(code)
+    if found is None:  # not in the catalog yet: read (and not remembered)
+        row = db.session.execute(sa.select(Department.code, Department.name, Department.short, Department.letters,
+                                           Department.legal_name, Department.superior, Department.nature)
+                                 .where(Department.code == code)).first()
+        found = DepartmentInfo(*row) if row is not None else None
     return found
 
 

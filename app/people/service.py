@@ -119,6 +119,7 @@ def seed_hall(path: str | Path) -> dict[str, int]:
     API keep their changes (bootstrap calls this; see definitions.flows.seed_hall)."""
     hall = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     added = {"departments": 0, "windows": 0, "posts": 0, "users": 0}
+    filled = False
     for dep in hall.get("departments", []):
         row = db.session.get(Department, dep["code"])
         if row is None:
@@ -130,8 +131,10 @@ def seed_hall(path: str | Path) -> dict[str, int]:
         for field in ("legal_name", "superior"):  # fields added to hall.yaml since: filled where still empty
             if getattr(row, field) is None and dep.get(field):
                 setattr(row, field, dep[field])
-        if dep.get("nature") and row.nature in (None, "agency"):
+                filled = True
+        if dep.get("nature") and row.nature in (None, "agency") and row.nature != dep["nature"]:
             row.nature = dep["nature"]
+            filled = True
     db.session.flush()
     for win in hall.get("windows", []):
         number = win["no"] if "no" in win else win.get(False)  # a bare `no:` key is the boolean false in YAML 1.1
@@ -150,7 +153,7 @@ def seed_hall(path: str | Path) -> dict[str, int]:
     for post in new_posts:  # backups once every post exists (a backup is itself a post)
         db.session.get(Post, post["name"]).backup_name = post.get("backup")
     added["posts"] = len(new_posts)
-    if new_posts:
+    if new_posts or filled or added["departments"]:  # posts or departments changed: the catalogs anew
         forget_routing()
     for person in hall.get("users", []):
         if db.session.scalar(db.select(User.id).filter_by(username=person["username"])) is None:

@@ -129,16 +129,13 @@ class _Context:
     """What the notices of one step are made from, read once per step."""
 
     def __init__(self, result: StepResult) -> None:
-        from ...people.models import Department
-
         self.result = result
         instance = result.instance
         self.case = cases.for_step(result)
         matter_code = self.case.matter_code if self.case is not None else None
         with db.session.no_autoflush:
             self.matter = _matter_record(matter_code) if matter_code else None
-            self.department = db.session.get(Department, instance.department_code) \
-                if instance.department_code else None
+            self.department = people.department_info(instance.department_code)
             self.intake = db.session.get(CaseIntake, instance.id)
             actor = people.active_user(result.actor) if result.actor else None
         self.actor_name, self.actor_window = (actor.name, actor.window_no) if actor is not None else (None, None)

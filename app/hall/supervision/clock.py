@@ -328,12 +328,12 @@ def _decided(step, case: HallCase, event: course.Event) -> None:
     if not district_clock_ended(case):
         case.working_days_used = _working_days(case, decided_on, cal)
         case.on_time = decided_on <= case.due_date
-    case.light = None
+    lit, case.light = case.light, None
     case.delivery_due = cal.add_working_days(decided_on, hall.DELIVERY_DAYS).date
     _event(step, case, at, "decide", element_id=event.element_id, working_days=case.working_days_used,
            reason=f"作出决定：{OUTCOME_NAMES.get(decision, '决定')}（{authority}），办理计时结束；"
                   f"应于 {case.delivery_due.isoformat()} 前送达（《行政许可法》第四十四条）")
-    _close_case_lights(case, at, "已作出决定，办理计时结束")
+    _close_case_lights(case, lit, at, "已作出决定，办理计时结束")
 
 
 def _answered(step, case: HallCase, at: datetime, outcome: str, element_id: str | None, judged: bool = True) -> None:
@@ -353,10 +353,10 @@ def _answered(step, case: HallCase, at: datetime, outcome: str, element_id: str 
         case.decided_at, case.decision = at, outcome
         case.working_days_used = max(0, cal.working_days_between(case.received_on, today) - waited)
         case.on_time = today <= case.due_date
-    case.light = None
+    lit, case.light = case.light, None
     _event(step, case, at, "stop", element_id=element_id, working_days=case.working_days_used,
            reason=OUTCOME_NAMES.get(outcome, outcome))
-    _close_case_lights(case, at, OUTCOME_NAMES.get(outcome, outcome))
+    _close_case_lights(case, lit, at, OUTCOME_NAMES.get(outcome, outcome))
 
 
 def _closed(step, case: HallCase, event: course.Event) -> None:
@@ -384,7 +384,11 @@ def _closed(step, case: HallCase, event: course.Event) -> None:
             case.outcome, "办件已办结")))
 
 
-def _close_case_lights(case: HallCase, at: datetime, note: str) -> None:
+def _close_case_lights(case: HallCase, light: str | None, at: datetime, note: str) -> None:
+    """The case's light warnings close as its clock ends; there are none unless its light was past green (a
+    light and its warnings change together)."""
+    if light not in ("yellow", "red"):
+        return
     db.session.connection().execute(
         sa.update(SupervisionWarning)
         .where(SupervisionWarning.instance_id == case.instance_id, SupervisionWarning.state == "open",
@@ -396,12 +400,11 @@ def _department_name(code: str | None) -> str | None:
     """The deciding department's legal name (hall.yaml), else its name."""
     if code is None:
         return None
-    from ...people.models import Department
+    from ...people.absences import department_info
 
     with db.session.no_autoflush:
-        row = db.session.execute(sa.select(Department.name, Department.legal_name).where(
-            Department.code == code)).first()
-    return (row[1] or row[0]) if row else code
+        department = department_info(code)
+    return (department.legal_name or department.name) if department else code
 
 
 def _refusal_without_reasons(case: HallCase, event: course.Event, at: datetime) -> None:
@@ -508,10 +511,10 @@ def _forwarded(step, case: HallCase, mode: str, element_id: str | None, at: date
         today = local_date(at)
         case.working_days_used = _working_days(case, today)
         case.on_time = today <= case.due_date
-        case.light = None
+        lit, case.light = case.light, None
         _event(step, case, at, "forwarded", element_id=element_id, working_days=case.working_days_used,
                reason="上报上级机关，区级计时结束；上级机关的办理时间另计（《行政许可法》第四十三条）")
-        _close_case_lights(case, at, "已上报上级机关，区级计时结束")
+        _close_case_lights(case, lit, at, "已上报上级机关，区级计时结束")
 
 
 def _replied(step, case: HallCase, at: datetime) -> None:

@@ -53,6 +53,7 @@ OPEN_STATES = ("running", "error", "suspended")  # a case stopped by an incident
 FIRST_REVIEW_DAYS = 20  # Art. 43: a lower authority's first review within 20 days
 _SWEEP_LOCK = 0x746F6E67  # PostgreSQL advisory lock: one sweeping process at a time
 STEP_KINDS = ("step_yellow", "step_red", "special_overdue", "late_delivery")  # they close with their step
+WARNED_ROLES = (vocabulary.Step.SPECIAL_PROCEDURE, vocabulary.Step.DELIVER, vocabulary.Step.INFORM)
 # A sweep with much to do (the first after an import, or after the server was down) commits in chunks: a case's
 # row, locked by the light's guarded UPDATE, is held at most this long, never for the whole catch-up
 CHUNK_SECONDS = 0.5
@@ -388,12 +389,10 @@ def steps_ended(step) -> None:
         return
     conn, w = db.session.connection(), SupervisionWarning
     lit = conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open)
-                       .values(is_open=False).returning(HallTask.task_id, HallTask.light)).all()
-    case = cases.for_step(step)
-    # a matter's step may be warned of without a light of its own (a special procedure, the delivery); elsewhere
-    # only a step with a limit (a light) is ever warned of
-    matter = case is not None and case.matter_code is not None
-    watched = [task_id for task_id, light in lit if matter or light is not None]
+                       .values(is_open=False).returning(HallTask.task_id, HallTask.light, HallTask.role)).all()
+    # only these can have an open step warning: a light past green (the light changes with the warning, in one
+    # transaction), a special procedure's or a delivery's step (their rules warn without a light)
+    watched = [task_id for task_id, light, role in lit if light in LEVELS or role in WARNED_ROLES]
     if watched:
         conn.execute(sa.update(w).where(w.instance_id == step.case_id, w.task_id.in_(watched), w.state == "open",
                                         w.kind.in_(STEP_KINDS))
