@@ -11,7 +11,7 @@ touches the runtime's rows — so a hall write never bumps a case's version.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +24,7 @@ _OPEN = "business_key IS NOT NULL AND is_open"
 # the supervision sweep's next look at a row: a date at or before today means "look now"; NULL, never (until a
 # write that could change its outcome sets it to this again)
 LOOK_NOW = date(2000, 1, 1)
+LOOK_NOW_AT = datetime(2000, 1, 1, tzinfo=UTC)  # the same for a step's light (`hall_task.watch_from`)
 
 
 class HallCase(db.Model):
@@ -120,7 +121,7 @@ class HallTask(db.Model):
     role: Mapped[str | None] = mapped_column(sa.String(40))
     priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     light: Mapped[str | None] = mapped_column(sa.String(10))
-    # the moment its light can next change: turning yellow (green), red (yellow); NULL: look now
+    # the moment its light can next change: turning yellow (green), red (yellow); LOOK_NOW_AT: look now
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the first date the sweep's date-granular rules for its role (Art. 32, 43, 44, 45) can change their verdict
     look_on: Mapped[date | None] = mapped_column(sa.Date, default=LOOK_NOW, server_default=LOOK_NOW.isoformat())
@@ -188,7 +189,8 @@ _LIGHT_INPUTS = ("due_date", "paused_since", "pause_limit", "promised_days", "li
 
 
 def _look_again(case: HallCase, value, old, initiator) -> None:
-    case.look_on = LOOK_NOW
+    closed = (value is False) if initiator.key == "is_open" else case.is_open is False
+    case.look_on = None if closed else LOOK_NOW  # a closed case is never looked at again
 
 
 for _name in _LIGHT_INPUTS:

@@ -104,3 +104,20 @@ def test_a_new_days_sweep_looks_only_at_the_rows_whose_day_it_is(app, desk, cloc
     turning = [cid for cid in ids if look[cid] == first]
     assert looked["case"] == len(turning)
     assert {w["instance_id"] for w in desk.warnings(kind="case_yellow") if w["instance_id"] in ids} == set(turning)
+
+
+def test_a_sweep_with_more_than_a_page_to_do_reads_page_after_page_and_does_it_all(app, desk, clock, monkeypatch):
+    from app.hall.supervision import service
+
+    matter = _matter(desk)
+    clock.set(shanghai(2027, 1, 4, 9))
+    ids = [desk.start(matter)["id"] for _ in range(5)]
+    for cid in ids:
+        desk.complete(cid, "accept", ACCEPT)
+    monkeypatch.setattr(service, "PAGE", 2)
+    clock.set(shanghai(2027, 1, 20, 9))  # long past every due date
+    counts = desk.sweep()
+    assert counts["case_lights"] >= 5 and counts["step_lights"] >= 5
+    red = {w["instance_id"] for w in desk.warnings(kind="case_red")}
+    assert set(ids) <= red
+    assert desk.sweep()["raised"] == 0  # each once

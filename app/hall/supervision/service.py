@@ -37,7 +37,7 @@ from ...instances.models import ProcessInstance
 from ...models_base import paged
 from ...tasks.models import UserTask
 from .. import cases, course, vocabulary
-from ..models import LOOK_NOW, HallCase, HallTask
+from ..models import LOOK_NOW, LOOK_NOW_AT, HallCase, HallTask
 from . import clock as case_clock
 from .clock import CLOSE_WITH_CASE, local_date
 from .models import ClockEvent, SupervisionWarning
@@ -288,6 +288,25 @@ class _Yielded(Exception):
     """Another process holds the sweep's lock after a chunk's commit."""
 
 
+PAGE = 500  # rows a part of the sweep reads at a time
+
+
+def _paged(ctx: _Context, query, *order, key=lambda row: row[0]):
+    """The rows of `query` in the order of its partial index, a page at a time: the planner walks the index
+    whatever its statistics say (after a catch-up they may count a hundred thousand stale rows), and a part with
+    much to do holds no more than a page. Each page is read after the last one's work is written (its rows have
+    left the range); a row met again in the same sweep (its guarded write lost a race) waits for the next sweep."""
+    seen: set = set()
+    while True:
+        ctx.write_looks()
+        page = db.session.execute(query.order_by(*order).limit(PAGE)).all()
+        fresh = [row for row in page if key(row) not in seen]
+        seen.update(key(row) for row in fresh)
+        yield from fresh
+        if len(page) < PAGE or not fresh:
+            return
+
+
 def _locked() -> bool:
     return db.engine.dialect.name != "postgresql" or bool(db.session.scalar(
         sa.select(sa.func.pg_try_advisory_xact_lock(_SWEEP_LOCK))))
@@ -335,7 +354,7 @@ def look_again_from(first: date) -> None:
     open_due = sa.select(UserTask.id).where(UserTask.state == "open", UserTask.due_at >= local_midnight(first))
     db.session.execute(sa.update(HallTask).where(HallTask.is_open, HallTask.light == "green",
                                                  HallTask.task_id.in_(open_due))
-                       .values(watch_from=None).execution_options(synchronize_session=False))
+                       .values(watch_from=LOOK_NOW_AT).execution_options(synchronize_session=False))
     for table in (HallTask, HallCase):
         db.session.execute(sa.update(table).where(table.is_open, table.look_on >= first)
                            .values(look_on=LOOK_NOW).execution_options(synchronize_session=False))
@@ -389,7 +408,8 @@ def steps_ended(step) -> None:
         return
     conn, w = db.session.connection(), SupervisionWarning
     lit = conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open)
-                       .values(is_open=False).returning(HallTask.task_id, HallTask.light, HallTask.role)).all()
+                       .values(is_open=False, look_on=None).returning(HallTask.task_id, HallTask.light,
+                                                                      HallTask.role)).all()
     # only these can have an open step warning: a light past green (the light changes with the warning, in one
     # transaction), a special procedure's or a delivery's step (their rules warn without a light)
     watched = [task_id for task_id, light, role in lit if light in LEVELS or role in WARNED_ROLES]
@@ -423,9 +443,11 @@ def _case_lights(ctx: _Context, only: list[str] | None = None) -> None:
     hc = HallCase
     query = sa.select(hc.instance_id, hc.light, hc.due_date, hc.promised_days, hc.matter_code, hc.department_code,
                       hc.business_key).where(hc.is_open, hc.paused_since.is_(None))
-    query = query.where(hc.instance_id.in_(only), hc.light.is_not(None), hc.due_date.is_not(None)) \
-        if only is not None else query.where(hc.look_on <= ctx.today)
-    rows = db.session.execute(query).all()
+    if only is not None:
+        rows = db.session.execute(query.where(hc.instance_id.in_(only), hc.light.is_not(None),
+                                              hc.due_date.is_not(None))).all()
+    else:
+        rows = _paged(ctx, query.where(hc.look_on <= ctx.today), hc.look_on)
     for instance_id, old, due, promised, matter, department, business_key in rows:
         ctx.checkpoint()
         # guarded: the case moved on meanwhile (a step wrote it), or another process got here first
@@ -461,17 +483,23 @@ def _step_lights(ctx: _Context) -> None:
     """Open steps whose light can change now (`watch_from`: turning yellow, then red); each looked at gets the
     moment of its next change."""
     t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
-    rows = db.session.execute(
-        sa.select(t.id, ht.light, t.name, t.created_at, t.due_at, t.instance_id, hc.matter_code,
-                  pi.department_code, pi.business_key, hc.due_date)
-        .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
-        .outerjoin(hc, hc.instance_id == t.instance_id)
-        .where(ht.is_open, ht.light.in_(("green", "yellow")), sa.or_(ht.watch_from.is_(None), ht.watch_from <= ctx.at),
-               t.state == "open", t.due_at.is_not(None))).all()
+    query = sa.select(t.id, ht.light, t.name, t.created_at, t.due_at, t.instance_id, hc.matter_code,
+                      pi.department_code, pi.business_key, hc.due_date) \
+        .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id) \
+        .outerjoin(hc, hc.instance_id == t.instance_id).where(ht.is_open, ht.watch_from <= ctx.at, t.state == "open")
+    for light in ("yellow", "green"):  # each light a range of the index (light, watch_from)
+        _step_lights_of(ctx, _paged(ctx, query.where(ht.light == light), ht.watch_from))
+
+
+def _step_lights_of(ctx: _Context, rows) -> None:
+    ht = HallTask
     for task_id, old, name, created, due_at, instance_id, matter, department, business_key, case_due in rows:
         ctx.checkpoint()
-        new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
-        watch = {"green": watch_from(created, due_at, ctx.cal, ctx.settings), "yellow": due_at}.get(new)
+        if due_at is None:  # its deadline went (a migration): no light to look at
+            new, watch = None, None
+        else:
+            new = step_light(ctx.at, created, due_at, ctx.cal, ctx.settings)
+            watch = {"green": watch_from(created, due_at, ctx.cal, ctx.settings), "yellow": due_at}.get(new)
         guard = sa.update(ht).where(ht.task_id == task_id, ht.light == old).execution_options(
             synchronize_session=False)
         if new == old:
@@ -497,11 +525,12 @@ def _late_first_reviews(ctx: _Context) -> None:
     """Art. 43: a reported case's first review still open 20 working days (plus pauses) after receipt."""
     ht, hc, w = HallTask, HallCase, SupervisionWarning
     flagged = sa.select(w.id).where(w.instance_id == hc.instance_id, w.kind == "late_first_review", w.state == "open")
-    rows = db.session.execute(
-        sa.select(hc.instance_id, hc.is_open, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days,
-                  hc.matter_code, hc.department_code, hc.business_key, hc.due_date, ht.task_id, flagged.exists())
+    rows = _paged(ctx, sa.select(
+        hc.instance_id, hc.is_open, sa.func.coalesce(hc.accepted_on, hc.received_on), hc.paused_days, hc.matter_code,
+        hc.department_code, hc.business_key, hc.due_date, ht.task_id, flagged.exists())
         .select_from(ht).join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, ht.role == vocabulary.Step.FIRST_REVIEW, ht.look_on <= ctx.today)).all()
+        .where(ht.is_open, ht.role == vocabulary.Step.FIRST_REVIEW, ht.look_on <= ctx.today), ht.look_on,
+        key=lambda row: row[8])
     for instance_id, case_open, received, paused, matter, department, business_key, due, task_id, warned in rows:
         ctx.checkpoint()
         if not case_open:
@@ -533,8 +562,8 @@ def _spent_pauses(ctx: _Context) -> None:
     """Art. 45: a special procedure stops the clock only for its bound (and a second notice's extension); past
     it the clock runs again, the procedure going on (clock.spend_pause, under the case's lock)."""
     hc = HallCase
-    rows = db.session.execute(sa.select(hc.instance_id, hc.paused_since, hc.pause_limit).where(
-        hc.is_open, hc.paused_since.is_not(None), hc.look_on <= ctx.today)).all()
+    rows = _paged(ctx, sa.select(hc.instance_id, hc.paused_since, hc.pause_limit).where(
+        hc.is_open, hc.paused_since.is_not(None), hc.look_on <= ctx.today), hc.look_on)
     for instance_id, since, limit in rows:
         ctx.checkpoint()
         # spent once more than `limit` working days have passed since the pause began
@@ -558,13 +587,13 @@ def _special_bounds(ctx: _Context) -> None:
     from ...definitions import service as definitions
 
     t, ht, hc, pi = UserTask, HallTask, HallCase, ProcessInstance
-    rows = db.session.execute(
-        sa.select(t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, hc.matter_code,
-                  hc.department_code, hc.business_key, hc.pause_task_id, hc.pause_limit, hc.is_open,
-                  _flagged("special_overdue", "red").exists(), _flagged("special_overdue", "yellow").exists())
+    rows = _paged(ctx, sa.select(
+        t.id, t.element_id, t.name, t.created_at, pi.id, pi.definition_id, hc.matter_code, hc.department_code,
+        hc.business_key, hc.pause_task_id, hc.pause_limit, hc.is_open, _flagged("special_overdue", "red").exists(),
+        _flagged("special_overdue", "yellow").exists())
         .select_from(ht).join(t, t.id == ht.task_id).join(pi, pi.id == t.instance_id)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, ht.role == vocabulary.Step.SPECIAL_PROCEDURE, ht.look_on <= ctx.today)).all()
+        .where(ht.is_open, ht.role == vocabulary.Step.SPECIAL_PROCEDURE, ht.look_on <= ctx.today), ht.look_on)
     procedures: dict[str | None, list] = {}
     # many open special procedures share a diagram and a day: what is the same for many is worked out once
     bounds: dict[tuple, int | None] = {}
@@ -616,11 +645,10 @@ def _special_bounds(ctx: _Context) -> None:
 def _late_deliveries(ctx: _Context) -> None:
     """Art. 44: a decision not delivered within 10 working days."""
     ht, hc = HallTask, HallCase
-    rows = db.session.execute(
-        sa.select(ht.task_id, hc, _flagged("late_delivery").exists()).select_from(ht)
+    rows = (row for role in (vocabulary.Step.DELIVER, vocabulary.Step.INFORM) for row in _paged(
+        ctx, sa.select(ht.task_id, hc, _flagged("late_delivery").exists()).select_from(ht)
         .join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, ht.role.in_((vocabulary.Step.DELIVER, vocabulary.Step.INFORM)),
-               ht.look_on <= ctx.today)).all()
+        .where(ht.is_open, ht.role == role, ht.look_on <= ctx.today), ht.look_on))
     for task_id, case, warned in rows:
         ctx.checkpoint()
         if not case.is_open or case.delivered_at is not None:
@@ -641,11 +669,10 @@ def _late_deliveries(ctx: _Context) -> None:
 def _late_supplement_notices(ctx: _Context) -> None:
     """Art. 32: a supplement notice still not given 5 working days after receipt: accepted on receipt."""
     t, ht, hc = UserTask, HallTask, HallCase
-    rows = db.session.execute(
-        sa.select(t.id, t.element_id, hc.instance_id, hc.is_open, hc.received_on, hc.accepted_on,
-                  hc.accepted_on_receipt).select_from(ht).join(t, t.id == ht.task_id)
-        .join(hc, hc.instance_id == ht.instance_id)
-        .where(ht.is_open, ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, ht.look_on <= ctx.today)).all()
+    rows = _paged(ctx, sa.select(
+        t.id, t.element_id, hc.instance_id, hc.is_open, hc.received_on, hc.accepted_on, hc.accepted_on_receipt)
+        .select_from(ht).join(t, t.id == ht.task_id).join(hc, hc.instance_id == ht.instance_id)
+        .where(ht.is_open, ht.role == vocabulary.Step.SUPPLEMENT_NOTICE, ht.look_on <= ctx.today), ht.look_on)
     for task_id, element_id, instance_id, case_open, received, accepted, on_receipt in rows:
         ctx.checkpoint()
         if not case_open or accepted is not None or on_receipt:
