@@ -69,6 +69,7 @@ def from_environment() -> dict:
         "CLOCK_FILE": os.environ.get("TONGBAN_CLOCK_FILE") or None,
         "SCHEDULER_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_TIMER_POLL_SECONDS", "0.5")),
         "ABSENCE_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_ABSENCE_POLL_SECONDS", "60")),
+        "POST_TALLY_INTERVAL_SECONDS": float(os.environ.get("TONGBAN_POST_TALLY_FOLD_SECONDS", "60")),
         "METRICS_TOKEN": os.environ.get("TONGBAN_METRICS_TOKEN") or None,
         "WORKFLOW_CACHE_SIZE": int(os.environ.get("TONGBAN_WORKFLOW_CACHE", "2000")),
         "TOKEN_TTL_DAYS": float(os.environ.get("TONGBAN_TOKEN_TTL_DAYS", "90")),  # 0: tokens do not expire

@@ -558,6 +558,10 @@ def migrate(url: str) -> None:
         upgrade(directory=str(ROOT / "migrations"))
         after = db.session.scalar(db.text("SELECT version_num FROM alembic_version"))
         db.session.remove()
+        from app.tasks import service as tasks
+
+        tasks.fold_post_tally()  # the clone's tasks went in through the tally's triggers: as the scheduler would
+        db.session.remove()
         db.engine.dispose()
     if after != before:  # a data migration leaves stale statistics and visibility maps: as an operator would
         import psycopg

@@ -84,6 +84,22 @@ class UserTask(db.Model):
         return sorted(c.post for c in self.candidates)
 
 
+class PostTally(db.Model):
+    """Open tasks per post, as changes: triggers on `user_task` (migration 0027) add a row for every task that
+    enters or leaves a post's open work (created, completed, cancelled, moved, claimed), in the writer's own
+    transaction, and `tasks.service.fold_post_tally` sums them into one row per post now and then — so counting a
+    post's open tasks reads a few rows, not every open task (GET /posts). Rows are only ever added or folded: two
+    steps never wait for each other here."""
+
+    __tablename__ = "post_tally"
+    __table_args__ = {"info": {"kept_by_triggers": True}}
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    post: Mapped[str] = mapped_column(sa.String(100))
+    open_tasks: Mapped[int] = mapped_column(sa.Integer)
+    claimed_tasks: Mapped[int] = mapped_column(sa.Integer)
+
+
 class TaskSubmission(db.Model):
     """What a completed task was submitted with (who, when, what): a record of the case, kept whole even when
     the task declares outputs and only those reach the case's shared data (Camunda's local variables)."""

@@ -12,6 +12,7 @@ from ..caches import app_cache
 from ..definitions import checks
 from ..extensions import db
 from ..hookspecs import hookimpl
+from ..tasks import service as tasks
 from . import absences
 from .models import Post
 
@@ -79,4 +80,6 @@ def deploy_checks(processes, tree, filename: str, options: dict) -> list[dict]:
 @hookimpl
 def scheduled_jobs(app: Flask) -> list[tuple]:
     # absences begin and end with the date (AB岗 routing)
-    return [("apply_absences", absences.apply_absences, app.config.get("ABSENCE_INTERVAL_SECONDS", 60))]
+    return [("apply_absences", absences.apply_absences, app.config.get("ABSENCE_INTERVAL_SECONDS", 60)),
+            # GET /posts sums each post's tally: its rows folded to one a post every minute
+            ("fold_post_tally", tasks.fold_post_tally, app.config.get("POST_TALLY_INTERVAL_SECONDS", 60.0))]

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-import sqlalchemy as sa
 import yaml
 
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..tasks.models import UserTask
+from ..tasks import service as tasks
 from .absences import forget_routing, routing
 from .auth import forget_principals, issue_token
 from .models import ROLES, Department, Post, User, Window, user_post
@@ -198,9 +197,7 @@ def list_posts(department: str | None = None, kind: str | None = None) -> list[d
             db.select(user_post.c.post_name, User.username, User.name, User.window_no)
             .join(User, User.id == user_post.c.user_id).where(User.active.is_(True)).order_by(User.username)):
         holders[post_name].append({"username": username, "name": name, "window": window})
-    counts = {post: (total, claimed) for post, total, claimed in db.session.execute(
-        db.select(UserTask.post, sa.func.count(), sa.func.count(UserTask.assignee))
-        .where(UserTask.state == "open").group_by(UserTask.post))}
+    counts = tasks.open_by_post()  # the tally's few rows a post, not every open task
     today = routing()
     result = []
     for post in posts:

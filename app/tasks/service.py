@@ -19,7 +19,7 @@ from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..forms import service as forms
 from ..instances import hooks, runtime
-from ..instances.models import ProcessInstance
+from ..instances.models import PostTally, ProcessInstance
 from ..instances.service import case_failed
 from . import prefill, task_forms
 from .models import TaskCandidate, TaskSubmission, UserTask, candidate_rows
@@ -97,8 +97,11 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
 def _open_at(post: str, scope, covered: bool) -> int:
     """How many open tasks wait at the post: those routed there, counted from the post's index alone when the
     caller may see them all, and those with it as a further candidate (few), each checked against the scope."""
-    routed = sa.select(sa.func.count()).select_from(UserTask).where(
-        UserTask.post == post, UserTask.state == "open", *([scope] if scope is not None and not covered else []))
+    if covered:  # every task routed there: the post's tally
+        routed = sa.select(sa.func.coalesce(sa.func.sum(PostTally.open_tasks), 0)).where(PostTally.post == post)
+    else:
+        routed = sa.select(sa.func.count()).select_from(UserTask).where(
+            UserTask.post == post, UserTask.state == "open", *([scope] if scope is not None else []))
     candidates = sa.select(sa.func.count()).select_from(UserTask).where(
         UserTask.id.in_(candidates_at([post])), UserTask.post != post, UserTask.state == "open",
         *([scope] if scope is not None else []))
@@ -278,3 +281,36 @@ def backfill_candidates() -> int:
     if added:
         db.session.execute(candidates.insert(), added)
     return len(added)
+
+
+# -- open tasks per post (post_tally, kept by triggers on user_task: migration 0027) -------------------------------
+def open_by_post() -> dict[str, tuple[int, int]]:
+    """Each post's open tasks and how many of them are claimed, from the tally's few rows a post."""
+    tally = PostTally
+    return {post: (int(open_tasks), int(claimed)) for post, open_tasks, claimed in db.session.execute(
+        sa.select(tally.post, sa.func.sum(tally.open_tasks), sa.func.sum(tally.claimed_tasks)).group_by(tally.post))}
+
+
+def fold_post_tally() -> int:
+    """Sum the tally's changes into one row per post (a scheduled job; its own transaction). Steps only add rows,
+    so folding never waits for them; returns the rows folded."""
+    table = PostTally.__table__
+    if db.engine.dialect.name == "postgresql":
+        # one statement: the rows it deletes are exactly the rows it sums, whatever commits meanwhile
+        folded = db.session.execute(sa.text(
+            "WITH gone AS (DELETE FROM post_tally RETURNING post, open_tasks, claimed_tasks), "
+            "kept AS (INSERT INTO post_tally (post, open_tasks, claimed_tasks) "
+            "SELECT post, sum(open_tasks), sum(claimed_tasks) FROM gone GROUP BY post "
+            "HAVING sum(open_tasks) <> 0 OR sum(claimed_tasks) <> 0) "
+            "SELECT count(*) FROM gone")).scalar_one()
+    else:  # one writer at a time: the rows up to the last id are the rows summed
+        last = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+        folded = db.session.scalar(sa.select(sa.func.count()).where(table.c.id <= last))
+        db.session.execute(table.insert().from_select(
+            ["post", "open_tasks", "claimed_tasks"],
+            sa.select(table.c.post, sa.func.sum(table.c.open_tasks), sa.func.sum(table.c.claimed_tasks))
+            .where(table.c.id <= last).group_by(table.c.post)
+            .having((sa.func.sum(table.c.open_tasks) != 0) | (sa.func.sum(table.c.claimed_tasks) != 0))))
+        db.session.execute(table.delete().where(table.c.id <= last))
+    db.session.commit()
+    return folded
