@@ -298,7 +298,10 @@ def _paged(ctx: _Context, query, *order, key=lambda row: row[0]):
     left the range); a row met again in the same sweep (its guarded write lost a race) waits for the next sweep."""
     seen: set = set()
     while True:
-        ctx.write_looks()
+        if ctx.commit and ctx.pending:
+            ctx.flush()  # the page's read holds no row lock of the last page's writes
+        else:
+            ctx.write_looks()
         page = db.session.execute(query.order_by(*order).limit(PAGE)).all()
         fresh = [row for row in page if key(row) not in seen]
         seen.update(key(row) for row in fresh)
