@@ -9,9 +9,11 @@ Lights
   the last `TONGBAN_YELLOW_RATIO` of its span (created → deadline), or when at most `TONGBAN_YELLOW_DAYS` working
   days are left before the deadline's date (capped like a case's, by the step's own span in working days).
 
-The sweep (`sweep(now)`, every `TONGBAN_SUPERVISION_POLL_SECONDS` in the server's scheduler) reads only what can
-change, through indexes: running cases by `light`/`due_date`, open tasks by `(state, due_at)`, open first
-reviews of reported cases, open warnings by `state`. A change to yellow or red raises one warning (kind
+The sweep (`sweep(now)`, every `TONGBAN_SUPERVISION_POLL_SECONDS` in the server's scheduler) visits only what
+can change now: each open case keeps the first date its light can change (`hall_case.look_on`), each open step the
+moment its light changes next (`hall_task.watch_from`) and, for a role the law times, the first date its rule can
+give another verdict (`hall_task.look_on`); each part reads them page by page through partial indexes of open
+rows. A change to yellow or red raises one warning (kind
 `case_yellow`/`case_red`/`step_yellow`/`step_red`), to the department's `{short}督查岗`, and an audit entry
 `supervision.warning`; the row's light is updated with a guarded UPDATE, so two sweeping processes never raise
 the same warning twice. A light going back closes the warnings above it. The same sweep raises
