@@ -169,6 +169,9 @@ class Timer(db.Model):
     fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # when the running attempt began: another process takes an unfinished attempt for a dead one only when it is
+    # older than the attempts' bound (timers.service.ATTEMPT_STALE)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 # -- message subscriptions ------------------------------------------------------------------------------------------

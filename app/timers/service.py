@@ -31,6 +31,9 @@ from .models import Timer
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
+# an attempt not finished after this long was a process that died (no step runs this long: scripts and lock waits
+# have bounds far shorter); younger, it is another process's, still running
+ATTEMPT_STALE = timedelta(minutes=5)
 RETRY_DELAY = timedelta(seconds=10)
 
 
@@ -114,16 +117,17 @@ def _fire_pass(limit: int) -> tuple[int, int]:
 
 def _attempt(timer: Timer) -> int:
     """One attempt at a claimed timer: 1 when its case advanced."""
-    timer_id, instance_id, before = timer.id, timer.instance_id, timer.last_error  # before the commit expires it
+    # before the commit expires them
+    timer_id, instance_id, before, began = timer.id, timer.instance_id, timer.last_error, timer.attempt_started_at
     if not _begin_attempt(timer):
-        return 0  # its attempts were spent by runs that never came back: an incident now
+        return 0  # another process is at it, or its attempts were spent by runs that never came back (an incident)
     try:
         if _fire(timer_id, instance_id):
             return 1
-        _undo_attempt(timer_id, before)
+        _undo_attempt(timer_id, before, began)
     except Conflict:
         db.session.rollback()  # another writer changed the case meanwhile; the next pass sees the new state
-        _undo_attempt(timer_id, before)
+        _undo_attempt(timer_id, before, began)
     except CaseFailed as exc:
         db.session.rollback()
         _record_failure(timer_id, exc)
@@ -141,8 +145,15 @@ DIED = "触发时服务进程终止，未完成 (the server process died while f
 def _begin_attempt(timer: Timer) -> bool:
     """Count the attempt and commit it before the step runs: a step that kills its process (a hostile diagram, an
     out-of-memory kill, a worker timeout) has still used an attempt, and the third such timer is an incident
-    instead of a loop of dying workers. False when the attempts are spent (the timer is failed now)."""
-    died = (timer.last_error or "").startswith(RUNNING)
+    instead of a loop of dying workers. An unfinished attempt younger than ATTEMPT_STALE is another process's,
+    still running (between its commit of the attempt and its lock of the case): left to it, not counted. False
+    when the timer is not to be fired now (its attempts are spent: failed now; or another process is at it)."""
+    at = now()
+    unfinished = (timer.last_error or "").startswith(RUNNING)
+    if unfinished and timer.attempt_started_at is not None and at - timer.attempt_started_at < ATTEMPT_STALE:
+        db.session.rollback()
+        return False
+    died = unfinished
     if died and timer.attempts >= MAX_ATTEMPTS:
         _fail(timer, DIED)
         db.session.commit()
@@ -152,14 +163,15 @@ def _begin_attempt(timer: Timer) -> bool:
                     timer.instance_id, timer.attempts, extra={"case_id": timer.instance_id})
     timer.attempts += 1
     timer.last_error = f"{RUNNING}（第 {timer.attempts} 次）" + (f"；上次：{DIED}" if died else "")
+    timer.attempt_started_at = at
     db.session.commit()
     return True
 
 
-def _undo_attempt(timer_id: int, last_error: str | None) -> None:
+def _undo_attempt(timer_id: int, last_error: str | None, started_at) -> None:
     """An attempt that did not run (the case was busy, or fired by another server): not counted."""
     db.session.execute(db.update(Timer).where(Timer.id == timer_id, Timer.last_error.startswith(RUNNING))
-                       .values(attempts=Timer.attempts - 1, last_error=last_error))
+                       .values(attempts=Timer.attempts - 1, last_error=last_error, attempt_started_at=started_at))
     db.session.commit()
 
 
