@@ -55,19 +55,30 @@ def _running(instance_ids: set[str]) -> set[str]:
 
 
 def _claim(timer_id: int, instance_id: str, at) -> Timer | None:
-    """The due timer, with its case row locked first (as every writer of a case), both SKIP LOCKED on PostgreSQL:
-    None when the case is busy, no longer running, or the timer was fired or moved meanwhile."""
+    """The due timer, and its case row locked, both SKIP LOCKED on PostgreSQL: None when the case is busy, no
+    longer running, or the timer was fired or moved meanwhile, or another process has just begun an attempt at it.
+    The timer row comes first: such an attempt is left to its process before its case is touched (that process
+    locks the case next); neither lock ever waits, so the order cannot deadlock with a step's (case, then timers)."""
     skip = db.engine.dialect.name == "postgresql"
+    query = (sa.select(Timer).where(Timer.id == timer_id, Timer.state == "waiting", Timer.due_at <= at)
+             .execution_options(populate_existing=True))
+    if skip:
+        query = query.with_for_update(skip_locked=True)
+    timer = db.session.scalar(query)
+    if timer is None or _attempt_running(timer, at):
+        return None
     case = sa.select(ProcessInstance.state).where(ProcessInstance.id == instance_id)
     if skip:
         case = case.with_for_update(skip_locked=True)
     if db.session.scalar(case) != "running":
         return None
-    query = (sa.select(Timer).where(Timer.id == timer_id, Timer.state == "waiting", Timer.due_at <= at)
-             .execution_options(populate_existing=True))
-    if skip:
-        query = query.with_for_update(skip_locked=True)
-    return db.session.scalar(query)
+    return timer
+
+
+def _attempt_running(timer: Timer, at) -> bool:
+    """An attempt begun and not finished, younger than ATTEMPT_STALE: another process's, still running."""
+    return (timer.last_error or "").startswith(RUNNING) and timer.attempt_started_at is not None \
+        and at - timer.attempt_started_at < ATTEMPT_STALE
 
 
 def drain_due(budget_seconds: float = 5.0, limit: int = 100) -> int:
@@ -149,11 +160,10 @@ def _begin_attempt(timer: Timer) -> bool:
     still running (between its commit of the attempt and its lock of the case): left to it, not counted. False
     when the timer is not to be fired now (its attempts are spent: failed now; or another process is at it)."""
     at = now()
-    unfinished = (timer.last_error or "").startswith(RUNNING)
-    if unfinished and timer.attempt_started_at is not None and at - timer.attempt_started_at < ATTEMPT_STALE:
+    if _attempt_running(timer, at):
         db.session.rollback()
         return False
-    died = unfinished
+    died = (timer.last_error or "").startswith(RUNNING)
     if died and timer.attempts >= MAX_ATTEMPTS:
         _fail(timer, DIED)
         db.session.commit()

@@ -44,6 +44,10 @@ def register(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SECURE_COOKIES"))
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=float(app.config.get("SESSION_HOURS", 12)))
+    # the cookie is sent only when the session changes: a lookup answered while a form is posted (the applicant
+    # search as the clerk types) would otherwise send the old session back after the post's, and the message
+    # the post left for the next page (the case number and query code, shown once) would be lost
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.after_request(pages.page_errors_and_headers)
