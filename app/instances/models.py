@@ -100,6 +100,27 @@ class PostTally(db.Model):
     claimed_tasks: Mapped[int] = mapped_column(sa.Integer)
 
 
+class CaseParty(db.Model):
+    """Who takes part in a case through its tasks: a row per case and party — `u:<username>` for whoever holds or
+    completed one of its tasks, `p:<post>` for a post one of its tasks is routed to or comes from (its home post)
+    — with how many of the case's tasks name that party. Triggers on `user_task` (migration 0029) keep it in the
+    writer's transaction, so it is exact: a party's row goes when its last task leaves it. It carries the case's
+    start time so that a clerk's case list walks their own cases newest first from one index (people.access),
+    instead of probing every newer case of the center for their part in it."""
+
+    __tablename__ = "case_party"
+    __table_args__ = (
+        sa.Index("ix_case_party_walk", "party", sa.text("started_at DESC"), "instance_id"),
+        {"info": {"kept_by_triggers": True}},
+    )
+
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    party: Mapped[str] = mapped_column(sa.String(110), primary_key=True)
+    tasks: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class TaskSubmission(db.Model):
     """What a completed task was submitted with (who, when, what): a record of the case, kept whole even when
     the task declares outputs and only those reach the case's shared data (Camunda's local variables)."""

@@ -19,6 +19,7 @@ Every rule is also a SQL condition, so lists filter in the database: no list rea
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,6 +91,34 @@ def case_scope(user: Principal) -> sa.ColumnElement | None:
         conditions.append(ProcessInstance.department_code.in_(user.departments))
     conditions.append(took_part.exists().correlate(ProcessInstance))
     return sa.or_(*conditions)
+
+
+@dataclass(frozen=True)
+class CaseSources:
+    """case_scope split into sources a list can each walk newest first from an index of its own, and merge:
+    together they admit exactly the cases case_scope admits. A walk of case_scope itself probes every newer case
+    of the center for the user's part in it (thousands, for a clerk of a small department)."""
+
+    departments: tuple[str, ...]  # process_instance.department_code
+    started_by: str  # process_instance.started_by
+    parties: tuple[str, ...]  # case_party.party: the user's tasks (held, completed) and their posts' tasks
+    passing: sa.Select  # ids of cases with an open task kept for the user or waiting as a candidate at their posts
+
+
+def parties(user: Principal) -> tuple[str, ...]:
+    """The user's names in case_party: themselves (`u:`) and each post they hold (`p:`)."""
+    return (f"u:{user.username}", *(f"p:{post}" for post in user.post_names))
+
+
+def case_sources(user: Principal) -> CaseSources | None:
+    """case_scope as sources (see CaseSources); None: every case."""
+    if user.is_(*SEE_ALL):
+        return None
+    passing = [_kept_for(user)]
+    if user.post_names:
+        passing.append(waiting_as_candidate(covered_posts(user)))
+    return CaseSources(departments=tuple(user.departments), started_by=user.username, parties=parties(user),
+                       passing=sa.select(UserTask.instance_id).where(sa.or_(*passing)))
 
 
 def _takes_part(user: Principal, instance_ids: Iterable[str]) -> set[str]:

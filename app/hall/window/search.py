@@ -19,7 +19,7 @@ from sqlalchemy.orm import defer
 from ...clock import SHANGHAI, as_utc
 from ...errors import Forbidden, Invalid
 from ...extensions import db
-from ...instances.models import STATES
+from ...instances.models import STATES, CaseParty
 from ...people import access
 from ...people.auth import Principal
 from . import fields as hall
@@ -140,14 +140,49 @@ def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0,
     after the case (started_at, id) that ended the previous one (keyset paging: no rows skipped over)."""
     case = hall.CASE
     deferred = [defer(case.engine_state), *([defer(case.data)] if summary else [])]
-    statement = query(user, filters)
-    total = _count(user, filters, statement)
-    if after is not None:  # newest first, then by id: the rows after the last one shown
-        at, last = after
-        statement = statement.where(sa.or_(case.started_at < at, sa.and_(case.started_at == at, case.id > last)))
+    sources = access.case_sources(user)
+    if sources is None:
+        statement = query(user, filters)
+        total = _capped(statement)
+        statement = _after(statement, case.started_at, case.id, after)
+    else:  # the page is the newest of each source's newest: every walk reads its own index, nothing else
+        base = query(user, filters, scoped=False)
+        total = _count(user, sources, base)
+        walks = sa.union(*_walks(base, sources, after, limit + offset))
+        statement = sa.select(case).where(case.id.in_(walks))
     rows = db.session.scalars(statement.options(*deferred).order_by(case.started_at.desc(), case.id)
                               .limit(limit).offset(offset))
     return list(rows), total
+
+
+def _after(statement: sa.Select, started, ident, after: tuple[dt.datetime, str] | None) -> sa.Select:
+    """The rows after the case (started_at, id) that ended the previous page: newest first, then by id."""
+    if after is None:
+        return statement
+    at, last = after
+    return statement.where(sa.or_(started < at, sa.and_(started == at, ident > last)))
+
+
+def _walks(base: sa.Select, sources: access.CaseSources, after: tuple[dt.datetime, str] | None,
+           n: int) -> list[sa.Select]:
+    """The ids of the `n` newest matching cases of each source (after `after`): one ordered index walk each —
+    a department's cases, the user's own starts, each of their case_party names, and the open tasks passing by
+    their posts (a few rows, sorted)."""
+    case = hall.CASE
+
+    def walk(select: sa.Select, started, ident) -> sa.Select:
+        select = _after(select, started, ident, after)
+        inner = select.with_only_columns(ident.label("id")).order_by(started.desc(), ident).limit(n).subquery()
+        return sa.select(inner.c.id)
+
+    walks = [walk(base.where(case.department_code == code), case.started_at, case.id)
+             for code in sources.departments]
+    walks.append(walk(base.where(case.started_by == sources.started_by), case.started_at, case.id))
+    walks += [walk(base.where(CaseParty.party == party, CaseParty.instance_id == case.id),
+                   CaseParty.started_at, CaseParty.instance_id) for party in sources.parties]
+    passing = sources.passing.distinct().subquery()
+    walks.append(walk(base.join(passing, passing.c.instance_id == case.id), case.started_at, case.id))
+    return walks
 
 
 def next_cursor(items: list) -> str:
@@ -164,24 +199,25 @@ def cursor(text: str) -> tuple[dt.datetime, str]:
         raise Invalid("分页游标 after 无效：请使用上一页返回的 next", {"after": text}) from None
 
 
-def _count(user: Principal, filters: Filters, statement: sa.Select) -> int:
-    """How many cases match, up to COUNT_CAP + 1. The cases of the user's own departments are part of what they
-    see and are counted first, from the department index: past the cap, the whole count is not needed (it would
-    probe every other case's tasks for the user's part in it)."""
-    def capped(select: sa.Select) -> int:
-        return db.session.scalar(sa.select(sa.func.count()).select_from(
-            select.order_by(None).limit(COUNT_CAP + 1).subquery())) or 0
+def _capped(statement: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        statement.order_by(None).limit(COUNT_CAP + 1).subquery())) or 0
 
-    if access.case_scope(user) is not None:
-        if user.departments:
-            own = capped(query(user, filters, scoped=False).where(hall.CASE.department_code.in_(user.departments)))
-            if own > COUNT_CAP:
-                return own
-        elif db.engine.dialect.name == "postgresql":  # only the part they took: no index counts it
-            guess = _estimate(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()))
-            if guess > COUNT_CAP:
-                return Estimated(guess)
-    return capped(statement)
+
+def _count(user: Principal, sources: access.CaseSources, base: sa.Select) -> int:
+    """How many of the `base` cases the user may see, up to COUNT_CAP + 1. The cases of their own departments
+    are counted first, from the department index: past the cap, the whole count is not needed."""
+    if sources.departments:
+        own = _capped(base.where(hall.CASE.department_code.in_(sources.departments)))
+        if own > COUNT_CAP:
+            return own
+    elif db.engine.dialect.name == "postgresql":  # only the part they took: an estimate past the cap
+        scoped = base.where(access.case_scope(user))
+        guess = _estimate(sa.select(sa.func.count()).select_from(scoped.order_by(None).subquery()))
+        if guess > COUNT_CAP:
+            return Estimated(guess)
+    walks = sa.union(*_walks(base, sources, None, COUNT_CAP + 1)).subquery()
+    return min(db.session.scalar(sa.select(sa.func.count()).select_from(walks)) or 0, COUNT_CAP + 1)
 
 
 class Estimated(int):
