@@ -89,7 +89,8 @@ def step_before_flush(step: StepResult) -> None:
 @hookspec
 def step_new_tasks(step: StepResult, rows: list[dict]) -> None:
     """The step opens user tasks: the rows (dicts) before they are inserted, for a plugin to route (`post`),
-    assign (`assignee`, `claimed_at`) — and to remember what it needs in `step.plugin_rows`."""
+    assign (`assignee`, `claimed_at`), rank (`priority`: higher first in a post's list) — and to remember what it
+    needs in `step.plugin_rows`."""
 
 
 @hookspec

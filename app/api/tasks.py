@@ -125,7 +125,7 @@ class Tasks(MethodView):
         items, total = service.search(post=args.get("post"), assignee=assignee, scope=access.task_scope(user, args.get("post")),
                                       instance=args.get("instance"), state=args.get("state"),
                                       due_before=args.get("due_before"), due_after=args.get("due_after"),
-                                      process_key=args.get("key"), rank=summary.task_ranking(),
+                                      process_key=args.get("key"),
                                       limit=args["limit"], offset=args["offset"],
                                       covered=access.lists_all_at(user, args.get("post")))
         return {"items": summary.task_views(items), "total": total}

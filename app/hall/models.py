@@ -112,8 +112,6 @@ class HallTask(db.Model):
                  postgresql_where=sa.text("is_open")),
         sa.Index("ix_hall_task_open_role", "role", "look_on", sqlite_where=sa.text("is_open"),
                  postgresql_where=sa.text("is_open")),
-        sa.Index("ix_hall_task_open_priority", "task_id", sqlite_where=sa.text("is_open AND priority > 0"),
-                 postgresql_where=sa.text("is_open AND priority > 0")),  # task lists: green channel first
     )
 
     task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)

@@ -12,7 +12,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..instances.models import UserTask
 from .models import HallCase, HallTask
 
 # what a case shows of the hall, and what it is when the case is no matter's (no hall row)
@@ -97,10 +96,3 @@ def task_views(tasks: Iterable[Any]) -> list[TaskView]:
 
 def task_view(task: Any) -> TaskView:
     return task_views([task])[0]
-
-
-def task_ranking():
-    """How task lists rank steps: green-channel cases first (the hall's priority), for tasks.service.search;
-    the open steps ranked first, from their own small index."""
-    first = UserTask.id.in_(sa.select(HallTask.task_id).where(HallTask.is_open, HallTask.priority > 0))
-    return HallTask, HallTask.task_id == UserTask.id, sa.func.coalesce(HallTask.priority, 0).desc(), first

@@ -54,9 +54,12 @@ class UserTask(db.Model):
         sa.Index("ix_user_task_state_due", "state", "due_at"),
         sa.Index("ix_user_task_home_post_state", "home_post", "state"),
         sa.Index("ix_user_task_completed_by", "completed_by"),  # cases a clerk took part in (people.access)
-        # a post's open tasks in due order (task lists walk it), and GET /posts counts them from it alone:
+        # a post's open tasks by rank, then in due order (task lists walk it), and GET /posts counts them from it alone:
         # its size is today's work, however many tasks are finished
-        sa.Index("ix_user_task_open_post", "post", "due_at", "created_at", "id", "assignee",
+        sa.Index("ix_user_task_open_post", "post", sa.text("priority DESC"), "due_at", "created_at", "id", "assignee",
+                 sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'")),
+        # every open task in list order: the lists of those who see tasks of every post
+        sa.Index("ix_user_task_open_rank", sa.text("priority DESC"), "due_at", "created_at", "id",
                  sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'")),
     )
 
@@ -72,6 +75,8 @@ class UserTask(db.Model):
     form_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # its rank in a post's list, higher first (a plugin sets it when the task opens: the hall's green channel)
+    priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))

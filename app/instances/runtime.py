@@ -298,7 +298,7 @@ def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
          "name": t.name, "post": t.post, "home_post": t.post, "state": "open", "form_key": t.form_key,
-         "created_at": at, "due_at": boundary_due.get(t.element_id), "assignee": None, "claimed_at": None,
+         "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": 0, "assignee": None, "claimed_at": None,
          "completed_at": None, "completed_by": None, "other_posts": list(t.other_posts)}
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:

@@ -55,12 +55,11 @@ PICK_LIMIT = 1000  # pages this deep are picked in one query, without the ordere
 
 def search(*, post: str | None = None, assignee: str | None = None, instance: str | None = None,
            state: str | None = "open", due_before: datetime | None = None, due_after: datetime | None = None,
-           process_key: str | None = None, scope=None, rank=None, limit: int = 50, offset: int = 0,
+           process_key: str | None = None, scope=None, limit: int = 50, offset: int = 0,
            covered: bool = False):
-    """`scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all;
-    `covered`: every task routed to `post` is within it (people.access.lists_all_at); `rank`:
-    (table, join condition, order, first) a plugin ranks tasks by first (the hall: green-channel cases first),
-    `first` the open tasks it puts ahead."""
+    """Tasks by rank (`priority`, higher first: a plugin's, the hall's green channel), then due date and age.
+    `scope`: the condition of the tasks the caller may list (people.access.task_scope), None for all;
+    `covered`: every task routed to `post` is within it (people.access.lists_all_at)."""
     filters = []
     if assignee:
         filters.append(UserTask.assignee == assignee)
@@ -83,13 +82,10 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         total = _open_at(post, scope, covered)
     else:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    order: tuple = (UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
+    order = (UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
     page = query
-    if rank is not None:
-        table, on, first_order, first = rank
-        page, order = page.outerjoin(table, on), (first_order, *order)
-        if state == "open" and offset + limit <= PICK_LIMIT:
-            page = page.where(UserTask.id.in_(_picked(filters, post, first, offset + limit)))
+    if state == "open" and offset + limit <= PICK_LIMIT:
+        page = page.where(UserTask.id.in_(_picked(filters, post, offset + limit)))
     page = page.options(selectinload(UserTask.candidates))  # lists show each task's other posts
     return list(db.session.scalars(page.order_by(*order).limit(limit).offset(offset))), total
 
@@ -108,20 +104,15 @@ def _open_at(post: str, scope, covered: bool) -> int:
     return (db.session.scalar(routed) or 0) + (db.session.scalar(candidates) or 0)
 
 
-def _picked(filters: list, post: str | None, first, count: int) -> sa.Select:
-    """The ids a ranked page of open tasks can come from: the first `count` by due date of those ranked first
-    and of the others, at the post and among its candidates apart. Each is a walk of an index in that order
-    (ix_user_task_open_post: post, due date, created), stopped after `count` rows — a busy post's thousands of
-    open tasks are neither read nor sorted."""
-    due = (UserTask.due_at.asc().nulls_last(), UserTask.created_at, UserTask.id)
+def _picked(filters: list, post: str | None, count: int) -> sa.Select:
+    """The ids a page of open tasks can come from: the first `count` in list order at the post and among its
+    candidates apart, each a walk of an index in that order (ix_user_task_open_post: post, rank, due date,
+    created) stopped after `count` rows — a busy post's thousands of open tasks are neither read nor sorted."""
+    order = (UserTask.priority.desc(), UserTask.due_at.asc().nulls_last(), UserTask.created_at, UserTask.id)
     places = [None] if not post else [UserTask.post == post,
                                       sa.and_(UserTask.id.in_(candidates_at([post])), UserTask.post != post)]
-    picks = []
-    for place in places:
-        for ranked in (first, sa.not_(first)):
-            picks.append(sa.select(UserTask.id).where(*filters, *([place] if place is not None else []), ranked)
-                         .order_by(*due).limit(count).subquery().select())
-    return sa.union_all(*picks)
+    return sa.union_all(*(sa.select(UserTask.id).where(*filters, *([place] if place is not None else []))
+                          .order_by(*order).limit(count).subquery().select() for place in places))
 
 
 def inline_form(task: UserTask) -> dict | None:

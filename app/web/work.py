@@ -81,7 +81,7 @@ def work():
     show = request.args.get("show") or "all"  # all | mine | unclaimed
     key = request.args.get("key") or None
     items, _ = tasks.search(post=post, scope=access.task_scope(user, post), state="open", process_key=key,
-                            rank=summary.task_ranking(), limit=LIST_LIMIT)
+                            limit=LIST_LIMIT)
     items = [t for t in items if t.assignee in (None, user.username) or access.may_work_on(user, t)
              or user.is_("supervisor")]
     rows = rows_for(items)
