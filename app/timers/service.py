@@ -5,10 +5,11 @@ primary key: no join whose plan depends on the planner's statistics (a join plan
 bulk of new timers made each pick quadratic). Timers of a case in error (an incident) or suspended by ops wait in
 their rows; a pass pages past them, so they never block the timers behind them.
 
-On PostgreSQL several server processes may run this at once. Each timer is claimed with its case row first, then
-the timer row, both `FOR UPDATE SKIP LOCKED`: the lock order every writer of a case keeps, never a wait — a case a
-request (or another process) is working on is simply left for the next pass (requests give up after
-LOCK_TIMEOUT_MS with 409 busy).
+On PostgreSQL several server processes may run this at once. A process counts the attempts of a few due timers
+(LEASE) in one transaction, their rows `FOR UPDATE SKIP LOCKED` (a timer another process holds is skipped, never
+waited for), and commits; each then fires in its own transaction, its case row locked `SKIP LOCKED` — a case a
+request (or another process) is working on is left for the next pass and its attempt uncounted (requests give up
+after LOCK_TIMEOUT_MS with 409 busy). A counted attempt younger than ATTEMPT_STALE is another process's lease.
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ def fire_due(limit: int = 100) -> int:
     return _fire_pass(limit)[1]
 
 
+LEASE = 10  # due timers whose attempts one transaction counts before each fires in its own (a dead process's
+# unfired ones wait ATTEMPT_STALE, so the lease stays short)
+
+
 def _fire_pass(limit: int) -> tuple[int, int]:
     """(timers tried, cases advanced) of one pass over up to `limit` due timers."""
     advanced = tried = 0
@@ -112,18 +117,50 @@ def _fire_pass(limit: int) -> tuple[int, int]:
         after = (page[-1].due_at, page[-1].id)
         running = _running({row.instance_id for row in page})
         db.session.rollback()
-        for row in page:
-            if row.instance_id not in running or tried >= limit:
-                continue
-            timer = _claim(row.id, row.instance_id, now())
-            if timer is None:
-                db.session.rollback()
-                continue
-            tried += 1
-            advanced += _attempt(timer)
+        due = [row for row in page if row.instance_id in running]
+        while due and tried < limit:
+            lease, due = due[:min(LEASE, limit - tried)], due[min(LEASE, limit - tried):]
+            claimed, unfinished = _begin_attempts(lease)
+            for attempt in claimed:
+                tried += 1
+                advanced += _run(*attempt)
+            for timer_id, instance_id in unfinished:  # an attempt that never came back: its case locked first
+                timer = _claim(timer_id, instance_id, now())
+                if timer is None:
+                    db.session.rollback()
+                    continue
+                tried += 1
+                advanced += _attempt(timer)
         if len(page) < PAGE:
             break
     return tried, advanced
+
+
+def _begin_attempts(rows: list) -> tuple[list[tuple], list[tuple[int, str]]]:
+    """Count an attempt at each of these due timers in one transaction (see _begin_attempt: committed before
+    their steps run) and return them as (timer id, case id, last error before, attempt begun before) — and apart,
+    as (timer id, case id), those whose last attempt never came back (counted one by one, their case locked: an
+    incident may follow). Timers fired, moved or locked meanwhile, or with another process's attempt running, are
+    left out; a case a request holds is found in `_fire`, and its attempt uncounted."""
+    at = now()
+    query = (sa.select(Timer).where(Timer.id.in_([row.id for row in rows]), Timer.state == "waiting",
+                                    Timer.due_at <= at)
+             .order_by(Timer.due_at, Timer.id).execution_options(populate_existing=True))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed, unfinished = [], []
+    for timer in db.session.scalars(query):
+        if _attempt_running(timer, at):
+            continue
+        if (timer.last_error or "").startswith(RUNNING):
+            unfinished.append((timer.id, timer.instance_id))
+            continue
+        claimed.append((timer.id, timer.instance_id, timer.last_error, timer.attempt_started_at))
+        timer.attempts += 1
+        timer.last_error = f"{RUNNING}（第 {timer.attempts} 次）"
+        timer.attempt_started_at = at
+    db.session.commit()
+    return claimed, unfinished
 
 
 def _attempt(timer: Timer) -> int:
@@ -132,6 +169,12 @@ def _attempt(timer: Timer) -> int:
     timer_id, instance_id, before, began = timer.id, timer.instance_id, timer.last_error, timer.attempt_started_at
     if not _begin_attempt(timer):
         return 0  # another process is at it, or its attempts were spent by runs that never came back (an incident)
+    return _run(timer_id, instance_id, before, began)
+
+
+def _run(timer_id: int, instance_id: str, before: str | None, began) -> int:
+    """Fire a timer whose attempt is counted: 1 when its case advanced; an attempt that did not run is uncounted,
+    one that failed is recorded (retried, or an incident)."""
     try:
         if _fire(timer_id, instance_id):
             return 1
