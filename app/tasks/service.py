@@ -84,8 +84,8 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     order = (UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
     page = query
-    if state == "open" and offset + limit <= PICK_LIMIT:
-        page = page.where(UserTask.id.in_(_picked(filters, post, offset + limit)))
+    if state == "open" and offset + limit <= PICK_LIMIT:  # the picks hold every condition: nothing else to match
+        page = db.select(UserTask).where(UserTask.id.in_(_picked(filters, post, offset + limit)))
     page = page.options(selectinload(UserTask.candidates))  # lists show each task's other posts
     return list(db.session.scalars(page.order_by(*order).limit(limit).offset(offset))), total
 
