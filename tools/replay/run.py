@@ -91,8 +91,9 @@ class Jobs:
 def make_app(database_url: str | None, clock: Clock):
     """The replay's own app: the clerks' requests (in process) and the scheduler's jobs, on the replay's clock;
     `database_url` None: the server's (DATABASE_URL, else the embedded SQLite under instance/)."""
-    from app import create_app
+    from app import create_app, gc_tuning
 
+    gc_tuning.tune()
     os.environ.setdefault("TONGBAN_LOG_FORMAT", "text")
     config = {"SCHEDULER_ENABLED": False, "CLOCK": clock, "LOG_LEVEL": "WARNING", "SQLITE_SYNCHRONOUS": "NORMAL",
               "TESTING": False}
