@@ -177,8 +177,11 @@ def sandbox_limits() -> SandboxLimits:
 def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: str,
          task_id: str | None = None, details: dict[str, Any] | None = None,
          completed_task_id: str | None = None, before_commit: Callable[[], Any] | None = None,
-         commit: bool = True, submitted: dict[str, Any] | None = None, start: StartContext | None = None) -> Saved:
+         commit: bool = True, submitted: dict[str, Any] | None = None, start: StartContext | None = None,
+         completing_as: str | None = None) -> Saved:
     """Write everything the case's new state implies and commit; 409 if another writer got there first.
+    `completing_as`: the completed task must still be unclaimed or claimed by this user (409 when a colleague's
+    claim slipped in since it was read).
 
     What changed is found by comparing the case's snapshot with its baseline (the state last written), so a
     step reads nothing back from the task, timer and subscription tables: it only writes the differences.
@@ -211,7 +214,7 @@ def save(instance: ProcessInstance, case: Case, *, actor: str | None, action: st
             start=start, details=dict(details or {}))
         hooks().step_before_flush(step=result)  # plugins write their own rows, or refuse the step
         db.session.flush()  # the version check comes first: a losing writer stops before writing anything else
-        saved = Saved(snap, _sync_tasks(instance, result, completed_task_id),
+        saved = Saved(snap, _sync_tasks(instance, result, completed_task_id, completing_as),
                       _sync_timers(instance, before, snap, at, case.fired_timers, action))
         result.new_tasks = saved.new_tasks
         saved.answer = result.answer
@@ -290,7 +293,7 @@ def _remember(saved: Saved) -> None:
     case.steps.clear()
 
 
-def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
+def _sync_tasks(instance, result: StepResult, completed_task_id, completing_as: str | None = None) -> list[dict]:
     before, snap, at, actor = result.before, result.after, result.at, result.actor
     was_open = {t.id for t in before.user_tasks}
     now_open = {t.id for t in snap.user_tasks}
@@ -316,9 +319,14 @@ def _sync_tasks(instance, result: StepResult, completed_task_id) -> list[dict]:
     gone = was_open - now_open
     if completed_task_id in gone:
         gone.discard(completed_task_id)
-        _core(_TASKS.update().where(_TASKS.c.id == completed_task_id, _TASKS.c.state == "open")
-              .values(state="completed", completed_at=at, completed_by=actor,
-                      assignee=sa.func.coalesce(_TASKS.c.assignee, actor)))
+        mine = [] if completing_as is None else [
+            sa.or_(_TASKS.c.assignee.is_(None), _TASKS.c.assignee == completing_as)]
+        done = db.session.connection().execute(
+            _TASKS.update().where(_TASKS.c.id == completed_task_id, _TASKS.c.state == "open", *mine)
+            .values(state="completed", completed_at=at, completed_by=actor,
+                    assignee=sa.func.coalesce(_TASKS.c.assignee, actor)))
+        if completing_as is not None and done.rowcount != 1:
+            raise Conflict("任务刚被他人认领或已办理，请刷新后重试", {"task_id": completed_task_id})
     if gone:
         _core(_TASKS.update().where(_TASKS.c.id.in_(gone), _TASKS.c.state == "open")
               .values(state="cancelled", completed_at=at))
@@ -382,8 +390,8 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired
             _core(_TIMERS.update().where(rows, _TIMERS.c.task_id.in_(ran)).values(state="fired", fired_at=at))
         if len(ran) < len(was):
             rows = rows & _TIMERS.c.task_id.in_([task_id for task_id in was if task_id not in fired])
-            _core(_TIMERS.update().where(rows, _TIMERS.c.due_at <= at).values(state="superseded"))
-            _core(_TIMERS.update().where(rows, _TIMERS.c.due_at > at).values(state="cancelled"))
+            _core(_TIMERS.update().where(rows).values(
+                state=sa.case((_TIMERS.c.due_at <= at, "superseded"), else_="cancelled")))
     return new_rows
 
 

@@ -74,10 +74,9 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
     if process_key:
         filters.append(UserTask.process_key == process_key)
     narrowed = len(filters) > (1 if state else 0)  # anything but the state
-    if scope is not None:
-        filters.append(scope)
+    scoped = [*filters, *([scope] if scope is not None else [])]
     # waiting at the post, or with it as a further candidate group
-    query = db.select(UserTask).where(*filters, *([at_post(post, state)] if post else []))
+    query = db.select(UserTask).where(*scoped, *([at_post(post, state)] if post else []))
     if post and state == "open" and not narrowed:
         total = _open_at(post, scope, covered)
     else:
@@ -85,7 +84,8 @@ def search(*, post: str | None = None, assignee: str | None = None, instance: st
     order = (UserTask.priority.desc(), UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at, UserTask.id)
     page = query
     if state == "open" and offset + limit <= PICK_LIMIT:  # the picks hold every condition: nothing else to match
-        page = db.select(UserTask).where(UserTask.id.in_(_picked(filters, post, offset + limit)))
+        routed = filters if covered else scoped  # covered: whatever is routed to the post is in the scope
+        page = db.select(UserTask).where(UserTask.id.in_(_picked(routed, scoped, post, offset + limit)))
     page = page.options(selectinload(UserTask.candidates))  # lists show each task's other posts
     return list(db.session.scalars(page.order_by(*order).limit(limit).offset(offset))), total
 
@@ -104,15 +104,19 @@ def _open_at(post: str, scope, covered: bool) -> int:
     return (db.session.scalar(routed) or 0) + (db.session.scalar(candidates) or 0)
 
 
-def _picked(filters: list, post: str | None, count: int) -> sa.Select:
-    """The ids a page of open tasks can come from: the first `count` in list order at the post and among its
-    candidates apart, each a walk of an index in that order (ix_user_task_open_post: post, rank, due date,
-    created) stopped after `count` rows — a busy post's thousands of open tasks are neither read nor sorted."""
+def _picked(routed: list, candidates: list, post: str | None, count: int) -> sa.Select:
+    """The ids a page of open tasks can come from: the first `count` in list order at the post (matching
+    `routed`) and among its candidates apart (matching `candidates`), each a walk of an index in that order
+    (ix_user_task_open_post: post, rank, due date, created) stopped after `count` rows — a busy post's thousands
+    of open tasks are neither read nor sorted."""
     order = (UserTask.priority.desc(), UserTask.due_at.asc().nulls_last(), UserTask.created_at, UserTask.id)
-    places = [None] if not post else [UserTask.post == post,
-                                      sa.and_(UserTask.id.in_(candidates_at([post])), UserTask.post != post)]
-    return sa.union_all(*(sa.select(UserTask.id).where(*filters, *([place] if place is not None else []))
-                          .order_by(*order).limit(count).subquery().select() for place in places))
+    if not post:
+        places = [candidates]
+    else:
+        places = [[*routed, UserTask.post == post],
+                  [*candidates, UserTask.id.in_(candidates_at([post])), UserTask.post != post]]
+    return sa.union_all(*(sa.select(UserTask.id).where(*where).order_by(*order).limit(count).subquery().select()
+                          for where in places))
 
 
 def inline_form(task: UserTask) -> dict | None:
@@ -190,15 +194,6 @@ def complete(task: UserTask, username: str, data: dict[str, Any], *, override: b
     except Exception:
         db.session.rollback()  # the case row's lock goes with the refused submission
         raise
-    if not override:
-        # Take the task inside this transaction: a colleague's claim that slipped in since it was read wins.
-        taken = db.session.execute(
-            sa.update(UserTask).where(UserTask.id == task.id, UserTask.state == "open",
-                                      sa.or_(UserTask.assignee.is_(None), UserTask.assignee == username))
-            .values(assignee=username).execution_options(synchronize_session=False))
-        if taken.rowcount != 1:
-            db.session.rollback()
-            raise Conflict("任务刚被他人认领或已办理，请刷新后重试", {"task_id": task.id})
     case = runtime.load(instance)
     inline = case.inline_form(task.id)
     if inline is not None:
@@ -244,7 +239,8 @@ def complete(task: UserTask, username: str, data: dict[str, Any], *, override: b
 
     task_id = task.id
     saved = runtime.save(instance, case, actor=username, action="task.completed", task_id=task.id,
-                         details=details, completed_task_id=task.id, before_commit=rows_after, submitted=data)
+                         details=details, completed_task_id=task.id, before_commit=rows_after, submitted=data,
+                         completing_as=None if override else username)  # a colleague's claim since it was read wins
     ids, rows, state = saved.extra
     done = next(r for i, r in zip(ids, rows, strict=True) if i == task_id)
     return done, state, [r for i, r in zip(ids, rows, strict=True) if i != task_id]
