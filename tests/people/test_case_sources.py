@@ -15,7 +15,7 @@ from app.tasks.models import UserTask
 from tests.conftest import deploy
 from tests.people.conftest import absent
 
-USERS = ("clerk", "clerk2", "approver", "boss", "other", "otherboss", "bclerk", "front", "frontb", "center")
+USERS = ("clerk", "clerk2", "approver", "boss", "other", "otherboss", "bclerk", "front", "frontb", "center", "many")
 
 
 def _principal(username: str) -> Principal:
@@ -74,7 +74,8 @@ def test_each_list_is_exactly_what_the_user_may_see(app, client, hall, clock):
         db.session.flush()
         db.session.add(Post(name="综合受理A岗", kind="window_a", department_code=None, backup_name="综合受理B岗"))
         db.session.flush()
-        for username, name, posts in (("front", "综合甲", ["综合受理A岗"]), ("frontb", "综合备", ["综合受理B岗"])):
+        for username, name, posts in (("front", "综合甲", ["综合受理A岗"]), ("frontb", "综合备", ["综合受理B岗"]),
+                                      ("many", "多岗", ["综合受理B岗", "测试受理B岗", "测试审批岗"])):  # some empty
             people.tokens[username] = issue_token(service.upsert_user(username, name, ["clerk"], posts))
         db.session.commit()
     assert deploy(client, people, "shared_window.bpmn").status_code == 201

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer
@@ -146,6 +146,7 @@ def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0,
         total = _capped(statement)
         statement = _after(statement, case.started_at, case.id, after)
     else:  # the page is the newest of each source's newest: every walk reads its own index, nothing else
+        sources = _without_empty_parties(sources)
         base = query(user, filters, scoped=False)
         total = _count(user, sources, base)
         walks = sa.union(*_walks(base, sources, after, limit + offset))
@@ -161,6 +162,17 @@ def _after(statement: sa.Select, started, ident, after: tuple[dt.datetime, str] 
         return statement
     at, last = after
     return statement.where(sa.or_(started < at, sa.and_(started == at, ident > last)))
+
+
+def _without_empty_parties(sources: access.CaseSources) -> access.CaseSources:
+    """The sources without the case_party names no case has (the backup posts of a clerk who holds many are mostly
+    empty): one probe of the party index each, in one statement, instead of a walk each in the page's."""
+    if len(sources.parties) <= 2:  # the user and one post: as cheap to walk as to probe
+        return sources
+    probes = [sa.select(sa.literal(party, sa.String)).where(sa.exists().where(CaseParty.party == party))
+              for party in sources.parties]
+    found = set(db.session.scalars(sa.union_all(*probes)))
+    return replace(sources, parties=tuple(p for p in sources.parties if p in found))
 
 
 def _walks(base: sa.Select, sources: access.CaseSources, after: tuple[dt.datetime, str] | None,
