@@ -4,30 +4,8 @@ of another department sees none of it; the comprehensive window's backup covers 
 
 from __future__ import annotations
 
-import pytest
-
 from app.extensions import db
-from app.people import service
-from app.people.auth import issue_token
-from app.people.models import Post
-from tests.conftest import deploy
 from tests.people.conftest import absent
-
-
-@pytest.fixture()
-def front(app, client, hall):
-    people = hall
-    with app.app_context():
-        db.session.add(Post(name="综合受理B岗", kind="window_b", department_code=None))
-        db.session.flush()
-        db.session.add(Post(name="综合受理A岗", kind="window_a", department_code=None, backup_name="综合受理B岗"))
-        db.session.flush()
-        for username, name, posts in (("front", "综合甲", ["综合受理A岗"]), ("frontb", "综合备", ["综合受理B岗"])):
-            people.tokens[username] = issue_token(service.upsert_user(username, name, ["clerk"], posts))
-        db.session.commit()
-    response = deploy(client, people, "shared_window.bpmn")
-    assert response.status_code == 201, response.json
-    return people
 
 
 def _start(client, people, user="front"):
