@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from ..errors import Forbidden, NotFound
 from ..extensions import db
-from ..instances.models import ProcessInstance
+from ..instances.models import CaseParty, ProcessInstance
 from ..tasks.models import UserTask
 from ..tasks.service import candidates_at, waiting_as_candidate
 from . import absences
@@ -112,8 +112,10 @@ def parties(user: Principal) -> tuple[str, ...]:
 
 def case_sources(user: Principal) -> CaseSources | None:
     """case_scope as sources (see CaseSources); None: every case."""
-    if user.is_(*SEE_ALL):
-        return None
+    return None if user.is_(*SEE_ALL) else _sources(user)
+
+
+def _sources(user: Principal) -> CaseSources:
     # one id set, read through each source's index and then the tasks' primary key (`id IN a OR id IN b` is a
     # scan of every task)
     tasks = [sa.select(TaskReturn.task_id).where(TaskReturn.username == user.username)]
@@ -124,10 +126,16 @@ def case_sources(user: Principal) -> CaseSources | None:
 
 
 def _takes_part(user: Principal, instance_ids: Iterable[str]) -> set[str]:
+    """Which of these cases the user takes part in through a task: their case_party rows (primary-key lookups),
+    and the open tasks passing by their posts."""
     ids = list(instance_ids)
     if not ids:
         return set()
-    return set(db.session.scalars(_took_part(user).where(UserTask.instance_id.in_(ids)).distinct()))
+    sources = _sources(user)
+    named = sa.select(CaseParty.instance_id).where(CaseParty.instance_id.in_(ids),
+                                                    CaseParty.party.in_(sources.parties))
+    passing = sources.passing.where(UserTask.instance_id.in_(ids))
+    return set(db.session.scalars(sa.union(named, passing)))
 
 
 def may_see_case(user: Principal, instance: ProcessInstance) -> bool:

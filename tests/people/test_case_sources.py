@@ -1,7 +1,8 @@
 """A clerk's case list walks the sources of their access (people.access.case_sources: their departments, their own
 starts, case_party, the tasks passing by their posts) and merges them. Through claims, releases, completions,
 moves, absences and further candidate posts, case_party stays exactly what the tasks say, and every user's list —
-page by page, by cursor and by offset, and its total — is the list of every case case_scope lets them see."""
+page by page, by cursor and by offset, and its total — is the list of every case case_scope lets them see, and
+the check of one case (may_see_case) agrees."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.hall.window import search
+from app.instances.models import ProcessInstance
+from app.people import access
 from app.people.auth import Principal
 from app.people.models import User
 from app.tasks.models import UserTask
@@ -54,6 +57,9 @@ def _check(app) -> None:
             assert by_cursor == expected, username
             by_offset = [c.id for c in search.find(user, search.Filters(), limit=3, offset=1)[0]]
             assert by_offset == expected[1:4], username
+            # one case at a time (a case's page, the masking of identifiers) decides the same
+            every = db.session.scalars(sa.select(ProcessInstance)).all()
+            assert {c.id for c in every if access.may_see_case(user, c)} == set(expected), username
         db.session.remove()
 
 
