@@ -33,7 +33,9 @@ class TaskSchema(Schema):
     instance_id = fields.String()
     process_key = fields.String()
     form_key = fields.String(allow_none=True)
-    priority = fields.Integer()
+    priority = fields.Integer(metadata={
+        "description": "rank in a post's list, higher first: the diagram's camunda:priority (50 when none); "
+                       "a green-channel case's tasks 1000 higher"})
     created_at = LocalDateTime()
     completed_at = LocalDateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)

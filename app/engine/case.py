@@ -28,7 +28,7 @@ from .external import OpenExternalTask
 from .history import prune_finished_history
 from .sandbox import DEFAULT_LIMITS, SandboxLimits
 from .script import Clock, ClockedScriptEngine, system_clock
-from .specs import HumanTaskMixin, merge_outputs, merge_shared
+from .specs import PRIORITY_NORMAL, HumanTaskMixin, merge_outputs, merge_shared
 from .state import StateError, dump_state, load_state, read_state
 from .timers import ClockedStartCycle, event_definitions, is_timer_task, rescheduled, timer_due, waiting_timer_tasks
 from .workflow import ProcessResolver, TongbanWorkflow
@@ -75,8 +75,10 @@ class OpenUserTask:
     form_key: str | None
     process_key: str | None = None  # the process the task belongs to (a subprocess or called process)
     candidate_users: tuple[str, ...] = ()
-    assignee: str | None = None
+    assignee: str | None = None  # whom the diagram gives it to (camunda:assignee, worked out when it opened)
     other_posts: tuple[str, ...] = ()  # further candidate groups: posts where the task may be worked as well
+    priority: int = PRIORITY_NORMAL  # its rank in a post's list, higher first (camunda:priority)
+    due_at: datetime | None = None  # when the diagram says it is due (camunda:dueDate)
 
 
 @dataclass(frozen=True)
@@ -409,11 +411,13 @@ class Case:
                 continue
             info = spec.human if isinstance(spec, HumanTaskMixin) else None
             post = info.post(spec.lane) if info is not None else (spec.lane or None)
+            element, name = spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name
+            if info is None:
+                result.append(OpenUserTask(str(task.id), element, name, post, None, task.workflow.spec.name))
+                continue
             result.append(OpenUserTask(
-                str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name, post,
-                info.form_key if info is not None else None, task.workflow.spec.name,
-                info.candidate_users if info is not None else (), info.assignee if info is not None else None,
-                info.other_posts if info is not None else ()))
+                str(task.id), element, name, post, info.form_key, task.workflow.spec.name, info.candidate_users,
+                spec.assignee_of(task), info.other_posts, spec.priority_of(task), spec.due_of(task)))
         return result
 
     def waiting_timers(self) -> list[WaitingTimer]:

@@ -14,7 +14,9 @@ points (`OVERRIDE_PARSER_CLASSES` and the parser methods its task and event pars
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
@@ -66,12 +68,14 @@ from SpiffWorkflow.camunda.parser.task_spec import SubWorkflowParser as CamundaS
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .decisions import TongbanDMNEngine
-from .expressions import python_expression
+from .expressions import is_juel, python_expression
 from .external import ExpressionServiceTask, ExternalInfo, ExternalServiceTask, implementation
 from .specs import (
     CAPPED_MI,
+    PRIORITY_NORMAL,
     DecisionTask,
     EventSubprocessStart,
+    Expression,
     HumanTaskInfo,
     ManualUserTask,
     MergingMessageEventDefinition,
@@ -79,6 +83,7 @@ from .specs import (
     ResolvedCallActivity,
     UserTask,
     VariableMapping,
+    due_moment,
 )
 from .timers import start_cycle, timer_definition
 
@@ -224,13 +229,54 @@ class HumanTaskParsing:
         return HumanTaskInfo(
             candidate_groups=_split(self.node.get(f"{camunda}candidateGroups")),
             candidate_users=_split(self.node.get(f"{camunda}candidateUsers")),
-            assignee=(self.node.get(f"{camunda}assignee") or "").strip() or None,
+            assignee=self._assignee(),
             **self._form(),
-            due_date=(self.node.get(f"{camunda}dueDate") or "").strip() or None,
+            due_date=self._due(),
+            priority=self._rank(),
             documentation=documentation.text if documentation is not None else None,
             properties=element_properties(self),
             outputs=self._outputs(),
         )
+
+    def _given(self, attribute: str) -> str:
+        return (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}{attribute}") or "").strip()
+
+    def _refuse(self, attribute: str, expected: str, text: str):
+        self.raise_validation_exception(f"camunda:{attribute} 须为{expected}或表达式 ${{…}}，而不是 {text!r:.60} "
+                                        f"(camunda:{attribute} must be {expected} or an expression)")
+
+    def _assignee(self) -> str | Expression | None:
+        """`camunda:assignee`: a username, or an expression (`${initiator}`) worked out when the task opens."""
+        text = self._given("assignee")
+        if is_juel(text):
+            return Expression(python_expression(text))
+        if len(text) > 64 or "{" in text:
+            self._refuse("assignee", "用户名（最长 64 个字符）", text)
+        return text or None
+
+    def _due(self) -> datetime | Expression | None:
+        """`camunda:dueDate`: an ISO 8601 date or date-time, or an expression giving one."""
+        text = self._given("dueDate")
+        if not text:
+            return None
+        if is_juel(text):
+            return Expression(python_expression(text))
+        found = due_moment(text)
+        if found is None:
+            self._refuse("dueDate", " ISO 8601 日期时间", text)
+        return found
+
+    def _rank(self) -> int | Expression:
+        """`camunda:priority`: an integer, or an expression worked out when the task opens; Camunda's normal
+        rank when the diagram sets none."""
+        text = self._given("priority")
+        if not text:
+            return PRIORITY_NORMAL
+        if re.fullmatch(r"[+-]?\d{1,10}", text) and abs(int(text)) < 2**31:
+            return int(text)
+        if is_juel(text):
+            return Expression(python_expression(text))
+        self._refuse("priority", "整数", text)
 
     def _outputs(self) -> tuple[OutputParameter, ...]:
         """`camunda:inputOutput/camunda:outputParameter`: only these reach the case's shared data."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -51,24 +52,34 @@ class OutputParameter:
 
 
 @dataclass(frozen=True)
+class Expression:
+    """A value a diagram gives as an expression (`${...}`, in its Python form), worked out in the sandbox over the
+    task's data when the task opens."""
+
+    python: str
+
+
+@dataclass(frozen=True)
 class HumanTaskInfo:
     """What a person needs to know about a user or manual task, as declared in the diagram."""
 
     candidate_groups: tuple[str, ...] = ()
     candidate_users: tuple[str, ...] = ()
-    assignee: str | None = None
+    assignee: str | Expression | None = None  # camunda:assignee: the user the task is given to when it opens
     form_key: str | None = None
     form_kind: str | None = None  # json_schema | form_js | embedded (an HTML form the server neither shows nor checks)
     form_binding: str = "latest"  # which version of the form: latest | deployment | version (camunda:formRefBinding)
     form_version: int | None = None  # with binding `version`
     form_ref: str | None = None  # what the diagram wrote (camunda:formKey or formRef), for people to read
-    due_date: str | None = None
+    due_date: datetime | Expression | None = None  # camunda:dueDate (UTC; a literal without offset: China time)
     documentation: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     inline_form: dict | None = None  # a JSON Schema built from Camunda's generated form (camunda:formData)
     # camunda:inputOutput/camunda:outputParameter: what the task hands to the case's shared data; () = everything
     outputs: tuple[OutputParameter, ...] = ()
     instructions: str | None = None  # spiffworkflow:instructionsForEndUser (Markdown, `{{ name }}` from the data)
+    # camunda:priority: the task's rank in a post's list (higher first); none: Camunda's normal rank
+    priority: int | Expression = 50
 
     def post(self, lane: str | None) -> str | None:
         """The post a task waits at: its first candidate group, else its lane."""
@@ -81,8 +92,94 @@ class HumanTaskInfo:
         return tuple(dict.fromkeys(g for g in self.candidate_groups[1:] if g not in first and "{" not in g))
 
 
+PRIORITY_NORMAL = 50  # Camunda's rank of a user task whose diagram sets none
+_PRIORITY_BOUND = 2**31 - 1  # the rank is stored as a 32-bit integer
+CHINA_TIME = timezone(timedelta(hours=8))  # a time written without offset is China Standard Time
+
+
 class HumanTaskMixin:
     human: HumanTaskInfo = HumanTaskInfo()
+
+    def _on_ready_hook(self, my_task):
+        super()._on_ready_hook(my_task)
+        # what the diagram gives as an expression is worked out once, over the data the task opens with
+        found = {}
+        if isinstance(self.human.assignee, Expression):
+            found["assignee"] = _assignee(my_task, my_task.workflow.script_engine.evaluate(
+                my_task, self.human.assignee.python))
+        if isinstance(self.human.due_date, Expression):
+            due = _due(my_task, my_task.workflow.script_engine.evaluate(my_task, self.human.due_date.python))
+            found["due"] = due.isoformat() if due is not None else None
+        if isinstance(self.human.priority, Expression):
+            found["priority"] = _rank(my_task, my_task.workflow.script_engine.evaluate(
+                my_task, self.human.priority.python))
+        if found:
+            my_task._set_internal_data(tongban_human=found)
+
+    def _worked_out(self, my_task, name: str, given: Any) -> Any:
+        return (my_task._get_internal_data("tongban_human") or {}).get(name) if isinstance(given, Expression) \
+            else given
+
+    def assignee_of(self, my_task) -> str | None:
+        """Whom the diagram gives the open task to (camunda:assignee), if anyone."""
+        return self._worked_out(my_task, "assignee", self.human.assignee)
+
+    def due_of(self, my_task) -> datetime | None:
+        """When the diagram says the open task is due (camunda:dueDate), if it says."""
+        due = self._worked_out(my_task, "due", self.human.due_date)
+        return datetime.fromisoformat(due) if isinstance(due, str) else due
+
+    def priority_of(self, my_task) -> int:
+        """The open task's rank in its post's list (camunda:priority)."""
+        rank = self._worked_out(my_task, "priority", self.human.priority)
+        return rank if isinstance(rank, int) else PRIORITY_NORMAL
+
+
+def _refuse(my_task, attribute: str, expected: str, value: Any) -> WorkflowTaskException:
+    return WorkflowTaskException(f"任务 {my_task.task_spec.bpmn_id} 的 camunda:{attribute} 须为{expected}，表达式得到的是 "
+                                 f"{value!r:.80} (camunda:{attribute} must evaluate to {expected})", task=my_task)
+
+
+def _assignee(my_task, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # as in Camunda: no one, the task waits at its post
+    if not isinstance(value, str) or len(value.strip()) > 64:
+        raise _refuse(my_task, "assignee", "用户名（最长 64 个字符）", value)
+    return value.strip()
+
+
+def _due(my_task, value: Any) -> datetime | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    found = due_moment(value)
+    if found is None:
+        raise _refuse(my_task, "dueDate", "ISO 8601 日期时间", value)
+    return found
+
+
+def _rank(my_task, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > _PRIORITY_BOUND:
+        raise _refuse(my_task, "priority", "整数", value)
+    return value
+
+
+def due_moment(value: Any) -> datetime | None:
+    """A due moment from what a diagram or its data gives (camunda:dueDate): a datetime, or an ISO 8601 text — a
+    time without offset is China Standard Time, a date alone is the end of that day; None: not a moment."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                value = datetime.combine(date.fromisoformat(text), time(23, 59, 59))
+            else:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(23, 59, 59))
+    if not isinstance(value, datetime) or not 1900 <= value.year <= 9000:
+        return None
+    return (value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TIME)).astimezone(UTC)
 
 
 _LOCAL = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\s*$")

@@ -4,7 +4,7 @@ touches the runtime's rows — so a hall write never bumps a case's version.
 
 * `hall_case`: a matter's case as the hall knows it — its number, matter and owner (首问负责制), and its two
   clocks: the decision's (受理 → 决定, the promised limit, pauses, 延期) and the delivery's (Art. 44);
-* `hall_task`: a step as the hall knows it — its role in the case's course, priority, supervision light;
+* `hall_task`: a step as the hall knows it — its role in the case's course, supervision light;
 * `case_intake`: what the window recorded on receiving the case (the applicant, the query code, materials);
 * `case_event`: the case's legal course, append-only (see `course.py`).
 """
@@ -100,7 +100,7 @@ class HallCase(db.Model):
 
 
 class HallTask(db.Model):
-    """A step as the hall knows it: its role (`hall.step`), priority (绿色通道 first), supervision light and the
+    """A step as the hall knows it: its role (`hall.step`), supervision light and the
     moment the sweep needs to look at it (it cannot turn yellow before)."""
 
     __tablename__ = "hall_task"
@@ -117,7 +117,6 @@ class HallTask(db.Model):
     task_id: Mapped[str] = mapped_column(sa.ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
     instance_id: Mapped[str] = mapped_column(sa.ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     role: Mapped[str | None] = mapped_column(sa.String(40))
-    priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     light: Mapped[str | None] = mapped_column(sa.String(10))
     # the moment its light can next change: turning yellow (green), red (yellow); LOOK_NOW_AT: look now
     watch_from: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -165,11 +165,14 @@ def take_ownership(result: StepResult) -> None:
 
 
 _TASK_ROWS = "hall.task_rows"
+# A green-channel case's steps rank this far above what their diagram says (camunda:priority, Camunda's normal 50;
+# modelers keep to 0–100), so that they come first in every post's list.
+GREEN_CHANNEL_LIFT = 1000
 _RETURNS = "hall.task_returns"
 
 
 def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
-    """The new steps' hall rows (role, priority, supervision's watch), written after the runtime's task rows; the
+    """The new steps' hall rows (role, supervision's watch), written after the runtime's task rows; the
     owner's steps given to the owner."""
     case = cases.for_step(result)
     at = result.at
@@ -178,9 +181,10 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
     for row in rows:
         due = row["due_at"]
         fields = {"role": vocabulary.step_of(result.process.element_properties(row["element_id"])),
-                  "priority": 1 if case is not None and case.green_channel else 0,  # 绿色通道 first
                   "light": "green" if due is not None else None}
         row.update(fields)  # the answer shows them without reading the rows back (summary.task_views)
+        if case is not None and case.green_channel:
+            row["priority"] += GREEN_CHANNEL_LIFT  # 绿色通道 first: the runtime's rank of the task, lifted
         hall_rows.append({"task_id": row["id"], "instance_id": result.case_id, **fields,
                           "watch_from": watch_from(at, due, cal) if due is not None else None})
     result.plugin_rows[_TASK_ROWS] = hall_rows

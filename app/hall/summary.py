@@ -58,7 +58,7 @@ def fields(case: HallCase | None) -> dict[str, Any]:
 
 
 # -- steps -----------------------------------------------------------------------------------------------------
-TASK_FIELDS: dict[str, Any] = {"light": None, "priority": 0, "role": None}
+TASK_FIELDS: dict[str, Any] = {"light": None, "role": None}
 
 
 class TaskView:

@@ -78,8 +78,9 @@ class UserTask(db.Model):
     form_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    # its rank in a post's list, higher first (a plugin sets it when the task opens: the hall's green channel)
-    priority: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # its rank in a post's list, higher first: the diagram's camunda:priority (Camunda's normal 50), which a plugin
+    # may change when the task opens (the hall lifts a green-channel case's); the runtime always writes it (0032)
+    priority: Mapped[int] = mapped_column(sa.Integer, default=50)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))

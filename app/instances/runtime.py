@@ -301,7 +301,8 @@ def _sync_tasks(instance, result: StepResult, completed_task_id, completing_as: 
     new_rows = [
         {"id": t.id, "instance_id": instance.id, "process_key": instance.process_key, "element_id": t.element_id,
          "name": t.name, "post": t.post, "home_post": t.post, "state": "open", "form_key": t.form_key,
-         "created_at": at, "due_at": boundary_due.get(t.element_id), "priority": 0, "assignee": None, "claimed_at": None,
+         "created_at": at, "due_at": boundary_due.get(t.element_id) or t.due_at, "priority": t.priority,
+         "assignee": t.assignee, "claimed_at": at if t.assignee else None,
          "completed_at": None, "completed_by": None, "other_posts": list(t.other_posts)}
         for t in snap.user_tasks if t.id not in was_open]
     if new_rows:

@@ -61,41 +61,37 @@ def _at_posts(user: Principal) -> list[sa.ColumnElement]:
 
 
 def may_work_on(user: Principal, task: UserTask) -> bool:
-    """Whether the task waits at a post the user works at: where it is routed, its home post, or a further
-    candidate post (its diagram's other candidate groups)."""
+    """Whether the task is the user's (claimed, or given to them by its diagram's camunda:assignee) or waits at a
+    post they work at: where it is routed, its home post, or a further candidate post (its diagram's other
+    candidate groups)."""
+    if task.assignee == user.username:
+        return True
     if task.post is None or task.post in user.post_names or task.home_post in user.post_names:
         return True
     return bool(set(task.other_posts) & set(covered_posts(user)))
 
 
 # -- cases -------------------------------------------------------------------------------------------------------
-def _took_part(user: Principal):
-    """The ids of the cases with a task the user holds, held, completed, gets back, or that waits at their posts."""
-    who = [UserTask.assignee == user.username, UserTask.completed_by == user.username, _kept_for(user),
-           *_at_posts(user)]
-    return sa.select(UserTask.instance_id).where(sa.or_(*who))
-
-
 def case_scope(user: Principal) -> sa.ColumnElement | None:
-    """The cases the user may see, as a condition on ProcessInstance; None: every case."""
+    """The cases the user may see, as a condition on ProcessInstance; None: every case. The same sources as a
+    case list's (`case_sources`): their starts, their departments, their case_party rows (a primary-key probe per
+    case) and the open tasks passing by their posts (a small set: kept for them, or waiting as a candidate)."""
     if user.is_(*SEE_ALL):
         return None
-    # EXISTS, probing the case's own tasks by index: `id IN (every case the user ever took part in)` is planned
-    # as a subplan run per case row once that set outgrows work_mem, and a list of a busy window never answered
-    # and OFFSET 0 keeps it so: PostgreSQL may otherwise plan it as a hashed set of every task the user's posts
-    # ever had (an alternative it picks for an EXISTS it can turn into IN), built in full before the first row.
-    # The cheap conditions come first: OR is evaluated in the written order, and they spare most probes.
-    took_part = _took_part(user).where(UserTask.instance_id == ProcessInstance.id).offset(0)
-    conditions = [ProcessInstance.started_by == user.username]
-    if user.departments:
-        conditions.append(ProcessInstance.department_code.in_(user.departments))
-    conditions.append(took_part.exists().correlate(ProcessInstance))
+    sources = _sources(user)
+    conditions = [ProcessInstance.started_by == user.username]  # OR is evaluated in the written order
+    if sources.departments:
+        conditions.append(ProcessInstance.department_code.in_(sources.departments))
+    conditions.append(sa.select(CaseParty.instance_id).where(CaseParty.instance_id == ProcessInstance.id,
+                                                             CaseParty.party.in_(sources.parties))
+                      .exists().correlate(ProcessInstance))
+    conditions.append(ProcessInstance.id.in_(sources.passing))
     return sa.or_(*conditions)
 
 
 @dataclass(frozen=True)
 class CaseSources:
-    """case_scope split into sources a list can each walk newest first from an index of its own, and merge:
+    """case_scope's sources, which a list can each walk newest first from an index of its own, and merge:
     together they admit exactly the cases case_scope admits. A walk of case_scope itself probes every newer case
     of the center for the user's part in it (thousands, for a clerk of a small department)."""
 

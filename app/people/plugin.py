@@ -41,10 +41,13 @@ def department_of(definition_id: int, process) -> str | None:
 
 @hookimpl
 def step_new_tasks(step, rows: list[dict]) -> None:
-    """AB岗: a post whose holders are all away sends its new tasks to its backup post."""
+    """AB岗: a post whose holders are all away sends its new tasks to its backup post; a task the diagram gives to
+    a clerk who is away today (camunda:assignee) waits at its post for whoever stands in."""
     today = absences.cached_routing(step.at)
     for row in rows:
         row["post"] = today.route(row["home_post"])
+        if row["assignee"] is not None and today.is_absent(row["assignee"]):
+            row["assignee"] = row["claimed_at"] = None
 
 
 @hookimpl

@@ -34,7 +34,7 @@ HALL_COLUMNS = {"owner", "owner_post", "matter_code", "window_no", "green_channe
                 "supplement_count", "extended_days", "extended_at", "extended_by", "extension_reason",
                 "forwarded_at", "forward_clock", "replied_at", "decided_at", "accepted_on_receipt", "case_number"}
 # `priority` came back to user_task in 0030 as the runtime's own rank of a task in a post's list (Camunda's task
-# priority), which a plugin sets when the task opens; the hall's reason for it (the green channel) stays its own
+# priority: the diagram's camunda:priority since 0032, which the hall lifts for a green-channel case)
 TASK_HALL_COLUMNS = {"role", "light", "watch_from", "return_to"}
 
 

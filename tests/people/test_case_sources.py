@@ -1,8 +1,8 @@
 """A clerk's case list walks the sources of their access (people.access.case_sources: their departments, their own
 starts, case_party, the tasks passing by their posts) and merges them. Through claims, releases, completions,
 moves, absences and further candidate posts, case_party stays exactly what the tasks say, and every user's list —
-page by page, by cursor and by offset, and its total — is the list of every case case_scope lets them see, and
-the check of one case (may_see_case) agrees."""
+page by page, by cursor and by offset, and its total — is the list of every case case_scope lets them see, which is
+what their tasks say they may see, and the check of one case (may_see_case) agrees."""
 
 from __future__ import annotations
 
@@ -37,6 +37,23 @@ def _parties_by_tasks() -> set[tuple[str, str, int]]:
     return {(case, party, n) for (case, party), n in counts.items()}
 
 
+def _seen_by_tasks(user: Principal) -> list[str]:
+    """The cases the user may see, worked out from their tasks (not case_party), newest first: their starts, their
+    departments', and any with a task they hold, held or completed, that goes back to them, or that is or was at
+    their posts (or waits at one they cover as a further candidate post)."""
+    took_part = sa.select(UserTask.instance_id).where(
+        UserTask.instance_id == ProcessInstance.id,
+        sa.or_(UserTask.assignee == user.username, UserTask.completed_by == user.username, access._kept_for(user),
+               *access._at_posts(user)))
+    scope = [ProcessInstance.started_by == user.username, took_part.exists()]
+    if user.departments:
+        scope.append(ProcessInstance.department_code.in_(user.departments))
+    if user.is_(*access.SEE_ALL):
+        scope = [sa.true()]
+    return list(db.session.scalars(sa.select(ProcessInstance.id).where(sa.or_(*scope))
+                                   .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)))
+
+
 def _check(app) -> None:
     with app.app_context():
         kept = {tuple(r) for r in db.session.execute(sa.text("SELECT instance_id, party, tasks FROM case_party"))}
@@ -46,6 +63,7 @@ def _check(app) -> None:
             ordered = search.query(user, search.Filters()).order_by(search.hall.CASE.started_at.desc(),
                                                                    search.hall.CASE.id)
             expected = [c.id for c in db.session.scalars(ordered)]
+            assert expected == _seen_by_tasks(user), username
             by_cursor, after = [], None
             while True:
                 page, total = search.find(user, search.Filters(), limit=2, after=after)

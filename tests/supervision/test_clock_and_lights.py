@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.extensions import db
+from app.hall.plugin import GREEN_CHANNEL_LIFT
 from tests.supervision.conftest import ACCEPT, DELIVER, GRANT, HALL, REVIEW, SHORT, SITE_SURVEY, shanghai, supervisor_of
 
 
@@ -268,7 +269,7 @@ def test_e_green_channel_cases_get_a_shorter_limit_and_come_first(desk, clock):
 
     post = f"{SHORT[green.department_code]}受理A岗"
     listed = desk.ok("GET", "/tasks", desk.ops, params={"post": post, "limit": 500})["items"]
-    assert listed[0]["instance_id"] == major["id"] and listed[0]["priority"] == 1
+    assert listed[0]["instance_id"] == major["id"] and listed[0]["priority"] == 50 + GREEN_CHANNEL_LIFT
     order = [t["instance_id"] for t in listed]
     assert order.index(major["id"]) < order.index(ordinary["id"])
     for case in (ordinary, major, refused):
