@@ -68,6 +68,7 @@ class CompiledProcess:
     called: frozenset[str] = frozenset()  # processes called from here and not in the same file
     decisions: frozenset[str] = frozenset()
     properties: dict[str, dict[str, str]] = field(default_factory=dict)  # element id -> its camunda:properties
+    initiator: str | None = None  # camunda:initiator: the variable that gets the username of whoever starts a case
 
     def element_properties(self, element_id: str | None) -> dict[str, str]:
         """What the diagram declares on an element (camunda:properties), for the hooks that give it meaning."""
@@ -200,6 +201,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
     user_tasks: dict[str, UserTaskMeta] = {}
     properties: dict[str, dict[str, str]] = {}
     timer_start = False
+    initiator = next((t.initiator for t in spec.task_specs.values() if getattr(t, "initiator", None)), None)
     specs = [spec, *(s for s in subprocess_specs.values() if s is not None)]
     for each in specs:
         _connect_run_time_links(each)
@@ -235,7 +237,7 @@ def _compiled(process_id, process_name, spec, subprocess_specs, filename, expres
                     info.form_binding, info.form_version, info.form_ref)
     return CompiledProcess(process_id, process_name, spec, dict(subprocess_specs), user_tasks, frozenset(messages),
                            timer_start, frozenset(start_messages), frozenset(start_signals), frozenset(called),
-                           frozenset(d for d in decisions if d), properties)
+                           frozenset(d for d in decisions if d), properties, initiator)
 
 
 def _connect_run_time_links(spec) -> None:

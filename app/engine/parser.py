@@ -159,6 +159,11 @@ class EventSubprocessStartParsing:
         task = StartEventParser.create_task(self)
         if parent is not None and parent.tag == full_tag("process"):
             task.event_definition = start_cycle(task.event_definition)  # a cycle starts cases (timers.py)
+            # camunda:initiator: the variable that gets the username of whoever starts a case
+            task.initiator = (self.node.get(f"{{{CAMUNDA_MODEL_NS}}}initiator") or "").strip() or None
+            if task.initiator is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", task.initiator):
+                self.raise_validation_exception(f"camunda:initiator 须为变量名，而不是 {task.initiator!r:.60} "
+                                                "(camunda:initiator must name a variable)")
         return task
 
 

@@ -56,6 +56,8 @@ def start(definition: ProcessDefinition, data: dict[str, Any], business_key: str
     if definition.kind != "bpmn":
         raise Invalid("决策表不能启动办件 (a DMN decision cannot be started)", {"key": definition.key})
     process = definitions.compiled(definition)
+    if process.initiator is not None:  # who starts it (none for a timer), never what the request claims
+        data = {**data, process.initiator: None if actor == TIMER_START_ACTOR else actor}
     context = StartContext(definition.id, definition.key, definition.version, process, data, business_key, actor,
                            applicant=applicant)
     hooks().case_starting(start=context)  # 409/422 before anything runs

@@ -159,3 +159,18 @@ def test_an_expression_that_gives_the_wrong_kind_stops_the_step(client, people, 
     answer = client.post("/api/v1/process-definitions/odd_attr/instances", json={"data": {"given": value}},
                          headers=people.auth("clerk"))
     assert answer.status_code == 422 and f"camunda:{attribute}" in answer.json["message"], answer.json
+
+
+def test_the_initiator_variable_names_who_started_the_case_and_can_be_the_assignee(client, people):
+    xml = _diagram("initiated", {"回到发起人": "${initiator}"}, attribute="assignee").replace(
+        b'<bpmn:startEvent id="start"/>', b'<bpmn:startEvent id="start" camunda:initiator="initiator"/>')
+    assert _deploy(client, people, "initiated", xml).status_code == 201
+    case = client.post("/api/v1/process-definitions/initiated/instances", json={"data": {"initiator": "approver"}},
+                       headers=people.auth("clerk2"))  # what the request says is not who started it
+    assert case.status_code == 201, case.json
+    assert _tasks(case)["回到发起人"]["assignee"] == "clerk2"
+    assert client.get(f"/api/v1/instances/{case.json['id']}", headers=people.auth("clerk2")).json["data"][
+        "initiator"] == "clerk2"
+    bad = xml.replace(b'camunda:initiator="initiator"', b'camunda:initiator="${x}"').replace(b"initiated", b"bad_init")
+    answer = _deploy(client, people, "bad_init", bad)
+    assert answer.status_code in (400, 422) and "camunda:initiator" in str(answer.json)
