@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, missing, validate
+from marshmallow.utils import ensure_text_type
 
 from .clock import SHANGHAI, as_utc
 
@@ -13,6 +15,71 @@ EARLIEST, LATEST = 1900, 9000  # the years a date or time given to the API may h
 
 def _out_of_range(year: int) -> bool:
     return not EARLIEST <= year <= LATEST
+
+
+# -- answers -------------------------------------------------------------------------------------------------------
+_PLAIN_GET, _PLAIN_SERIALIZE, _PLAIN_ACCESS = fields.Field.get_value, fields.Field.serialize, Schema.get_attribute
+VERIFY_DUMPS = False  # the tests set it: every answer is also dumped by marshmallow's own loop and compared
+
+
+class ApiSchema(Schema):
+    """marshmallow's Schema, dumping with a plan made once per schema instance: a list of 50 cases is ~2,000
+    field values, and marshmallow's own loop spends most of a list's Python time getting each value through four
+    calls. A field whose type reads or writes its value its own way (Method, Function, a dotted attribute, a
+    schema with its own get_attribute) goes through marshmallow as before; hooks (pre/post dump) are untouched."""
+
+    def _serialize(self, obj: Any, *, many: bool = False):
+        if many and obj is not None:
+            return [self._serialize(each) for each in obj]
+        result = self._dump_one(obj)
+        if VERIFY_DUMPS:
+            expected = super()._serialize(obj)
+            assert result == expected, f"{type(self).__name__}: {result!r} != {expected!r}"
+        return result
+
+    def _dump_plan(self) -> list[tuple]:
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = []
+            plain_access = type(self).get_attribute is _PLAIN_ACCESS
+            for name, field in self.dump_fields.items():
+                kind = type(field)
+                attr = field.attribute if field.attribute is not None else name
+                direct = plain_access and field._CHECK_ATTRIBUTE and "." not in attr \
+                    and kind.serialize is _PLAIN_SERIALIZE and kind.get_value is _PLAIN_GET
+                simple = 1 if kind is fields.String else 2 if kind is fields.Integer and not field.as_string else 0
+                plan.append((field.data_key if field.data_key is not None else name, name, attr, field, direct, simple))
+            self.__dict__["_plan"] = plan
+        return plan
+
+    def _dump_one(self, obj: Any) -> dict:
+        result = self.dict_class()
+        indexable = hasattr(obj, "__getitem__")
+        for key, name, attr, field, direct, simple in self._dump_plan():
+            if not direct:
+                value = field.serialize(name, obj, accessor=self.get_attribute)
+                if value is not missing:
+                    result[key] = value
+                continue
+            if indexable:  # as marshmallow.utils.get_value: an item first, else an attribute
+                try:
+                    value = obj[attr]
+                except (KeyError, IndexError, TypeError, AttributeError):
+                    value = getattr(obj, attr, missing)
+            else:
+                value = getattr(obj, attr, missing)
+            if value is missing:
+                default = field.dump_default
+                value = default() if callable(default) else default
+                if value is missing:
+                    continue
+            if simple == 1:  # fields.String._serialize
+                result[key] = value if type(value) is str or value is None else ensure_text_type(value)
+            elif simple == 2:  # fields.Integer._serialize
+                result[key] = value if type(value) is int or value is None else int(value)
+            else:
+                result[key] = field._serialize(value, name, obj)
+        return result
 
 
 class LocalDateTime(fields.DateTime):
@@ -80,7 +147,7 @@ class IsoDate(fields.Date):
         return result
 
 
-class QuerySchema(Schema):
+class QuerySchema(ApiSchema):
     """Query parameters. An unknown one is refused before the schema sees it (blueprint.refuse_unknown_query: 400)."""
 
     class Meta:
@@ -95,7 +162,7 @@ class PageArgs(QuerySchema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
-class ErrorSchema(Schema):
+class ErrorSchema(ApiSchema):
     """Every error answer: a machine code, a Chinese message for the clerk, and what it concerns."""
 
     class Meta:

@@ -17,13 +17,14 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 
-from app import create_app
+from app import create_app, schemas
 from app.caches import forget_all
 from app.extensions import db
 from tools.throwaway_db import fresh_postgres, is_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+schemas.VERIFY_DUMPS = True  # every answer of every test is also dumped marshmallow's own way and compared
 
 
 class FakeClock:

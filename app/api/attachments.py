@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..errors import Invalid
 from ..hall.attachments import service
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime
+from ..schemas import ApiSchema, LocalDateTime
 from .blueprint import Blueprint
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="附件（扫描材料）与审查意见")
 
 
-class AttachmentSchema(Schema):
+class AttachmentSchema(ApiSchema):
     id = fields.Integer()
     instance_id = fields.String()
     task_id = fields.String(allow_none=True)
@@ -31,17 +31,17 @@ class AttachmentSchema(Schema):
     note = fields.String(allow_none=True)
 
 
-class AttachmentListSchema(Schema):
+class AttachmentListSchema(ApiSchema):
     items = fields.List(fields.Nested(AttachmentSchema))
 
 
-class UploadSchema(Schema):
+class UploadSchema(ApiSchema):
     material = fields.String(load_default=None, validate=validate.Length(max=200))
     task_id = fields.String(load_default=None, validate=validate.Length(max=64))
     note = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
-class CommentSchema(Schema):
+class CommentSchema(ApiSchema):
     id = fields.Integer()
     instance_id = fields.String()
     task_id = fields.String(allow_none=True)
@@ -51,11 +51,11 @@ class CommentSchema(Schema):
     text = fields.String()
 
 
-class CommentListSchema(Schema):
+class CommentListSchema(ApiSchema):
     items = fields.List(fields.Nested(CommentSchema))
 
 
-class NewCommentSchema(Schema):
+class NewCommentSchema(ApiSchema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=service.MAX_COMMENT))
     task_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     reply_to = fields.Integer(load_default=None, allow_none=True)

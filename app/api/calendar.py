@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..calendar import service
 from ..calendar.models import KINDS
 from ..people.auth import current_user, require
-from ..schemas import IsoDate, LocalDateTime, QuerySchema
+from ..schemas import ApiSchema, IsoDate, LocalDateTime, QuerySchema
 from .blueprint import Blueprint
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
@@ -21,7 +21,7 @@ class AddWorkingDaysArgs(QuerySchema):
                           error_messages={"invalid": "工作日数应为整数"})
 
 
-class AddWorkingDaysSchema(Schema):
+class AddWorkingDaysSchema(ApiSchema):
     date = fields.Date()
     start = fields.Date(data_key="from", attribute="from")
     days = fields.Integer()
@@ -30,12 +30,12 @@ class AddWorkingDaysSchema(Schema):
     note = fields.String(allow_none=True)
 
 
-class DayBodySchema(Schema):
+class DayBodySchema(ApiSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS, error="类型应为 holiday（节假日）或 workday（工作日）"))
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
-class DaySchema(Schema):
+class DaySchema(ApiSchema):
     date = fields.Date()
     kind = fields.String()
     name = fields.String(allow_none=True)
@@ -43,11 +43,11 @@ class DaySchema(Schema):
     updated_at = LocalDateTime()
 
 
-class YearBodySchema(Schema):
+class YearBodySchema(ApiSchema):
     complete = fields.Boolean(required=True)
 
 
-class YearDaySchema(Schema):
+class YearDaySchema(ApiSchema):
     date = fields.Date()
     kind = fields.String()
     name = fields.String(allow_none=True)
@@ -55,7 +55,7 @@ class YearDaySchema(Schema):
     weekday = fields.Integer(metadata={"description": "ISO weekday, 1 = Monday"})
 
 
-class YearSchema(Schema):
+class YearSchema(ApiSchema):
     year = fields.Integer()
     source = fields.String()
     complete = fields.Boolean()

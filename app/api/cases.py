@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..hall.window import corrections
 from ..people.auth import current_user, require
-from ..schemas import IsoDate
+from ..schemas import ApiSchema, IsoDate
 from .blueprint import Blueprint
 from .documents import DocumentSchema
 from .documents import row as document_row
@@ -16,14 +16,14 @@ from .instances import ApplicantSchema, InstanceDetailSchema, _detail
 blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="窗口更正：更正申请人、撤件")
 
 
-class CorrectApplicantSchema(Schema):
+class CorrectApplicantSchema(ApiSchema):
     applicant = fields.Raw(required=True, metadata={
         "description": "the corrected applicant, as at start: {kind, name, id_type, id_number, phone, ...}"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000),
                            metadata={"description": "why (kept in the audit trail)"})
 
 
-class CaseWithdrawSchema(Schema):
+class CaseWithdrawSchema(ApiSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000),
                            metadata={"description": "撤件理由: the applicant's request, or what was received in error"})
     requested_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),

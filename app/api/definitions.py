@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, fields, validate
 
 from ..definitions import diff, flows, service
 from ..errors import BadRequest
 from ..instances import lifecycle
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs, QuerySchema, attributes
+from ..schemas import ApiSchema, LocalDateTime, PageArgs, QuerySchema, attributes
 from .blueprint import Blueprint
 
 blp = Blueprint("process-definitions", __name__, url_prefix="/api/v1/process-definitions",
                 description="流程定义：部署 BPMN/DMN 文件，每次内容变化生成新版本")
 
 
-class DefinitionSchema(Schema):
+class DefinitionSchema(ApiSchema):
     id = fields.Integer()
     key = fields.String()
     version = fields.Integer()
@@ -40,7 +40,7 @@ class DeployedSchema(DefinitionSchema):
     created = fields.Boolean(metadata={"description": "false when the same content was already the latest version"})
 
 
-class DeployedMatterSchema(Schema):
+class DeployedMatterSchema(ApiSchema):
     code = fields.String()
     name = fields.String()
     process_key = fields.String()
@@ -53,7 +53,7 @@ class DeployedMatterSchema(Schema):
     created = fields.Boolean(metadata={"description": "false when the record was already the same"})
 
 
-class FindingSchema(Schema):
+class FindingSchema(ApiSchema):
     code = fields.String()
     message = fields.String()
     file = fields.String()
@@ -64,7 +64,7 @@ class FindingSchema(Schema):
         unknown = INCLUDE  # post, form_key, field...: what the finding is about
 
 
-class FileReportSchema(Schema):
+class FileReportSchema(ApiSchema):
     file = fields.String()
     kind = fields.String(metadata={"description": "bpmn | dmn | matter | form | html"})
     ok = fields.Boolean()
@@ -75,7 +75,7 @@ class FileReportSchema(Schema):
     warnings = fields.List(fields.Dict())
 
 
-class DeployResultSchema(Schema):
+class DeployResultSchema(ApiSchema):
     items = fields.List(fields.Nested(DeployedSchema))
     matters = fields.List(fields.Nested(DeployedMatterSchema),
                           metadata={"description": "matter records (.yaml) uploaded beside the diagrams"})
@@ -96,7 +96,7 @@ class DefinitionListArgs(PageArgs):
     q = fields.String(metadata={"description": "key or name contains"})
 
 
-class DefinitionListSchema(Schema):
+class DefinitionListSchema(ApiSchema):
     items = fields.List(fields.Nested(DefinitionSchema))
     total = fields.Integer()
 
@@ -106,7 +106,7 @@ class DefinitionDetailSchema(DefinitionSchema):
     user_tasks = fields.List(fields.Dict())
 
 
-class VersionArgs(Schema):
+class VersionArgs(ApiSchema):
     version = fields.Integer(validate=validate.Range(min=1, max=1_000_000),
                              metadata={"description": "a given version instead of the latest"})
 
@@ -220,7 +220,7 @@ class DefinitionXml(MethodView):
         return definition.content, 200, {"Content-Type": "application/xml; charset=utf-8"}
 
 
-class LifecycleSchema(Schema):
+class LifecycleSchema(ApiSchema):
     version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1_000_000),
                              metadata={"description": "one version; without it, every version of the key"})
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
@@ -228,11 +228,11 @@ class LifecycleSchema(Schema):
         "description": "also suspend (activate) the running (suspended) cases of these versions"})
 
 
-class WithdrawSchema(Schema):
+class WithdrawSchema(ApiSchema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
-class LifecycleResultSchema(Schema):
+class LifecycleResultSchema(ApiSchema):
     key = fields.String()
     versions = fields.List(fields.Integer(), metadata={"description": "the versions whose state changed"})
     cases = fields.Integer(metadata={"description": "cases suspended or activated with them"})
@@ -241,7 +241,7 @@ class LifecycleResultSchema(Schema):
     armed_timer_starts = fields.Integer()
 
 
-class EventSchema(Schema):
+class EventSchema(ApiSchema):
     id = fields.Integer()
     version = fields.Integer(allow_none=True)
     action = fields.String(metadata={"description": "deployed | suspended | activated | withdrawn | migrated (cases moved to this version)"})
@@ -250,7 +250,7 @@ class EventSchema(Schema):
     details = fields.Dict()
 
 
-class HistorySchema(Schema):
+class HistorySchema(ApiSchema):
     key = fields.String()
     current = fields.Integer(allow_none=True, metadata={"description": "the version new cases use"})
     versions = fields.List(fields.Nested(DefinitionSchema), metadata={"description": "oldest first"})
@@ -262,7 +262,7 @@ class DiffArgs(QuerySchema):
     to = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
 
 
-class DiffSchema(Schema):
+class DiffSchema(ApiSchema):
     key = fields.String()
     from_ = fields.Integer(data_key="from", attribute="from")
     to = fields.Integer()
@@ -335,7 +335,7 @@ class Diff(MethodView):
 
 # ----------------------------------------------------------------------------------- migration of running cases
 
-class MigrationSchema(Schema):
+class MigrationSchema(ApiSchema):
     from_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     to_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     mapping = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)),
@@ -350,7 +350,7 @@ class MigrationSchema(Schema):
                                 metadata={"description": "cases read per batch; each case commits on its own"})
 
 
-class MigratedElementSchema(Schema):
+class MigratedElementSchema(ApiSchema):
     element = fields.String(metadata={"description": "the active element in the source version"})
     to = fields.String(metadata={"description": "its counterpart in the target"})
     kind = fields.String(metadata={"description": "user_task | timer | event | subprocess | call_activity | ..."})
@@ -358,7 +358,7 @@ class MigratedElementSchema(Schema):
     changes = fields.List(fields.String(), metadata={"description": "attributes that differ (lane, form, ...)"})
 
 
-class MigratedTimerSchema(Schema):
+class MigratedTimerSchema(ApiSchema):
     element = fields.String()
     to = fields.String()
     due_from = fields.String(allow_none=True)
@@ -367,7 +367,7 @@ class MigratedTimerSchema(Schema):
                                                  "| restarted (from now) | armed (new boundary event)"})
 
 
-class MigrationItemSchema(Schema):
+class MigrationItemSchema(ApiSchema):
     instance_id = fields.String()
     business_key = fields.String(allow_none=True)
     outcome = fields.String(metadata={"description": "migrated | would_migrate (dry run) | refused | skipped"})
@@ -376,7 +376,7 @@ class MigrationItemSchema(Schema):
     timers = fields.List(fields.Nested(MigratedTimerSchema))
 
 
-class MigrationResultSchema(Schema):
+class MigrationResultSchema(ApiSchema):
     key = fields.String()
     from_version = fields.Integer()
     to_version = fields.Integer()

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from flask import Response, url_for
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from ..errors import NotFound
 from ..hall.documents import render, service, templates
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime
+from ..schemas import ApiSchema, LocalDateTime
 from .blueprint import Blueprint
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="文书：受理通知书、补正通知书、决定书、送达回证")
 
 
-class DocumentSchema(Schema):
+class DocumentSchema(ApiSchema):
     id = fields.Integer()
     instance_id = fields.String()
     kind = fields.String(metadata={"description": "receipt | acceptance | supplement | not_accepted | "
@@ -40,11 +40,11 @@ class DocumentDetailSchema(DocumentSchema):
     data = fields.Dict(metadata={"description": "everything printed on it"})
 
 
-class DocumentListSchema(Schema):
+class DocumentListSchema(ApiSchema):
     items = fields.List(fields.Nested(DocumentSchema))
 
 
-class PdfArgs(Schema):
+class PdfArgs(ApiSchema):
     query_code = fields.String(metadata={"description": "receipt only: printed on it when it checks"})
 
 

@@ -17,13 +17,13 @@ from functools import wraps
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, fields, validate
 
 from ..errors import Unauthorized
 from ..external import service
 from ..external import variables as typed_values
 from ..people.auth import current_user, require
-from ..schemas import QuerySchema
+from ..schemas import ApiSchema, QuerySchema
 from .blueprint import Blueprint
 
 BASE = "/engine-rest"
@@ -87,7 +87,7 @@ WORKER = ("worker",)
 READERS = ("worker", "ops")
 
 
-class Lenient(Schema):
+class Lenient(ApiSchema):
     class Meta:
         unknown = EXCLUDE  # newer clients send fields older servers ignore; Camunda ignores them too
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from ..errors import BadRequest
 from ..extensions import db
 from ..forms import service
 from ..forms.models import Form
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime
+from ..schemas import ApiSchema, LocalDateTime
 from .blueprint import Blueprint
 
 blp = Blueprint("forms", __name__, url_prefix="/api/v1/forms", description="任务表单（JSON Schema）")
 
 
-class FormSchema(Schema):
+class FormSchema(ApiSchema):
     key = fields.String()
     version = fields.Integer()
     schema = fields.Dict()
@@ -25,14 +25,14 @@ class FormSchema(Schema):
     deployed_by = fields.String(allow_none=True)
 
 
-class FormSummarySchema(Schema):
+class FormSummarySchema(ApiSchema):
     key = fields.String()
     version = fields.Integer()
     deployed_at = LocalDateTime()
     deployed_by = fields.String(allow_none=True)
 
 
-class FormListSchema(Schema):
+class FormListSchema(ApiSchema):
     items = fields.List(fields.Nested(FormSummarySchema))
     total = fields.Integer()
 

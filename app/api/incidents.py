@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..incidents import service
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, QuerySchema
+from ..schemas import ApiSchema, LocalDateTime, QuerySchema
 from .blueprint import Blueprint
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents",
                 description="事件（incident）：失败的定时器、出错的步骤、停滞的办件；重试与结案（运维）")
 
 
-class IncidentSchema(Schema):
+class IncidentSchema(ApiSchema):
     id = fields.String(metadata={"description": "timer-<id> | case-<case id> | stalled-<case id> | "
                                                 "external-<external task id> | step-<id>"})
     kind = fields.String(metadata={"description": "timer | failed_step | stalled | external_task | refused_step"})
@@ -36,12 +36,12 @@ class IncidentArgs(QuerySchema):
     instance = fields.String()
 
 
-class IncidentListSchema(Schema):
+class IncidentListSchema(ApiSchema):
     items = fields.List(fields.Nested(IncidentSchema))
     total = fields.Integer()
 
 
-class ResolveSchema(Schema):
+class ResolveSchema(ApiSchema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 

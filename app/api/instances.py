@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..audit import service as audit
 from ..definitions import service as definitions
@@ -17,21 +17,21 @@ from ..instances import service
 from ..instances.models import STATES, ProcessInstance
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import BusinessKey, IsoDate, LocalDateTime, PageArgs, attributes
+from ..schemas import ApiSchema, BusinessKey, IsoDate, LocalDateTime, PageArgs, attributes
 from .blueprint import Blueprint
 from .tasks import SubmissionSchema, TaskSchema
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="办件（流程实例）")
 
 
-class AgentSchema(Schema):
+class AgentSchema(ApiSchema):
     name = fields.String(metadata={"description": "代理人姓名"})
     id_type = fields.String(metadata={"description": "resident_id | passport | hk_macao_permit | taiwan_permit | other"})
     id_number = fields.String()
     phone = fields.String()
 
 
-class ApplicantSchema(Schema):
+class ApplicantSchema(ApiSchema):
     """The applicant (申请人) as the window records it; validated by hall/intake.py (422, per field)."""
 
     kind = fields.String(metadata={"description": "person (自然人) | organisation (法人或其他组织)"})
@@ -46,7 +46,7 @@ class ApplicantSchema(Schema):
     agent = fields.Nested(AgentSchema, metadata={"description": "代理人, when someone applies on the applicant's behalf"})
 
 
-class StartSchema(Schema):
+class StartSchema(ApiSchema):
     data = fields.Dict(load_default=dict, metadata={"description": "the case's initial data"})
     applicant = fields.Raw(load_default=None, allow_none=True, metadata={
         "description": "申请人: {kind, name, id_type, id_number, phone, address?, legal_representative?, agent?}"})
@@ -55,7 +55,7 @@ class StartSchema(Schema):
                              metadata={"description": "start this version instead of the latest"})
 
 
-class InstanceSchema(Schema):
+class InstanceSchema(ApiSchema):
     id = fields.String()
     process_key = fields.String()
     definition_id = fields.Integer()
@@ -93,7 +93,7 @@ class InstanceSchema(Schema):
     on_time = fields.Boolean(allow_none=True, metadata={"description": "the decision by the due date"})
 
 
-class TimerSchema(Schema):
+class TimerSchema(ApiSchema):
     id = fields.Integer()
     element_id = fields.String()
     name = fields.String()
@@ -102,12 +102,12 @@ class TimerSchema(Schema):
     state = fields.String()
 
 
-class MessageWaitSchema(Schema):
+class MessageWaitSchema(ApiSchema):
     element_id = fields.String()
     name = fields.String()
 
 
-class AuditSchema(Schema):
+class AuditSchema(ApiSchema):
     id = fields.Integer()
     at = LocalDateTime()
     actor = fields.String(allow_none=True)
@@ -117,7 +117,7 @@ class AuditSchema(Schema):
     details = fields.Dict()
 
 
-class ExternalWaitSchema(Schema):
+class ExternalWaitSchema(ApiSchema):
     id = fields.String()
     element_id = fields.String()
     name = fields.String()
@@ -174,7 +174,7 @@ class ListedInstanceSchema(InstanceSchema):
         exclude = ("data",)
 
 
-class InstanceListSchema(Schema):
+class InstanceListSchema(ApiSchema):
     items = fields.List(fields.Nested(ListedInstanceSchema))
     total = fields.Integer(metadata={"description": "how many cases match, counted up to 10,000"})
     total_capped = fields.Boolean(metadata={
@@ -186,15 +186,15 @@ class InstanceListSchema(Schema):
         "description": "pass as `after` for the page after this one; null when this page is not full"})
 
 
-class CancelSchema(Schema):
+class CancelSchema(ApiSchema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
-class SubmissionListSchema(Schema):
+class SubmissionListSchema(ApiSchema):
     items = fields.List(fields.Nested(SubmissionSchema))
 
 
-class AuditListSchema(Schema):
+class AuditListSchema(ApiSchema):
     items = fields.List(fields.Nested(AuditSchema))
 
 
@@ -363,12 +363,12 @@ class InstanceSubmissions(MethodView):
         return {"items": submissions_for(user, instance.id)}
 
 
-class CaseStatusArgs(Schema):
+class CaseStatusArgs(ApiSchema):
     case_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
     query_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
-class CaseStatusSchema(Schema):
+class CaseStatusSchema(ApiSchema):
     case_number = fields.String()
     matter = fields.String(metadata={"description": "the matter's name"})
     status = fields.String(metadata={"description": "已受理 | 待补正 | 办理中 | 已办结 ... in Chinese"})
@@ -381,11 +381,11 @@ class CaseStatusSchema(Schema):
     notices = fields.List(fields.Dict(), metadata={"description": "title, number and date of each notice issued"})
 
 
-class NoBodySchema(Schema):
+class NoBodySchema(ApiSchema):
     """A request that takes no fields: anything sent is refused (422), not silently ignored."""
 
 
-class QueryCodeSchema(Schema):
+class QueryCodeSchema(ApiSchema):
     query_code = fields.String(metadata={"description": "the new code; the old one stops working"})
     receipt = fields.Dict(metadata={"description": "the new receipt, printed with the new code"})
 
@@ -421,7 +421,7 @@ class ResetQueryCode(MethodView):
         return {"query_code": code, "receipt": document_row(receipt, query_code=code)}
 
 
-class CourseEventSchema(Schema):
+class CourseEventSchema(ApiSchema):
     id = fields.Integer()
     kind = fields.String(metadata={"description": "received | accepted | deemed_accepted | not_accepted | "
                                                  "supplement_notice | supplement_received | special_started | "
@@ -437,7 +437,7 @@ class CourseEventSchema(Schema):
                                                 "the materials listed, the days of an extension…"})
 
 
-class CourseSchema(Schema):
+class CourseSchema(ApiSchema):
     instance_id = fields.String()
     case_number = fields.String(allow_none=True)
     items = fields.List(fields.Nested(CourseEventSchema))

@@ -4,7 +4,7 @@ record's versions (`/history`, signed in) and changes (`PATCH`, those who deploy
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..definitions import service as definitions
 from ..extensions import db
@@ -12,7 +12,7 @@ from ..matters import declared, service
 from ..matters.laws import REFERENCE_YEAR
 from ..matters.models import KIND_NAMES, KINDS, TYPES
 from ..people.auth import current_user, require
-from ..schemas import IsoDate, LocalDateTime, PageArgs
+from ..schemas import ApiSchema, IsoDate, LocalDateTime, PageArgs
 from .blueprint import Blueprint
 
 STATES = ("active", "cancelled", "pending", "all")
@@ -31,7 +31,7 @@ class MatterListArgs(PageArgs):
                                                    "catalog, not offered for new cases) | pending | all"})
 
 
-class MatterItemSchema(Schema):
+class MatterItemSchema(ApiSchema):
     code = fields.String()
     name = fields.String()
     type = fields.String()
@@ -50,18 +50,18 @@ class MatterItemSchema(Schema):
     process_key = fields.String()
 
 
-class MatterListSchema(Schema):
+class MatterListSchema(ApiSchema):
     items = fields.List(fields.Nested(MatterItemSchema))
     total = fields.Integer()
     catalog_year = fields.Integer(metadata={"description": "the year the catalog describes (its laws and matters)"})
 
 
-class DepartmentRefSchema(Schema):
+class DepartmentRefSchema(ApiSchema):
     code = fields.String()
     name = fields.String()
 
 
-class HandlingBodySchema(Schema):
+class HandlingBodySchema(ApiSchema):
     department = fields.String()
     department_name = fields.String()
     co_departments = fields.List(fields.Nested(DepartmentRefSchema))
@@ -69,7 +69,7 @@ class HandlingBodySchema(Schema):
     text = fields.String(metadata={"description": "办事主体, as the public reads it"})
 
 
-class ProcessRefSchema(Schema):
+class ProcessRefSchema(ApiSchema):
     key = fields.String()
     version = fields.Integer()
     name = fields.String()
@@ -107,7 +107,7 @@ class MatterDetailSchema(MatterItemSchema):
 CHANGE_ROLES = ("analyst", "ops")  # and admin: those who deploy the catalog's records
 
 
-class MatterChangeSchema(Schema):
+class MatterChangeSchema(ApiSchema):
     changes = fields.Dict(keys=fields.String(), required=True, error_messages={
         "required": "请给出要修改的字段 changes，如 {{\"promised_days\": 10}}"}, metadata={
         "description": "fields of the record to set, as in its yaml (e.g. {\"promised_days\": 10}); the whole "
@@ -121,13 +121,13 @@ class MatterChangeSchema(Schema):
                        "never before the latest version's; until then the version is pending"})
 
 
-class MatterFieldChangeSchema(Schema):
+class MatterFieldChangeSchema(ApiSchema):
     field = fields.String()
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
 
 
-class MatterVersionSchema(Schema):
+class MatterVersionSchema(ApiSchema):
     version = fields.Integer()
     state = fields.String(metadata={"description": "in_force | pending (takes effect later) | superseded"})
     effective_from = fields.Date(metadata={"description": "the date it takes (took) effect, Asia/Shanghai"})
@@ -141,7 +141,7 @@ class MatterVersionSchema(Schema):
         "description": "the fields that differ from the version before (empty for the first)"})
 
 
-class MatterHistorySchema(Schema):
+class MatterHistorySchema(ApiSchema):
     code = fields.String()
     name = fields.String()
     version = fields.Integer(allow_none=True, metadata={"description": "the version in force"})

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..hall import starting
 from ..messages import service
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import BusinessKey
+from ..schemas import ApiSchema, BusinessKey
 from .blueprint import Blueprint
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN 消息（如上级机关批复）")
 
 
-class MessageSchema(Schema):
+class MessageSchema(ApiSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     business_key = BusinessKey(load_default=None, allow_none=True)
     instance_id = fields.String(load_default=None, allow_none=True)
@@ -23,13 +23,13 @@ class MessageSchema(Schema):
     all = fields.Boolean(load_default=False, metadata={"description": "deliver to every waiting case"})
 
 
-class DeliveredSchema(Schema):
+class DeliveredSchema(ApiSchema):
     delivered_to = fields.List(fields.String(), metadata={"description": "cases that caught it"})
     started = fields.List(fields.String(), metadata={"description": "cases it started (message/signal start)"})
     failed = fields.List(fields.Dict(), metadata={"description": "signals only: cases that could not catch it"})
 
 
-class SignalSchema(Schema):
+class SignalSchema(ApiSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     data = fields.Dict(load_default=dict, metadata={"description": "merged into each catching case's data"})
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..engine.modification import Instruction
 from ..instances import modification
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime
+from ..schemas import ApiSchema, LocalDateTime
 from .blueprint import Blueprint
 
 blp = Blueprint("instance_modification", __name__, url_prefix="/api/v1",
                 description="办件修改：取消活动、从指定活动前开始（运维）")
 
 
-class InstructionSchema(Schema):
+class InstructionSchema(ApiSchema):
     type = fields.String(required=True, validate=validate.OneOf(("cancel", "startBeforeActivity")),
                          metadata={"description": "cancel | startBeforeActivity"})
     activityId = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200),
@@ -27,7 +27,7 @@ class InstructionSchema(Schema):
                             metadata={"description": "startBeforeActivity: data the new token carries"})
 
 
-class ModificationSchema(Schema):
+class ModificationSchema(ApiSchema):
     instructions = fields.List(fields.Nested(InstructionSchema), required=True,
                                validate=validate.Length(1, 50))
     skipCustomListeners = fields.Boolean(load_default=False)
@@ -37,7 +37,7 @@ class ModificationSchema(Schema):
     dry_run = fields.Boolean(load_default=False, metadata={"description": "say what would happen; change nothing"})
 
 
-class ElementSchema(Schema):
+class ElementSchema(ApiSchema):
     id = fields.String(metadata={"description": "the task's id (not for a dry run's new tasks)"})
     element_id = fields.String()
     name = fields.String(allow_none=True)
@@ -49,7 +49,7 @@ class ElementSchema(Schema):
     new = fields.Boolean()
 
 
-class ModificationResultSchema(Schema):
+class ModificationResultSchema(ApiSchema):
     instance_id = fields.String()
     dry_run = fields.Boolean()
     state = fields.String(metadata={"description": "the case's state after the modification"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy.orm import selectinload
 
 from ..errors import Conflict
@@ -11,7 +11,7 @@ from ..extensions import db
 from ..people import absences, access, service, tokens
 from ..people.auth import current_user, require
 from ..people.models import ROLES
-from ..schemas import IsoDate, LocalDateTime, PageArgs, QuerySchema
+from ..schemas import ApiSchema, IsoDate, LocalDateTime, PageArgs, QuerySchema
 from .blueprint import Blueprint
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="用户、角色、访问令牌、岗位与请假（AB岗）")
@@ -24,7 +24,7 @@ def unique_items(items: list) -> None:
         raise ValidationError(f"重复：{'、'.join(map(str, twice))}")
 
 
-class UserSchema(Schema):
+class UserSchema(ApiSchema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{2,64}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list, validate=unique_items)
@@ -37,7 +37,7 @@ class UserSchema(Schema):
                                                  "(backup posts not counted); see the README's security section"})
 
 
-class TokenRequestSchema(Schema):
+class TokenRequestSchema(ApiSchema):
     label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     expires_in = fields.Integer(load_default=None, allow_none=True, strict=True,
                                 validate=validate.Range(min=60, max=3660 * 86400,
@@ -48,7 +48,7 @@ class TokenRequestSchema(Schema):
     never_expires = fields.Boolean(load_default=False, metadata={"description": "a token without an end (admin)"})
 
 
-class TokenInfoSchema(Schema):
+class TokenInfoSchema(ApiSchema):
     id = fields.Integer()
     label = fields.String(allow_none=True)
     created_at = LocalDateTime()
@@ -65,7 +65,7 @@ class TokenSchema(TokenInfoSchema):
     username = fields.String()
 
 
-class TokenListSchema(Schema):
+class TokenListSchema(ApiSchema):
     items = fields.List(fields.Nested(TokenInfoSchema))
 
 
@@ -161,14 +161,14 @@ class PostArgs(QuerySchema):
     kind = fields.String(validate=validate.OneOf(POST_KINDS))
 
 
-class HolderSchema(Schema):
+class HolderSchema(ApiSchema):
     username = fields.String()
     name = fields.String()
     window = fields.Integer(allow_none=True)
     absent = fields.Boolean(metadata={"description": "away today"})
 
 
-class PostSchema(Schema):
+class PostSchema(ApiSchema):
     name = fields.String()
     kind = fields.String()
     department = fields.String(allow_none=True)
@@ -182,18 +182,18 @@ class PostSchema(Schema):
     unclaimed_tasks = fields.Integer()
 
 
-class NewPostSchema(Schema):
+class NewPostSchema(ApiSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     department = fields.String(load_default=None, allow_none=True, metadata={"description": "department code"})
     kind = fields.String(required=True, validate=validate.OneOf(POST_KINDS))
     backup = fields.String(load_default=None, allow_none=True, metadata={"description": "the backup post (B岗)"})
 
 
-class PostListSchema(Schema):
+class PostListSchema(ApiSchema):
     items = fields.List(fields.Nested(PostSchema))
 
 
-class AbsenceBodySchema(Schema):
+class AbsenceBodySchema(ApiSchema):
     username = fields.String(required=True)
     start = IsoDate(required=True)
     end = IsoDate(required=True)
@@ -205,7 +205,7 @@ class AbsenceArgs(PageArgs):
     active_on = IsoDate(metadata={"description": "only absences in effect on this date"})
 
 
-class AbsenceSchema(Schema):
+class AbsenceSchema(ApiSchema):
     id = fields.Integer()
     username = fields.String()
     name = fields.String()
@@ -219,7 +219,7 @@ class AbsenceSchema(Schema):
     in_effect = fields.Boolean(metadata={"description": "the clerk is away today"})
 
 
-class MovedSchema(Schema):
+class MovedSchema(ApiSchema):
     released = fields.Integer()
     diverted = fields.Integer()
     returned = fields.Integer()
@@ -230,7 +230,7 @@ class AbsenceChangeSchema(AbsenceSchema):
     tasks_moved = fields.Nested(MovedSchema, metadata={"description": "task rows rerouted by this change"})
 
 
-class AbsenceListSchema(Schema):
+class AbsenceListSchema(ApiSchema):
     items = fields.List(fields.Nested(AbsenceSchema))
     total = fields.Integer()
 

@@ -7,14 +7,14 @@ them: 403 otherwise, as for the per-clerk figures); 中心督查, ops and admin 
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..errors import Forbidden, Invalid
 from ..hall.statistics import service
 from ..matters.models import KINDS
 from ..people import access
 from ..people.auth import Principal, current_user, require
-from ..schemas import IsoDate, LocalDateTime, QuerySchema
+from ..schemas import ApiSchema, IsoDate, LocalDateTime, QuerySchema
 from .blueprint import Blueprint
 
 blp = Blueprint("statistics", __name__, url_prefix="/api/v1/statistics",
@@ -97,12 +97,12 @@ class VersionArgs(StatisticsArgs):
 
 
 # -- responses -----------------------------------------------------------------------------------------------------
-class GradeThresholdSchema(Schema):
+class GradeThresholdSchema(ApiSchema):
     grade = fields.String(metadata={"description": "优秀 | 良好 | 合格 | 不合格"})
     min_on_time_rate = fields.Float(metadata={"description": "percent"})
 
 
-class FiguresSchema(Schema):
+class FiguresSchema(ApiSchema):
     received = fields.Integer(metadata={"description": "cases received (收件) in the period"})
     completed = fields.Integer(metadata={"description": "of those, closed by a decision or an answer (办结); 撤销, "
                                                         "撤件 and 补正超时终止 are counted apart"})
@@ -130,7 +130,7 @@ class FiguresSchema(Schema):
     grade_note = fields.String(allow_none=True, metadata={"description": "why there is no grade (样本不足)"})
 
 
-class PeriodSchema(Schema):
+class PeriodSchema(ApiSchema):
     start = fields.Date(data_key="from", attribute="from")
     end = fields.Date(data_key="to", attribute="to")
     working_days = fields.Integer(metadata={"description": "working days in the period"})
@@ -188,7 +188,7 @@ class SummarySchema(PeriodSchema, FiguresSchema):
     green_channel_figures = fields.Nested(FiguresSchema, metadata={"description": "the green-channel cases only"})
 
 
-class MatterRefSchema(Schema):
+class MatterRefSchema(ApiSchema):
     code = fields.String()
     name = fields.String()
     kind = fields.String()
@@ -197,7 +197,7 @@ class MatterRefSchema(Schema):
     process_key = fields.String()
 
 
-class VersionFiguresSchema(Schema):
+class VersionFiguresSchema(ApiSchema):
     version = fields.Integer()
     definition_id = fields.Integer()
     deployed_at = LocalDateTime()
@@ -211,7 +211,7 @@ class VersionFiguresSchema(Schema):
     avg_elapsed_hours = fields.Float(allow_none=True, metadata={"description": "ended_at − started_at, completed"})
 
 
-class VersionComparisonSchema(Schema):
+class VersionComparisonSchema(ApiSchema):
     matter = fields.Nested(MatterRefSchema)
     start = fields.Date(data_key="from", attribute="from", allow_none=True)
     end = fields.Date(data_key="to", attribute="to", allow_none=True)
@@ -228,7 +228,7 @@ class VersionComparisonSchema(Schema):
     note = fields.String(allow_none=True)
 
 
-class ClerkFiguresSchema(Schema):
+class ClerkFiguresSchema(ApiSchema):
     username = fields.String()
     name = fields.String()
     window_no = fields.Integer(allow_none=True)
@@ -259,7 +259,7 @@ class ClerkReportSchema(PeriodSchema):
         "description": "the clerks in scope (zeros too) and anyone else with a figure; by department, window, name"})
 
 
-class SpeedUpSideSchema(Schema):
+class SpeedUpSideSchema(ApiSchema):
     versions = fields.List(fields.Integer(), metadata={"description": "the record's versions of this era (one limit)"})
     effective_from = fields.Date(metadata={"description": "the era's first version took effect"})
     promised_days = fields.Integer(metadata={"description": "承诺时限, working days"})
@@ -271,7 +271,7 @@ class SpeedUpSideSchema(Schema):
         "description": "decision working days (受理 → 决定) per decided case"})
 
 
-class SpeedUpVersionSchema(Schema):
+class SpeedUpVersionSchema(ApiSchema):
     version = fields.Integer()
     effective_from = fields.Date()
     promised_days = fields.Integer()
@@ -282,7 +282,7 @@ class SpeedUpVersionSchema(Schema):
     avg_working_days = fields.Float(allow_none=True)
 
 
-class SpeedUpMatterSchema(Schema):
+class SpeedUpMatterSchema(ApiSchema):
     code = fields.String()
     name = fields.String()
     kind = fields.String()
@@ -301,7 +301,7 @@ class SpeedUpMatterSchema(Schema):
     versions = fields.List(fields.Nested(SpeedUpVersionSchema), metadata={"description": "every version by `to`"})
 
 
-class SpeedUpCenterSchema(Schema):
+class SpeedUpCenterSchema(ApiSchema):
     matters_changed = fields.Integer(metadata={"description": "matters whose promised limit changed"})
     promised_days_before = fields.Integer(allow_none=True, metadata={"description": "their limits before, summed"})
     promised_days_after = fields.Integer(allow_none=True, metadata={"description": "their limits after, summed"})
@@ -318,7 +318,7 @@ class SpeedUpCenterSchema(Schema):
     goal_met = fields.Boolean(allow_none=True, metadata={"description": "both; null while either is unknown"})
 
 
-class SpeedUpReportSchema(Schema):
+class SpeedUpReportSchema(ApiSchema):
     start = fields.Date(data_key="from", attribute="from", allow_none=True)
     end = fields.Date(data_key="to", attribute="to", allow_none=True)
     department = fields.String(allow_none=True)

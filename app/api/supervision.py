@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..extensions import db
 from ..hall.supervision import access as warning_access
 from ..hall.supervision import service
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs
+from ..schemas import ApiSchema, LocalDateTime, PageArgs
 from .blueprint import Blueprint
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/v1", description="电子监察：办件计时、红黄灯预警与督办")
@@ -26,7 +26,7 @@ class WarningArgs(PageArgs):
     post = fields.String(metadata={"description": "the supervisor post it is escalated to, e.g. 城管局督查岗"})
 
 
-class WarningSchema(Schema):
+class WarningSchema(ApiSchema):
     id = fields.Integer()
     instance_id = fields.String()
     task_id = fields.String(allow_none=True)
@@ -47,18 +47,18 @@ class WarningSchema(Schema):
     case_light = fields.String(allow_none=True)
 
 
-class WarningListSchema(Schema):
+class WarningListSchema(ApiSchema):
     items = fields.List(fields.Nested(WarningSchema))
     total = fields.Integer(metadata={"description": "how many warnings match, counted up to 10,000"})
     total_capped = fields.Boolean(metadata={
         "description": "true: more than 10,000 warnings match (`total` is then 10,000); narrow the filters"})
 
 
-class CloseSchema(Schema):
+class CloseSchema(ApiSchema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000, error="请填写处理说明（2000字以内）"))
 
 
-class ClockEventSchema(Schema):
+class ClockEventSchema(ApiSchema):
     at = LocalDateTime()
     kind = fields.String(metadata={"description": "start | pause | resume | stop | extend | forwarded | reply | "
                                                   "accepted_on_receipt | counted (a procedure whose days count) | decide | recomputed"})
@@ -69,13 +69,13 @@ class ClockEventSchema(Schema):
     due_date = fields.Date(allow_none=True, metadata={"description": "the due date after the event"})
 
 
-class HigherSchema(Schema):
+class HigherSchema(ApiSchema):
     since = LocalDateTime()
     replied_at = LocalDateTime(allow_none=True)
     working_days = fields.Integer(metadata={"description": "the higher authority's working days so far"})
 
 
-class ExtendSchema(Schema):
+class ExtendSchema(ApiSchema):
     reason = fields.String(required=True, validate=[
         validate.Length(min=1, max=1000, error="请填写延期理由（1000字以内）"),
         validate.Regexp(r"\S", error="请填写延期理由（不能只有空白）")])
@@ -88,14 +88,14 @@ class SpecialExtendSchema(ExtendSchema):
         "description": "working days the special procedure may take beyond its bound, not counted toward the limit"})
 
 
-class DeliverySchema(Schema):
+class DeliverySchema(ApiSchema):
     due_date = fields.Date(metadata={"description": "Art. 44: within 10 working days of the decision"})
     delivered_at = LocalDateTime(allow_none=True)
     light = fields.String(allow_none=True)
     on_time = fields.Boolean(allow_none=True)
 
 
-class SpecialSchema(Schema):
+class SpecialSchema(ApiSchema):
     task_id = fields.String(metadata={"description": "the special procedure's task"})
     max_days = fields.Integer(allow_none=True, metadata={
         "description": "working days it may stop the clock (its bound, plus a second notice's days)"})
@@ -103,7 +103,7 @@ class SpecialSchema(Schema):
     running = fields.Boolean(metadata={"description": "false: its bound is spent, the days count again"})
 
 
-class ClockSchema(Schema):
+class ClockSchema(ApiSchema):
     instance_id = fields.String()
     case_number = fields.String(allow_none=True)
     business_key = fields.String(allow_none=True)

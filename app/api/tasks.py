@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from ..hall import summary
 from ..instances import runtime
 from ..people import access, work
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs, attributes
+from ..schemas import ApiSchema, LocalDateTime, PageArgs, attributes
 from ..tasks import moves, prefill, service, task_forms
 from ..tasks.models import STATES
 from .blueprint import Blueprint
@@ -18,7 +18,7 @@ from .blueprint import Blueprint
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务：按岗位分派，认领、释放、办理")
 
 
-class TaskSchema(Schema):
+class TaskSchema(ApiSchema):
     id = fields.String()
     name = fields.String()
     element_id = fields.String()
@@ -46,7 +46,7 @@ class CompletedSchema(TaskSchema):
     instance_state = fields.String()
 
 
-class SubmissionSchema(Schema):
+class SubmissionSchema(ApiSchema):
     id = fields.Integer()
     instance_id = fields.String()
     task_id = fields.String()
@@ -60,7 +60,7 @@ class SubmissionSchema(Schema):
                           metadata={"description": "what it declared as output to the case data; null: all"})
 
 
-class ReturnedSchema(Schema):
+class ReturnedSchema(ApiSchema):
     kind = fields.String(metadata={"description": "sent_back (退回) | taken_back (撤回)"})
     by = fields.String(allow_none=True, metadata={"description": "who sent it back (or took it back)"})
     at = LocalDateTime()
@@ -99,16 +99,16 @@ class TaskListArgs(PageArgs):
     key = fields.String(metadata={"description": "process definition key"})
 
 
-class TaskListSchema(Schema):
+class TaskListSchema(ApiSchema):
     items = fields.List(fields.Nested(TaskSchema))
     total = fields.Integer()
 
 
-class CompleteSchema(Schema):
+class CompleteSchema(ApiSchema):
     data = fields.Dict(load_default=dict)
 
 
-class ReassignSchema(Schema):
+class ReassignSchema(ApiSchema):
     username = fields.String(load_default=None, allow_none=True, metadata={"description": "a clerk of the post"})
     post = fields.String(load_default=None, allow_none=True, metadata={"description": "the post or its backup"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error="请填写改派理由（500字以内）"))
@@ -198,7 +198,7 @@ class Reassign(MethodView):
                                 username=body.get("username"), post=body.get("post")))
 
 
-class StepChoiceSchema(Schema):
+class StepChoiceSchema(ApiSchema):
     element_id = fields.String()
     name = fields.String()
     task_id = fields.String(metadata={"description": "the earlier task, completed"})
@@ -207,7 +207,7 @@ class StepChoiceSchema(Schema):
     completed_at = LocalDateTime(allow_none=True)
 
 
-class SendBackChoicesSchema(Schema):
+class SendBackChoicesSchema(ApiSchema):
     task_id = fields.String()
     may_send_back = fields.Boolean(metadata={"description": "whether the caller may send this task back"})
     items = fields.List(fields.Nested(StepChoiceSchema), metadata={
@@ -221,18 +221,18 @@ def _reason(required: bool):
     return validate.And(validate.Length(max=500, error="理由不能超过500字"), check)
 
 
-class SendBackSchema(Schema):
+class SendBackSchema(ApiSchema):
     to = fields.String(required=True, validate=validate.Length(min=1, max=200, error="请选择退回到哪一环节"),
                        metadata={"description": "the element id of an earlier step (GET .../send-back lists them)"},
                        error_messages={"required": "请选择退回到哪一环节"})
     reason = fields.String(required=True, validate=_reason(True), error_messages={"required": "请填写退回理由"})
 
 
-class TakeBackSchema(Schema):
+class TakeBackSchema(ApiSchema):
     reason = fields.String(load_default=None, allow_none=True, validate=_reason(False))
 
 
-class TaskMoveSchema(Schema):
+class TaskMoveSchema(ApiSchema):
     task = fields.Nested(TaskSchema, metadata={"description": "the task sent back (now cancelled) or taken back"})
     reopened = fields.Nested(TaskSchema, metadata={"description": "the earlier step, open again"})
     cancelled = fields.List(fields.Nested(TaskSchema), metadata={"description": "tasks cancelled by the move"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..errors import NotFound
 from ..extensions import db
@@ -11,7 +11,7 @@ from ..instances.models import ProcessInstance
 from ..models_base import paged
 from ..people import access
 from ..people.auth import current_user, require
-from ..schemas import LocalDateTime, PageArgs
+from ..schemas import ApiSchema, LocalDateTime, PageArgs
 from ..timers import service
 from ..timers.models import STATES, Timer
 from .blueprint import Blueprint
@@ -19,7 +19,7 @@ from .blueprint import Blueprint
 blp = Blueprint("timers", __name__, url_prefix="/api/v1/timers", description="BPMN 定时器（超期督办等）")
 
 
-class TimerRowSchema(Schema):
+class TimerRowSchema(ApiSchema):
     id = fields.Integer()
     instance_id = fields.String()
     element_id = fields.String()
@@ -38,12 +38,12 @@ class TimerListArgs(PageArgs):
     instance = fields.String()
 
 
-class TimerListSchema(Schema):
+class TimerListSchema(ApiSchema):
     items = fields.List(fields.Nested(TimerRowSchema))
     total = fields.Integer()
 
 
-class FiredSchema(Schema):
+class FiredSchema(ApiSchema):
     advanced = fields.Integer()
 
 

@@ -138,3 +138,41 @@ def test_a_total_over_the_cap_for_one_who_only_took_part_is_the_databases_estima
     assert body["total_estimated"] is postgres and (body["total_capped"] is True or not postgres)
     clerk = window.clerk(window.matter(FG))
     assert window.ok("GET", "/instances", clerk, params={"limit": 1})["total_estimated"] is False
+
+
+def test_a_whole_list_found_past_the_cap_is_not_counted_again_for_a_while(window, app, clock, monkeypatch):
+    """A department's (or the center's) unfiltered list past the cap says "more than" without counting again for
+    CROWDED_FOR; a filtered list, and the same list after that, count as before."""
+    import sqlalchemy as sa
+
+    from app.hall.window import search
+
+    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI))
+    fg = window.matter(FG)
+    clerk = window.clerk(fg)
+    window.start(fg)
+    monkeypatch.setattr(search, "COUNT_CAP", 0)
+    counted: list[str] = []
+
+    def _seen(conn, cursor, statement, *args):
+        if "count(" in statement.lower():
+            counted.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", _seen)
+    try:
+        for user in (clerk, window.ops):
+            def listed(**params):
+                counted.clear()
+                body = window.ok("GET", "/instances", user, params={"limit": 1, **params})  # noqa: B023
+                assert body["total_capped"] is True
+                return len(counted)
+
+            assert listed() >= 1  # counted, found past the cap
+            assert listed() == 0  # remembered
+            assert listed(matter=FG) >= 1  # a filter counts
+            clock.advance(minutes=6)
+            assert listed() >= 1  # and after a while, the whole list again
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", _seen)

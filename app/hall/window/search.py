@@ -16,7 +16,8 @@ from dataclasses import dataclass, fields, replace
 import sqlalchemy as sa
 from sqlalchemy.orm import defer
 
-from ...clock import SHANGHAI, as_utc
+from ...caches import app_cache
+from ...clock import SHANGHAI, as_utc, now
 from ...errors import Forbidden, Invalid
 from ...extensions import db
 from ...instances.models import STATES, CaseParty
@@ -131,6 +132,9 @@ def query(user: Principal, filters: Filters, *, scoped: bool = True) -> sa.Selec
 
 
 COUNT_CAP = 10_000  # matches counted at most; beyond, the total says "more than 10,000" (narrow the filters)
+# A department found past the cap is not counted again for a while: its list's total is "more than 10,000" whatever
+# came since (cases are not deleted), and counting to the cap is most of a big department's page.
+CROWDED_FOR = dt.timedelta(minutes=5)
 
 
 def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0, summary: bool = False,
@@ -143,7 +147,7 @@ def find(user: Principal, filters: Filters, *, limit: int = 50, offset: int = 0,
     sources = access.case_sources(user)
     if sources is None:
         statement = query(user, filters)
-        total = _capped(statement)
+        total = _crowded(("*",), filters.any(), lambda: _capped(statement))
         statement = _after(statement, case.started_at, case.id, after)
     else:  # the page is the newest of each source's newest: every walk reads its own index, nothing else
         sources = _without_empty_parties(sources)
@@ -220,7 +224,8 @@ def _count(user: Principal, sources: access.CaseSources, base: sa.Select, *, fil
     """How many of the `base` cases the user may see, up to COUNT_CAP + 1. The cases of their own departments
     are counted first, from the department index: past the cap, the whole count is not needed."""
     if sources.departments:
-        own = _capped(base.where(hall.CASE.department_code.in_(sources.departments)))
+        own = _crowded(sources.departments, filtered,
+                       lambda: _capped(base.where(hall.CASE.department_code.in_(sources.departments))))
         if own > COUNT_CAP:
             return own
     elif db.engine.dialect.name == "postgresql":  # only the part they took: an estimate past the cap
@@ -236,6 +241,20 @@ def _count(user: Principal, sources: access.CaseSources, base: sa.Select, *, fil
             return Estimated(guess)
     walks = sa.union(*_walks(base, sources, None, COUNT_CAP + 1)).subquery()
     return min(db.session.scalar(sa.select(sa.func.count()).select_from(walks)) or 0, COUNT_CAP + 1)
+
+
+def _crowded(departments: tuple[str, ...], filtered: bool, count) -> int:
+    """`count()`, unless these departments' whole list (no filter) was found past the cap a moment ago."""
+    crowded = app_cache("search.crowded", dict)  # (departments, cap) -> when their list was found past the cap
+    key = (departments, COUNT_CAP)
+    if not filtered:
+        seen = crowded.get(key)
+        if seen is not None and now() - seen < CROWDED_FOR:
+            return COUNT_CAP + 1
+    found = count()
+    if found > COUNT_CAP and not filtered:
+        crowded[key] = now()
+    return found
 
 
 class Estimated(int):
