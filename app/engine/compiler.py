@@ -177,7 +177,6 @@ def _line_of(root, element_id: str | None) -> int | None:
 _UNSUPPORTED = {
     "compensateEventDefinition": "不支持补偿事件：SpiffWorkflow 3.2 不能执行补偿 (compensation is not supported)",
     "complexGateway": "不支持复杂网关 (complexGateway is not supported by SpiffWorkflow 3.2)",
-    "linkEventDefinition": "不支持链接事件 (link events are not supported by SpiffWorkflow 3.2)",
 }
 
 

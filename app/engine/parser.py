@@ -70,6 +70,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from .decisions import TongbanDMNEngine
 from .expressions import is_juel, python_expression
 from .external import ExpressionServiceTask, ExternalInfo, ExternalServiceTask, implementation
+from .links import LinkEvents
 from .specs import (
     CAPPED_MI,
     PRIORITY_NORMAL,
@@ -196,14 +197,14 @@ class EndParser(TongbanEventParsing, EndEventParser):
         return EndEventParser.create_task(self)
 
 
-class CatchParser(TongbanEventParsing, IntermediateCatchEventParser):
+class CatchParser(LinkEvents, TongbanEventParsing, IntermediateCatchEventParser):
     def create_task(self):
-        return IntermediateCatchEventParser.create_task(self)
+        return self.link_task() or IntermediateCatchEventParser.create_task(self)
 
 
-class ThrowParser(TongbanEventParsing, IntermediateThrowEventParser):
+class ThrowParser(LinkEvents, TongbanEventParsing, IntermediateThrowEventParser):
     def create_task(self):
-        return IntermediateThrowEventParser.create_task(self)
+        return self.link_task() or IntermediateThrowEventParser.create_task(self)
 
 
 class BoundaryParser(TongbanEventParsing, BoundaryEventParser):

@@ -46,6 +46,7 @@ from SpiffWorkflow.spiff.specs.defaults import ReceiveTask, SendTask
 from SpiffWorkflow.spiff.specs.defaults import UserTask as SpiffUserTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
+from .links import LinkEvents
 from .parser import NAMESPACES, SPIFF_NS, EventSubprocessStartParsing, TimerParsing
 from .specs import DecisionTask, HumanTaskInfo, HumanTaskMixin, ResolvedCallActivity
 
@@ -116,12 +117,14 @@ class SpiffEndParser(SpiffEventParsing, SpiffEndEventParser):
     pass
 
 
-class SpiffCatchParser(SpiffEventParsing, SpiffIntermediateCatchEventParser):
-    pass
+class SpiffCatchParser(LinkEvents, SpiffEventParsing, SpiffIntermediateCatchEventParser):
+    def create_task(self):
+        return self.link_task() or super().create_task()
 
 
-class SpiffThrowParser(SpiffEventParsing, SpiffIntermediateThrowEventParser):
-    pass
+class SpiffThrowParser(LinkEvents, SpiffEventParsing, SpiffIntermediateThrowEventParser):
+    def create_task(self):
+        return self.link_task() or super().create_task()
 
 
 class SpiffBoundaryParser(SpiffEventParsing, SpiffBoundaryEventParser):
