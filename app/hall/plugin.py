@@ -168,6 +168,11 @@ _TASK_ROWS = "hall.task_rows"
 # A green-channel case's steps rank this far above what their diagram says (camunda:priority, Camunda's normal 50;
 # modelers keep to 0–100), so that they come first in every post's list.
 GREEN_CHANNEL_LIFT = 1000
+
+
+def green_channel_rank(priority: int) -> int:
+    """绿色通道 first: the runtime's rank of a green-channel case's task, lifted (within the column's 32 bits)."""
+    return min(priority + GREEN_CHANNEL_LIFT, 2**31 - 1)
 _RETURNS = "hall.task_returns"
 
 
@@ -184,7 +189,7 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
                   "light": "green" if due is not None else None}
         row.update(fields)  # the answer shows them without reading the rows back (summary.task_views)
         if case is not None and case.green_channel:
-            row["priority"] += GREEN_CHANNEL_LIFT  # 绿色通道 first: the runtime's rank of the task, lifted
+            row["priority"] = green_channel_rank(row["priority"])
         hall_rows.append({"task_id": row["id"], "instance_id": result.case_id, **fields,
                           "watch_from": watch_from(at, due, cal) if due is not None else None})
     result.plugin_rows[_TASK_ROWS] = hall_rows

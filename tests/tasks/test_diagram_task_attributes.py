@@ -174,3 +174,11 @@ def test_the_initiator_variable_names_who_started_the_case_and_can_be_the_assign
     bad = xml.replace(b'camunda:initiator="initiator"', b'camunda:initiator="${x}"').replace(b"initiated", b"bad_init")
     answer = _deploy(client, people, "bad_init", bad)
     assert answer.status_code in (400, 422) and "camunda:initiator" in str(answer.json)
+
+
+def test_a_green_channel_lift_stays_within_what_a_rank_can_hold():
+    from app.hall.plugin import GREEN_CHANNEL_LIFT, green_channel_rank
+
+    assert green_channel_rank(50) == 50 + GREEN_CHANNEL_LIFT
+    assert green_channel_rank(-5) == GREEN_CHANNEL_LIFT - 5
+    assert green_channel_rank(2**31 - 1) == green_channel_rank(2**31 - 10) == 2**31 - 1
