@@ -34,9 +34,10 @@ from SpiffWorkflow.util.task import TaskState
 from .case import Case
 from .compiler import CompiledProcess
 from .errors import CaseFailed, EngineError
+from .moments import as_utc
 from .script import Clock
 from .state import _SERIALIZER  # the converters the stored state uses describe a spec for the diff too
-from .timers import ClockedDuration, _as_utc, is_iso_literal, is_timer_task, timer_due, timers_of
+from .timers import ClockedDuration, is_iso_literal, is_timer_task, timer_due, timers_of
 from .workflow import ProcessResolver
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -371,7 +372,7 @@ def _recount(old, new, old_due: datetime | None) -> datetime | None:
         return None
     started = old_due - TimerEventDefinition.get_timedelta_from_end(
         TimerEventDefinition.parse_iso_duration(old_text), old_due)
-    return _as_utc((started + TimerEventDefinition.get_timedelta_from_start(
+    return as_utc((started + TimerEventDefinition.get_timedelta_from_start(
         TimerEventDefinition.parse_iso_duration(new_text), started)).isoformat())
 
 

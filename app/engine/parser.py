@@ -73,6 +73,7 @@ from .external import ExpressionServiceTask, ExternalInfo, ExternalServiceTask, 
 from .links import LinkEvents
 from .specs import (
     CAPPED_MI,
+    PRIORITY_BOUND,
     PRIORITY_NORMAL,
     DecisionTask,
     EventSubprocessStart,
@@ -278,7 +279,7 @@ class HumanTaskParsing:
         text = self._given("priority")
         if not text:
             return PRIORITY_NORMAL
-        if re.fullmatch(r"[+-]?\d{1,10}", text) and abs(int(text)) < 2**31:
+        if re.fullmatch(r"[+-]?\d{1,10}", text) and abs(int(text)) <= PRIORITY_BOUND:
             return int(text)
         if is_juel(text):
             return Expression(python_expression(text))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -27,6 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .budget import LimitExceeded, check_instances, limits_of
 from .errors import CaseFailed
+from .moments import as_utc, in_range
 
 
 def element_properties(extensions: dict | None) -> dict[str, str]:
@@ -79,7 +80,7 @@ class HumanTaskInfo:
     outputs: tuple[OutputParameter, ...] = ()
     instructions: str | None = None  # spiffworkflow:instructionsForEndUser (Markdown, `{{ name }}` from the data)
     # camunda:priority: the task's rank in a post's list (higher first); none: Camunda's normal rank
-    priority: int | Expression = 50
+    priority: int | Expression = 50  # PRIORITY_NORMAL
 
     def post(self, lane: str | None) -> str | None:
         """The post a task waits at: its first candidate group, else its lane."""
@@ -93,8 +94,8 @@ class HumanTaskInfo:
 
 
 PRIORITY_NORMAL = 50  # Camunda's rank of a user task whose diagram sets none
-_PRIORITY_BOUND = 2**31 - 1  # the rank is stored as a 32-bit integer
-CHINA_TIME = timezone(timedelta(hours=8))  # a time written without offset is China Standard Time
+PRIORITY_BOUND = 2**31 - 1  # a rank is stored as a 32-bit integer
+END_OF_DAY = time(23, 59, 59)  # a due date without a time
 
 
 class HumanTaskMixin:
@@ -103,35 +104,29 @@ class HumanTaskMixin:
     def _on_ready_hook(self, my_task):
         super()._on_ready_hook(my_task)
         # what the diagram gives as an expression is worked out once, over the data the task opens with
-        found = {}
-        if isinstance(self.human.assignee, Expression):
-            found["assignee"] = _assignee(my_task, my_task.workflow.script_engine.evaluate(
-                my_task, self.human.assignee.python))
-        if isinstance(self.human.due_date, Expression):
-            due = _due(my_task, my_task.workflow.script_engine.evaluate(my_task, self.human.due_date.python))
-            found["due"] = due.isoformat() if due is not None else None
-        if isinstance(self.human.priority, Expression):
-            found["priority"] = _rank(my_task, my_task.workflow.script_engine.evaluate(
-                my_task, self.human.priority.python))
+        found = {name: kept(my_task, my_task.workflow.script_engine.evaluate(my_task, given.python))
+                 for name, kept in _WORKED_OUT.items()
+                 if isinstance(given := getattr(self.human, name), Expression)}
         if found:
             my_task._set_internal_data(tongban_human=found)
 
-    def _worked_out(self, my_task, name: str, given: Any) -> Any:
+    def _worked_out(self, my_task, name: str) -> Any:
+        given = getattr(self.human, name)
         return (my_task._get_internal_data("tongban_human") or {}).get(name) if isinstance(given, Expression) \
             else given
 
     def assignee_of(self, my_task) -> str | None:
         """Whom the diagram gives the open task to (camunda:assignee), if anyone."""
-        return self._worked_out(my_task, "assignee", self.human.assignee)
+        return self._worked_out(my_task, "assignee")
 
     def due_of(self, my_task) -> datetime | None:
         """When the diagram says the open task is due (camunda:dueDate), if it says."""
-        due = self._worked_out(my_task, "due", self.human.due_date)
+        due = self._worked_out(my_task, "due_date")
         return datetime.fromisoformat(due) if isinstance(due, str) else due
 
     def priority_of(self, my_task) -> int:
         """The open task's rank in its post's list (camunda:priority)."""
-        rank = self._worked_out(my_task, "priority", self.human.priority)
+        rank = self._worked_out(my_task, "priority")
         return rank if isinstance(rank, int) else PRIORITY_NORMAL
 
 
@@ -140,46 +135,51 @@ def _refuse(my_task, attribute: str, expected: str, value: Any) -> WorkflowTaskE
                                  f"{value!r:.80} (camunda:{attribute} must evaluate to {expected})", task=my_task)
 
 
+def _nothing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _assignee(my_task, value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if _nothing(value):
         return None  # as in Camunda: no one, the task waits at its post
     if not isinstance(value, str) or len(value.strip()) > 64:
         raise _refuse(my_task, "assignee", "用户名（最长 64 个字符）", value)
     return value.strip()
 
 
-def _due(my_task, value: Any) -> datetime | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+def _due(my_task, value: Any) -> str | None:
+    """The due moment as ISO text (kept in the task's internal data)."""
+    if _nothing(value):
         return None
     found = due_moment(value)
     if found is None:
         raise _refuse(my_task, "dueDate", "ISO 8601 日期时间", value)
-    return found
+    return found.isoformat()
 
 
 def _rank(my_task, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > _PRIORITY_BOUND:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > PRIORITY_BOUND:
         raise _refuse(my_task, "priority", "整数", value)
     return value
 
 
+# HumanTaskInfo's fields a diagram may give as expressions, and how each value is checked and kept
+_WORKED_OUT = {"assignee": _assignee, "due_date": _due, "priority": _rank}
+
+
 def due_moment(value: Any) -> datetime | None:
-    """A due moment from what a diagram or its data gives (camunda:dueDate): a datetime, or an ISO 8601 text — a
-    time without offset is China Standard Time, a date alone is the end of that day; None: not a moment."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                value = datetime.combine(date.fromisoformat(text), time(23, 59, 59))
-            else:
-                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+    """A due moment from what a diagram or its data gives (camunda:dueDate), in UTC: a date-time (ISO 8601 text or
+    a datetime; without offset, China time) or a date alone (the end of that day); None: not a moment."""
+    try:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            value = date.fromisoformat(value.strip())
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, END_OF_DAY)
+        if not isinstance(value, str | datetime):
             return None
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime.combine(value, time(23, 59, 59))
-    if not isinstance(value, datetime) or not 1900 <= value.year <= 9000:
+        return in_range(as_utc(value.strip() if isinstance(value, str) else value))
+    except (ValueError, OverflowError):
         return None
-    return (value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TIME)).astimezone(UTC)
 
 
 _LOCAL = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\s*$")

@@ -11,7 +11,7 @@ timer starts. A value that cannot be evaluated fails the case's step with the ti
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from .errors import DefinitionError
+from .moments import EARLIEST_DUE, LATEST_DUE, LOCAL_TZ, as_utc, in_range
 from .specs import element_properties
 
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$", re.I)
@@ -33,11 +34,7 @@ _ISO_CYCLE = re.compile(r"^R\d*/", re.I)
 _ISO_LOOKALIKE = re.compile(r"^(P|R\d*/|\d{4}-)[0-9A-Z.:/+-]*$")  # meant as ISO 8601, whether valid or not
 _CRON_FIELD = r"[0-9A-Z*?/,#LW-]+"
 _CRON = re.compile(rf"^{_CRON_FIELD}(\s+{_CRON_FIELD}){{4,6}}$", re.I)
-LOCAL_TZ = timezone(timedelta(hours=8))  # a time written without offset is China Standard Time
 MIN_CYCLE_SECONDS = 1  # a repeating timer's shortest period: a period of 0 would fire forever at once
-# when a timer may fall due: far enough from datetime's ends that every time zone can show it (year 9999 cannot)
-EARLIEST_DUE = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST_DUE = datetime(9000, 12, 31, tzinfo=UTC)
 
 
 def is_iso_literal(text: str) -> bool:
@@ -78,31 +75,17 @@ def _unquoted(text: str) -> str:
     return text[1:-1].strip() if len(text) >= 2 and text[0] in "\"'" and text[-1] == text[0] else text
 
 
-def _as_utc(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=LOCAL_TZ)
-    return value.astimezone(UTC)
-
-
-def in_range(due: datetime) -> datetime:
-    """A due time the service can store and show; ValueError for one before 1900 or after 9000."""
-    if not EARLIEST_DUE <= due <= LATEST_DUE:
-        raise ValueError(f"due {due.isoformat()} is outside {EARLIEST_DUE.year}–{LATEST_DUE.year}")
-    return due
-
-
 class ClockedTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             text = _evaluate(my_task, self.expression)
             try:
-                event_value = in_range(_as_utc(text)).isoformat()
+                event_value = in_range(as_utc(text)).isoformat()
             except (ValueError, OverflowError):
                 raise _fail(my_task, f"{text} (a date between {EARLIEST_DUE.year} and {LATEST_DUE.year})") from None
             my_task._set_internal_data(event_value=event_value)
-        if _as_utc(event_value) <= _now(my_task):
+        if as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -125,7 +108,7 @@ class ClockedDuration(DurationTimerEventDefinition):
                 raise _fail(my_task, text) from None
             # kept so a calendar change can count the same duration again from the same start (rescheduled())
             my_task._set_internal_data(event_value=event_value, event_started=now.isoformat(), event_duration=text)
-        if _as_utc(event_value) <= _now(my_task):
+        if as_utc(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -160,7 +143,7 @@ def rescheduled(task, started: datetime | None) -> datetime | None:
     if not counts_working_days(task) or task._get_internal_data("event_value") is None:
         return None
     began = task._get_internal_data("event_started")
-    began = _as_utc(began) if began else started
+    began = as_utc(began) if began else started
     text = task._get_internal_data("event_duration") or _evaluate(task, task.task_spec.event_definition.expression)
     if began is None:
         return None
@@ -305,11 +288,11 @@ def _parse_cycle(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
             TimerEventDefinition.parse_iso_duration(parts[1]), now)
         return cycles, now + duration, duration
     if len(parts) == 3 and parts[1].startswith("P"):
-        end = _as_utc(parts[2])
+        end = as_utc(parts[2])
         duration = TimerEventDefinition.get_timedelta_from_end(TimerEventDefinition.parse_iso_duration(parts[1]), end)
         return cycles, end - duration, duration
     if len(parts) == 3:
-        start = _as_utc(parts[1])
+        start = as_utc(parts[1])
         duration = TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(parts[2]), start)
         return cycles, start, duration
     raise ValueError(f"invalid cycle {text!r}")
@@ -378,7 +361,7 @@ def check_expression(timer: TimerEventDefinition, element: str, filename: str | 
             parsed = TimerEventDefinition.parse_iso_duration(literal)
             in_range(now + TimerEventDefinition.get_timedelta_from_start(parsed, now))
         else:
-            in_range(_as_utc(literal))
+            in_range(as_utc(literal))
     except DefinitionError:
         raise
     except Exception:
@@ -403,7 +386,7 @@ def timer_due(task) -> datetime | None:
         if value.get("cycles") == 0:
             return None
         value = value.get("next")
-    return _as_utc(value)
+    return as_utc(value)
 
 
 def is_timer_task(task) -> bool:

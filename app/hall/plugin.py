@@ -20,6 +20,7 @@ from flask import Flask
 
 from ..audit import service as audit
 from ..calendar import service as calendar
+from ..engine.specs import PRIORITY_BOUND
 from ..extensions import db
 from ..hookspecs import hookimpl
 from ..instances.hooks import StartContext, StepResult
@@ -172,7 +173,7 @@ GREEN_CHANNEL_LIFT = 1000
 
 def green_channel_rank(priority: int) -> int:
     """绿色通道 first: the runtime's rank of a green-channel case's task, lifted (within the column's 32 bits)."""
-    return min(priority + GREEN_CHANNEL_LIFT, 2**31 - 1)
+    return min(priority + GREEN_CHANNEL_LIFT, PRIORITY_BOUND)
 _RETURNS = "hall.task_returns"
 
 

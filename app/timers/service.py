@@ -149,14 +149,13 @@ def _begin_attempts(rows: list) -> tuple[list[tuple], list[tuple[int, str]]]:
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed, unfinished = [], []
-    with db.session.no_autoflush:
-        for timer in db.session.scalars(query):
-            if _attempt_running(timer, at):
-                continue
-            if (timer.last_error or "").startswith(RUNNING):
-                unfinished.append((timer.id, timer.instance_id))
-                continue
-            claimed.append((timer.id, timer.instance_id, timer.last_error, timer.attempt_started_at))
+    for timer in db.session.scalars(query):
+        if _attempt_running(timer, at):
+            continue
+        if (timer.last_error or "").startswith(RUNNING):
+            unfinished.append((timer.id, timer.instance_id))
+            continue
+        claimed.append((timer.id, timer.instance_id, timer.last_error, timer.attempt_started_at))
     if claimed:  # one statement for the lease (the rows are locked: nobody changed them since the read)
         db.session.execute(sa.update(Timer).where(Timer.id.in_([c[0] for c in claimed])).values(
             attempts=Timer.attempts + 1, attempt_started_at=at,
