@@ -6,6 +6,7 @@ user tasks, waiting timers and message subscriptions — written together by `ru
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -202,6 +203,17 @@ class Timer(db.Model):
     # when the running attempt began: another process takes an unfinished attempt for a dead one only when it is
     # older than the attempts' bound (timers.service.ATTEMPT_STALE)
     attempt_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+ATTEMPT_RUNNING = "正在触发"  # a timer's last_error while an attempt at it runs (app/timers/service.py)
+
+
+def attempt_returned() -> dict[str, Any]:
+    """What a step that ran or ended a timer writes on its row besides its new state: an attempt running at it
+    came back, so it is not counted (`attempts` counts the failed ones), and the timer has no error."""
+    table = Timer.__table__
+    return {"last_error": None, "attempts": sa.case((table.c.last_error.startswith(ATTEMPT_RUNNING),
+                                                     table.c.attempts - 1), else_=table.c.attempts)}
 
 
 # -- message subscriptions ------------------------------------------------------------------------------------------

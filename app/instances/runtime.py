@@ -31,7 +31,16 @@ from ..plugins import hooks
 from . import external_rows, step_incidents
 from .hooks import StartContext, StepResult
 from .limits import engine_limits
-from .models import MessageSubscription, ProcessInstance, TaskCandidate, TaskSubmission, Timer, UserTask, candidate_rows
+from .models import (
+    MessageSubscription,
+    ProcessInstance,
+    TaskCandidate,
+    TaskSubmission,
+    Timer,
+    UserTask,
+    attempt_returned,
+    candidate_rows,
+)
 
 
 class _WorkflowCache:
@@ -378,8 +387,9 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired
             new_rows.append({"instance_id": instance.id, "task_id": waiting.task_id, "element_id": waiting.element_id,
                              "name": waiting.name, "kind": waiting.kind, "due_at": waiting.due_at,
                              "state": "waiting", "created_at": at, "attempts": 0})
-        elif old.due_at != waiting.due_at:
-            moved = {"due_at": waiting.due_at} if action in RESCHEDULING else {"due_at": waiting.due_at, "fired_at": at}
+        elif old.due_at != waiting.due_at:  # rescheduled, or a cycle's next firing (which starts afresh)
+            moved = {"due_at": waiting.due_at} if action in RESCHEDULING else \
+                {"due_at": waiting.due_at, "fired_at": at, "attempts": 0, "last_error": None}
             _core(_TIMERS.update().where(_TIMERS.c.instance_id == instance.id, _TIMERS.c.task_id == waiting.task_id,
                                          _TIMERS.c.state == "waiting").values(**moved))
     if new_rows:
@@ -388,11 +398,12 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired
         ran = [task_id for task_id in was if task_id in fired]
         rows = (_TIMERS.c.instance_id == instance.id) & (_TIMERS.c.state == "waiting")
         if ran:
-            _core(_TIMERS.update().where(rows, _TIMERS.c.task_id.in_(ran)).values(state="fired", fired_at=at))
+            _core(_TIMERS.update().where(rows, _TIMERS.c.task_id.in_(ran))
+                  .values(state="fired", fired_at=at, **attempt_returned()))
         if len(ran) < len(was):
             rows = rows & _TIMERS.c.task_id.in_([task_id for task_id in was if task_id not in fired])
             _core(_TIMERS.update().where(rows).values(
-                state=sa.case((_TIMERS.c.due_at <= at, "superseded"), else_="cancelled")))
+                state=sa.case((_TIMERS.c.due_at <= at, "superseded"), else_="cancelled"), **attempt_returned()))
     return new_rows
 
 

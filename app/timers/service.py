@@ -26,7 +26,7 @@ from ..engine.errors import CaseFailed
 from ..errors import Conflict
 from ..extensions import db
 from ..instances import runtime
-from ..instances.models import ProcessInstance
+from ..instances.models import ATTEMPT_RUNNING, ProcessInstance
 from . import start_cycles
 from .models import Timer
 
@@ -194,7 +194,7 @@ def _run(timer_id: int, instance_id: str, before: str | None, began) -> int:
     return 0
 
 
-RUNNING = "正在触发"  # last_error while an attempt runs: still there next time, the attempt never came back
+RUNNING = ATTEMPT_RUNNING  # last_error while an attempt runs: still there next time, the attempt never came back
 DIED = "触发时服务进程终止，未完成 (the server process died while firing the timer)"
 
 
@@ -232,25 +232,23 @@ def _undo_attempt(timer_id: int, last_error: str | None, started_at) -> None:
 
 def _fire(timer_id: int, instance_id: str) -> bool:
     """Run a due timer's case (locked again after the attempt was committed); False when another writer has
-    fired or ended it meanwhile."""
-    instance = _lock_case(instance_id)
-    timer = db.session.get(Timer, timer_id, populate_existing=True) if instance is not None else None
-    if timer is None:  # a request holds the case right now (or the timer is gone): the next pass
+    fired or ended it meanwhile. The step that runs it ends its attempt (`attempt_returned`, in the runtime's write
+    of the timer's row)."""
+    locked = _lock_case(instance_id, timer_id)
+    if locked is None:  # a request holds the case right now (or the timer is gone): the next pass
         db.session.rollback()
         return False
+    instance, timer = locked
     if timer.state != "waiting" or timer.due_at > now():
         db.session.rollback()
         return False
     if instance.state != "running":
-        timer.state, timer.last_error = "cancelled", None
+        db.session.execute(sa.update(Timer).where(Timer.id == timer_id).values(state="cancelled", last_error=None))
         db.session.commit()
         return True
     case = runtime.load(instance)
     cycle = case.pending_start_cycle() if timer.kind == "start" else None
     case.fire_timers()
-    # the attempt came back: `attempts` counts the failed ones, and a cycle's next firing starts afresh
-    again = any(t.task_id == timer.task_id for t in case.waiting_timers())
-    timer.attempts, timer.last_error = (0 if again else timer.attempts - 1), None
     saved = runtime.save(instance, case, actor=None, action="timer.fired", task_id=timer.task_id,
                          details={"element": timer.element_id, "name": timer.name, "due_at": timer.due_at.isoformat()},
                          commit=cycle is None)
@@ -259,13 +257,17 @@ def _fire(timer_id: int, instance_id: str) -> bool:
     return True
 
 
-def _lock_case(instance_id: str) -> ProcessInstance | None:
-    """The case row, write-locked; None when another writer holds it (PostgreSQL: SKIP LOCKED, never a wait)."""
-    query = db.select(ProcessInstance).where(ProcessInstance.id == instance_id) \
-        .execution_options(populate_existing=True)
+def _lock_case(instance_id: str, timer_id: int) -> tuple[ProcessInstance, sa.Row] | None:
+    """The case row, write-locked, with what the timer's row says now (one statement); None when another writer
+    holds the case (PostgreSQL: SKIP LOCKED, never a wait) or the timer is gone."""
+    query = (sa.select(ProcessInstance, Timer.state, Timer.due_at, Timer.kind, Timer.task_id, Timer.element_id,
+                       Timer.name)
+             .join(Timer, sa.and_(Timer.instance_id == ProcessInstance.id, Timer.id == timer_id))
+             .where(ProcessInstance.id == instance_id).execution_options(populate_existing=True))
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return db.session.scalar(query)
+        query = query.with_for_update(of=ProcessInstance, skip_locked=True)
+    row = db.session.execute(query).first()
+    return None if row is None else (row[0], row)
 
 
 def _fail(timer: Timer, message: str) -> None:
