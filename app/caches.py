@@ -70,8 +70,11 @@ def shared_generation(name: str) -> int:
     return memo.get(name, 0)
 
 
+_READ_ALL = sa.select(CacheGeneration.name, CacheGeneration.generation)  # built once: every request reads it
+
+
 def _read_all() -> dict[str, int]:
-    return dict(db.session.execute(sa.select(CacheGeneration.name, CacheGeneration.generation)).all())
+    return dict(db.session.execute(_READ_ALL).all())
 
 
 def bump_generation(name: str) -> None:

@@ -25,11 +25,17 @@ class SerialCounter(db.Model):
 _TABLE = SerialCounter.__table__
 
 
+def _upsert(insert) -> sa.Insert:
+    return (insert(_TABLE).values(scope=sa.bindparam("scope"), value=1)
+            .on_conflict_do_update(index_elements=["scope"], set_={"value": _TABLE.c.value + 1})
+            .returning(_TABLE.c.value))
+
+
+# built once per dialect: on a hot path, building a statement costs SQLAlchemy more than running it
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
 def next_serial(scope: str) -> int:
     """The next number of a scope, starting at 1; the row stays locked until the caller's transaction ends."""
     connection = db.session.connection()
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(_TABLE)
-    return connection.execute(
-        insert.values(scope=scope, value=1)
-        .on_conflict_do_update(index_elements=["scope"], set_={"value": _TABLE.c.value + 1})
-        .returning(_TABLE.c.value)).scalar_one()
+    return connection.execute(_UPSERTS[connection.dialect.name], {"scope": scope}).scalar_one()

@@ -79,6 +79,10 @@ class TaskView:
         return getattr(self.task, name)
 
 
+_HALL_FIELDS = sa.select(HallTask.__table__.c.task_id, *(HallTask.__table__.c[k] for k in TASK_FIELDS)) \
+    .where(HallTask.__table__.c.task_id.in_(sa.bindparam("ids", expanding=True)))  # built once: every answer reads it
+
+
 def task_views(tasks: Iterable[Any]) -> list[TaskView]:
     """The tasks with the hall's fields: a new task's row as the step wrote it carries them already
     (`shape_task_rows`), the others are read in one query."""
@@ -87,10 +91,8 @@ def task_views(tasks: Iterable[Any]) -> list[TaskView]:
              if isinstance(t, dict) and TASK_FIELDS.keys() <= t.keys()}
     ids = [i for i in (t["id"] if isinstance(t, dict) else t.id for t in rows) if i not in known]
     if ids:
-        table = HallTask.__table__
-        known.update((row["task_id"], {k: row[k] for k in TASK_FIELDS}) for row in db.session.execute(
-            sa.select(table.c.task_id, *(table.c[k] for k in TASK_FIELDS)).where(table.c.task_id.in_(ids)))
-            .mappings())
+        known.update((row["task_id"], {k: row[k] for k in TASK_FIELDS})
+                     for row in db.session.execute(_HALL_FIELDS, {"ids": ids}).mappings())
     return [TaskView(t, known.get(t["id"] if isinstance(t, dict) else t.id)) for t in rows]
 
 

@@ -81,6 +81,9 @@ _SUBMISSIONS = TaskSubmission.__table__
 _CANDIDATES = TaskCandidate.__table__
 _TIMERS = Timer.__table__
 _SUBSCRIPTIONS = MessageSubscription.__table__
+# built once (a statement built at every step costs SQLAlchemy more than running it)
+_INSERT_TASKS, _INSERT_CANDIDATES = _TASKS.insert(), _CANDIDATES.insert()
+_INSERT_SUBMISSION, _INSERT_SUBSCRIPTIONS = _SUBMISSIONS.insert(), _SUBSCRIPTIONS.insert()
 
 
 def _core(statement, rows=None) -> None:
@@ -103,6 +106,13 @@ class Saved:
 
 
 # -- races: one lock order (the case row first), lock conflicts as 409 -------------------------------------------
+# built once: every step runs them (building a statement costs SQLAlchemy more than running it)
+_READ_CASE = sa.select(ProcessInstance).where(ProcessInstance.id == sa.bindparam("id")) \
+    .execution_options(populate_existing=True)
+_LOCK_CASE = _READ_CASE.with_for_update()
+_LOCK_TIMEOUT = sa.select(sa.func.set_config("lock_timeout", sa.bindparam("timeout", type_=sa.String), True))
+
+
 def lock(instance_id: str) -> ProcessInstance | None:
     """The case row, fresh and write-locked for this transaction, before any task, timer or subscription row of it.
 
@@ -112,15 +122,12 @@ def lock(instance_id: str) -> ProcessInstance | None:
     waits here, it skips locked cases (timers.service). On SQLite the writing transaction already holds the
     database's write lock (BEGIN IMMEDIATE), so a plain read is as good.
     """
-    query = sa.select(ProcessInstance).where(ProcessInstance.id == instance_id) \
-        .execution_options(populate_existing=True)
     try:
-        if db.engine.dialect.name == "postgresql":
-            if has_request_context():
-                timeout = f"{int(current_app.config['LOCK_TIMEOUT_MS'])}ms"
-                db.session.execute(sa.select(sa.func.set_config("lock_timeout", timeout, True)))
-            query = query.with_for_update()
-        return db.session.scalar(query)
+        if db.engine.dialect.name != "postgresql":
+            return db.session.scalar(_READ_CASE, {"id": instance_id})
+        if has_request_context():
+            db.session.execute(_LOCK_TIMEOUT, {"timeout": f"{int(current_app.config['LOCK_TIMEOUT_MS'])}ms"})
+        return db.session.scalar(_LOCK_CASE, {"id": instance_id})
     except OperationalError as exc:
         if not is_lock_conflict(exc):
             raise
@@ -302,6 +309,14 @@ def _remember(saved: Saved) -> None:
     case.steps.clear()
 
 
+_COMPLETE_TASK = (_TASKS.update().where(_TASKS.c.id == sa.bindparam("task_id"), _TASKS.c.state == "open")
+                  .values(state="completed", completed_at=sa.bindparam("at"), completed_by=sa.bindparam("actor"),
+                          assignee=sa.func.coalesce(_TASKS.c.assignee, sa.bindparam("actor"))))
+# the completing clerk's own or nobody's: a colleague's claim since the task was read wins
+_COMPLETE_OWN_TASK = _COMPLETE_TASK.where(sa.or_(_TASKS.c.assignee.is_(None),
+                                                 _TASKS.c.assignee == sa.bindparam("completing_as")))
+
+
 def _sync_tasks(instance, result: StepResult, completed_task_id, completing_as: str | None = None) -> list[dict]:
     before, snap, at, actor = result.before, result.after, result.at, result.actor
     was_open = {t.id for t in before.user_tasks}
@@ -317,9 +332,9 @@ def _sync_tasks(instance, result: StepResult, completed_task_id, completing_as: 
     if new_rows:
         hooks().step_new_tasks(step=result, rows=new_rows)  # plugins route and assign the new tasks
         candidates = [c for row in new_rows for c in candidate_rows(row["id"], row["home_post"], row["other_posts"])]
-        _core(_TASKS.insert(), [{k: v for k, v in row.items() if k in _TASKS.c} for row in new_rows])
+        _core(_INSERT_TASKS, [{k: v for k, v in row.items() if k in _TASKS.c} for row in new_rows])
         if candidates:
-            _core(_CANDIDATES.insert(), candidates)
+            _core(_INSERT_CANDIDATES, candidates)
     was_due = _boundary_due(before, instance)
     moved = {element: due for element, due in boundary_due.items() if was_due.get(element) not in (None, due)}
     for task in snap.user_tasks:  # a boundary timer rescheduled: the open task's due date follows it
@@ -329,12 +344,9 @@ def _sync_tasks(instance, result: StepResult, completed_task_id, completing_as: 
     gone = was_open - now_open
     if completed_task_id in gone:
         gone.discard(completed_task_id)
-        mine = [] if completing_as is None else [
-            sa.or_(_TASKS.c.assignee.is_(None), _TASKS.c.assignee == completing_as)]
         done = db.session.connection().execute(
-            _TASKS.update().where(_TASKS.c.id == completed_task_id, _TASKS.c.state == "open", *mine)
-            .values(state="completed", completed_at=at, completed_by=actor,
-                    assignee=sa.func.coalesce(_TASKS.c.assignee, actor)))
+            _COMPLETE_TASK if completing_as is None else _COMPLETE_OWN_TASK,
+            {"task_id": completed_task_id, "at": at, "actor": actor, "completing_as": completing_as})
         if completing_as is not None and done.rowcount != 1:
             raise Conflict("任务刚被他人认领或已办理，请刷新后重试", {"task_id": completed_task_id})
     if gone:
@@ -356,7 +368,7 @@ def _record_submission(instance, result: StepResult) -> None:
         return
     meta = result.process.user_tasks.get(done.element_id)
     outputs = list(meta.outputs) if meta is not None and meta.outputs else None
-    _core(_SUBMISSIONS.insert(), [{"instance_id": instance.id, "task_id": done.id, "element_id": done.element_id,
+    _core(_INSERT_SUBMISSION, [{"instance_id": instance.id, "task_id": done.id, "element_id": done.element_id,
                                    "name": done.name, "post": done.post, "submitted_by": result.actor,
                                    "submitted_at": result.at, "data": result.submitted, "outputs": outputs}])
 
@@ -373,12 +385,25 @@ def _boundary_due(snap: Snapshot, instance) -> dict[str, datetime]:
 
 RESCHEDULING = ("calendar.recomputed",)  # steps that move due dates without firing anything
 
+# a step's writes of its timers' rows, built once (building a statement costs SQLAlchemy more than running it)
+_INSERT_TIMERS = _TIMERS.insert()
+_WAITING_TIMER = (_TIMERS.c.instance_id == sa.bindparam("case_id")) & (_TIMERS.c.state == "waiting")
+_RESCHEDULE_TIMER = _TIMERS.update().where(_WAITING_TIMER, _TIMERS.c.task_id == sa.bindparam("timer_task")) \
+    .values(due_at=sa.bindparam("due"))
+_MOVE_TIMER_ON = _RESCHEDULE_TIMER.values(fired_at=sa.bindparam("at"), attempts=0, last_error=None)  # starts afresh
+_WAITING_TIMERS = sa.and_(_WAITING_TIMER, _TIMERS.c.task_id.in_(sa.bindparam("timer_tasks", expanding=True)))
+_FIRE_TIMERS = _TIMERS.update().where(_WAITING_TIMERS).values(state="fired", fired_at=sa.bindparam("at"),
+                                                              **attempt_returned())
+_END_TIMERS = _TIMERS.update().where(_WAITING_TIMERS).values(
+    state=sa.case((_TIMERS.c.due_at <= sa.bindparam("at"), "superseded"), else_="cancelled"), **attempt_returned())
+
 
 def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired: set[str],
                  action: str = "") -> list[dict]:
     """A timer gone from the case is `fired` when the engine ran it in this step; else `superseded` when it was
     already due (another step won the race: a completion, a cancel), or `cancelled` when it was not. A timer
-    still waiting with another due date moved on (a cycle's next firing) or was rescheduled (the calendar)."""
+    still waiting with another due date moved on (a cycle's next firing, which starts afresh) or was rescheduled
+    (the calendar)."""
     was = {t.task_id: t for t in before.timers}
     new_rows = []
     for waiting in snap.timers:
@@ -387,23 +412,17 @@ def _sync_timers(instance, before: Snapshot, snap: Snapshot, at: datetime, fired
             new_rows.append({"instance_id": instance.id, "task_id": waiting.task_id, "element_id": waiting.element_id,
                              "name": waiting.name, "kind": waiting.kind, "due_at": waiting.due_at,
                              "state": "waiting", "created_at": at, "attempts": 0})
-        elif old.due_at != waiting.due_at:  # rescheduled, or a cycle's next firing (which starts afresh)
-            moved = {"due_at": waiting.due_at} if action in RESCHEDULING else \
-                {"due_at": waiting.due_at, "fired_at": at, "attempts": 0, "last_error": None}
-            _core(_TIMERS.update().where(_TIMERS.c.instance_id == instance.id, _TIMERS.c.task_id == waiting.task_id,
-                                         _TIMERS.c.state == "waiting").values(**moved))
+        elif old.due_at != waiting.due_at:
+            _core(_RESCHEDULE_TIMER if action in RESCHEDULING else _MOVE_TIMER_ON,
+                  {"case_id": instance.id, "timer_task": waiting.task_id, "due": waiting.due_at, "at": at})
     if new_rows:
-        _core(_TIMERS.insert(), new_rows)
+        _core(_INSERT_TIMERS, new_rows)
     if was:
         ran = [task_id for task_id in was if task_id in fired]
-        rows = (_TIMERS.c.instance_id == instance.id) & (_TIMERS.c.state == "waiting")
         if ran:
-            _core(_TIMERS.update().where(rows, _TIMERS.c.task_id.in_(ran))
-                  .values(state="fired", fired_at=at, **attempt_returned()))
+            _core(_FIRE_TIMERS, {"case_id": instance.id, "timer_tasks": ran, "at": at})
         if len(ran) < len(was):
-            rows = rows & _TIMERS.c.task_id.in_([task_id for task_id in was if task_id not in fired])
-            _core(_TIMERS.update().where(rows).values(
-                state=sa.case((_TIMERS.c.due_at <= at, "superseded"), else_="cancelled"), **attempt_returned()))
+            _core(_END_TIMERS, {"case_id": instance.id, "timer_tasks": [t for t in was if t not in fired], "at": at})
     return new_rows
 
 
@@ -413,7 +432,7 @@ def _sync_subscriptions(instance, before: Snapshot, snap: Snapshot) -> None:
     new_rows = [{"instance_id": instance.id, "task_id": m.task_id, "element_id": m.element_id, "name": m.name,
                  "kind": m.kind, "business_key": instance.business_key} for m in snap.messages if m.task_id not in was]
     if new_rows:
-        _core(_SUBSCRIPTIONS.insert(), new_rows)
+        _core(_INSERT_SUBSCRIPTIONS, new_rows)
     if was - now_waiting:
         _core(_SUBSCRIPTIONS.delete().where(_SUBSCRIPTIONS.c.instance_id == instance.id,
                                             _SUBSCRIPTIONS.c.task_id.in_(was - now_waiting)))

@@ -171,6 +171,16 @@ def unclaim(task: UserTask, username: str, *, others: bool = False) -> UserTask:
     return task
 
 
+# what a completion answers with, read in its transaction; built once (building a statement costs SQLAlchemy more
+# than running it)
+_TASKS_AFTER = (sa.select(UserTask.__table__)
+                .where(UserTask.instance_id == sa.bindparam("case_id"),
+                       sa.or_(UserTask.state == "open", UserTask.id == sa.bindparam("task_id")))
+                .order_by(UserTask.created_at))
+_CANDIDATES_OF = (sa.select(TaskCandidate.task_id, TaskCandidate.post)
+                  .where(TaskCandidate.task_id.in_(sa.bindparam("ids", expanding=True))).order_by(TaskCandidate.post))
+
+
 def complete(task: UserTask, username: str, data: dict[str, Any], *, override: bool = False,
              outside_posts: bool = False, views: Callable[[list[dict]], list] | None = None
              ) -> tuple[Any, str, list[Any]]:
@@ -222,15 +232,10 @@ def complete(task: UserTask, username: str, data: dict[str, Any], *, override: b
         details["as_admin"] = True
     def rows_after():
         """The completed task and the case's open tasks, read inside the step's transaction."""
-        table = UserTask.__table__
         conn = db.session.connection()
-        rows = [dict(r) for r in conn.execute(sa.select(table).where(
-            table.c.instance_id == instance.id, sa.or_(table.c.state == "open", table.c.id == task.id))
-            .order_by(table.c.created_at)).mappings()]
-        candidates = TaskCandidate.__table__
+        rows = [dict(r) for r in conn.execute(_TASKS_AFTER, {"case_id": instance.id, "task_id": task.id}).mappings()]
         others: dict[str, list[str]] = {}
-        for task_id_, post in conn.execute(sa.select(candidates.c.task_id, candidates.c.post).where(
-                candidates.c.task_id.in_([r["id"] for r in rows])).order_by(candidates.c.post)):
+        for task_id_, post in conn.execute(_CANDIDATES_OF, {"ids": [r["id"] for r in rows]}):
             others.setdefault(task_id_, []).append(post)
         for row in rows:
             row["other_posts"] = others.get(row["id"], [])

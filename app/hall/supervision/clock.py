@@ -376,12 +376,17 @@ def _closed(step, case: HallCase, event: course.Event) -> None:
     case.is_open, case.closed_at, case.light = False, at, None
     _event(step, case, at, "stop", reason=f"办结：{OUTCOME_NAMES.get(case.outcome, case.outcome)}",
            element_id=event.element_id, working_days=case.working_days_used)
-    db.session.connection().execute(
-        sa.update(SupervisionWarning)
-        .where(SupervisionWarning.instance_id == case.instance_id, SupervisionWarning.state == "open",
-               SupervisionWarning.kind.in_(CLOSE_WITH_CASE))
-        .values(state="closed", closed_at=at, note={"cancelled": "办件已撤销", "withdrawn": "办件已撤件"}.get(
-            case.outcome, "办件已办结")))
+    db.session.connection().execute(_CLOSE_CASE_WARNINGS, {
+        "case_id": case.instance_id, "at": at,
+        "why": {"cancelled": "办件已撤销", "withdrawn": "办件已撤件"}.get(case.outcome, "办件已办结")})
+
+
+# built once: every ending case runs it (building a statement costs SQLAlchemy more than running it)
+_CLOSE_CASE_WARNINGS = (
+    sa.update(SupervisionWarning)
+    .where(SupervisionWarning.instance_id == sa.bindparam("case_id"), SupervisionWarning.state == "open",
+           SupervisionWarning.kind.in_(CLOSE_WITH_CASE))
+    .values(state="closed", closed_at=sa.bindparam("at"), note=sa.bindparam("why")))
 
 
 def _close_case_lights(case: HallCase, light: str | None, at: datetime, note: str) -> None:

@@ -405,23 +405,29 @@ def _audit_raised(ctx: _Context) -> None:
                            for w in ctx.raised])
 
 
+# every step runs these: built once (building a statement costs SQLAlchemy more than running it)
+_END_STEPS = (sa.update(HallTask).where(HallTask.task_id.in_(sa.bindparam("ids", expanding=True)), HallTask.is_open)
+              .values(is_open=False, look_on=None).returning(HallTask.task_id, HallTask.light, HallTask.role))
+_CLOSE_STEP_WARNINGS = (
+    sa.update(SupervisionWarning).where(SupervisionWarning.instance_id == sa.bindparam("case_id"),
+                                        SupervisionWarning.task_id.in_(sa.bindparam("ids", expanding=True)),
+                                        SupervisionWarning.state == "open", SupervisionWarning.kind.in_(STEP_KINDS))
+    .values(state="closed", closed_at=sa.bindparam("at"), note="环节已办理"))
+
+
 def steps_ended(step) -> None:
     """The tasks a step completed or cancelled leave the sweep's open-step indexes, and their step warnings
     close at once (环节已办理), in the step's transaction."""
     ended = {t.id for t in step.before.user_tasks} - {t.id for t in step.after.user_tasks}
     if not ended:
         return
-    conn, w = db.session.connection(), SupervisionWarning
-    lit = conn.execute(sa.update(HallTask).where(HallTask.task_id.in_(ended), HallTask.is_open)
-                       .values(is_open=False, look_on=None).returning(HallTask.task_id, HallTask.light,
-                                                                      HallTask.role)).all()
+    conn = db.session.connection()
+    lit = conn.execute(_END_STEPS, {"ids": sorted(ended)}).all()
     # only these can have an open step warning: a light past green (the light changes with the warning, in one
     # transaction), a special procedure's or a delivery's step (their rules warn without a light)
     watched = [task_id for task_id, light, role in lit if light in LEVELS or role in WARNED_ROLES]
     if watched:
-        conn.execute(sa.update(w).where(w.instance_id == step.case_id, w.task_id.in_(watched), w.state == "open",
-                                        w.kind.in_(STEP_KINDS))
-                     .values(state="closed", closed_at=step.at, note="环节已办理"))
+        conn.execute(_CLOSE_STEP_WARNINGS, {"case_id": step.case_id, "ids": watched, "at": step.at})
 
 
 _tidy_after = [0]  # per process: the id the last sweep's slice of open warnings ended at
