@@ -175,6 +175,7 @@ def green_channel_rank(priority: int) -> int:
     """绿色通道 first: the runtime's rank of a green-channel case's task, lifted (within the column's 32 bits)."""
     return min(priority + GREEN_CHANNEL_LIFT, PRIORITY_BOUND)
 _RETURNS = "hall.task_returns"
+_INSERT_TASKS = HallTask.__table__.insert()  # Core, built once: every step that opens tasks writes their rows
 
 
 def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
@@ -212,7 +213,7 @@ def shape_task_rows(result: StepResult, rows: list[dict]) -> None:
 def write_task_rows(result: StepResult) -> None:
     rows = result.plugin_rows.pop(_TASK_ROWS, [])
     if rows:
-        db.session.execute(sa.insert(HallTask), rows)
+        db.session.connection().execute(_INSERT_TASKS, rows)
     returns = result.plugin_rows.pop(_RETURNS, [])
     if returns:
         people.keep_for(returns)

@@ -212,11 +212,12 @@ def write(step) -> None:
     cases.insert_new(step)
     pending = step.plugin_rows.pop(_PENDING, [])
     if pending:
-        db.session.execute(sa.insert(ClockEvent), pending)
+        db.session.connection().execute(_INSERT_EVENTS, pending)
     course.write(step)
 
 
 _PENDING = "hall.clock_events"
+_INSERT_EVENTS = ClockEvent.__table__.insert()  # Core, built once: every step of a matter's case may write some
 
 
 def _event(step_or_none, case: HallCase, at: datetime, kind: str, *, reason: str | None = None,
@@ -226,7 +227,7 @@ def _event(step_or_none, case: HallCase, at: datetime, kind: str, *, reason: str
     if step_or_none is not None:
         step_or_none.plugin_rows.setdefault(_PENDING, []).append(row)
     else:
-        db.session.execute(sa.insert(ClockEvent), [row])
+        db.session.connection().execute(_INSERT_EVENTS, [row])
 
 
 def _start(step, matter: MatterInfo) -> HallCase:
