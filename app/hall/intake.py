@@ -173,6 +173,18 @@ def intake_of(instance_id: str) -> CaseIntake | None:
     return db.session.get(CaseIntake, instance_id)
 
 
+_STEP_INTAKE = "hall.intake"
+
+
+def step_intake(step: StepResult) -> CaseIntake | None:
+    """The case's intake row for this step, read once: the step holds it (the session's identity map keeps an
+    unchanged row only as long as someone does, so the checklist and the notices would each read it again)."""
+    if _STEP_INTAKE not in step.plugin_rows:
+        with db.session.no_autoflush:
+            step.plugin_rows[_STEP_INTAKE] = None if step.is_new else intake_of(step.case_id)
+    return step.plugin_rows[_STEP_INTAKE]
+
+
 # -- query codes ---------------------------------------------------------------------------------------------------
 def digest(code: str) -> str:
     normal = re.sub(r"[\s-]", "", code or "").upper()
@@ -310,13 +322,14 @@ def record_intake(result: StepResult) -> None:
     agent = applicant.get("agent") or {}
     # the query code goes with the case number: the applicant asks with both
     code, hashed = _new_query_code() if number else (None, None)
-    db.session.add(CaseIntake(
+    db.session.add(row := CaseIntake(
         instance_id=instance.id, applicant_kind=applicant.get("kind"), applicant_name=applicant.get("name"),
         id_type=applicant.get("id_type"), id_number=applicant.get("id_number"), phone=applicant.get("phone"),
         address=applicant.get("address"), legal_representative=applicant.get("legal_representative"),
         agent_name=agent.get("name"), agent_id_type=agent.get("id_type"), agent_id_number=agent.get("id_number"),
         agent_phone=agent.get("phone"), query_code_digest=hashed, query_code_set_at=result.at if code else None,
         received_materials=[], missing_materials=[]))
+    result.plugin_rows[_STEP_INTAKE] = row
     db.session.flush()  # the receipt, issued next in this step, prints this applicant
     result.answer["query_code"] = code  # handed back once, in the start answer and on the receipt
 
@@ -353,10 +366,10 @@ def check_materials(result: StepResult) -> None:
         return
     data = result.submitted
     _check_shapes(data)
-    with db.session.no_autoflush:
-        row = intake_of(result.instance.id)
+    row = step_intake(result)
     if row is None:
-        row = CaseIntake(instance_id=result.instance.id, received_materials=[], missing_materials=[])
+        row = result.plugin_rows[_STEP_INTAKE] = CaseIntake(instance_id=result.instance.id, received_materials=[],
+                                                            missing_materials=[])
         db.session.add(row)
     if checklist == "acceptance":
         _acceptance(case.matter_code, data, row)

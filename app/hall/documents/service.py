@@ -25,9 +25,8 @@ from ...instances.models import ProcessInstance
 from ...people import absences as people
 from ...serials import next_serial
 from ...tasks.moves import MOVES
-from .. import cases, setting
+from .. import cases, intake, setting
 from .. import notices as kinds
-from ..models import CaseIntake
 from ..vocabulary import PAUSE, SPECIAL, SPECIAL_RULE, Pause, special_basis, special_bound
 from . import law
 from .models import Document
@@ -136,19 +135,17 @@ class _Context:
         with db.session.no_autoflush:
             self.matter = _matter_record(matter_code) if matter_code else None
             self.department = people.department_info(instance.department_code)
-            self.intake = db.session.get(CaseIntake, instance.id)
+            self.intake = intake.step_intake(result)
             actor = people.active_user(result.actor) if result.actor else None
         self.actor_name, self.actor_window = (actor.name, actor.window_no) if actor is not None else (None, None)
         self.case_data = {**(result.after.data or {}), **(result.submitted or {})}
 
     def base(self) -> dict[str, Any]:
         instance, matter, department, case = self.result.instance, self.matter, self.department, self.case
-        from ..intake import APPLICANT_KINDS, ID_TYPE_NAMES, applicant_of
-
-        applicant = applicant_of(self.intake)
+        applicant = intake.applicant_of(self.intake)
         if applicant is not None:
-            applicant = {**applicant, "kind_name": APPLICANT_KINDS.get(applicant["kind"] or "", ""),
-                         "id_type_name": ID_TYPE_NAMES.get(applicant["id_type"] or "", applicant["id_type"])}
+            applicant = {**applicant, "kind_name": intake.APPLICANT_KINDS.get(applicant["kind"] or "", ""),
+                         "id_type_name": intake.ID_TYPE_NAMES.get(applicant["id_type"] or "", applicant["id_type"])}
         elif isinstance(self.case_data.get("applicant"), str):  # a case started without a structured applicant
             applicant = {"name": self.case_data["applicant"]}
         return {
