@@ -297,8 +297,20 @@ class Case:
 
     @_bounded
     def fire_timers(self) -> None:
+        moment = self.workflow.script_engine.now()
+        due = {timer.task_id for timer in self.waiting_timers() if timer.due_at <= moment}
         self._run(self.workflow.refresh_timers)
+        # what the refresh ran fired, its task completed or — a cycle's repetition — waiting for the next one (even
+        # the last, after which the timer waits for nothing); not one that another firing cancelled
+        self.fired_timers |= {task_id for task_id in due if not self._cancelled(task_id)}
         self._advance()
+
+    def _cancelled(self, task_id: str) -> bool:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except TaskNotFoundException:
+            return True
+        return task.state == TaskState.CANCELLED
 
     @_bounded
     def deliver_message(self, name: str, payload: Any, correlations: dict | None = None) -> bool:

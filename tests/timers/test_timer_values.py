@@ -43,15 +43,16 @@ def test_time_date_then_a_two_time_cycle(in_app, client, people, clock):
         return client.get("/api/v1/tasks", query_string={"instance": case["id"]}, headers=people.auth("admin")).json
 
     assert [t["element_id"] for t in open_tasks()["items"]] == ["work"]
-    def attempts():  # the firing that ran a timer ends its attempt: not counted, no error left behind
-        return in_app(lambda: sorted((t.element_id, t.attempts, t.last_error) for t in db.session.scalars(
+    def timer_rows():  # the firing that ran a timer ends its attempt: not counted, no error left behind
+        return in_app(lambda: sorted((t.element_id, t.state, t.attempts, t.last_error) for t in db.session.scalars(
             db.select(Timer).where(Timer.instance_id == case["id"]))))
 
     for hour in (1, 2):
         clock.advance(hours=1)
         assert in_app(timers.fire_due) == 1
         assert sorted(t["element_id"] for t in open_tasks()["items"]).count("reminder") == hour
-        assert attempts() == [("opening", 0, None), ("remind", 0, None)]
+        # the cycle's last repetition fired too: its timer waits for nothing more
+        assert timer_rows() == [("opening", "fired", 0, None), ("remind", "waiting" if hour == 1 else "fired", 0, None)]
     clock.advance(hours=1)
     assert in_app(timers.fire_due) == 0  # R2: two reminders, then the cycle is spent
 
