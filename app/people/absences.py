@@ -22,7 +22,7 @@ from ..clock import SHANGHAI, as_utc, now
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..tasks.models import UserTask
-from .models import Absence, Department, Post, TaskReturn, User, user_post
+from .models import Absence, Department, Post, TaskReturn, User, Window, user_post
 
 if TYPE_CHECKING:
     from .auth import Principal
@@ -126,6 +126,20 @@ def post_info(name: str | None) -> PostInfo | None:
                                  .where(Post.name == name)).first()
         found = PostInfo(row.name, row.kind, row.department_code, row.backup_name) if row is not None else None
     return found
+
+
+def window_department(number: int) -> tuple[bool, str | None]:
+    """(whether the window exists, its department: None for the comprehensive window), remembered like the posts
+    (a change of the hall's windows bumps the routing generation); a window not remembered yet is read."""
+    cache = app_cache("people.windows", dict)
+    generation = shared_generation(ROUTING_GENERATION)
+    if cache.get("generation") != generation:
+        cache["windows"] = dict(db.session.execute(sa.select(Window.no, Window.department_code)).all())
+        cache["generation"] = generation
+    if number in cache["windows"]:
+        return True, cache["windows"][number]
+    department = db.session.execute(sa.select(Window.department_code).where(Window.no == number)).first()
+    return (False, None) if department is None else (True, department[0])
 
 
 @dataclass(frozen=True)

@@ -198,11 +198,11 @@ def start_departments(user: Principal) -> frozenset[str] | None:
         return None
     served = set(user.departments)
     if user.window_no is not None:
-        window = db.session.get(Window, user.window_no)
-        if window is not None and window.department_code is None:
+        exists, department = absences.window_department(user.window_no)
+        if exists and department is None:  # the comprehensive window
             return None
-        if window is not None:
-            served.add(window.department_code)
+        if department is not None:
+            served.add(department)
     for post in filter(None, map(absences.post_info, user.post_names)):
         if post.department_code is None and post.kind in ("window_a", "window_b"):
             return None

@@ -152,7 +152,7 @@ def seed_hall(path: str | Path) -> dict[str, int]:
     for post in new_posts:  # backups once every post exists (a backup is itself a post)
         db.session.get(Post, post["name"]).backup_name = post.get("backup")
     added["posts"] = len(new_posts)
-    if new_posts or filled or added["departments"]:  # posts or departments changed: the catalogs anew
+    if new_posts or filled or added["departments"] or added["windows"]:  # the catalogs anew
         forget_routing()
     for person in hall.get("users", []):
         if db.session.scalar(db.select(User.id).filter_by(username=person["username"])) is None:
