@@ -41,15 +41,16 @@ def insert_new(step: StepResult) -> None:
         db.session.flush()
 
 
-# built once: every step reads it (building a statement costs SQLAlchemy more than running it)
-_READ = sa.select(HallCase).where(HallCase.instance_id == sa.bindparam("id")).execution_options(populate_existing=True)
-_LOCK = _READ.with_for_update()
+# built once: every step reads it (building a statement costs SQLAlchemy more than running it); SQLite renders no
+# FOR UPDATE (its writer holds the whole database)
+_LOCK = sa.select(HallCase).where(HallCase.instance_id == sa.bindparam("id")) \
+    .execution_options(populate_existing=True).with_for_update()
 
 
 def lock(instance_id: str) -> HallCase | None:
     """The hall row, fresh and write-locked for this transaction (PostgreSQL; SQLite's writer holds the database)."""
     with db.session.no_autoflush:
-        return db.session.scalar(_LOCK if db.engine.dialect.name == "postgresql" else _READ, {"id": instance_id})
+        return db.session.scalar(_LOCK, {"id": instance_id})
 
 
 def get(instance_id: str) -> HallCase | None:

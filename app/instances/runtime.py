@@ -106,10 +106,10 @@ class Saved:
 
 
 # -- races: one lock order (the case row first), lock conflicts as 409 -------------------------------------------
-# built once: every step runs them (building a statement costs SQLAlchemy more than running it)
-_READ_CASE = sa.select(ProcessInstance).where(ProcessInstance.id == sa.bindparam("id")) \
-    .execution_options(populate_existing=True)
-_LOCK_CASE = _READ_CASE.with_for_update()
+# built once: every step runs them (building a statement costs SQLAlchemy more than running it); SQLite renders
+# no FOR UPDATE (its writer holds the whole database)
+_LOCK_CASE = sa.select(ProcessInstance).where(ProcessInstance.id == sa.bindparam("id")) \
+    .execution_options(populate_existing=True).with_for_update()
 _LOCK_TIMEOUT = sa.select(sa.func.set_config("lock_timeout", sa.bindparam("timeout", type_=sa.String), True))
 
 
@@ -123,9 +123,7 @@ def lock(instance_id: str) -> ProcessInstance | None:
     database's write lock (BEGIN IMMEDIATE), so a plain read is as good.
     """
     try:
-        if db.engine.dialect.name != "postgresql":
-            return db.session.scalar(_READ_CASE, {"id": instance_id})
-        if has_request_context():
+        if db.engine.dialect.name == "postgresql" and has_request_context():
             db.session.execute(_LOCK_TIMEOUT, {"timeout": f"{int(current_app.config['LOCK_TIMEOUT_MS'])}ms"})
         return db.session.scalar(_LOCK_CASE, {"id": instance_id})
     except OperationalError as exc:

@@ -257,16 +257,17 @@ def _fire(timer_id: int, instance_id: str) -> bool:
     return True
 
 
+_LOCK_CASE = (sa.select(ProcessInstance, Timer.state, Timer.due_at, Timer.kind, Timer.task_id, Timer.element_id,
+                        Timer.name)
+              .join(Timer, sa.and_(Timer.instance_id == ProcessInstance.id, Timer.id == sa.bindparam("timer_id")))
+              .where(ProcessInstance.id == sa.bindparam("case_id")).execution_options(populate_existing=True)
+              .with_for_update(of=ProcessInstance, skip_locked=True))  # SQLite renders none: its writer holds all
+
+
 def _lock_case(instance_id: str, timer_id: int) -> tuple[ProcessInstance, sa.Row] | None:
     """The case row, write-locked, with what the timer's row says now (one statement); None when another writer
     holds the case (PostgreSQL: SKIP LOCKED, never a wait) or the timer is gone."""
-    query = (sa.select(ProcessInstance, Timer.state, Timer.due_at, Timer.kind, Timer.task_id, Timer.element_id,
-                       Timer.name)
-             .join(Timer, sa.and_(Timer.instance_id == ProcessInstance.id, Timer.id == timer_id))
-             .where(ProcessInstance.id == instance_id).execution_options(populate_existing=True))
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(of=ProcessInstance, skip_locked=True)
-    row = db.session.execute(query).first()
+    row = db.session.execute(_LOCK_CASE, {"case_id": instance_id, "timer_id": timer_id}).first()
     return None if row is None else (row[0], row)
 
 
